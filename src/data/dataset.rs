@@ -1,0 +1,347 @@
+//! From a zip to a [`Dataset`]: the pixels of every image at the training size, as `u8`, in one
+//! buffer, with multi-hot labels.
+//!
+//! Loading happens in two steps so that the user sees the data before choosing how to train:
+//! [`DatasetSource::from_zip`] checks the archive, `index.csv` and every image header and gives a
+//! [`DatasetSummary`]; [`DatasetSource::decode`] then decodes and resizes at the chosen size.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::error::{Error, ErrorKind, Result};
+
+use super::archive::{Archive, Limits, normalise};
+use super::image::{decode_rgb, dimensions};
+use super::index::IndexCsv;
+
+/// A dataset zip that has been checked but not yet decoded.
+pub struct DatasetSource {
+    archive: Archive,
+    index: IndexCsv,
+    /// Zip entry path of each row's image.
+    entries: Vec<String>,
+    /// (width, height) of each row's image.
+    dims: Vec<(u32, u32)>,
+    warnings: Vec<String>,
+    limits: Limits,
+}
+
+/// Labels and pixel sizes of a dataset, shown to the user before training.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetSummary {
+    /// Number of images (rows).
+    pub images: usize,
+    /// Name of the CSV column the image paths were read from.
+    pub image_column: String,
+    /// Per-label counts.
+    pub labels: Vec<LabelCount>,
+    /// Distinct image sizes with how many images have each, most common first.
+    pub sizes: Vec<SizeCount>,
+    /// Smallest side of any image.
+    pub min_side: u32,
+    /// Largest side of any image.
+    pub max_side: u32,
+    /// Problems that do not stop training.
+    pub warnings: Vec<String>,
+    /// What the brief recommends for these images.
+    pub recommended: Recommendation,
+}
+
+/// Positive and negative examples of one label.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LabelCount {
+    pub name: String,
+    pub positives: usize,
+    pub negatives: usize,
+}
+
+/// How many images have one size.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SizeCount {
+    pub width: u32,
+    pub height: u32,
+    pub count: usize,
+}
+
+/// The model kind, depth and image size the brief recommends for a dataset.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Recommendation {
+    /// `"small"` for images up to 96 px, `"large"` above.
+    pub kind: String,
+    /// The smallest depth of that kind ("try the smallest first").
+    pub depth: usize,
+    /// Training image size in pixels (square).
+    pub image_size: u32,
+}
+
+impl Recommendation {
+    /// The brief: 10–96 px → ResNetV2 Small; 96–320 px → Large; above 320 px → resize to 320.
+    pub fn for_sides(median_side: u32) -> Self {
+        let image_size = median_side.clamp(10, 320);
+        if image_size <= 96 {
+            Self {
+                kind: "small".into(),
+                depth: 11,
+                image_size,
+            }
+        } else {
+            Self {
+                kind: "large".into(),
+                depth: 26,
+                image_size,
+            }
+        }
+    }
+}
+
+/// Decoded images at the training size, ready for batching.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// Square side of every image.
+    pub image_size: usize,
+    /// Colour channels per pixel (3, RGB).
+    pub channels: usize,
+    /// `len × size × size × channels` bytes, image-major, `HWC` within an image.
+    pub pixels: Vec<u8>,
+    /// `len × labels.len()` multi-hot targets.
+    pub targets: Vec<u8>,
+    /// Label names.
+    pub labels: Vec<String>,
+    /// Image names (paths in the zip), one per image.
+    pub names: Vec<String>,
+}
+
+impl Dataset {
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// True when there is no image.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Bytes of one image.
+    pub fn image_bytes(&self) -> usize {
+        self.image_size * self.image_size * self.channels
+    }
+
+    /// The pixels of image `i`.
+    pub fn image(&self, i: usize) -> &[u8] {
+        let n = self.image_bytes();
+        &self.pixels[i * n..(i + 1) * n]
+    }
+
+    /// The targets of image `i`.
+    pub fn target(&self, i: usize) -> &[u8] {
+        let l = self.labels.len();
+        &self.targets[i * l..(i + 1) * l]
+    }
+}
+
+impl DatasetSource {
+    /// Opens a dataset zip: checks the archive, parses `index.csv`, checks that every listed
+    /// image is present and reads every image header.
+    ///
+    /// # Errors
+    /// The first problem found, located (zip entry, CSV line and column, image name).
+    pub fn from_zip(bytes: Vec<u8>, limits: &Limits) -> Result<Self> {
+        let mut archive = Archive::from_bytes(bytes, limits)?;
+        let index_path = find_index_csv(&archive)?;
+        let prefix = index_path
+            .rsplit_once('/')
+            .map(|(dir, _)| format!("{dir}/"))
+            .unwrap_or_default();
+        let csv_bytes = archive.read(&index_path, limits.max_csv_bytes)?;
+        let index = IndexCsv::parse(&csv_bytes)?;
+        let mut warnings = index.warnings.clone();
+
+        let lower: HashMap<String, &str> = archive
+            .paths()
+            .map(|p| (p.to_lowercase(), p))
+            .collect();
+        let mut entries = Vec::with_capacity(index.rows.len());
+        for row in &index.rows {
+            let wanted = normalise(&row.image);
+            let candidates = [format!("{prefix}{wanted}"), wanted.clone()];
+            match candidates.iter().find(|c| archive.contains(c)) {
+                Some(path) => entries.push(path.clone()),
+                None => {
+                    let suggestion = lower
+                        .get(&candidates[0].to_lowercase())
+                        .or_else(|| lower.get(&wanted.to_lowercase()))
+                        .map(|s| s.to_string())
+                        .or_else(|| same_file_name(&archive, &wanted));
+                    return Err(Error::new(ErrorKind::MissingImage {
+                        line: row.line,
+                        image: row.image.clone(),
+                        suggestion,
+                    }));
+                }
+            }
+        }
+
+        let listed: std::collections::HashSet<&str> = entries.iter().map(String::as_str).collect();
+        let unlisted: Vec<&str> = archive
+            .paths()
+            .filter(|p| is_image_path(p) && !listed.contains(p))
+            .collect();
+        if !unlisted.is_empty() {
+            let examples = unlisted.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+            warnings.push(format!(
+                "{} image(s) in the zip are not listed in index.csv and are ignored (e.g. {examples})",
+                unlisted.len()
+            ));
+        }
+
+        let mut dims = Vec::with_capacity(entries.len());
+        for path in &entries {
+            let bytes = archive.read(path, u64::MAX)?;
+            dims.push(dimensions(path, &bytes, limits)?);
+        }
+
+        for (j, name) in index.labels.iter().enumerate() {
+            let positives = index.rows.iter().filter(|r| r.labels[j] == 1).count();
+            if positives == 0 {
+                warnings.push(format!("label '{name}' has no positive example; it cannot be learned"));
+            } else if positives == index.rows.len() {
+                warnings.push(format!("label '{name}' is positive on every image; it cannot be learned"));
+            }
+        }
+
+        Ok(Self {
+            archive,
+            index,
+            entries,
+            dims,
+            warnings,
+            limits: limits.clone(),
+        })
+    }
+
+    /// Label names, in CSV order.
+    pub fn labels(&self) -> &[String] {
+        &self.index.labels
+    }
+
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when there is no image.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// What the user sees before training.
+    pub fn summary(&self) -> DatasetSummary {
+        let n = self.index.rows.len();
+        let labels = self
+            .index
+            .labels
+            .iter()
+            .enumerate()
+            .map(|(j, name)| {
+                let positives = self.index.rows.iter().filter(|r| r.labels[j] == 1).count();
+                LabelCount {
+                    name: name.clone(),
+                    positives,
+                    negatives: n - positives,
+                }
+            })
+            .collect();
+        let mut by_size: BTreeMap<(u32, u32), usize> = BTreeMap::new();
+        for d in &self.dims {
+            *by_size.entry(*d).or_default() += 1;
+        }
+        let mut sizes: Vec<SizeCount> = by_size
+            .into_iter()
+            .map(|((width, height), count)| SizeCount { width, height, count })
+            .collect();
+        sizes.sort_by(|a, b| b.count.cmp(&a.count));
+        let mut sides: Vec<u32> = self.dims.iter().map(|(w, h)| (*w).min(*h)).collect();
+        sides.sort_unstable();
+        let median = sides.get(sides.len() / 2).copied().unwrap_or(32);
+        let mut warnings = self.warnings.clone();
+        if sizes.len() > 1 {
+            warnings.push(format!(
+                "images have {} different sizes; they are resized to one square size for training",
+                sizes.len()
+            ));
+        }
+        DatasetSummary {
+            images: n,
+            image_column: self.index.image_column.clone(),
+            labels,
+            sizes,
+            min_side: self.dims.iter().map(|(w, h)| (*w).min(*h)).min().unwrap_or(0),
+            max_side: self.dims.iter().map(|(w, h)| (*w).max(*h)).max().unwrap_or(0),
+            warnings,
+            recommended: Recommendation::for_sides(median),
+        }
+    }
+
+    /// Decodes every image at `image_size × image_size` RGB.
+    ///
+    /// `progress(done, total)` is called after each image so that a caller can report it.
+    pub fn decode(
+        &mut self,
+        image_size: u32,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<Dataset> {
+        if !(8..=512).contains(&image_size) {
+            return Err(Error::option("imageSize", "must be between 8 and 512 pixels"));
+        }
+        let total = self.entries.len();
+        let per_image = (image_size as usize).pow(2) * 3;
+        let mut pixels = Vec::with_capacity(total * per_image);
+        for (i, path) in self.entries.iter().enumerate() {
+            let bytes = self.archive.read(path, u64::MAX)?;
+            pixels.extend_from_slice(&decode_rgb(path, &bytes, image_size, &self.limits)?);
+            progress(i + 1, total);
+        }
+        Ok(Dataset {
+            image_size: image_size as usize,
+            channels: 3,
+            pixels,
+            targets: self.index.rows.iter().flat_map(|r| r.labels.iter().copied()).collect(),
+            labels: self.index.labels.clone(),
+            names: self.entries.clone(),
+        })
+    }
+}
+
+fn find_index_csv(archive: &Archive) -> Result<String> {
+    let mut found: Vec<&str> = archive
+        .paths()
+        .filter(|p| {
+            p.rsplit('/')
+                .next()
+                .is_some_and(|f| f.eq_ignore_ascii_case("index.csv"))
+        })
+        .collect();
+    // The shallowest wins: `data/index.csv` in a zip made by compressing a folder.
+    found.sort_by_key(|p| p.matches('/').count());
+    found
+        .first()
+        .map(|s| s.to_string())
+        .ok_or_else(|| Error::new(ErrorKind::MissingIndexCsv { entries: archive.len() }))
+}
+
+fn same_file_name(archive: &Archive, wanted: &str) -> Option<String> {
+    let file = wanted.rsplit('/').next()?.to_lowercase();
+    archive
+        .paths()
+        .find(|p| p.rsplit('/').next().is_some_and(|f| f.to_lowercase() == file))
+        .map(str::to_string)
+}
+
+fn is_image_path(path: &str) -> bool {
+    let lower = path.to_lowercase();
+    [".png", ".jpg", ".jpeg"].iter().any(|e| lower.ends_with(e))
+}

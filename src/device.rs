@@ -1,0 +1,105 @@
+//! Choosing where tensors live: WebGPU (or native wgpu) when an adapter is available, else
+//! Burn's `flex` CPU backend. The choice is always reported to the user.
+
+use burn::tensor::Device;
+use serde::Serialize;
+
+/// Which backend runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// WebGPU in the browser, or wgpu (Vulkan, Metal, …) natively.
+    #[serde(rename = "webgpu")]
+    Gpu,
+    /// Burn's `flex` CPU backend.
+    Cpu,
+}
+
+impl BackendKind {
+    /// Short name used in model metadata and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Gpu => "webgpu",
+            Self::Cpu => "cpu",
+        }
+    }
+}
+
+/// What the caller would like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendPreference {
+    /// GPU when available, CPU otherwise.
+    Auto,
+    /// GPU, falling back to CPU with a notice when unavailable.
+    Gpu,
+    /// CPU only.
+    Cpu,
+}
+
+impl BackendPreference {
+    /// Parses `auto`, `gpu`/`webgpu` or `cpu`.
+    pub fn parse(s: &str) -> crate::Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" | "" => Ok(Self::Auto),
+            "gpu" | "webgpu" | "wgpu" => Ok(Self::Gpu),
+            "cpu" => Ok(Self::Cpu),
+            other => Err(crate::Error::option(
+                "device",
+                format!("'{other}' is not one of auto, gpu, cpu"),
+            )),
+        }
+    }
+}
+
+/// An initialised device and what it is.
+#[derive(Debug, Clone)]
+pub struct ComputeDevice {
+    /// The device to create tensors on (without autodiff).
+    pub device: Device,
+    /// GPU or CPU.
+    pub kind: BackendKind,
+    /// Adapter description, e.g. "SwiftShader (vulkan)".
+    pub adapter: String,
+    /// Set when the GPU was wanted but could not be had.
+    pub notice: Option<String>,
+}
+
+impl ComputeDevice {
+    /// The CPU backend.
+    pub fn cpu(notice: Option<String>) -> Self {
+        Self {
+            device: Device::flex(),
+            kind: BackendKind::Cpu,
+            adapter: "CPU (burn flex)".into(),
+            notice,
+        }
+    }
+
+    /// Initialises the GPU asynchronously (the only way that works in a browser), falling back
+    /// to the CPU with a notice. `gpu_exposed` is false when the environment has no WebGPU at
+    /// all (no `navigator.gpu`), in which case the GPU is not even tried.
+    pub async fn init(preference: BackendPreference, gpu_exposed: bool) -> Self {
+        if preference == BackendPreference::Cpu {
+            return Self::cpu(None);
+        }
+        if !gpu_exposed {
+            return Self::cpu(Some(
+                "WebGPU is not available in this browser; training runs on the CPU, which is much slower".into(),
+            ));
+        }
+        match Device::wgpu_options().init_with_setup_async().await {
+            Ok((device, setup)) => {
+                let info = setup.adapter.get_info();
+                Self {
+                    device,
+                    kind: BackendKind::Gpu,
+                    adapter: format!("{} ({:?})", info.name, info.backend),
+                    notice: None,
+                }
+            }
+            Err(e) => Self::cpu(Some(format!(
+                "no usable GPU adapter ({e}); training runs on the CPU, which is much slower"
+            ))),
+        }
+    }
+}

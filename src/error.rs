@@ -1,0 +1,189 @@
+//! One error type for the whole crate.
+//!
+//! Every problem a user can cause names *where* it happened: the zip entry, the line and
+//! column of `index.csv`, the image, the model file. The same message is printed by the CLI and
+//! thrown as a `JsError` in the browser, so it is written for a person, and says what to do.
+
+use std::fmt;
+
+/// Result alias used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error with its kind and, where it applies, its location in the user's data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Error {
+    kind: ErrorKind,
+}
+
+/// What went wrong, with the place it went wrong.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The bytes are not a readable zip archive.
+    NotAZip { reason: String },
+    /// One entry of the archive could not be read.
+    ZipEntry { entry: String, reason: String },
+    /// A configured limit was exceeded (zip bomb, oversized CSV, huge image, ...).
+    Limit {
+        what: &'static str,
+        place: String,
+        limit: u64,
+        actual: u64,
+    },
+    /// The archive has no `index.csv`.
+    MissingIndexCsv { entries: usize },
+    /// `index.csv` is malformed at a line (1-based, the header is line 1) and column.
+    Csv {
+        line: u64,
+        column: Option<String>,
+        message: String,
+    },
+    /// A label cell holds something other than 0 or 1.
+    BadLabelValue {
+        line: u64,
+        column: String,
+        value: String,
+    },
+    /// The same image is listed twice.
+    DuplicateRow {
+        line: u64,
+        first_line: u64,
+        image: String,
+    },
+    /// A row names an image that is not in the zip.
+    MissingImage {
+        line: u64,
+        image: String,
+        suggestion: Option<String>,
+    },
+    /// An image could not be decoded.
+    ImageDecode { image: String, reason: String },
+    /// The dataset has nothing to train on.
+    EmptyDataset { reason: String },
+    /// A training or model option is out of range.
+    InvalidOption { option: &'static str, message: String },
+    /// A model file is not one tagtrain can read.
+    ModelFile { reason: String },
+    /// The compute backend failed (device lost, readback failed, ...).
+    Backend { reason: String },
+    /// A file could not be read or written (CLI only).
+    Io { path: String, reason: String },
+}
+
+impl Error {
+    /// Builds an error of the given kind.
+    pub fn new(kind: ErrorKind) -> Self {
+        Self { kind }
+    }
+
+    /// The kind of error, with its location.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    pub(crate) fn option(option: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidOption {
+            option,
+            message: message.into(),
+        })
+    }
+
+    pub(crate) fn model_file(reason: impl Into<String>) -> Self {
+        Self::new(ErrorKind::ModelFile {
+            reason: reason.into(),
+        })
+    }
+
+    pub(crate) fn backend(reason: impl fmt::Display) -> Self {
+        Self::new(ErrorKind::Backend {
+            reason: reason.to_string(),
+        })
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Self {
+        Self::new(kind)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ErrorKind::*;
+        match &self.kind {
+            NotAZip { reason } => write!(
+                f,
+                "the file is not a readable zip archive ({reason}); pick a .zip holding index.csv and the images"
+            ),
+            ZipEntry { entry, reason } => {
+                write!(f, "zip entry '{entry}' cannot be read: {reason}")
+            }
+            Limit {
+                what,
+                place,
+                limit,
+                actual,
+            } => write!(
+                f,
+                "{place}: {what} is {actual}, over the limit of {limit}; make the dataset smaller or raise the limit"
+            ),
+            MissingIndexCsv { entries } => write!(
+                f,
+                "no index.csv in the zip ({entries} entries); add an index.csv at the top level with a column 'image' and one 0/1 column per label"
+            ),
+            Csv {
+                line,
+                column: Some(column),
+                message,
+            } => write!(f, "index.csv line {line}, column '{column}': {message}"),
+            Csv {
+                line,
+                column: None,
+                message,
+            } => write!(f, "index.csv line {line}: {message}"),
+            BadLabelValue {
+                line,
+                column,
+                value,
+            } => write!(
+                f,
+                "index.csv line {line}, column '{column}': the value '{value}' is not 0 or 1; label columns hold 1 (present) or 0 (absent)"
+            ),
+            DuplicateRow {
+                line,
+                first_line,
+                image,
+            } => write!(
+                f,
+                "index.csv line {line}: image '{image}' is already listed on line {first_line}; keep one row per image"
+            ),
+            MissingImage {
+                line,
+                image,
+                suggestion: Some(s),
+            } => write!(
+                f,
+                "index.csv line {line}: image '{image}' is not in the zip; did you mean '{s}'?"
+            ),
+            MissingImage {
+                line,
+                image,
+                suggestion: None,
+            } => write!(
+                f,
+                "index.csv line {line}: image '{image}' is not in the zip; add it or remove the row"
+            ),
+            ImageDecode { image, reason } => write!(
+                f,
+                "image '{image}' cannot be decoded ({reason}); replace it with a valid .jpg or .png or remove its row"
+            ),
+            EmptyDataset { reason } => write!(f, "the dataset cannot be used: {reason}"),
+            InvalidOption { option, message } => write!(f, "option '{option}': {message}"),
+            ModelFile { reason } => write!(f, "not a usable tagtrain model file: {reason}"),
+            Backend { reason } => write!(f, "compute backend error: {reason}"),
+            Io { path, reason } => write!(f, "{path}: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

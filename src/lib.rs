@@ -1,0 +1,23 @@
+//! tagtrain: multi-label image classifiers (ResNetV2) trained in the browser on WebGPU, or
+//! natively, from a zip of images and an `index.csv`.
+//!
+//! The pipeline: [`data`] (zip → `index.csv` → decoded `u8` images → batches) → [`train`]
+//! (a step-by-step session with async device reads) → [`checkpoint`] (one `.safetensors` file
+//! with JSON metadata) → [`infer`] (per-label probabilities). [`device`] picks WebGPU or the CPU.
+//! The browser front end lives in `wasm.rs` (the only `#[wasm_bindgen]` file); the CLI in
+//! `src/bin/tagtrain.rs`.
+
+pub mod checkpoint;
+pub mod data;
+pub mod device;
+pub mod error;
+pub mod infer;
+pub mod metrics;
+pub mod model;
+pub mod rng;
+pub mod train;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,173 @@
+//! Multi-label metrics, computed on the CPU from probabilities and 0/1 targets.
+//!
+//! Conventions follow scikit-learn where it matters: average precision is the step-wise
+//! `Σ (Rₙ − Rₙ₋₁) Pₙ` over distinct score thresholds (ties are one threshold, no
+//! interpolation); a label with no positive example has no defined AP and is left out of the
+//! mean (mAP is the mean over labels that have positives); precision with no predicted positive
+//! is 0, as is F1 when precision + recall is 0.
+
+use serde::Serialize;
+
+/// Metrics of one label.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LabelMetrics {
+    pub name: String,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    /// Average precision; `None` when the label has no positive example.
+    pub ap: Option<f64>,
+    /// Number of positive examples.
+    pub support: usize,
+    /// Threshold the precision/recall/F1 were computed at.
+    pub threshold: f32,
+}
+
+/// Metrics over all labels.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MultiLabelMetrics {
+    pub labels: Vec<LabelMetrics>,
+    /// Mean average precision over labels with at least one positive.
+    pub map: f64,
+    pub micro_f1: f64,
+    pub macro_f1: f64,
+    /// Fraction of wrong label decisions.
+    pub hamming_loss: f64,
+    /// Fraction of images whose every label is right.
+    pub subset_accuracy: f64,
+}
+
+/// Computes every metric. `probs` and `targets` are `n × labels`, row-major.
+pub fn evaluate(
+    names: &[String],
+    probs: &[f32],
+    targets: &[u8],
+    thresholds: &[f32],
+) -> MultiLabelMetrics {
+    let l = names.len();
+    let n = if l == 0 { 0 } else { targets.len() / l };
+    let mut labels = Vec::with_capacity(l);
+    let (mut tp_all, mut fp_all, mut fn_all) = (0usize, 0usize, 0usize);
+    for j in 0..l {
+        let scores: Vec<f32> = (0..n).map(|i| probs[i * l + j]).collect();
+        let truth: Vec<u8> = (0..n).map(|i| targets[i * l + j]).collect();
+        let t = thresholds[j];
+        let (mut tp, mut fp, mut fnn) = (0, 0, 0);
+        for (s, y) in scores.iter().zip(&truth) {
+            match (*s >= t, *y == 1) {
+                (true, true) => tp += 1,
+                (true, false) => fp += 1,
+                (false, true) => fnn += 1,
+                _ => {}
+            }
+        }
+        tp_all += tp;
+        fp_all += fp;
+        fn_all += fnn;
+        let (precision, recall, f1) = prf(tp, fp, fnn);
+        labels.push(LabelMetrics {
+            name: names[j].clone(),
+            precision,
+            recall,
+            f1,
+            ap: average_precision(&scores, &truth),
+            support: tp + fnn,
+            threshold: t,
+        });
+    }
+    let aps: Vec<f64> = labels.iter().filter_map(|m| m.ap).collect();
+    let map = if aps.is_empty() { 0.0 } else { aps.iter().sum::<f64>() / aps.len() as f64 };
+    let macro_f1 = if l == 0 { 0.0 } else { labels.iter().map(|m| m.f1).sum::<f64>() / l as f64 };
+    let micro_f1 = prf(tp_all, fp_all, fn_all).2;
+    let mut wrong = 0usize;
+    let mut exact = 0usize;
+    for i in 0..n {
+        let errors = (0..l)
+            .filter(|&j| (probs[i * l + j] >= thresholds[j]) != (targets[i * l + j] == 1))
+            .count();
+        wrong += errors;
+        exact += usize::from(errors == 0);
+    }
+    MultiLabelMetrics {
+        labels,
+        map,
+        micro_f1,
+        macro_f1,
+        hamming_loss: if n * l == 0 { 0.0 } else { wrong as f64 / (n * l) as f64 },
+        subset_accuracy: if n == 0 { 0.0 } else { exact as f64 / n as f64 },
+    }
+}
+
+fn prf(tp: usize, fp: usize, fnn: usize) -> (f64, f64, f64) {
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let p = ratio(tp, tp + fp);
+    let r = ratio(tp, tp + fnn);
+    let f = if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) };
+    (p, r, f)
+}
+
+/// Average precision of one label (scikit-learn's definition); `None` without positives.
+pub fn average_precision(scores: &[f32], truth: &[u8]) -> Option<f64> {
+    let positives = truth.iter().filter(|t| **t == 1).count();
+    if positives == 0 {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let (mut tp, mut fp) = (0usize, 0usize);
+    let mut ap = 0.0;
+    let mut last_recall = 0.0;
+    let mut k = 0;
+    while k < order.len() {
+        // All examples sharing a score form one threshold.
+        let s = scores[order[k]];
+        while k < order.len() && scores[order[k]] == s {
+            if truth[order[k]] == 1 {
+                tp += 1;
+            } else {
+                fp += 1;
+            }
+            k += 1;
+        }
+        let recall = tp as f64 / positives as f64;
+        let precision = tp as f64 / (tp + fp) as f64;
+        ap += (recall - last_recall) * precision;
+        last_recall = recall;
+    }
+    Some(ap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn average_precision_matches_sklearn_examples() {
+        // sklearn.metrics.average_precision_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == 0.8333…
+        let ap = average_precision(&[0.1, 0.4, 0.35, 0.8], &[0, 0, 1, 1]).unwrap();
+        assert!((ap - 0.833_333_333).abs() < 1e-6, "{ap}");
+        // Ties form one threshold: ([1, 0, 1], [0.5, 0.5, 0.5]) == 0.6666…
+        let ap = average_precision(&[0.5, 0.5, 0.5], &[1, 0, 1]).unwrap();
+        assert!((ap - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(average_precision(&[0.2, 0.3], &[0, 0]), None);
+    }
+
+    #[test]
+    fn f1_hamming_and_subset_accuracy_by_hand() {
+        let names = vec!["a".to_string(), "b".to_string()];
+        // Rows: (a, b) probabilities and truths.
+        let probs = [0.9, 0.1, 0.8, 0.7, 0.2, 0.6];
+        let targets = [1, 0, 1, 0, 0, 1];
+        let m = evaluate(&names, &probs, &targets, &[0.5, 0.5]);
+        // a: tp 2, fp 0, fn 0 → F1 1. b: tp 1, fp 1, fn 0 → P .5, R 1, F1 2/3.
+        assert!((m.labels[0].f1 - 1.0).abs() < 1e-12);
+        assert!((m.labels[1].f1 - 2.0 / 3.0).abs() < 1e-12);
+        assert!((m.macro_f1 - (1.0 + 2.0 / 3.0) / 2.0).abs() < 1e-12);
+        // micro: tp 3, fp 1, fn 0 → P .75, R 1 → F1 6/7.
+        assert!((m.micro_f1 - 6.0 / 7.0).abs() < 1e-12);
+        assert!((m.hamming_loss - 1.0 / 6.0).abs() < 1e-12);
+        assert!((m.subset_accuracy - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(m.labels[1].support, 1);
+    }
+}

@@ -1,0 +1,109 @@
+//! The pre-activation bottleneck residual unit of ResNetV2.
+//!
+//! He et al., "Identity Mappings in Deep Residual Networks" (2016): each branch is
+//! `BN → ReLU → conv` three times (1×1 reduce, 3×3, 1×1 expand), and the shortcut is the
+//! identity, or a 1×1 projection of the pre-activated input where the shape changes.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+
+/// Configuration of a [`PreActBottleneck`].
+#[derive(Config, Debug)]
+pub struct PreActBottleneckConfig {
+    /// Channels coming in.
+    pub in_channels: usize,
+    /// Channels of the 3×3 convolution; the unit outputs `4 × width`.
+    pub width: usize,
+    /// Stride of the 3×3 convolution (2 halves the resolution).
+    #[config(default = 1)]
+    pub stride: usize,
+}
+
+/// Pre-activation bottleneck unit. Built by [`PreActBottleneckConfig::init`].
+#[derive(Module, Debug)]
+pub struct PreActBottleneck {
+    bn1: BatchNorm,
+    conv1: Conv2d,
+    bn2: BatchNorm,
+    conv2: Conv2d,
+    bn3: BatchNorm,
+    conv3: Conv2d,
+    /// 1×1 projection, present when the unit changes channels or resolution.
+    shortcut: Option<Conv2d>,
+}
+
+/// Output channels per unit width (the bottleneck expansion).
+pub const EXPANSION: usize = 4;
+
+impl PreActBottleneckConfig {
+    /// Channels this unit outputs.
+    pub fn out_channels(&self) -> usize {
+        self.width * EXPANSION
+    }
+
+    /// Builds the unit on `device`.
+    pub fn init(&self, device: &Device) -> PreActBottleneck {
+        let out = self.out_channels();
+        let conv = |i, o, k, s, p| {
+            Conv2dConfig::new([i, o], [k, k])
+                .with_stride([s, s])
+                .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
+                .with_bias(false)
+                .init(device)
+        };
+        let shortcut = (self.stride != 1 || self.in_channels != out)
+            .then(|| conv(self.in_channels, out, 1, self.stride, 0));
+        PreActBottleneck {
+            bn1: BatchNormConfig::new(self.in_channels).init(device),
+            conv1: conv(self.in_channels, self.width, 1, 1, 0),
+            bn2: BatchNormConfig::new(self.width).init(device),
+            conv2: conv(self.width, self.width, 3, self.stride, 1),
+            bn3: BatchNormConfig::new(self.width).init(device),
+            conv3: conv(self.width, out, 1, 1, 0),
+            shortcut,
+        }
+    }
+}
+
+impl PreActBottleneck {
+    /// Applies the unit.
+    ///
+    /// # Shapes
+    /// - `input`: `[batch, in_channels, height, width]`
+    /// - output: `[batch, 4 × width, height / stride, width / stride]`
+    pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
+        let pre = relu(self.bn1.forward(input.clone()));
+        // The projection sees the pre-activated input, as in the paper's full pre-activation.
+        let shortcut = match &self.shortcut {
+            Some(proj) => proj.forward(pre.clone()),
+            None => input,
+        };
+        let x = self.conv1.forward(pre);
+        let x = self.conv2.forward(relu(self.bn2.forward(x)));
+        let x = self.conv3.forward(relu(self.bn3.forward(x)));
+        x + shortcut
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_with_and_without_projection() {
+        let device = Device::flex();
+        let same = PreActBottleneckConfig::new(16, 4).init(&device);
+        assert!(same.shortcut.is_none());
+        let x = Tensor::<4>::zeros([2, 16, 8, 8], &device);
+        assert_eq!(same.forward(x).dims(), [2, 16, 8, 8]);
+
+        let down = PreActBottleneckConfig::new(16, 8).with_stride(2).init(&device);
+        assert!(down.shortcut.is_some());
+        let x = Tensor::<4>::zeros([2, 16, 8, 8], &device);
+        assert_eq!(down.forward(x).dims(), [2, 32, 4, 4]);
+    }
+}

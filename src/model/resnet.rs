@@ -1,0 +1,235 @@
+//! ResNetV2 (pre-activation ResNet) for multi-label classification, built from one config.
+//!
+//! - **Small** (images ~10–96 px): 3×3 stem at full resolution, then three stages of
+//!   bottleneck units; depth = 9n + 2 (11, 20, 29, 56, …), n units per stage.
+//! - **Large** (images ~96–320 px): 7×7 stride-2 stem and 3×3 stride-2 max-pool, then four
+//!   stages of bottleneck units: 26 = [2,2,2,2], 50 = [3,4,6,3], 101 = [3,4,23,3].
+//!
+//! Both end with BN → ReLU, global average pooling and `Linear(features → labels)`, whose
+//! logits give per-label probabilities through a sigmoid.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::activation::{relu, sigmoid};
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+use super::block::{EXPANSION, PreActBottleneck, PreActBottleneckConfig};
+
+/// The two families of the brief.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResNetKind {
+    /// For images of about 10–96 px.
+    Small,
+    /// For images of about 96–320 px.
+    Large,
+}
+
+impl ResNetKind {
+    /// Depths offered in the UI and CLI (others of the form 9n+2 also work for Small).
+    pub fn depths(self) -> &'static [usize] {
+        match self {
+            Self::Small => &[11, 20, 29, 56],
+            Self::Large => &[26, 50, 101],
+        }
+    }
+
+    /// The family a depth belongs to: 26, 50 and 101 are Large, any other 9n+2 is Small.
+    pub fn for_depth(depth: usize) -> Result<Self> {
+        match depth {
+            26 | 50 | 101 => Ok(Self::Large),
+            d if d >= 11 && (d - 2) % 9 == 0 => Ok(Self::Small),
+            _ => Err(Error::option(
+                "depth",
+                format!(
+                    "{depth} is not a ResNetV2 depth; use 11, 20, 29, 56 (Small, 9n+2) or 26, 50, 101 (Large)"
+                ),
+            )),
+        }
+    }
+}
+
+/// Configuration of the whole network; it travels inside every saved model.
+#[derive(Config, Debug, PartialEq)]
+pub struct ResNetV2Config {
+    /// Small or Large.
+    pub kind: ResNetKind,
+    /// Number of weighted layers (see the module docs for valid values).
+    pub depth: usize,
+    /// Number of labels (sigmoid outputs).
+    pub num_labels: usize,
+    /// Input channels (3 for RGB).
+    #[config(default = 3)]
+    pub in_channels: usize,
+    /// Stem width; stage `s` units have width `base_width × 2^s`. `None`: 16 Small, 64 Large.
+    #[config(default = "None")]
+    pub base_width: Option<usize>,
+}
+
+/// ResNetV2 network. Built by [`ResNetV2Config::init`].
+#[derive(Module, Debug)]
+pub struct ResNetV2 {
+    stem: Conv2d,
+    stem_pool: Option<MaxPool2d>,
+    units: Vec<PreActBottleneck>,
+    final_bn: BatchNorm,
+    head: Linear,
+}
+
+impl ResNetV2Config {
+    /// A config for `depth` (family picked from the depth) and `num_labels` outputs.
+    pub fn for_depth(depth: usize, num_labels: usize) -> Result<Self> {
+        Ok(Self::new(ResNetKind::for_depth(depth)?, depth, num_labels))
+    }
+
+    /// Units per stage, or an error naming valid depths.
+    pub fn stage_units(&self) -> Result<Vec<usize>> {
+        let kind = ResNetKind::for_depth(self.depth)?;
+        if kind != self.kind {
+            return Err(Error::option(
+                "depth",
+                format!("{} belongs to ResNetV2 {:?}, not {:?}", self.depth, kind, self.kind),
+            ));
+        }
+        if self.num_labels == 0 {
+            return Err(Error::option("labels", "at least one label is needed"));
+        }
+        Ok(match (self.kind, self.depth) {
+            (ResNetKind::Large, 26) => vec![2, 2, 2, 2],
+            (ResNetKind::Large, 50) => vec![3, 4, 6, 3],
+            (ResNetKind::Large, 101) => vec![3, 4, 23, 3],
+            (_, d) => vec![(d - 2) / 9; 3],
+        })
+    }
+
+    fn width(&self) -> usize {
+        self.base_width.unwrap_or(match self.kind {
+            ResNetKind::Small => 16,
+            ResNetKind::Large => 64,
+        })
+    }
+
+    /// Features entering the classifier head.
+    pub fn features(&self) -> Result<usize> {
+        let stages = self.stage_units()?.len();
+        Ok(self.width() * (1 << (stages - 1)) * EXPANSION)
+    }
+
+    /// Display name, e.g. `ResNetV2-Small-11`.
+    pub fn name(&self) -> String {
+        let kind = match self.kind {
+            ResNetKind::Small => "Small",
+            ResNetKind::Large => "Large",
+        };
+        format!("ResNetV2-{kind}-{}", self.depth)
+    }
+
+    /// Builds the network on `device`.
+    ///
+    /// # Errors
+    /// An invalid depth, a depth of the other family, or zero labels.
+    pub fn init(&self, device: &Device) -> Result<ResNetV2> {
+        let stages = self.stage_units()?;
+        let base = self.width();
+        let (stem, stem_pool) = match self.kind {
+            ResNetKind::Small => (
+                Conv2dConfig::new([self.in_channels, base], [3, 3])
+                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                    .with_bias(false)
+                    .init(device),
+                None,
+            ),
+            ResNetKind::Large => (
+                Conv2dConfig::new([self.in_channels, base], [7, 7])
+                    .with_stride([2, 2])
+                    .with_padding(PaddingConfig2d::Explicit(3, 3, 3, 3))
+                    .with_bias(false)
+                    .init(device),
+                Some(
+                    MaxPool2dConfig::new([3, 3])
+                        .with_strides([2, 2])
+                        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                        .init(),
+                ),
+            ),
+        };
+        let mut units = Vec::new();
+        let mut channels = base;
+        for (s, &count) in stages.iter().enumerate() {
+            let width = base << s;
+            for u in 0..count {
+                let stride = if s > 0 && u == 0 { 2 } else { 1 };
+                let config = PreActBottleneckConfig::new(channels, width).with_stride(stride);
+                channels = config.out_channels();
+                units.push(config.init(device));
+            }
+        }
+        Ok(ResNetV2 {
+            stem,
+            stem_pool,
+            units,
+            final_bn: BatchNormConfig::new(channels).init(device),
+            head: LinearConfig::new(channels, self.num_labels).init(device),
+        })
+    }
+}
+
+impl ResNetV2 {
+    /// Per-label logits.
+    ///
+    /// # Shapes
+    /// - `images`: `[batch, in_channels, height, width]`
+    /// - output: `[batch, num_labels]`
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        let mut x = self.stem.forward(images);
+        if let Some(pool) = &self.stem_pool {
+            x = pool.forward(x);
+        }
+        for unit in &self.units {
+            x = unit.forward(x);
+        }
+        let x = relu(self.final_bn.forward(x));
+        let [batch, channels, _, _] = x.dims();
+        // Global average pooling.
+        let pooled = x.mean_dim(3).mean_dim(2).reshape([batch, channels]);
+        self.head.forward(pooled)
+    }
+
+    /// Per-label probabilities, `sigmoid(logits)`.
+    ///
+    /// # Shapes
+    /// - `images`: `[batch, in_channels, height, width]`
+    /// - output: `[batch, num_labels]`, values in `[0, 1]`
+    pub fn probabilities(&self, images: Tensor<4>) -> Tensor<2> {
+        sigmoid(self.forward(images))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depths_map_to_families() {
+        assert_eq!(ResNetKind::for_depth(11).unwrap(), ResNetKind::Small);
+        assert_eq!(ResNetKind::for_depth(56).unwrap(), ResNetKind::Small);
+        assert_eq!(ResNetKind::for_depth(50).unwrap(), ResNetKind::Large);
+        assert!(ResNetKind::for_depth(12).is_err());
+        assert!(ResNetKind::for_depth(2).is_err());
+        let wrong = ResNetV2Config::new(ResNetKind::Large, 11, 3);
+        assert!(wrong.init(&Device::flex()).is_err());
+    }
+
+    #[test]
+    fn small_units_per_stage() {
+        let c = ResNetV2Config::for_depth(20, 4).unwrap();
+        assert_eq!(c.stage_units().unwrap(), vec![2, 2, 2]);
+        assert_eq!(c.features().unwrap(), 256);
+    }
+}

@@ -1,0 +1,374 @@
+//! A training run driven one step at a time.
+//!
+//! The caller owns the loop: `while !event.done { event = session.step().await? }`. That keeps
+//! the browser worker responsive, lets Stop take effect between two steps, and gives native and
+//! wasm one code path. Every read from the device is asynchronous (a synchronous read panics on
+//! WebGPU in the browser).
+
+use burn::module::Module;
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+use web_time::Instant;
+
+use crate::checkpoint::{InputSpec, ModelMetadata, TrainingSummary};
+use crate::data::batcher::{images_tensor, targets_tensor};
+use crate::data::{Dataset, Normalization, Split, stratified_split};
+use crate::device::ComputeDevice;
+use crate::error::{Error, Result};
+use crate::metrics::{MultiLabelMetrics, evaluate};
+use crate::model::{ResNetV2, ResNetV2Config};
+use crate::rng::SeededRng;
+
+use super::loss::{bce_with_logits, bce_with_logits_cpu};
+use super::schedule::warmup_cosine;
+
+/// What the user chooses before training. Every field has a default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TrainingOptions {
+    /// ResNetV2 depth: 11, 20, 29, 56 (Small) or 26, 50, 101 (Large).
+    pub depth: usize,
+    /// Square training image size in pixels.
+    pub image_size: u32,
+    /// Passes over the training images.
+    pub epochs: usize,
+    /// Images per step.
+    pub batch_size: usize,
+    /// Peak learning rate of AdamW.
+    pub learning_rate: f64,
+    /// AdamW decoupled weight decay.
+    pub weight_decay: f64,
+    /// Share of images held out for validation.
+    pub validation_fraction: f64,
+    /// Seed for the split, the batch order and the initial weights.
+    pub seed: u64,
+}
+
+impl Default for TrainingOptions {
+    fn default() -> Self {
+        Self {
+            depth: 11,
+            image_size: 32,
+            epochs: 10,
+            batch_size: 32,
+            learning_rate: 1e-3,
+            weight_decay: 1e-4,
+            validation_fraction: 0.2,
+            seed: 42,
+        }
+    }
+}
+
+impl TrainingOptions {
+    /// Checks every option, naming the one that is wrong.
+    pub fn validate(&self) -> Result<()> {
+        if self.epochs == 0 || self.epochs > 10_000 {
+            return Err(Error::option("epochs", "must be between 1 and 10000"));
+        }
+        if self.batch_size == 0 || self.batch_size > 4096 {
+            return Err(Error::option("batchSize", "must be between 1 and 4096"));
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate < 10.0) {
+            return Err(Error::option("learningRate", "must be a positive number below 10"));
+        }
+        if !(0.0..1.0).contains(&self.weight_decay) {
+            return Err(Error::option("weightDecay", "must be in [0, 1)"));
+        }
+        if !(0.0..=0.5).contains(&self.validation_fraction) {
+            return Err(Error::option("validationFraction", "must be between 0 and 0.5"));
+        }
+        if !(8..=512).contains(&self.image_size) {
+            return Err(Error::option("imageSize", "must be between 8 and 512 pixels"));
+        }
+        Ok(())
+    }
+}
+
+/// Reported after each step.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepEvent {
+    /// 1-based epoch of this step.
+    pub epoch: usize,
+    /// 1-based global step.
+    pub step: usize,
+    pub total_steps: usize,
+    /// Training loss of this step's batch.
+    pub loss: f64,
+    /// Training throughput, averaged since the start.
+    pub images_per_sec: f64,
+    /// Estimated seconds until the last step.
+    pub eta_seconds: f64,
+    /// Validation results, on the step that ends an epoch.
+    pub validation: Option<EpochReport>,
+    /// True after the last step.
+    pub done: bool,
+}
+
+/// Validation at the end of an epoch.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EpochReport {
+    pub epoch: usize,
+    /// Mean training loss over the epoch.
+    pub train_loss: f64,
+    /// Validation loss (`None` without validation images).
+    pub valid_loss: Option<f64>,
+    #[serde(flatten)]
+    pub metrics: MultiLabelMetrics,
+}
+
+/// Sizes of a run, known before the first step.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    pub train_images: usize,
+    pub valid_images: usize,
+    pub steps_per_epoch: usize,
+    pub total_steps: usize,
+    pub parameters: usize,
+    pub model: String,
+    pub backend: &'static str,
+}
+
+/// A training run in progress.
+pub struct TrainingSession {
+    /// `None` only while a step is running (the optimiser takes the model by value).
+    model: Option<ResNetV2>,
+    optim: ModuleOptimizer,
+    config: ResNetV2Config,
+    options: TrainingOptions,
+    dataset: Dataset,
+    split: Split,
+    norm: Normalization,
+    compute: ComputeDevice,
+    train_device: Device,
+    rng: SeededRng,
+    order: Vec<usize>,
+    steps_per_epoch: usize,
+    step: usize,
+    epoch_loss_sum: f64,
+    epoch_loss_count: usize,
+    started: Option<Instant>,
+    images_seen: usize,
+    last_report: Option<EpochReport>,
+}
+
+impl TrainingSession {
+    /// Prepares a run: splits the data, measures the normalisation and builds the network.
+    pub fn new(dataset: Dataset, options: TrainingOptions, compute: ComputeDevice) -> Result<Self> {
+        options.validate()?;
+        if dataset.len() < 2 {
+            return Err(Error::new(crate::error::ErrorKind::EmptyDataset {
+                reason: "at least 2 images are needed to train".into(),
+            }));
+        }
+        let config = ResNetV2Config::for_depth(options.depth, dataset.labels.len())?;
+        let mut split = stratified_split(&dataset, options.validation_fraction, options.seed);
+        if split.train.is_empty() {
+            split.train = std::mem::take(&mut split.valid);
+        }
+        let norm = Normalization::measure(&dataset, &split.train);
+        let train_device = compute.device.clone().autodiff();
+        train_device.seed(options.seed);
+        let model = config.init(&train_device)?;
+        let optim = AdamWConfig::new()
+            .with_weight_decay(options.weight_decay as f32)
+            .init();
+        let steps_per_epoch = (split.train.len() / options.batch_size).max(1);
+        Ok(Self {
+            model: Some(model),
+            optim,
+            config,
+            dataset,
+            split,
+            norm,
+            compute,
+            train_device,
+            rng: SeededRng::new(options.seed.wrapping_add(1)),
+            options,
+            order: Vec::new(),
+            steps_per_epoch,
+            step: 0,
+            epoch_loss_sum: 0.0,
+            epoch_loss_count: 0,
+            started: None,
+            images_seen: 0,
+            last_report: None,
+        })
+    }
+
+    /// Sizes of the run.
+    pub fn info(&self) -> SessionInfo {
+        SessionInfo {
+            train_images: self.split.train.len(),
+            valid_images: self.split.valid.len(),
+            steps_per_epoch: self.steps_per_epoch,
+            total_steps: self.total_steps(),
+            parameters: self.model.as_ref().map(|m| m.num_params()).unwrap_or(0),
+            model: self.config.name(),
+            backend: self.compute.kind.as_str(),
+        }
+    }
+
+    fn total_steps(&self) -> usize {
+        self.steps_per_epoch * self.options.epochs
+    }
+
+    /// True when every step has run.
+    pub fn is_done(&self) -> bool {
+        self.step >= self.total_steps()
+    }
+
+    /// Runs one optimisation step (and validation when it ends an epoch).
+    pub async fn step(&mut self) -> Result<StepEvent> {
+        let total = self.total_steps();
+        if self.is_done() {
+            return Err(Error::option("step", "training is already finished"));
+        }
+        let started = *self.started.get_or_insert_with(Instant::now);
+        let in_epoch = self.step % self.steps_per_epoch;
+        if in_epoch == 0 {
+            self.order = self.split.train.clone();
+            self.rng.shuffle(&mut self.order);
+            self.epoch_loss_sum = 0.0;
+            self.epoch_loss_count = 0;
+        }
+        let bs = self.options.batch_size.min(self.order.len());
+        let batch: Vec<usize> = self.order[in_epoch * bs..(in_epoch + 1) * bs].to_vec();
+
+        let size = self.dataset.image_size;
+        let images = images_tensor(
+            batch.iter().map(|&i| self.dataset.image(i)),
+            size,
+            &self.norm,
+            &self.train_device,
+        );
+        let targets = targets_tensor(&self.dataset, &batch, &self.train_device);
+        let model = self.model.take().expect("model is present between steps");
+        let logits = model.forward(images);
+        let loss = bce_with_logits(logits, targets, None);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let warmup = (total / 20).min(100);
+        let lr = warmup_cosine(self.step, total, warmup, self.options.learning_rate, 0.01);
+        self.model = Some(self.optim.step(lr, model, grads));
+        let loss_value: f32 = loss
+            .into_scalar_async()
+            .await
+            .map_err(Error::backend)?;
+        if !loss_value.is_finite() {
+            return Err(Error::option(
+                "learningRate",
+                format!("training diverged at step {} (loss {loss_value}); lower the learning rate", self.step + 1),
+            ));
+        }
+        self.step += 1;
+        self.images_seen += batch.len();
+        self.epoch_loss_sum += f64::from(loss_value);
+        self.epoch_loss_count += 1;
+
+        let epoch = (self.step - 1) / self.steps_per_epoch + 1;
+        let validation = if self.step % self.steps_per_epoch == 0 {
+            let report = self.validate(epoch).await?;
+            self.last_report = Some(report.clone());
+            Some(report)
+        } else {
+            None
+        };
+        let elapsed = started.elapsed().as_secs_f64().max(1e-9);
+        let per_step = elapsed / self.step as f64;
+        Ok(StepEvent {
+            epoch,
+            step: self.step,
+            total_steps: total,
+            loss: f64::from(loss_value),
+            images_per_sec: self.images_seen as f64 / elapsed,
+            eta_seconds: per_step * (total - self.step) as f64,
+            validation,
+            done: self.is_done(),
+        })
+    }
+
+    async fn validate(&self, epoch: usize) -> Result<EpochReport> {
+        let train_loss = self.epoch_loss_sum / self.epoch_loss_count.max(1) as f64;
+        let labels = self.dataset.labels.len();
+        let thresholds = vec![0.5; labels];
+        if self.split.valid.is_empty() {
+            return Ok(EpochReport {
+                epoch,
+                train_loss,
+                valid_loss: None,
+                metrics: evaluate(&self.dataset.labels, &[], &[], &thresholds),
+            });
+        }
+        let logits = self.logits(&self.split.valid).await?;
+        let targets: Vec<u8> = self
+            .split
+            .valid
+            .iter()
+            .flat_map(|&i| self.dataset.target(i).iter().copied())
+            .collect();
+        let valid_loss = bce_with_logits_cpu(&logits, &targets);
+        let probs: Vec<f32> = logits.iter().map(|x| 1.0 / (1.0 + (-x).exp())).collect();
+        Ok(EpochReport {
+            epoch,
+            train_loss,
+            valid_loss: Some(valid_loss),
+            metrics: evaluate(&self.dataset.labels, &probs, &targets, &thresholds),
+        })
+    }
+
+    /// Logits of the given images from the current weights in inference mode.
+    async fn logits(&self, indices: &[usize]) -> Result<Vec<f32>> {
+        let model = self.model.as_ref().expect("model is present between steps").valid();
+        let device = &self.compute.device;
+        let mut out = Vec::with_capacity(indices.len() * self.dataset.labels.len());
+        for chunk in indices.chunks(self.options.batch_size.max(1)) {
+            let images = images_tensor(
+                chunk.iter().map(|&i| self.dataset.image(i)),
+                self.dataset.image_size,
+                &self.norm,
+                device,
+            );
+            let logits: Tensor<2> = model.forward(images);
+            let data = logits.into_data_async().await.map_err(Error::backend)?;
+            out.extend(data.try_to_vec::<f32>().map_err(|e| Error::backend(format!("{e:?}")))?);
+        }
+        Ok(out)
+    }
+
+    /// The trained network in inference mode with everything the model file needs.
+    pub fn snapshot(&self) -> (ResNetV2, ModelMetadata) {
+        let model = self.model.as_ref().expect("model is present between steps").valid();
+        let labels = self.dataset.labels.len();
+        let metadata = ModelMetadata {
+            labels: self.dataset.labels.clone(),
+            thresholds: vec![0.5; labels],
+            input: InputSpec {
+                image_size: self.dataset.image_size as u32,
+                channels: self.dataset.channels,
+                resize: "stretch".into(),
+                normalization: self.norm.clone(),
+            },
+            architecture: self.config.clone(),
+            training: Some(TrainingSummary {
+                options: self.options.clone(),
+                steps: self.step,
+                epochs_completed: self.step / self.steps_per_epoch,
+                train_images: self.split.train.len(),
+                valid_images: self.split.valid.len(),
+                backend: self.compute.kind.as_str().to_string(),
+                final_map: self.last_report.as_ref().map(|r| r.metrics.map),
+                final_valid_loss: self.last_report.as_ref().and_then(|r| r.valid_loss),
+            }),
+            ..ModelMetadata::default()
+        };
+        (model, metadata)
+    }
+
+    /// The latest end-of-epoch report.
+    pub fn last_report(&self) -> Option<&EpochReport> {
+        self.last_report.as_ref()
+    }
+}

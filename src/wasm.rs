@@ -1,0 +1,241 @@
+//! The browser API: the only file with `#[wasm_bindgen]`.
+//!
+//! The Web Worker owns this module. Bytes and one options object go in; plain JS objects come
+//! out (serialised with `serde-wasm-bindgen`, JSON-compatible: objects, arrays, numbers); every
+//! failure is a `JsError` carrying the same message the CLI prints. Long work is a `Promise`
+//! that always settles.
+//!
+//! ```js
+//! await initBackend({ prefer: "auto" });            // { kind, adapter, notice }
+//! const ds = Dataset.fromZip(bytes);                 // ds.summary()
+//! const t = Trainer.create(ds, { depth, imageSize, epochs, batchSize, learningRate });
+//! let ev; do { ev = await t.step(); } while (!ev.done);
+//! const model = await t.exportModel();               // Uint8Array (.safetensors)
+//! const p = Predictor.fromBytes(model);              // p.metadata()
+//! await p.predict(imageBytes);                       // { predictions: [{ label, probability, … }] }
+//! ```
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+use crate::checkpoint;
+use crate::data::{DatasetSource, Limits};
+use crate::device::{BackendPreference, ComputeDevice};
+use crate::infer;
+use crate::train::{TrainingOptions, TrainingSession};
+
+thread_local! {
+    /// Initialised once per worker by `initBackend`, then cloned.
+    static DEVICE: RefCell<Option<ComputeDevice>> = const { RefCell::new(None) };
+}
+
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&format!("internal: cannot convert result: {e}")))
+}
+
+fn err(e: crate::Error) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+fn device() -> Result<ComputeDevice, JsError> {
+    DEVICE
+        .with(|d| d.borrow().clone())
+        .ok_or_else(|| JsError::new("the compute backend is not initialised; call initBackend() first"))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct BackendOptions {
+    prefer: Option<String>,
+}
+
+#[derive(Serialize)]
+struct BackendInfo {
+    kind: &'static str,
+    adapter: String,
+    notice: Option<String>,
+}
+
+/// True when the global scope exposes `navigator.gpu` (WebGPU).
+fn webgpu_exposed() -> bool {
+    let global = js_sys::global();
+    js_sys::Reflect::get(&global, &"navigator".into())
+        .ok()
+        .filter(|n| !n.is_undefined())
+        .and_then(|n| js_sys::Reflect::get(&n, &"gpu".into()).ok())
+        .is_some_and(|g| !g.is_undefined() && !g.is_null())
+}
+
+/// Picks and initialises the backend once: `{ prefer: "auto" | "webgpu" | "cpu" }`.
+/// Resolves to `{ kind: "webgpu" | "cpu", adapter, notice }`. Later calls return the same.
+#[wasm_bindgen(js_name = initBackend)]
+pub async fn init_backend(options: JsValue) -> Result<JsValue, JsError> {
+    if let Ok(existing) = device() {
+        return to_js(&info(&existing));
+    }
+    let options: BackendOptions = if options.is_undefined() || options.is_null() {
+        BackendOptions::default()
+    } else {
+        serde_wasm_bindgen::from_value(options).map_err(|e| JsError::new(&format!("initBackend options: {e}")))?
+    };
+    let preference = BackendPreference::parse(options.prefer.as_deref().unwrap_or("auto")).map_err(err)?;
+    let compute = ComputeDevice::init(preference, webgpu_exposed()).await;
+    DEVICE.with(|d| *d.borrow_mut() = Some(compute.clone()));
+    to_js(&info(&compute))
+}
+
+fn info(compute: &ComputeDevice) -> BackendInfo {
+    BackendInfo {
+        kind: compute.kind.as_str(),
+        adapter: compute.adapter.clone(),
+        notice: compute.notice.clone(),
+    }
+}
+
+/// A dataset zip, checked and summarised, not yet decoded.
+#[wasm_bindgen]
+pub struct Dataset {
+    source: DatasetSource,
+}
+
+#[wasm_bindgen]
+impl Dataset {
+    /// Opens a dataset zip from its bytes; throws a located error for bad data.
+    #[wasm_bindgen(js_name = fromZip)]
+    pub fn from_zip(bytes: Vec<u8>) -> Result<Dataset, JsError> {
+        let source = DatasetSource::from_zip(bytes, &Limits::default()).map_err(err)?;
+        Ok(Dataset { source })
+    }
+
+    /// `{ images, imageColumn, labels: [{ name, positives, negatives }], sizes, minSide,
+    /// maxSide, warnings, recommended: { kind, depth, imageSize } }`
+    pub fn summary(&self) -> Result<JsValue, JsError> {
+        to_js(&self.source.summary())
+    }
+}
+
+/// A training run, stepped from JS.
+#[wasm_bindgen]
+pub struct Trainer {
+    /// Taken out while a step runs, so no borrow is held across an `await`.
+    session: Rc<RefCell<Option<TrainingSession>>>,
+}
+
+#[wasm_bindgen]
+impl Trainer {
+    /// Decodes the dataset at the chosen size and builds the network.
+    /// Options: `{ depth, imageSize, epochs, batchSize, learningRate, weightDecay,
+    /// validationFraction, seed }`, each optional.
+    pub fn create(dataset: &mut Dataset, options: JsValue) -> Result<Trainer, JsError> {
+        let options: TrainingOptions = if options.is_undefined() || options.is_null() {
+            TrainingOptions::default()
+        } else {
+            serde_wasm_bindgen::from_value(options)
+                .map_err(|e| JsError::new(&format!("training options: {e}")))?
+        };
+        options.validate().map_err(err)?;
+        let compute = device()?;
+        let data = dataset.source.decode(options.image_size, |_, _| {}).map_err(err)?;
+        let session = TrainingSession::new(data, options, compute).map_err(err)?;
+        Ok(Trainer {
+            session: Rc::new(RefCell::new(Some(session))),
+        })
+    }
+
+    /// `{ trainImages, validImages, stepsPerEpoch, totalSteps, parameters, model, backend }`
+    pub fn info(&self) -> Result<JsValue, JsError> {
+        let guard = self.session.borrow();
+        let session = guard.as_ref().ok_or_else(busy)?;
+        to_js(&session.info())
+    }
+
+    /// Runs one step. Resolves to `{ epoch, step, totalSteps, loss, imagesPerSec,
+    /// etaSeconds, validation, done }`.
+    pub fn step(&self) -> js_sys::Promise {
+        let cell = self.session.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let mut session = cell.borrow_mut().take().ok_or_else(busy)?;
+            let result = session.step().await;
+            *cell.borrow_mut() = Some(session);
+            let event = result.map_err(err)?;
+            Ok(to_js(&event)?)
+        })
+    }
+
+    /// Resolves to the model file (`Uint8Array`, `.safetensors` with metadata) of the current
+    /// weights.
+    #[wasm_bindgen(js_name = exportModel)]
+    pub fn export_model(&self) -> js_sys::Promise {
+        let cell = self.session.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let (model, metadata) = {
+                let guard = cell.borrow();
+                guard.as_ref().ok_or_else(busy)?.snapshot()
+            };
+            let bytes = checkpoint::save(&model, &metadata).await.map_err(err)?;
+            Ok(js_sys::Uint8Array::from(bytes.as_slice()).into())
+        })
+    }
+}
+
+fn busy() -> JsError {
+    JsError::new("the trainer is busy with another request; await the previous call first")
+}
+
+/// A model loaded from a model file, ready to predict.
+#[wasm_bindgen(js_name = Predictor)]
+pub struct JsPredictor {
+    inner: Rc<infer::Predictor>,
+    backend: &'static str,
+}
+
+#[wasm_bindgen(js_class = Predictor)]
+impl JsPredictor {
+    /// Loads a model file; throws when it is not a tagtrain model.
+    #[wasm_bindgen(js_name = fromBytes)]
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<JsPredictor, JsError> {
+        let compute = device()?;
+        let inner = infer::Predictor::from_bytes(&bytes, &compute.device).map_err(err)?;
+        Ok(JsPredictor {
+            inner: Rc::new(inner),
+            backend: compute.kind.as_str(),
+        })
+    }
+
+    /// The model's metadata plus `imageSize`, `model` (name) and `backend` for display.
+    pub fn metadata(&self) -> Result<JsValue, JsError> {
+        let metadata = self.inner.metadata();
+        let mut value = serde_json::to_value(metadata)
+            .map_err(|e| JsError::new(&format!("internal: {e}")))?;
+        if let Some(obj) = value.as_object_mut() {
+            obj.insert("imageSize".into(), metadata.input.image_size.into());
+            obj.insert("model".into(), metadata.architecture.name().into());
+            obj.insert("backend".into(), self.backend.into());
+        }
+        to_js(&value)
+    }
+
+    /// Predicts one image file (JPEG/PNG bytes). Resolves to `{ predictions: [{ label,
+    /// probability, threshold, positive }] }`, highest probability first.
+    pub fn predict(&self, bytes: Vec<u8>) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let predictions = inner.predict_file("the image", &bytes).await.map_err(err)?;
+            #[derive(Serialize)]
+            struct Out {
+                predictions: Vec<infer::LabelPrediction>,
+            }
+            Ok(to_js(&Out { predictions })?)
+        })
+    }
+}

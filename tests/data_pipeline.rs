@@ -1,0 +1,140 @@
+//! The data pipeline on real and hand-made zips: what loads, and the errors for what does not.
+
+mod common;
+
+use common::{solid_png, zip_of};
+use tagtrain::ErrorKind;
+use tagtrain::data::{DatasetSource, Limits};
+
+const SMOKE: &[u8] = include_bytes!("fixtures/smoke_mnist32.zip");
+
+fn open(bytes: Vec<u8>) -> tagtrain::Result<DatasetSource> {
+    DatasetSource::from_zip(bytes, &Limits::default())
+}
+
+#[test]
+fn smoke_dataset_summary_and_decode() {
+    let mut source = open(SMOKE.to_vec()).unwrap();
+    let summary = source.summary();
+    assert_eq!(summary.images, 60);
+    assert_eq!(summary.image_column, "image");
+    let names: Vec<&str> = summary.labels.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["digit_0", "digit_1", "digit_2", "digit_3"]);
+    assert!(summary.labels.iter().all(|l| l.positives > 0 && l.positives + l.negatives == 60));
+    assert_eq!(summary.sizes.len(), 1);
+    assert_eq!((summary.sizes[0].width, summary.sizes[0].height), (32, 32));
+    assert_eq!(summary.recommended.kind, "small");
+    assert_eq!(summary.recommended.depth, 11);
+    assert_eq!(summary.recommended.image_size, 32);
+
+    let mut calls = 0;
+    let dataset = source.decode(16, |done, total| {
+        calls += 1;
+        assert!(done <= total);
+    })
+    .unwrap();
+    assert_eq!(calls, 60);
+    assert_eq!(dataset.len(), 60);
+    assert_eq!(dataset.pixels.len(), 60 * 16 * 16 * 3);
+    assert_eq!(dataset.targets.len(), 60 * 4);
+    // Grey MNIST mosaics: the three channels are equal.
+    assert!(dataset.image(0).chunks(3).all(|p| p[0] == p[1] && p[1] == p[2]));
+}
+
+#[test]
+fn not_a_zip() {
+    let err = open(b"this is a text file".to_vec()).err().unwrap();
+    assert!(matches!(err.kind(), ErrorKind::NotAZip { .. }), "{err}");
+}
+
+#[test]
+fn no_index_csv() {
+    let zip = zip_of(&[("a.png", solid_png(4, 4, [0, 0, 0]))]);
+    let err = open(zip).err().unwrap();
+    assert!(matches!(err.kind(), ErrorKind::MissingIndexCsv { .. }));
+    assert!(err.to_string().contains("index.csv"));
+}
+
+#[test]
+fn missing_image_with_did_you_mean() {
+    let zip = zip_of(&[
+        ("index.csv", b"image,a\nimgs/One.png,1\n".to_vec()),
+        ("imgs/one.png", solid_png(4, 4, [0, 0, 0])),
+    ]);
+    let err = open(zip).err().unwrap();
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::MissingImage {
+            line: 2,
+            image: "imgs/One.png".into(),
+            suggestion: Some("imgs/one.png".into())
+        }
+    );
+    assert!(err.to_string().contains("did you mean 'imgs/one.png'"));
+}
+
+#[test]
+fn label_value_two_names_line_and_column() {
+    let zip = zip_of(&[
+        ("index.csv", b"image,cat,dog\na.png,1,0\nb.png,0,2\n".to_vec()),
+        ("a.png", solid_png(4, 4, [0, 0, 0])),
+        ("b.png", solid_png(4, 4, [9, 9, 9])),
+    ]);
+    let err = open(zip).err().unwrap();
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::BadLabelValue {
+            line: 3,
+            column: "dog".into(),
+            value: "2".into()
+        }
+    );
+}
+
+#[test]
+fn nested_folder_wrapping_and_relative_paths() {
+    let zip = zip_of(&[
+        ("data/index.csv", b"image,a\n./x.png,1\nsub\\y.png,0\n".to_vec()),
+        ("data/x.png", solid_png(8, 6, [255, 0, 0])),
+        ("data/sub/y.png", solid_png(8, 6, [0, 255, 0])),
+        ("__MACOSX/data/._x.png", b"junk".to_vec()),
+    ]);
+    let mut source = open(zip).unwrap();
+    assert_eq!(source.summary().images, 2);
+    let ds = source.decode(8, |_, _| {}).unwrap();
+    assert_eq!(&ds.image(0)[0..3], &[255, 0, 0]);
+    assert_eq!(&ds.image(1)[0..3], &[0, 255, 0]);
+}
+
+#[test]
+fn corrupt_image_is_named() {
+    let zip = zip_of(&[
+        ("index.csv", b"image,a\nbad.png,1\n".to_vec()),
+        ("bad.png", b"\x89PNG\r\n\x1a\nnot really".to_vec()),
+    ]);
+    let err = open(zip).err().unwrap();
+    assert!(matches!(err.kind(), ErrorKind::ImageDecode { image, .. } if image == "bad.png"), "{err}");
+}
+
+#[test]
+fn zip_bomb_is_refused() {
+    // 8 MiB of zeros deflates to a few KiB: a ratio far above the limit.
+    let zip = zip_of(&[
+        ("index.csv", b"image,a\nx.png,1\n".to_vec()),
+        ("x.png", vec![0u8; 8 << 20]),
+    ]);
+    let err = open(zip).err().unwrap();
+    assert!(matches!(err.kind(), ErrorKind::Limit { what: "compression ratio", .. }), "{err}");
+}
+
+#[test]
+fn unlisted_images_are_a_warning() {
+    let zip = zip_of(&[
+        ("index.csv", b"image,a\nx.png,1\ny.png,0\n".to_vec()),
+        ("x.png", solid_png(4, 4, [0, 0, 0])),
+        ("y.png", solid_png(4, 4, [0, 0, 0])),
+        ("z.png", solid_png(4, 4, [0, 0, 0])),
+    ]);
+    let summary = open(zip).unwrap().summary();
+    assert!(summary.warnings.iter().any(|w| w.contains("not listed") && w.contains("z.png")));
+}
