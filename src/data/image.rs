@@ -45,6 +45,9 @@ fn check_dimensions(name: &str, w: u32, h: u32, limits: &Limits) -> Result<()> {
 /// [`ErrorKind::ImageDecode`] naming `name` when the bytes are not a decodable image;
 /// [`ErrorKind::Limit`] when the image is larger than `limits` allow.
 pub fn decode_rgb(name: &str, bytes: &[u8], size: u32, limits: &Limits) -> Result<Vec<u8>> {
+    // Check the header's dimensions first, so that an absurd size is reported as our limit
+    // (with the numbers) before the decoder is asked for anything.
+    dimensions(name, bytes, limits)?;
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| decode_err(name, e))?;

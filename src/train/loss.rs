@@ -25,7 +25,7 @@ pub fn bce_with_logits(
         None => softplus_neg,
         Some(w) => {
             let [_, labels] = targets.dims();
-            let factor = targets * (w.reshape([1, labels]).sub_scalar(1.0)).add_scalar(1.0);
+            let factor = (targets * w.reshape([1, labels]).sub_scalar(1.0)).add_scalar(1.0);
             factor * softplus_neg
         }
     };

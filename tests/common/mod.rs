@@ -44,7 +44,7 @@ pub fn synthetic_dataset(n: usize, size: usize, seed: u64) -> Dataset {
         for v in img.iter_mut() {
             *v = 100 + rng.below(56) as u8;
         }
-        for (k, colour) in colours.iter().enumerate() {
+        for colour in &colours {
             let present = rng.below(2) == 1;
             targets.push(u8::from(present));
             if present {
