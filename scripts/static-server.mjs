@@ -1,0 +1,51 @@
+// A small static file server for www/, bound to 127.0.0.1 only. No dependencies.
+// Usage: node scripts/static-server.mjs [port] [root]   (port 0 picks a free one)
+// Prints "tagtrain: http://127.0.0.1:PORT/" once listening.
+import { createServer } from "node:http";
+import { readFile, stat } from "node:fs/promises";
+import { extname, join, normalize, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".zip": "application/zip",
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".json": "application/json",
+  ".safetensors": "application/octet-stream",
+};
+
+export function serve(root, port = 0) {
+  const base = resolve(root);
+  const server = createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url, "http://127.0.0.1");
+      let path = normalize(join(base, decodeURIComponent(url.pathname)));
+      if (path !== base && !path.startsWith(base + sep)) {
+        res.writeHead(403).end("forbidden");
+        return;
+      }
+      if ((await stat(path).catch(() => null))?.isDirectory()) path = join(path, "index.html");
+      const body = await readFile(path);
+      res.writeHead(200, {
+        "content-type": TYPES[extname(path)] ?? "application/octet-stream",
+        "cache-control": "no-store",
+      });
+      res.end(body);
+    } catch {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+    }
+  });
+  return new Promise((ok) => server.listen(port, "127.0.0.1", () => ok(server)));
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const port = Number(process.argv[2] ?? 8080);
+  const root = process.argv[3] ?? join(fileURLToPath(new URL("..", import.meta.url)), "www");
+  const server = await serve(root, port);
+  console.log(`tagtrain: http://127.0.0.1:${server.address().port}/`);
+}

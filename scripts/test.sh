@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test: the Rust unit and integration tests (native, flex CPU backend), then the
+# browser end-to-end tests (headless Chromium, WebGPU on SwiftShader and the CPU fallback).
+# On a fresh machine it first installs what is missing: Chromium (Debian), the npm test tools,
+# the wasm32 target and the pinned wasm-bindgen-cli.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$ROOT"
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+  echo "==> installing Debian's chromium"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+if ! command -v node >/dev/null; then
+  echo "==> installing Node.js"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+
+echo "==> npm ci (playwright-core, binaryen)"
+npm ci --no-audit --no-fund
+
+echo "==> cargo test (native)"
+cargo test --release
+
+bash scripts/build-web.sh
+
+echo "==> browser end-to-end tests"
+node --test --test-concurrency=1 tests/e2e/

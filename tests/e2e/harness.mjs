@@ -1,0 +1,111 @@
+// Shared set-up for the browser end-to-end tests: a static server on 127.0.0.1, Debian's
+// Chromium driven by playwright-core, and a watch on everything that must not happen (console
+// errors, uncaught page errors, requests leaving 127.0.0.1).
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { crc32 } from "node:zlib";
+import { chromium } from "playwright-core";
+import { serve } from "../../scripts/static-server.mjs";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const FIXTURES = join(ROOT, "tests", "fixtures");
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+/**
+ * Starts the server and a browser. `webgpu: false` leaves out `--enable-unsafe-webgpu`, so the
+ * page has no WebGPU adapter (the CPU-fallback path).
+ */
+export async function openApp({ webgpu = true, query = "" } = {}) {
+  const server = await serve(join(ROOT, "www"), 0);
+  const base = `http://127.0.0.1:${server.address().port}/`;
+  const profile = await mkdtemp(join(tmpdir(), "tagtrain-chromium-"));
+  const downloads = await mkdtemp(join(tmpdir(), "tagtrain-downloads-"));
+  const args = [
+    "--headless", "--no-sandbox", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    `--user-data-dir=${profile}`, "--remote-debugging-pipe", "--no-startup-window",
+  ];
+  if (webgpu) args.push("--enable-unsafe-webgpu");
+  const browser = await chromium.launch({ executablePath: CHROMIUM, ignoreDefaultArgs: true, args });
+  const context = await browser.newContext({ acceptDownloads: true });
+  const problems = [];
+  context.on("request", (r) => {
+    const url = new URL(r.url());
+    if (!["blob:", "data:"].includes(url.protocol) && url.hostname !== "127.0.0.1") {
+      problems.push(`request to another host: ${r.url()}`);
+    }
+  });
+  const page = await context.newPage();
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`console error: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("crash", () => problems.push("page crashed"));
+  await page.goto(base + query);
+  return {
+    page,
+    base,
+    downloads,
+    problems,
+    async close() {
+      await browser.close();
+      server.close();
+      await rm(profile, { recursive: true, force: true });
+      await rm(downloads, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits until the page has picked its backend; returns `"webgpu"` or `"cpu"`. */
+export async function backendOf(page) {
+  await page.waitForSelector("body[data-ready=true]", { timeout: 60_000 });
+  return page.getAttribute("#backend", "data-kind");
+}
+
+/** Per-label probabilities shown in the prediction panel, in screen order. */
+export async function shownPredictions(page) {
+  await page.waitForSelector("#predictions[data-state=done]", { timeout: 120_000 });
+  return page.$$eval("#predictions li", (items) =>
+    items.map((li) => ({ label: li.dataset.label, probability: Number(li.dataset.probability) })));
+}
+
+/** A zip (stored, no compression) of `{ name: Buffer | string }`. */
+export function zipOf(files) {
+  const locals = [];
+  const centrals = [];
+  let offset = 0;
+  for (const [name, content] of Object.entries(files)) {
+    const data = Buffer.isBuffer(content) ? content : Buffer.from(content);
+    const nameBytes = Buffer.from(name);
+    const crc = crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(nameBytes.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(nameBytes.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, nameBytes, data);
+    centrals.push(central, nameBytes);
+    offset += local.length + nameBytes.length + data.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(Object.keys(files).length, 8);
+  end.writeUInt16LE(Object.keys(files).length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directory, end]);
+}

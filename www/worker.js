@@ -1,0 +1,99 @@
+// The worker owns the wasm module. It only passes messages: every decision about data, the
+// model and metrics is made in Rust.
+//
+// Protocol: the page sends `{ id, type, ...args }`; every request settles with exactly one
+// `{ id, type: "result", value }` or `{ id, type: "error", message }`. While training, the worker
+// also posts `{ type: "progress", event }` after each step. `stop` is answered at once and takes
+// effect before the next step.
+import init, { initBackend, Dataset, Trainer, Predictor } from "./pkg/tagtrain.js";
+
+let ready = null;          // Promise of the backend info, set by "init"
+let dataset = null;        // Dataset of the last zip that loaded
+let predictor = null;      // Predictor of the last good model
+let modelBytes = null;     // bytes of that model, for download
+let training = false;
+let stopRequested = false;
+
+const handlers = {
+  async init({ prefer }) {
+    ready ??= init().then(() => initBackend({ prefer: prefer ?? "auto" }));
+    return await ready;
+  },
+
+  async "load-dataset"({ file }) {
+    await ready;
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    // Only replace the current dataset when the new one is usable.
+    const next = Dataset.fromZip(bytes);
+    dataset?.free();
+    dataset = next;
+    return dataset.summary();
+  },
+
+  async train({ options }) {
+    await ready;
+    if (!dataset) throw new Error("Load a dataset zip first.");
+    if (training) throw new Error("Training is already running.");
+    training = true;
+    stopRequested = false;
+    let trainer = null;
+    try {
+      trainer = Trainer.create(dataset, options);
+      const info = trainer.info();
+      postMessage({ type: "progress", event: { kind: "started", info } });
+      let event = { done: false, step: 0 };
+      while (!event.done && !stopRequested) {
+        event = await trainer.step();
+        postMessage({ type: "progress", event: { kind: "step", ...event } });
+        // Let "stop" (a macrotask) in between two steps.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      if (event.step === 0) {
+        return { stopped: true, model: null, metadata: null };
+      }
+      const bytes = await trainer.exportModel();
+      const next = Predictor.fromBytes(bytes);
+      predictor?.free();
+      predictor = next;
+      modelBytes = bytes;
+      return { stopped: !event.done, model: bytes.slice(), metadata: predictor.metadata() };
+    } finally {
+      trainer?.free();
+      training = false;
+    }
+  },
+
+  async stop() {
+    stopRequested = true;
+    return { stopping: training };
+  },
+
+  async "load-model"({ file }) {
+    await ready;
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const next = Predictor.fromBytes(bytes);
+    predictor?.free();
+    predictor = next;
+    modelBytes = bytes;
+    return { model: bytes.slice(), metadata: predictor.metadata() };
+  },
+
+  async predict({ file }) {
+    await ready;
+    if (!predictor) throw new Error("No model yet: train one or load a model file.");
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    return await predictor.predict(bytes);
+  },
+};
+
+self.onmessage = async ({ data }) => {
+  const { id, type, ...args } = data;
+  try {
+    const handler = handlers[type];
+    if (!handler) throw new Error(`unknown request "${type}"`);
+    const value = await handler(args);
+    postMessage({ id, type: "result", value });
+  } catch (e) {
+    postMessage({ id, type: "error", message: e instanceof Error ? e.message : String(e) });
+  }
+};
