@@ -97,9 +97,12 @@ impl ComputeDevice {
                     notice: None,
                 }
             }
-            Err(e) => Self::cpu(Some(format!(
-                "no usable GPU adapter ({e}); training runs on the CPU, which is much slower"
-            ))),
+            // wgpu's error lists every backend it tried; the user needs the conclusion.
+            Err(_) => Self::cpu(Some(
+                "no usable GPU adapter was found; training runs on the CPU, which is much slower \
+                 (in a browser, WebGPU with hardware acceleration enabled gives the GPU path)"
+                    .into(),
+            )),
         }
     }
 }
