@@ -42,6 +42,9 @@ pub struct ModelMetadata {
     pub architecture: ResNetV2Config,
     /// How the model was trained.
     pub training: Option<TrainingSummary>,
+    /// Earlier runs this model was fine-tuned from, oldest first.
+    #[serde(default)]
+    pub lineage: Vec<TrainingSummary>,
 }
 
 impl Default for ModelMetadata {
@@ -62,6 +65,7 @@ impl Default for ModelMetadata {
             },
             architecture: ResNetV2Config::new(crate::model::ResNetKind::Small, 11, 1),
             training: None,
+            lineage: Vec::new(),
         }
     }
 }
@@ -84,13 +88,30 @@ pub struct InputSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TrainingSummary {
+    /// Labels this run trained on.
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// How the weights started: `new`, `continue` (same labels) or `new-head`.
+    #[serde(default)]
+    pub init: String,
     pub options: TrainingOptions,
     pub steps: usize,
     pub epochs_completed: usize,
+    /// Epoch whose weights were kept (best validation mAP).
+    #[serde(default)]
+    pub best_epoch: Option<usize>,
+    /// Whether early stopping ended the run.
+    #[serde(default)]
+    pub stopped_early: bool,
+    /// Training throughput (images/s, validation included).
+    #[serde(default)]
+    pub images_per_sec: f64,
     pub train_images: usize,
     pub valid_images: usize,
     pub backend: String,
+    /// Validation mAP of the kept weights.
     pub final_map: Option<f64>,
+    /// Validation loss of the kept weights.
     pub final_valid_loss: Option<f64>,
 }
 
@@ -207,7 +228,11 @@ impl ModuleMapper for Loader {
         match self.tensors.remove(&name) {
             Some((shape, values)) if shape == expected => {
                 let device = self.device.clone();
-                param.map(move |_| Tensor::from_data(TensorData::new(values, shape), &device))
+                // Keep the parameter trainable (on an autodiff device) as it was.
+                param.map(move |old| {
+                    let require_grad = old.is_require_grad();
+                    Tensor::from_data(TensorData::new(values, shape), &device).set_require_grad(require_grad)
+                })
             }
             Some((shape, _)) => {
                 self.error.get_or_insert_with(|| {
@@ -227,6 +252,13 @@ impl ModuleMapper for Loader {
 
 /// Loads a model file onto `device`, in inference mode.
 pub fn load(bytes: &[u8], device: &Device) -> Result<(ResNetV2, ModelMetadata)> {
+    let (model, metadata) = load_trainable(bytes, device)?;
+    Ok((model.valid(), metadata))
+}
+
+/// Loads a model file onto `device` with trainable parameters (an autodiff device for
+/// fine-tuning).
+pub fn load_trainable(bytes: &[u8], device: &Device) -> Result<(ResNetV2, ModelMetadata)> {
     let metadata = read_metadata(bytes)?;
     let file = safetensors::SafeTensors::deserialize(bytes)
         .map_err(|e| Error::model_file(format!("not a safetensors file ({e})")))?;
@@ -256,5 +288,5 @@ pub fn load(bytes: &[u8], device: &Device) -> Result<(ResNetV2, ModelMetadata)> 
     if let Some(extra) = loader.tensors.keys().next() {
         return Err(Error::model_file(format!("unexpected tensor '{extra}' for this architecture")));
     }
-    Ok((model.valid(), metadata))
+    Ok((model, metadata))
 }

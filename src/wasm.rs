@@ -232,7 +232,7 @@ impl Trainer {
         wasm_bindgen_futures::future_to_promise(async move {
             let (model, metadata) = {
                 let guard = cell.borrow();
-                guard.as_ref().ok_or_else(busy)?.snapshot()
+                guard.as_ref().ok_or_else(busy)?.snapshot().map_err(err)?
             };
             let bytes = checkpoint::save(&model, &metadata).await.map_err(err)?;
             Ok(js_sys::Uint8Array::from(bytes.as_slice()).into())

@@ -54,7 +54,7 @@ fn learns_a_synthetic_multi_label_task_and_round_trips() {
     assert!(report.metrics.map >= 0.95, "mAP {}", report.metrics.map);
 
     // Save → load gives the same probabilities, bit for bit, on the same backend.
-    let (model, metadata) = session.snapshot();
+    let (model, metadata) = session.snapshot().unwrap();
     let bytes = pollster::block_on(checkpoint::save(&model, &metadata)).unwrap();
     let device = burn::tensor::Device::flex();
     let predictor = Predictor::from_bytes(&bytes, &device).unwrap();
@@ -86,4 +86,80 @@ fn a_damaged_model_file_is_an_error() {
         let err = Predictor::from_bytes(&bytes, &device).err().expect("must fail");
         assert!(err.to_string().contains("model file"), "{err}");
     }
+}
+
+/// Every step's loss of a short run.
+fn losses(dataset: tagtrain::data::Dataset, options: TrainingOptions) -> Vec<f64> {
+    let mut session = TrainingSession::new(dataset, options, ComputeDevice::cpu(None)).unwrap();
+    let mut out = Vec::new();
+    loop {
+        let event = pollster::block_on(session.step()).unwrap();
+        out.push(event.loss);
+        if event.done {
+            return out;
+        }
+    }
+}
+
+#[test]
+fn same_seed_same_losses_on_the_cpu() {
+    let options = TrainingOptions { epochs: 2, seed: 11, ..options() };
+    let dataset = synthetic_dataset(96, 16, 4);
+    let a = losses(dataset.clone(), options.clone());
+    let b = losses(dataset.clone(), options.clone());
+    assert_eq!(a, b, "same seed, same losses, bit for bit");
+    let c = losses(dataset, TrainingOptions { seed: 12, ..options });
+    assert_ne!(a, c, "another seed gives another run");
+}
+
+/// Tensors of a model file by name.
+fn tensors(bytes: &[u8]) -> std::collections::BTreeMap<String, (Vec<usize>, Vec<u8>)> {
+    let file = safetensors::SafeTensors::deserialize(bytes).unwrap();
+    file.tensors()
+        .into_iter()
+        .map(|(name, view)| (name, (view.shape().to_vec(), view.data().to_vec())))
+        .collect()
+}
+
+#[test]
+fn fine_tuning_on_new_labels_keeps_the_backbone_and_records_lineage() {
+    let mut parent_data = synthetic_dataset(64, 16, 5);
+    parent_data.labels = vec!["a".into(), "b".into(), "c".into()];
+    let short = TrainingOptions { epochs: 1, ..options() };
+    let mut parent = TrainingSession::new(parent_data.clone(), short.clone(), ComputeDevice::cpu(None)).unwrap();
+    while !pollster::block_on(parent.step()).unwrap().done {}
+    let (model, metadata) = parent.snapshot().unwrap();
+    let parent_bytes = pollster::block_on(checkpoint::save(&model, &metadata)).unwrap();
+
+    // Same labels: training continues from every weight.
+    let same = TrainingSession::from_model(parent_data.clone(), short.clone(), ComputeDevice::cpu(None), &parent_bytes).unwrap();
+    assert_eq!(same.info().init, "continue");
+    let (m, md) = same.snapshot().unwrap();
+    assert_eq!(tensors(&pollster::block_on(checkpoint::save(&m, &md)).unwrap()), tensors(&parent_bytes));
+
+    // Labels {a, b, d}: backbone carried, head rebuilt.
+    let mut child_data = parent_data;
+    child_data.labels = vec!["a".into(), "b".into(), "d".into()];
+    let mut child = TrainingSession::from_model(child_data, short, ComputeDevice::cpu(None), &parent_bytes).unwrap();
+    assert_eq!(child.info().init, "new-head");
+    let (m, md) = child.snapshot().unwrap();
+    let before = tensors(&pollster::block_on(checkpoint::save(&m, &md)).unwrap());
+    let original = tensors(&parent_bytes);
+    assert_eq!(before.keys().collect::<Vec<_>>(), original.keys().collect::<Vec<_>>());
+    for (name, tensor) in &before {
+        if name.starts_with("head.") {
+            assert_ne!(tensor, &original[name], "{name} is re-initialised");
+        } else {
+            assert_eq!(tensor, &original[name], "{name} is carried over");
+        }
+    }
+    while !pollster::block_on(child.step()).unwrap().done {}
+    let (_, md) = child.snapshot().unwrap();
+    assert_eq!(md.labels, ["a", "b", "d"]);
+    assert_eq!(md.lineage.len(), 1, "the parent run is recorded");
+    assert_eq!(md.lineage[0].labels, ["a", "b", "c"]);
+    assert_eq!(md.lineage[0].init, "new");
+    let run = md.training.as_ref().unwrap();
+    assert_eq!(run.init, "new-head");
+    assert_eq!(run.labels, ["a", "b", "d"]);
 }

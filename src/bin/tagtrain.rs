@@ -1,32 +1,71 @@
 //! `tagtrain`: the same core as the browser app, on the command line.
 //!
-//! ```text
-//! tagtrain inspect DATA.zip|MODEL.safetensors
-//! tagtrain train DATA.zip -o MODEL.safetensors [--epochs N] [--depth N] [--image-size PX]
-//!                [--batch-size N] [--lr X] [--seed N] [--device cpu|gpu]
-//! tagtrain predict MODEL.safetensors IMAGE... [--json] [--device cpu|gpu]
-//! ```
+//! It writes the model file the browser reads, and reads the browser's. Progress goes to
+//! stderr (a bar on a terminal, plain lines otherwise), results to stdout. Exit status: 0 on
+//! success, 1 when the data, model or run fails (the message says where and what to do), 2 on
+//! a usage mistake.
 
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
+use serde_json::json;
 use tagtrain::checkpoint;
-use tagtrain::data::{DatasetSource, Limits};
+use tagtrain::data::{Dataset, DatasetSource, Limits};
 use tagtrain::device::{BackendPreference, ComputeDevice};
 use tagtrain::infer::Predictor;
-use tagtrain::train::{TrainingOptions, TrainingSession};
+use tagtrain::metrics::evaluate;
+use tagtrain::train::{AugmentOptions, TrainingOptions, TrainingSession};
+use web_time::Instant;
 
-const USAGE: &str = "usage:
-  tagtrain inspect DATA.zip|MODEL.safetensors
+const USAGE: &str = "\
+usage:
   tagtrain train DATA.zip -o MODEL.safetensors [--epochs N] [--depth N] [--image-size PX]
-                 [--batch-size N] [--lr X] [--seed N] [--device cpu|gpu]
-  tagtrain predict MODEL.safetensors IMAGE... [--json] [--device cpu|gpu]";
+                 [--batch-size N] [--lr X] [--weight-decay X] [--valid-fraction F] [--seed N]
+                 [--patience N] [--no-augment] [--flip] [--pos-weight] [--init MODEL]
+                 [--device cpu|gpu] [--report REPORT.json] [--quiet]
+  tagtrain eval MODEL.safetensors DATA.zip [--json] [--device cpu|gpu]
+  tagtrain predict MODEL.safetensors IMAGE... [--json] [--device cpu|gpu]
+  tagtrain inspect DATA.zip|MODEL.safetensors [--json]
+
+  train    trains a ResNetV2 on a dataset zip (index.csv + images) and writes the model file;
+           --init starts from a saved model (same labels: continue; other labels: new head)
+  eval     measures a model on a labelled dataset zip (mAP, F1, Hamming loss, per label)
+  predict  prints each label's probability for each image (* marks labels over threshold)
+  inspect  summarises a dataset zip or a model file; exits 1 when it cannot be used";
+
+/// A mistake in the command line (exit status 2), as opposed to a failure of the work.
+#[derive(Debug)]
+struct UsageError(String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}\n\n{USAGE}", self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn usage(message: impl Into<String>) -> anyhow::Error {
+    UsageError(message.into()).into()
+}
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, which turns `tagtrain … | head` into a panic on the next print;
+    // a Unix tool should just stop.
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<UsageError>() => {
+            eprintln!("tagtrain: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("tagtrain: {e:#}");
             ExitCode::FAILURE
@@ -34,27 +73,28 @@ fn main() -> ExitCode {
     }
 }
 
-/// Splits `--name value` options from positional arguments.
+/// `--name value` options, `--flag`s and positional arguments.
 struct Args {
     positional: Vec<String>,
     options: Vec<(String, Option<String>)>,
 }
 
 impl Args {
-    fn parse(args: &[String], flags: &[&str]) -> anyhow::Result<Self> {
+    /// `flags` take no value; `valued` take one; anything else is a usage error.
+    fn parse(args: &[String], flags: &[&str], valued: &[&str]) -> anyhow::Result<Self> {
         let mut positional = Vec::new();
         let mut options = Vec::new();
         let mut it = args.iter();
         while let Some(a) = it.next() {
-            if let Some(name) = a.strip_prefix("--").or_else(|| a.strip_prefix('-').filter(|n| n.len() == 1)) {
-                if flags.contains(&name) {
-                    options.push((name.to_string(), None));
-                } else {
-                    let value = it.next().with_context(|| format!("option {a} needs a value"))?;
+            let name = a.strip_prefix("--").or_else(|| a.strip_prefix('-').filter(|n| n.len() == 1));
+            match name {
+                Some(name) if flags.contains(&name) => options.push((name.to_string(), None)),
+                Some(name) if valued.contains(&name) => {
+                    let value = it.next().ok_or_else(|| usage(format!("option {a} needs a value")))?;
                     options.push((name.to_string(), Some(value.clone())));
                 }
-            } else {
-                positional.push(a.clone());
+                Some(_) => return Err(usage(format!("unknown option {a}"))),
+                None => positional.push(a.clone()),
             }
         }
         Ok(Self { positional, options })
@@ -72,26 +112,34 @@ impl Args {
         self.options.iter().any(|(n, _)| n == name)
     }
 
-    fn number<T: std::str::FromStr>(&self, names: &[&str]) -> anyhow::Result<Option<T>> {
-        self.value(names)
-            .map(|v| v.parse::<T>().map_err(|_| anyhow::anyhow!("--{} {v}: not a number", names[0])))
+    fn number<T: std::str::FromStr>(&self, name: &str) -> anyhow::Result<Option<T>> {
+        self.value(&[name])
+            .map(|v| v.parse::<T>().map_err(|_| usage(format!("--{name} {v}: not a valid number"))))
             .transpose()
     }
 }
 
 fn run(args: &[String]) -> anyhow::Result<()> {
     let Some((command, rest)) = args.split_first() else {
-        bail!("{USAGE}");
+        return Err(usage("no command given"));
     };
     match command.as_str() {
-        "inspect" => inspect(&Args::parse(rest, &[])?),
-        "train" => train(&Args::parse(rest, &[])?),
-        "predict" => predict(&Args::parse(rest, &["json"])?),
+        "train" => train(&Args::parse(
+            rest,
+            &["no-augment", "flip", "pos-weight", "quiet"],
+            &[
+                "o", "output", "epochs", "depth", "image-size", "batch-size", "lr", "weight-decay",
+                "valid-fraction", "seed", "patience", "init", "device", "report",
+            ],
+        )?),
+        "eval" => eval(&Args::parse(rest, &["json"], &["device"])?),
+        "predict" => predict(&Args::parse(rest, &["json"], &["device"])?),
+        "inspect" => inspect(&Args::parse(rest, &["json"], &[])?),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())
         }
-        other => bail!("unknown command '{other}'\n{USAGE}"),
+        other => Err(usage(format!("unknown command '{other}'"))),
     }
 }
 
@@ -100,7 +148,8 @@ fn read(path: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 fn device(args: &Args) -> anyhow::Result<ComputeDevice> {
-    let preference = BackendPreference::parse(args.value(&["device"]).unwrap_or("cpu"))?;
+    let preference = BackendPreference::parse(args.value(&["device"]).unwrap_or("cpu"))
+        .map_err(|e| usage(e.to_string()))?;
     let compute = pollster::block_on(ComputeDevice::init(preference, true));
     if let Some(notice) = &compute.notice {
         eprintln!("note: {notice}");
@@ -108,85 +157,335 @@ fn device(args: &Args) -> anyhow::Result<ComputeDevice> {
     Ok(compute)
 }
 
+/// Progress on stderr: a redrawn bar on a terminal, a line every few seconds otherwise.
+struct Progress {
+    what: &'static str,
+    total: usize,
+    started: Instant,
+    last_line: Instant,
+    terminal: bool,
+    quiet: bool,
+}
+
+impl Progress {
+    fn new(what: &'static str, total: usize, quiet: bool) -> Self {
+        Self {
+            what,
+            total,
+            started: Instant::now(),
+            last_line: Instant::now(),
+            terminal: std::io::stderr().is_terminal(),
+            quiet,
+        }
+    }
+
+    fn update(&mut self, done: usize, detail: &str) {
+        if self.quiet {
+            return;
+        }
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let eta = if done > 0 { elapsed / done as f64 * (self.total - done.min(self.total)) as f64 } else { 0.0 };
+        let share = done as f64 / self.total.max(1) as f64;
+        if self.terminal {
+            let filled = (share * 30.0).round() as usize;
+            eprint!(
+                "\r{:<9} [{}{}] {done}/{} ETA {} {detail}\x1b[K",
+                self.what,
+                "#".repeat(filled),
+                "-".repeat(30 - filled.min(30)),
+                self.total,
+                seconds(eta)
+            );
+            let _ = std::io::stderr().flush();
+        } else if self.last_line.elapsed().as_secs_f64() >= 5.0 || done == self.total {
+            self.last_line = Instant::now();
+            eprintln!("{} {done}/{} ({:.0}%) ETA {} {detail}", self.what, self.total, share * 100.0, seconds(eta));
+        }
+    }
+
+    /// Ends the bar's line (on a terminal) so the next message starts clean.
+    fn finish(&self) {
+        if self.terminal && !self.quiet {
+            eprintln!();
+        }
+    }
+}
+
+fn seconds(s: f64) -> String {
+    if s < 60.0 {
+        format!("{s:.0}s")
+    } else if s < 3600.0 {
+        format!("{}m{:02.0}s", (s / 60.0).floor(), s % 60.0)
+    } else {
+        format!("{}h{:02.0}m", (s / 3600.0).floor(), (s % 3600.0) / 60.0)
+    }
+}
+
+fn decode(source: &mut DatasetSource, image_size: u32, quiet: bool) -> anyhow::Result<Dataset> {
+    let mut bar = Progress::new("decoding", source.len(), quiet);
+    let dataset = source.decode(image_size, |done, _| bar.update(done, ""))?;
+    bar.finish();
+    Ok(dataset)
+}
+
 fn inspect(args: &Args) -> anyhow::Result<()> {
     let [path] = args.positional.as_slice() else {
-        bail!("inspect takes one file\n{USAGE}");
+        return Err(usage("inspect takes one file"));
     };
     let bytes = read(path)?;
     if bytes.starts_with(b"PK") {
-        let source = DatasetSource::from_zip(bytes, &Limits::default())?;
-        println!("{}", serde_json::to_string_pretty(&source.summary())?);
+        let source = DatasetSource::from_zip(bytes, &Limits::default())
+            .with_context(|| format!("{path} cannot be used as a dataset"))?;
+        let summary = source.summary();
+        if args.flag("json") {
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+            return Ok(());
+        }
+        println!("{path}: {} images, {} labels (image paths from column '{}')", summary.images, summary.labels.len(), summary.image_column);
+        let sizes: Vec<String> = summary.sizes.iter().map(|s| format!("{}×{} ({})", s.width, s.height, s.count)).collect();
+        println!("image sizes: {}", sizes.join(", "));
+        println!("{:<28} {:>9} {:>9}", "label", "positives", "negatives");
+        for l in &summary.labels {
+            println!("{:<28} {:>9} {:>9}", l.name, l.positives, l.negatives);
+        }
+        let r = &summary.recommended;
+        println!("recommended: ResNetV2 {} depth {} at {} px", r.kind, r.depth, r.image_size);
+        for w in &summary.warnings {
+            println!("warning: {w}");
+        }
     } else {
-        let metadata = checkpoint::read_metadata(&bytes)?;
-        println!("{}", serde_json::to_string_pretty(&metadata)?);
+        let metadata = checkpoint::read_metadata(&bytes).with_context(|| format!("{path} cannot be used as a model"))?;
+        if args.flag("json") {
+            println!("{}", serde_json::to_string_pretty(&metadata)?);
+            return Ok(());
+        }
+        println!(
+            "{path}: {} with {} labels, {}×{} px input, {} channel(s), resize {}",
+            metadata.architecture.name(),
+            metadata.labels.len(),
+            metadata.input.image_size,
+            metadata.input.image_size,
+            metadata.input.channels,
+            metadata.input.resize
+        );
+        for (label, t) in metadata.labels.iter().zip(&metadata.thresholds) {
+            println!("  {label:<28} threshold {t:.3}");
+        }
+        for (i, run) in metadata.lineage.iter().chain(&metadata.training).enumerate() {
+            println!(
+                "run {}: {} ({} labels), {} epochs ({} steps) on {} images, {}{}",
+                i + 1,
+                run.init,
+                run.labels.len(),
+                run.epochs_completed,
+                run.steps,
+                run.train_images,
+                run.backend,
+                run.final_map.map(|m| format!(", validation mAP {m:.4}")).unwrap_or_default()
+            );
+        }
     }
     Ok(())
 }
 
 fn train(args: &Args) -> anyhow::Result<()> {
     let [data] = args.positional.as_slice() else {
-        bail!("train takes one dataset zip\n{USAGE}");
+        return Err(usage("train takes one dataset zip"));
     };
-    let output = args.value(&["o", "output"]).context("train needs -o MODEL.safetensors")?;
-    let mut source = DatasetSource::from_zip(read(data)?, &Limits::default())?;
+    let output = args
+        .value(&["o", "output"])
+        .ok_or_else(|| usage("train needs -o MODEL.safetensors"))?;
+    let quiet = args.flag("quiet");
+    let init = args.value(&["init"]).map(read).transpose()?;
+    let mut source = DatasetSource::from_zip(read(data)?, &Limits::default())
+        .with_context(|| format!("{data} cannot be used as a dataset"))?;
     let summary = source.summary();
     for w in &summary.warnings {
         eprintln!("warning: {w}");
     }
+    // Fine-tuning keeps the parent's input size unless told otherwise.
+    let parent_size = match &init {
+        Some(bytes) => Some(checkpoint::read_metadata(bytes).context("--init")?.input.image_size),
+        None => None,
+    };
     let defaults = TrainingOptions::default();
+    let augment = if args.flag("no-augment") {
+        AugmentOptions::NONE
+    } else {
+        AugmentOptions { flip: args.flag("flip"), ..AugmentOptions::default() }
+    };
     let options = TrainingOptions {
-        depth: args.number(&["depth"])?.unwrap_or(summary.recommended.depth),
-        image_size: args.number(&["image-size"])?.unwrap_or(summary.recommended.image_size),
-        epochs: args.number(&["epochs"])?.unwrap_or(defaults.epochs),
-        batch_size: args.number(&["batch-size"])?.unwrap_or(defaults.batch_size),
-        learning_rate: args.number(&["lr"])?.unwrap_or(defaults.learning_rate),
-        seed: args.number(&["seed"])?.unwrap_or(defaults.seed),
+        depth: args.number("depth")?.unwrap_or(summary.recommended.depth),
+        image_size: args
+            .number("image-size")?
+            .or(parent_size)
+            .unwrap_or(summary.recommended.image_size),
+        epochs: args.number("epochs")?.unwrap_or(defaults.epochs),
+        batch_size: args.number("batch-size")?.unwrap_or(defaults.batch_size),
+        learning_rate: args.number("lr")?.unwrap_or(defaults.learning_rate),
+        weight_decay: args.number("weight-decay")?.unwrap_or(defaults.weight_decay),
+        validation_fraction: args.number("valid-fraction")?.unwrap_or(defaults.validation_fraction),
+        seed: args.number("seed")?.unwrap_or(defaults.seed),
+        patience: args.number("patience")?.unwrap_or(defaults.patience),
+        positive_weights: args.flag("pos-weight"),
+        augment,
         ..defaults
     };
-    options.validate()?;
+    options.validate().map_err(|e| usage(e.to_string()))?;
     let compute = device(args)?;
-    eprintln!("decoding {} images at {} px…", source.len(), options.image_size);
-    let dataset = source.decode(options.image_size, |_, _| {})?;
-    let mut session = TrainingSession::new(dataset, options, compute)?;
+    let dataset = decode(&mut source, options.image_size, quiet)?;
+    let mut session = match &init {
+        None => TrainingSession::new(dataset, options, compute)?,
+        Some(bytes) => TrainingSession::from_model(dataset, options, compute, bytes)?,
+    };
     let info = session.info();
     eprintln!(
-        "{} ({} parameters) on {}: {} train / {} validation images, {} steps",
-        info.model, info.parameters, info.backend, info.train_images, info.valid_images, info.total_steps
+        "{} ({} parameters, {}) on {}: {} train / {} validation images, up to {} steps",
+        info.model, info.parameters, info.init, info.backend, info.train_images, info.valid_images, info.total_steps
     );
+    let started = Instant::now();
+    let mut bar = Progress::new("training", info.total_steps, quiet);
     loop {
         let event = pollster::block_on(session.step())?;
+        bar.update(event.step, &format!("epoch {} loss {:.4} {:.1} img/s", event.epoch, event.loss, event.images_per_sec));
         if let Some(v) = &event.validation {
+            bar.finish();
             eprintln!(
-                "epoch {:>3}  train loss {:.4}  valid loss {}  mAP {:.4}  micro-F1 {:.4}  ({:.1} img/s, ETA {:.0}s)",
+                "epoch {:>3}  train loss {:.4}  valid loss {}  mAP {:.4}  micro-F1 {:.4}  macro-F1 {:.4}{}",
                 v.epoch,
                 v.train_loss,
                 v.valid_loss.map(|l| format!("{l:.4}")).unwrap_or_else(|| "-".into()),
                 v.metrics.map,
                 v.metrics.micro_f1,
-                event.images_per_sec,
-                event.eta_seconds
+                v.metrics.macro_f1,
+                if v.best { "  (best)" } else { "" }
             );
         }
         if event.done {
+            if event.stopped_early {
+                eprintln!("stopped early: validation mAP did not improve for {} epochs", session.options().patience);
+            }
             break;
         }
     }
-    let (model, metadata) = session.snapshot();
+    let (model, metadata) = session.snapshot()?;
     let bytes = pollster::block_on(checkpoint::save(&model, &metadata))?;
     std::fs::write(output, bytes).with_context(|| format!("cannot write {output}"))?;
-    eprintln!("saved {output}");
+    let run = metadata.training.as_ref();
+    eprintln!(
+        "saved {output} (weights of epoch {}, validation mAP {})",
+        run.and_then(|r| r.best_epoch).map(|e| e.to_string()).unwrap_or_else(|| "last".into()),
+        run.and_then(|r| r.final_map).map(|m| format!("{m:.4}")).unwrap_or_else(|| "-".into())
+    );
+    if let Some(path) = args.value(&["report"]) {
+        let report = json!({
+            "model": output,
+            "architecture": metadata.architecture.name(),
+            "train_images_per_sec": session.train_images_per_sec(),
+            "images_per_sec_with_validation": session.images_per_sec(),
+            "seconds": started.elapsed().as_secs_f64(),
+            "steps": run.map(|r| r.steps),
+            "epochs_run": run.map(|r| r.epochs_completed),
+            "best_epoch": run.and_then(|r| r.best_epoch),
+            "stopped_early": run.map(|r| r.stopped_early),
+            "valid_map": run.and_then(|r| r.final_map),
+            "thresholds": metadata.thresholds,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&report)?).with_context(|| format!("cannot write {path}"))?;
+    }
+    Ok(())
+}
+
+fn eval(args: &Args) -> anyhow::Result<()> {
+    let [model_path, data] = args.positional.as_slice() else {
+        return Err(usage("eval takes a model file and a dataset zip"));
+    };
+    let compute = device(args)?;
+    let predictor = Predictor::from_bytes(&read(model_path)?, &compute.device)
+        .with_context(|| format!("{model_path} cannot be used as a model"))?;
+    let metadata = predictor.metadata().clone();
+    let mut source = DatasetSource::from_zip(read(data)?, &Limits::default())
+        .with_context(|| format!("{data} cannot be used as a dataset"))?;
+    let dataset = decode(&mut source, metadata.input.image_size, args.flag("json"))?;
+    // The model's labels, found by name among the dataset's columns.
+    let columns: Vec<usize> = metadata
+        .labels
+        .iter()
+        .map(|label| {
+            dataset.labels.iter().position(|l| l == label).with_context(|| {
+                format!("{data} has no column '{label}', which the model predicts; evaluate on data labelled with the model's labels ({})", metadata.labels.join(", "))
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let n = dataset.len();
+    let mut targets = Vec::with_capacity(n * columns.len());
+    for i in 0..n {
+        let row = dataset.target(i);
+        targets.extend(columns.iter().map(|&c| row[c]));
+    }
+    let started = Instant::now();
+    let mut probs = Vec::with_capacity(n * columns.len());
+    for chunk in (0..n).collect::<Vec<_>>().chunks(64) {
+        let images: Vec<Vec<u8>> = chunk.iter().map(|&i| dataset.image(i).to_vec()).collect();
+        probs.extend(pollster::block_on(predictor.probabilities(&images))?);
+    }
+    let images_per_sec = n as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    let m = evaluate(&metadata.labels, &probs, &targets, &metadata.thresholds);
+    if args.flag("json") {
+        let labels: Vec<_> = m
+            .labels
+            .iter()
+            .map(|l| json!({
+                "name": l.name, "precision": l.precision, "recall": l.recall, "f1": l.f1,
+                "ap": l.ap, "support": l.support, "threshold": l.threshold,
+            }))
+            .collect();
+        let out = json!({
+            "model": model_path,
+            "data": data,
+            "images": n,
+            "map": m.map,
+            "micro_f1": m.micro_f1,
+            "macro_f1": m.macro_f1,
+            "hamming_loss": m.hamming_loss,
+            "subset_accuracy": m.subset_accuracy,
+            "images_per_sec": images_per_sec,
+            "labels": labels,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("{model_path} on {data} ({n} images, {images_per_sec:.1} images/s):");
+        println!(
+            "mAP {:.4}  micro-F1 {:.4}  macro-F1 {:.4}  Hamming loss {:.4}  subset accuracy {:.4}",
+            m.map, m.micro_f1, m.macro_f1, m.hamming_loss, m.subset_accuracy
+        );
+        println!("{:<28} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9}", "label", "precision", "recall", "F1", "AP", "support", "threshold");
+        for l in &m.labels {
+            println!(
+                "{:<28} {:>9.4} {:>9.4} {:>9.4} {:>9} {:>8} {:>9.3}",
+                l.name,
+                l.precision,
+                l.recall,
+                l.f1,
+                l.ap.map(|a| format!("{a:.4}")).unwrap_or_else(|| "-".into()),
+                l.support,
+                l.threshold
+            );
+        }
+    }
     Ok(())
 }
 
 fn predict(args: &Args) -> anyhow::Result<()> {
     let Some((model_path, images)) = args.positional.split_first() else {
-        bail!("predict takes a model and images\n{USAGE}");
+        return Err(usage("predict takes a model file and images"));
     };
     if images.is_empty() {
-        bail!("predict needs at least one image\n{USAGE}");
+        return Err(usage("predict needs at least one image"));
     }
     let compute = device(args)?;
-    let predictor = Predictor::from_bytes(&read(model_path)?, &compute.device)?;
+    let predictor = Predictor::from_bytes(&read(model_path)?, &compute.device)
+        .with_context(|| format!("{model_path} cannot be used as a model"))?;
     let mut all = Vec::new();
     for image in images {
         let name = Path::new(image).display().to_string();
@@ -194,15 +493,10 @@ fn predict(args: &Args) -> anyhow::Result<()> {
         if !args.flag("json") {
             println!("{name}");
             for p in &predictions {
-                println!(
-                    "  {:<24} {:.4}{}",
-                    p.label,
-                    p.probability,
-                    if p.positive { "  *" } else { "" }
-                );
+                println!("  {:<28} {:.4}{}", p.label, p.probability, if p.positive { "  *" } else { "" });
             }
         }
-        all.push(serde_json::json!({ "image": name, "predictions": predictions }));
+        all.push(json!({ "image": name, "predictions": predictions }));
     }
     if args.flag("json") {
         println!("{}", serde_json::to_string_pretty(&all)?);

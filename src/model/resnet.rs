@@ -181,6 +181,16 @@ impl ResNetV2Config {
 }
 
 impl ResNetV2 {
+    /// The same backbone with a new, freshly initialised classifier head of `num_labels`
+    /// outputs: fine-tuning on a different label set.
+    pub fn with_new_head(self, num_labels: usize, device: &Device) -> Self {
+        let [features, _] = self.head.weight.val().dims();
+        Self {
+            head: LinearConfig::new(features, num_labels).init(device),
+            ..self
+        }
+    }
+
     /// Per-label logits.
     ///
     /// # Shapes

@@ -1,7 +1,9 @@
 //! Training: the loss, the learning-rate schedule and the step-by-step session.
 
+pub mod augment;
 pub mod loss;
 pub mod schedule;
 pub mod session;
 
+pub use augment::AugmentOptions;
 pub use session::{EpochReport, SessionInfo, StepEvent, TrainingOptions, TrainingSession};

@@ -6,8 +6,9 @@
 //! WebGPU in the browser).
 
 use burn::module::Module;
+use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
@@ -20,6 +21,7 @@ use crate::metrics::{MultiLabelMetrics, evaluate};
 use crate::model::{ResNetV2, ResNetV2Config};
 use crate::rng::SeededRng;
 
+use super::augment::{AugmentOptions, augment};
 use super::loss::{bce_with_logits, bce_with_logits_cpu};
 use super::schedule::warmup_cosine;
 
@@ -41,8 +43,20 @@ pub struct TrainingOptions {
     pub weight_decay: f64,
     /// Share of images held out for validation.
     pub validation_fraction: f64,
-    /// Seed for the split, the batch order and the initial weights.
+    /// Seed for the split, the batch order, the augmentation and the initial weights. Runs
+    /// with the same seed on the CPU backend repeat exactly.
     pub seed: u64,
+    /// Training-time augmentation (random crop and jitter on, flip off).
+    pub augment: AugmentOptions,
+    /// Weight each label's positive examples by `min(negatives / positives, 10)` (at least 1)
+    /// in the loss, which helps rare labels' recall.
+    pub positive_weights: bool,
+    /// Each parameter's gradient is scaled down to this L2 norm when above it; 0 turns
+    /// clipping off.
+    pub gradient_clip: f32,
+    /// Stop after this many epochs without a better validation mAP, keeping the best weights;
+    /// 0 trains every epoch (the best weights are still kept).
+    pub patience: usize,
 }
 
 impl Default for TrainingOptions {
@@ -56,6 +70,10 @@ impl Default for TrainingOptions {
             weight_decay: 1e-4,
             validation_fraction: 0.2,
             seed: 42,
+            augment: AugmentOptions::default(),
+            positive_weights: false,
+            gradient_clip: 1.0,
+            patience: 5,
         }
     }
 }
@@ -81,6 +99,9 @@ impl TrainingOptions {
         if !(8..=512).contains(&self.image_size) {
             return Err(Error::option("imageSize", "must be between 8 and 512 pixels"));
         }
+        if !(self.gradient_clip >= 0.0 && self.gradient_clip.is_finite()) {
+            return Err(Error::option("gradientClip", "must be 0 (off) or a positive number"));
+        }
         Ok(())
     }
 }
@@ -104,6 +125,9 @@ pub struct StepEvent {
     pub validation: Option<EpochReport>,
     /// True after the last step.
     pub done: bool,
+    /// True when training ended before the last epoch because validation mAP stopped
+    /// improving (`done` is then true too).
+    pub stopped_early: bool,
 }
 
 /// Validation at the end of an epoch.
@@ -115,6 +139,8 @@ pub struct EpochReport {
     pub train_loss: f64,
     /// Validation loss (`None` without validation images).
     pub valid_loss: Option<f64>,
+    /// True when this epoch's weights are the best so far (they are the ones kept).
+    pub best: bool,
     #[serde(flatten)]
     pub metrics: MultiLabelMetrics,
 }
@@ -130,6 +156,9 @@ pub struct SessionInfo {
     pub parameters: usize,
     pub model: String,
     pub backend: &'static str,
+    /// How the weights started: `"new"`, `"continue"` or `"new-head"` (see
+    /// [`TrainingSession::from_model`]).
+    pub init: &'static str,
 }
 
 /// A training run in progress.
@@ -148,38 +177,115 @@ pub struct TrainingSession {
     order: Vec<usize>,
     steps_per_epoch: usize,
     step: usize,
+    /// Loss weight of each label's positives, when `positive_weights` is on.
+    pos_weight: Option<Vec<f32>>,
+    /// The weights of the best epoch so far, with their validation probabilities.
+    best: Option<BestEpoch>,
+    /// Epochs since the best one.
+    stale_epochs: usize,
+    stopped_early: bool,
+    /// How the weights started, and the runs before this one (fine-tuning).
+    init: &'static str,
+    lineage: Vec<TrainingSummary>,
     epoch_loss_sum: f64,
     epoch_loss_count: usize,
     started: Option<Instant>,
     images_seen: usize,
+    /// Seconds spent in optimisation steps (validation excluded).
+    train_seconds: f64,
     last_report: Option<EpochReport>,
 }
 
+/// The best epoch's weights (inference mode) and validation probabilities.
+struct BestEpoch {
+    model: ResNetV2,
+    epoch: usize,
+    map: f64,
+    valid_loss: Option<f64>,
+    probs: Vec<f32>,
+}
+
 impl TrainingSession {
-    /// Prepares a run: splits the data, measures the normalisation and builds the network.
+    /// Prepares a run from fresh weights: splits the data, measures the normalisation and
+    /// builds the network.
     pub fn new(dataset: Dataset, options: TrainingOptions, compute: ComputeDevice) -> Result<Self> {
+        Self::build(dataset, options, compute, None)
+    }
+
+    /// Prepares a run that starts from a saved model (fine-tuning).
+    ///
+    /// With the same labels, in the same order, training continues from every weight
+    /// (`"continue"`). With a different label set the backbone is kept and the classifier
+    /// head is rebuilt for the new labels (`"new-head"`). Either way the architecture and the
+    /// input normalisation come from the model (the backbone learned on them; `depth` in
+    /// `options` is ignored), and the saved model records the earlier runs in its lineage.
+    pub fn from_model(
+        dataset: Dataset,
+        options: TrainingOptions,
+        compute: ComputeDevice,
+        model_file: &[u8],
+    ) -> Result<Self> {
+        Self::build(dataset, options, compute, Some(model_file))
+    }
+
+    fn build(
+        dataset: Dataset,
+        options: TrainingOptions,
+        compute: ComputeDevice,
+        model_file: Option<&[u8]>,
+    ) -> Result<Self> {
         options.validate()?;
         if dataset.len() < 2 {
             return Err(Error::new(crate::error::ErrorKind::EmptyDataset {
                 reason: "at least 2 images are needed to train".into(),
             }));
         }
-        let config = ResNetV2Config::for_depth(options.depth, dataset.labels.len())?;
         let mut split = stratified_split(&dataset, options.validation_fraction, options.seed);
         if split.train.is_empty() {
             split.train = std::mem::take(&mut split.valid);
         }
-        let norm = Normalization::measure(&dataset, &split.train);
         let train_device = compute.device.clone().autodiff();
         train_device.seed(options.seed);
-        let model = config.init(&train_device)?;
-        let optim = AdamWConfig::new()
-            .with_weight_decay(options.weight_decay as f32)
-            .init();
+        let labels = dataset.labels.len();
+        let (model, config, norm, init, lineage) = match model_file {
+            None => {
+                let config = ResNetV2Config::for_depth(options.depth, labels)?;
+                let norm = Normalization::measure(&dataset, &split.train);
+                (config.init(&train_device)?, config, norm, "new", Vec::new())
+            }
+            Some(bytes) => {
+                let (model, parent) = crate::checkpoint::load_trainable(bytes, &train_device)?;
+                if parent.input.channels != dataset.channels {
+                    return Err(Error::option(
+                        "init",
+                        format!(
+                            "the model takes {}-channel images and this dataset has {} channels; \
+                             fine-tune on images of the same kind",
+                            parent.input.channels, dataset.channels
+                        ),
+                    ));
+                }
+                let mut lineage = parent.lineage.clone();
+                lineage.extend(parent.training.clone());
+                let mut config = parent.architecture.clone();
+                let (model, init) = if parent.labels == dataset.labels {
+                    (model, "continue")
+                } else {
+                    config.num_labels = labels;
+                    (model.with_new_head(labels, &train_device), "new-head")
+                };
+                (model, config, parent.input.normalization, init, lineage)
+            }
+        };
+        let mut optim = AdamWConfig::new().with_weight_decay(options.weight_decay as f32);
+        if options.gradient_clip > 0.0 {
+            optim = optim.with_grad_clipping(Some(GradientClippingConfig::Norm(options.gradient_clip)));
+        }
+        let pos_weight = options.positive_weights.then(|| positive_weights(&dataset, &split.train));
         let steps_per_epoch = (split.train.len() / options.batch_size).max(1);
         Ok(Self {
             model: Some(model),
-            optim,
+            optim: optim.init(),
             config,
             dataset,
             split,
@@ -191,12 +297,24 @@ impl TrainingSession {
             order: Vec::new(),
             steps_per_epoch,
             step: 0,
+            pos_weight,
+            best: None,
+            stale_epochs: 0,
+            stopped_early: false,
+            init,
+            lineage,
             epoch_loss_sum: 0.0,
             epoch_loss_count: 0,
             started: None,
             images_seen: 0,
+            train_seconds: 0.0,
             last_report: None,
         })
+    }
+
+    /// The options of this run.
+    pub fn options(&self) -> &TrainingOptions {
+        &self.options
     }
 
     /// Sizes of the run.
@@ -209,6 +327,7 @@ impl TrainingSession {
             parameters: self.model.as_ref().map(|m| m.num_params()).unwrap_or(0),
             model: self.config.name(),
             backend: self.compute.kind.as_str(),
+            init: self.init,
         }
     }
 
@@ -216,9 +335,9 @@ impl TrainingSession {
         self.steps_per_epoch * self.options.epochs
     }
 
-    /// True when every step has run.
+    /// True when every step has run, or early stopping ended the run.
     pub fn is_done(&self) -> bool {
-        self.step >= self.total_steps()
+        self.stopped_early || self.step >= self.total_steps()
     }
 
     /// Runs one optimisation step (and validation when it ends an epoch).
@@ -228,6 +347,7 @@ impl TrainingSession {
             return Err(Error::option("step", "training is already finished"));
         }
         let started = *self.started.get_or_insert_with(Instant::now);
+        let step_started = Instant::now();
         let in_epoch = self.step % self.steps_per_epoch;
         if in_epoch == 0 {
             self.order = self.split.train.clone();
@@ -245,10 +365,14 @@ impl TrainingSession {
             &self.norm,
             &self.train_device,
         );
+        let images = augment(images, self.options.augment, &mut self.rng);
         let targets = targets_tensor(&self.dataset, &batch, &self.train_device);
-        let model = self.model.take().expect("model is present between steps");
+        let pos_weight = self.pos_weight.as_ref().map(|w| {
+            Tensor::<1>::from_data(TensorData::new(w.clone(), [w.len()]), &self.train_device)
+        });
+        let model = self.model.take().ok_or_else(busy)?;
         let logits = model.forward(images);
-        let loss = bce_with_logits(logits, targets, None);
+        let loss = bce_with_logits(logits, targets, pos_weight);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let warmup = (total / 20).min(100);
         let lr = warmup_cosine(self.step, total, warmup, self.options.learning_rate, 0.01);
@@ -265,12 +389,14 @@ impl TrainingSession {
         }
         self.step += 1;
         self.images_seen += batch.len();
+        self.train_seconds += step_started.elapsed().as_secs_f64();
         self.epoch_loss_sum += f64::from(loss_value);
         self.epoch_loss_count += 1;
 
         let epoch = (self.step - 1) / self.steps_per_epoch + 1;
         let validation = if self.step % self.steps_per_epoch == 0 {
-            let report = self.validate(epoch).await?;
+            let (mut report, probs) = self.validate(epoch).await?;
+            self.keep_if_best(&mut report, probs);
             self.last_report = Some(report.clone());
             Some(report)
         } else {
@@ -287,20 +413,52 @@ impl TrainingSession {
             eta_seconds: per_step * (total - self.step) as f64,
             validation,
             done: self.is_done(),
+            stopped_early: self.stopped_early,
         })
     }
 
-    async fn validate(&self, epoch: usize) -> Result<EpochReport> {
+    /// Keeps this epoch's weights when validation mAP improved, and decides early stopping.
+    /// Without validation images the latest weights count as the best.
+    fn keep_if_best(&mut self, report: &mut EpochReport, probs: Vec<f32>) {
+        let Some(model) = self.model.as_ref() else {
+            return;
+        };
+        let improved = match &self.best {
+            None => true,
+            Some(best) => self.split.valid.is_empty() || report.metrics.map > best.map,
+        };
+        report.best = improved;
+        if improved {
+            self.best = Some(BestEpoch {
+                model: model.valid(),
+                epoch: report.epoch,
+                map: report.metrics.map,
+                valid_loss: report.valid_loss,
+                probs,
+            });
+            self.stale_epochs = 0;
+        } else {
+            self.stale_epochs += 1;
+            if self.options.patience > 0 && self.stale_epochs >= self.options.patience {
+                self.stopped_early = true;
+            }
+        }
+    }
+
+    /// Validation report of the current weights, and their validation probabilities.
+    async fn validate(&self, epoch: usize) -> Result<(EpochReport, Vec<f32>)> {
         let train_loss = self.epoch_loss_sum / self.epoch_loss_count.max(1) as f64;
         let labels = self.dataset.labels.len();
         let thresholds = vec![0.5; labels];
         if self.split.valid.is_empty() {
-            return Ok(EpochReport {
+            let report = EpochReport {
                 epoch,
                 train_loss,
                 valid_loss: None,
+                best: false,
                 metrics: evaluate(&self.dataset.labels, &[], &[], &thresholds),
-            });
+            };
+            return Ok((report, Vec::new()));
         }
         let logits = self.logits(&self.split.valid).await?;
         let targets: Vec<u8> = self
@@ -311,17 +469,19 @@ impl TrainingSession {
             .collect();
         let valid_loss = bce_with_logits_cpu(&logits, &targets);
         let probs: Vec<f32> = logits.iter().map(|x| 1.0 / (1.0 + (-x).exp())).collect();
-        Ok(EpochReport {
+        let report = EpochReport {
             epoch,
             train_loss,
             valid_loss: Some(valid_loss),
+            best: false,
             metrics: evaluate(&self.dataset.labels, &probs, &targets, &thresholds),
-        })
+        };
+        Ok((report, probs))
     }
 
     /// Logits of the given images from the current weights in inference mode.
     async fn logits(&self, indices: &[usize]) -> Result<Vec<f32>> {
-        let model = self.model.as_ref().expect("model is present between steps").valid();
+        let model = self.model.as_ref().ok_or_else(busy)?.valid();
         let device = &self.compute.device;
         let mut out = Vec::with_capacity(indices.len() * self.dataset.labels.len());
         for chunk in indices.chunks(self.options.batch_size.max(1)) {
@@ -338,9 +498,13 @@ impl TrainingSession {
         Ok(out)
     }
 
-    /// The trained network in inference mode with everything the model file needs.
-    pub fn snapshot(&self) -> (ResNetV2, ModelMetadata) {
-        let model = self.model.as_ref().expect("model is present between steps").valid();
+    /// The network to save, in inference mode, with everything the model file needs: the best
+    /// epoch's weights when validation ran (early stopping keeps them), else the latest.
+    pub fn snapshot(&self) -> Result<(ResNetV2, ModelMetadata)> {
+        let (model, best_epoch, map, valid_loss) = match &self.best {
+            Some(best) => (best.model.clone(), Some(best.epoch), Some(best.map), best.valid_loss),
+            None => (self.model.as_ref().ok_or_else(busy)?.valid(), None, None, None),
+        };
         let labels = self.dataset.labels.len();
         let metadata = ModelMetadata {
             labels: self.dataset.labels.clone(),
@@ -353,22 +517,64 @@ impl TrainingSession {
             },
             architecture: self.config.clone(),
             training: Some(TrainingSummary {
+                labels: self.dataset.labels.clone(),
+                init: self.init.to_string(),
                 options: self.options.clone(),
                 steps: self.step,
                 epochs_completed: self.step / self.steps_per_epoch,
+                best_epoch,
+                stopped_early: self.stopped_early,
                 train_images: self.split.train.len(),
                 valid_images: self.split.valid.len(),
                 backend: self.compute.kind.as_str().to_string(),
-                final_map: self.last_report.as_ref().map(|r| r.metrics.map),
-                final_valid_loss: self.last_report.as_ref().and_then(|r| r.valid_loss),
+                images_per_sec: self.images_per_sec(),
+                final_map: map,
+                final_valid_loss: valid_loss,
             }),
+            lineage: self.lineage.clone(),
             ..ModelMetadata::default()
         };
-        (model, metadata)
+        Ok((model, metadata))
+    }
+
+    /// Training images per second in optimisation steps alone (validation excluded).
+    pub fn train_images_per_sec(&self) -> f64 {
+        self.images_seen as f64 / self.train_seconds.max(1e-9)
+    }
+
+    /// Training images per second since the first step (validation included).
+    pub fn images_per_sec(&self) -> f64 {
+        match self.started {
+            Some(t) => self.images_seen as f64 / t.elapsed().as_secs_f64().max(1e-9),
+            None => 0.0,
+        }
     }
 
     /// The latest end-of-epoch report.
     pub fn last_report(&self) -> Option<&EpochReport> {
         self.last_report.as_ref()
     }
+}
+
+/// A step or read while another step holds the model (only possible through misuse of the API).
+fn busy() -> Error {
+    Error::option("step", "the session is busy with another step; await it first")
+}
+
+/// `min(negatives / positives, 10)`, at least 1, per label over `indices`.
+fn positive_weights(dataset: &Dataset, indices: &[usize]) -> Vec<f32> {
+    let labels = dataset.labels.len();
+    let mut positives = vec![0usize; labels];
+    for &i in indices {
+        for (count, &t) in positives.iter_mut().zip(dataset.target(i)) {
+            *count += usize::from(t);
+        }
+    }
+    positives
+        .iter()
+        .map(|&p| {
+            let negatives = indices.len().saturating_sub(p);
+            (negatives as f32 / p.max(1) as f32).clamp(1.0, 10.0)
+        })
+        .collect()
 }

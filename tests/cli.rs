@@ -1,0 +1,121 @@
+//! The real `tagtrain` binary: train → eval → predict → inspect on a fixture zip, exit codes,
+//! and errors that say where the problem is.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const SAMPLE: &str = "tests/fixtures/smoke_mnist32.zip";
+const DIGIT: &str = "tests/fixtures/digit.png";
+
+fn tagtrain(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tagtrain"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tagtrain-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    assert!(o.status.success(), "failed: {}", stderr(o));
+    serde_json::from_str(&stdout(o)).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
+}
+
+#[test]
+fn train_eval_predict_inspect_round_trip() {
+    let dir = temp_dir("round-trip");
+    let model = dir.join("model.safetensors");
+    let report = dir.join("report.json");
+    let model_s = model.to_str().unwrap();
+    let out = tagtrain(&[
+        "train", SAMPLE, "-o", model_s, "--epochs", "3", "--batch-size", "8", "--seed", "3",
+        "--report", report.to_str().unwrap(), "--quiet",
+    ]);
+    assert!(out.status.success(), "train failed: {}", stderr(&out));
+    assert!(stderr(&out).contains("epoch   3"), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(report["epochs_run"], 3);
+    assert!(report["train_images_per_sec"].as_f64().unwrap() > 0.0);
+
+    let eval = json(&tagtrain(&["eval", model_s, SAMPLE, "--json"]));
+    for key in ["map", "micro_f1", "macro_f1", "hamming_loss", "subset_accuracy", "images_per_sec"] {
+        let v = eval[key].as_f64().unwrap_or_else(|| panic!("{key} missing: {eval}"));
+        assert!(v.is_finite() && v >= 0.0, "{key} = {v}");
+    }
+    assert_eq!(eval["images"], 60);
+    let labels = eval["labels"].as_array().unwrap();
+    let names: Vec<&str> = labels.iter().map(|l| l["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["digit_0", "digit_1", "digit_2", "digit_3"]);
+    assert!(eval["map"].as_f64().unwrap() > 0.5, "a trained model beats chance: {eval}");
+
+    let predicted = json(&tagtrain(&["predict", model_s, DIGIT, DIGIT, "--json"]));
+    let runs = predicted.as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    let first = runs[0]["predictions"].as_array().unwrap();
+    assert_eq!(first.len(), 4);
+    for p in first {
+        let prob = p["probability"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&prob));
+        assert_eq!(p["positive"].as_bool().unwrap(), prob >= p["threshold"].as_f64().unwrap());
+    }
+    assert_eq!(runs[0]["predictions"], runs[1]["predictions"], "prediction is deterministic");
+
+    // The same probabilities as the library gives for the same file.
+    let predictor = tagtrain::infer::Predictor::from_bytes(&std::fs::read(&model).unwrap(), &burn::tensor::Device::flex()).unwrap();
+    let library = pollster::block_on(predictor.predict_file("digit.png", &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(DIGIT)).unwrap())).unwrap();
+    for (cli, lib) in first.iter().zip(&library) {
+        assert_eq!(cli["label"].as_str().unwrap(), lib.label);
+        assert!((cli["probability"].as_f64().unwrap() - f64::from(lib.probability)).abs() < 1e-6);
+    }
+
+    let inspect = tagtrain(&["inspect", model_s]);
+    assert!(inspect.status.success());
+    assert!(stdout(&inspect).contains("ResNetV2-Small-11 with 4 labels"), "{}", stdout(&inspect));
+    let meta = json(&tagtrain(&["inspect", model_s, "--json"]));
+    assert_eq!(meta["format"], "tagtrain-model");
+    let inspect = tagtrain(&["inspect", SAMPLE]);
+    assert!(inspect.status.success());
+    assert!(stdout(&inspect).contains("60 images, 4 labels"), "{}", stdout(&inspect));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn exit_codes_and_located_errors() {
+    let dir = temp_dir("errors");
+    // Usage mistakes exit 2 and print the usage.
+    let out = tagtrain(&["train", SAMPLE]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("-o MODEL.safetensors"));
+    assert_eq!(tagtrain(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(tagtrain(&["train", SAMPLE, "-o", "x", "--epochs", "many"]).status.code(), Some(2));
+    assert_eq!(tagtrain(&["train", SAMPLE, "-o", "x", "--bogus"]).status.code(), Some(2));
+
+    // A dataset that cannot be used exits 1 and says where.
+    let bad = dir.join("bad.zip");
+    std::fs::write(&bad, b"PK\x03\x04 not really a zip").unwrap();
+    let out = tagtrain(&["inspect", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("bad.zip cannot be used as a dataset"), "{}", stderr(&out));
+
+    let not_model = tagtrain(&["inspect", "Cargo.toml"]);
+    assert_eq!(not_model.status.code(), Some(1));
+    assert!(stderr(&not_model).contains("not a usable tagtrain model file"));
+
+    let missing = tagtrain(&["predict", "no-such-model.safetensors", DIGIT]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("cannot read no-such-model.safetensors"));
+    std::fs::remove_dir_all(dir).ok();
+}
