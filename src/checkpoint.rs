@@ -205,6 +205,43 @@ pub fn read_metadata(bytes: &[u8]) -> Result<ModelMetadata> {
     Ok(metadata)
 }
 
+/// Rewrites a model file with new per-label thresholds (weights untouched): the user picked
+/// operating points after training.
+///
+/// # Errors
+/// Not a tagtrain model file, or a threshold count or value that does not fit.
+pub fn with_thresholds(bytes: &[u8], thresholds: &[f32]) -> Result<Vec<u8>> {
+    let mut metadata = read_metadata(bytes)?;
+    check_thresholds(&metadata, thresholds)?;
+    metadata.thresholds = thresholds.to_vec();
+    let file = safetensors::SafeTensors::deserialize(bytes)
+        .map_err(|e| Error::model_file(format!("not a safetensors file ({e})")))?;
+    let json = serde_json::to_string(&metadata).map_err(Error::backend)?;
+    let info = [("format".to_string(), FORMAT.to_string()), ("tagtrain".to_string(), json)]
+        .into_iter()
+        .collect();
+    safetensors::serialize(file.tensors(), Some(info)).map_err(Error::backend)
+}
+
+/// One threshold per label, each in `[0, 1]`.
+pub fn check_thresholds(metadata: &ModelMetadata, thresholds: &[f32]) -> Result<()> {
+    if thresholds.len() != metadata.labels.len() {
+        return Err(Error::option(
+            "thresholds",
+            format!("{} given, the model has {} labels", thresholds.len(), metadata.labels.len()),
+        ));
+    }
+    if let Some((label, t)) = metadata
+        .labels
+        .iter()
+        .zip(thresholds)
+        .find(|(_, t)| !(0.0..=1.0).contains(*t))
+    {
+        return Err(Error::option("thresholds", format!("'{label}': {t} is not in [0, 1]")));
+    }
+    Ok(())
+}
+
 /// Replaces every float tensor by the stored one with the same path.
 struct Loader {
     path: Vec<String>,

@@ -45,6 +45,14 @@ impl Predictor {
         &self.metadata
     }
 
+    /// Uses new per-label thresholds from now on (see [`checkpoint::with_thresholds`] to
+    /// store them in the file).
+    pub fn set_thresholds(&mut self, thresholds: &[f32]) -> Result<()> {
+        checkpoint::check_thresholds(&self.metadata, thresholds)?;
+        self.metadata.thresholds = thresholds.to_vec();
+        Ok(())
+    }
+
     /// Probabilities (`images × labels`, row-major) for images already decoded at the model's
     /// input size (RGB `HWC`, as [`decode_rgb`] returns them).
     pub async fn probabilities(&self, images: &[Vec<u8>]) -> Result<Vec<f32>> {
