@@ -15,6 +15,7 @@ pub mod infer;
 pub mod metrics;
 pub mod model;
 pub mod rng;
+pub mod thresholds;
 pub mod train;
 
 #[cfg(target_arch = "wasm32")]

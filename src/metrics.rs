@@ -1,10 +1,21 @@
 //! Multi-label metrics, computed on the CPU from probabilities and 0/1 targets.
 //!
-//! Conventions follow scikit-learn where it matters: average precision is the step-wise
-//! `Σ (Rₙ − Rₙ₋₁) Pₙ` over distinct score thresholds (ties are one threshold, no
-//! interpolation); a label with no positive example has no defined AP and is left out of the
-//! mean (mAP is the mean over labels that have positives); precision with no predicted positive
-//! is 0, as is F1 when precision + recall is 0.
+//! Conventions follow scikit-learn (checked against it in the tests):
+//! - A label is predicted present when its probability is `>=` its threshold.
+//! - Precision with no predicted positive is 0, recall with no positive example is 0, and F1
+//!   is 0 when precision + recall is 0 (`zero_division=0`).
+//! - Average precision is `average_precision_score`: the step-wise `Σ (Rₙ − Rₙ₋₁) Pₙ` over
+//!   distinct scores (tied scores are one threshold, no interpolation). A label with no
+//!   positive example has no AP (`None`; scikit-learn warns and returns a meaningless value)
+//!   and is left out of mAP, the mean over labels that have positives.
+//! - ROC-AUC is `roc_auc_score` (ties count one half); `None` when the label has only one class
+//!   among the examples (scikit-learn raises). Macro ROC-AUC averages the defined ones.
+//! - Macro-F1 is the unweighted mean of every label's F1, labels without positives included
+//!   (their F1 is 0), exactly as `f1_score(average="macro", zero_division=0)`; micro-F1 pools
+//!   every (image, label) decision.
+//! - Hamming loss is the share of wrong (image, label) decisions; subset accuracy the share of
+//!   images whose every label is right. An all-negative row counts like any other.
+//! - A NaN probability (a diverged model) counts as 0.
 
 use serde::Serialize;
 
@@ -17,6 +28,9 @@ pub struct LabelMetrics {
     pub f1: f64,
     /// Average precision; `None` when the label has no positive example.
     pub ap: Option<f64>,
+    /// Area under the ROC curve; `None` when the label has only one class.
+    #[serde(rename = "rocAuc")]
+    pub roc_auc: Option<f64>,
     /// Number of positive examples.
     pub support: usize,
     /// Threshold the precision/recall/F1 were computed at.
@@ -30,6 +44,8 @@ pub struct MultiLabelMetrics {
     pub labels: Vec<LabelMetrics>,
     /// Mean average precision over labels with at least one positive.
     pub map: f64,
+    /// Mean ROC-AUC over labels where it is defined.
+    pub macro_roc_auc: Option<f64>,
     pub micro_f1: f64,
     pub macro_f1: f64,
     /// Fraction of wrong label decisions.
@@ -49,10 +65,15 @@ pub fn evaluate(
     let n = if l == 0 { 0 } else { targets.len() / l };
     let mut labels = Vec::with_capacity(l);
     let (mut tp_all, mut fp_all, mut fn_all) = (0usize, 0usize, 0usize);
+    let n = n.min(probs.len() / l.max(1));
+    let prob = |i: usize, j: usize| {
+        let p = probs[i * l + j];
+        if p.is_nan() { 0.0 } else { p }
+    };
     for j in 0..l {
-        let scores: Vec<f32> = (0..n).map(|i| probs[i * l + j]).collect();
+        let scores: Vec<f32> = (0..n).map(|i| prob(i, j)).collect();
         let truth: Vec<u8> = (0..n).map(|i| targets[i * l + j]).collect();
-        let t = thresholds[j];
+        let t = thresholds.get(j).copied().unwrap_or(0.5);
         let (mut tp, mut fp, mut fnn) = (0, 0, 0);
         for (s, y) in scores.iter().zip(&truth) {
             match (*s >= t, *y == 1) {
@@ -72,19 +93,22 @@ pub fn evaluate(
             recall,
             f1,
             ap: average_precision(&scores, &truth),
+            roc_auc: roc_auc(&scores, &truth),
             support: tp + fnn,
             threshold: t,
         });
     }
     let aps: Vec<f64> = labels.iter().filter_map(|m| m.ap).collect();
     let map = if aps.is_empty() { 0.0 } else { aps.iter().sum::<f64>() / aps.len() as f64 };
+    let aucs: Vec<f64> = labels.iter().filter_map(|m| m.roc_auc).collect();
+    let macro_roc_auc = (!aucs.is_empty()).then(|| aucs.iter().sum::<f64>() / aucs.len() as f64);
     let macro_f1 = if l == 0 { 0.0 } else { labels.iter().map(|m| m.f1).sum::<f64>() / l as f64 };
     let micro_f1 = prf(tp_all, fp_all, fn_all).2;
     let mut wrong = 0usize;
     let mut exact = 0usize;
     for i in 0..n {
         let errors = (0..l)
-            .filter(|&j| (probs[i * l + j] >= thresholds[j]) != (targets[i * l + j] == 1))
+            .filter(|&j| (prob(i, j) >= labels[j].threshold) != (targets[i * l + j] == 1))
             .count();
         wrong += errors;
         exact += usize::from(errors == 0);
@@ -92,6 +116,7 @@ pub fn evaluate(
     MultiLabelMetrics {
         labels,
         map,
+        macro_roc_auc,
         micro_f1,
         macro_f1,
         hamming_loss: if n * l == 0 { 0.0 } else { wrong as f64 / (n * l) as f64 },
@@ -138,6 +163,34 @@ pub fn average_precision(scores: &[f32], truth: &[u8]) -> Option<f64> {
     Some(ap)
 }
 
+/// Area under the ROC curve of one label (scikit-learn's `roc_auc_score`): the probability
+/// that a random positive scores above a random negative, ties counting one half. `None`
+/// without both classes.
+pub fn roc_auc(scores: &[f32], truth: &[u8]) -> Option<f64> {
+    let positives = truth.iter().filter(|t| **t == 1).count();
+    let negatives = truth.len() - positives;
+    if positives == 0 || negatives == 0 {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    // Mann–Whitney U from average ranks (1-based) of the positives.
+    let mut rank_sum = 0.0;
+    let mut k = 0;
+    while k < order.len() {
+        let s = scores[order[k]];
+        let start = k;
+        while k < order.len() && scores[order[k]] == s {
+            k += 1;
+        }
+        let average_rank = (start + 1 + k) as f64 / 2.0;
+        let tied_positives = order[start..k].iter().filter(|&&i| truth[i] == 1).count();
+        rank_sum += average_rank * tied_positives as f64;
+    }
+    let p = positives as f64;
+    Some((rank_sum - p * (p + 1.0) / 2.0) / (p * negatives as f64))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +222,36 @@ mod tests {
         assert!((m.hamming_loss - 1.0 / 6.0).abs() < 1e-12);
         assert!((m.subset_accuracy - 2.0 / 3.0).abs() < 1e-12);
         assert_eq!(m.labels[1].support, 1);
+    }
+
+    #[test]
+    fn roc_auc_by_hand_with_ties() {
+        // sklearn.metrics.roc_auc_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == 0.75
+        let auc = roc_auc(&[0.1, 0.4, 0.35, 0.8], &[0, 0, 1, 1]).unwrap();
+        assert!((auc - 0.75).abs() < 1e-12);
+        // A tie between a positive and a negative counts one half: ([0, 1], [0.5, 0.5]) == 0.5
+        assert_eq!(roc_auc(&[0.5, 0.5], &[0, 1]), Some(0.5));
+        assert_eq!(roc_auc(&[0.5, 0.7], &[1, 1]), None);
+        assert_eq!(roc_auc(&[0.5, 0.7], &[0, 0]), None);
+    }
+
+    #[test]
+    fn labels_without_positives_and_all_negative_rows() {
+        let names = vec!["a".to_string(), "never".to_string()];
+        // Row 1 is all-negative and predicted so: it counts as exactly right (rows 0 and 1 of 3).
+        let probs = [0.9, 0.1, 0.2, 0.3, 0.4, 0.7];
+        let targets = [1, 0, 0, 0, 1, 0];
+        let m = evaluate(&names, &probs, &targets, &[0.5, 0.5]);
+        assert_eq!(m.labels[1].ap, None);
+        assert_eq!(m.labels[1].roc_auc, None);
+        assert_eq!(m.labels[1].f1, 0.0);
+        // mAP over labels with positives only: a's AP.
+        assert_eq!(Some(m.map), m.labels[0].ap);
+        // Macro-F1 counts the label without positives (F1 0), like scikit-learn.
+        assert!((m.macro_f1 - m.labels[0].f1 / 2.0).abs() < 1e-12);
+        assert!((m.subset_accuracy - 2.0 / 3.0).abs() < 1e-12);
+        // NaN probabilities count as 0.
+        let nan = evaluate(&names, &[f32::NAN, 0.0, 0.0, 0.0, 0.0, 0.0], &targets, &[0.5, 0.5]);
+        assert_eq!(nan.labels[0].precision, 0.0);
     }
 }

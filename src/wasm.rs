@@ -185,10 +185,13 @@ pub struct Trainer {
 
 #[wasm_bindgen]
 impl Trainer {
-    /// Decodes the dataset at the chosen size and builds the network.
+    /// Decodes the dataset at the chosen size and builds the network, from fresh weights or,
+    /// when `init_model` (a model file's bytes) is given, from that model (fine-tuning: same
+    /// labels continue, other labels get a new head).
     /// Options: `{ depth, imageSize, epochs, batchSize, learningRate, weightDecay,
-    /// validationFraction, seed }`, each optional.
-    pub fn create(dataset: &mut Dataset, options: JsValue) -> Result<Trainer, JsError> {
+    /// validationFraction, seed, augment: { crop, flip, jitter }, positiveWeights,
+    /// gradientClip, patience }`, each optional.
+    pub fn create(dataset: &mut Dataset, options: JsValue, init_model: Option<Vec<u8>>) -> Result<Trainer, JsError> {
         let options: TrainingOptions = if options.is_undefined() || options.is_null() {
             TrainingOptions::default()
         } else {
@@ -198,7 +201,11 @@ impl Trainer {
         options.validate().map_err(err)?;
         let compute = device()?;
         let data = dataset.source.decode(options.image_size, |_, _| {}).map_err(err)?;
-        let session = TrainingSession::new(data, options, compute).map_err(err)?;
+        let session = match init_model {
+            None => TrainingSession::new(data, options, compute),
+            Some(bytes) => TrainingSession::from_model(data, options, compute, &bytes),
+        }
+        .map_err(err)?;
         Ok(Trainer {
             session: Rc::new(RefCell::new(Some(session))),
         })
@@ -224,6 +231,15 @@ impl Trainer {
         })
     }
 
+    /// `[{ label, points: [{ threshold, precision, recall }] }]`: each label's validation
+    /// precision–recall curve for the kept weights, highest threshold first.
+    #[wasm_bindgen(js_name = thresholdCurves)]
+    pub fn threshold_curves(&self) -> Result<JsValue, JsError> {
+        let guard = self.session.borrow();
+        let session = guard.as_ref().ok_or_else(busy)?;
+        to_js(&session.threshold_curves())
+    }
+
     /// Resolves to the model file (`Uint8Array`, `.safetensors` with metadata) of the current
     /// weights.
     #[wasm_bindgen(js_name = exportModel)]
@@ -244,6 +260,13 @@ fn busy() -> JsError {
     JsError::new("the trainer is busy with another request; await the previous call first")
 }
 
+/// The same model file with new per-label thresholds (`Float32Array` or array of numbers).
+#[wasm_bindgen(js_name = withThresholds)]
+pub fn with_thresholds(model: Vec<u8>, thresholds: Vec<f32>) -> Result<js_sys::Uint8Array, JsError> {
+    let bytes = checkpoint::with_thresholds(&model, &thresholds).map_err(err)?;
+    Ok(js_sys::Uint8Array::from(bytes.as_slice()))
+}
+
 /// A model loaded from a model file, ready to predict.
 #[wasm_bindgen(js_name = Predictor)]
 pub struct JsPredictor {
@@ -262,6 +285,14 @@ impl JsPredictor {
             inner: Rc::new(inner),
             backend: compute.kind.as_str(),
         })
+    }
+
+    /// Uses new per-label thresholds for the following predictions.
+    #[wasm_bindgen(js_name = setThresholds)]
+    pub fn set_thresholds(&mut self, thresholds: Vec<f32>) -> Result<(), JsError> {
+        let inner = Rc::get_mut(&mut self.inner)
+            .ok_or_else(|| JsError::new("a prediction is running; set thresholds after it finishes"))?;
+        inner.set_thresholds(&thresholds).map_err(err)
     }
 
     /// The model's metadata plus `imageSize`, `model` (name) and `backend` for display.

@@ -437,7 +437,7 @@ fn eval(args: &Args) -> anyhow::Result<()> {
             .iter()
             .map(|l| json!({
                 "name": l.name, "precision": l.precision, "recall": l.recall, "f1": l.f1,
-                "ap": l.ap, "support": l.support, "threshold": l.threshold,
+                "ap": l.ap, "roc_auc": l.roc_auc, "support": l.support, "threshold": l.threshold,
             }))
             .collect();
         let out = json!({
@@ -445,6 +445,7 @@ fn eval(args: &Args) -> anyhow::Result<()> {
             "data": data,
             "images": n,
             "map": m.map,
+            "macro_roc_auc": m.macro_roc_auc,
             "micro_f1": m.micro_f1,
             "macro_f1": m.macro_f1,
             "hamming_loss": m.hamming_loss,

@@ -112,7 +112,7 @@ mod tests {
     }
 
     async fn values(t: Tensor<4>) -> Vec<f32> {
-        t.into_data_async().await.unwrap().to_vec::<f32>().unwrap()
+        t.into_data_async().await.unwrap().try_to_vec::<f32>().unwrap()
     }
 
     #[test]

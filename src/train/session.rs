@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::metrics::{MultiLabelMetrics, evaluate};
 use crate::model::{ResNetV2, ResNetV2Config};
 use crate::rng::SeededRng;
+use crate::thresholds::{CurvePoint, ThresholdGoal, curve, tune_thresholds};
 
 use super::augment::{AugmentOptions, augment};
 use super::loss::{bce_with_logits, bce_with_logits_cpu};
@@ -57,6 +58,8 @@ pub struct TrainingOptions {
     /// Stop after this many epochs without a better validation mAP, keeping the best weights;
     /// 0 trains every epoch (the best weights are still kept).
     pub patience: usize,
+    /// How each label's threshold is tuned on the validation images when the model is saved.
+    pub threshold_goal: ThresholdGoal,
 }
 
 impl Default for TrainingOptions {
@@ -74,6 +77,7 @@ impl Default for TrainingOptions {
             positive_weights: false,
             gradient_clip: 1.0,
             patience: 5,
+            threshold_goal: ThresholdGoal::MaxF1,
         }
     }
 }
@@ -159,6 +163,14 @@ pub struct SessionInfo {
     /// How the weights started: `"new"`, `"continue"` or `"new-head"` (see
     /// [`TrainingSession::from_model`]).
     pub init: &'static str,
+}
+
+/// One label's validation precision–recall curve.
+#[derive(Debug, Clone, Serialize)]
+pub struct LabelCurve {
+    pub label: String,
+    /// Highest threshold first.
+    pub points: Vec<CurvePoint>,
 }
 
 /// A training run in progress.
@@ -506,9 +518,15 @@ impl TrainingSession {
             None => (self.model.as_ref().ok_or_else(busy)?.valid(), None, None, None),
         };
         let labels = self.dataset.labels.len();
+        let thresholds = match &self.best {
+            Some(best) if !best.probs.is_empty() => {
+                tune_thresholds(&best.probs, &self.valid_targets(), labels, self.options.threshold_goal)
+            }
+            _ => vec![0.5; labels],
+        };
         let metadata = ModelMetadata {
             labels: self.dataset.labels.clone(),
-            thresholds: vec![0.5; labels],
+            thresholds,
             input: InputSpec {
                 image_size: self.dataset.image_size as u32,
                 channels: self.dataset.channels,
@@ -535,6 +553,34 @@ impl TrainingSession {
             ..ModelMetadata::default()
         };
         Ok((model, metadata))
+    }
+
+    /// 0/1 targets of the validation images, row-major.
+    fn valid_targets(&self) -> Vec<u8> {
+        self.split
+            .valid
+            .iter()
+            .flat_map(|&i| self.dataset.target(i).iter().copied())
+            .collect()
+    }
+
+    /// Each label's precision–recall curve on the validation images, for the kept weights
+    /// (empty curves without validation images). The page draws threshold sliders from these.
+    pub fn threshold_curves(&self) -> Vec<LabelCurve> {
+        let labels = self.dataset.labels.len();
+        let targets = self.valid_targets();
+        let probs = self.best.as_ref().map(|b| b.probs.as_slice()).unwrap_or(&[]);
+        let n = if labels == 0 { 0 } else { (probs.len() / labels).min(targets.len() / labels) };
+        self.dataset
+            .labels
+            .iter()
+            .enumerate()
+            .map(|(j, label)| {
+                let scores: Vec<f32> = (0..n).map(|i| probs[i * labels + j]).collect();
+                let truth: Vec<u8> = (0..n).map(|i| targets[i * labels + j]).collect();
+                LabelCurve { label: label.clone(), points: curve(&scores, &truth) }
+            })
+            .collect()
     }
 
     /// Training images per second in optimisation steps alone (validation excluded).
