@@ -185,8 +185,29 @@ function trainingOptions() {
     epochs: Number($("#opt-epochs").value),
     batchSize: Number($("#opt-batch-size").value),
     learningRate: Number($("#opt-learning-rate").value),
+    validationFraction: Number($("#opt-validation").value),
+    patience: Number($("#opt-patience").value),
+    seed: Number($("#opt-seed").value),
+    positiveWeights: $("#opt-pos-weight").checked,
+    augment: { crop: $("#opt-crop").checked, jitter: $("#opt-jitter").checked, flip: $("#opt-flip").checked },
   };
 }
+
+// "Continue from a model file": the file is read by the worker when training starts.
+let initModel = null;
+
+$("#init-model-file").addEventListener("change", (e) => {
+  initModel = e.target.files[0] ?? null;
+  e.target.value = "";
+  $("#init-model-name").textContent = initModel ? `Starting from ${initModel.name}` : "";
+  $("#init-model-clear").hidden = !initModel;
+});
+
+$("#init-model-clear").addEventListener("click", () => {
+  initModel = null;
+  $("#init-model-name").textContent = "";
+  $("#init-model-clear").hidden = true;
+});
 
 $("#train-form").addEventListener("submit", async (e) => {
   e.preventDefault();
@@ -202,9 +223,9 @@ $("#train-form").addEventListener("submit", async (e) => {
   $("#epoch-history tbody").replaceChildren();
   $("#progress").value = 0;
   try {
-    const result = await request("train", { options: trainingOptions() });
+    const result = await request("train", { options: trainingOptions(), initModel });
     if (result.model) {
-      setModel(result.model, result.metadata, "trained here");
+      setModel(result.model, result.metadata, "trained here", result.curves);
       status.dataset.state = result.stopped ? "stopped" : "done";
       status.textContent = result.stopped
         ? `Stopped at step ${chart.train.length}; the model holds the weights at that point.`
@@ -272,14 +293,14 @@ function renderMetrics(v) {
   }, el("td", {}, String(v.epoch)), el("td", {}, v.trainLoss.toFixed(4)), el("td", {}, fmt(v.validLoss)),
   el("td", {}, fmt(v.map)), el("td", {}, fmt(v.microF1)), el("td", {}, fmt(v.macroF1))));
   $("#metrics-summary").textContent =
-    `After epoch ${v.epoch}: train loss ${v.trainLoss.toFixed(4)}` +
+    `After epoch ${v.epoch}${v.best ? " (best so far, kept)" : ""}: train loss ${v.trainLoss.toFixed(4)}` +
     (v.validLoss != null ? `, validation loss ${v.validLoss.toFixed(4)}` : ", no validation images") +
-    ` · mAP ${fmt(v.map)} · micro-F1 ${fmt(v.microF1)} · macro-F1 ${fmt(v.macroF1)}` +
+    ` · mAP ${fmt(v.map)} · macro ROC-AUC ${fmt(v.macroRocAuc)} · micro-F1 ${fmt(v.microF1)} · macro-F1 ${fmt(v.macroF1)}` +
     ` · Hamming loss ${fmt(v.hammingLoss)} · subset accuracy ${fmt(v.subsetAccuracy)}`;
   $("#metrics-table tbody").replaceChildren(...v.labels.map((m) =>
     el("tr", { "data-label": m.name, "data-f1": String(m.f1) },
       el("td", {}, m.name), el("td", {}, fmt(m.precision)), el("td", {}, fmt(m.recall)),
-      el("td", {}, fmt(m.f1)), el("td", {}, fmt(m.ap)), el("td", {}, String(m.support)),
+      el("td", {}, fmt(m.f1)), el("td", {}, fmt(m.ap)), el("td", {}, fmt(m.rocAuc)), el("td", {}, String(m.support)),
       el("td", {}, m.threshold.toFixed(2)))));
   $("#metrics").hidden = false;
 }
@@ -323,12 +344,17 @@ function drawChart() {
 
 let downloadUrl = null;
 
-function setModel(bytes, metadata, origin) {
+function setDownload(bytes) {
   if (downloadUrl) URL.revokeObjectURL(downloadUrl);
   downloadUrl = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
   const link = $("#download");
   link.href = downloadUrl;
   link.removeAttribute("aria-disabled");
+}
+
+function setModel(bytes, metadata, origin, curves = null) {
+  setDownload(bytes);
+  renderThresholds(metadata, curves);
   const t = metadata.training;
   $("#model-info").textContent =
     `${metadata.model}, ${metadata.labels.length} labels, ${metadata.imageSize} px input (${origin})` +
@@ -353,11 +379,63 @@ $("#model-file").addEventListener("change", async (e) => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// Per-label thresholds
+
+/** Precision and recall at threshold `t` from a curve (highest threshold first). */
+function pointAt(points, t) {
+  let found = null;
+  for (const p of points) if (p.threshold >= t) found = p;
+  return found ?? { precision: 0, recall: 0 };
+}
+
+let thresholdTimer = null;
+
+function renderThresholds(metadata, curves) {
+  const rows = metadata.labels.map((label, j) => {
+    const points = curves?.[j]?.points ?? [];
+    const slider = el("input", { type: "range", min: "0", max: "1", step: "0.005", "aria-label": `Threshold of ${label}` });
+    slider.value = String(metadata.thresholds[j]);
+    const value = el("td", { class: "threshold-value" });
+    const precision = el("td");
+    const recall = el("td");
+    const show = () => {
+      const t = Number(slider.value);
+      value.textContent = t.toFixed(3);
+      const p = points.length ? pointAt(points, t) : null;
+      precision.textContent = p ? p.precision.toFixed(3) : "–";
+      recall.textContent = p ? p.recall.toFixed(3) : "–";
+    };
+    slider.addEventListener("input", () => {
+      show();
+      clearTimeout(thresholdTimer);
+      thresholdTimer = setTimeout(applyThresholds, 250);
+    });
+    show();
+    return el("tr", { "data-label": label }, el("td", {}, label), el("td", {}, slider), value, precision, recall);
+  });
+  $("#threshold-table tbody").replaceChildren(...rows);
+  $("#thresholds").hidden = false;
+}
+
+async function applyThresholds() {
+  const thresholds = [...document.querySelectorAll("#threshold-table input[type=range]")].map((s) => Number(s.value));
+  try {
+    const { model } = await request("set-thresholds", { thresholds });
+    setDownload(model);
+    if (lastPredicted) predict(lastPredicted);
+  } catch (e) {
+    showError("Cannot set the thresholds", e);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Prediction
 
 let previewUrl = null;
+let lastPredicted = null;
 
 async function predict(file) {
+  lastPredicted = file;
   clearError();
   if (previewUrl) URL.revokeObjectURL(previewUrl);
   previewUrl = URL.createObjectURL(file);

@@ -5,7 +5,7 @@
 // `{ id, type: "result", value }` or `{ id, type: "error", message }`. While training, the worker
 // also posts `{ type: "progress", event }` after each step. `stop` is answered at once and takes
 // effect before the next step.
-import init, { initBackend, Dataset, Trainer, Predictor } from "./pkg/tagtrain.js";
+import init, { initBackend, Dataset, Trainer, Predictor, withThresholds } from "./pkg/tagtrain.js";
 
 let ready = null;          // Promise of the backend info, set by "init"
 let dataset = null;        // Dataset of the last zip that loaded
@@ -30,7 +30,7 @@ const handlers = {
     return dataset.summary();
   },
 
-  async train({ options }) {
+  async train({ options, initModel }) {
     await ready;
     if (!dataset) throw new Error("Load a dataset zip first.");
     if (training) throw new Error("Training is already running.");
@@ -38,7 +38,8 @@ const handlers = {
     stopRequested = false;
     let trainer = null;
     try {
-      trainer = Trainer.create(dataset, options);
+      const initBytes = initModel ? new Uint8Array(await initModel.arrayBuffer()) : undefined;
+      trainer = Trainer.create(dataset, options, initBytes);
       const info = trainer.info();
       postMessage({ type: "progress", event: { kind: "started", info } });
       let event = { done: false, step: 0 };
@@ -49,14 +50,15 @@ const handlers = {
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
       if (event.step === 0) {
-        return { stopped: true, model: null, metadata: null };
+        return { stopped: true, model: null, metadata: null, curves: null };
       }
       const bytes = await trainer.exportModel();
+      const curves = trainer.thresholdCurves();
       const next = Predictor.fromBytes(bytes);
       predictor?.free();
       predictor = next;
       modelBytes = bytes;
-      return { stopped: !event.done, model: bytes.slice(), metadata: predictor.metadata() };
+      return { stopped: !event.done, model: bytes.slice(), metadata: predictor.metadata(), curves };
     } finally {
       trainer?.free();
       training = false;
@@ -74,6 +76,14 @@ const handlers = {
     const next = Predictor.fromBytes(bytes);
     predictor?.free();
     predictor = next;
+    modelBytes = bytes;
+    return { model: bytes.slice(), metadata: predictor.metadata() };
+  },
+
+  async "set-thresholds"({ thresholds }) {
+    if (!predictor) throw new Error("No model yet: train one or load a model file.");
+    const bytes = withThresholds(modelBytes, new Float32Array(thresholds));
+    predictor.setThresholds(new Float32Array(thresholds));
     modelBytes = bytes;
     return { model: bytes.slice(), metadata: predictor.metadata() };
   },

@@ -51,6 +51,16 @@ export async function trainPredictReload({ webgpu, expectBackend }) {
     const sorted = [...first].sort((a, b) => b.probability - a.probability);
     assert.deepEqual(first, sorted, "bars are sorted, highest first");
 
+    // Thresholds were tuned per label on validation; a moved slider is kept in the model file.
+    assert.equal(await page.locator("#threshold-table tbody tr").count(), 4);
+    for (const t of await page.$$eval("#threshold-table input[type=range]", (xs) => xs.map((x) => Number(x.value)))) {
+      assert.ok(t > 0 && t < 1, `tuned threshold ${t}`);
+    }
+    const hrefBefore = await page.getAttribute("#download", "href");
+    await page.locator('#threshold-table tr[data-label="digit_0"] input').fill("0.9");
+    await page.waitForFunction((before) => document.querySelector("#download").href !== before, hrefBefore);
+    await page.waitForSelector("#predictions[data-state=done]");
+
     const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
     const modelPath = join(app.downloads, "model.safetensors");
     await download.saveAs(modelPath);
@@ -61,8 +71,13 @@ export async function trainPredictReload({ webgpu, expectBackend }) {
     assert.ok(await page.isDisabled("#predict-file"), "no model after a reload");
     await page.setInputFiles("#model-file", modelPath);
     await page.waitForFunction(() => /loaded from/.test(document.querySelector("#model-info").textContent));
+    assert.equal(await page.inputValue('#threshold-table tr[data-label="digit_0"] input'), "0.9",
+      "the chosen threshold travelled in the model file");
     await page.setInputFiles("#predict-file", image);
     const again = await shownPredictions(page);
+    const digit0 = page.locator('#predictions li[data-label="digit_0"]');
+    const positive = (await digit0.getAttribute("class")) === "positive";
+    assert.equal(positive, Number(await digit0.getAttribute("data-probability")) >= 0.9);
     const before = Object.fromEntries(first.map((p) => [p.label, p.probability]));
     assert.equal(again.length, 4);
     for (const p of again) {
