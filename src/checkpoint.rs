@@ -16,7 +16,7 @@ use burn::tensor::{Device, Tensor, TensorData, Transaction};
 use safetensors::tensor::{Dtype, TensorView};
 use serde::{Deserialize, Serialize};
 
-use crate::data::Normalization;
+use crate::data::{Normalization, ResizePolicy};
 use crate::error::{Error, Result};
 use crate::model::{ResNetV2, ResNetV2Config};
 use crate::train::TrainingOptions;
@@ -57,7 +57,7 @@ impl Default for ModelMetadata {
             input: InputSpec {
                 image_size: 32,
                 channels: 3,
-                resize: "stretch".into(),
+                resize: ResizePolicy::Stretch,
                 normalization: Normalization {
                     mean: vec![0.5; 3],
                     std: vec![0.25; 3],
@@ -78,8 +78,9 @@ pub struct InputSpec {
     pub image_size: u32,
     /// Colour channels (3: RGB).
     pub channels: usize,
-    /// How images are brought to the square size (`stretch`).
-    pub resize: String,
+    /// How images are brought to the square size (`stretch`, `center-crop`, `letterbox`).
+    #[serde(default)]
+    pub resize: ResizePolicy,
     /// Per-channel mean and std in `[0, 1]` units.
     pub normalization: Normalization,
 }

@@ -68,7 +68,13 @@ pub enum ErrorKind {
     Backend { reason: String },
     /// A file could not be read or written (CLI only).
     Io { path: String, reason: String },
+    /// Several problems in one dataset, each located; reported together so that the user can
+    /// fix them all at once.
+    Problems { problems: Vec<Error> },
 }
+
+/// How many problems a [`ErrorKind::Problems`] message lists before "and N more".
+pub const PROBLEMS_SHOWN: usize = 50;
 
 impl Error {
     /// Builds an error of the given kind.
@@ -79,6 +85,24 @@ impl Error {
     /// The kind of error, with its location.
     pub fn kind(&self) -> &ErrorKind {
         &self.kind
+    }
+
+    /// One error for a list of problems: the problem itself when there is one, else
+    /// [`ErrorKind::Problems`]. `None` for an empty list.
+    pub fn from_problems(mut problems: Vec<Error>) -> Option<Self> {
+        match problems.len() {
+            0 => None,
+            1 => problems.pop(),
+            _ => Some(Self::new(ErrorKind::Problems { problems })),
+        }
+    }
+
+    /// The located problems inside this error: the list of [`ErrorKind::Problems`], or itself.
+    pub fn problems(&self) -> Vec<&Error> {
+        match &self.kind {
+            ErrorKind::Problems { problems } => problems.iter().collect(),
+            _ => vec![self],
+        }
     }
 
     pub(crate) fn option(option: &'static str, message: impl Into<String>) -> Self {
@@ -182,6 +206,16 @@ impl fmt::Display for Error {
             ModelFile { reason } => write!(f, "not a usable tagtrain model file: {reason}"),
             Backend { reason } => write!(f, "compute backend error: {reason}"),
             Io { path, reason } => write!(f, "{path}: {reason}"),
+            Problems { problems } => {
+                write!(f, "the dataset has {} problems; fix them and load the zip again:", problems.len())?;
+                for p in problems.iter().take(PROBLEMS_SHOWN) {
+                    write!(f, "\n  - {p}")?;
+                }
+                if problems.len() > PROBLEMS_SHOWN {
+                    write!(f, "\n  … and {} more", problems.len() - PROBLEMS_SHOWN)?;
+                }
+                Ok(())
+            }
         }
     }
 }

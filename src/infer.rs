@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::checkpoint::{self, ModelMetadata};
 use crate::data::Limits;
 use crate::data::batcher::images_tensor;
-use crate::data::image::decode_rgb;
+use crate::data::image::decode_image;
 use crate::error::{Error, Result};
 use crate::model::ResNetV2;
 
@@ -54,12 +54,15 @@ impl Predictor {
     }
 
     /// Probabilities (`images × labels`, row-major) for images already decoded at the model's
-    /// input size (RGB `HWC`, as [`decode_rgb`] returns them).
+    /// input size and channel count (`HWC`, as [`decode_image`] returns them).
     pub async fn probabilities(&self, images: &[Vec<u8>]) -> Result<Vec<f32>> {
         let size = self.metadata.input.image_size as usize;
         let expected = size * size * self.metadata.input.channels;
         if let Some(bad) = images.iter().position(|i| i.len() != expected) {
-            return Err(Error::option("images", format!("image #{bad} is not {size}×{size} RGB")));
+            return Err(Error::option(
+                "images",
+                format!("image #{bad} is not {size}×{size} with {} channel(s)", self.metadata.input.channels),
+            ));
         }
         if images.is_empty() {
             return Ok(Vec::new());
@@ -82,7 +85,8 @@ impl Predictor {
     /// Decodes one image file (`name` is used in errors) and predicts every label, sorted by
     /// probability, highest first.
     pub async fn predict_file(&self, name: &str, bytes: &[u8]) -> Result<Vec<LabelPrediction>> {
-        let pixels = decode_rgb(name, bytes, self.metadata.input.image_size, &self.limits)?;
+        let input = &self.metadata.input;
+        let pixels = decode_image(name, bytes, input.image_size, input.channels, input.resize, &self.limits)?;
         let probs = self.probabilities(&[pixels]).await?;
         Ok(self.label_predictions(&probs))
     }

@@ -8,7 +8,7 @@
 //! ```js
 //! await initBackend({ prefer: "auto" });            // { kind, adapter, notice }
 //! const ds = Dataset.fromZip(bytes);                 // ds.summary()
-//! const t = Trainer.create(ds, { depth, imageSize, epochs, batchSize, learningRate });
+//! const t = await ds.prepareTraining({ depth, imageSize, epochs }, undefined, (done, total) => {});
 //! let ev; do { ev = await t.step(); } while (!ev.done);
 //! const model = await t.exportModel();               // Uint8Array (.safetensors)
 //! const p = Predictor.fromBytes(model);              // p.metadata()
@@ -157,23 +157,103 @@ fn info(compute: &ComputeDevice) -> BackendInfo {
 /// A dataset zip, checked and summarised, not yet decoded.
 #[wasm_bindgen]
 pub struct Dataset {
-    source: DatasetSource,
+    /// Shared with a decoding in progress, which borrows it only between two yields.
+    source: Rc<RefCell<DatasetSource>>,
 }
+
+/// Images decoded between two yields to the event loop while preparing a training run.
+const DECODE_CHUNK: usize = 32;
 
 #[wasm_bindgen]
 impl Dataset {
-    /// Opens a dataset zip from its bytes; throws a located error for bad data.
+    /// Opens a dataset zip from its bytes; throws a located error (or the list of every
+    /// problem found) for bad data.
     #[wasm_bindgen(js_name = fromZip)]
     pub fn from_zip(bytes: Vec<u8>) -> Result<Dataset, JsError> {
         let source = DatasetSource::from_zip(bytes, &Limits::default()).map_err(err)?;
-        Ok(Dataset { source })
+        Ok(Dataset {
+            source: Rc::new(RefCell::new(source)),
+        })
     }
 
     /// `{ images, imageColumn, labels: [{ name, positives, negatives }], sizes, minSide,
-    /// maxSide, warnings, recommended: { kind, depth, imageSize } }`
+    /// maxSide, warnings, recommended: { kind, depth, imageSize }, labelsPerImage,
+    /// cooccurrence, grayscale, splitColumn }`
     pub fn summary(&self) -> Result<JsValue, JsError> {
-        to_js(&self.source.summary())
+        let source = self.source.try_borrow().map_err(|_| JsError::new("the dataset is being decoded; try again when it is done"))?;
+        to_js(&source.summary())
     }
+
+    /// Decodes the images at the chosen size and builds the network, resolving to a
+    /// [`Trainer`]. Calls `on_progress(done, total)` after every few images and yields to the
+    /// event loop between them, so the worker stays responsive while thousands of images
+    /// decode. With `init_model` (a model file's bytes) training starts from that model
+    /// (fine-tuning: same labels continue, other labels get a new head).
+    ///
+    /// Options: `{ depth, imageSize, epochs, batchSize, learningRate, weightDecay,
+    /// validationFraction, seed, augment: { crop, flip, jitter }, positiveWeights,
+    /// gradientClip, patience, resize, thresholdGoal }`, each optional.
+    #[wasm_bindgen(js_name = prepareTraining)]
+    pub fn prepare_training(
+        &self,
+        options: JsValue,
+        init_model: Option<Vec<u8>>,
+        on_progress: Option<js_sys::Function>,
+    ) -> js_sys::Promise {
+        let source = self.source.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let options: TrainingOptions = if options.is_undefined() || options.is_null() {
+                TrainingOptions::default()
+            } else {
+                serde_wasm_bindgen::from_value(options)
+                    .map_err(|e| JsError::new(&format!("training options: {e}")))?
+            };
+            options.validate().map_err(err)?;
+            let compute = device()?;
+            let mut decoder = source.borrow().decoder(options.image_size, options.resize).map_err(err)?;
+            loop {
+                let done = source
+                    .try_borrow_mut()
+                    .map_err(|_| JsError::new("the dataset is busy; try again"))?
+                    .decode_next(&mut decoder, DECODE_CHUNK)
+                    .map_err(err)?;
+                if let Some(f) = &on_progress {
+                    // A throwing callback must not stop the decoding.
+                    let _ = f.call2(&JsValue::NULL, &decoder.done().into(), &decoder.total().into());
+                }
+                if done {
+                    break;
+                }
+                next_tick().await;
+            }
+            let data = decoder.finish();
+            let session = match init_model {
+                None => TrainingSession::new(data, options, compute),
+                Some(bytes) => TrainingSession::from_model(data, options, compute, &bytes),
+            }
+            .map_err(err)?;
+            Ok(JsValue::from(Trainer {
+                session: Rc::new(RefCell::new(Some(session))),
+            }))
+        })
+    }
+}
+
+/// Resolves on the next turn of the event loop (`setTimeout(0)`), letting queued messages in.
+async fn next_tick() {
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        let global = js_sys::global();
+        let set_timeout = js_sys::Reflect::get(&global, &"setTimeout".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        match set_timeout {
+            Some(f) if f.call2(&global, &resolve, &0.into()).is_ok() => {}
+            _ => {
+                let _ = resolve.call0(&JsValue::NULL);
+            }
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 /// A training run, stepped from JS.
@@ -185,32 +265,6 @@ pub struct Trainer {
 
 #[wasm_bindgen]
 impl Trainer {
-    /// Decodes the dataset at the chosen size and builds the network, from fresh weights or,
-    /// when `init_model` (a model file's bytes) is given, from that model (fine-tuning: same
-    /// labels continue, other labels get a new head).
-    /// Options: `{ depth, imageSize, epochs, batchSize, learningRate, weightDecay,
-    /// validationFraction, seed, augment: { crop, flip, jitter }, positiveWeights,
-    /// gradientClip, patience }`, each optional.
-    pub fn create(dataset: &mut Dataset, options: JsValue, init_model: Option<Vec<u8>>) -> Result<Trainer, JsError> {
-        let options: TrainingOptions = if options.is_undefined() || options.is_null() {
-            TrainingOptions::default()
-        } else {
-            serde_wasm_bindgen::from_value(options)
-                .map_err(|e| JsError::new(&format!("training options: {e}")))?
-        };
-        options.validate().map_err(err)?;
-        let compute = device()?;
-        let data = dataset.source.decode(options.image_size, |_, _| {}).map_err(err)?;
-        let session = match init_model {
-            None => TrainingSession::new(data, options, compute),
-            Some(bytes) => TrainingSession::from_model(data, options, compute, &bytes),
-        }
-        .map_err(err)?;
-        Ok(Trainer {
-            session: Rc::new(RefCell::new(Some(session))),
-        })
-    }
-
     /// `{ trainImages, validImages, stepsPerEpoch, totalSteps, parameters, model, backend }`
     pub fn info(&self) -> Result<JsValue, JsError> {
         let guard = self.session.borrow();

@@ -27,18 +27,21 @@ fn smoke_dataset_summary_and_decode() {
     assert_eq!(summary.recommended.depth, 11);
     assert_eq!(summary.recommended.image_size, 32);
 
-    let mut calls = 0;
-    let dataset = source.decode(16, |done, total| {
-        calls += 1;
-        assert!(done <= total);
+    let mut seen = Vec::new();
+    let dataset = source.decode(16, tagtrain::data::ResizePolicy::Stretch, |done, total| {
+        assert_eq!(total, 60);
+        seen.push(done);
     })
     .unwrap();
-    assert_eq!(calls, 60);
+    assert_eq!(seen.last(), Some(&60), "progress reaches the end");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "progress only grows: {seen:?}");
     assert_eq!(dataset.len(), 60);
-    assert_eq!(dataset.pixels.len(), 60 * 16 * 16 * 3);
+    // Grey MNIST mosaics: one channel, stored once, as u8.
+    assert!(summary.grayscale);
+    assert_eq!(dataset.channels, 1);
+    assert_eq!(dataset.pixels.len(), 60 * 16 * 16);
+    assert_eq!(dataset.pixels.capacity(), 60 * 16 * 16, "one buffer, allocated once");
     assert_eq!(dataset.targets.len(), 60 * 4);
-    // Grey MNIST mosaics: the three channels are equal.
-    assert!(dataset.image(0).chunks(3).all(|p| p[0] == p[1] && p[1] == p[2]));
 }
 
 #[test]
@@ -101,7 +104,7 @@ fn nested_folder_wrapping_and_relative_paths() {
     ]);
     let mut source = open(zip).unwrap();
     assert_eq!(source.summary().images, 2);
-    let ds = source.decode(8, |_, _| {}).unwrap();
+    let ds = source.decode(8, tagtrain::data::ResizePolicy::Stretch, |_, _| {}).unwrap();
     assert_eq!(&ds.image(0)[0..3], &[255, 0, 0]);
     assert_eq!(&ds.image(1)[0..3], &[0, 255, 0]);
 }

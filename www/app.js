@@ -129,10 +129,42 @@ function renderSummary(name, s) {
       el("td", {}, l.name), el("td", {}, String(l.positives)), el("td", {}, String(l.negatives)),
       el("td", { class: "bar-cell" }, bar));
   }));
+  const perImage = s.labelsPerImage.map((count, k) => (count ? `${count} with ${k}` : null)).filter(Boolean);
+  const split = s.splitColumn
+    ? ` The split column puts ${s.splitColumn.train} images in training, ${s.splitColumn.valid} in validation and ${s.splitColumn.test} in test (validated on, never trained on).`
+    : "";
+  $("#summary-details").textContent =
+    `Labels per image: ${perImage.join(", ")}.` +
+    (s.grayscale ? " Every image is grayscale: the model trains on one channel." : "") + split;
+  drawCooccurrence(s);
   $("#summary").hidden = false;
   $("#opt-image-size").value = s.recommended.imageSize;
   $("#opt-depth").value = String(s.recommended.depth);
   updateModelHint();
+}
+
+function drawCooccurrence(s) {
+  const canvas = $("#cooccurrence");
+  const ctx = canvas.getContext("2d");
+  const n = s.labels.length;
+  const cell = canvas.width / Math.max(1, n);
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  for (let a = 0; a < n; a++) {
+    const own = Math.max(1, s.cooccurrence[a][a]);
+    for (let b = 0; b < n; b++) {
+      const share = s.cooccurrence[a][b] / own;
+      ctx.fillStyle = `rgba(51, 102, 204, ${share.toFixed(3)})`;
+      ctx.fillRect(b * cell, a * cell, cell - (n > 40 ? 0 : 1), cell - (n > 40 ? 0 : 1));
+    }
+  }
+  canvas.onmousemove = (e) => {
+    const rect = canvas.getBoundingClientRect();
+    const b = Math.floor(((e.clientX - rect.left) / rect.width) * n);
+    const a = Math.floor(((e.clientY - rect.top) / rect.height) * n);
+    if (a < 0 || b < 0 || a >= n || b >= n) return;
+    $("#cooccurrence-hover").textContent =
+      `${s.labels[a].name} and ${s.labels[b].name}: ${s.cooccurrence[a][b]} images`;
+  };
 }
 
 function el(tag, attrs = {}, ...children) {
@@ -177,6 +209,7 @@ $("#try-sample").addEventListener("click", async () => {
 // Training
 
 const chart = { train: [], valid: [], totalSteps: 1, stepsPerEpoch: 1 };
+let trainStarted = 0;
 
 function trainingOptions() {
   return {
@@ -185,6 +218,7 @@ function trainingOptions() {
     epochs: Number($("#opt-epochs").value),
     batchSize: Number($("#opt-batch-size").value),
     learningRate: Number($("#opt-learning-rate").value),
+    resize: $("#opt-resize").value,
     validationFraction: Number($("#opt-validation").value),
     patience: Number($("#opt-patience").value),
     seed: Number($("#opt-seed").value),
@@ -217,6 +251,7 @@ $("#train-form").addEventListener("submit", async (e) => {
   updateButtons();
   const status = $("#train-status");
   status.dataset.state = "preparing";
+  trainStarted = performance.now();
   status.textContent = "Decoding images and building the network…";
   Object.assign(chart, { train: [], valid: [], totalSteps: 1, stepsPerEpoch: 1 });
   drawChart();
@@ -251,13 +286,22 @@ $("#stop").addEventListener("click", () => {
 
 function onProgress(event) {
   const status = $("#train-status");
+  if (event.kind === "decoding") {
+    $("#progress").value = event.done / Math.max(1, event.total);
+    status.textContent = `Decoding images: ${event.done} of ${event.total}…`;
+    return;
+  }
   if (event.kind === "started") {
     const i = event.info;
     chart.totalSteps = i.totalSteps;
     chart.stepsPerEpoch = i.stepsPerEpoch;
     status.dataset.state = "running";
-    status.textContent = `Training ${i.model} (${i.parameters.toLocaleString()} parameters) on ` +
-      `${i.trainImages} images, validating on ${i.validImages}, ${i.backend === "webgpu" ? "WebGPU" : "CPU"}…`;
+    status.dataset.wasmMemory = String(i.wasmMemoryBytes);
+    status.dataset.decodeMs = String(Math.round(performance.now() - trainStarted));
+    status.textContent = `Training ${i.model} (${i.parameters.toLocaleString()} parameters, ` +
+      `${i.init === "new" ? "new weights" : i.init === "continue" ? "continuing from the model file" : "backbone from the model file, new head"}) on ` +
+      `${i.trainImages} images, validating on ${i.validImages}, ${i.backend === "webgpu" ? "WebGPU" : "CPU"}; ` +
+      `memory ${(i.wasmMemoryBytes / 2 ** 20).toFixed(0)} MiB…`;
     return;
   }
   chart.train.push(event.loss);

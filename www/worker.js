@@ -5,9 +5,10 @@
 // `{ id, type: "result", value }` or `{ id, type: "error", message }`. While training, the worker
 // also posts `{ type: "progress", event }` after each step. `stop` is answered at once and takes
 // effect before the next step.
-import init, { initBackend, Dataset, Trainer, Predictor, withThresholds } from "./pkg/tagtrain.js";
+import init, { initBackend, Dataset, Predictor, withThresholds } from "./pkg/tagtrain.js";
 
 let ready = null;          // Promise of the backend info, set by "init"
+let wasm = null;           // the module's exports (for its memory size)
 let dataset = null;        // Dataset of the last zip that loaded
 let predictor = null;      // Predictor of the last good model
 let modelBytes = null;     // bytes of that model, for download
@@ -16,7 +17,10 @@ let stopRequested = false;
 
 const handlers = {
   async init({ prefer }) {
-    ready ??= init().then(() => initBackend({ prefer: prefer ?? "auto" }));
+    ready ??= init().then((exports) => {
+      wasm = exports;
+      return initBackend({ prefer: prefer ?? "auto" });
+    });
     return await ready;
   },
 
@@ -39,8 +43,11 @@ const handlers = {
     let trainer = null;
     try {
       const initBytes = initModel ? new Uint8Array(await initModel.arrayBuffer()) : undefined;
-      trainer = Trainer.create(dataset, options, initBytes);
+      trainer = await dataset.prepareTraining(options, initBytes, (done, total) =>
+        postMessage({ type: "progress", event: { kind: "decoding", done, total } }));
       const info = trainer.info();
+      // Decoded pixels live in wasm memory, which only grows: its size is the peak so far.
+      info.wasmMemoryBytes = wasm?.memory?.buffer?.byteLength ?? 0;
       postMessage({ type: "progress", event: { kind: "started", info } });
       let event = { done: false, step: 0 };
       while (!event.done && !stopRequested) {

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde_json::json;
 use tagtrain::checkpoint;
-use tagtrain::data::{Dataset, DatasetSource, Limits};
+use tagtrain::data::{Dataset, DatasetSource, Limits, ResizePolicy};
 use tagtrain::device::{BackendPreference, ComputeDevice};
 use tagtrain::infer::Predictor;
 use tagtrain::metrics::evaluate;
@@ -24,6 +24,7 @@ usage:
   tagtrain train DATA.zip -o MODEL.safetensors [--epochs N] [--depth N] [--image-size PX]
                  [--batch-size N] [--lr X] [--weight-decay X] [--valid-fraction F] [--seed N]
                  [--patience N] [--no-augment] [--flip] [--pos-weight] [--init MODEL]
+                 [--resize stretch|center-crop|letterbox]
                  [--device cpu|gpu] [--report REPORT.json] [--quiet]
   tagtrain eval MODEL.safetensors DATA.zip [--json] [--device cpu|gpu]
   tagtrain predict MODEL.safetensors IMAGE... [--json] [--device cpu|gpu]
@@ -58,6 +59,15 @@ fn main() -> ExitCode {
     // SAFETY: called first thing in main, before any other thread exists.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    // Training frees and re-allocates the same large tensor buffers every step. glibc's default
+    // gives each one back to the kernel (mmap/munmap), which measured here cost a third of
+    // the CPU time in page faults; keeping them in the heap made training 1.5x faster.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only tunes the allocator; called before any allocation-heavy work.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
     match run(&args) {
@@ -129,7 +139,7 @@ fn run(args: &[String]) -> anyhow::Result<()> {
             &["no-augment", "flip", "pos-weight", "quiet"],
             &[
                 "o", "output", "epochs", "depth", "image-size", "batch-size", "lr", "weight-decay",
-                "valid-fraction", "seed", "patience", "init", "device", "report",
+                "valid-fraction", "seed", "patience", "init", "device", "report", "resize",
             ],
         )?),
         "eval" => eval(&Args::parse(rest, &["json"], &["device"])?),
@@ -221,9 +231,9 @@ fn seconds(s: f64) -> String {
     }
 }
 
-fn decode(source: &mut DatasetSource, image_size: u32, quiet: bool) -> anyhow::Result<Dataset> {
+fn decode(source: &mut DatasetSource, image_size: u32, resize: ResizePolicy, quiet: bool) -> anyhow::Result<Dataset> {
     let mut bar = Progress::new("decoding", source.len(), quiet);
-    let dataset = source.decode(image_size, |done, _| bar.update(done, ""))?;
+    let dataset = source.decode(image_size, resize, |done, _| bar.update(done, ""))?;
     bar.finish();
     Ok(dataset)
 }
@@ -304,10 +314,9 @@ fn train(args: &Args) -> anyhow::Result<()> {
         eprintln!("warning: {w}");
     }
     // Fine-tuning keeps the parent's input size unless told otherwise.
-    let parent_size = match &init {
-        Some(bytes) => Some(checkpoint::read_metadata(bytes).context("--init")?.input.image_size),
-        None => None,
-    };
+    let parent = init.as_deref().map(checkpoint::read_metadata).transpose().context("--init")?;
+    let parent_size = parent.as_ref().map(|m| m.input.image_size);
+    let parent_resize = parent.as_ref().map(|m| m.input.resize);
     let defaults = TrainingOptions::default();
     let augment = if args.flag("no-augment") {
         AugmentOptions::NONE
@@ -327,13 +336,17 @@ fn train(args: &Args) -> anyhow::Result<()> {
         validation_fraction: args.number("valid-fraction")?.unwrap_or(defaults.validation_fraction),
         seed: args.number("seed")?.unwrap_or(defaults.seed),
         patience: args.number("patience")?.unwrap_or(defaults.patience),
+        resize: match args.value(&["resize"]) {
+            Some(name) => ResizePolicy::parse(name).map_err(|e| usage(e.to_string()))?,
+            None => parent_resize.unwrap_or_default(),
+        },
         positive_weights: args.flag("pos-weight"),
         augment,
         ..defaults
     };
     options.validate().map_err(|e| usage(e.to_string()))?;
     let compute = device(args)?;
-    let dataset = decode(&mut source, options.image_size, quiet)?;
+    let dataset = decode(&mut source, options.image_size, options.resize, quiet)?;
     let mut session = match &init {
         None => TrainingSession::new(dataset, options, compute)?,
         Some(bytes) => TrainingSession::from_model(dataset, options, compute, bytes)?,
@@ -406,7 +419,7 @@ fn eval(args: &Args) -> anyhow::Result<()> {
     let metadata = predictor.metadata().clone();
     let mut source = DatasetSource::from_zip(read(data)?, &Limits::default())
         .with_context(|| format!("{data} cannot be used as a dataset"))?;
-    let dataset = decode(&mut source, metadata.input.image_size, args.flag("json"))?;
+    let dataset = decode(&mut source, metadata.input.image_size, metadata.input.resize, args.flag("json"))?;
     // The model's labels, found by name among the dataset's columns.
     let columns: Vec<usize> = metadata
         .labels

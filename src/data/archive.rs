@@ -81,9 +81,12 @@ impl Archive {
                 continue;
             }
             let Some(path) = file.enclosed_name() else {
-                // Absolute paths and `..` escapes never name a dataset file; skipping them is
-                // safer than guessing what they meant.
-                continue;
+                // Absolute paths and `..` escapes never name a dataset file: such an archive was
+                // made by mistake or to attack, and either way it is not used.
+                return Err(Error::new(ErrorKind::ZipEntry {
+                    entry: file.name().map(|n| n.to_string()).unwrap_or_else(|_| format!("entry #{i}")),
+                    reason: "the path leaves the archive (absolute, or with '..'); re-create the zip from the dataset folder".into(),
+                }));
             };
             let key = normalise(&path.to_string_lossy());
             if key.is_empty() || is_ignored(&key) {

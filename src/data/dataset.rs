@@ -3,7 +3,9 @@
 //!
 //! Loading happens in two steps so that the user sees the data before choosing how to train:
 //! [`DatasetSource::from_zip`] checks the archive, `index.csv` and every image header and gives a
-//! [`DatasetSummary`]; [`DatasetSource::decode`] then decodes and resizes at the chosen size.
+//! [`DatasetSummary`], or every problem found at once; [`DatasetSource::decode`] (or, a few
+//! images at a time so that a browser stays responsive, [`DatasetSource::decoder`] and
+//! [`DatasetSource::decode_next`]) then decodes and resizes at the chosen size.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -12,8 +14,8 @@ use serde::Serialize;
 use crate::error::{Error, ErrorKind, Result};
 
 use super::archive::{Archive, Limits, normalise};
-use super::image::{decode_rgb, dimensions};
-use super::index::IndexCsv;
+use super::image::{ImageHeader, ResizePolicy, decode_image, header};
+use super::index::{IndexCsv, SplitTag};
 
 /// A dataset zip that has been checked but not yet decoded.
 pub struct DatasetSource {
@@ -21,8 +23,8 @@ pub struct DatasetSource {
     index: IndexCsv,
     /// Zip entry path of each row's image.
     entries: Vec<String>,
-    /// (width, height) of each row's image.
-    dims: Vec<(u32, u32)>,
+    /// Header of each row's image.
+    headers: Vec<ImageHeader>,
     warnings: Vec<String>,
     limits: Limits,
 }
@@ -47,6 +49,23 @@ pub struct DatasetSummary {
     pub warnings: Vec<String>,
     /// What the brief recommends for these images.
     pub recommended: Recommendation,
+    /// `labels_per_image[k]`: how many images carry exactly `k` labels.
+    pub labels_per_image: Vec<usize>,
+    /// `cooccurrence[a][b]`: images carrying both label `a` and label `b` (the diagonal holds
+    /// each label's positives).
+    pub cooccurrence: Vec<Vec<usize>>,
+    /// Every image is grayscale: training uses one channel.
+    pub grayscale: bool,
+    /// Images per side of the `split` column, when the CSV has one.
+    pub split_column: Option<SplitCounts>,
+}
+
+/// How many rows the `split` column puts on each side.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SplitCounts {
+    pub train: usize,
+    pub valid: usize,
+    pub test: usize,
 }
 
 /// Positive and negative examples of one label.
@@ -112,6 +131,8 @@ pub struct Dataset {
     pub labels: Vec<String>,
     /// Image names (paths in the zip), one per image.
     pub names: Vec<String>,
+    /// Each image's side of the split, when `index.csv` has a `split` column.
+    pub splits: Option<Vec<SplitTag>>,
 }
 
 impl Dataset {
@@ -148,7 +169,10 @@ impl DatasetSource {
     /// image is present and reads every image header.
     ///
     /// # Errors
-    /// The first problem found, located (zip entry, CSV line and column, image name).
+    /// A broken archive or `index.csv` structure stops at once. Problems of single rows and
+    /// images (a bad value, a duplicate, a missing or undecodable image, …) are collected: one
+    /// is returned as itself, several as [`ErrorKind::Problems`], each located (zip entry, CSV
+    /// line and column, image name).
     pub fn from_zip(bytes: Vec<u8>, limits: &Limits) -> Result<Self> {
         let mut archive = Archive::from_bytes(bytes, limits)?;
         let index_path = find_index_csv(&archive)?;
@@ -157,7 +181,8 @@ impl DatasetSource {
             .map(|(dir, _)| format!("{dir}/"))
             .unwrap_or_default();
         let csv_bytes = archive.read(&index_path, limits.max_csv_bytes)?;
-        let index = IndexCsv::parse(&csv_bytes)?;
+        let mut index = IndexCsv::parse(&csv_bytes)?;
+        let mut problems = std::mem::take(&mut index.problems);
         let mut warnings = index.warnings.clone();
 
         let lower: HashMap<String, &str> = archive
@@ -165,18 +190,22 @@ impl DatasetSource {
             .map(|p| (p.to_lowercase(), p))
             .collect();
         let mut entries = Vec::with_capacity(index.rows.len());
+        let mut found_rows = Vec::with_capacity(index.rows.len());
         for row in &index.rows {
             let wanted = normalise(&row.image);
             let candidates = [format!("{prefix}{wanted}"), wanted.clone()];
             match candidates.iter().find(|c| archive.contains(c)) {
-                Some(path) => entries.push(path.clone()),
+                Some(path) => {
+                    entries.push(path.clone());
+                    found_rows.push(row.clone());
+                }
                 None => {
                     let suggestion = lower
                         .get(&candidates[0].to_lowercase())
                         .or_else(|| lower.get(&wanted.to_lowercase()))
                         .map(|s| s.to_string())
                         .or_else(|| same_file_name(&archive, &wanted));
-                    return Err(Error::new(ErrorKind::MissingImage {
+                    problems.push(Error::new(ErrorKind::MissingImage {
                         line: row.line,
                         image: row.image.clone(),
                         suggestion,
@@ -198,10 +227,21 @@ impl DatasetSource {
             ));
         }
 
-        let mut dims = Vec::with_capacity(entries.len());
+        let mut headers = Vec::with_capacity(entries.len());
         for path in &entries {
-            let bytes = archive.read(path, u64::MAX)?;
-            dims.push(dimensions(path, &bytes, limits)?);
+            match archive.read(path, u64::MAX).and_then(|bytes| header(path, &bytes, limits)) {
+                Ok(h) => headers.push(h),
+                Err(e) => problems.push(e),
+            }
+        }
+        if let Some(error) = Error::from_problems(problems) {
+            return Err(error);
+        }
+        index.rows = found_rows;
+        if index.rows.is_empty() {
+            return Err(Error::new(ErrorKind::EmptyDataset {
+                reason: "index.csv lists no usable image; add one row per image".into(),
+            }));
         }
 
         for (j, name) in index.labels.iter().enumerate() {
@@ -209,7 +249,7 @@ impl DatasetSource {
             if positives == 0 {
                 warnings.push(format!("label '{name}' has no positive example; it cannot be learned"));
             } else if positives == index.rows.len() {
-                warnings.push(format!("label '{name}' is positive on every image; it cannot be learned"));
+                warnings.push(format!("label '{name}' has no negative example (it is on every image); it cannot be learned"));
             }
         }
 
@@ -217,7 +257,7 @@ impl DatasetSource {
             archive,
             index,
             entries,
-            dims,
+            headers,
             warnings,
             limits: limits.clone(),
         })
@@ -256,17 +296,37 @@ impl DatasetSource {
             })
             .collect();
         let mut by_size: BTreeMap<(u32, u32), usize> = BTreeMap::new();
-        for d in &self.dims {
-            *by_size.entry(*d).or_default() += 1;
+        for h in &self.headers {
+            *by_size.entry((h.width, h.height)).or_default() += 1;
         }
         let mut sizes: Vec<SizeCount> = by_size
             .into_iter()
             .map(|((width, height), count)| SizeCount { width, height, count })
             .collect();
         sizes.sort_by(|a, b| b.count.cmp(&a.count));
-        let mut sides: Vec<u32> = self.dims.iter().map(|(w, h)| (*w).min(*h)).collect();
+        let mut sides: Vec<u32> = self.headers.iter().map(|h| h.width.min(h.height)).collect();
         sides.sort_unstable();
         let median = sides.get(sides.len() / 2).copied().unwrap_or(32);
+        let l = self.index.labels.len();
+        let mut labels_per_image = vec![0usize; l + 1];
+        let mut cooccurrence = vec![vec![0usize; l]; l];
+        for row in &self.index.rows {
+            let on: Vec<usize> = (0..l).filter(|&j| row.labels[j] == 1).collect();
+            labels_per_image[on.len()] += 1;
+            for &a in &on {
+                for &b in &on {
+                    cooccurrence[a][b] += 1;
+                }
+            }
+        }
+        let split_column = self.index.has_split.then(|| {
+            let count = |tag| self.index.rows.iter().filter(|r| r.split == Some(tag)).count();
+            SplitCounts {
+                train: count(SplitTag::Train),
+                valid: count(SplitTag::Valid),
+                test: count(SplitTag::Test),
+            }
+        });
         let mut warnings = self.warnings.clone();
         if sizes.len() > 1 {
             warnings.push(format!(
@@ -279,40 +339,119 @@ impl DatasetSource {
             image_column: self.index.image_column.clone(),
             labels,
             sizes,
-            min_side: self.dims.iter().map(|(w, h)| (*w).min(*h)).min().unwrap_or(0),
-            max_side: self.dims.iter().map(|(w, h)| (*w).max(*h)).max().unwrap_or(0),
+            min_side: self.headers.iter().map(|h| h.width.min(h.height)).min().unwrap_or(0),
+            max_side: self.headers.iter().map(|h| h.width.max(h.height)).max().unwrap_or(0),
             warnings,
             recommended: Recommendation::for_sides(median),
+            labels_per_image,
+            cooccurrence,
+            grayscale: self.grayscale(),
+            split_column,
         }
     }
 
-    /// Decodes every image at `image_size × image_size` RGB.
+    /// True when every image is grayscale (then training uses one channel).
+    pub fn grayscale(&self) -> bool {
+        !self.headers.is_empty() && self.headers.iter().all(|h| h.grayscale)
+    }
+
+    /// Decodes every image at `image_size × image_size`, brought to the square by `resize`,
+    /// with one channel when every image is grayscale, else RGB.
     ///
     /// `progress(done, total)` is called after each image so that a caller can report it.
     pub fn decode(
         &mut self,
         image_size: u32,
+        resize: ResizePolicy,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<Dataset> {
+        let mut decoder = self.decoder(image_size, resize)?;
+        while !self.decode_next(&mut decoder, 16)? {
+            progress(decoder.done(), decoder.total());
+        }
+        progress(decoder.done(), decoder.total());
+        Ok(decoder.finish())
+    }
+
+    /// Starts decoding (see [`DatasetSource::decode_next`]). The pixel buffer is allocated once,
+    /// at its final size.
+    pub fn decoder(&self, image_size: u32, resize: ResizePolicy) -> Result<Decoder> {
         if !(8..=512).contains(&image_size) {
             return Err(Error::option("imageSize", "must be between 8 and 512 pixels"));
         }
+        let channels = if self.grayscale() { 1 } else { 3 };
         let total = self.entries.len();
-        let per_image = (image_size as usize).pow(2) * 3;
-        let mut pixels = Vec::with_capacity(total * per_image);
-        for (i, path) in self.entries.iter().enumerate() {
+        let per_image = (image_size as usize).pow(2) * channels;
+        let pixels = Vec::new();
+        let mut decoder = Decoder {
+            next: 0,
+            resize,
+            dataset: Dataset {
+                image_size: image_size as usize,
+                channels,
+                pixels,
+                targets: self.index.rows.iter().flat_map(|r| r.labels.iter().copied()).collect(),
+                labels: self.index.labels.clone(),
+                names: self.entries.clone(),
+                splits: self
+                    .index
+                    .has_split
+                    .then(|| self.index.rows.iter().map(|r| r.split.unwrap_or(SplitTag::Train)).collect()),
+            },
+        };
+        decoder
+            .dataset
+            .pixels
+            .try_reserve_exact(total.saturating_mul(per_image))
+            .map_err(|_| {
+                super::archive::limit(
+                    "decoded pixel bytes",
+                    "the dataset",
+                    (total.saturating_mul(per_image) as u64).saturating_sub(1),
+                    total.saturating_mul(per_image) as u64,
+                )
+            })?;
+        Ok(decoder)
+    }
+
+    /// Decodes up to `count` more images into `decoder`; true when every image is decoded.
+    ///
+    /// # Errors
+    /// The first image that cannot be decoded, by name.
+    pub fn decode_next(&mut self, decoder: &mut Decoder, count: usize) -> Result<bool> {
+        let end = (decoder.next + count).min(self.entries.len());
+        let ds = &mut decoder.dataset;
+        for path in &self.entries[decoder.next..end] {
             let bytes = self.archive.read(path, u64::MAX)?;
-            pixels.extend_from_slice(&decode_rgb(path, &bytes, image_size, &self.limits)?);
-            progress(i + 1, total);
+            let px = decode_image(path, &bytes, ds.image_size as u32, ds.channels, decoder.resize, &self.limits)?;
+            ds.pixels.extend_from_slice(&px);
         }
-        Ok(Dataset {
-            image_size: image_size as usize,
-            channels: 3,
-            pixels,
-            targets: self.index.rows.iter().flat_map(|r| r.labels.iter().copied()).collect(),
-            labels: self.index.labels.clone(),
-            names: self.entries.clone(),
-        })
+        decoder.next = end;
+        Ok(end == self.entries.len())
+    }
+}
+
+/// A decoding in progress; see [`DatasetSource::decoder`].
+pub struct Decoder {
+    next: usize,
+    resize: ResizePolicy,
+    dataset: Dataset,
+}
+
+impl Decoder {
+    /// Images decoded so far.
+    pub fn done(&self) -> usize {
+        self.next
+    }
+
+    /// Images to decode in all.
+    pub fn total(&self) -> usize {
+        self.dataset.names.len()
+    }
+
+    /// The decoded dataset (complete once `decode_next` returned true).
+    pub fn finish(self) -> Dataset {
+        self.dataset
     }
 }
 

@@ -1,26 +1,117 @@
-//! Decoding user images into RGB pixels at the training size.
+//! Decoding user images into pixels at the training size.
 //!
-//! Every format the product accepts goes through one function, [`decode_rgb`], so that training
-//! and prediction see exactly the same pixels: EXIF orientation applied, alpha composited onto
-//! white, 16-bit and palette images brought to 8-bit RGB, then resized.
+//! Every format the product accepts goes through one function, [`decode_image`], so that
+//! training and prediction see exactly the same pixels: EXIF orientation applied, alpha
+//! composited onto white, 16-bit, palette and CMYK images brought to 8-bit RGB, brought to the
+//! square training size by the chosen [`ResizePolicy`], and reduced to one grey channel for
+//! grayscale models.
 
 use std::io::Cursor;
 
 use image::imageops::FilterType;
-use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage};
+use image::{DynamicImage, ExtendedColorType, ImageDecoder, ImageReader, RgbImage};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 
 use super::archive::{Limits, limit};
 
-/// Reads an image's width and height from its header, without decoding the pixels.
-pub fn dimensions(name: &str, bytes: &[u8], limits: &Limits) -> Result<(u32, u32)> {
+/// How a non-square (or differently sized) image becomes `size × size`. Stored in the model so
+/// that prediction prepares images exactly as training did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResizePolicy {
+    /// Scale each side to `size`, changing the aspect ratio (nothing is lost, shapes stretch).
+    #[default]
+    Stretch,
+    /// Scale the shorter side to `size` and cut off the middle square (shapes kept, edges lost).
+    CenterCrop,
+    /// Scale the longer side to `size` and pad the rest with white (everything kept, smaller).
+    Letterbox,
+}
+
+impl ResizePolicy {
+    /// The name used in options and model files: `stretch`, `center-crop` or `letterbox`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stretch => "stretch",
+            Self::CenterCrop => "center-crop",
+            Self::Letterbox => "letterbox",
+        }
+    }
+
+    /// Parses a policy name.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "stretch" => Ok(Self::Stretch),
+            "center-crop" | "centre-crop" | "crop" => Ok(Self::CenterCrop),
+            "letterbox" | "pad" => Ok(Self::Letterbox),
+            other => Err(Error::option("resize", format!("'{other}' is not one of stretch, center-crop, letterbox"))),
+        }
+    }
+}
+
+impl std::fmt::Display for ResizePolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What an image's header says, read without decoding the pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageHeader {
+    pub width: u32,
+    pub height: u32,
+    /// Gray (with or without alpha): such a dataset can train on one channel.
+    pub grayscale: bool,
+}
+
+/// Reads an image's header (size and colour type) without decoding the pixels; checks the size
+/// against `limits` before anything is allocated for the pixels.
+pub fn header(name: &str, bytes: &[u8], limits: &Limits) -> Result<ImageHeader> {
+    check_jpeg_complete(name, bytes)?;
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| decode_err(name, e))?;
-    let (w, h) = reader.into_dimensions().map_err(|e| decode_err(name, e))?;
-    check_dimensions(name, w, h, limits)?;
-    Ok((w, h))
+    let decoder = reader.into_decoder().map_err(|e| decode_err(name, e))?;
+    let (width, height) = decoder.dimensions();
+    check_dimensions(name, width, height, limits)?;
+    let grayscale = matches!(
+        decoder.original_color_type(),
+        ExtendedColorType::L1
+            | ExtendedColorType::L2
+            | ExtendedColorType::L4
+            | ExtendedColorType::L8
+            | ExtendedColorType::L16
+            | ExtendedColorType::La1
+            | ExtendedColorType::La2
+            | ExtendedColorType::La4
+            | ExtendedColorType::La8
+            | ExtendedColorType::La16
+    );
+    Ok(ImageHeader { width, height, grayscale })
+}
+
+/// JPEG decoders fill a cut-off file with grey and report success; a truncated upload must be
+/// an error instead. The end-of-image marker (`FF D9`) must follow the last start-of-scan
+/// (`FF DA`); an EXIF thumbnail's own markers come before the main scan, and inside scan data
+/// `FF` is always followed by `00` or a restart marker, so the check cannot be fooled by them.
+fn check_jpeg_complete(name: &str, bytes: &[u8]) -> Result<()> {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return Ok(());
+    }
+    let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+    let complete = last_scan.is_some_and(|sos| bytes[sos..].windows(2).any(|w| w == [0xFF, 0xD9]));
+    if complete {
+        Ok(())
+    } else {
+        Err(decode_err(name, "the JPEG file is truncated (it has no end-of-image marker); export or copy it again"))
+    }
+}
+
+/// Reads an image's width and height from its header, without decoding the pixels.
+pub fn dimensions(name: &str, bytes: &[u8], limits: &Limits) -> Result<(u32, u32)> {
+    header(name, bytes, limits).map(|h| (h.width, h.height))
 }
 
 fn check_dimensions(name: &str, w: u32, h: u32, limits: &Limits) -> Result<()> {
@@ -39,12 +130,26 @@ fn check_dimensions(name: &str, w: u32, h: u32, limits: &Limits) -> Result<()> {
     Ok(())
 }
 
-/// Decodes `bytes` (JPEG or PNG) and returns `size × size` RGB pixels, row-major, `HWC` order.
+/// Decodes `bytes` (JPEG or PNG) and returns `size × size` RGB pixels, row-major, `HWC` order,
+/// stretched to the square. See [`decode_image`].
+pub fn decode_rgb(name: &str, bytes: &[u8], size: u32, limits: &Limits) -> Result<Vec<u8>> {
+    decode_image(name, bytes, size, 3, ResizePolicy::Stretch, limits)
+}
+
+/// Decodes `bytes` (JPEG or PNG) and returns `size × size × channels` pixels, row-major, `HWC`
+/// order: RGB for 3 channels, luma (Rec. 709) for 1.
 ///
 /// # Errors
-/// [`ErrorKind::ImageDecode`] naming `name` when the bytes are not a decodable image;
-/// [`ErrorKind::Limit`] when the image is larger than `limits` allow.
-pub fn decode_rgb(name: &str, bytes: &[u8], size: u32, limits: &Limits) -> Result<Vec<u8>> {
+/// [`ErrorKind::ImageDecode`] naming `name` when the bytes are not a decodable image (truncated,
+/// corrupt, another format); [`ErrorKind::Limit`] when the image is larger than `limits` allow.
+pub fn decode_image(
+    name: &str,
+    bytes: &[u8],
+    size: u32,
+    channels: usize,
+    resize: ResizePolicy,
+    limits: &Limits,
+) -> Result<Vec<u8>> {
     // Check the header's dimensions first, so that an absurd size is reported as our limit
     // (with the numbers) before the decoder is asked for anything.
     dimensions(name, bytes, limits)?;
@@ -63,12 +168,40 @@ pub fn decode_rgb(name: &str, bytes: &[u8], size: u32, limits: &Limits) -> Resul
     let mut image = DynamicImage::from_decoder(decoder).map_err(|e| decode_err(name, e))?;
     image.apply_orientation(orientation);
     let rgb = flatten_on_white(image);
-    let resized = if rgb.width() == size && rgb.height() == size {
-        rgb
+    let square = to_square(rgb, size, resize);
+    Ok(if channels == 1 {
+        DynamicImage::ImageRgb8(square).into_luma8().into_raw()
     } else {
-        image::imageops::resize(&rgb, size, size, FilterType::Triangle)
+        square.into_raw()
+    })
+}
+
+fn to_square(rgb: RgbImage, size: u32, policy: ResizePolicy) -> RgbImage {
+    let (w, h) = rgb.dimensions();
+    let scale = |img: &RgbImage, tw: u32, th: u32| {
+        if img.width() == tw && img.height() == th {
+            img.clone()
+        } else {
+            image::imageops::resize(img, tw, th, FilterType::Triangle)
+        }
     };
-    Ok(resized.into_raw())
+    match policy {
+        ResizePolicy::Stretch => scale(&rgb, size, size),
+        ResizePolicy::CenterCrop => {
+            let side = w.min(h);
+            let square = image::imageops::crop_imm(&rgb, (w - side) / 2, (h - side) / 2, side, side).to_image();
+            scale(&square, size, size)
+        }
+        ResizePolicy::Letterbox => {
+            let longer = w.max(h);
+            let tw = ((u64::from(w) * u64::from(size) + u64::from(longer) / 2) / u64::from(longer)).max(1) as u32;
+            let th = ((u64::from(h) * u64::from(size) + u64::from(longer) / 2) / u64::from(longer)).max(1) as u32;
+            let inner = scale(&rgb, tw.min(size), th.min(size));
+            let mut canvas = RgbImage::from_pixel(size, size, image::Rgb([255, 255, 255]));
+            image::imageops::replace(&mut canvas, &inner, i64::from((size - inner.width()) / 2), i64::from((size - inner.height()) / 2));
+            canvas
+        }
+    }
 }
 
 /// Converts any colour type to 8-bit RGB, compositing transparent pixels onto white (a
@@ -144,5 +277,49 @@ mod tests {
         let img = DynamicImage::ImageRgb8(RgbImage::new(16, 4));
         let err = decode_rgb("big.png", &png(img), 8, &limits).unwrap_err();
         assert!(matches!(err.kind(), ErrorKind::Limit { .. }));
+    }
+
+    /// A 4×2 image: left half black, right half red.
+    fn half_black_half_red() -> Vec<u8> {
+        let img = RgbImage::from_fn(4, 2, |x, _| if x < 2 { image::Rgb([0, 0, 0]) } else { image::Rgb([255, 0, 0]) });
+        png(img.into())
+    }
+
+    #[test]
+    fn resize_policies() {
+        let limits = Limits::default();
+        let bytes = half_black_half_red();
+        // Stretch keeps both halves: left column black, right column red.
+        let s = decode_image("x.png", &bytes, 2, 3, ResizePolicy::Stretch, &limits).unwrap();
+        assert!(s[0] < 64 && s[3] > 192, "left dark, right red: {s:?}");
+        // Center crop keeps the middle 2×2 (one black, one red column), unscaled.
+        let c = decode_image("x.png", &bytes, 2, 3, ResizePolicy::CenterCrop, &limits).unwrap();
+        assert_eq!(c, vec![0, 0, 0, 255, 0, 0, 0, 0, 0, 255, 0, 0]);
+        // Letterbox: 4×2 → 4×2 inside a 4×4 white square, one white row above and below.
+        let l = decode_image("x.png", &bytes, 4, 3, ResizePolicy::Letterbox, &limits).unwrap();
+        assert_eq!(&l[0..12], &[255; 12], "top row is padding");
+        assert_eq!(&l[12..15], &[0, 0, 0]);
+        assert_eq!(&l[21..24], &[255, 0, 0]);
+        assert_eq!(&l[36..48], &[255; 12], "bottom row is padding");
+        for (name, p) in [("stretch", ResizePolicy::Stretch), ("center-crop", ResizePolicy::CenterCrop), ("letterbox", ResizePolicy::Letterbox)] {
+            assert_eq!(ResizePolicy::parse(name).unwrap(), p);
+            assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{name}\""));
+        }
+        assert!(ResizePolicy::parse("squash").is_err());
+    }
+
+    #[test]
+    fn headers_tell_grayscale_and_one_channel_decodes_luma() {
+        let limits = Limits::default();
+        let gray = png(DynamicImage::ImageLuma8(image::GrayImage::from_pixel(3, 5, image::Luma([90]))));
+        let h = header("g.png", &gray, &limits).unwrap();
+        assert_eq!((h.width, h.height, h.grayscale), (3, 5, true));
+        let gray_alpha = png(DynamicImage::ImageLumaA8(image::GrayAlphaImage::from_pixel(2, 2, image::LumaA([0, 0]))));
+        assert!(header("ga.png", &gray_alpha, &limits).unwrap().grayscale);
+        assert!(!header("r.png", &half_black_half_red(), &limits).unwrap().grayscale);
+        let px = decode_image("g.png", &gray, 4, 1, ResizePolicy::Stretch, &limits).unwrap();
+        assert_eq!(px, vec![90; 16]);
+        // Transparent gray composites onto white.
+        assert_eq!(decode_image("ga.png", &gray_alpha, 2, 1, ResizePolicy::Stretch, &limits).unwrap(), vec![255; 4]);
     }
 }

@@ -2,7 +2,12 @@
 //!
 //! Lines are numbered as a text editor shows them: the header is line 1. Label cells accept
 //! `0`/`1` (also `0.0`/`1.0`, with surrounding spaces); a column that holds no 0/1 value at all
-//! is taken for a note or id column and left out of the targets, with a warning.
+//! is taken for a note or id column and left out of the targets, with a warning. An optional
+//! `split` column (`train`, `valid` or `test`) fixes which side of the split each image is on.
+//!
+//! Problems in the file's structure (no header, no rows, no label column) stop parsing; problems
+//! in single rows (a bad value, a duplicate, a short row) are all collected in
+//! [`IndexCsv::problems`] so that the user can fix every one of them at once.
 
 use std::collections::HashMap;
 
@@ -19,6 +24,30 @@ pub struct IndexRow {
     pub image: String,
     /// One 0/1 value per label column.
     pub labels: Vec<u8>,
+    /// The row's `split` value, when the file has a `split` column.
+    pub split: Option<SplitTag>,
+}
+
+/// A value of the `split` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SplitTag {
+    /// Trained on.
+    Train,
+    /// Used for validation (metrics, early stopping, thresholds).
+    Valid,
+    /// Held out; tagtrain validates on it like `valid` (it never trains on it).
+    Test,
+}
+
+impl SplitTag {
+    fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "train" | "training" => Some(Self::Train),
+            "valid" | "validation" | "val" | "dev" => Some(Self::Valid),
+            "test" => Some(Self::Test),
+            _ => None,
+        }
+    }
 }
 
 /// A parsed `index.csv`.
@@ -32,6 +61,10 @@ pub struct IndexCsv {
     pub rows: Vec<IndexRow>,
     /// Things the user should know that do not stop training.
     pub warnings: Vec<String>,
+    /// Rows that cannot be used, each a located error; those rows are left out of `rows`.
+    pub problems: Vec<Error>,
+    /// True when the file has a `split` column.
+    pub has_split: bool,
 }
 
 enum Cell {
@@ -104,14 +137,21 @@ impl IndexCsv {
 
         // Read every row as text first: which columns are labels is decided by their values.
         let mut raw_rows: Vec<(u64, Vec<String>)> = Vec::new();
+        let mut problems = Vec::new();
         for record in records {
-            let record = record.map_err(|e| csv_error(e))?;
+            let record = match record {
+                Ok(r) => r,
+                Err(e) => {
+                    problems.push(csv_error(e));
+                    continue;
+                }
+            };
             let line = record.position().map(|p| p.line()).unwrap_or(0);
             if record.len() == 1 && record.get(0).is_some_and(|f| f.iter().all(u8::is_ascii_whitespace)) {
                 continue; // blank line
             }
             if record.len() != header.len() {
-                return Err(csv_err(
+                problems.push(csv_err(
                     line,
                     None,
                     &format!(
@@ -120,17 +160,23 @@ impl IndexCsv {
                         header.len()
                     ),
                 ));
+                continue;
             }
-            let mut fields = Vec::with_capacity(record.len());
-            for (i, f) in record.iter().enumerate() {
-                let s = std::str::from_utf8(f).map_err(|_| {
-                    csv_err(line, Some(header[i].clone()), "the value is not UTF-8 text; save the file as UTF-8")
-                })?;
-                fields.push(s.to_string());
+            let fields: Result<Vec<String>> = record
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    std::str::from_utf8(f).map(str::to_string).map_err(|_| {
+                        csv_err(line, Some(header[i].clone()), "the value is not UTF-8 text; save the file as UTF-8")
+                    })
+                })
+                .collect();
+            match fields {
+                Ok(fields) => raw_rows.push((line, fields)),
+                Err(e) => problems.push(e),
             }
-            raw_rows.push((line, fields));
         }
-        if raw_rows.is_empty() {
+        if raw_rows.is_empty() && problems.is_empty() {
             return Err(Error::new(ErrorKind::EmptyDataset {
                 reason: "index.csv has a header but no rows; add one row per image".into(),
             }));
@@ -138,12 +184,12 @@ impl IndexCsv {
 
         // A column is a label column when it holds 0/1 values; a column with none is notes.
         let mut label_cols = Vec::new();
+        let split_col = header
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case("split"))
+            .filter(|&c| c != image_col);
         for (c, name) in header.iter().enumerate() {
-            if c == image_col {
-                continue;
-            }
-            if name.eq_ignore_ascii_case("split") {
-                warnings.push("the 'split' column is not used yet; images are split at random".into());
+            if c == image_col || Some(c) == split_col {
                 continue;
             }
             let any_binary = raw_rows
@@ -157,45 +203,71 @@ impl IndexCsv {
                 ));
             }
         }
-        if label_cols.is_empty() {
+        if label_cols.is_empty() && !raw_rows.is_empty() {
             return Err(csv_err(1, None, "no label column holds 0/1 values; add one 0/1 column per label"));
         }
 
         let mut rows = Vec::with_capacity(raw_rows.len());
         let mut seen: HashMap<String, u64> = HashMap::new();
-        for (line, fields) in raw_rows {
+        'rows: for (line, fields) in raw_rows {
             let image = fields[image_col].trim().to_string();
             if image.is_empty() {
-                return Err(csv_err(line, Some(header[image_col].clone()), "the image path is empty"));
+                problems.push(csv_err(line, Some(header[image_col].clone()), "the image path is empty"));
+                continue;
             }
-            if let Some(first) = seen.insert(normalise(&image), line) {
-                return Err(Error::new(ErrorKind::DuplicateRow {
+            if let Some(&first) = seen.get(&normalise(&image)) {
+                problems.push(Error::new(ErrorKind::DuplicateRow {
                     line,
                     first_line: first,
                     image,
                 }));
+                continue;
             }
+            seen.insert(normalise(&image), line);
             let mut labels = Vec::with_capacity(label_cols.len());
+            let mut bad = false;
             for &c in &label_cols {
-                labels.push(match classify(&fields[c]) {
-                    Cell::Zero => 0,
-                    Cell::One => 1,
+                match classify(&fields[c]) {
+                    Cell::Zero => labels.push(0),
+                    Cell::One => labels.push(1),
                     Cell::Empty | Cell::Other => {
-                        return Err(Error::new(ErrorKind::BadLabelValue {
+                        problems.push(Error::new(ErrorKind::BadLabelValue {
                             line,
                             column: header[c].clone(),
                             value: fields[c].clone(),
                         }));
+                        bad = true;
                     }
-                });
+                }
             }
-            rows.push(IndexRow { line, image, labels });
+            let split = match split_col {
+                None => None,
+                Some(c) => match SplitTag::parse(&fields[c]) {
+                    Some(tag) => Some(tag),
+                    None => {
+                        problems.push(csv_err(
+                            line,
+                            Some(header[c].clone()),
+                            &format!("'{}' is not a split; use train, valid or test", fields[c].trim()),
+                        ));
+                        continue 'rows;
+                    }
+                },
+            };
+            if !bad {
+                rows.push(IndexRow { line, image, labels, split });
+            }
+        }
+        if split_col.is_some() {
+            warnings.push("the 'split' column decides which images train (train) and which validate (valid, test)".into());
         }
         Ok(Self {
             image_column: header[image_col].clone(),
             labels: label_cols.iter().map(|&c| header[c].clone()).collect(),
             rows,
             warnings,
+            problems,
+            has_split: split_col.is_some(),
         })
     }
 }
@@ -246,7 +318,9 @@ mod tests {
 
     #[test]
     fn a_two_is_an_error_with_line_and_column() {
-        let err = IndexCsv::parse(b"image,a,b\nx.png,1,0\ny.png,0,2\n").unwrap_err();
+        let csv = IndexCsv::parse(b"image,a,b\nx.png,1,0\ny.png,0,2\n").unwrap();
+        let err = &csv.problems[0];
+        assert_eq!(csv.rows.len(), 1, "the bad row is left out");
         assert_eq!(
             err.kind(),
             &ErrorKind::BadLabelValue {
@@ -260,8 +334,8 @@ mod tests {
 
     #[test]
     fn duplicates_name_both_lines() {
-        let err = IndexCsv::parse(b"image,a\nx.png,1\n./x.png,0\n").unwrap_err();
-        assert!(matches!(err.kind(), ErrorKind::DuplicateRow { line: 3, first_line: 2, .. }));
+        let csv = IndexCsv::parse(b"image,a\nx.png,1\n./x.png,0\n").unwrap();
+        assert!(matches!(csv.problems[0].kind(), ErrorKind::DuplicateRow { line: 3, first_line: 2, .. }));
     }
 
     #[test]
@@ -288,7 +362,32 @@ mod tests {
 
     #[test]
     fn short_rows_name_their_line() {
-        let err = IndexCsv::parse(b"image,a,b\nx.png,1\n").unwrap_err();
-        assert!(matches!(err.kind(), ErrorKind::Csv { line: 2, .. }));
+        let csv = IndexCsv::parse(b"image,a,b\nx.png,1\ny.png,1,0\n").unwrap();
+        assert!(matches!(csv.problems[0].kind(), ErrorKind::Csv { line: 2, .. }));
+    }
+
+    #[test]
+    fn every_row_problem_is_collected() {
+        let csv = IndexCsv::parse(b"image,a,b\nx.png,1,0\ny.png,2,0\nx.png,0,1\nz.png,0,yes\n").unwrap();
+        let lines: Vec<u64> = csv
+            .problems
+            .iter()
+            .map(|p| match p.kind() {
+                ErrorKind::BadLabelValue { line, .. } | ErrorKind::DuplicateRow { line, .. } => *line,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(lines, vec![3, 4, 5]);
+        assert_eq!(csv.rows.len(), 1);
+    }
+
+    #[test]
+    fn the_split_column_is_read_and_checked() {
+        let csv = IndexCsv::parse(b"image,a,split\nx.png,1,train\ny.png,0,Valid\nz.png,1, test \nw.png,0,later\n").unwrap();
+        assert!(csv.has_split);
+        assert_eq!(csv.labels, vec!["a"]);
+        let tags: Vec<_> = csv.rows.iter().map(|r| r.split).collect();
+        assert_eq!(tags, vec![Some(SplitTag::Train), Some(SplitTag::Valid), Some(SplitTag::Test)]);
+        assert!(matches!(csv.problems[0].kind(), ErrorKind::Csv { line: 5, column: Some(c), .. } if c == "split"));
     }
 }

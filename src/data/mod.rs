@@ -9,6 +9,7 @@ pub mod split;
 
 pub use archive::Limits;
 pub use batcher::Normalization;
-pub use dataset::{Dataset, DatasetSource, DatasetSummary};
-pub use index::IndexCsv;
+pub use dataset::{Dataset, DatasetSource, DatasetSummary, Decoder};
+pub use image::ResizePolicy;
+pub use index::{IndexCsv, SplitTag};
 pub use split::{Split, stratified_split};

@@ -8,6 +8,7 @@
 use crate::rng::SeededRng;
 
 use super::dataset::Dataset;
+use super::index::SplitTag;
 
 /// Indices of the training and validation images.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,7 +19,20 @@ pub struct Split {
 
 /// Splits `dataset` so that about `valid_fraction` of the images, and of each label's positives,
 /// land in validation. The same seed gives the same split.
+///
+/// When `index.csv` had a `split` column, it decides instead: `train` rows train, `valid` and
+/// `test` rows validate (tagtrain never trains on them), and `valid_fraction` is not used.
 pub fn stratified_split(dataset: &Dataset, valid_fraction: f64, seed: u64) -> Split {
+    if let Some(tags) = &dataset.splits {
+        let mut split = Split { train: Vec::new(), valid: Vec::new() };
+        for (i, tag) in tags.iter().enumerate() {
+            match tag {
+                SplitTag::Train => split.train.push(i),
+                SplitTag::Valid | SplitTag::Test => split.valid.push(i),
+            }
+        }
+        return split;
+    }
     let n = dataset.len();
     let labels = dataset.labels.len();
     let ratios = [1.0 - valid_fraction, valid_fraction];
@@ -110,7 +124,24 @@ mod tests {
             labels: (0..targets[0].len()).map(|j| format!("l{j}")).collect(),
             targets: targets.into_iter().flatten().collect(),
             names: (0..n).map(|i| i.to_string()).collect(),
+            splits: None,
         }
+    }
+
+    #[test]
+    fn a_split_column_decides() {
+        let mut ds = dataset((0..6).map(|i| vec![(i % 2) as u8]).collect());
+        ds.splits = Some(vec![
+            SplitTag::Train,
+            SplitTag::Valid,
+            SplitTag::Test,
+            SplitTag::Train,
+            SplitTag::Train,
+            SplitTag::Valid,
+        ]);
+        let split = stratified_split(&ds, 0.5, 1);
+        assert_eq!(split.train, vec![0, 3, 4]);
+        assert_eq!(split.valid, vec![1, 2, 5]);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use web_time::Instant;
 
 use crate::checkpoint::{InputSpec, ModelMetadata, TrainingSummary};
 use crate::data::batcher::{images_tensor, targets_tensor};
-use crate::data::{Dataset, Normalization, Split, stratified_split};
+use crate::data::{Dataset, Normalization, ResizePolicy, Split, stratified_split};
 use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
 use crate::metrics::{MultiLabelMetrics, evaluate};
@@ -60,6 +60,8 @@ pub struct TrainingOptions {
     pub patience: usize,
     /// How each label's threshold is tuned on the validation images when the model is saved.
     pub threshold_goal: ThresholdGoal,
+    /// How images become square at `image_size` (used when decoding; stored in the model).
+    pub resize: ResizePolicy,
 }
 
 impl Default for TrainingOptions {
@@ -78,6 +80,7 @@ impl Default for TrainingOptions {
             gradient_clip: 1.0,
             patience: 5,
             threshold_goal: ThresholdGoal::MaxF1,
+            resize: ResizePolicy::Stretch,
         }
     }
 }
@@ -261,7 +264,7 @@ impl TrainingSession {
         let labels = dataset.labels.len();
         let (model, config, norm, init, lineage) = match model_file {
             None => {
-                let config = ResNetV2Config::for_depth(options.depth, labels)?;
+                let config = ResNetV2Config::for_depth(options.depth, labels)?.with_in_channels(dataset.channels);
                 let norm = Normalization::measure(&dataset, &split.train);
                 (config.init(&train_device)?, config, norm, "new", Vec::new())
             }
@@ -530,7 +533,7 @@ impl TrainingSession {
             input: InputSpec {
                 image_size: self.dataset.image_size as u32,
                 channels: self.dataset.channels,
-                resize: "stretch".into(),
+                resize: self.options.resize,
                 normalization: self.norm.clone(),
             },
             architecture: self.config.clone(),

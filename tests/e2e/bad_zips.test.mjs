@@ -29,6 +29,17 @@ const CASES = [
     bytes: zipOf({ "index.csv": "image,cat,dog\na.png,1,0\nb.png,0,2\n", "a.png": png, "b.png": png }),
     expect: [/line 3/, /column .dog./, /value .2. is not 0 or 1/],
   },
+  {
+    name: "many-problems.zip",
+    bytes: zipOf({ "index.csv": "image,cat\na.png,1\nA.PNG,0\nc.png,yes\nd.png,0\n", "a.png": png, "c.png": png }),
+    expect: [/the dataset has 3 problems/, /line 3: image .A\.PNG. is not in the zip; did you mean .a\.png./,
+      /line 4, column .cat.: the value .yes./, /line 5: image .d\.png. is not in the zip/],
+  },
+  {
+    name: "traversal.zip",
+    bytes: zipOf({ "index.csv": "image,cat\na.png,1\n", "a.png": png, "../../etc/evil.png": png }),
+    expect: [/\.\.\/\.\.\/etc\/evil\.png/, /leaves the archive/],
+  },
 ];
 
 test("bad zips give located errors and the page keeps working", { timeout: 5 * 60_000 }, async () => {

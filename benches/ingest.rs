@@ -1,0 +1,80 @@
+//! Dataset ingestion benchmark (run by hand, never in CI):
+//!
+//! ```text
+//! cargo bench --bench ingest -- [DATASET.zip] [IMAGE_SIZE]
+//! ```
+//!
+//! 1. With a dataset zip (e.g. `A2_emoji_tags_train.zip`): open + check + decode + resize
+//!    throughput in images per second.
+//! 2. Always: builds a zip of 10,000 generated 96×96 JPEGs in memory, loads and decodes it at
+//!    96 px, and reports the peak resident memory (VmHWM) of the process.
+
+use std::io::{Cursor, Write};
+use std::time::Instant;
+
+use image::RgbImage;
+use tagtrain::data::{DatasetSource, Limits, ResizePolicy};
+use zip::write::SimpleFileOptions;
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_string))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn throughput(path: &str, size: u32) {
+    let bytes = std::fs::read(path).expect("read the dataset zip");
+    let started = Instant::now();
+    let mut source = DatasetSource::from_zip(bytes, &Limits::default()).expect("a usable dataset");
+    let opened = started.elapsed().as_secs_f64();
+    let dataset = source.decode(size, ResizePolicy::Stretch, |_, _| {}).expect("decodes");
+    let total = started.elapsed().as_secs_f64();
+    println!(
+        "{path}: {} images; open+check {opened:.2} s; open+check+decode+resize to {size} px {total:.2} s = {:.0} images/s",
+        dataset.len(),
+        dataset.len() as f64 / total
+    );
+}
+
+fn generated_jpegs(count: usize, side: u32) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let stored = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let mut csv = String::from("image,warm,bright\n");
+    for i in 0..count {
+        let (r, g) = ((i * 37 % 256) as u8, (i * 91 % 256) as u8);
+        let img = RgbImage::from_fn(side, side, |x, y| image::Rgb([r ^ (x as u8), g ^ (y as u8), ((x + y) % 256) as u8]));
+        let mut jpeg = Cursor::new(Vec::new());
+        img.write_to(&mut jpeg, image::ImageFormat::Jpeg).expect("encode");
+        zip.start_file(format!("img/{i:05}.jpg"), stored).expect("zip");
+        zip.write_all(&jpeg.into_inner()).expect("zip");
+        csv.push_str(&format!("img/{i:05}.jpg,{},{}\n", u8::from(r > 127), u8::from(g > 127)));
+    }
+    zip.start_file("index.csv", stored).expect("zip");
+    zip.write_all(csv.as_bytes()).expect("zip");
+    zip.finish().expect("zip").into_inner()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let size = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(64);
+    if let Some(path) = args.first() {
+        throughput(path, size);
+    }
+    let before = peak_rss_mib();
+    let bytes = generated_jpegs(10_000, 96);
+    let zip_mib = bytes.len() as f64 / 1048576.0;
+    let started = Instant::now();
+    let mut source = DatasetSource::from_zip(bytes, &Limits::default()).expect("usable");
+    let dataset = source.decode(96, ResizePolicy::Stretch, |_, _| {}).expect("decodes");
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "10,000 generated 96×96 JPEGs ({zip_mib:.1} MiB zip): decoded {} images at 96 px in {seconds:.1} s \
+         ({:.0} images/s); pixels {:.1} MiB; peak RSS {:.0} MiB (before building the zip: {before:.0} MiB)",
+        dataset.len(),
+        dataset.len() as f64 / seconds,
+        dataset.pixels.len() as f64 / 1048576.0,
+        peak_rss_mib()
+    );
+}

@@ -1,0 +1,228 @@
+//! Dataset ingestion on hostile and messy zips: each bad case gives the exact error kind and
+//! location, several problems are reported together, and odd-but-valid files load.
+
+mod common;
+
+use common::{png, solid_png, zip_of};
+use image::RgbImage;
+use tagtrain::ErrorKind;
+use tagtrain::data::{DatasetSource, Limits, ResizePolicy, SplitTag, stratified_split};
+
+fn open(bytes: Vec<u8>) -> tagtrain::Result<DatasetSource> {
+    DatasetSource::from_zip(bytes, &Limits::default())
+}
+
+fn err(bytes: Vec<u8>) -> tagtrain::Error {
+    open(bytes).err().expect("the zip is refused")
+}
+
+/// CRC-32 (IEEE), for hand-made PNG chunks.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// A PNG whose header claims `w × h` pixels, with no pixel data at all.
+fn png_header_only(w: u32, h: u32) -> Vec<u8> {
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend(w.to_be_bytes());
+    ihdr.extend(h.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]);
+    out.extend(13u32.to_be_bytes());
+    out.extend(&ihdr);
+    out.extend(crc32(&ihdr).to_be_bytes());
+    // One tiny IDAT (an empty zlib stream) so that decoders read the header as real.
+    let idat = [b"IDAT".as_slice(), &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]].concat();
+    out.extend(8u32.to_be_bytes());
+    out.extend(&idat);
+    out.extend(crc32(&idat).to_be_bytes());
+    out.extend(0u32.to_be_bytes());
+    out.extend(b"IEND");
+    out.extend(crc32(b"IEND").to_be_bytes());
+    out
+}
+
+fn jpeg(w: u32, h: u32) -> Vec<u8> {
+    let img = RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 7) as u8, (y * 5) as u8, 90]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+fn one(name: &str) -> (&str, Vec<u8>) {
+    (name, solid_png(4, 4, [200, 10, 10]))
+}
+
+#[test]
+fn truncated_zip_is_not_a_zip() {
+    let good = zip_of(&[("index.csv", b"image,a\nx.png,1\n".to_vec()), one("x.png")]);
+    let e = err(good[..good.len() / 2].to_vec());
+    assert!(matches!(e.kind(), ErrorKind::NotAZip { .. }), "{e}");
+}
+
+#[test]
+fn path_traversal_entries_are_refused_by_name() {
+    let zip = zip_of(&[("index.csv", b"image,a\nx.png,1\n".to_vec()), one("x.png"), one("../evil.png")]);
+    let e = err(zip);
+    assert!(matches!(e.kind(), ErrorKind::ZipEntry { entry, .. } if entry == "../evil.png"), "{e}");
+    assert!(e.to_string().contains("leaves the archive"));
+}
+
+#[test]
+fn empty_csv_and_header_only() {
+    let e = err(zip_of(&[("index.csv", Vec::new()), one("x.png")]));
+    assert!(matches!(e.kind(), ErrorKind::Csv { line: 1, .. }), "{e}");
+    let e = err(zip_of(&[("index.csv", b"image,a\n".to_vec()), one("x.png")]));
+    assert!(matches!(e.kind(), ErrorKind::EmptyDataset { .. }), "{e}");
+}
+
+#[test]
+fn duplicate_row_names_both_lines() {
+    let e = err(zip_of(&[("index.csv", b"image,a\nx.png,1\ny.png,0\nx.png,0\n".to_vec()), one("x.png"), one("y.png")]));
+    assert!(matches!(e.kind(), ErrorKind::DuplicateRow { line: 4, first_line: 2, image } if image == "x.png"), "{e}");
+}
+
+#[test]
+fn corrupt_png_and_truncated_jpeg_name_the_image() {
+    let mut bad_png = solid_png(8, 8, [1, 2, 3]);
+    bad_png.truncate(20); // the signature and part of IHDR
+    let e = err(zip_of(&[("index.csv", b"image,a\nbad.png,1\n".to_vec()), ("bad.png", bad_png)]));
+    assert!(matches!(e.kind(), ErrorKind::ImageDecode { image, .. } if image == "bad.png"), "{e}");
+
+    // A JPEG cut in the middle of its pixel data: the header reads, the pixels do not.
+    let full = jpeg(64, 64);
+    let cut = full[..full.len() / 2].to_vec();
+    let zip = zip_of(&[("index.csv", b"image,a\ncut.jpg,1\nok.jpg,0\n".to_vec()), ("cut.jpg", cut), ("ok.jpg", full)]);
+    match open(zip) {
+        // Header errors surface at once…
+        Err(e) => assert!(matches!(e.kind(), ErrorKind::ImageDecode { image, .. } if image == "cut.jpg"), "{e}"),
+        // …otherwise decoding names the image.
+        Ok(mut source) => {
+            let e = source.decode(16, ResizePolicy::Stretch, |_, _| {}).unwrap_err();
+            assert!(matches!(e.kind(), ErrorKind::ImageDecode { image, .. } if image == "cut.jpg"), "{e}");
+        }
+    }
+}
+
+#[test]
+fn a_30000_pixel_square_png_is_refused_before_allocating() {
+    let zip = zip_of(&[("index.csv", b"image,a\nhuge.png,1\n".to_vec()), ("huge.png", png_header_only(30_000, 30_000))]);
+    let e = err(zip);
+    match e.kind() {
+        ErrorKind::Limit { place, actual, .. } => {
+            assert!(place.contains("huge.png"), "{place}");
+            assert!(*actual >= 30_000, "{actual}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn semicolons_bom_and_crlf_are_read() {
+    let csv = b"\xEF\xBB\xBFimage;cat;dog\r\nx.png;1;0\r\ny.png; 0 ;1.0\r\n".to_vec();
+    let source = open(zip_of(&[("index.csv", csv), one("x.png"), one("y.png")])).unwrap();
+    let s = source.summary();
+    assert_eq!(s.images, 2);
+    assert_eq!(s.labels.iter().map(|l| l.positives).collect::<Vec<_>>(), vec![1, 1]);
+    assert!(s.warnings.iter().any(|w| w.contains("semicolons")), "{:?}", s.warnings);
+}
+
+#[test]
+fn one_wrapping_folder_backslashes_and_dot_slash() {
+    let csv = b"image,a\n./img/x.png,1\nimg\\\\y.png,0\n".to_vec();
+    let zip = zip_of(&[("data/index.csv", csv), one("data/img/x.png"), one("data/img/y.png"), one("__MACOSX/data/._x.png")]);
+    let source = open(zip).unwrap();
+    assert_eq!(source.summary().images, 2);
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let csv = b"image,a,b\nx.png,1,0\nX.PNG2,0,1\nz.png,2,0\ny.png,0,1\ny.png,1,1\nmissing.png,0,0\n".to_vec();
+    let mut garbage = b"\x89PNG\r\n\x1a\n".to_vec();
+    garbage.extend([0u8; 10]);
+    let zip = zip_of(&[("index.csv", csv), one("x.png"), one("y.png"), ("x.png2", garbage)]);
+    let e = err(zip);
+    let problems = e.problems();
+    let kinds: Vec<String> = problems
+        .iter()
+        .map(|p| match p.kind() {
+            ErrorKind::BadLabelValue { line, column, .. } => format!("value {line} {column}"),
+            ErrorKind::DuplicateRow { line, .. } => format!("duplicate {line}"),
+            ErrorKind::MissingImage { line, suggestion, .. } => format!("missing {line} {suggestion:?}"),
+            ErrorKind::ImageDecode { image, .. } => format!("decode {image}"),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "value 4 a".to_string(),
+            "duplicate 6".to_string(),
+            "missing 3 Some(\"x.png2\")".to_string(),
+            "missing 7 None".to_string(),
+        ],
+        "{e}"
+    );
+    let text = e.to_string();
+    assert!(text.starts_with("the dataset has 4 problems"), "{text}");
+    assert_eq!(text.lines().count(), 5);
+}
+
+#[test]
+fn the_split_column_is_honoured_and_counted() {
+    let csv = b"image,a,split\nw.png,1,train\nx.png,0,train\ny.png,1,valid\nz.png,0,test\n".to_vec();
+    let mut source = open(zip_of(&[("index.csv", csv), one("w.png"), one("x.png"), one("y.png"), one("z.png")])).unwrap();
+    let s = source.summary();
+    let counts = s.split_column.clone().unwrap();
+    assert_eq!((counts.train, counts.valid, counts.test), (2, 1, 1));
+    assert_eq!(s.labels.len(), 1, "split is not a label");
+    let ds = source.decode(8, ResizePolicy::Stretch, |_, _| {}).unwrap();
+    assert_eq!(ds.splits.as_deref(), Some(&[SplitTag::Train, SplitTag::Train, SplitTag::Valid, SplitTag::Test][..]));
+    let split = stratified_split(&ds, 0.5, 1);
+    assert_eq!((split.train, split.valid), (vec![0, 1], vec![2, 3]));
+}
+
+#[test]
+fn summary_counts_labels_per_image_and_cooccurrence() {
+    let csv = b"image,a,b,c\nw.png,1,1,0\nx.png,1,0,0\ny.png,0,0,0\nz.png,1,1,1\n".to_vec();
+    let source = open(zip_of(&[
+        ("index.csv", csv),
+        ("w.png", png(RgbImage::new(10, 20))),
+        one("x.png"),
+        one("y.png"),
+        one("z.png"),
+    ]))
+    .unwrap();
+    let s = source.summary();
+    assert_eq!(s.labels_per_image, vec![1, 1, 1, 1]);
+    assert_eq!(s.cooccurrence, vec![vec![3, 2, 1], vec![2, 2, 1], vec![1, 1, 1]]);
+    assert!(!s.grayscale);
+    assert_eq!((s.min_side, s.max_side), (4, 20));
+    assert_eq!(s.sizes.len(), 2);
+}
+
+#[test]
+fn labels_without_positives_or_negatives_are_warnings() {
+    let csv = b"image,never,always\nx.png,0,1\ny.png,0,1\n".to_vec();
+    let s = open(zip_of(&[("index.csv", csv), one("x.png"), one("y.png")])).unwrap().summary();
+    assert!(s.warnings.iter().any(|w| w.contains("'never' has no positive")), "{:?}", s.warnings);
+    assert!(s.warnings.iter().any(|w| w.contains("'always' has no negative")), "{:?}", s.warnings);
+}
+
+#[test]
+fn limits_are_configurable_and_located() {
+    let zip = zip_of(&[("index.csv", b"image,a\nx.png,1\ny.png,0\n".to_vec()), one("x.png"), one("y.png")]);
+    let e = DatasetSource::from_zip(zip.clone(), &Limits { max_entries: 2, ..Limits::default() }).err().unwrap();
+    assert!(matches!(e.kind(), ErrorKind::Limit { what: "entry count", limit: 2, actual: 3, .. }), "{e}");
+    let e = DatasetSource::from_zip(zip.clone(), &Limits { max_csv_bytes: 5, ..Limits::default() }).err().unwrap();
+    assert!(matches!(e.kind(), ErrorKind::Limit { place, .. } if place.contains("index.csv")), "{e}");
+    let e = DatasetSource::from_zip(zip, &Limits { max_total_uncompressed: 10, ..Limits::default() }).err().unwrap();
+    assert!(matches!(e.kind(), ErrorKind::Limit { .. }), "{e}");
+}
