@@ -1,8 +1,10 @@
 //! Dataset ingestion benchmark (run by hand, never in CI):
 //!
 //! ```text
-//! cargo bench --bench ingest -- [DATASET.zip] [IMAGE_SIZE]
+//! cargo bench --bench ingest -- [DATASET.zip] [IMAGE_SIZE] [--save GENERATED.zip]
 //! ```
+//!
+//! `--save` also writes the generated zip, for the browser benchmark (`benches/browser_ingest.mjs`).
 //!
 //! 1. With a dataset zip (e.g. `A2_emoji_tags_train.zip`): open + check + decode + resize
 //!    throughput in images per second.
@@ -57,13 +59,21 @@ fn generated_jpegs(count: usize, side: u32) -> Vec<u8> {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let mut args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let save = args.iter().position(|a| a == "--save").map(|i| {
+        let path = args.get(i + 1).cloned().expect("--save needs a path");
+        args.drain(i..=i + 1);
+        path
+    });
     let size = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(64);
     if let Some(path) = args.first() {
         throughput(path, size);
     }
     let before = peak_rss_mib();
     let bytes = generated_jpegs(10_000, 96);
+    if let Some(path) = &save {
+        std::fs::write(path, &bytes).expect("write the generated zip");
+    }
     let zip_mib = bytes.len() as f64 / 1048576.0;
     let started = Instant::now();
     let mut source = DatasetSource::from_zip(bytes, &Limits::default()).expect("usable");

@@ -81,6 +81,17 @@ fn train_eval_predict_inspect_round_trip() {
         assert!((cli["probability"].as_f64().unwrap() - f64::from(lib.probability)).abs() < 1e-6);
     }
 
+    // A recall goal of 1 puts each threshold at or below its label's lowest validation positive.
+    let strict = dir.join("recall.safetensors");
+    let out = tagtrain(&[
+        "train", SAMPLE, "-o", strict.to_str().unwrap(), "--epochs", "1", "--batch-size", "8",
+        "--thresholds", "recall=1", "--resize", "letterbox", "--quiet",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let meta = json(&tagtrain(&["inspect", strict.to_str().unwrap(), "--json"]));
+    assert_eq!(meta["input"]["resize"], "letterbox");
+    assert!(meta["thresholds"].as_array().unwrap().iter().all(|t| t.as_f64().unwrap() < 1.0));
+
     let inspect = tagtrain(&["inspect", model_s]);
     assert!(inspect.status.success());
     assert!(stdout(&inspect).contains("ResNetV2-Small-11 with 4 labels"), "{}", stdout(&inspect));
@@ -102,6 +113,8 @@ fn exit_codes_and_located_errors() {
     assert_eq!(tagtrain(&["frobnicate"]).status.code(), Some(2));
     assert_eq!(tagtrain(&["train", SAMPLE, "-o", "x", "--epochs", "many"]).status.code(), Some(2));
     assert_eq!(tagtrain(&["train", SAMPLE, "-o", "x", "--bogus"]).status.code(), Some(2));
+    assert_eq!(tagtrain(&["train", SAMPLE, "-o", "x", "--thresholds", "precision=2"]).status.code(), Some(2));
+    assert_eq!(tagtrain(&["train", SAMPLE, "-o", "x", "--resize", "squash"]).status.code(), Some(2));
 
     // A dataset that cannot be used exits 1 and says where.
     let bad = dir.join("bad.zip");

@@ -223,6 +223,9 @@ function trainingOptions() {
     patience: Number($("#opt-patience").value),
     seed: Number($("#opt-seed").value),
     positiveWeights: $("#opt-pos-weight").checked,
+    thresholdGoal: $("#opt-threshold-goal").value === "maxF1"
+      ? { goal: "maxF1" }
+      : { goal: $("#opt-threshold-goal").value, target: Number($("#opt-threshold-target").value) },
     augment: { crop: $("#opt-crop").checked, jitter: $("#opt-jitter").checked, flip: $("#opt-flip").checked },
   };
 }

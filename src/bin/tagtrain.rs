@@ -16,6 +16,7 @@ use tagtrain::data::{Dataset, DatasetSource, Limits, ResizePolicy};
 use tagtrain::device::{BackendPreference, ComputeDevice};
 use tagtrain::infer::Predictor;
 use tagtrain::metrics::evaluate;
+use tagtrain::thresholds::ThresholdGoal;
 use tagtrain::train::{AugmentOptions, TrainingOptions, TrainingSession};
 use web_time::Instant;
 
@@ -24,7 +25,7 @@ usage:
   tagtrain train DATA.zip -o MODEL.safetensors [--epochs N] [--depth N] [--image-size PX]
                  [--batch-size N] [--lr X] [--weight-decay X] [--valid-fraction F] [--seed N]
                  [--patience N] [--no-augment] [--flip] [--pos-weight] [--init MODEL]
-                 [--resize stretch|center-crop|letterbox]
+                 [--resize stretch|center-crop|letterbox] [--thresholds f1|precision=P|recall=R]
                  [--device cpu|gpu] [--report REPORT.json] [--quiet]
   tagtrain eval MODEL.safetensors DATA.zip [--json] [--device cpu|gpu]
   tagtrain predict MODEL.safetensors IMAGE... [--json] [--device cpu|gpu]
@@ -139,7 +140,7 @@ fn run(args: &[String]) -> anyhow::Result<()> {
             &["no-augment", "flip", "pos-weight", "quiet"],
             &[
                 "o", "output", "epochs", "depth", "image-size", "batch-size", "lr", "weight-decay",
-                "valid-fraction", "seed", "patience", "init", "device", "report", "resize",
+                "valid-fraction", "seed", "patience", "init", "device", "report", "resize", "thresholds",
             ],
         )?),
         "eval" => eval(&Args::parse(rest, &["json"], &["device"])?),
@@ -341,6 +342,12 @@ fn train(args: &Args) -> anyhow::Result<()> {
             None => parent_resize.unwrap_or_default(),
         },
         positive_weights: args.flag("pos-weight"),
+        threshold_goal: match args.value(&["thresholds"]) {
+            None => ThresholdGoal::MaxF1,
+            Some(goal) => parse_goal(goal).ok_or_else(|| {
+                usage(format!("--thresholds {goal}: use f1, precision=P or recall=R with P, R in (0, 1]"))
+            })?,
+        },
         augment,
         ..defaults
     };
@@ -407,6 +414,20 @@ fn train(args: &Args) -> anyhow::Result<()> {
         std::fs::write(path, serde_json::to_string_pretty(&report)?).with_context(|| format!("cannot write {path}"))?;
     }
     Ok(())
+}
+
+/// `f1`, `precision=0.9` or `recall=0.8`.
+fn parse_goal(text: &str) -> Option<ThresholdGoal> {
+    if text.eq_ignore_ascii_case("f1") {
+        return Some(ThresholdGoal::MaxF1);
+    }
+    let (name, value) = text.split_once('=')?;
+    let target: f64 = value.parse().ok().filter(|t| *t > 0.0 && *t <= 1.0)?;
+    match name {
+        "precision" => Some(ThresholdGoal::Precision { target }),
+        "recall" => Some(ThresholdGoal::Recall { target }),
+        _ => None,
+    }
 }
 
 fn eval(args: &Args) -> anyhow::Result<()> {
