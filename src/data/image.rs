@@ -70,9 +70,19 @@ pub struct ImageHeader {
 /// against `limits` before anything is allocated for the pixels.
 pub fn header(name: &str, bytes: &[u8], limits: &Limits) -> Result<ImageHeader> {
     check_jpeg_complete(name, bytes)?;
-    let reader = ImageReader::new(Cursor::new(bytes))
+    // Decoders refuse absurd sizes on their own terms, differently per platform (in wasm32 the
+    // PNG decoder stops at "Memory limit exceeded"): read the declared size first, so that the
+    // user gets our limit, with the numbers.
+    if let Some((w, h)) = declared_dimensions(bytes) {
+        check_dimensions(name, w, h, limits)?;
+    }
+    let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| decode_err(name, e))?;
+    // Reading a header allocates no pixels; our own limits are checked on the dimensions just
+    // below, so that an absurd size is reported with its numbers (the decoder's own limit
+    // gives only "Memory limit exceeded", and only on some platforms).
+    reader.no_limits();
     let decoder = reader.into_decoder().map_err(|e| decode_err(name, e))?;
     let (width, height) = decoder.dimensions();
     check_dimensions(name, width, height, limits)?;
@@ -90,6 +100,39 @@ pub fn header(name: &str, bytes: &[u8], limits: &Limits) -> Result<ImageHeader> 
             | ExtendedColorType::La16
     );
     Ok(ImageHeader { width, height, grayscale })
+}
+
+/// The width and height a PNG (IHDR) or JPEG (SOFn) header declares, read from the bytes.
+fn declared_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+    let be16 = |i: usize| Some(u32::from(u16::from_be_bytes([*bytes.get(i)?, *bytes.get(i + 1)?])));
+    let be32 = |i: usize| Some(u32::from_be_bytes(bytes.get(i..i + 4)?.try_into().ok()?));
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.get(12..16) == Some(b"IHDR") {
+        return Some((be32(16)?, be32(20)?));
+    }
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut i = 2;
+    while i + 4 <= bytes.len() {
+        if bytes[i] != 0xFF {
+            return None;
+        }
+        let marker = bytes[i + 1];
+        if marker == 0xFF {
+            i += 1; // fill byte
+            continue;
+        }
+        let length = be16(i + 2)? as usize;
+        // Start-of-frame markers (not DHT C4, JPG C8, DAC CC) carry height then width.
+        if (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker) {
+            return Some((be16(i + 7)?, be16(i + 5)?));
+        }
+        if marker == 0xDA {
+            return None;
+        }
+        i += 2 + length;
+    }
+    None
 }
 
 /// JPEG decoders fill a cut-off file with grey and report success; a truncated upload must be
@@ -321,5 +364,16 @@ mod tests {
         assert_eq!(px, vec![90; 16]);
         // Transparent gray composites onto white.
         assert_eq!(decode_image("ga.png", &gray_alpha, 2, 1, ResizePolicy::Stretch, &limits).unwrap(), vec![255; 4]);
+    }
+
+    #[test]
+    fn declared_dimensions_of_png_and_jpeg() {
+        let p = png(DynamicImage::ImageRgb8(RgbImage::new(7, 3)));
+        assert_eq!(declared_dimensions(&p), Some((7, 3)));
+        let mut j = Cursor::new(Vec::new());
+        DynamicImage::ImageRgb8(RgbImage::new(9, 5)).write_to(&mut j, ImageFormat::Jpeg).unwrap();
+        assert_eq!(declared_dimensions(j.get_ref()), Some((9, 5)));
+        assert_eq!(declared_dimensions(b"GIF89a"), None);
+        assert_eq!(declared_dimensions(&[0xFF, 0xD8, 0xFF]), None);
     }
 }

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { crc32 } from "node:zlib";
+import { crc32, deflateRawSync } from "node:zlib";
 import { chromium } from "playwright-core";
 import { serve } from "../../scripts/static-server.mjs";
 
@@ -71,29 +71,33 @@ export async function shownPredictions(page) {
     items.map((li) => ({ label: li.dataset.label, probability: Number(li.dataset.probability) })));
 }
 
-/** A zip (stored, no compression) of `{ name: Buffer | string }`. */
-export function zipOf(files) {
+/** A zip of `{ name: Buffer | string }`: stored, or deflated with `{ deflate: true }`. */
+export function zipOf(files, { deflate = false } = {}) {
   const locals = [];
   const centrals = [];
   let offset = 0;
   for (const [name, content] of Object.entries(files)) {
-    const data = Buffer.isBuffer(content) ? content : Buffer.from(content);
+    const raw = Buffer.isBuffer(content) ? content : Buffer.from(content);
+    const data = deflate ? deflateRawSync(raw, { level: 9 }) : raw;
+    const method = deflate ? 8 : 0;
     const nameBytes = Buffer.from(name);
-    const crc = crc32(data);
+    const crc = crc32(raw);
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(method, 8);
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(data.length, 22);
+    local.writeUInt32LE(raw.length, 22);
     local.writeUInt16LE(nameBytes.length, 26);
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(20, 4);
     central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(method, 10);
     central.writeUInt32LE(crc, 16);
     central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(data.length, 24);
+    central.writeUInt32LE(raw.length, 24);
     central.writeUInt16LE(nameBytes.length, 28);
     central.writeUInt32LE(offset, 42);
     locals.push(local, nameBytes, data);
