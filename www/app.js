@@ -300,6 +300,7 @@ function onProgress(event) {
     chart.stepsPerEpoch = i.stepsPerEpoch;
     status.dataset.state = "running";
     status.dataset.wasmMemory = String(i.wasmMemoryBytes);
+    status.dataset.init = i.init;
     status.dataset.decodeMs = String(Math.round(performance.now() - trainStarted));
     status.textContent = `Training ${i.model} (${i.parameters.toLocaleString()} parameters, ` +
       `${i.init === "new" ? "new weights" : i.init === "continue" ? "continuing from the model file" : "backbone from the model file, new head"}) on ` +

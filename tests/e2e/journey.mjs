@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { backendOf, FIXTURES, openApp, shownPredictions } from "./harness.mjs";
 
-export async function trainPredictReload({ webgpu, expectBackend }) {
+export async function trainPredictReload({ webgpu, expectBackend, fineTune = false }) {
   const app = await openApp({ webgpu });
   const { page } = app;
   try {
@@ -83,6 +83,20 @@ export async function trainPredictReload({ webgpu, expectBackend }) {
     for (const p of again) {
       assert.ok(Math.abs(p.probability - before[p.label]) <= 1e-5,
         `${p.label}: ${p.probability} after reload vs ${before[p.label]}`);
+    }
+    if (fineTune) {
+      // Continue from the downloaded model file on the same labels.
+      await page.click("#try-sample");
+      await page.waitForSelector("#summary:not([hidden])");
+      await page.click(".advanced summary");
+      await page.setInputFiles("#init-model-file", modelPath);
+      assert.match(await page.textContent("#init-model-name"), /Starting from model\.safetensors/);
+      await page.fill("#opt-epochs", "1");
+      await page.fill("#opt-batch-size", "8");
+      await page.click("#train");
+      await page.waitForSelector("#train-status[data-state=done]", { timeout: 10 * 60_000 });
+      assert.equal(await page.getAttribute("#train-status", "data-init"), "continue", "same labels: training continues");
+      assert.match(await page.textContent("#model-info"), /trained here/);
     }
     assert.ok(await page.isHidden("#error"), "no error shown");
     assert.deepEqual(app.problems, []);
