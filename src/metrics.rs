@@ -134,6 +134,7 @@ fn prf(tp: usize, fp: usize, fnn: usize) -> (f64, f64, f64) {
 
 /// Average precision of one label (scikit-learn's definition); `None` without positives.
 pub fn average_precision(scores: &[f32], truth: &[u8]) -> Option<f64> {
+    let scores = &without_nan(scores);
     let positives = truth.iter().filter(|t| **t == 1).count();
     if positives == 0 {
         return None;
@@ -163,10 +164,17 @@ pub fn average_precision(scores: &[f32], truth: &[u8]) -> Option<f64> {
     Some(ap)
 }
 
+/// NaN scores as 0, as everywhere in this module; tie grouping compares with `==`, which a
+/// NaN never satisfies.
+fn without_nan(scores: &[f32]) -> Vec<f32> {
+    scores.iter().map(|&p| if p.is_nan() { 0.0 } else { p }).collect()
+}
+
 /// Area under the ROC curve of one label (scikit-learn's `roc_auc_score`): the probability
 /// that a random positive scores above a random negative, ties counting one half. `None`
 /// without both classes.
 pub fn roc_auc(scores: &[f32], truth: &[u8]) -> Option<f64> {
+    let scores = &without_nan(scores);
     let positives = truth.iter().filter(|t| **t == 1).count();
     let negatives = truth.len() - positives;
     if positives == 0 || negatives == 0 {
@@ -233,6 +241,9 @@ mod tests {
         assert_eq!(roc_auc(&[0.5, 0.5], &[0, 1]), Some(0.5));
         assert_eq!(roc_auc(&[0.5, 0.7], &[1, 1]), None);
         assert_eq!(roc_auc(&[0.5, 0.7], &[0, 0]), None);
+        // A NaN score counts as 0 (and does not stall the tie grouping).
+        assert_eq!(roc_auc(&[f32::NAN, 0.9], &[0, 1]), Some(1.0));
+        assert_eq!(average_precision(&[f32::NAN, 0.9], &[0, 1]), Some(1.0));
     }
 
     #[test]

@@ -163,3 +163,10 @@ fn fine_tuning_on_new_labels_keeps_the_backbone_and_records_lineage() {
     assert_eq!(run.init, "new-head");
     assert_eq!(run.labels, ["a", "b", "d"]);
 }
+
+#[test]
+fn positive_weights_train_with_finite_losses() {
+    let options = TrainingOptions { epochs: 1, positive_weights: true, ..options() };
+    let run = losses(synthetic_dataset(64, 16, 8), options);
+    assert!(!run.is_empty() && run.iter().all(|l| l.is_finite() && *l > 0.0), "{run:?}");
+}

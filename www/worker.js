@@ -15,6 +15,15 @@ let modelBytes = null;     // bytes of that model, for download
 let training = false;
 let stopRequested = false;
 
+/** Makes the model file `bytes` the current model, if it loads; the previous one is kept otherwise. */
+function usePredictor(bytes) {
+  const next = Predictor.fromBytes(bytes);
+  predictor?.free();
+  predictor = next;
+  modelBytes = bytes;
+  return { model: bytes.slice(), metadata: predictor.metadata() };
+}
+
 const handlers = {
   async init({ prefer }) {
     ready ??= init().then((exports) => {
@@ -61,11 +70,7 @@ const handlers = {
       }
       const bytes = await trainer.exportModel();
       const curves = trainer.thresholdCurves();
-      const next = Predictor.fromBytes(bytes);
-      predictor?.free();
-      predictor = next;
-      modelBytes = bytes;
-      return { stopped: !event.done, model: bytes.slice(), metadata: predictor.metadata(), curves };
+      return { stopped: !event.done, ...usePredictor(bytes), curves };
     } finally {
       trainer?.free();
       training = false;
@@ -79,12 +84,7 @@ const handlers = {
 
   async "load-model"({ file }) {
     await ready;
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    const next = Predictor.fromBytes(bytes);
-    predictor?.free();
-    predictor = next;
-    modelBytes = bytes;
-    return { model: bytes.slice(), metadata: predictor.metadata() };
+    return usePredictor(new Uint8Array(await file.arrayBuffer()));
   },
 
   async "set-thresholds"({ thresholds }) {

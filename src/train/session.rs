@@ -193,7 +193,7 @@ pub struct TrainingSession {
     steps_per_epoch: usize,
     step: usize,
     /// Loss weight of each label's positives, when `positive_weights` is on.
-    pos_weight: Option<Vec<f32>>,
+    pos_weight: Option<Tensor<1>>,
     /// The weights of the best epoch so far, with their validation probabilities.
     best: Option<BestEpoch>,
     /// Epochs since the best one.
@@ -296,7 +296,11 @@ impl TrainingSession {
         if options.gradient_clip > 0.0 {
             optim = optim.with_grad_clipping(Some(GradientClippingConfig::Norm(options.gradient_clip)));
         }
-        let pos_weight = options.positive_weights.then(|| positive_weights(&dataset, &split.train));
+        // Uploaded once; every step reuses the same device tensor.
+        let pos_weight = options.positive_weights.then(|| {
+            let w = positive_weights(&dataset, &split.train);
+            Tensor::<1>::from_data(TensorData::new(w, [labels]), &train_device)
+        });
         let steps_per_epoch = (split.train.len() / options.batch_size).max(1);
         Ok(Self {
             model: Some(model),
@@ -382,12 +386,9 @@ impl TrainingSession {
         );
         let images = augment(images, self.options.augment, &mut self.rng);
         let targets = targets_tensor(&self.dataset, &batch, &self.train_device);
-        let pos_weight = self.pos_weight.as_ref().map(|w| {
-            Tensor::<1>::from_data(TensorData::new(w.clone(), [w.len()]), &self.train_device)
-        });
         let model = self.model.take().ok_or_else(busy)?;
         let logits = model.forward(images);
-        let loss = bce_with_logits(logits, targets, pos_weight);
+        let loss = bce_with_logits(logits, targets, self.pos_weight.clone());
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let warmup = (total / 20).min(100);
         let lr = warmup_cosine(self.step, total, warmup, self.options.learning_rate, 0.01);
