@@ -46,7 +46,9 @@ fn generated_jpegs(count: usize, side: u32) -> Vec<u8> {
     let mut csv = String::from("image,warm,bright\n");
     for i in 0..count {
         let (r, g) = ((i * 37 % 256) as u8, (i * 91 % 256) as u8);
-        let img = RgbImage::from_fn(side, side, |x, y| image::Rgb([r ^ (x as u8), g ^ (y as u8), ((x + y) % 256) as u8]));
+        let img = RgbImage::from_fn(side, side, |x, y| {
+            image::Rgb([r ^ (x as u8), g ^ (y as u8), ((x + y) % 256) as u8])
+        });
         let mut jpeg = Cursor::new(Vec::new());
         img.write_to(&mut jpeg, image::ImageFormat::Jpeg).expect("encode");
         zip.start_file(format!("img/{i:05}.jpg"), stored).expect("zip");

@@ -58,10 +58,7 @@ impl Default for ModelMetadata {
                 image_size: 32,
                 channels: 3,
                 resize: ResizePolicy::Stretch,
-                normalization: Normalization {
-                    mean: vec![0.5; 3],
-                    std: vec![0.25; 3],
-                },
+                normalization: Normalization { mean: vec![0.5; 3], std: vec![0.25; 3] },
             },
             architecture: ResNetV2Config::new(crate::model::ResNetKind::Small, 11, 1),
             training: None,
@@ -178,10 +175,9 @@ pub async fn save(model: &ResNetV2, metadata: &ModelMetadata) -> Result<Vec<u8>>
 pub fn read_metadata(bytes: &[u8]) -> Result<ModelMetadata> {
     let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
         .map_err(|e| Error::model_file(format!("not a safetensors file ({e})")))?;
-    let info = header
-        .metadata()
-        .as_ref()
-        .ok_or_else(|| Error::model_file("the file has no __metadata__; it was not written by tagtrain"))?;
+    let info = header.metadata().as_ref().ok_or_else(|| {
+        Error::model_file("the file has no __metadata__; it was not written by tagtrain")
+    })?;
     if info.get("format").map(String::as_str) != Some(FORMAT) {
         return Err(Error::model_file(format!(
             "__metadata__.format is not '{FORMAT}'; it was not written by tagtrain"
@@ -190,8 +186,8 @@ pub fn read_metadata(bytes: &[u8]) -> Result<ModelMetadata> {
     let json = info
         .get("tagtrain")
         .ok_or_else(|| Error::model_file("__metadata__ has no 'tagtrain' entry"))?;
-    let metadata: ModelMetadata = serde_json::from_str(json)
-        .map_err(|e| Error::model_file(format!("metadata JSON: {e}")))?;
+    let metadata: ModelMetadata =
+        serde_json::from_str(json).map_err(|e| Error::model_file(format!("metadata JSON: {e}")))?;
     if metadata.version > VERSION {
         return Err(Error::model_file(format!(
             "format version {} is newer than this tagtrain understands ({VERSION}); update tagtrain",
@@ -232,11 +228,8 @@ pub fn check_thresholds(metadata: &ModelMetadata, thresholds: &[f32]) -> Result<
             format!("{} given, the model has {} labels", thresholds.len(), metadata.labels.len()),
         ));
     }
-    if let Some((label, t)) = metadata
-        .labels
-        .iter()
-        .zip(thresholds)
-        .find(|(_, t)| !(0.0..=1.0).contains(*t))
+    if let Some((label, t)) =
+        metadata.labels.iter().zip(thresholds).find(|(_, t)| !(0.0..=1.0).contains(*t))
     {
         return Err(Error::option("thresholds", format!("'{label}': {t} is not in [0, 1]")));
     }
@@ -269,7 +262,8 @@ impl ModuleMapper for Loader {
                 // Keep the parameter trainable (on an autodiff device) as it was.
                 param.map(move |old| {
                     let require_grad = old.is_require_grad();
-                    Tensor::from_data(TensorData::new(values, shape), &device).set_require_grad(require_grad)
+                    Tensor::from_data(TensorData::new(values, shape), &device)
+                        .set_require_grad(require_grad)
                 })
             }
             Some((shape, _)) => {
@@ -281,7 +275,9 @@ impl ModuleMapper for Loader {
                 param
             }
             None => {
-                self.error.get_or_insert_with(|| Error::model_file(format!("tensor '{name}' is missing")));
+                self.error.get_or_insert_with(|| {
+                    Error::model_file(format!("tensor '{name}' is missing"))
+                });
                 param
             }
         }
@@ -303,7 +299,10 @@ pub fn load_trainable(bytes: &[u8], device: &Device) -> Result<(ResNetV2, ModelM
     let mut tensors = BTreeMap::new();
     for (name, view) in file.tensors() {
         if view.dtype() != Dtype::F32 {
-            return Err(Error::model_file(format!("tensor '{name}' is {:?}, expected F32", view.dtype())));
+            return Err(Error::model_file(format!(
+                "tensor '{name}' is {:?}, expected F32",
+                view.dtype()
+            )));
         }
         let values = view
             .data()
@@ -313,18 +312,15 @@ pub fn load_trainable(bytes: &[u8], device: &Device) -> Result<(ResNetV2, ModelM
         tensors.insert(name, (view.shape().to_vec(), values));
     }
     let model = metadata.architecture.init(device)?;
-    let mut loader = Loader {
-        path: Vec::new(),
-        tensors,
-        device: device.clone(),
-        error: None,
-    };
+    let mut loader = Loader { path: Vec::new(), tensors, device: device.clone(), error: None };
     let model = model.map(&mut loader);
     if let Some(e) = loader.error {
         return Err(e);
     }
     if let Some(extra) = loader.tensors.keys().next() {
-        return Err(Error::model_file(format!("unexpected tensor '{extra}' for this architecture")));
+        return Err(Error::model_file(format!(
+            "unexpected tensor '{extra}' for this architecture"
+        )));
     }
     Ok((model, metadata))
 }

@@ -24,38 +24,17 @@ pub enum ErrorKind {
     /// One entry of the archive could not be read.
     ZipEntry { entry: String, reason: String },
     /// A configured limit was exceeded (zip bomb, oversized CSV, huge image, ...).
-    Limit {
-        what: &'static str,
-        place: String,
-        limit: u64,
-        actual: u64,
-    },
+    Limit { what: &'static str, place: String, limit: u64, actual: u64 },
     /// The archive has no `index.csv`.
     MissingIndexCsv { entries: usize },
     /// `index.csv` is malformed at a line (1-based, the header is line 1) and column.
-    Csv {
-        line: u64,
-        column: Option<String>,
-        message: String,
-    },
+    Csv { line: u64, column: Option<String>, message: String },
     /// A label cell holds something other than 0 or 1.
-    BadLabelValue {
-        line: u64,
-        column: String,
-        value: String,
-    },
+    BadLabelValue { line: u64, column: String, value: String },
     /// The same image is listed twice.
-    DuplicateRow {
-        line: u64,
-        first_line: u64,
-        image: String,
-    },
+    DuplicateRow { line: u64, first_line: u64, image: String },
     /// A row names an image that is not in the zip.
-    MissingImage {
-        line: u64,
-        image: String,
-        suggestion: Option<String>,
-    },
+    MissingImage { line: u64, image: String, suggestion: Option<String> },
     /// An image could not be decoded.
     ImageDecode { image: String, reason: String },
     /// The dataset has nothing to train on.
@@ -106,22 +85,15 @@ impl Error {
     }
 
     pub(crate) fn option(option: &'static str, message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::InvalidOption {
-            option,
-            message: message.into(),
-        })
+        Self::new(ErrorKind::InvalidOption { option, message: message.into() })
     }
 
     pub(crate) fn model_file(reason: impl Into<String>) -> Self {
-        Self::new(ErrorKind::ModelFile {
-            reason: reason.into(),
-        })
+        Self::new(ErrorKind::ModelFile { reason: reason.into() })
     }
 
     pub(crate) fn backend(reason: impl fmt::Display) -> Self {
-        Self::new(ErrorKind::Backend {
-            reason: reason.to_string(),
-        })
+        Self::new(ErrorKind::Backend { reason: reason.to_string() })
     }
 }
 
@@ -142,12 +114,7 @@ impl fmt::Display for Error {
             ZipEntry { entry, reason } => {
                 write!(f, "zip entry '{entry}' cannot be read: {reason}")
             }
-            Limit {
-                what,
-                place,
-                limit,
-                actual,
-            } => write!(
+            Limit { what, place, limit, actual } => write!(
                 f,
                 "{place}: {what} is {actual}, over the limit of {limit}; make the dataset smaller or raise the limit"
             ),
@@ -155,45 +122,23 @@ impl fmt::Display for Error {
                 f,
                 "no index.csv in the zip ({entries} entries); add an index.csv at the top level with a column 'image' and one 0/1 column per label"
             ),
-            Csv {
-                line,
-                column: Some(column),
-                message,
-            } => write!(f, "index.csv line {line}, column '{column}': {message}"),
-            Csv {
-                line,
-                column: None,
-                message,
-            } => write!(f, "index.csv line {line}: {message}"),
-            BadLabelValue {
-                line,
-                column,
-                value,
-            } => write!(
+            Csv { line, column: Some(column), message } => {
+                write!(f, "index.csv line {line}, column '{column}': {message}")
+            }
+            Csv { line, column: None, message } => write!(f, "index.csv line {line}: {message}"),
+            BadLabelValue { line, column, value } => write!(
                 f,
                 "index.csv line {line}, column '{column}': the value '{value}' is not 0 or 1; label columns hold 1 (present) or 0 (absent)"
             ),
-            DuplicateRow {
-                line,
-                first_line,
-                image,
-            } => write!(
+            DuplicateRow { line, first_line, image } => write!(
                 f,
                 "index.csv line {line}: image '{image}' is already listed on line {first_line}; keep one row per image"
             ),
-            MissingImage {
-                line,
-                image,
-                suggestion: Some(s),
-            } => write!(
+            MissingImage { line, image, suggestion: Some(s) } => write!(
                 f,
                 "index.csv line {line}: image '{image}' is not in the zip; did you mean '{s}'?"
             ),
-            MissingImage {
-                line,
-                image,
-                suggestion: None,
-            } => write!(
+            MissingImage { line, image, suggestion: None } => write!(
                 f,
                 "index.csv line {line}: image '{image}' is not in the zip; add it or remove the row"
             ),
@@ -207,7 +152,11 @@ impl fmt::Display for Error {
             Backend { reason } => write!(f, "compute backend error: {reason}"),
             Io { path, reason } => write!(f, "{path}: {reason}"),
             Problems { problems } => {
-                write!(f, "the dataset has {} problems; fix them and load the zip again:", problems.len())?;
+                write!(
+                    f,
+                    "the dataset has {} problems; fix them and load the zip again:",
+                    problems.len()
+                )?;
                 for p in problems.iter().take(PROBLEMS_SHOWN) {
                     write!(f, "\n  - {p}")?;
                 }

@@ -32,12 +32,7 @@ impl Predictor {
     /// Loads a model file onto `device`.
     pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Self> {
         let (model, metadata) = checkpoint::load(bytes, device)?;
-        Ok(Self {
-            model,
-            metadata,
-            device: device.clone(),
-            limits: Limits::default(),
-        })
+        Ok(Self { model, metadata, device: device.clone(), limits: Limits::default() })
     }
 
     /// The model's metadata.
@@ -61,7 +56,10 @@ impl Predictor {
         if let Some(bad) = images.iter().position(|i| i.len() != expected) {
             return Err(Error::option(
                 "images",
-                format!("image #{bad} is not {size}×{size} with {} channel(s)", self.metadata.input.channels),
+                format!(
+                    "image #{bad} is not {size}×{size} with {} channel(s)",
+                    self.metadata.input.channels
+                ),
             ));
         }
         if images.is_empty() {
@@ -73,12 +71,8 @@ impl Predictor {
             &self.metadata.input.normalization,
             &self.device,
         );
-        let data = self
-            .model
-            .probabilities(input)
-            .into_data_async()
-            .await
-            .map_err(Error::backend)?;
+        let data =
+            self.model.probabilities(input).into_data_async().await.map_err(Error::backend)?;
         data.try_to_vec::<f32>().map_err(|e| Error::backend(format!("{e:?}")))
     }
 
@@ -86,7 +80,14 @@ impl Predictor {
     /// probability, highest first.
     pub async fn predict_file(&self, name: &str, bytes: &[u8]) -> Result<Vec<LabelPrediction>> {
         let input = &self.metadata.input;
-        let pixels = decode_image(name, bytes, input.image_size, input.channels, input.resize, &self.limits)?;
+        let pixels = decode_image(
+            name,
+            bytes,
+            input.image_size,
+            input.channels,
+            input.resize,
+            &self.limits,
+        )?;
         let probs = self.probabilities(&[pixels]).await?;
         Ok(self.label_predictions(&probs))
     }

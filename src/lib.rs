@@ -5,7 +5,9 @@
 //! (a step-by-step session with async device reads) → [`checkpoint`] (one `.safetensors` file
 //! with JSON metadata) → [`infer`] (per-label probabilities). [`device`] picks WebGPU or the CPU.
 //! The browser front end lives in `wasm.rs` (the only `#[wasm_bindgen]` file); the CLI in
-//! `src/bin/tagtrain.rs`.
+//! `src/bin/tagtrain/`.
+//!
+//! The types a program needs are re-exported here, at the crate root.
 
 pub mod checkpoint;
 pub mod data;
@@ -21,4 +23,12 @@ pub mod train;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
+pub use checkpoint::{InputSpec, ModelMetadata, TrainingSummary};
+pub use data::{Dataset, DatasetSource, DatasetSummary, Limits, Normalization, ResizePolicy};
+pub use device::{BackendKind, BackendPreference, ComputeDevice};
 pub use error::{Error, ErrorKind, Result};
+pub use infer::{LabelPrediction, Predictor};
+pub use metrics::{LabelMetrics, MultiLabelMetrics};
+pub use model::{ResNetKind, ResNetV2, ResNetV2Config};
+pub use thresholds::ThresholdGoal;
+pub use train::{AugmentOptions, TrainingOptions, TrainingSession};

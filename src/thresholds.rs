@@ -74,7 +74,12 @@ pub fn precision_recall_at(scores: &[f32], truth: &[u8], threshold: f32) -> (f64
 
 /// One threshold per label for `goal`, from validation probabilities and targets (`n × labels`,
 /// row-major). Labels without a positive or without examples keep 0.5.
-pub fn tune_thresholds(probs: &[f32], targets: &[u8], labels: usize, goal: ThresholdGoal) -> Vec<f32> {
+pub fn tune_thresholds(
+    probs: &[f32],
+    targets: &[u8],
+    labels: usize,
+    goal: ThresholdGoal,
+) -> Vec<f32> {
     let n = if labels == 0 { 0 } else { (probs.len() / labels).min(targets.len() / labels) };
     (0..labels)
         .map(|j| {
@@ -148,10 +153,16 @@ mod tests {
         let scores = [0.9, 0.8, 0.8, 0.3, 0.1];
         let truth = [1, 0, 1, 1, 0];
         let c = curve(&scores, &truth);
-        let pr: Vec<(f32, f64, f64)> = c.iter().map(|p| (p.threshold, p.precision, p.recall)).collect();
+        let pr: Vec<(f32, f64, f64)> =
+            c.iter().map(|p| (p.threshold, p.precision, p.recall)).collect();
         assert_eq!(
             pr,
-            vec![(0.9, 1.0, 1.0 / 3.0), (0.8, 2.0 / 3.0, 2.0 / 3.0), (0.3, 0.75, 1.0), (0.1, 0.6, 1.0)]
+            vec![
+                (0.9, 1.0, 1.0 / 3.0),
+                (0.8, 2.0 / 3.0, 2.0 / 3.0),
+                (0.3, 0.75, 1.0),
+                (0.1, 0.6, 1.0)
+            ]
         );
         assert_eq!(precision_recall_at(&scores, &truth, 0.85), (1.0, 1.0 / 3.0));
         assert_eq!(precision_recall_at(&scores, &truth, 0.95), (0.0, 0.0));
@@ -187,7 +198,8 @@ mod tests {
                 .collect();
             let t = tune_one(&scores, &truth, ThresholdGoal::MaxF1);
             let tuned = f1_at(&scores, &truth, t);
-            let brute = (0..=1000).map(|k| f1_at(&scores, &truth, k as f32 / 1000.0)).fold(0.0, f64::max);
+            let brute =
+                (0..=1000).map(|k| f1_at(&scores, &truth, k as f32 / 1000.0)).fold(0.0, f64::max);
             let exact = scores.iter().map(|&s| f1_at(&scores, &truth, s)).fold(0.0, f64::max);
             assert!(tuned >= f1_at(&scores, &truth, 0.5));
             assert!((tuned - exact).abs() < 1e-12, "tuned {tuned}, best {exact}");
@@ -199,7 +211,8 @@ mod tests {
     fn precision_and_recall_goals_are_reached() {
         let mut rng = SeededRng::new(3);
         let truth: Vec<u8> = (0..200).map(|_| u8::from(rng.unit() < 0.4)).collect();
-        let scores: Vec<f32> = truth.iter().map(|&y| 0.6 * rng.unit() + 0.4 * f32::from(y) * rng.unit()).collect();
+        let scores: Vec<f32> =
+            truth.iter().map(|&y| 0.6 * rng.unit() + 0.4 * f32::from(y) * rng.unit()).collect();
         for target in [0.5, 0.7, 0.9] {
             let t = tune_one(&scores, &truth, ThresholdGoal::Recall { target });
             assert!(precision_recall_at(&scores, &truth, t).1 >= target);
@@ -210,7 +223,8 @@ mod tests {
 
     #[test]
     fn goal_json() {
-        let g: ThresholdGoal = serde_json::from_str(r#"{"goal":"precision","target":0.9}"#).unwrap();
+        let g: ThresholdGoal =
+            serde_json::from_str(r#"{"goal":"precision","target":0.9}"#).unwrap();
         assert_eq!(g, ThresholdGoal::Precision { target: 0.9 });
         let g: ThresholdGoal = serde_json::from_str(r#"{"goal":"maxF1"}"#).unwrap();
         assert_eq!(g, ThresholdGoal::MaxF1);

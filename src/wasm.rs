@@ -48,9 +48,9 @@ fn err(e: crate::Error) -> JsError {
 }
 
 fn device() -> Result<ComputeDevice, JsError> {
-    DEVICE
-        .with(|d| d.borrow().clone())
-        .ok_or_else(|| JsError::new("the compute backend is not initialised; call initBackend() first"))
+    DEVICE.with(|d| d.borrow().clone()).ok_or_else(|| {
+        JsError::new("the compute backend is not initialised; call initBackend() first")
+    })
 }
 
 #[derive(Deserialize, Default)]
@@ -86,9 +86,11 @@ pub async fn init_backend(options: JsValue) -> Result<JsValue, JsError> {
     let options: BackendOptions = if options.is_undefined() || options.is_null() {
         BackendOptions::default()
     } else {
-        serde_wasm_bindgen::from_value(options).map_err(|e| JsError::new(&format!("initBackend options: {e}")))?
+        serde_wasm_bindgen::from_value(options)
+            .map_err(|e| JsError::new(&format!("initBackend options: {e}")))?
     };
-    let preference = BackendPreference::parse(options.prefer.as_deref().unwrap_or("auto")).map_err(err)?;
+    let preference =
+        BackendPreference::parse(options.prefer.as_deref().unwrap_or("auto")).map_err(err)?;
     let mut compute = ComputeDevice::init(preference, webgpu_exposed()).await;
     if compute.kind == crate::device::BackendKind::Gpu {
         describe_webgpu_adapter(&mut compute).await;
@@ -101,17 +103,25 @@ pub async fn init_backend(options: JsValue) -> Result<JsValue, JsError> {
 /// adapter is, and warn when it is a software fallback: training still works there, but the
 /// CPU backend is usually faster.
 async fn describe_webgpu_adapter(compute: &mut ComputeDevice) {
-    let get = |target: &JsValue, key: &str| js_sys::Reflect::get(target, &key.into()).ok().filter(|v| !v.is_undefined() && !v.is_null());
+    let get = |target: &JsValue, key: &str| {
+        js_sys::Reflect::get(target, &key.into()).ok().filter(|v| !v.is_undefined() && !v.is_null())
+    };
     let Some(gpu) = get(&js_sys::global(), "navigator").and_then(|n| get(&n, "gpu")) else {
         return;
     };
-    let Some(request) = get(&gpu, "requestAdapter").and_then(|f| f.dyn_into::<js_sys::Function>().ok()) else {
+    let Some(request) =
+        get(&gpu, "requestAdapter").and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+    else {
         return;
     };
     let Ok(promise) = request.call0(&gpu).and_then(|p| p.dyn_into::<js_sys::Promise>()) else {
         return;
     };
-    let Some(adapter) = wasm_bindgen_futures::JsFuture::from(promise).await.ok().filter(|a| !a.is_null() && !a.is_undefined()) else {
+    let Some(adapter) = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .ok()
+        .filter(|a| !a.is_null() && !a.is_undefined())
+    else {
         return;
     };
     let info = get(&adapter, "info");
@@ -121,10 +131,8 @@ async fn describe_webgpu_adapter(compute: &mut ComputeDevice) {
             .and_then(|v| v.as_string())
             .filter(|s| !s.is_empty())
     };
-    let parts: Vec<String> = ["description", "vendor", "architecture"]
-        .iter()
-        .filter_map(|k| text(k))
-        .collect();
+    let parts: Vec<String> =
+        ["description", "vendor", "architecture"].iter().filter_map(|k| text(k)).collect();
     if !parts.is_empty() {
         compute.adapter = parts.join(" · ");
     } else if compute.adapter.trim_start().starts_with('(') {
@@ -171,16 +179,17 @@ impl Dataset {
     #[wasm_bindgen(js_name = fromZip)]
     pub fn from_zip(bytes: Vec<u8>) -> Result<Dataset, JsError> {
         let source = DatasetSource::from_zip(bytes, &Limits::default()).map_err(err)?;
-        Ok(Dataset {
-            source: Rc::new(RefCell::new(source)),
-        })
+        Ok(Dataset { source: Rc::new(RefCell::new(source)) })
     }
 
     /// `{ images, imageColumn, labels: [{ name, positives, negatives }], sizes, minSide,
     /// maxSide, warnings, recommended: { kind, depth, imageSize }, labelsPerImage,
     /// cooccurrence, grayscale, splitColumn }`
     pub fn summary(&self) -> Result<JsValue, JsError> {
-        let source = self.source.try_borrow().map_err(|_| JsError::new("the dataset is being decoded; try again when it is done"))?;
+        let source = self
+            .source
+            .try_borrow()
+            .map_err(|_| JsError::new("the dataset is being decoded; try again when it is done"))?;
         to_js(&source.summary())
     }
 
@@ -210,7 +219,8 @@ impl Dataset {
             };
             options.validate().map_err(err)?;
             let compute = device()?;
-            let mut decoder = source.borrow().decoder(options.image_size, options.resize).map_err(err)?;
+            let mut decoder =
+                source.borrow().decoder(options.image_size, options.resize).map_err(err)?;
             loop {
                 let done = source
                     .try_borrow_mut()
@@ -219,7 +229,8 @@ impl Dataset {
                     .map_err(err)?;
                 if let Some(f) = &on_progress {
                     // A throwing callback must not stop the decoding.
-                    let _ = f.call2(&JsValue::NULL, &decoder.done().into(), &decoder.total().into());
+                    let _ =
+                        f.call2(&JsValue::NULL, &decoder.done().into(), &decoder.total().into());
                 }
                 if done {
                     break;
@@ -232,9 +243,7 @@ impl Dataset {
                 Some(bytes) => TrainingSession::from_model(data, options, compute, &bytes),
             }
             .map_err(err)?;
-            Ok(JsValue::from(Trainer {
-                session: Rc::new(RefCell::new(Some(session))),
-            }))
+            Ok(JsValue::from(Trainer { session: Rc::new(RefCell::new(Some(session))) }))
         })
     }
 }
@@ -316,7 +325,10 @@ fn busy() -> JsError {
 
 /// The same model file with new per-label thresholds (`Float32Array` or array of numbers).
 #[wasm_bindgen(js_name = withThresholds)]
-pub fn with_thresholds(model: Vec<u8>, thresholds: Vec<f32>) -> Result<js_sys::Uint8Array, JsError> {
+pub fn with_thresholds(
+    model: Vec<u8>,
+    thresholds: Vec<f32>,
+) -> Result<js_sys::Uint8Array, JsError> {
     let bytes = checkpoint::with_thresholds(&model, &thresholds).map_err(err)?;
     Ok(js_sys::Uint8Array::from(bytes.as_slice()))
 }
@@ -335,25 +347,23 @@ impl JsPredictor {
     pub fn from_bytes(bytes: Vec<u8>) -> Result<JsPredictor, JsError> {
         let compute = device()?;
         let inner = infer::Predictor::from_bytes(&bytes, &compute.device).map_err(err)?;
-        Ok(JsPredictor {
-            inner: Rc::new(inner),
-            backend: compute.kind.as_str(),
-        })
+        Ok(JsPredictor { inner: Rc::new(inner), backend: compute.kind.as_str() })
     }
 
     /// Uses new per-label thresholds for the following predictions.
     #[wasm_bindgen(js_name = setThresholds)]
     pub fn set_thresholds(&mut self, thresholds: Vec<f32>) -> Result<(), JsError> {
-        let inner = Rc::get_mut(&mut self.inner)
-            .ok_or_else(|| JsError::new("a prediction is running; set thresholds after it finishes"))?;
+        let inner = Rc::get_mut(&mut self.inner).ok_or_else(|| {
+            JsError::new("a prediction is running; set thresholds after it finishes")
+        })?;
         inner.set_thresholds(&thresholds).map_err(err)
     }
 
     /// The model's metadata plus `imageSize`, `model` (name) and `backend` for display.
     pub fn metadata(&self) -> Result<JsValue, JsError> {
         let metadata = self.inner.metadata();
-        let mut value = serde_json::to_value(metadata)
-            .map_err(|e| JsError::new(&format!("internal: {e}")))?;
+        let mut value =
+            serde_json::to_value(metadata).map_err(|e| JsError::new(&format!("internal: {e}")))?;
         if let Some(obj) = value.as_object_mut() {
             obj.insert("imageSize".into(), metadata.input.image_size.into());
             obj.insert("model".into(), metadata.architecture.name().into());

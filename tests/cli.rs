@@ -41,17 +41,30 @@ fn train_eval_predict_inspect_round_trip() {
     let report = dir.join("report.json");
     let model_s = model.to_str().unwrap();
     let out = tagtrain(&[
-        "train", SAMPLE, "-o", model_s, "--epochs", "3", "--batch-size", "8", "--seed", "3",
-        "--report", report.to_str().unwrap(), "--quiet",
+        "train",
+        SAMPLE,
+        "-o",
+        model_s,
+        "--epochs",
+        "3",
+        "--batch-size",
+        "8",
+        "--seed",
+        "3",
+        "--report",
+        report.to_str().unwrap(),
+        "--quiet",
     ]);
     assert!(out.status.success(), "train failed: {}", stderr(&out));
     assert!(stderr(&out).contains("epoch   3"), "{}", stderr(&out));
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(report["epochs_run"], 3);
     assert!(report["train_images_per_sec"].as_f64().unwrap() > 0.0);
 
     let eval = json(&tagtrain(&["eval", model_s, SAMPLE, "--json"]));
-    for key in ["map", "micro_f1", "macro_f1", "hamming_loss", "subset_accuracy", "images_per_sec"] {
+    for key in ["map", "micro_f1", "macro_f1", "hamming_loss", "subset_accuracy", "images_per_sec"]
+    {
         let v = eval[key].as_f64().unwrap_or_else(|| panic!("{key} missing: {eval}"));
         assert!(v.is_finite() && v >= 0.0, "{key} = {v}");
     }
@@ -74,8 +87,16 @@ fn train_eval_predict_inspect_round_trip() {
     assert_eq!(runs[0]["predictions"], runs[1]["predictions"], "prediction is deterministic");
 
     // The same probabilities as the library gives for the same file.
-    let predictor = tagtrain::infer::Predictor::from_bytes(&std::fs::read(&model).unwrap(), &burn::tensor::Device::flex()).unwrap();
-    let library = pollster::block_on(predictor.predict_file("digit.png", &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(DIGIT)).unwrap())).unwrap();
+    let predictor = tagtrain::infer::Predictor::from_bytes(
+        &std::fs::read(&model).unwrap(),
+        &burn::tensor::Device::flex(),
+    )
+    .unwrap();
+    let library = pollster::block_on(predictor.predict_file(
+        "digit.png",
+        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(DIGIT)).unwrap(),
+    ))
+    .unwrap();
     for (cli, lib) in first.iter().zip(&library) {
         assert_eq!(cli["label"].as_str().unwrap(), lib.label);
         assert!((cli["probability"].as_f64().unwrap() - f64::from(lib.probability)).abs() < 1e-6);
@@ -84,8 +105,19 @@ fn train_eval_predict_inspect_round_trip() {
     // A recall goal of 1 puts each threshold at or below its label's lowest validation positive.
     let strict = dir.join("recall.safetensors");
     let out = tagtrain(&[
-        "train", SAMPLE, "-o", strict.to_str().unwrap(), "--epochs", "1", "--batch-size", "8",
-        "--thresholds", "recall=1", "--resize", "letterbox", "--quiet",
+        "train",
+        SAMPLE,
+        "-o",
+        strict.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--thresholds",
+        "recall=1",
+        "--resize",
+        "letterbox",
+        "--quiet",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let meta = json(&tagtrain(&["inspect", strict.to_str().unwrap(), "--json"]));
@@ -113,8 +145,14 @@ fn exit_codes_and_located_errors() {
     assert_eq!(tagtrain(&["frobnicate"]).status.code(), Some(2));
     assert_eq!(tagtrain(&["train", SAMPLE, "-o", "x", "--epochs", "many"]).status.code(), Some(2));
     assert_eq!(tagtrain(&["train", SAMPLE, "-o", "x", "--bogus"]).status.code(), Some(2));
-    assert_eq!(tagtrain(&["train", SAMPLE, "-o", "x", "--thresholds", "precision=2"]).status.code(), Some(2));
-    assert_eq!(tagtrain(&["train", SAMPLE, "-o", "x", "--resize", "squash"]).status.code(), Some(2));
+    assert_eq!(
+        tagtrain(&["train", SAMPLE, "-o", "x", "--thresholds", "precision=2"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        tagtrain(&["train", SAMPLE, "-o", "x", "--resize", "squash"]).status.code(),
+        Some(2)
+    );
 
     // A dataset that cannot be used exits 1 and says where.
     let bad = dir.join("bad.zip");

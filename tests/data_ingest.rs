@@ -69,7 +69,8 @@ fn truncated_zip_is_not_a_zip() {
 
 #[test]
 fn path_traversal_entries_are_refused_by_name() {
-    let zip = zip_of(&[("index.csv", b"image,a\nx.png,1\n".to_vec()), one("x.png"), one("../evil.png")]);
+    let zip =
+        zip_of(&[("index.csv", b"image,a\nx.png,1\n".to_vec()), one("x.png"), one("../evil.png")]);
     let e = err(zip);
     assert!(matches!(e.kind(), ErrorKind::ZipEntry { entry, .. } if entry == "../evil.png"), "{e}");
     assert!(e.to_string().contains("leaves the archive"));
@@ -85,8 +86,15 @@ fn empty_csv_and_header_only() {
 
 #[test]
 fn duplicate_row_names_both_lines() {
-    let e = err(zip_of(&[("index.csv", b"image,a\nx.png,1\ny.png,0\nx.png,0\n".to_vec()), one("x.png"), one("y.png")]));
-    assert!(matches!(e.kind(), ErrorKind::DuplicateRow { line: 4, first_line: 2, image } if image == "x.png"), "{e}");
+    let e = err(zip_of(&[
+        ("index.csv", b"image,a\nx.png,1\ny.png,0\nx.png,0\n".to_vec()),
+        one("x.png"),
+        one("y.png"),
+    ]));
+    assert!(
+        matches!(e.kind(), ErrorKind::DuplicateRow { line: 4, first_line: 2, image } if image == "x.png"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -99,21 +107,34 @@ fn corrupt_png_and_truncated_jpeg_name_the_image() {
     // A JPEG cut in the middle of its pixel data: the header reads, the pixels do not.
     let full = jpeg(64, 64);
     let cut = full[..full.len() / 2].to_vec();
-    let zip = zip_of(&[("index.csv", b"image,a\ncut.jpg,1\nok.jpg,0\n".to_vec()), ("cut.jpg", cut), ("ok.jpg", full)]);
+    let zip = zip_of(&[
+        ("index.csv", b"image,a\ncut.jpg,1\nok.jpg,0\n".to_vec()),
+        ("cut.jpg", cut),
+        ("ok.jpg", full),
+    ]);
     match open(zip) {
         // Header errors surface at once…
-        Err(e) => assert!(matches!(e.kind(), ErrorKind::ImageDecode { image, .. } if image == "cut.jpg"), "{e}"),
+        Err(e) => assert!(
+            matches!(e.kind(), ErrorKind::ImageDecode { image, .. } if image == "cut.jpg"),
+            "{e}"
+        ),
         // …otherwise decoding names the image.
         Ok(mut source) => {
             let e = source.decode(16, ResizePolicy::Stretch, |_, _| {}).unwrap_err();
-            assert!(matches!(e.kind(), ErrorKind::ImageDecode { image, .. } if image == "cut.jpg"), "{e}");
+            assert!(
+                matches!(e.kind(), ErrorKind::ImageDecode { image, .. } if image == "cut.jpg"),
+                "{e}"
+            );
         }
     }
 }
 
 #[test]
 fn a_30000_pixel_square_png_is_refused_before_allocating() {
-    let zip = zip_of(&[("index.csv", b"image,a\nhuge.png,1\n".to_vec()), ("huge.png", png_header_only(30_000, 30_000))]);
+    let zip = zip_of(&[
+        ("index.csv", b"image,a\nhuge.png,1\n".to_vec()),
+        ("huge.png", png_header_only(30_000, 30_000)),
+    ]);
     let e = err(zip);
     match e.kind() {
         ErrorKind::Limit { place, actual, .. } => {
@@ -137,14 +158,21 @@ fn semicolons_bom_and_crlf_are_read() {
 #[test]
 fn one_wrapping_folder_backslashes_and_dot_slash() {
     let csv = b"image,a\n./img/x.png,1\nimg\\\\y.png,0\n".to_vec();
-    let zip = zip_of(&[("data/index.csv", csv), one("data/img/x.png"), one("data/img/y.png"), one("__MACOSX/data/._x.png")]);
+    let zip = zip_of(&[
+        ("data/index.csv", csv),
+        one("data/img/x.png"),
+        one("data/img/y.png"),
+        one("__MACOSX/data/._x.png"),
+    ]);
     let source = open(zip).unwrap();
     assert_eq!(source.summary().images, 2);
 }
 
 #[test]
 fn every_problem_is_reported_at_once() {
-    let csv = b"image,a,b\nx.png,1,0\nX.PNG2,0,1\nz.png,2,0\ny.png,0,1\ny.png,1,1\nmissing.png,0,0\n".to_vec();
+    let csv =
+        b"image,a,b\nx.png,1,0\nX.PNG2,0,1\nz.png,2,0\ny.png,0,1\ny.png,1,1\nmissing.png,0,0\n"
+            .to_vec();
     let mut garbage = b"\x89PNG\r\n\x1a\n".to_vec();
     garbage.extend([0u8; 10]);
     let zip = zip_of(&[("index.csv", csv), one("x.png"), one("y.png"), ("x.png2", garbage)]);
@@ -155,7 +183,9 @@ fn every_problem_is_reported_at_once() {
         .map(|p| match p.kind() {
             ErrorKind::BadLabelValue { line, column, .. } => format!("value {line} {column}"),
             ErrorKind::DuplicateRow { line, .. } => format!("duplicate {line}"),
-            ErrorKind::MissingImage { line, suggestion, .. } => format!("missing {line} {suggestion:?}"),
+            ErrorKind::MissingImage { line, suggestion, .. } => {
+                format!("missing {line} {suggestion:?}")
+            }
             ErrorKind::ImageDecode { image, .. } => format!("decode {image}"),
             other => format!("{other:?}"),
         })
@@ -177,14 +207,20 @@ fn every_problem_is_reported_at_once() {
 
 #[test]
 fn the_split_column_is_honoured_and_counted() {
-    let csv = b"image,a,split\nw.png,1,train\nx.png,0,train\ny.png,1,valid\nz.png,0,test\n".to_vec();
-    let mut source = open(zip_of(&[("index.csv", csv), one("w.png"), one("x.png"), one("y.png"), one("z.png")])).unwrap();
+    let csv =
+        b"image,a,split\nw.png,1,train\nx.png,0,train\ny.png,1,valid\nz.png,0,test\n".to_vec();
+    let mut source =
+        open(zip_of(&[("index.csv", csv), one("w.png"), one("x.png"), one("y.png"), one("z.png")]))
+            .unwrap();
     let s = source.summary();
     let counts = s.split_column.clone().unwrap();
     assert_eq!((counts.train, counts.valid, counts.test), (2, 1, 1));
     assert_eq!(s.labels.len(), 1, "split is not a label");
     let ds = source.decode(8, ResizePolicy::Stretch, |_, _| {}).unwrap();
-    assert_eq!(ds.splits.as_deref(), Some(&[SplitTag::Train, SplitTag::Train, SplitTag::Valid, SplitTag::Test][..]));
+    assert_eq!(
+        ds.splits.as_deref(),
+        Some(&[SplitTag::Train, SplitTag::Train, SplitTag::Valid, SplitTag::Test][..])
+    );
     let split = stratified_split(&ds, 0.5, 1);
     assert_eq!((split.train, split.valid), (vec![0, 1], vec![2, 3]));
 }
@@ -218,11 +254,28 @@ fn labels_without_positives_or_negatives_are_warnings() {
 
 #[test]
 fn limits_are_configurable_and_located() {
-    let zip = zip_of(&[("index.csv", b"image,a\nx.png,1\ny.png,0\n".to_vec()), one("x.png"), one("y.png")]);
-    let e = DatasetSource::from_zip(zip.clone(), &Limits { max_entries: 2, ..Limits::default() }).err().unwrap();
-    assert!(matches!(e.kind(), ErrorKind::Limit { what: "entry count", limit: 2, actual: 3, .. }), "{e}");
-    let e = DatasetSource::from_zip(zip.clone(), &Limits { max_csv_bytes: 5, ..Limits::default() }).err().unwrap();
-    assert!(matches!(e.kind(), ErrorKind::Limit { place, .. } if place.contains("index.csv")), "{e}");
-    let e = DatasetSource::from_zip(zip, &Limits { max_total_uncompressed: 10, ..Limits::default() }).err().unwrap();
+    let zip = zip_of(&[
+        ("index.csv", b"image,a\nx.png,1\ny.png,0\n".to_vec()),
+        one("x.png"),
+        one("y.png"),
+    ]);
+    let e = DatasetSource::from_zip(zip.clone(), &Limits { max_entries: 2, ..Limits::default() })
+        .err()
+        .unwrap();
+    assert!(
+        matches!(e.kind(), ErrorKind::Limit { what: "entry count", limit: 2, actual: 3, .. }),
+        "{e}"
+    );
+    let e = DatasetSource::from_zip(zip.clone(), &Limits { max_csv_bytes: 5, ..Limits::default() })
+        .err()
+        .unwrap();
+    assert!(
+        matches!(e.kind(), ErrorKind::Limit { place, .. } if place.contains("index.csv")),
+        "{e}"
+    );
+    let e =
+        DatasetSource::from_zip(zip, &Limits { max_total_uncompressed: 10, ..Limits::default() })
+            .err()
+            .unwrap();
     assert!(matches!(e.kind(), ErrorKind::Limit { .. }), "{e}");
 }

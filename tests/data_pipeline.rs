@@ -28,11 +28,12 @@ fn smoke_dataset_summary_and_decode() {
     assert_eq!(summary.recommended.image_size, 32);
 
     let mut seen = Vec::new();
-    let dataset = source.decode(16, tagtrain::data::ResizePolicy::Stretch, |done, total| {
-        assert_eq!(total, 60);
-        seen.push(done);
-    })
-    .unwrap();
+    let dataset = source
+        .decode(16, tagtrain::data::ResizePolicy::Stretch, |done, total| {
+            assert_eq!(total, 60);
+            seen.push(done);
+        })
+        .unwrap();
     assert_eq!(seen.last(), Some(&60), "progress reaches the end");
     assert!(seen.windows(2).all(|w| w[0] < w[1]), "progress only grows: {seen:?}");
     assert_eq!(dataset.len(), 60);
@@ -86,11 +87,7 @@ fn label_value_two_names_line_and_column() {
     let err = open(zip).err().unwrap();
     assert_eq!(
         err.kind(),
-        &ErrorKind::BadLabelValue {
-            line: 3,
-            column: "dog".into(),
-            value: "2".into()
-        }
+        &ErrorKind::BadLabelValue { line: 3, column: "dog".into(), value: "2".into() }
     );
 }
 
@@ -116,16 +113,17 @@ fn corrupt_image_is_named() {
         ("bad.png", b"\x89PNG\r\n\x1a\nnot really".to_vec()),
     ]);
     let err = open(zip).err().unwrap();
-    assert!(matches!(err.kind(), ErrorKind::ImageDecode { image, .. } if image == "bad.png"), "{err}");
+    assert!(
+        matches!(err.kind(), ErrorKind::ImageDecode { image, .. } if image == "bad.png"),
+        "{err}"
+    );
 }
 
 #[test]
 fn zip_bomb_is_refused() {
     // 8 MiB of zeros deflates to a few KiB: a ratio far above the limit.
-    let zip = zip_of(&[
-        ("index.csv", b"image,a\nx.png,1\n".to_vec()),
-        ("x.png", vec![0u8; 8 << 20]),
-    ]);
+    let zip =
+        zip_of(&[("index.csv", b"image,a\nx.png,1\n".to_vec()), ("x.png", vec![0u8; 8 << 20])]);
     let err = open(zip).err().unwrap();
     assert!(matches!(err.kind(), ErrorKind::Limit { what: "compression ratio", .. }), "{err}");
 }

@@ -79,10 +79,17 @@ fn stratified_split_keeps_label_shares_on_a2() {
     assert_eq!((ds.len(), ds.labels.len()), (3050, 21));
     let split = stratified_split(&ds, 0.2, 42);
     assert_eq!(split.train.len() + split.valid.len(), 3050);
-    let share = |side: &[usize], j: usize| side.iter().filter(|&&i| ds.target(i)[j] == 1).count() as f64 / side.len() as f64;
+    let share = |side: &[usize], j: usize| {
+        side.iter().filter(|&&i| ds.target(i)[j] == 1).count() as f64 / side.len() as f64
+    };
     for (j, label) in ds.labels.iter().enumerate() {
         let (t, v) = (share(&split.train, j), share(&split.valid, j));
-        assert!((t - v).abs() <= 0.05, "{label}: {:.1}% train vs {:.1}% validation", t * 100.0, v * 100.0);
+        assert!(
+            (t - v).abs() <= 0.05,
+            "{label}: {:.1}% train vs {:.1}% validation",
+            t * 100.0,
+            v * 100.0
+        );
         assert!(split.valid.iter().any(|&i| ds.target(i)[j] == 1), "{label} validates");
     }
     assert!((split.valid.len() as f64 / 3050.0 - 0.2).abs() < 0.01);

@@ -12,14 +12,19 @@ fn close(a: f64, b: f64, what: &str) {
 
 #[test]
 fn every_metric_matches_scikit_learn() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sklearn_metrics.json")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/sklearn_metrics.json"
+    ))
+    .unwrap();
     let case: Value = serde_json::from_str(&text).unwrap();
     let floats = |key: &str| -> Vec<f32> {
         case[key].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect()
     };
     let probs = floats("probs");
     let thresholds = floats("thresholds");
-    let targets: Vec<u8> = case["targets"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u8).collect();
+    let targets: Vec<u8> =
+        case["targets"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u8).collect();
     let names: Vec<String> = (0..8).map(|j| format!("label{j}")).collect();
     assert_eq!(probs.len(), 200 * 8);
     assert!(case["all_negative_rows"].as_u64().unwrap() > 0);

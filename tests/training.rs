@@ -24,7 +24,8 @@ fn options() -> TrainingOptions {
 #[test]
 fn learns_a_synthetic_multi_label_task_and_round_trips() {
     let dataset = synthetic_dataset(480, 16, 1);
-    let mut session = TrainingSession::new(dataset.clone(), options(), ComputeDevice::cpu(None)).unwrap();
+    let mut session =
+        TrainingSession::new(dataset.clone(), options(), ComputeDevice::cpu(None)).unwrap();
     let info = session.info();
     assert_eq!(info.train_images + info.valid_images, 480);
     assert_eq!(info.model, "ResNetV2-Small-11");
@@ -126,21 +127,33 @@ fn fine_tuning_on_new_labels_keeps_the_backbone_and_records_lineage() {
     let mut parent_data = synthetic_dataset(64, 16, 5);
     parent_data.labels = vec!["a".into(), "b".into(), "c".into()];
     let short = TrainingOptions { epochs: 1, ..options() };
-    let mut parent = TrainingSession::new(parent_data.clone(), short.clone(), ComputeDevice::cpu(None)).unwrap();
+    let mut parent =
+        TrainingSession::new(parent_data.clone(), short.clone(), ComputeDevice::cpu(None)).unwrap();
     while !pollster::block_on(parent.step()).unwrap().done {}
     let (model, metadata) = parent.snapshot().unwrap();
     let parent_bytes = pollster::block_on(checkpoint::save(&model, &metadata)).unwrap();
 
     // Same labels: training continues from every weight.
-    let same = TrainingSession::from_model(parent_data.clone(), short.clone(), ComputeDevice::cpu(None), &parent_bytes).unwrap();
+    let same = TrainingSession::from_model(
+        parent_data.clone(),
+        short.clone(),
+        ComputeDevice::cpu(None),
+        &parent_bytes,
+    )
+    .unwrap();
     assert_eq!(same.info().init, "continue");
     let (m, md) = same.snapshot().unwrap();
-    assert_eq!(tensors(&pollster::block_on(checkpoint::save(&m, &md)).unwrap()), tensors(&parent_bytes));
+    assert_eq!(
+        tensors(&pollster::block_on(checkpoint::save(&m, &md)).unwrap()),
+        tensors(&parent_bytes)
+    );
 
     // Labels {a, b, d}: backbone carried, head rebuilt.
     let mut child_data = parent_data;
     child_data.labels = vec!["a".into(), "b".into(), "d".into()];
-    let mut child = TrainingSession::from_model(child_data, short, ComputeDevice::cpu(None), &parent_bytes).unwrap();
+    let mut child =
+        TrainingSession::from_model(child_data, short, ComputeDevice::cpu(None), &parent_bytes)
+            .unwrap();
     assert_eq!(child.info().init, "new-head");
     let (m, md) = child.snapshot().unwrap();
     let before = tensors(&pollster::block_on(checkpoint::save(&m, &md)).unwrap());

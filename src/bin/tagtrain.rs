@@ -97,11 +97,13 @@ impl Args {
         let mut options = Vec::new();
         let mut it = args.iter();
         while let Some(a) = it.next() {
-            let name = a.strip_prefix("--").or_else(|| a.strip_prefix('-').filter(|n| n.len() == 1));
+            let name =
+                a.strip_prefix("--").or_else(|| a.strip_prefix('-').filter(|n| n.len() == 1));
             match name {
                 Some(name) if flags.contains(&name) => options.push((name.to_string(), None)),
                 Some(name) if valued.contains(&name) => {
-                    let value = it.next().ok_or_else(|| usage(format!("option {a} needs a value")))?;
+                    let value =
+                        it.next().ok_or_else(|| usage(format!("option {a} needs a value")))?;
                     options.push((name.to_string(), Some(value.clone())));
                 }
                 Some(_) => return Err(usage(format!("unknown option {a}"))),
@@ -139,8 +141,22 @@ fn run(args: &[String]) -> anyhow::Result<()> {
             rest,
             &["no-augment", "flip", "pos-weight", "quiet"],
             &[
-                "o", "output", "epochs", "depth", "image-size", "batch-size", "lr", "weight-decay",
-                "valid-fraction", "seed", "patience", "init", "device", "report", "resize", "thresholds",
+                "o",
+                "output",
+                "epochs",
+                "depth",
+                "image-size",
+                "batch-size",
+                "lr",
+                "weight-decay",
+                "valid-fraction",
+                "seed",
+                "patience",
+                "init",
+                "device",
+                "report",
+                "resize",
+                "thresholds",
             ],
         )?),
         "eval" => eval(&Args::parse(rest, &["json"], &["device"])?),
@@ -195,7 +211,11 @@ impl Progress {
             return;
         }
         let elapsed = self.started.elapsed().as_secs_f64();
-        let eta = if done > 0 { elapsed / done as f64 * (self.total - done.min(self.total)) as f64 } else { 0.0 };
+        let eta = if done > 0 {
+            elapsed / done as f64 * (self.total - done.min(self.total)) as f64
+        } else {
+            0.0
+        };
         let share = done as f64 / self.total.max(1) as f64;
         if self.terminal {
             let filled = (share * 30.0).round() as usize;
@@ -210,7 +230,13 @@ impl Progress {
             let _ = std::io::stderr().flush();
         } else if self.last_line.elapsed().as_secs_f64() >= 5.0 || done == self.total {
             self.last_line = Instant::now();
-            eprintln!("{} {done}/{} ({:.0}%) ETA {} {detail}", self.what, self.total, share * 100.0, seconds(eta));
+            eprintln!(
+                "{} {done}/{} ({:.0}%) ETA {} {detail}",
+                self.what,
+                self.total,
+                share * 100.0,
+                seconds(eta)
+            );
         }
     }
 
@@ -232,7 +258,12 @@ fn seconds(s: f64) -> String {
     }
 }
 
-fn decode(source: &mut DatasetSource, image_size: u32, resize: ResizePolicy, quiet: bool) -> anyhow::Result<Dataset> {
+fn decode(
+    source: &mut DatasetSource,
+    image_size: u32,
+    resize: ResizePolicy,
+    quiet: bool,
+) -> anyhow::Result<Dataset> {
     let mut bar = Progress::new("decoding", source.len(), quiet);
     let dataset = source.decode(image_size, resize, |done, _| bar.update(done, ""))?;
     bar.finish();
@@ -252,8 +283,17 @@ fn inspect(args: &Args) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&summary)?);
             return Ok(());
         }
-        println!("{path}: {} images, {} labels (image paths from column '{}')", summary.images, summary.labels.len(), summary.image_column);
-        let sizes: Vec<String> = summary.sizes.iter().map(|s| format!("{}×{} ({})", s.width, s.height, s.count)).collect();
+        println!(
+            "{path}: {} images, {} labels (image paths from column '{}')",
+            summary.images,
+            summary.labels.len(),
+            summary.image_column
+        );
+        let sizes: Vec<String> = summary
+            .sizes
+            .iter()
+            .map(|s| format!("{}×{} ({})", s.width, s.height, s.count))
+            .collect();
         println!("image sizes: {}", sizes.join(", "));
         println!("{:<28} {:>9} {:>9}", "label", "positives", "negatives");
         for l in &summary.labels {
@@ -265,7 +305,8 @@ fn inspect(args: &Args) -> anyhow::Result<()> {
             println!("warning: {w}");
         }
     } else {
-        let metadata = checkpoint::read_metadata(&bytes).with_context(|| format!("{path} cannot be used as a model"))?;
+        let metadata = checkpoint::read_metadata(&bytes)
+            .with_context(|| format!("{path} cannot be used as a model"))?;
         if args.flag("json") {
             println!("{}", serde_json::to_string_pretty(&metadata)?);
             return Ok(());
@@ -303,9 +344,8 @@ fn train(args: &Args) -> anyhow::Result<()> {
     let [data] = args.positional.as_slice() else {
         return Err(usage("train takes one dataset zip"));
     };
-    let output = args
-        .value(&["o", "output"])
-        .ok_or_else(|| usage("train needs -o MODEL.safetensors"))?;
+    let output =
+        args.value(&["o", "output"]).ok_or_else(|| usage("train needs -o MODEL.safetensors"))?;
     let quiet = args.flag("quiet");
     let init = args.value(&["init"]).map(read).transpose()?;
     let mut source = DatasetSource::from_zip(read(data)?, &Limits::default())
@@ -345,7 +385,9 @@ fn train(args: &Args) -> anyhow::Result<()> {
         threshold_goal: match args.value(&["thresholds"]) {
             None => ThresholdGoal::MaxF1,
             Some(goal) => parse_goal(goal).ok_or_else(|| {
-                usage(format!("--thresholds {goal}: use f1, precision=P or recall=R with P, R in (0, 1]"))
+                usage(format!(
+                    "--thresholds {goal}: use f1, precision=P or recall=R with P, R in (0, 1]"
+                ))
             })?,
         },
         augment,
@@ -361,13 +403,25 @@ fn train(args: &Args) -> anyhow::Result<()> {
     let info = session.info();
     eprintln!(
         "{} ({} parameters, {}) on {}: {} train / {} validation images, up to {} steps",
-        info.model, info.parameters, info.init, info.backend, info.train_images, info.valid_images, info.total_steps
+        info.model,
+        info.parameters,
+        info.init,
+        info.backend,
+        info.train_images,
+        info.valid_images,
+        info.total_steps
     );
     let started = Instant::now();
     let mut bar = Progress::new("training", info.total_steps, quiet);
     loop {
         let event = pollster::block_on(session.step())?;
-        bar.update(event.step, &format!("epoch {} loss {:.4} {:.1} img/s", event.epoch, event.loss, event.images_per_sec));
+        bar.update(
+            event.step,
+            &format!(
+                "epoch {} loss {:.4} {:.1} img/s",
+                event.epoch, event.loss, event.images_per_sec
+            ),
+        );
         if let Some(v) = &event.validation {
             bar.finish();
             eprintln!(
@@ -383,7 +437,10 @@ fn train(args: &Args) -> anyhow::Result<()> {
         }
         if event.done {
             if event.stopped_early {
-                eprintln!("stopped early: validation mAP did not improve for {} epochs", session.options().patience);
+                eprintln!(
+                    "stopped early: validation mAP did not improve for {} epochs",
+                    session.options().patience
+                );
             }
             break;
         }
@@ -411,7 +468,8 @@ fn train(args: &Args) -> anyhow::Result<()> {
             "valid_map": run.and_then(|r| r.final_map),
             "thresholds": metadata.thresholds,
         });
-        std::fs::write(path, serde_json::to_string_pretty(&report)?).with_context(|| format!("cannot write {path}"))?;
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("cannot write {path}"))?;
     }
     Ok(())
 }
@@ -440,7 +498,8 @@ fn eval(args: &Args) -> anyhow::Result<()> {
     let metadata = predictor.metadata().clone();
     let mut source = DatasetSource::from_zip(read(data)?, &Limits::default())
         .with_context(|| format!("{data} cannot be used as a dataset"))?;
-    let dataset = decode(&mut source, metadata.input.image_size, metadata.input.resize, args.flag("json"))?;
+    let dataset =
+        decode(&mut source, metadata.input.image_size, metadata.input.resize, args.flag("json"))?;
     // The model's labels, found by name among the dataset's columns.
     let columns: Vec<usize> = metadata
         .labels
@@ -494,7 +553,10 @@ fn eval(args: &Args) -> anyhow::Result<()> {
             "mAP {:.4}  micro-F1 {:.4}  macro-F1 {:.4}  Hamming loss {:.4}  subset accuracy {:.4}",
             m.map, m.micro_f1, m.macro_f1, m.hamming_loss, m.subset_accuracy
         );
-        println!("{:<28} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9}", "label", "precision", "recall", "F1", "AP", "support", "threshold");
+        println!(
+            "{:<28} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9}",
+            "label", "precision", "recall", "F1", "AP", "support", "threshold"
+        );
         for l in &m.labels {
             println!(
                 "{:<28} {:>9.4} {:>9.4} {:>9.4} {:>9} {:>8} {:>9.3}",
@@ -528,7 +590,12 @@ fn predict(args: &Args) -> anyhow::Result<()> {
         if !args.flag("json") {
             println!("{name}");
             for p in &predictions {
-                println!("  {:<28} {:.4}{}", p.label, p.probability, if p.positive { "  *" } else { "" });
+                println!(
+                    "  {:<28} {:.4}{}",
+                    p.label,
+                    p.probability,
+                    if p.positive { "  *" } else { "" }
+                );
             }
         }
         all.push(json!({ "image": name, "predictions": predictions }));

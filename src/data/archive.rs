@@ -60,11 +60,8 @@ impl Archive {
     /// [`ErrorKind::NotAZip`] for anything that is not a zip; [`ErrorKind::Limit`] for too many
     /// entries or too many declared bytes.
     pub fn from_bytes(bytes: Vec<u8>, limits: &Limits) -> Result<Self> {
-        let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
-            Error::new(ErrorKind::NotAZip {
-                reason: e.to_string(),
-            })
-        })?;
+        let mut zip = ZipArchive::new(Cursor::new(bytes))
+            .map_err(|e| Error::new(ErrorKind::NotAZip { reason: e.to_string() }))?;
         let count = zip.len() as u64;
         if count > limits.max_entries {
             return Err(limit("entry count", "the zip", limits.max_entries, count));
@@ -73,9 +70,7 @@ impl Archive {
         let mut total: u64 = 0;
         for i in 0..zip.len() {
             let file = zip.by_index_raw(i).map_err(|e| {
-                Error::new(ErrorKind::NotAZip {
-                    reason: format!("entry #{i}: {e}"),
-                })
+                Error::new(ErrorKind::NotAZip { reason: format!("entry #{i}: {e}") })
             })?;
             if file.is_dir() {
                 continue;
@@ -103,11 +98,7 @@ impl Archive {
                 total,
             ));
         }
-        Ok(Self {
-            zip,
-            entries,
-            limits: limits.clone(),
-        })
+        Ok(Self { zip, entries, limits: limits.clone() })
     }
 
     /// Normalised paths of every usable entry, sorted.
@@ -156,10 +147,7 @@ impl Archive {
         }
         // The declared size is user data too: read at most cap + 1 bytes whatever it says.
         let mut out = Vec::with_capacity(declared as usize);
-        (&mut file)
-            .take(cap + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| entry_err(path, e))?;
+        (&mut file).take(cap + 1).read_to_end(&mut out).map_err(|e| entry_err(path, e))?;
         if out.len() as u64 > cap {
             return Err(limit(
                 "size (bytes)",
@@ -173,19 +161,11 @@ impl Archive {
 }
 
 fn entry_err(path: &str, e: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::ZipEntry {
-        entry: path.to_string(),
-        reason: e.to_string(),
-    })
+    Error::new(ErrorKind::ZipEntry { entry: path.to_string(), reason: e.to_string() })
 }
 
 pub(crate) fn limit(what: &'static str, place: &str, limit: u64, actual: u64) -> Error {
-    Error::new(ErrorKind::Limit {
-        what,
-        place: place.to_string(),
-        limit,
-        actual,
-    })
+    Error::new(ErrorKind::Limit { what, place: place.to_string(), limit, actual })
 }
 
 /// Normalises a path as people write it: backslashes become slashes, `./` and empty
@@ -201,8 +181,7 @@ pub fn normalise(path: &str) -> String {
 
 /// macOS resource forks and dotfiles are never dataset files.
 fn is_ignored(path: &str) -> bool {
-    path.split('/')
-        .any(|c| c == "__MACOSX" || c.starts_with('.'))
+    path.split('/').any(|c| c == "__MACOSX" || c.starts_with('.'))
 }
 
 #[cfg(test)]
@@ -225,9 +204,8 @@ mod tests {
 
     #[test]
     fn random_bytes_are_not_a_zip() {
-        let err = Archive::from_bytes(b"hello, not a zip".to_vec(), &Limits::default())
-            .err()
-            .unwrap();
+        let err =
+            Archive::from_bytes(b"hello, not a zip".to_vec(), &Limits::default()).err().unwrap();
         assert!(matches!(err.kind(), ErrorKind::NotAZip { .. }));
     }
 }

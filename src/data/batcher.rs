@@ -81,14 +81,9 @@ pub fn images_tensor<'a>(
 
 /// Builds the `[batch, labels]` 0/1 target tensor for the given images.
 pub fn targets_tensor(dataset: &Dataset, indices: &[usize], device: &Device) -> Tensor<2> {
-    let values: Vec<f32> = indices
-        .iter()
-        .flat_map(|&i| dataset.target(i).iter().map(|t| f32::from(*t)))
-        .collect();
-    Tensor::from_data(
-        TensorData::new(values, [indices.len(), dataset.labels.len()]),
-        device,
-    )
+    let values: Vec<f32> =
+        indices.iter().flat_map(|&i| dataset.target(i).iter().map(|t| f32::from(*t))).collect();
+    Tensor::from_data(TensorData::new(values, [indices.len(), dataset.labels.len()]), device)
 }
 
 #[cfg(test)]
@@ -97,10 +92,7 @@ mod tests {
 
     #[test]
     fn chw_layout_and_normalisation() {
-        let norm = Normalization {
-            mean: vec![0.0, 0.0, 0.0],
-            std: vec![1.0, 1.0, 1.0],
-        };
+        let norm = Normalization { mean: vec![0.0, 0.0, 0.0], std: vec![1.0, 1.0, 1.0] };
         // 1×2 image (size 1 would be ambiguous): two pixels, RGB.
         let image = [255u8, 0, 51, 0, 255, 102, 0, 0, 0, 0, 0, 0];
         let mut out = Vec::new();

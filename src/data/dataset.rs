@@ -101,17 +101,9 @@ impl Recommendation {
     pub fn for_sides(median_side: u32) -> Self {
         let image_size = median_side.clamp(10, 320);
         if image_size <= 96 {
-            Self {
-                kind: "small".into(),
-                depth: 11,
-                image_size,
-            }
+            Self { kind: "small".into(), depth: 11, image_size }
         } else {
-            Self {
-                kind: "large".into(),
-                depth: 26,
-                image_size,
-            }
+            Self { kind: "large".into(), depth: 26, image_size }
         }
     }
 }
@@ -176,19 +168,14 @@ impl DatasetSource {
     pub fn from_zip(bytes: Vec<u8>, limits: &Limits) -> Result<Self> {
         let mut archive = Archive::from_bytes(bytes, limits)?;
         let index_path = find_index_csv(&archive)?;
-        let prefix = index_path
-            .rsplit_once('/')
-            .map(|(dir, _)| format!("{dir}/"))
-            .unwrap_or_default();
+        let prefix =
+            index_path.rsplit_once('/').map(|(dir, _)| format!("{dir}/")).unwrap_or_default();
         let csv_bytes = archive.read(&index_path, limits.max_csv_bytes)?;
         let mut index = IndexCsv::parse(&csv_bytes)?;
         let mut problems = std::mem::take(&mut index.problems);
         let mut warnings = index.warnings.clone();
 
-        let lower: HashMap<String, &str> = archive
-            .paths()
-            .map(|p| (p.to_lowercase(), p))
-            .collect();
+        let lower: HashMap<String, &str> = archive.paths().map(|p| (p.to_lowercase(), p)).collect();
         let mut entries = Vec::with_capacity(index.rows.len());
         let mut found_rows = Vec::with_capacity(index.rows.len());
         for row in &index.rows {
@@ -215,10 +202,8 @@ impl DatasetSource {
         }
 
         let listed: std::collections::HashSet<&str> = entries.iter().map(String::as_str).collect();
-        let unlisted: Vec<&str> = archive
-            .paths()
-            .filter(|p| is_image_path(p) && !listed.contains(p))
-            .collect();
+        let unlisted: Vec<&str> =
+            archive.paths().filter(|p| is_image_path(p) && !listed.contains(p)).collect();
         if !unlisted.is_empty() {
             let examples = unlisted.iter().take(3).copied().collect::<Vec<_>>().join(", ");
             warnings.push(format!(
@@ -247,20 +232,14 @@ impl DatasetSource {
         for (j, name) in index.labels.iter().enumerate() {
             let positives = index.rows.iter().filter(|r| r.labels[j] == 1).count();
             if positives == 0 {
-                warnings.push(format!("label '{name}' has no positive example; it cannot be learned"));
+                warnings
+                    .push(format!("label '{name}' has no positive example; it cannot be learned"));
             } else if positives == index.rows.len() {
                 warnings.push(format!("label '{name}' has no negative example (it is on every image); it cannot be learned"));
             }
         }
 
-        Ok(Self {
-            archive,
-            index,
-            entries,
-            headers,
-            warnings,
-            limits: limits.clone(),
-        })
+        Ok(Self { archive, index, entries, headers, warnings, limits: limits.clone() })
     }
 
     /// Label names, in CSV order.
@@ -288,11 +267,7 @@ impl DatasetSource {
             .enumerate()
             .map(|(j, name)| {
                 let positives = self.index.rows.iter().filter(|r| r.labels[j] == 1).count();
-                LabelCount {
-                    name: name.clone(),
-                    positives,
-                    negatives: n - positives,
-                }
+                LabelCount { name: name.clone(), positives, negatives: n - positives }
             })
             .collect();
         let mut by_size: BTreeMap<(u32, u32), usize> = BTreeMap::new();
@@ -393,24 +368,21 @@ impl DatasetSource {
                 targets: self.index.rows.iter().flat_map(|r| r.labels.iter().copied()).collect(),
                 labels: self.index.labels.clone(),
                 names: self.entries.clone(),
-                splits: self
-                    .index
-                    .has_split
-                    .then(|| self.index.rows.iter().map(|r| r.split.unwrap_or(SplitTag::Train)).collect()),
+                splits: self.index.has_split.then(|| {
+                    self.index.rows.iter().map(|r| r.split.unwrap_or(SplitTag::Train)).collect()
+                }),
             },
         };
-        decoder
-            .dataset
-            .pixels
-            .try_reserve_exact(total.saturating_mul(per_image))
-            .map_err(|_| {
+        decoder.dataset.pixels.try_reserve_exact(total.saturating_mul(per_image)).map_err(
+            |_| {
                 super::archive::limit(
                     "decoded pixel bytes",
                     "the dataset",
                     (total.saturating_mul(per_image) as u64).saturating_sub(1),
                     total.saturating_mul(per_image) as u64,
                 )
-            })?;
+            },
+        )?;
         Ok(decoder)
     }
 
@@ -423,7 +395,14 @@ impl DatasetSource {
         let ds = &mut decoder.dataset;
         for path in &self.entries[decoder.next..end] {
             let bytes = self.archive.read(path, u64::MAX)?;
-            let px = decode_image(path, &bytes, ds.image_size as u32, ds.channels, decoder.resize, &self.limits)?;
+            let px = decode_image(
+                path,
+                &bytes,
+                ds.image_size as u32,
+                ds.channels,
+                decoder.resize,
+                &self.limits,
+            )?;
             ds.pixels.extend_from_slice(&px);
         }
         decoder.next = end;
@@ -458,11 +437,7 @@ impl Decoder {
 fn find_index_csv(archive: &Archive) -> Result<String> {
     let mut found: Vec<&str> = archive
         .paths()
-        .filter(|p| {
-            p.rsplit('/')
-                .next()
-                .is_some_and(|f| f.eq_ignore_ascii_case("index.csv"))
-        })
+        .filter(|p| p.rsplit('/').next().is_some_and(|f| f.eq_ignore_ascii_case("index.csv")))
         .collect();
     // The shallowest wins: `data/index.csv` in a zip made by compressing a folder.
     found.sort_by_key(|p| p.matches('/').count());

@@ -46,7 +46,10 @@ impl ResizePolicy {
             "stretch" => Ok(Self::Stretch),
             "center-crop" | "centre-crop" | "crop" => Ok(Self::CenterCrop),
             "letterbox" | "pad" => Ok(Self::Letterbox),
-            other => Err(Error::option("resize", format!("'{other}' is not one of stretch, center-crop, letterbox"))),
+            other => Err(Error::option(
+                "resize",
+                format!("'{other}' is not one of stretch, center-crop, letterbox"),
+            )),
         }
     }
 }
@@ -148,7 +151,10 @@ fn check_jpeg_complete(name: &str, bytes: &[u8]) -> Result<()> {
     if complete {
         Ok(())
     } else {
-        Err(decode_err(name, "the JPEG file is truncated (it has no end-of-image marker); export or copy it again"))
+        Err(decode_err(
+            name,
+            "the JPEG file is truncated (it has no end-of-image marker); export or copy it again",
+        ))
     }
 }
 
@@ -232,16 +238,25 @@ fn to_square(rgb: RgbImage, size: u32, policy: ResizePolicy) -> RgbImage {
         ResizePolicy::Stretch => scale(&rgb, size, size),
         ResizePolicy::CenterCrop => {
             let side = w.min(h);
-            let square = image::imageops::crop_imm(&rgb, (w - side) / 2, (h - side) / 2, side, side).to_image();
+            let square =
+                image::imageops::crop_imm(&rgb, (w - side) / 2, (h - side) / 2, side, side)
+                    .to_image();
             scale(&square, size, size)
         }
         ResizePolicy::Letterbox => {
             let longer = w.max(h);
-            let tw = ((u64::from(w) * u64::from(size) + u64::from(longer) / 2) / u64::from(longer)).max(1) as u32;
-            let th = ((u64::from(h) * u64::from(size) + u64::from(longer) / 2) / u64::from(longer)).max(1) as u32;
+            let tw = ((u64::from(w) * u64::from(size) + u64::from(longer) / 2) / u64::from(longer))
+                .max(1) as u32;
+            let th = ((u64::from(h) * u64::from(size) + u64::from(longer) / 2) / u64::from(longer))
+                .max(1) as u32;
             let inner = scale(&rgb, tw.min(size), th.min(size));
             let mut canvas = RgbImage::from_pixel(size, size, image::Rgb([255, 255, 255]));
-            image::imageops::replace(&mut canvas, &inner, i64::from((size - inner.width()) / 2), i64::from((size - inner.height()) / 2));
+            image::imageops::replace(
+                &mut canvas,
+                &inner,
+                i64::from((size - inner.width()) / 2),
+                i64::from((size - inner.height()) / 2),
+            );
             canvas
         }
     }
@@ -267,10 +282,7 @@ fn flatten_on_white(image: DynamicImage) -> RgbImage {
 }
 
 fn decode_err(name: &str, e: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::ImageDecode {
-        image: name.to_string(),
-        reason: e.to_string(),
-    })
+    Error::new(ErrorKind::ImageDecode { image: name.to_string(), reason: e.to_string() })
 }
 
 #[cfg(test)]
@@ -300,7 +312,11 @@ mod tests {
         let px = decode_rgb("g.png", &png(gray), 4, &Limits::default()).unwrap();
         assert_eq!(px.len(), 4 * 4 * 3);
         assert!(px.iter().all(|v| (*v as i32 - 200).abs() <= 1));
-        let deep = DynamicImage::ImageRgb16(image::ImageBuffer::from_pixel(3, 3, image::Rgb([65535u16, 0, 32768])));
+        let deep = DynamicImage::ImageRgb16(image::ImageBuffer::from_pixel(
+            3,
+            3,
+            image::Rgb([65535u16, 0, 32768]),
+        ));
         let px = decode_rgb("d.png", &png(deep), 3, &Limits::default()).unwrap();
         assert_eq!(&px[0..3], &[255, 0, 128]);
     }
@@ -313,10 +329,7 @@ mod tests {
 
     #[test]
     fn oversized_images_are_refused_before_decoding() {
-        let limits = Limits {
-            max_image_side: 8,
-            ..Limits::default()
-        };
+        let limits = Limits { max_image_side: 8, ..Limits::default() };
         let img = DynamicImage::ImageRgb8(RgbImage::new(16, 4));
         let err = decode_rgb("big.png", &png(img), 8, &limits).unwrap_err();
         assert!(matches!(err.kind(), ErrorKind::Limit { .. }));
@@ -324,7 +337,9 @@ mod tests {
 
     /// A 4×2 image: left half black, right half red.
     fn half_black_half_red() -> Vec<u8> {
-        let img = RgbImage::from_fn(4, 2, |x, _| if x < 2 { image::Rgb([0, 0, 0]) } else { image::Rgb([255, 0, 0]) });
+        let img = RgbImage::from_fn(4, 2, |x, _| {
+            if x < 2 { image::Rgb([0, 0, 0]) } else { image::Rgb([255, 0, 0]) }
+        });
         png(img.into())
     }
 
@@ -344,7 +359,11 @@ mod tests {
         assert_eq!(&l[12..15], &[0, 0, 0]);
         assert_eq!(&l[21..24], &[255, 0, 0]);
         assert_eq!(&l[36..48], &[255; 12], "bottom row is padding");
-        for (name, p) in [("stretch", ResizePolicy::Stretch), ("center-crop", ResizePolicy::CenterCrop), ("letterbox", ResizePolicy::Letterbox)] {
+        for (name, p) in [
+            ("stretch", ResizePolicy::Stretch),
+            ("center-crop", ResizePolicy::CenterCrop),
+            ("letterbox", ResizePolicy::Letterbox),
+        ] {
             assert_eq!(ResizePolicy::parse(name).unwrap(), p);
             assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{name}\""));
         }
@@ -354,16 +373,24 @@ mod tests {
     #[test]
     fn headers_tell_grayscale_and_one_channel_decodes_luma() {
         let limits = Limits::default();
-        let gray = png(DynamicImage::ImageLuma8(image::GrayImage::from_pixel(3, 5, image::Luma([90]))));
+        let gray =
+            png(DynamicImage::ImageLuma8(image::GrayImage::from_pixel(3, 5, image::Luma([90]))));
         let h = header("g.png", &gray, &limits).unwrap();
         assert_eq!((h.width, h.height, h.grayscale), (3, 5, true));
-        let gray_alpha = png(DynamicImage::ImageLumaA8(image::GrayAlphaImage::from_pixel(2, 2, image::LumaA([0, 0]))));
+        let gray_alpha = png(DynamicImage::ImageLumaA8(image::GrayAlphaImage::from_pixel(
+            2,
+            2,
+            image::LumaA([0, 0]),
+        )));
         assert!(header("ga.png", &gray_alpha, &limits).unwrap().grayscale);
         assert!(!header("r.png", &half_black_half_red(), &limits).unwrap().grayscale);
         let px = decode_image("g.png", &gray, 4, 1, ResizePolicy::Stretch, &limits).unwrap();
         assert_eq!(px, vec![90; 16]);
         // Transparent gray composites onto white.
-        assert_eq!(decode_image("ga.png", &gray_alpha, 2, 1, ResizePolicy::Stretch, &limits).unwrap(), vec![255; 4]);
+        assert_eq!(
+            decode_image("ga.png", &gray_alpha, 2, 1, ResizePolicy::Stretch, &limits).unwrap(),
+            vec![255; 4]
+        );
     }
 
     #[test]

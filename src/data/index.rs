@@ -108,7 +108,11 @@ impl IndexCsv {
         let mut records = reader.byte_records();
         let header = match records.next() {
             None => {
-                return Err(csv_err(1, None, "the file is empty; the first line must be a header such as 'image,label_1,label_2'"));
+                return Err(csv_err(
+                    1,
+                    None,
+                    "the file is empty; the first line must be a header such as 'image,label_1,label_2'",
+                ));
             }
             Some(r) => r.map_err(|e| csv_error(e))?,
         };
@@ -116,18 +120,23 @@ impl IndexCsv {
             .iter()
             .enumerate()
             .map(|(i, f)| {
-                std::str::from_utf8(f)
-                    .map(|s| s.trim().to_string())
-                    .map_err(|_| csv_err(1, Some(format!("#{}", i + 1)), "the header is not UTF-8 text; save the file as UTF-8"))
+                std::str::from_utf8(f).map(|s| s.trim().to_string()).map_err(|_| {
+                    csv_err(
+                        1,
+                        Some(format!("#{}", i + 1)),
+                        "the header is not UTF-8 text; save the file as UTF-8",
+                    )
+                })
             })
             .collect::<Result<_>>()?;
         if header.len() < 2 {
-            return Err(csv_err(1, None, "the header needs an image column and at least one label column, separated by commas"));
+            return Err(csv_err(
+                1,
+                None,
+                "the header needs an image column and at least one label column, separated by commas",
+            ));
         }
-        let image_col = header
-            .iter()
-            .position(|h| h.eq_ignore_ascii_case("image"))
-            .unwrap_or(0);
+        let image_col = header.iter().position(|h| h.eq_ignore_ascii_case("image")).unwrap_or(0);
         if !header[image_col].eq_ignore_ascii_case("image") {
             warnings.push(format!(
                 "no column is named 'image'; image paths are read from the first column '{}'",
@@ -147,7 +156,9 @@ impl IndexCsv {
                 }
             };
             let line = record.position().map(|p| p.line()).unwrap_or(0);
-            if record.len() == 1 && record.get(0).is_some_and(|f| f.iter().all(u8::is_ascii_whitespace)) {
+            if record.len() == 1
+                && record.get(0).is_some_and(|f| f.iter().all(u8::is_ascii_whitespace))
+            {
                 continue; // blank line
             }
             if record.len() != header.len() {
@@ -167,7 +178,11 @@ impl IndexCsv {
                 .enumerate()
                 .map(|(i, f)| {
                     std::str::from_utf8(f).map(str::to_string).map_err(|_| {
-                        csv_err(line, Some(header[i].clone()), "the value is not UTF-8 text; save the file as UTF-8")
+                        csv_err(
+                            line,
+                            Some(header[i].clone()),
+                            "the value is not UTF-8 text; save the file as UTF-8",
+                        )
                     })
                 })
                 .collect();
@@ -184,17 +199,14 @@ impl IndexCsv {
 
         // A column is a label column when it holds 0/1 values; a column with none is notes.
         let mut label_cols = Vec::new();
-        let split_col = header
-            .iter()
-            .position(|h| h.eq_ignore_ascii_case("split"))
-            .filter(|&c| c != image_col);
+        let split_col =
+            header.iter().position(|h| h.eq_ignore_ascii_case("split")).filter(|&c| c != image_col);
         for (c, name) in header.iter().enumerate() {
             if c == image_col || Some(c) == split_col {
                 continue;
             }
-            let any_binary = raw_rows
-                .iter()
-                .any(|(_, f)| matches!(classify(&f[c]), Cell::Zero | Cell::One));
+            let any_binary =
+                raw_rows.iter().any(|(_, f)| matches!(classify(&f[c]), Cell::Zero | Cell::One));
             if any_binary {
                 label_cols.push(c);
             } else {
@@ -204,7 +216,11 @@ impl IndexCsv {
             }
         }
         if label_cols.is_empty() && !raw_rows.is_empty() {
-            return Err(csv_err(1, None, "no label column holds 0/1 values; add one 0/1 column per label"));
+            return Err(csv_err(
+                1,
+                None,
+                "no label column holds 0/1 values; add one 0/1 column per label",
+            ));
         }
 
         let mut rows = Vec::with_capacity(raw_rows.len());
@@ -212,7 +228,11 @@ impl IndexCsv {
         'rows: for (line, fields) in raw_rows {
             let image = fields[image_col].trim().to_string();
             if image.is_empty() {
-                problems.push(csv_err(line, Some(header[image_col].clone()), "the image path is empty"));
+                problems.push(csv_err(
+                    line,
+                    Some(header[image_col].clone()),
+                    "the image path is empty",
+                ));
                 continue;
             }
             if let Some(&first) = seen.get(&normalise(&image)) {
@@ -248,7 +268,10 @@ impl IndexCsv {
                         problems.push(csv_err(
                             line,
                             Some(header[c].clone()),
-                            &format!("'{}' is not a split; use train, valid or test", fields[c].trim()),
+                            &format!(
+                                "'{}' is not a split; use train, valid or test",
+                                fields[c].trim()
+                            ),
                         ));
                         continue 'rows;
                     }
@@ -285,11 +308,7 @@ fn detect_delimiter(header: &[u8]) -> u8 {
 }
 
 fn csv_err(line: u64, column: Option<String>, message: &str) -> Error {
-    Error::new(ErrorKind::Csv {
-        line,
-        column,
-        message: message.to_string(),
-    })
+    Error::new(ErrorKind::Csv { line, column, message: message.to_string() })
 }
 
 fn csv_error(e: csv::Error) -> Error {
@@ -323,11 +342,7 @@ mod tests {
         assert_eq!(csv.rows.len(), 1, "the bad row is left out");
         assert_eq!(
             err.kind(),
-            &ErrorKind::BadLabelValue {
-                line: 3,
-                column: "b".into(),
-                value: "2".into()
-            }
+            &ErrorKind::BadLabelValue { line: 3, column: "b".into(), value: "2".into() }
         );
         assert!(err.to_string().contains("line 3"));
     }
@@ -335,7 +350,10 @@ mod tests {
     #[test]
     fn duplicates_name_both_lines() {
         let csv = IndexCsv::parse(b"image,a\nx.png,1\n./x.png,0\n").unwrap();
-        assert!(matches!(csv.problems[0].kind(), ErrorKind::DuplicateRow { line: 3, first_line: 2, .. }));
+        assert!(matches!(
+            csv.problems[0].kind(),
+            ErrorKind::DuplicateRow { line: 3, first_line: 2, .. }
+        ));
     }
 
     #[test]
@@ -368,26 +386,33 @@ mod tests {
 
     #[test]
     fn every_row_problem_is_collected() {
-        let csv = IndexCsv::parse(b"image,a,b\nx.png,1,0\ny.png,2,0\nx.png,0,1\nz.png,0,yes\n").unwrap();
-        let lines: Vec<u64> = csv
-            .problems
-            .iter()
-            .map(|p| match p.kind() {
-                ErrorKind::BadLabelValue { line, .. } | ErrorKind::DuplicateRow { line, .. } => *line,
-                other => panic!("{other:?}"),
-            })
-            .collect();
+        let csv =
+            IndexCsv::parse(b"image,a,b\nx.png,1,0\ny.png,2,0\nx.png,0,1\nz.png,0,yes\n").unwrap();
+        let lines: Vec<u64> =
+            csv.problems
+                .iter()
+                .map(|p| match p.kind() {
+                    ErrorKind::BadLabelValue { line, .. }
+                    | ErrorKind::DuplicateRow { line, .. } => *line,
+                    other => panic!("{other:?}"),
+                })
+                .collect();
         assert_eq!(lines, vec![3, 4, 5]);
         assert_eq!(csv.rows.len(), 1);
     }
 
     #[test]
     fn the_split_column_is_read_and_checked() {
-        let csv = IndexCsv::parse(b"image,a,split\nx.png,1,train\ny.png,0,Valid\nz.png,1, test \nw.png,0,later\n").unwrap();
+        let csv = IndexCsv::parse(
+            b"image,a,split\nx.png,1,train\ny.png,0,Valid\nz.png,1, test \nw.png,0,later\n",
+        )
+        .unwrap();
         assert!(csv.has_split);
         assert_eq!(csv.labels, vec!["a"]);
         let tags: Vec<_> = csv.rows.iter().map(|r| r.split).collect();
         assert_eq!(tags, vec![Some(SplitTag::Train), Some(SplitTag::Valid), Some(SplitTag::Test)]);
-        assert!(matches!(csv.problems[0].kind(), ErrorKind::Csv { line: 5, column: Some(c), .. } if c == "split"));
+        assert!(
+            matches!(csv.problems[0].kind(), ErrorKind::Csv { line: 5, column: Some(c), .. } if c == "split")
+        );
     }
 }

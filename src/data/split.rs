@@ -49,15 +49,12 @@ pub fn stratified_split(dataset: &Dataset, valid_fraction: f64, seed: u64) -> Sp
         })
         .collect();
     let mut side: Vec<Option<usize>> = vec![None; n];
-    let mut remaining: Vec<usize> = (0..labels)
-        .map(|j| (0..n).filter(|&i| dataset.target(i)[j] == 1).count())
-        .collect();
+    let mut remaining: Vec<usize> =
+        (0..labels).map(|j| (0..n).filter(|&i| dataset.target(i)[j] == 1).count()).collect();
 
     loop {
         // The rarest label that still has unassigned examples.
-        let Some(label) = (0..labels)
-            .filter(|&j| remaining[j] > 0)
-            .min_by_key(|&j| remaining[j])
+        let Some(label) = (0..labels).filter(|&j| remaining[j] > 0).min_by_key(|&j| remaining[j])
         else {
             break;
         };
@@ -84,10 +81,7 @@ pub fn stratified_split(dataset: &Dataset, valid_fraction: f64, seed: u64) -> Sp
             want_total[s] -= 1.0;
         }
     }
-    let mut split = Split {
-        train: Vec::new(),
-        valid: Vec::new(),
-    };
+    let mut split = Split { train: Vec::new(), valid: Vec::new() };
     for &i in &order {
         match side[i] {
             Some(1) => split.valid.push(i),

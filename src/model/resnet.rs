@@ -185,10 +185,7 @@ impl ResNetV2 {
     /// outputs: fine-tuning on a different label set.
     pub fn with_new_head(self, num_labels: usize, device: &Device) -> Self {
         let [features, _] = self.head.weight.val().dims();
-        Self {
-            head: LinearConfig::new(features, num_labels).init(device),
-            ..self
-        }
+        Self { head: LinearConfig::new(features, num_labels).init(device), ..self }
     }
 
     /// Per-label logits.

@@ -30,21 +30,13 @@ pub struct AugmentOptions {
 
 impl Default for AugmentOptions {
     fn default() -> Self {
-        Self {
-            crop: true,
-            flip: false,
-            jitter: true,
-        }
+        Self { crop: true, flip: false, jitter: true }
     }
 }
 
 impl AugmentOptions {
     /// No augmentation at all.
-    pub const NONE: Self = Self {
-        crop: false,
-        flip: false,
-        jitter: false,
-    };
+    pub const NONE: Self = Self { crop: false, flip: false, jitter: false };
 
     fn any(self) -> bool {
         self.crop || self.flip || self.jitter
@@ -74,18 +66,19 @@ pub fn augment(images: Tensor<4>, options: AugmentOptions, rng: &mut SeededRng) 
             .map(|i| {
                 let dy = rng.below(2 * pad + 1);
                 let dx = rng.below(2 * pad + 1);
-                padded
-                    .clone()
-                    .slice([i..i + 1, 0..padded.dims()[1], dy..dy + height, dx..dx + width])
+                padded.clone().slice([
+                    i..i + 1,
+                    0..padded.dims()[1],
+                    dy..dy + height,
+                    dx..dx + width,
+                ])
             })
             .collect();
         x = Tensor::cat(crops, 0);
     }
 
     if options.flip {
-        let mask: Vec<f32> = (0..batch)
-            .map(|_| if rng.unit() < 0.5 { 1.0 } else { 0.0 })
-            .collect();
+        let mask: Vec<f32> = (0..batch).map(|_| if rng.unit() < 0.5 { 1.0 } else { 0.0 }).collect();
         let mask = per_image(mask);
         let flipped = x.clone().flip([3]);
         x = x.clone() + (flipped - x) * mask;
@@ -119,10 +112,7 @@ mod tests {
     fn keeps_shape_and_changes_pixels() {
         let x = ramp(4, 16);
         let before = pollster::block_on(values(x.clone()));
-        let options = AugmentOptions {
-            flip: true,
-            ..AugmentOptions::default()
-        };
+        let options = AugmentOptions { flip: true, ..AugmentOptions::default() };
         let y = augment(x, options, &mut SeededRng::new(3));
         assert_eq!(y.dims(), [4, 3, 16, 16]);
         let after = pollster::block_on(values(y));
@@ -145,10 +135,7 @@ mod tests {
         let x = ramp(8, 4);
         let original = pollster::block_on(values(x.clone()));
         let mirrored = pollster::block_on(values(x.clone().flip([3])));
-        let options = AugmentOptions {
-            flip: true,
-            ..AugmentOptions::NONE
-        };
+        let options = AugmentOptions { flip: true, ..AugmentOptions::NONE };
         let y = pollster::block_on(values(augment(x, options, &mut SeededRng::new(5))));
         let per = 3 * 4 * 4;
         let mut flipped = 0;

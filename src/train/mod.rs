@@ -6,4 +6,6 @@ pub mod schedule;
 pub mod session;
 
 pub use augment::AugmentOptions;
-pub use session::{EpochReport, LabelCurve, SessionInfo, StepEvent, TrainingOptions, TrainingSession};
+pub use session::{
+    EpochReport, LabelCurve, SessionInfo, StepEvent, TrainingOptions, TrainingSession,
+};

@@ -264,7 +264,8 @@ impl TrainingSession {
         let labels = dataset.labels.len();
         let (model, config, norm, init, lineage) = match model_file {
             None => {
-                let config = ResNetV2Config::for_depth(options.depth, labels)?.with_in_channels(dataset.channels);
+                let config = ResNetV2Config::for_depth(options.depth, labels)?
+                    .with_in_channels(dataset.channels);
                 let norm = Normalization::measure(&dataset, &split.train);
                 (config.init(&train_device)?, config, norm, "new", Vec::new())
             }
@@ -294,7 +295,8 @@ impl TrainingSession {
         };
         let mut optim = AdamWConfig::new().with_weight_decay(options.weight_decay as f32);
         if options.gradient_clip > 0.0 {
-            optim = optim.with_grad_clipping(Some(GradientClippingConfig::Norm(options.gradient_clip)));
+            optim =
+                optim.with_grad_clipping(Some(GradientClippingConfig::Norm(options.gradient_clip)));
         }
         // Uploaded once; every step reuses the same device tensor.
         let pos_weight = options.positive_weights.then(|| {
@@ -393,14 +395,14 @@ impl TrainingSession {
         let warmup = (total / 20).min(100);
         let lr = warmup_cosine(self.step, total, warmup, self.options.learning_rate, 0.01);
         self.model = Some(self.optim.step(lr, model, grads));
-        let loss_value: f32 = loss
-            .into_scalar_async()
-            .await
-            .map_err(Error::backend)?;
+        let loss_value: f32 = loss.into_scalar_async().await.map_err(Error::backend)?;
         if !loss_value.is_finite() {
             return Err(Error::option(
                 "learningRate",
-                format!("training diverged at step {} (loss {loss_value}); lower the learning rate", self.step + 1),
+                format!(
+                    "training diverged at step {} (loss {loss_value}); lower the learning rate",
+                    self.step + 1
+                ),
             ));
         }
         self.step += 1;
@@ -477,12 +479,8 @@ impl TrainingSession {
             return Ok((report, Vec::new()));
         }
         let logits = self.logits(&self.split.valid).await?;
-        let targets: Vec<u8> = self
-            .split
-            .valid
-            .iter()
-            .flat_map(|&i| self.dataset.target(i).iter().copied())
-            .collect();
+        let targets: Vec<u8> =
+            self.split.valid.iter().flat_map(|&i| self.dataset.target(i).iter().copied()).collect();
         let valid_loss = bce_with_logits_cpu(&logits, &targets);
         let probs: Vec<f32> = logits.iter().map(|x| 1.0 / (1.0 + (-x).exp())).collect();
         let report = EpochReport {
@@ -523,9 +521,12 @@ impl TrainingSession {
         };
         let labels = self.dataset.labels.len();
         let thresholds = match &self.best {
-            Some(best) if !best.probs.is_empty() => {
-                tune_thresholds(&best.probs, &self.valid_targets(), labels, self.options.threshold_goal)
-            }
+            Some(best) if !best.probs.is_empty() => tune_thresholds(
+                &best.probs,
+                &self.valid_targets(),
+                labels,
+                self.options.threshold_goal,
+            ),
             _ => vec![0.5; labels],
         };
         let metadata = ModelMetadata {
@@ -561,11 +562,7 @@ impl TrainingSession {
 
     /// 0/1 targets of the validation images, row-major.
     fn valid_targets(&self) -> Vec<u8> {
-        self.split
-            .valid
-            .iter()
-            .flat_map(|&i| self.dataset.target(i).iter().copied())
-            .collect()
+        self.split.valid.iter().flat_map(|&i| self.dataset.target(i).iter().copied()).collect()
     }
 
     /// Each label's precision–recall curve on the validation images, for the kept weights
