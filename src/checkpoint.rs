@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{Normalization, ResizePolicy};
 use crate::error::{Error, Result};
 use crate::model::{ResNetV2, ResNetV2Config};
-use crate::train::TrainingOptions;
+use crate::options::{TrainingOptions, WeightsInit};
 
 /// Value of the `format` metadata key.
 pub const FORMAT: &str = "tagtrain-model";
@@ -89,9 +89,9 @@ pub struct TrainingSummary {
     /// Labels this run trained on.
     #[serde(default)]
     pub labels: Vec<String>,
-    /// How the weights started: `new`, `continue` (same labels) or `new-head`.
+    /// How the weights started.
     #[serde(default)]
-    pub init: String,
+    pub init: WeightsInit,
     pub options: TrainingOptions,
     pub steps: usize,
     pub epochs_completed: usize,

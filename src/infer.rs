@@ -1,14 +1,33 @@
-//! Prediction: a loaded model, its metadata, and per-label probabilities for images.
+//! Prediction: a loaded model, its metadata, per-label probabilities for images, and the
+//! model measured on a labelled dataset.
 
 use burn::tensor::Device;
 use serde::Serialize;
+use web_time::Instant;
 
 use crate::checkpoint::{self, ModelMetadata};
-use crate::data::Limits;
 use crate::data::batcher::images_tensor;
 use crate::data::image::decode_image;
-use crate::error::{Error, Result};
+use crate::data::{Dataset, Limits};
+use crate::error::{Error, ErrorKind, Result};
+use crate::metrics::{MultiLabelMetrics, evaluate};
 use crate::model::ResNetV2;
+
+/// Images per forward pass when evaluating a dataset.
+const EVAL_BATCH: usize = 64;
+
+/// A model measured on a labelled dataset (`tagtrain eval`, the page's *Evaluate*).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Evaluation {
+    /// Images evaluated.
+    pub images: usize,
+    /// Prediction throughput, decoding excluded.
+    pub images_per_sec: f64,
+    /// Every metric, at the model's thresholds.
+    #[serde(flatten)]
+    pub metrics: MultiLabelMetrics,
+}
 
 /// One label's prediction for one image.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -50,7 +69,7 @@ impl Predictor {
 
     /// Probabilities (`images × labels`, row-major) for images already decoded at the model's
     /// input size and channel count (`HWC`, as [`decode_image`] returns them).
-    pub async fn probabilities(&self, images: &[Vec<u8>]) -> Result<Vec<f32>> {
+    pub async fn probabilities(&self, images: &[&[u8]]) -> Result<Vec<f32>> {
         let size = self.metadata.input.image_size as usize;
         let expected = size * size * self.metadata.input.channels;
         if let Some(bad) = images.iter().position(|i| i.len() != expected) {
@@ -66,7 +85,7 @@ impl Predictor {
             return Ok(Vec::new());
         }
         let input = images_tensor(
-            images.iter().map(Vec::as_slice),
+            images.iter().copied(),
             size,
             &self.metadata.input.normalization,
             &self.device,
@@ -88,7 +107,7 @@ impl Predictor {
             input.resize,
             &self.limits,
         )?;
-        let probs = self.probabilities(&[pixels]).await?;
+        let probs = self.probabilities(&[&pixels]).await?;
         Ok(self.label_predictions(&probs))
     }
 
@@ -109,5 +128,56 @@ impl Predictor {
             .collect();
         out.sort_by(|a, b| b.probability.total_cmp(&a.probability));
         out
+    }
+
+    /// For each of the model's labels, the column of `labels` (a dataset's) with the same
+    /// name.
+    ///
+    /// # Errors
+    /// A model label missing from `labels`, named, with the labels the data needs.
+    pub fn label_columns(&self, labels: &[String]) -> Result<Vec<usize>> {
+        let wanted = &self.metadata.labels;
+        wanted
+            .iter()
+            .map(|label| {
+                labels.iter().position(|l| l == label).ok_or_else(|| {
+                    Error::new(ErrorKind::EmptyDataset {
+                        reason: format!(
+                            "it has no column '{label}', which the model predicts; evaluate on \
+                             data labelled with the model's labels ({})",
+                            wanted.join(", ")
+                        ),
+                    })
+                })
+            })
+            .collect()
+    }
+
+    /// Measures the model on `dataset` (decoded at the model's input size and channels, e.g.
+    /// with [`crate::DatasetSource::decoder_with_channels`]): every metric at the model's
+    /// thresholds. The dataset's label columns are matched to the model's labels by name, so
+    /// extra columns and another order are fine.
+    pub async fn evaluate(&self, dataset: &Dataset) -> Result<Evaluation> {
+        let columns = self.label_columns(&dataset.labels)?;
+        let n = dataset.len();
+        let mut targets = Vec::with_capacity(n * columns.len());
+        for i in 0..n {
+            let row = dataset.target(i);
+            targets.extend(columns.iter().map(|&c| row[c]));
+        }
+        let started = Instant::now();
+        let mut probs = Vec::with_capacity(n * columns.len());
+        for start in (0..n).step_by(EVAL_BATCH) {
+            let images: Vec<&[u8]> =
+                (start..(start + EVAL_BATCH).min(n)).map(|i| dataset.image(i)).collect();
+            probs.extend(self.probabilities(&images).await?);
+        }
+        let images_per_sec = n as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        let metadata = &self.metadata;
+        Ok(Evaluation {
+            images: n,
+            images_per_sec,
+            metrics: evaluate(&metadata.labels, &probs, &targets, &metadata.thresholds),
+        })
     }
 }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod infer;
 pub mod metrics;
 pub mod model;
+mod options;
 pub mod rng;
 pub mod thresholds;
 pub mod train;
@@ -30,5 +31,9 @@ pub use error::{Error, ErrorKind, Result};
 pub use infer::{LabelPrediction, Predictor};
 pub use metrics::{LabelMetrics, MultiLabelMetrics};
 pub use model::{ResNetKind, ResNetV2, ResNetV2Config};
+pub use options::{
+    AugmentOptions, Bounds, ModelChoice, OptionLimits, TrainingChoices, TrainingOptions,
+    WeightsInit,
+};
 pub use thresholds::ThresholdGoal;
-pub use train::{AugmentOptions, TrainingOptions, TrainingSession};
+pub use train::TrainingSession;

@@ -25,7 +25,8 @@ use crate::checkpoint;
 use crate::data::{DatasetSource, Limits};
 use crate::device::{BackendPreference, ComputeDevice};
 use crate::infer;
-use crate::train::{TrainingOptions, TrainingSession};
+use crate::options::{TrainingChoices, TrainingOptions};
+use crate::train::TrainingSession;
 
 thread_local! {
     /// Initialised once per worker by `initBackend`, then cloned.
@@ -162,6 +163,14 @@ fn info(compute: &ComputeDevice) -> BackendInfo {
     }
 }
 
+/// What the page offers and accepts, so that it re-derives none of Rust's rules:
+/// `{ models: [{ kind, depths, minImageSize, maxImageSize }], limits: { epochs, batchSize,
+/// imageSize, learningRate, validationFraction: { min, max } }, resizePolicies, defaults }`.
+#[wasm_bindgen(js_name = trainingChoices)]
+pub fn training_choices() -> Result<JsValue, JsError> {
+    to_js(&TrainingChoices::new())
+}
+
 /// A dataset zip, checked and summarised, not yet decoded.
 #[wasm_bindgen]
 pub struct Dataset {
@@ -219,25 +228,9 @@ impl Dataset {
             };
             options.validate().map_err(err)?;
             let compute = device()?;
-            let mut decoder =
+            let decoder =
                 source.borrow().decoder(options.image_size, options.resize).map_err(err)?;
-            loop {
-                let done = source
-                    .try_borrow_mut()
-                    .map_err(|_| JsError::new("the dataset is busy; try again"))?
-                    .decode_next(&mut decoder, DECODE_CHUNK)
-                    .map_err(err)?;
-                if let Some(f) = &on_progress {
-                    // A throwing callback must not stop the decoding.
-                    let _ =
-                        f.call2(&JsValue::NULL, &decoder.done().into(), &decoder.total().into());
-                }
-                if done {
-                    break;
-                }
-                next_tick().await;
-            }
-            let data = decoder.finish();
+            let data = decode_all(&source, decoder, on_progress.as_ref()).await?;
             let session = match init_model {
                 None => TrainingSession::new(data, options, compute),
                 Some(bytes) => TrainingSession::from_model(data, options, compute, &bytes),
@@ -245,6 +238,30 @@ impl Dataset {
             .map_err(err)?;
             Ok(JsValue::from(Trainer { session: Rc::new(RefCell::new(Some(session))) }))
         })
+    }
+}
+
+/// Decodes every image of `source` into `decoder`, yielding to the event loop between chunks
+/// and calling `on_progress(done, total)` after each.
+async fn decode_all(
+    source: &Rc<RefCell<DatasetSource>>,
+    mut decoder: crate::data::Decoder,
+    on_progress: Option<&js_sys::Function>,
+) -> Result<crate::data::Dataset, JsError> {
+    loop {
+        let done = source
+            .try_borrow_mut()
+            .map_err(|_| JsError::new("the dataset is busy; try again"))?
+            .decode_next(&mut decoder, DECODE_CHUNK)
+            .map_err(err)?;
+        if let Some(f) = on_progress {
+            // A throwing callback must not stop the decoding.
+            let _ = f.call2(&JsValue::NULL, &decoder.done().into(), &decoder.total().into());
+        }
+        if done {
+            return Ok(decoder.finish());
+        }
+        next_tick().await;
     }
 }
 
@@ -370,6 +387,30 @@ impl JsPredictor {
             obj.insert("backend".into(), self.backend.into());
         }
         to_js(&value)
+    }
+
+    /// Measures the model on a labelled dataset: decodes it at the model's input (calling
+    /// `on_progress(done, total)` as in `prepareTraining`), matches label columns by name, and
+    /// resolves to `{ images, imagesPerSec, map, macroRocAuc, microF1, macroF1, hammingLoss,
+    /// subsetAccuracy, labels: [{ name, precision, recall, f1, ap, rocAuc, support,
+    /// threshold }] }` at the model's thresholds.
+    pub fn evaluate(
+        &self,
+        dataset: &Dataset,
+        on_progress: Option<js_sys::Function>,
+    ) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        let source = dataset.source.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let input = inner.metadata().input.clone();
+            let decoder = source
+                .borrow()
+                .decoder_with_channels(input.image_size, input.resize, input.channels)
+                .map_err(err)?;
+            let data = decode_all(&source, decoder, on_progress.as_ref()).await?;
+            let evaluation = inner.evaluate(&data).await.map_err(err)?;
+            Ok(to_js(&evaluation)?)
+        })
     }
 
     /// Predicts one image file (JPEG/PNG bytes). Resolves to `{ predictions: [{ label,

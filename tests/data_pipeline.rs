@@ -23,7 +23,7 @@ fn smoke_dataset_summary_and_decode() {
     assert!(summary.labels.iter().all(|l| l.positives > 0 && l.positives + l.negatives == 60));
     assert_eq!(summary.sizes.len(), 1);
     assert_eq!((summary.sizes[0].width, summary.sizes[0].height), (32, 32));
-    assert_eq!(summary.recommended.kind, "small");
+    assert_eq!(summary.recommended.kind, tagtrain::ResNetKind::Small);
     assert_eq!(summary.recommended.depth, 11);
     assert_eq!(summary.recommended.image_size, 32);
 

@@ -6,7 +6,7 @@ use common::synthetic_dataset;
 use tagtrain::checkpoint;
 use tagtrain::device::ComputeDevice;
 use tagtrain::infer::Predictor;
-use tagtrain::train::{TrainingOptions, TrainingSession};
+use tagtrain::{TrainingOptions, TrainingSession};
 
 fn options() -> TrainingOptions {
     TrainingOptions {
@@ -60,11 +60,11 @@ fn learns_a_synthetic_multi_label_task_and_round_trips() {
     let device = burn::tensor::Device::flex();
     let predictor = Predictor::from_bytes(&bytes, &device).unwrap();
     assert_eq!(predictor.metadata(), &metadata);
-    let images: Vec<Vec<u8>> = (0..8).map(|i| dataset.image(i).to_vec()).collect();
+    let images: Vec<&[u8]> = (0..8).map(|i| dataset.image(i)).collect();
     let loaded = pollster::block_on(predictor.probabilities(&images)).unwrap();
     let direct = {
         let input = tagtrain::data::batcher::images_tensor(
-            images.iter().map(Vec::as_slice),
+            images.iter().copied(),
             16,
             &metadata.input.normalization,
             &device,

@@ -15,9 +15,8 @@ use tagtrain::checkpoint;
 use tagtrain::data::{Dataset, DatasetSource, Limits, ResizePolicy};
 use tagtrain::device::{BackendPreference, ComputeDevice};
 use tagtrain::infer::Predictor;
-use tagtrain::metrics::evaluate;
 use tagtrain::thresholds::ThresholdGoal;
-use tagtrain::train::{AugmentOptions, TrainingOptions, TrainingSession};
+use tagtrain::{AugmentOptions, TrainingOptions, TrainingSession};
 use web_time::Instant;
 
 const USAGE: &str = "\
@@ -500,30 +499,10 @@ fn eval(args: &Args) -> anyhow::Result<()> {
         .with_context(|| format!("{data} cannot be used as a dataset"))?;
     let dataset =
         decode(&mut source, metadata.input.image_size, metadata.input.resize, args.flag("json"))?;
-    // The model's labels, found by name among the dataset's columns.
-    let columns: Vec<usize> = metadata
-        .labels
-        .iter()
-        .map(|label| {
-            dataset.labels.iter().position(|l| l == label).with_context(|| {
-                format!("{data} has no column '{label}', which the model predicts; evaluate on data labelled with the model's labels ({})", metadata.labels.join(", "))
-            })
-        })
-        .collect::<anyhow::Result<_>>()?;
-    let n = dataset.len();
-    let mut targets = Vec::with_capacity(n * columns.len());
-    for i in 0..n {
-        let row = dataset.target(i);
-        targets.extend(columns.iter().map(|&c| row[c]));
-    }
-    let started = Instant::now();
-    let mut probs = Vec::with_capacity(n * columns.len());
-    for chunk in (0..n).collect::<Vec<_>>().chunks(64) {
-        let images: Vec<Vec<u8>> = chunk.iter().map(|&i| dataset.image(i).to_vec()).collect();
-        probs.extend(pollster::block_on(predictor.probabilities(&images))?);
-    }
-    let images_per_sec = n as f64 / started.elapsed().as_secs_f64().max(1e-9);
-    let m = evaluate(&metadata.labels, &probs, &targets, &metadata.thresholds);
+    let evaluation = pollster::block_on(predictor.evaluate(&dataset))
+        .with_context(|| format!("{data} cannot be used to evaluate {model_path}"))?;
+    let (n, images_per_sec) = (evaluation.images, evaluation.images_per_sec);
+    let m = evaluation.metrics;
     if args.flag("json") {
         let labels: Vec<_> = m
             .labels

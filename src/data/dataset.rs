@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::model::ResNetKind;
 
 use super::archive::{Archive, Limits, normalise};
 use super::image::{ImageHeader, ResizePolicy, decode_image, header};
@@ -89,7 +90,7 @@ pub struct SizeCount {
 #[serde(rename_all = "camelCase")]
 pub struct Recommendation {
     /// `"small"` for images up to 96 px, `"large"` above.
-    pub kind: String,
+    pub kind: ResNetKind,
     /// The smallest depth of that kind ("try the smallest first").
     pub depth: usize,
     /// Training image size in pixels (square).
@@ -99,12 +100,11 @@ pub struct Recommendation {
 impl Recommendation {
     /// The brief: 10–96 px → ResNetV2 Small; 96–320 px → Large; above 320 px → resize to 320.
     pub fn for_sides(median_side: u32) -> Self {
-        let image_size = median_side.clamp(10, 320);
-        if image_size <= 96 {
-            Self { kind: "small".into(), depth: 11, image_size }
-        } else {
-            Self { kind: "large".into(), depth: 26, image_size }
-        }
+        let (small, large) = (ResNetKind::Small, ResNetKind::Large);
+        let image_size =
+            median_side.clamp(*small.recommended_sides().start(), *large.recommended_sides().end());
+        let kind = if small.recommended_sides().contains(&image_size) { small } else { large };
+        Self { kind, depth: kind.depths()[0], image_size }
     }
 }
 
@@ -351,10 +351,20 @@ impl DatasetSource {
     /// Starts decoding (see [`DatasetSource::decode_next`]). The pixel buffer is allocated once,
     /// at its final size.
     pub fn decoder(&self, image_size: u32, resize: ResizePolicy) -> Result<Decoder> {
+        self.decoder_with_channels(image_size, resize, if self.grayscale() { 1 } else { 3 })
+    }
+
+    /// Like [`DatasetSource::decoder`], with the channel count fixed by the caller (a model's
+    /// input): grayscale images are repeated over RGB, colour images averaged to one channel.
+    pub fn decoder_with_channels(
+        &self,
+        image_size: u32,
+        resize: ResizePolicy,
+        channels: usize,
+    ) -> Result<Decoder> {
         if !(8..=512).contains(&image_size) {
             return Err(Error::option("imageSize", "must be between 8 and 512 pixels"));
         }
-        let channels = if self.grayscale() { 1 } else { 3 };
         let total = self.entries.len();
         let per_image = (image_size as usize).pow(2) * channels;
         let pixels = Vec::new();

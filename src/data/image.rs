@@ -31,6 +31,9 @@ pub enum ResizePolicy {
 }
 
 impl ResizePolicy {
+    /// Every policy, the default first.
+    pub const ALL: [Self; 3] = [Self::Stretch, Self::CenterCrop, Self::Letterbox];
+
     /// The name used in options and model files: `stretch`, `center-crop` or `letterbox`.
     pub fn as_str(self) -> &'static str {
         match self {

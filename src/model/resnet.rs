@@ -40,6 +40,15 @@ impl ResNetKind {
         }
     }
 
+    /// The image sides (px) this family suits, as the brief recommends: Small up to 96 px,
+    /// Large from 96 to 320 px.
+    pub fn recommended_sides(self) -> std::ops::RangeInclusive<u32> {
+        match self {
+            Self::Small => 10..=96,
+            Self::Large => 96..=320,
+        }
+    }
+
     /// The family a depth belongs to: 26, 50 and 101 are Large, any other 9n+2 is Small.
     pub fn for_depth(depth: usize) -> Result<Self> {
         match depth {
@@ -52,6 +61,15 @@ impl ResNetKind {
                 ),
             )),
         }
+    }
+}
+
+impl std::fmt::Display for ResNetKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Small => "small",
+            Self::Large => "large",
+        })
     }
 }
 

@@ -12,36 +12,9 @@
 
 use burn::tensor::ops::PadMode;
 use burn::tensor::{Tensor, TensorData};
-use serde::{Deserialize, Serialize};
 
+use crate::options::AugmentOptions;
 use crate::rng::SeededRng;
-
-/// Which augmentations run. Serialised camelCase; every field has a default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct AugmentOptions {
-    /// Random crop with padding (default on).
-    pub crop: bool,
-    /// Random horizontal flip (default off).
-    pub flip: bool,
-    /// Brightness/contrast jitter (default on).
-    pub jitter: bool,
-}
-
-impl Default for AugmentOptions {
-    fn default() -> Self {
-        Self { crop: true, flip: false, jitter: true }
-    }
-}
-
-impl AugmentOptions {
-    /// No augmentation at all.
-    pub const NONE: Self = Self { crop: false, flip: false, jitter: false };
-
-    fn any(self) -> bool {
-        self.crop || self.flip || self.jitter
-    }
-}
 
 /// Augments a normalised batch.
 ///

@@ -5,7 +5,4 @@ pub mod loss;
 pub mod schedule;
 pub mod session;
 
-pub use augment::AugmentOptions;
-pub use session::{
-    EpochReport, LabelCurve, SessionInfo, StepEvent, TrainingOptions, TrainingSession,
-};
+pub use session::{EpochReport, LabelCurve, SessionInfo, StepEvent, TrainingSession};

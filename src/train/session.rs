@@ -9,109 +9,23 @@ use burn::module::Module;
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use web_time::Instant;
 
 use crate::checkpoint::{InputSpec, ModelMetadata, TrainingSummary};
 use crate::data::batcher::{images_tensor, targets_tensor};
-use crate::data::{Dataset, Normalization, ResizePolicy, Split, stratified_split};
+use crate::data::{Dataset, Normalization, Split, stratified_split};
 use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
 use crate::metrics::{MultiLabelMetrics, evaluate};
 use crate::model::{ResNetV2, ResNetV2Config};
+use crate::options::{TrainingOptions, WeightsInit};
 use crate::rng::SeededRng;
 use crate::thresholds::{CurvePoint, ThresholdGoal, curve, tune_thresholds};
 
-use super::augment::{AugmentOptions, augment};
+use super::augment::augment;
 use super::loss::{bce_with_logits, bce_with_logits_cpu};
 use super::schedule::warmup_cosine;
-
-/// What the user chooses before training. Every field has a default.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct TrainingOptions {
-    /// ResNetV2 depth: 11, 20, 29, 56 (Small) or 26, 50, 101 (Large).
-    pub depth: usize,
-    /// Square training image size in pixels.
-    pub image_size: u32,
-    /// Passes over the training images.
-    pub epochs: usize,
-    /// Images per step.
-    pub batch_size: usize,
-    /// Peak learning rate of AdamW.
-    pub learning_rate: f64,
-    /// AdamW decoupled weight decay.
-    pub weight_decay: f64,
-    /// Share of images held out for validation.
-    pub validation_fraction: f64,
-    /// Seed for the split, the batch order, the augmentation and the initial weights. Runs
-    /// with the same seed on the CPU backend repeat exactly.
-    pub seed: u64,
-    /// Training-time augmentation (random crop and jitter on, flip off).
-    pub augment: AugmentOptions,
-    /// Weight each label's positive examples by `min(negatives / positives, 10)` (at least 1)
-    /// in the loss, which helps rare labels' recall.
-    pub positive_weights: bool,
-    /// Each parameter's gradient is scaled down to this L2 norm when above it; 0 turns
-    /// clipping off.
-    pub gradient_clip: f32,
-    /// Stop after this many epochs without a better validation mAP, keeping the best weights;
-    /// 0 trains every epoch (the best weights are still kept).
-    pub patience: usize,
-    /// How each label's threshold is tuned on the validation images when the model is saved.
-    pub threshold_goal: ThresholdGoal,
-    /// How images become square at `image_size` (used when decoding; stored in the model).
-    pub resize: ResizePolicy,
-}
-
-impl Default for TrainingOptions {
-    fn default() -> Self {
-        Self {
-            depth: 11,
-            image_size: 32,
-            epochs: 10,
-            batch_size: 32,
-            learning_rate: 1e-3,
-            weight_decay: 1e-4,
-            validation_fraction: 0.2,
-            seed: 42,
-            augment: AugmentOptions::default(),
-            positive_weights: false,
-            gradient_clip: 1.0,
-            patience: 5,
-            threshold_goal: ThresholdGoal::MaxF1,
-            resize: ResizePolicy::Stretch,
-        }
-    }
-}
-
-impl TrainingOptions {
-    /// Checks every option, naming the one that is wrong.
-    pub fn validate(&self) -> Result<()> {
-        if self.epochs == 0 || self.epochs > 10_000 {
-            return Err(Error::option("epochs", "must be between 1 and 10000"));
-        }
-        if self.batch_size == 0 || self.batch_size > 4096 {
-            return Err(Error::option("batchSize", "must be between 1 and 4096"));
-        }
-        if !(self.learning_rate > 0.0 && self.learning_rate < 10.0) {
-            return Err(Error::option("learningRate", "must be a positive number below 10"));
-        }
-        if !(0.0..1.0).contains(&self.weight_decay) {
-            return Err(Error::option("weightDecay", "must be in [0, 1)"));
-        }
-        if !(0.0..=0.5).contains(&self.validation_fraction) {
-            return Err(Error::option("validationFraction", "must be between 0 and 0.5"));
-        }
-        if !(8..=512).contains(&self.image_size) {
-            return Err(Error::option("imageSize", "must be between 8 and 512 pixels"));
-        }
-        if !(self.gradient_clip >= 0.0 && self.gradient_clip.is_finite()) {
-            return Err(Error::option("gradientClip", "must be 0 (off) or a positive number"));
-        }
-        Ok(())
-    }
-}
 
 /// Reported after each step.
 #[derive(Debug, Clone, Serialize)]
@@ -163,9 +77,8 @@ pub struct SessionInfo {
     pub parameters: usize,
     pub model: String,
     pub backend: &'static str,
-    /// How the weights started: `"new"`, `"continue"` or `"new-head"` (see
-    /// [`TrainingSession::from_model`]).
-    pub init: &'static str,
+    /// How the weights started (see [`TrainingSession::from_model`]).
+    pub init: WeightsInit,
 }
 
 /// One label's validation precision–recall curve.
@@ -200,7 +113,7 @@ pub struct TrainingSession {
     stale_epochs: usize,
     stopped_early: bool,
     /// How the weights started, and the runs before this one (fine-tuning).
-    init: &'static str,
+    init: WeightsInit,
     lineage: Vec<TrainingSummary>,
     epoch_loss_sum: f64,
     epoch_loss_count: usize,
@@ -267,7 +180,7 @@ impl TrainingSession {
                 let config = ResNetV2Config::for_depth(options.depth, labels)?
                     .with_in_channels(dataset.channels);
                 let norm = Normalization::measure(&dataset, &split.train);
-                (config.init(&train_device)?, config, norm, "new", Vec::new())
+                (config.init(&train_device)?, config, norm, WeightsInit::New, Vec::new())
             }
             Some(bytes) => {
                 let (model, parent) = crate::checkpoint::load_trainable(bytes, &train_device)?;
@@ -285,10 +198,10 @@ impl TrainingSession {
                 lineage.extend(parent.training.clone());
                 let mut config = parent.architecture.clone();
                 let (model, init) = if parent.labels == dataset.labels {
-                    (model, "continue")
+                    (model, WeightsInit::Continue)
                 } else {
                     config.num_labels = labels;
-                    (model.with_new_head(labels, &train_device), "new-head")
+                    (model.with_new_head(labels, &train_device), WeightsInit::NewHead)
                 };
                 (model, config, parent.input.normalization, init, lineage)
             }
@@ -541,7 +454,7 @@ impl TrainingSession {
             architecture: self.config.clone(),
             training: Some(TrainingSummary {
                 labels: self.dataset.labels.clone(),
-                init: self.init.to_string(),
+                init: self.init,
                 options: self.options.clone(),
                 steps: self.step,
                 epochs_completed: self.step / self.steps_per_epoch,

@@ -1,0 +1,295 @@
+//! What the user chooses before training, and the one place its ranges are written.
+//!
+//! [`TrainingOptions`] is read by the CLI (flags), the page (one options object) and the model
+//! file (the training summary keeps it), all through serde, camelCase. Its ranges live in
+//! [`OptionLimits`]: [`TrainingOptions::validate`] checks them, and [`TrainingChoices`] hands
+//! them to the page, so that no front end re-derives a rule.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::ResizePolicy;
+use crate::error::{Error, Result};
+use crate::model::ResNetKind;
+use crate::thresholds::ThresholdGoal;
+
+/// Which augmentations run. Serialised camelCase; every field has a default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AugmentOptions {
+    /// Random crop with padding (default on).
+    pub crop: bool,
+    /// Random horizontal flip (default off: flags, arrows and text change meaning mirrored).
+    pub flip: bool,
+    /// Brightness/contrast jitter (default on).
+    pub jitter: bool,
+}
+
+impl Default for AugmentOptions {
+    fn default() -> Self {
+        Self { crop: true, flip: false, jitter: true }
+    }
+}
+
+impl AugmentOptions {
+    /// No augmentation at all.
+    pub const NONE: Self = Self { crop: false, flip: false, jitter: false };
+
+    /// True when at least one augmentation runs.
+    pub fn any(self) -> bool {
+        self.crop || self.flip || self.jitter
+    }
+}
+
+/// How a run's weights started. JSON: `"new"`, `"continue"`, `"new-head"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum WeightsInit {
+    /// Fresh weights.
+    #[default]
+    New,
+    /// Every weight of a saved model with the same labels: training continues.
+    Continue,
+    /// A saved model's backbone with a new classifier head for other labels.
+    NewHead,
+}
+
+impl WeightsInit {
+    /// The JSON name (`new`, `continue`, `new-head`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Continue => "continue",
+            Self::NewHead => "new-head",
+        }
+    }
+}
+
+impl std::fmt::Display for WeightsInit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the user chooses before training. Every field has a default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TrainingOptions {
+    /// ResNetV2 depth: 11, 20, 29, 56 (Small) or 26, 50, 101 (Large).
+    pub depth: usize,
+    /// Square training image size in pixels.
+    pub image_size: u32,
+    /// Passes over the training images.
+    pub epochs: usize,
+    /// Images per step.
+    pub batch_size: usize,
+    /// Peak learning rate of AdamW.
+    pub learning_rate: f64,
+    /// AdamW decoupled weight decay.
+    pub weight_decay: f64,
+    /// Share of images held out for validation.
+    pub validation_fraction: f64,
+    /// Seed for the split, the batch order, the augmentation and the initial weights. Runs
+    /// with the same seed on the CPU backend repeat exactly.
+    pub seed: u64,
+    /// Training-time augmentation (random crop and jitter on, flip off).
+    pub augment: AugmentOptions,
+    /// Weight each label's positive examples by `min(negatives / positives, 10)` (at least 1)
+    /// in the loss, which helps rare labels' recall.
+    pub positive_weights: bool,
+    /// Each parameter's gradient is scaled down to this L2 norm when above it; 0 turns
+    /// clipping off.
+    pub gradient_clip: f32,
+    /// Stop after this many epochs without a better validation mAP, keeping the best weights;
+    /// 0 trains every epoch (the best weights are still kept).
+    pub patience: usize,
+    /// How each label's threshold is tuned on the validation images when the model is saved.
+    pub threshold_goal: ThresholdGoal,
+    /// How images become square at `image_size` (used when decoding; stored in the model).
+    pub resize: ResizePolicy,
+}
+
+impl Default for TrainingOptions {
+    fn default() -> Self {
+        Self {
+            depth: 11,
+            image_size: 32,
+            epochs: 10,
+            batch_size: 32,
+            learning_rate: 1e-3,
+            weight_decay: 1e-4,
+            validation_fraction: 0.2,
+            seed: 42,
+            augment: AugmentOptions::default(),
+            positive_weights: false,
+            gradient_clip: 1.0,
+            patience: 5,
+            threshold_goal: ThresholdGoal::MaxF1,
+            resize: ResizePolicy::Stretch,
+        }
+    }
+}
+
+/// An inclusive range of a numeric option.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Bounds {
+    /// Smallest accepted value.
+    pub min: f64,
+    /// Largest accepted value.
+    pub max: f64,
+}
+
+impl Bounds {
+    const fn new(min: f64, max: f64) -> Self {
+        Self { min, max }
+    }
+
+    /// True when `value` is in `[min, max]` (NaN never is).
+    pub fn contains(self, value: f64) -> bool {
+        value >= self.min && value <= self.max
+    }
+}
+
+/// The ranges of the numeric options (see [`TrainingOptions`] for what each one means).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OptionLimits {
+    /// Passes over the data.
+    pub epochs: Bounds,
+    /// Images per step.
+    pub batch_size: Bounds,
+    /// Training image side in pixels.
+    pub image_size: Bounds,
+    /// Peak learning rate.
+    pub learning_rate: Bounds,
+    /// AdamW weight decay.
+    pub weight_decay: Bounds,
+    /// Share of images held out.
+    pub validation_fraction: Bounds,
+}
+
+/// The ranges every front end offers and [`TrainingOptions::validate`] enforces.
+pub const LIMITS: OptionLimits = OptionLimits {
+    epochs: Bounds::new(1.0, 10_000.0),
+    batch_size: Bounds::new(1.0, 4096.0),
+    image_size: Bounds::new(8.0, 512.0),
+    learning_rate: Bounds::new(1e-9, 10.0),
+    weight_decay: Bounds::new(0.0, 0.99),
+    validation_fraction: Bounds::new(0.0, 0.5),
+};
+
+impl TrainingOptions {
+    /// Checks every option, naming the one that is wrong.
+    pub fn validate(&self) -> Result<()> {
+        let check = |name: &'static str, value: f64, bounds: Bounds, unit: &str| {
+            if bounds.contains(value) {
+                Ok(())
+            } else {
+                Err(Error::option(
+                    name,
+                    format!("{value} is not between {} and {}{unit}", bounds.min, bounds.max),
+                ))
+            }
+        };
+        check("epochs", self.epochs as f64, LIMITS.epochs, "")?;
+        check("batchSize", self.batch_size as f64, LIMITS.batch_size, "")?;
+        check("learningRate", self.learning_rate, LIMITS.learning_rate, "")?;
+        check("weightDecay", self.weight_decay, LIMITS.weight_decay, "")?;
+        check("validationFraction", self.validation_fraction, LIMITS.validation_fraction, "")?;
+        check("imageSize", f64::from(self.image_size), LIMITS.image_size, " pixels")?;
+        if !(self.gradient_clip >= 0.0 && self.gradient_clip.is_finite()) {
+            return Err(Error::option("gradientClip", "must be 0 (off) or a positive number"));
+        }
+        Ok(())
+    }
+}
+
+/// One family of networks as the page offers it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelChoice {
+    /// `small` or `large`.
+    pub kind: ResNetKind,
+    /// The depths offered, smallest first.
+    pub depths: &'static [usize],
+    /// The image sides this family suits (the brief's recommendation).
+    pub min_image_size: u32,
+    /// See `min_image_size`.
+    pub max_image_size: u32,
+}
+
+/// Everything a front end needs to offer the options without knowing the rules.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainingChoices {
+    /// The network families and their depths.
+    pub models: Vec<ModelChoice>,
+    /// The ranges of the numeric options.
+    pub limits: OptionLimits,
+    /// The resize policies by JSON name.
+    pub resize_policies: Vec<&'static str>,
+    /// The default options.
+    pub defaults: TrainingOptions,
+}
+
+impl TrainingChoices {
+    /// The choices of this build.
+    pub fn new() -> Self {
+        let model = |kind: ResNetKind| {
+            let sides = kind.recommended_sides();
+            ModelChoice {
+                kind,
+                depths: kind.depths(),
+                min_image_size: *sides.start(),
+                max_image_size: *sides.end(),
+            }
+        };
+        Self {
+            models: vec![model(ResNetKind::Small), model(ResNetKind::Large)],
+            limits: LIMITS,
+            resize_policies: ResizePolicy::ALL.iter().map(|p| p.as_str()).collect(),
+            defaults: TrainingOptions::default(),
+        }
+    }
+}
+
+impl Default for TrainingChoices {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_every_range_is_enforced() {
+        TrainingOptions::default().validate().unwrap();
+        let bad = [
+            TrainingOptions { epochs: 0, ..Default::default() },
+            TrainingOptions { batch_size: 5000, ..Default::default() },
+            TrainingOptions { learning_rate: f64::NAN, ..Default::default() },
+            TrainingOptions { learning_rate: 0.0, ..Default::default() },
+            TrainingOptions { validation_fraction: 0.6, ..Default::default() },
+            TrainingOptions { image_size: 4, ..Default::default() },
+            TrainingOptions { gradient_clip: -1.0, ..Default::default() },
+        ];
+        for options in bad {
+            assert!(options.validate().is_err(), "{options:?}");
+        }
+    }
+
+    #[test]
+    fn choices_carry_the_depths_and_json_names() {
+        let json = serde_json::to_value(TrainingChoices::new()).unwrap();
+        assert_eq!(json["models"][0]["kind"], "small");
+        assert_eq!(json["models"][1]["depths"], serde_json::json!([26, 50, 101]));
+        assert_eq!(json["limits"]["imageSize"]["max"], 512.0);
+        assert_eq!(
+            json["resizePolicies"],
+            serde_json::json!(["stretch", "center-crop", "letterbox"])
+        );
+        assert_eq!(json["defaults"]["depth"], 11);
+        assert_eq!(serde_json::to_value(WeightsInit::NewHead).unwrap(), "new-head");
+    }
+}
