@@ -15,7 +15,8 @@ use std::io::{Cursor, Write};
 use std::time::Instant;
 
 use image::RgbImage;
-use tagtrain::data::{DatasetSource, Limits, ResizePolicy};
+use tagtrain::Limits;
+use tagtrain::data::{DatasetSource, ResizePolicy};
 use zip::write::SimpleFileOptions;
 
 fn peak_rss_mib() -> f64 {

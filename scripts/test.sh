@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: the Rust unit and integration tests (native, flex CPU backend), then the
-# browser end-to-end tests (headless Chromium, WebGPU on SwiftShader and the CPU fallback).
+# Runs every test: the code's habits (rustfmt, clippy with warnings as errors, documented public
+# items), the Rust unit and integration tests (native, flex CPU backend), then the browser
+# end-to-end tests (headless Chromium, WebGPU on SwiftShader and the CPU fallback).
 # On a fresh machine it first installs what is missing: Chromium (Debian), the npm test tools,
 # the wasm32 target and the pinned wasm-bindgen-cli.
 set -euo pipefail
@@ -22,6 +23,17 @@ fi
 
 echo "==> npm ci (playwright-core, binaryen)"
 npm ci --no-audit --no-fund
+
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  echo "==> installing rustfmt and clippy"
+  rustup component add rustfmt clippy
+fi
+
+echo "==> cargo fmt --check"
+cargo fmt --check
+
+echo "==> cargo clippy (native, every target, warnings are errors)"
+cargo clippy --release --all-targets -- -D warnings
 
 echo "==> cargo test (native)"
 cargo test --release

@@ -15,41 +15,143 @@ pub struct Error {
     kind: ErrorKind,
 }
 
-/// What went wrong, with the place it went wrong.
+/// What went wrong, with the place it went wrong. Grouped by cause: the user's archive, its
+/// `index.csv`, its images, the dataset as a whole, a model file, the run, the machine, and
+/// the caller's own mistakes.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum ErrorKind {
+    // --- The archive ---------------------------------------------------------------------
     /// The bytes are not a readable zip archive.
-    NotAZip { reason: String },
+    NotAZip {
+        /// What the zip reader said.
+        reason: String,
+    },
     /// One entry of the archive could not be read.
-    ZipEntry { entry: String, reason: String },
-    /// A configured limit was exceeded (zip bomb, oversized CSV, huge image, ...).
-    Limit { what: &'static str, place: String, limit: u64, actual: u64 },
+    ZipEntry {
+        /// The entry's path in the zip.
+        entry: String,
+        /// Why.
+        reason: String,
+    },
+    /// A configured limit was exceeded (zip bomb, oversized CSV, huge image, ...); see
+    /// [`crate::Limits`].
+    Limit {
+        /// What was measured, e.g. `"side (pixels)"`.
+        what: &'static str,
+        /// Where, e.g. `"image 'a.png'"`.
+        place: String,
+        /// The cap.
+        limit: u64,
+        /// The value found.
+        actual: u64,
+    },
     /// The archive has no `index.csv`.
-    MissingIndexCsv { entries: usize },
+    MissingIndexCsv {
+        /// Usable entries in the zip.
+        entries: usize,
+    },
+
+    // --- index.csv -----------------------------------------------------------------------
     /// `index.csv` is malformed at a line (1-based, the header is line 1) and column.
-    Csv { line: u64, column: Option<String>, message: String },
+    Csv {
+        /// 1-based line.
+        line: u64,
+        /// The column's header name (or `#n`), when one column is at fault.
+        column: Option<String>,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// A label cell holds something other than 0 or 1.
-    BadLabelValue { line: u64, column: String, value: String },
+    BadLabelValue {
+        /// 1-based line.
+        line: u64,
+        /// The label column.
+        column: String,
+        /// The cell's text.
+        value: String,
+    },
     /// The same image is listed twice.
-    DuplicateRow { line: u64, first_line: u64, image: String },
+    DuplicateRow {
+        /// 1-based line of the repeat.
+        line: u64,
+        /// 1-based line of the first listing.
+        first_line: u64,
+        /// The image path.
+        image: String,
+    },
     /// A row names an image that is not in the zip.
-    MissingImage { line: u64, image: String, suggestion: Option<String> },
+    MissingImage {
+        /// 1-based line.
+        line: u64,
+        /// The path the row gives.
+        image: String,
+        /// An entry with the same file name elsewhere in the zip.
+        suggestion: Option<String>,
+    },
+
+    // --- Images and the dataset ----------------------------------------------------------
     /// An image could not be decoded.
-    ImageDecode { image: String, reason: String },
+    ImageDecode {
+        /// The image's path in the zip (or the name the caller gave).
+        image: String,
+        /// The decoder's reason.
+        reason: String,
+    },
     /// The dataset has nothing to train on.
-    EmptyDataset { reason: String },
-    /// A training or model option is out of range.
-    InvalidOption { option: &'static str, message: String },
-    /// A model file is not one tagtrain can read.
-    ModelFile { reason: String },
-    /// The compute backend failed (device lost, readback failed, ...).
-    Backend { reason: String },
-    /// A file could not be read or written (CLI only).
-    Io { path: String, reason: String },
+    EmptyDataset {
+        /// Why, and what to do.
+        reason: String,
+    },
     /// Several problems in one dataset, each located; reported together so that the user can
     /// fix them all at once.
-    Problems { problems: Vec<Error> },
+    Problems {
+        /// Every problem, in the order found.
+        problems: Vec<Error>,
+    },
+
+    // --- Options, model files and runs ---------------------------------------------------
+    /// A training or model option is out of range.
+    InvalidOption {
+        /// The option's JSON name (the CLI flag's in its messages).
+        option: &'static str,
+        /// What is wrong and what is accepted.
+        message: String,
+    },
+    /// A model file is not one tagtrain can read.
+    ModelFile {
+        /// Why.
+        reason: String,
+    },
+    /// The loss stopped being a finite number: the run cannot go on from these weights.
+    Diverged {
+        /// 1-based step whose loss was not finite.
+        step: usize,
+        /// The loss.
+        loss: f32,
+        /// The learning rate of that step.
+        learning_rate: f64,
+    },
+
+    // --- The machine and the caller ------------------------------------------------------
+    /// The compute backend failed (device lost, readback failed, ...).
+    Backend {
+        /// What the backend said.
+        reason: String,
+    },
+    /// A file could not be read or written (CLI only).
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The API was used out of order: a step while another is running, a step after the
+    /// last one. A bug in the caller, not in the user's data.
+    Misuse {
+        /// What was asked, and what to do instead.
+        message: String,
+    },
 }
 
 /// How many problems a [`ErrorKind::Problems`] message lists before "and N more".
@@ -82,6 +184,30 @@ impl Error {
             ErrorKind::Problems { problems } => problems.iter().collect(),
             _ => vec![self],
         }
+    }
+
+    pub(crate) fn zip_entry(entry: &str, reason: impl fmt::Display) -> Self {
+        Self::new(ErrorKind::ZipEntry { entry: entry.to_string(), reason: reason.to_string() })
+    }
+
+    pub(crate) fn limit(what: &'static str, place: &str, limit: u64, actual: u64) -> Self {
+        Self::new(ErrorKind::Limit { what, place: place.to_string(), limit, actual })
+    }
+
+    pub(crate) fn csv(line: u64, column: Option<String>, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Csv { line, column, message: message.into() })
+    }
+
+    pub(crate) fn image_decode(image: &str, reason: impl fmt::Display) -> Self {
+        Self::new(ErrorKind::ImageDecode { image: image.to_string(), reason: reason.to_string() })
+    }
+
+    pub(crate) fn empty_dataset(reason: impl Into<String>) -> Self {
+        Self::new(ErrorKind::EmptyDataset { reason: reason.into() })
+    }
+
+    pub(crate) fn misuse(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Misuse { message: message.into() })
     }
 
     pub(crate) fn option(option: &'static str, message: impl Into<String>) -> Self {
@@ -149,7 +275,13 @@ impl fmt::Display for Error {
             EmptyDataset { reason } => write!(f, "the dataset cannot be used: {reason}"),
             InvalidOption { option, message } => write!(f, "option '{option}': {message}"),
             ModelFile { reason } => write!(f, "not a usable tagtrain model file: {reason}"),
+            Diverged { step, loss, learning_rate } => write!(
+                f,
+                "training diverged at step {step} (loss {loss}, learning rate {learning_rate:.2e}); \
+                 lower the learning rate"
+            ),
             Backend { reason } => write!(f, "compute backend error: {reason}"),
+            Misuse { message } => write!(f, "{message}"),
             Io { path, reason } => write!(f, "{path}: {reason}"),
             Problems { problems } => {
                 write!(

@@ -6,10 +6,11 @@ use serde::Serialize;
 use web_time::Instant;
 
 use crate::checkpoint::{self, ModelMetadata};
+use crate::data::Dataset;
 use crate::data::batcher::images_tensor;
 use crate::data::image::decode_image;
-use crate::data::{Dataset, Limits};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
+use crate::limits::Limits;
 use crate::metrics::{MultiLabelMetrics, evaluate};
 use crate::model::ResNetV2;
 
@@ -32,8 +33,11 @@ pub struct Evaluation {
 /// One label's prediction for one image.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LabelPrediction {
+    /// The label's name.
     pub label: String,
+    /// Its sigmoid probability.
     pub probability: f32,
+    /// The label's threshold in the model.
     pub threshold: f32,
     /// `probability >= threshold`.
     pub positive: bool,
@@ -141,13 +145,11 @@ impl Predictor {
             .iter()
             .map(|label| {
                 labels.iter().position(|l| l == label).ok_or_else(|| {
-                    Error::new(ErrorKind::EmptyDataset {
-                        reason: format!(
-                            "it has no column '{label}', which the model predicts; evaluate on \
-                             data labelled with the model's labels ({})",
-                            wanted.join(", ")
-                        ),
-                    })
+                    Error::empty_dataset(format!(
+                        "it has no column '{label}', which the model predicts; evaluate on data \
+                         labelled with the model's labels ({})",
+                        wanted.join(", ")
+                    ))
                 })
             })
             .collect()

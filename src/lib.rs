@@ -9,15 +9,20 @@
 //!
 //! The types a program needs are re-exported here, at the crate root.
 
+#![warn(missing_docs)]
+
 pub mod checkpoint;
 pub mod data;
 pub mod device;
-pub mod error;
+mod error;
 pub mod infer;
+mod limits;
 pub mod metrics;
 pub mod model;
 mod options;
+#[doc(hidden)]
 pub mod rng;
+pub mod scoring;
 pub mod thresholds;
 pub mod train;
 
@@ -25,10 +30,11 @@ pub mod train;
 mod wasm;
 
 pub use checkpoint::{InputSpec, ModelMetadata, TrainingSummary};
-pub use data::{Dataset, DatasetSource, DatasetSummary, Limits, Normalization, ResizePolicy};
+pub use data::{Dataset, DatasetSource, DatasetSummary, Normalization, ResizePolicy};
 pub use device::{BackendKind, BackendPreference, ComputeDevice};
-pub use error::{Error, ErrorKind, Result};
-pub use infer::{LabelPrediction, Predictor};
+pub use error::{Error, ErrorKind, PROBLEMS_SHOWN, Result};
+pub use infer::{Evaluation, LabelPrediction, Predictor};
+pub use limits::Limits;
 pub use metrics::{LabelMetrics, MultiLabelMetrics};
 pub use model::{ResNetKind, ResNetV2, ResNetV2Config};
 pub use options::{
@@ -36,4 +42,4 @@ pub use options::{
     WeightsInit,
 };
 pub use thresholds::ThresholdGoal;
-pub use train::TrainingSession;
+pub use train::{EpochReport, LabelCurve, SessionInfo, StepEvent, TrainingSession};

@@ -19,12 +19,18 @@
 
 use serde::Serialize;
 
+use crate::scoring::{ScoreTable, Sweep, f1, ratio, sweep};
+
 /// Metrics of one label.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LabelMetrics {
+    /// The label's name.
     pub name: String,
+    /// Precision at the threshold.
     pub precision: f64,
+    /// Recall at the threshold.
     pub recall: f64,
+    /// F1 at the threshold.
     pub f1: f64,
     /// Average precision; `None` when the label has no positive example.
     pub ap: Option<f64>,
@@ -41,12 +47,15 @@ pub struct LabelMetrics {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MultiLabelMetrics {
+    /// Each label's metrics, in the model's label order.
     pub labels: Vec<LabelMetrics>,
     /// Mean average precision over labels with at least one positive.
     pub map: f64,
     /// Mean ROC-AUC over labels where it is defined.
     pub macro_roc_auc: Option<f64>,
+    /// Micro-averaged F1: every (image, label) decision pooled.
     pub micro_f1: f64,
+    /// Macro-averaged F1: the mean of the labels' F1 (labels without positives count, as 0).
     pub macro_f1: f64,
     /// Fraction of wrong label decisions.
     pub hamming_loss: f64,
@@ -61,22 +70,17 @@ pub fn evaluate(
     targets: &[u8],
     thresholds: &[f32],
 ) -> MultiLabelMetrics {
-    let l = names.len();
-    let n = if l == 0 { 0 } else { targets.len() / l };
+    let table = ScoreTable::new(probs, targets, names.len());
+    let (l, n) = (table.labels(), table.rows());
+    let threshold = |j: usize| thresholds.get(j).copied().unwrap_or(0.5);
+    let predicted = |i: usize, j: usize| table.prob(i, j) >= threshold(j);
     let mut labels = Vec::with_capacity(l);
     let (mut tp_all, mut fp_all, mut fn_all) = (0usize, 0usize, 0usize);
-    let n = n.min(probs.len() / l.max(1));
-    let prob = |i: usize, j: usize| {
-        let p = probs[i * l + j];
-        if p.is_nan() { 0.0 } else { p }
-    };
-    for j in 0..l {
-        let scores: Vec<f32> = (0..n).map(|i| prob(i, j)).collect();
-        let truth: Vec<u8> = (0..n).map(|i| targets[i * l + j]).collect();
-        let t = thresholds.get(j).copied().unwrap_or(0.5);
+    for (j, name) in names.iter().enumerate() {
+        let (scores, truth) = table.column(j);
         let (mut tp, mut fp, mut fnn) = (0, 0, 0);
-        for (s, y) in scores.iter().zip(&truth) {
-            match (*s >= t, *y == 1) {
+        for (i, &y) in truth.iter().enumerate() {
+            match (predicted(i, j), y == 1) {
                 (true, true) => tp += 1,
                 (true, false) => fp += 1,
                 (false, true) => fnn += 1,
@@ -86,117 +90,83 @@ pub fn evaluate(
         tp_all += tp;
         fp_all += fp;
         fn_all += fnn;
-        let (precision, recall, f1) = prf(tp, fp, fnn);
+        let (precision, recall) = (ratio(tp, tp + fp), ratio(tp, tp + fnn));
+        let sweep = sweep(&scores, &truth);
         labels.push(LabelMetrics {
-            name: names[j].clone(),
+            name: name.clone(),
             precision,
             recall,
-            f1,
-            ap: average_precision(&scores, &truth),
-            roc_auc: roc_auc(&scores, &truth),
+            f1: f1(precision, recall),
+            ap: average_precision_of(&sweep),
+            roc_auc: roc_auc_of(&sweep),
             support: tp + fnn,
-            threshold: t,
+            threshold: threshold(j),
         });
     }
+    let mean = |values: &[f64]| values.iter().sum::<f64>() / values.len().max(1) as f64;
     let aps: Vec<f64> = labels.iter().filter_map(|m| m.ap).collect();
-    let map = if aps.is_empty() { 0.0 } else { aps.iter().sum::<f64>() / aps.len() as f64 };
     let aucs: Vec<f64> = labels.iter().filter_map(|m| m.roc_auc).collect();
-    let macro_roc_auc = (!aucs.is_empty()).then(|| aucs.iter().sum::<f64>() / aucs.len() as f64);
-    let macro_f1 = if l == 0 { 0.0 } else { labels.iter().map(|m| m.f1).sum::<f64>() / l as f64 };
-    let micro_f1 = prf(tp_all, fp_all, fn_all).2;
+    let f1s: Vec<f64> = labels.iter().map(|m| m.f1).collect();
     let mut wrong = 0usize;
     let mut exact = 0usize;
     for i in 0..n {
-        let errors = (0..l)
-            .filter(|&j| (prob(i, j) >= labels[j].threshold) != (targets[i * l + j] == 1))
-            .count();
+        let errors = (0..l).filter(|&j| predicted(i, j) != (table.target(i, j) == 1)).count();
         wrong += errors;
         exact += usize::from(errors == 0);
     }
     MultiLabelMetrics {
         labels,
-        map,
-        macro_roc_auc,
-        micro_f1,
-        macro_f1,
-        hamming_loss: if n * l == 0 { 0.0 } else { wrong as f64 / (n * l) as f64 },
-        subset_accuracy: if n == 0 { 0.0 } else { exact as f64 / n as f64 },
+        map: mean(&aps),
+        macro_roc_auc: (!aucs.is_empty()).then(|| mean(&aucs)),
+        micro_f1: f1(ratio(tp_all, tp_all + fp_all), ratio(tp_all, tp_all + fn_all)),
+        macro_f1: mean(&f1s),
+        hamming_loss: ratio(wrong, n * l),
+        subset_accuracy: ratio(exact, n),
     }
-}
-
-fn prf(tp: usize, fp: usize, fnn: usize) -> (f64, f64, f64) {
-    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-    let p = ratio(tp, tp + fp);
-    let r = ratio(tp, tp + fnn);
-    let f = if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) };
-    (p, r, f)
 }
 
 /// Average precision of one label (scikit-learn's definition); `None` without positives.
 pub fn average_precision(scores: &[f32], truth: &[u8]) -> Option<f64> {
-    let scores = &without_nan(scores);
-    let positives = truth.iter().filter(|t| **t == 1).count();
-    if positives == 0 {
+    average_precision_of(&sweep(scores, truth))
+}
+
+fn average_precision_of(sweep: &Sweep) -> Option<f64> {
+    if sweep.positives == 0 {
         return None;
     }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
-    let (mut tp, mut fp) = (0usize, 0usize);
-    let mut ap = 0.0;
     let mut last_recall = 0.0;
-    let mut k = 0;
-    while k < order.len() {
-        // All examples sharing a score form one threshold.
-        let s = scores[order[k]];
-        while k < order.len() && scores[order[k]] == s {
-            if truth[order[k]] == 1 {
-                tp += 1;
-            } else {
-                fp += 1;
-            }
-            k += 1;
-        }
-        let recall = tp as f64 / positives as f64;
-        let precision = tp as f64 / (tp + fp) as f64;
-        ap += (recall - last_recall) * precision;
+    let mut ap = 0.0;
+    for point in &sweep.points {
+        let recall = sweep.recall(point);
+        ap += (recall - last_recall) * point.precision();
         last_recall = recall;
     }
     Some(ap)
-}
-
-/// NaN scores as 0, as everywhere in this module; tie grouping compares with `==`, which a
-/// NaN never satisfies.
-fn without_nan(scores: &[f32]) -> Vec<f32> {
-    scores.iter().map(|&p| if p.is_nan() { 0.0 } else { p }).collect()
 }
 
 /// Area under the ROC curve of one label (scikit-learn's `roc_auc_score`): the probability
 /// that a random positive scores above a random negative, ties counting one half. `None`
 /// without both classes.
 pub fn roc_auc(scores: &[f32], truth: &[u8]) -> Option<f64> {
-    let scores = &without_nan(scores);
-    let positives = truth.iter().filter(|t| **t == 1).count();
-    let negatives = truth.len() - positives;
-    if positives == 0 || negatives == 0 {
+    roc_auc_of(&sweep(scores, truth))
+}
+
+fn roc_auc_of(sweep: &Sweep) -> Option<f64> {
+    if sweep.positives == 0 || sweep.negatives == 0 {
         return None;
     }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
-    // Mann–Whitney U from average ranks (1-based) of the positives.
-    let mut rank_sum = 0.0;
-    let mut k = 0;
-    while k < order.len() {
-        let s = scores[order[k]];
-        let start = k;
-        while k < order.len() && scores[order[k]] == s {
-            k += 1;
-        }
-        let average_rank = (start + 1 + k) as f64 / 2.0;
-        let tied_positives = order[start..k].iter().filter(|&&i| truth[i] == 1).count();
-        rank_sum += average_rank * tied_positives as f64;
+    // Each negative is outscored by the positives of the groups above its own, and ties with
+    // the positives of its own group (one half each).
+    let (mut above, mut last_fp) = (0usize, 0usize);
+    let mut wins = 0.0;
+    for point in &sweep.points {
+        let tied = point.true_positives - above;
+        let negatives = point.false_positives - last_fp;
+        wins += negatives as f64 * (above as f64 + tied as f64 / 2.0);
+        above = point.true_positives;
+        last_fp = point.false_positives;
     }
-    let p = positives as f64;
-    Some((rank_sum - p * (p + 1.0) / 2.0) / (p * negatives as f64))
+    Some(wins / (sweep.positives as f64 * sweep.negatives as f64))
 }
 
 #[cfg(test)]

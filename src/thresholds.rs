@@ -11,6 +11,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::scoring::{ScoreTable, f1, sweep};
+
 /// What the thresholds aim for. JSON: `{ "goal": "maxF1" }`, `{ "goal": "precision",
 /// "target": 0.9 }` or `{ "goal": "recall", "target": 0.9 }`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
@@ -22,9 +24,15 @@ pub enum ThresholdGoal {
     MaxF1,
     /// The lowest threshold reaching this precision (the most recall under that constraint);
     /// the most precise threshold when none reaches it.
-    Precision { target: f64 },
+    Precision {
+        /// The precision to reach, in (0, 1].
+        target: f64,
+    },
     /// The highest threshold keeping this recall (the most precision under that constraint).
-    Recall { target: f64 },
+    Recall {
+        /// The recall to keep, in (0, 1].
+        target: f64,
+    },
 }
 
 /// Precision and recall of one label when the threshold is `threshold`.
@@ -32,37 +40,25 @@ pub enum ThresholdGoal {
 pub struct CurvePoint {
     /// Labels with probability `>=` this are predicted present.
     pub threshold: f32,
+    /// Precision at this threshold (`tp / (tp + fp)`).
     pub precision: f64,
+    /// Recall at this threshold (`tp / positives`).
     pub recall: f64,
 }
 
 /// The precision–recall curve of one label: one point per distinct probability, highest
 /// threshold first. Empty without examples. NaN probabilities count as 0.
 pub fn curve(scores: &[f32], truth: &[u8]) -> Vec<CurvePoint> {
-    let clean = |p: f32| if p.is_nan() { 0.0 } else { p };
-    let positives = truth.iter().filter(|t| **t == 1).count();
-    let mut order: Vec<usize> = (0..scores.len().min(truth.len())).collect();
-    order.sort_by(|&a, &b| clean(scores[b]).total_cmp(&clean(scores[a])));
-    let mut points = Vec::new();
-    let (mut tp, mut fp) = (0usize, 0usize);
-    let mut k = 0;
-    while k < order.len() {
-        let s = clean(scores[order[k]]);
-        while k < order.len() && clean(scores[order[k]]) == s {
-            if truth[order[k]] == 1 {
-                tp += 1;
-            } else {
-                fp += 1;
-            }
-            k += 1;
-        }
-        points.push(CurvePoint {
-            threshold: s,
-            precision: tp as f64 / (tp + fp) as f64,
-            recall: if positives == 0 { 0.0 } else { tp as f64 / positives as f64 },
-        });
-    }
-    points
+    let sweep = sweep(scores, truth);
+    sweep
+        .points
+        .iter()
+        .map(|p| CurvePoint {
+            threshold: p.threshold,
+            precision: p.precision(),
+            recall: sweep.recall(p),
+        })
+        .collect()
 }
 
 /// Precision and recall of one label at `threshold` (0 and 0 when nothing is predicted).
@@ -80,11 +76,10 @@ pub fn tune_thresholds(
     labels: usize,
     goal: ThresholdGoal,
 ) -> Vec<f32> {
-    let n = if labels == 0 { 0 } else { (probs.len() / labels).min(targets.len() / labels) };
+    let table = ScoreTable::new(probs, targets, labels);
     (0..labels)
         .map(|j| {
-            let scores: Vec<f32> = (0..n).map(|i| probs[i * labels + j]).collect();
-            let truth: Vec<u8> = (0..n).map(|i| targets[i * labels + j]).collect();
+            let (scores, truth) = table.column(j);
             tune_one(&scores, &truth, goal)
         })
         .collect()
@@ -97,16 +92,13 @@ pub fn tune_one(scores: &[f32], truth: &[u8], goal: ThresholdGoal) -> f32 {
     if points.is_empty() || positives == 0 {
         return 0.5;
     }
-    let f1 = |p: &CurvePoint| {
-        let s = p.precision + p.recall;
-        if s == 0.0 { 0.0 } else { 2.0 * p.precision * p.recall / s }
-    };
+    let f1_of = |p: &CurvePoint| f1(p.precision, p.recall);
     let chosen = match goal {
         ThresholdGoal::MaxF1 => {
             // Best F1; among equals, the threshold nearest 0.5 (the least surprising).
             let mut best = 0;
             for (k, p) in points.iter().enumerate() {
-                let (a, b) = (f1(p), f1(&points[best]));
+                let (a, b) = (f1_of(p), f1_of(&points[best]));
                 let nearer = (p.threshold - 0.5).abs() < (points[best].threshold - 0.5).abs();
                 if a > b + 1e-12 || ((a - b).abs() <= 1e-12 && nearer) {
                     best = k;
@@ -144,7 +136,7 @@ mod tests {
 
     fn f1_at(scores: &[f32], truth: &[u8], t: f32) -> f64 {
         let (p, r) = precision_recall_at(scores, truth, t);
-        if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+        f1(p, r)
     }
 
     #[test]

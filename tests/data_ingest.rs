@@ -6,7 +6,8 @@ mod common;
 use common::{png, solid_png, zip_of};
 use image::RgbImage;
 use tagtrain::ErrorKind;
-use tagtrain::data::{DatasetSource, Limits, ResizePolicy, SplitTag, stratified_split};
+use tagtrain::Limits;
+use tagtrain::data::{DatasetSource, ResizePolicy, SplitTag, stratified_split};
 
 fn open(bytes: Vec<u8>) -> tagtrain::Result<DatasetSource> {
     DatasetSource::from_zip(bytes, &Limits::default())

@@ -4,7 +4,8 @@ mod common;
 
 use common::{solid_png, zip_of};
 use tagtrain::ErrorKind;
-use tagtrain::data::{DatasetSource, Limits};
+use tagtrain::Limits;
+use tagtrain::data::DatasetSource;
 
 const SMOKE: &[u8] = include_bytes!("fixtures/smoke_mnist32.zip");
 

@@ -5,7 +5,8 @@ mod common;
 
 use common::{solid_png, zip_of};
 use proptest::prelude::*;
-use tagtrain::data::{Dataset, DatasetSource, IndexCsv, Limits, ResizePolicy, stratified_split};
+use tagtrain::Limits;
+use tagtrain::data::{Dataset, DatasetSource, IndexCsv, ResizePolicy, stratified_split};
 
 /// Everything the loader does with user bytes: open, summarise, decode.
 fn load(bytes: Vec<u8>) {

@@ -16,8 +16,9 @@
 
 mod common;
 
+use tagtrain::Limits;
 use tagtrain::data::image::{decode_image, header};
-use tagtrain::data::{DatasetSource, Limits, ResizePolicy};
+use tagtrain::data::{DatasetSource, ResizePolicy};
 
 const TOLERANCE: f64 = 10.0;
 

@@ -6,7 +6,7 @@ use common::synthetic_dataset;
 use tagtrain::checkpoint;
 use tagtrain::device::ComputeDevice;
 use tagtrain::infer::Predictor;
-use tagtrain::{TrainingOptions, TrainingSession};
+use tagtrain::{TrainingOptions, TrainingSession, WeightsInit};
 
 fn options() -> TrainingOptions {
     TrainingOptions {
@@ -141,7 +141,7 @@ fn fine_tuning_on_new_labels_keeps_the_backbone_and_records_lineage() {
         &parent_bytes,
     )
     .unwrap();
-    assert_eq!(same.info().init, "continue");
+    assert_eq!(same.info().init, WeightsInit::Continue);
     let (m, md) = same.snapshot().unwrap();
     assert_eq!(
         tensors(&pollster::block_on(checkpoint::save(&m, &md)).unwrap()),
@@ -154,7 +154,7 @@ fn fine_tuning_on_new_labels_keeps_the_backbone_and_records_lineage() {
     let mut child =
         TrainingSession::from_model(child_data, short, ComputeDevice::cpu(None), &parent_bytes)
             .unwrap();
-    assert_eq!(child.info().init, "new-head");
+    assert_eq!(child.info().init, WeightsInit::NewHead);
     let (m, md) = child.snapshot().unwrap();
     let before = tensors(&pollster::block_on(checkpoint::save(&m, &md)).unwrap());
     let original = tensors(&parent_bytes);
@@ -171,9 +171,9 @@ fn fine_tuning_on_new_labels_keeps_the_backbone_and_records_lineage() {
     assert_eq!(md.labels, ["a", "b", "d"]);
     assert_eq!(md.lineage.len(), 1, "the parent run is recorded");
     assert_eq!(md.lineage[0].labels, ["a", "b", "c"]);
-    assert_eq!(md.lineage[0].init, "new");
+    assert_eq!(md.lineage[0].init, WeightsInit::New);
     let run = md.training.as_ref().unwrap();
-    assert_eq!(run.init, "new-head");
+    assert_eq!(run.init, WeightsInit::NewHead);
     assert_eq!(run.labels, ["a", "b", "d"]);
 }
 

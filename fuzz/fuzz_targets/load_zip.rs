@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tagtrain::data::{DatasetSource, Limits, ResizePolicy};
+use tagtrain::{DatasetSource, Limits, ResizePolicy};
 
 fuzz_target!(|bytes: &[u8]| {
     // Tighter caps than the defaults keep each run fast; the code paths are the same.

@@ -11,8 +11,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use serde_json::json;
+use tagtrain::Limits;
 use tagtrain::checkpoint;
-use tagtrain::data::{Dataset, DatasetSource, Limits, ResizePolicy};
+use tagtrain::data::{Dataset, DatasetSource, ResizePolicy};
 use tagtrain::device::{BackendPreference, ComputeDevice};
 use tagtrain::infer::Predictor;
 use tagtrain::thresholds::ThresholdGoal;

@@ -11,39 +11,7 @@ use std::io::{Cursor, Read};
 use zip::ZipArchive;
 
 use crate::error::{Error, ErrorKind, Result};
-
-/// Explicit caps on what a dataset may ask of us. Every cap produces a located error.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Limits {
-    /// Most entries (files and folders) in the zip.
-    pub max_entries: u64,
-    /// Most bytes all entries may inflate to, summed.
-    pub max_total_uncompressed: u64,
-    /// Most bytes a single entry may inflate to.
-    pub max_entry_bytes: u64,
-    /// Largest inflated/compressed ratio accepted for entries over 1 MiB (zip bombs).
-    pub max_compression_ratio: u64,
-    /// Most bytes `index.csv` may hold.
-    pub max_csv_bytes: u64,
-    /// Largest width or height of an image.
-    pub max_image_side: u32,
-    /// Most pixels (width × height) in one image.
-    pub max_image_pixels: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_entries: 200_000,
-            max_total_uncompressed: 4 << 30,
-            max_entry_bytes: 64 << 20,
-            max_compression_ratio: 200,
-            max_csv_bytes: 64 << 20,
-            max_image_side: 12_000,
-            max_image_pixels: 50_000_000,
-        }
-    }
-}
+use crate::limits::Limits;
 
 /// A zip archive held in memory, with its usable entries indexed by normalised path.
 pub struct Archive {
@@ -63,9 +31,7 @@ impl Archive {
         let mut zip = ZipArchive::new(Cursor::new(bytes))
             .map_err(|e| Error::new(ErrorKind::NotAZip { reason: e.to_string() }))?;
         let count = zip.len() as u64;
-        if count > limits.max_entries {
-            return Err(limit("entry count", "the zip", limits.max_entries, count));
-        }
+        limits.check_entries(count)?;
         let mut entries = BTreeMap::new();
         let mut total: u64 = 0;
         for i in 0..zip.len() {
@@ -90,14 +56,7 @@ impl Archive {
             total = total.saturating_add(file.size());
             entries.insert(key, i);
         }
-        if total > limits.max_total_uncompressed {
-            return Err(limit(
-                "total uncompressed size (bytes)",
-                "the zip",
-                limits.max_total_uncompressed,
-                total,
-            ));
-        }
+        limits.check_total_uncompressed(total)?;
         Ok(Self { zip, entries, limits: limits.clone() })
     }
 
@@ -111,11 +70,6 @@ impl Archive {
         self.entries.len()
     }
 
-    /// True when the archive has no usable entry.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// True when `path` (normalised) is an entry.
     pub fn contains(&self, path: &str) -> bool {
         self.entries.contains_key(path)
@@ -123,49 +77,18 @@ impl Archive {
 
     /// Inflates one entry, enforcing the per-entry size and compression-ratio limits.
     pub fn read(&mut self, path: &str, cap: u64) -> Result<Vec<u8>> {
-        let index = *self.entries.get(path).ok_or_else(|| {
-            Error::new(ErrorKind::ZipEntry {
-                entry: path.to_string(),
-                reason: "no such entry".into(),
-            })
-        })?;
-        let cap = cap.min(self.limits.max_entry_bytes);
-        let ratio = self.limits.max_compression_ratio;
-        let mut file = self.zip.by_index(index).map_err(|e| entry_err(path, e))?;
+        let index =
+            *self.entries.get(path).ok_or_else(|| Error::zip_entry(path, "no such entry"))?;
+        let cap = self.limits.entry_cap(cap);
+        let mut file = self.zip.by_index(index).map_err(|e| Error::zip_entry(path, e))?;
         let declared = file.size();
-        if declared > cap {
-            return Err(limit("size (bytes)", &format!("zip entry '{path}'"), cap, declared));
-        }
-        let compressed = file.compressed_size().max(1);
-        if declared > (1 << 20) && declared / compressed > ratio {
-            return Err(limit(
-                "compression ratio",
-                &format!("zip entry '{path}' (a zip bomb?)"),
-                ratio,
-                declared / compressed,
-            ));
-        }
+        self.limits.check_entry(path, declared, file.compressed_size(), cap)?;
         // The declared size is user data too: read at most cap + 1 bytes whatever it says.
         let mut out = Vec::with_capacity(declared as usize);
-        (&mut file).take(cap + 1).read_to_end(&mut out).map_err(|e| entry_err(path, e))?;
-        if out.len() as u64 > cap {
-            return Err(limit(
-                "size (bytes)",
-                &format!("zip entry '{path}'"),
-                cap,
-                out.len() as u64,
-            ));
-        }
+        (&mut file).take(cap + 1).read_to_end(&mut out).map_err(|e| Error::zip_entry(path, e))?;
+        self.limits.check_inflated(path, out.len() as u64, cap)?;
         Ok(out)
     }
-}
-
-fn entry_err(path: &str, e: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::ZipEntry { entry: path.to_string(), reason: e.to_string() })
-}
-
-pub(crate) fn limit(what: &'static str, place: &str, limit: u64, actual: u64) -> Error {
-    Error::new(ErrorKind::Limit { what, place: place.to_string(), limit, actual })
 }
 
 /// Normalises a path as people write it: backslashes become slashes, `./` and empty

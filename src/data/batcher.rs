@@ -12,7 +12,9 @@ use super::dataset::Dataset;
 /// that prediction normalises exactly as training did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Normalization {
+    /// Per-channel mean.
     pub mean: Vec<f32>,
+    /// Per-channel standard deviation.
     pub std: Vec<f32>,
 }
 

@@ -7,16 +7,15 @@
 //! images at a time so that a browser stays responsive, [`DatasetSource::decoder`] and
 //! [`DatasetSource::decode_next`]) then decodes and resizes at the chosen size.
 
-use std::collections::{BTreeMap, HashMap};
-
-use serde::Serialize;
+use std::collections::HashMap;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::ResNetKind;
 
-use super::archive::{Archive, Limits, normalise};
-use super::image::{ImageHeader, ResizePolicy, decode_image, header};
+use super::archive::{Archive, normalise};
+use super::image::{ImageHeader, ResizePolicy, all_grayscale, decode_image, header};
 use super::index::{IndexCsv, SplitTag};
+use super::summary::DatasetSummary;
+use crate::limits::Limits;
 
 /// A dataset zip that has been checked but not yet decoded.
 pub struct DatasetSource {
@@ -28,84 +27,6 @@ pub struct DatasetSource {
     headers: Vec<ImageHeader>,
     warnings: Vec<String>,
     limits: Limits,
-}
-
-/// Labels and pixel sizes of a dataset, shown to the user before training.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct DatasetSummary {
-    /// Number of images (rows).
-    pub images: usize,
-    /// Name of the CSV column the image paths were read from.
-    pub image_column: String,
-    /// Per-label counts.
-    pub labels: Vec<LabelCount>,
-    /// Distinct image sizes with how many images have each, most common first.
-    pub sizes: Vec<SizeCount>,
-    /// Smallest side of any image.
-    pub min_side: u32,
-    /// Largest side of any image.
-    pub max_side: u32,
-    /// Problems that do not stop training.
-    pub warnings: Vec<String>,
-    /// What the brief recommends for these images.
-    pub recommended: Recommendation,
-    /// `labels_per_image[k]`: how many images carry exactly `k` labels.
-    pub labels_per_image: Vec<usize>,
-    /// `cooccurrence[a][b]`: images carrying both label `a` and label `b` (the diagonal holds
-    /// each label's positives).
-    pub cooccurrence: Vec<Vec<usize>>,
-    /// Every image is grayscale: training uses one channel.
-    pub grayscale: bool,
-    /// Images per side of the `split` column, when the CSV has one.
-    pub split_column: Option<SplitCounts>,
-}
-
-/// How many rows the `split` column puts on each side.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct SplitCounts {
-    pub train: usize,
-    pub valid: usize,
-    pub test: usize,
-}
-
-/// Positive and negative examples of one label.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct LabelCount {
-    pub name: String,
-    pub positives: usize,
-    pub negatives: usize,
-}
-
-/// How many images have one size.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct SizeCount {
-    pub width: u32,
-    pub height: u32,
-    pub count: usize,
-}
-
-/// The model kind, depth and image size the brief recommends for a dataset.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Recommendation {
-    /// `"small"` for images up to 96 px, `"large"` above.
-    pub kind: ResNetKind,
-    /// The smallest depth of that kind ("try the smallest first").
-    pub depth: usize,
-    /// Training image size in pixels (square).
-    pub image_size: u32,
-}
-
-impl Recommendation {
-    /// The brief: 10–96 px → ResNetV2 Small; 96–320 px → Large; above 320 px → resize to 320.
-    pub fn for_sides(median_side: u32) -> Self {
-        let (small, large) = (ResNetKind::Small, ResNetKind::Large);
-        let image_size =
-            median_side.clamp(*small.recommended_sides().start(), *large.recommended_sides().end());
-        let kind = if small.recommended_sides().contains(&image_size) { small } else { large };
-        Self { kind, depth: kind.depths()[0], image_size }
-    }
 }
 
 /// Decoded images at the training size, ready for batching.
@@ -259,75 +180,12 @@ impl DatasetSource {
 
     /// What the user sees before training.
     pub fn summary(&self) -> DatasetSummary {
-        let n = self.index.rows.len();
-        let labels = self
-            .index
-            .labels
-            .iter()
-            .enumerate()
-            .map(|(j, name)| {
-                let positives = self.index.rows.iter().filter(|r| r.labels[j] == 1).count();
-                LabelCount { name: name.clone(), positives, negatives: n - positives }
-            })
-            .collect();
-        let mut by_size: BTreeMap<(u32, u32), usize> = BTreeMap::new();
-        for h in &self.headers {
-            *by_size.entry((h.width, h.height)).or_default() += 1;
-        }
-        let mut sizes: Vec<SizeCount> = by_size
-            .into_iter()
-            .map(|((width, height), count)| SizeCount { width, height, count })
-            .collect();
-        sizes.sort_by(|a, b| b.count.cmp(&a.count));
-        let mut sides: Vec<u32> = self.headers.iter().map(|h| h.width.min(h.height)).collect();
-        sides.sort_unstable();
-        let median = sides.get(sides.len() / 2).copied().unwrap_or(32);
-        let l = self.index.labels.len();
-        let mut labels_per_image = vec![0usize; l + 1];
-        let mut cooccurrence = vec![vec![0usize; l]; l];
-        for row in &self.index.rows {
-            let on: Vec<usize> = (0..l).filter(|&j| row.labels[j] == 1).collect();
-            labels_per_image[on.len()] += 1;
-            for &a in &on {
-                for &b in &on {
-                    cooccurrence[a][b] += 1;
-                }
-            }
-        }
-        let split_column = self.index.has_split.then(|| {
-            let count = |tag| self.index.rows.iter().filter(|r| r.split == Some(tag)).count();
-            SplitCounts {
-                train: count(SplitTag::Train),
-                valid: count(SplitTag::Valid),
-                test: count(SplitTag::Test),
-            }
-        });
-        let mut warnings = self.warnings.clone();
-        if sizes.len() > 1 {
-            warnings.push(format!(
-                "images have {} different sizes; they are resized to one square size for training",
-                sizes.len()
-            ));
-        }
-        DatasetSummary {
-            images: n,
-            image_column: self.index.image_column.clone(),
-            labels,
-            sizes,
-            min_side: self.headers.iter().map(|h| h.width.min(h.height)).min().unwrap_or(0),
-            max_side: self.headers.iter().map(|h| h.width.max(h.height)).max().unwrap_or(0),
-            warnings,
-            recommended: Recommendation::for_sides(median),
-            labels_per_image,
-            cooccurrence,
-            grayscale: self.grayscale(),
-            split_column,
-        }
+        DatasetSummary::new(&self.index, &self.headers, &self.warnings)
     }
 
     /// True when every image is grayscale (then training uses one channel).
     pub fn grayscale(&self) -> bool {
-        !self.headers.is_empty() && self.headers.iter().all(|h| h.grayscale)
+        all_grayscale(&self.headers)
     }
 
     /// Decodes every image at `image_size × image_size`, brought to the square by `resize`,
@@ -383,16 +241,11 @@ impl DatasetSource {
                 }),
             },
         };
-        decoder.dataset.pixels.try_reserve_exact(total.saturating_mul(per_image)).map_err(
-            |_| {
-                super::archive::limit(
-                    "decoded pixel bytes",
-                    "the dataset",
-                    (total.saturating_mul(per_image) as u64).saturating_sub(1),
-                    total.saturating_mul(per_image) as u64,
-                )
-            },
-        )?;
+        let bytes = total.saturating_mul(per_image);
+        // The allocator's refusal is the limit here: say how much was asked.
+        decoder.dataset.pixels.try_reserve_exact(bytes).map_err(|_| {
+            Error::limit("decoded pixel bytes", "the dataset", bytes as u64 - 1, bytes as u64)
+        })?;
         Ok(decoder)
     }
 

@@ -12,9 +12,9 @@ use image::imageops::FilterType;
 use image::{DynamicImage, ExtendedColorType, ImageDecoder, ImageReader, RgbImage};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
-use super::archive::{Limits, limit};
+use crate::limits::Limits;
 
 /// How a non-square (or differently sized) image becomes `size × size`. Stored in the model so
 /// that prediction prepares images exactly as training did.
@@ -66,7 +66,9 @@ impl std::fmt::Display for ResizePolicy {
 /// What an image's header says, read without decoding the pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ImageHeader {
+    /// Width in pixels, as the header declares it.
     pub width: u32,
+    /// Height in pixels, as the header declares it.
     pub height: u32,
     /// Gray (with or without alpha): such a dataset can train on one channel.
     pub grayscale: bool,
@@ -84,12 +86,12 @@ pub fn header(name: &str, bytes: &[u8], limits: &Limits) -> Result<ImageHeader> 
     }
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
-        .map_err(|e| decode_err(name, e))?;
+        .map_err(|e| Error::image_decode(name, e))?;
     // Reading a header allocates no pixels; our own limits are checked on the dimensions just
     // below, so that an absurd size is reported with its numbers (the decoder's own limit
     // gives only "Memory limit exceeded", and only on some platforms).
     reader.no_limits();
-    let decoder = reader.into_decoder().map_err(|e| decode_err(name, e))?;
+    let decoder = reader.into_decoder().map_err(|e| Error::image_decode(name, e))?;
     let (width, height) = decoder.dimensions();
     check_dimensions(name, width, height, limits)?;
     let grayscale = matches!(
@@ -154,11 +156,16 @@ fn check_jpeg_complete(name: &str, bytes: &[u8]) -> Result<()> {
     if complete {
         Ok(())
     } else {
-        Err(decode_err(
+        Err(Error::image_decode(
             name,
             "the JPEG file is truncated (it has no end-of-image marker); export or copy it again",
         ))
     }
+}
+
+/// True when there are images and every one is grayscale (then training uses one channel).
+pub(crate) fn all_grayscale(headers: &[ImageHeader]) -> bool {
+    !headers.is_empty() && headers.iter().all(|h| h.grayscale)
 }
 
 /// Reads an image's width and height from its header, without decoding the pixels.
@@ -167,17 +174,9 @@ pub fn dimensions(name: &str, bytes: &[u8], limits: &Limits) -> Result<(u32, u32
 }
 
 fn check_dimensions(name: &str, w: u32, h: u32, limits: &Limits) -> Result<()> {
-    let place = format!("image '{name}'");
-    let side = w.max(h);
-    if side > limits.max_image_side {
-        return Err(limit("side (pixels)", &place, limits.max_image_side.into(), side.into()));
-    }
-    let pixels = u64::from(w) * u64::from(h);
-    if pixels > limits.max_image_pixels {
-        return Err(limit("pixel count", &place, limits.max_image_pixels, pixels));
-    }
+    limits.check_image(name, w, h)?;
     if w == 0 || h == 0 {
-        return Err(decode_err(name, "the image has no pixels"));
+        return Err(Error::image_decode(name, "the image has no pixels"));
     }
     Ok(())
 }
@@ -192,8 +191,8 @@ pub fn decode_rgb(name: &str, bytes: &[u8], size: u32, limits: &Limits) -> Resul
 /// order: RGB for 3 channels, luma (Rec. 709) for 1.
 ///
 /// # Errors
-/// [`ErrorKind::ImageDecode`] naming `name` when the bytes are not a decodable image (truncated,
-/// corrupt, another format); [`ErrorKind::Limit`] when the image is larger than `limits` allow.
+/// [`crate::ErrorKind::ImageDecode`] naming `name` when the bytes are not a decodable image (truncated,
+/// corrupt, another format); [`crate::ErrorKind::Limit`] when the image is larger than `limits` allow.
 pub fn decode_image(
     name: &str,
     bytes: &[u8],
@@ -207,17 +206,18 @@ pub fn decode_image(
     dimensions(name, bytes, limits)?;
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
-        .map_err(|e| decode_err(name, e))?;
+        .map_err(|e| Error::image_decode(name, e))?;
     let mut image_limits = image::Limits::default();
     image_limits.max_image_width = Some(limits.max_image_side);
     image_limits.max_image_height = Some(limits.max_image_side);
-    image_limits.max_alloc = Some(limits.max_image_pixels.saturating_mul(8));
+    image_limits.max_alloc = Some(limits.image_alloc_bytes());
     reader.limits(image_limits);
-    let mut decoder = reader.into_decoder().map_err(|e| decode_err(name, e))?;
+    let mut decoder = reader.into_decoder().map_err(|e| Error::image_decode(name, e))?;
     let (w, h) = decoder.dimensions();
     check_dimensions(name, w, h, limits)?;
-    let orientation = decoder.orientation().map_err(|e| decode_err(name, e))?;
-    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| decode_err(name, e))?;
+    let orientation = decoder.orientation().map_err(|e| Error::image_decode(name, e))?;
+    let mut image =
+        DynamicImage::from_decoder(decoder).map_err(|e| Error::image_decode(name, e))?;
     image.apply_orientation(orientation);
     let rgb = flatten_on_white(image);
     let square = to_square(rgb, size, resize);
@@ -284,13 +284,10 @@ fn flatten_on_white(image: DynamicImage) -> RgbImage {
     out
 }
 
-fn decode_err(name: &str, e: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::ImageDecode { image: name.to_string(), reason: e.to_string() })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
     use image::{ImageFormat, Rgba, RgbaImage};
 
     fn png(image: DynamicImage) -> Vec<u8> {

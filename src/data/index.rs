@@ -108,20 +108,20 @@ impl IndexCsv {
         let mut records = reader.byte_records();
         let header = match records.next() {
             None => {
-                return Err(csv_err(
+                return Err(Error::csv(
                     1,
                     None,
                     "the file is empty; the first line must be a header such as 'image,label_1,label_2'",
                 ));
             }
-            Some(r) => r.map_err(|e| csv_error(e))?,
+            Some(r) => r.map_err(csv_error)?,
         };
         let header: Vec<String> = header
             .iter()
             .enumerate()
             .map(|(i, f)| {
                 std::str::from_utf8(f).map(|s| s.trim().to_string()).map_err(|_| {
-                    csv_err(
+                    Error::csv(
                         1,
                         Some(format!("#{}", i + 1)),
                         "the header is not UTF-8 text; save the file as UTF-8",
@@ -130,7 +130,7 @@ impl IndexCsv {
             })
             .collect::<Result<_>>()?;
         if header.len() < 2 {
-            return Err(csv_err(
+            return Err(Error::csv(
                 1,
                 None,
                 "the header needs an image column and at least one label column, separated by commas",
@@ -162,10 +162,10 @@ impl IndexCsv {
                 continue; // blank line
             }
             if record.len() != header.len() {
-                problems.push(csv_err(
+                problems.push(Error::csv(
                     line,
                     None,
-                    &format!(
+                    format!(
                         "{} fields, but the header has {}; every row needs one value per column",
                         record.len(),
                         header.len()
@@ -178,7 +178,7 @@ impl IndexCsv {
                 .enumerate()
                 .map(|(i, f)| {
                     std::str::from_utf8(f).map(str::to_string).map_err(|_| {
-                        csv_err(
+                        Error::csv(
                             line,
                             Some(header[i].clone()),
                             "the value is not UTF-8 text; save the file as UTF-8",
@@ -216,7 +216,7 @@ impl IndexCsv {
             }
         }
         if label_cols.is_empty() && !raw_rows.is_empty() {
-            return Err(csv_err(
+            return Err(Error::csv(
                 1,
                 None,
                 "no label column holds 0/1 values; add one 0/1 column per label",
@@ -228,7 +228,7 @@ impl IndexCsv {
         'rows: for (line, fields) in raw_rows {
             let image = fields[image_col].trim().to_string();
             if image.is_empty() {
-                problems.push(csv_err(
+                problems.push(Error::csv(
                     line,
                     Some(header[image_col].clone()),
                     "the image path is empty",
@@ -265,10 +265,10 @@ impl IndexCsv {
                 Some(c) => match SplitTag::parse(&fields[c]) {
                     Some(tag) => Some(tag),
                     None => {
-                        problems.push(csv_err(
+                        problems.push(Error::csv(
                             line,
                             Some(header[c].clone()),
-                            &format!(
+                            format!(
                                 "'{}' is not a split; use train, valid or test",
                                 fields[c].trim()
                             ),
@@ -307,13 +307,9 @@ fn detect_delimiter(header: &[u8]) -> u8 {
     }
 }
 
-fn csv_err(line: u64, column: Option<String>, message: &str) -> Error {
-    Error::new(ErrorKind::Csv { line, column, message: message.to_string() })
-}
-
 fn csv_error(e: csv::Error) -> Error {
     let line = e.position().map(|p| p.line()).unwrap_or(0);
-    csv_err(line, None, &e.to_string())
+    Error::csv(line, None, e.to_string())
 }
 
 #[cfg(test)]

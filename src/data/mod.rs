@@ -1,15 +1,18 @@
-//! Everything between the user's zip and a batch of tensors.
+//! Everything between the user's zip and a batch of tensors: the archive (hostile input,
+//! bounded by [`crate::Limits`]), `index.csv`, image decoding and resizing, the decoded
+//! [`Dataset`], the train/validation split, and batches.
 
-pub mod archive;
+mod archive;
 pub mod batcher;
-pub mod dataset;
+mod dataset;
 pub mod image;
-pub mod index;
-pub mod split;
+mod index;
+mod split;
+mod summary;
 
-pub use archive::Limits;
 pub use batcher::Normalization;
-pub use dataset::{Dataset, DatasetSource, DatasetSummary, Decoder};
+pub use dataset::{Dataset, DatasetSource, Decoder};
 pub use image::ResizePolicy;
-pub use index::{IndexCsv, SplitTag};
+pub use index::{IndexCsv, IndexRow, SplitTag};
 pub use split::{Split, stratified_split};
+pub use summary::{DatasetSummary, LabelCount, Recommendation, SizeCount, SplitCounts};

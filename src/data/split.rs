@@ -13,7 +13,9 @@ use super::index::SplitTag;
 /// Indices of the training and validation images.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Split {
+    /// Indices of the training images.
     pub train: Vec<usize>,
+    /// Indices of the validation images.
     pub valid: Vec<usize>,
 }
 
@@ -52,12 +54,9 @@ pub fn stratified_split(dataset: &Dataset, valid_fraction: f64, seed: u64) -> Sp
     let mut remaining: Vec<usize> =
         (0..labels).map(|j| (0..n).filter(|&i| dataset.target(i)[j] == 1).count()).collect();
 
-    loop {
-        // The rarest label that still has unassigned examples.
-        let Some(label) = (0..labels).filter(|&j| remaining[j] > 0).min_by_key(|&j| remaining[j])
-        else {
-            break;
-        };
+    // The rarest label that still has unassigned examples, until none has.
+    while let Some(label) = (0..labels).filter(|&j| remaining[j] > 0).min_by_key(|&j| remaining[j])
+    {
         for &i in &order {
             if side[i].is_some() || dataset.target(i)[label] == 0 {
                 continue;

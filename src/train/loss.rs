@@ -8,6 +8,8 @@
 use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 
+use crate::data::Dataset;
+
 /// Mean binary cross-entropy over every (image, label) pair.
 ///
 /// # Shapes
@@ -30,6 +32,25 @@ pub fn bce_with_logits(
         }
     };
     (negative_part + weighted).mean()
+}
+
+/// Per-label weights of positive examples for [`bce_with_logits`]: `min(negatives / positives,
+/// 10)`, at least 1, counted over the images `indices`.
+pub fn positive_weights(dataset: &Dataset, indices: &[usize]) -> Vec<f32> {
+    let labels = dataset.labels.len();
+    let mut positives = vec![0usize; labels];
+    for &i in indices {
+        for (count, &t) in positives.iter_mut().zip(dataset.target(i)) {
+            *count += usize::from(t);
+        }
+    }
+    positives
+        .iter()
+        .map(|&p| {
+            let negatives = indices.len().saturating_sub(p);
+            (negatives as f32 / p.max(1) as f32).clamp(1.0, 10.0)
+        })
+        .collect()
 }
 
 /// The same loss on the CPU, for validation from read-back logits (f64 accumulation).

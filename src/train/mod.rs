@@ -1,8 +1,16 @@
-//! Training: the loss, the learning-rate schedule and the step-by-step session.
+//! Training: options come from [`crate::TrainingOptions`]; here are the loss, the
+//! learning-rate schedule, augmentation, where the weights start, early stopping, the events a
+//! run reports, and the step-by-step session that ties them together.
 
-pub mod augment;
-pub mod loss;
-pub mod schedule;
-pub mod session;
+mod augment;
+mod best;
+mod events;
+mod loss;
+mod schedule;
+mod session;
+mod start;
 
-pub use session::{EpochReport, LabelCurve, SessionInfo, StepEvent, TrainingSession};
+pub use events::{EpochReport, LabelCurve, SessionInfo, StepEvent};
+pub use loss::{bce_with_logits, bce_with_logits_cpu, positive_weights};
+pub use schedule::warmup_cosine;
+pub use session::TrainingSession;

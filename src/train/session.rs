@@ -9,7 +9,6 @@ use burn::module::Module;
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
-use serde::Serialize;
 use web_time::Instant;
 
 use crate::checkpoint::{InputSpec, ModelMetadata, TrainingSummary};
@@ -17,77 +16,19 @@ use crate::data::batcher::{images_tensor, targets_tensor};
 use crate::data::{Dataset, Normalization, Split, stratified_split};
 use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
-use crate::metrics::{MultiLabelMetrics, evaluate};
+use crate::metrics::evaluate;
 use crate::model::{ResNetV2, ResNetV2Config};
 use crate::options::{TrainingOptions, WeightsInit};
 use crate::rng::SeededRng;
-use crate::thresholds::{CurvePoint, ThresholdGoal, curve, tune_thresholds};
+use crate::scoring::ScoreTable;
+use crate::thresholds::{curve, tune_thresholds};
 
 use super::augment::augment;
-use super::loss::{bce_with_logits, bce_with_logits_cpu};
+use super::best::EarlyStopping;
+use super::events::{EpochReport, LabelCurve, SessionInfo, StepEvent};
+use super::loss::{bce_with_logits, bce_with_logits_cpu, positive_weights};
 use super::schedule::warmup_cosine;
-
-/// Reported after each step.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StepEvent {
-    /// 1-based epoch of this step.
-    pub epoch: usize,
-    /// 1-based global step.
-    pub step: usize,
-    pub total_steps: usize,
-    /// Training loss of this step's batch.
-    pub loss: f64,
-    /// Training throughput, averaged since the start.
-    pub images_per_sec: f64,
-    /// Estimated seconds until the last step.
-    pub eta_seconds: f64,
-    /// Validation results, on the step that ends an epoch.
-    pub validation: Option<EpochReport>,
-    /// True after the last step.
-    pub done: bool,
-    /// True when training ended before the last epoch because validation mAP stopped
-    /// improving (`done` is then true too).
-    pub stopped_early: bool,
-}
-
-/// Validation at the end of an epoch.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EpochReport {
-    pub epoch: usize,
-    /// Mean training loss over the epoch.
-    pub train_loss: f64,
-    /// Validation loss (`None` without validation images).
-    pub valid_loss: Option<f64>,
-    /// True when this epoch's weights are the best so far (they are the ones kept).
-    pub best: bool,
-    #[serde(flatten)]
-    pub metrics: MultiLabelMetrics,
-}
-
-/// Sizes of a run, known before the first step.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SessionInfo {
-    pub train_images: usize,
-    pub valid_images: usize,
-    pub steps_per_epoch: usize,
-    pub total_steps: usize,
-    pub parameters: usize,
-    pub model: String,
-    pub backend: &'static str,
-    /// How the weights started (see [`TrainingSession::from_model`]).
-    pub init: WeightsInit,
-}
-
-/// One label's validation precision–recall curve.
-#[derive(Debug, Clone, Serialize)]
-pub struct LabelCurve {
-    pub label: String,
-    /// Highest threshold first.
-    pub points: Vec<CurvePoint>,
-}
+use super::start::start;
 
 /// A training run in progress.
 pub struct TrainingSession {
@@ -98,20 +39,20 @@ pub struct TrainingSession {
     options: TrainingOptions,
     dataset: Dataset,
     split: Split,
+    /// The validation images' 0/1 targets, row-major (the split never changes).
+    valid_targets: Vec<u8>,
     norm: Normalization,
     compute: ComputeDevice,
     train_device: Device,
     rng: SeededRng,
+    /// This epoch's shuffled training images.
     order: Vec<usize>,
     steps_per_epoch: usize,
     step: usize,
     /// Loss weight of each label's positives, when `positive_weights` is on.
     pos_weight: Option<Tensor<1>>,
-    /// The weights of the best epoch so far, with their validation probabilities.
-    best: Option<BestEpoch>,
-    /// Epochs since the best one.
-    stale_epochs: usize,
-    stopped_early: bool,
+    /// The best epoch's weights, and whether to stop.
+    early_stopping: EarlyStopping,
     /// How the weights started, and the runs before this one (fine-tuning).
     init: WeightsInit,
     lineage: Vec<TrainingSummary>,
@@ -124,15 +65,6 @@ pub struct TrainingSession {
     last_report: Option<EpochReport>,
 }
 
-/// The best epoch's weights (inference mode) and validation probabilities.
-struct BestEpoch {
-    model: ResNetV2,
-    epoch: usize,
-    map: f64,
-    valid_loss: Option<f64>,
-    probs: Vec<f32>,
-}
-
 impl TrainingSession {
     /// Prepares a run from fresh weights: splits the data, measures the normalisation and
     /// builds the network.
@@ -143,10 +75,11 @@ impl TrainingSession {
     /// Prepares a run that starts from a saved model (fine-tuning).
     ///
     /// With the same labels, in the same order, training continues from every weight
-    /// (`"continue"`). With a different label set the backbone is kept and the classifier
-    /// head is rebuilt for the new labels (`"new-head"`). Either way the architecture and the
-    /// input normalisation come from the model (the backbone learned on them; `depth` in
-    /// `options` is ignored), and the saved model records the earlier runs in its lineage.
+    /// ([`WeightsInit::Continue`]). With a different label set the backbone is kept and the
+    /// classifier head is rebuilt for the new labels ([`WeightsInit::NewHead`]). Either way the
+    /// architecture and the input normalisation come from the model (the backbone learned on
+    /// them; `depth` in `options` is ignored), and the saved model records the earlier runs in
+    /// its lineage.
     pub fn from_model(
         dataset: Dataset,
         options: TrainingOptions,
@@ -164,9 +97,7 @@ impl TrainingSession {
     ) -> Result<Self> {
         options.validate()?;
         if dataset.len() < 2 {
-            return Err(Error::new(crate::error::ErrorKind::EmptyDataset {
-                reason: "at least 2 images are needed to train".into(),
-            }));
+            return Err(Error::empty_dataset("at least 2 images are needed to train"));
         }
         let mut split = stratified_split(&dataset, options.validation_fraction, options.seed);
         if split.train.is_empty() {
@@ -174,38 +105,7 @@ impl TrainingSession {
         }
         let train_device = compute.device.clone().autodiff();
         train_device.seed(options.seed);
-        let labels = dataset.labels.len();
-        let (model, config, norm, init, lineage) = match model_file {
-            None => {
-                let config = ResNetV2Config::for_depth(options.depth, labels)?
-                    .with_in_channels(dataset.channels);
-                let norm = Normalization::measure(&dataset, &split.train);
-                (config.init(&train_device)?, config, norm, WeightsInit::New, Vec::new())
-            }
-            Some(bytes) => {
-                let (model, parent) = crate::checkpoint::load_trainable(bytes, &train_device)?;
-                if parent.input.channels != dataset.channels {
-                    return Err(Error::option(
-                        "init",
-                        format!(
-                            "the model takes {}-channel images and this dataset has {} channels; \
-                             fine-tune on images of the same kind",
-                            parent.input.channels, dataset.channels
-                        ),
-                    ));
-                }
-                let mut lineage = parent.lineage.clone();
-                lineage.extend(parent.training.clone());
-                let mut config = parent.architecture.clone();
-                let (model, init) = if parent.labels == dataset.labels {
-                    (model, WeightsInit::Continue)
-                } else {
-                    config.num_labels = labels;
-                    (model.with_new_head(labels, &train_device), WeightsInit::NewHead)
-                };
-                (model, config, parent.input.normalization, init, lineage)
-            }
-        };
+        let start = start(&dataset, &options, &split.train, model_file, &train_device)?;
         let mut optim = AdamWConfig::new().with_weight_decay(options.weight_decay as f32);
         if options.gradient_clip > 0.0 {
             optim =
@@ -214,29 +114,30 @@ impl TrainingSession {
         // Uploaded once; every step reuses the same device tensor.
         let pos_weight = options.positive_weights.then(|| {
             let w = positive_weights(&dataset, &split.train);
+            let labels = w.len();
             Tensor::<1>::from_data(TensorData::new(w, [labels]), &train_device)
         });
-        let steps_per_epoch = (split.train.len() / options.batch_size).max(1);
+        let valid_targets =
+            split.valid.iter().flat_map(|&i| dataset.target(i).iter().copied()).collect();
         Ok(Self {
-            model: Some(model),
+            model: Some(start.model),
             optim: optim.init(),
-            config,
+            config: start.config,
+            steps_per_epoch: (split.train.len() / options.batch_size).max(1),
+            valid_targets,
             dataset,
             split,
-            norm,
+            norm: start.norm,
             compute,
             train_device,
             rng: SeededRng::new(options.seed.wrapping_add(1)),
+            early_stopping: EarlyStopping::new(options.patience),
             options,
             order: Vec::new(),
-            steps_per_epoch,
             step: 0,
             pos_weight,
-            best: None,
-            stale_epochs: 0,
-            stopped_early: false,
-            init,
-            lineage,
+            init: start.init,
+            lineage: start.lineage,
             epoch_loss_sum: 0.0,
             epoch_loss_count: 0,
             started: None,
@@ -271,14 +172,19 @@ impl TrainingSession {
 
     /// True when every step has run, or early stopping ended the run.
     pub fn is_done(&self) -> bool {
-        self.stopped_early || self.step >= self.total_steps()
+        self.early_stopping.stopped() || self.step >= self.total_steps()
     }
 
     /// Runs one optimisation step (and validation when it ends an epoch).
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Diverged`] when the loss is not finite (the weights before this
+    /// step, and the best epoch's, are kept); [`crate::ErrorKind::Misuse`] after the last step
+    /// or while another step runs; backend failures.
     pub async fn step(&mut self) -> Result<StepEvent> {
         let total = self.total_steps();
         if self.is_done() {
-            return Err(Error::option("step", "training is already finished"));
+            return Err(Error::misuse("training is already finished; save the model instead"));
         }
         let started = *self.started.get_or_insert_with(Instant::now);
         let step_started = Instant::now();
@@ -290,7 +196,7 @@ impl TrainingSession {
             self.epoch_loss_count = 0;
         }
         let bs = self.options.batch_size.min(self.order.len());
-        let batch: Vec<usize> = self.order[in_epoch * bs..(in_epoch + 1) * bs].to_vec();
+        let batch = &self.order[in_epoch * bs..(in_epoch + 1) * bs];
 
         let size = self.dataset.image_size;
         let images = images_tensor(
@@ -300,7 +206,7 @@ impl TrainingSession {
             &self.train_device,
         );
         let images = augment(images, self.options.augment, &mut self.rng);
-        let targets = targets_tensor(&self.dataset, &batch, &self.train_device);
+        let targets = targets_tensor(&self.dataset, batch, &self.train_device);
         let model = self.model.take().ok_or_else(busy)?;
         let logits = model.forward(images);
         let loss = bce_with_logits(logits, targets, self.pos_weight.clone());
@@ -310,24 +216,24 @@ impl TrainingSession {
         self.model = Some(self.optim.step(lr, model, grads));
         let loss_value: f32 = loss.into_scalar_async().await.map_err(Error::backend)?;
         if !loss_value.is_finite() {
-            return Err(Error::option(
-                "learningRate",
-                format!(
-                    "training diverged at step {} (loss {loss_value}); lower the learning rate",
-                    self.step + 1
-                ),
-            ));
+            return Err(Error::new(crate::ErrorKind::Diverged {
+                step: self.step + 1,
+                loss: loss_value,
+                learning_rate: lr,
+            }));
         }
         self.step += 1;
-        self.images_seen += batch.len();
+        self.images_seen += bs;
         self.train_seconds += step_started.elapsed().as_secs_f64();
         self.epoch_loss_sum += f64::from(loss_value);
         self.epoch_loss_count += 1;
 
         let epoch = (self.step - 1) / self.steps_per_epoch + 1;
-        let validation = if self.step % self.steps_per_epoch == 0 {
+        let validation = if self.step.is_multiple_of(self.steps_per_epoch) {
             let (mut report, probs) = self.validate(epoch).await?;
-            self.keep_if_best(&mut report, probs);
+            let model = self.model.as_ref().ok_or_else(busy)?;
+            let validated = !self.split.valid.is_empty();
+            self.early_stopping.observe(&mut report, model, probs, validated);
             self.last_report = Some(report.clone());
             Some(report)
         } else {
@@ -344,66 +250,24 @@ impl TrainingSession {
             eta_seconds: per_step * (total - self.step) as f64,
             validation,
             done: self.is_done(),
-            stopped_early: self.stopped_early,
+            stopped_early: self.early_stopping.stopped(),
         })
-    }
-
-    /// Keeps this epoch's weights when validation mAP improved, and decides early stopping.
-    /// Without validation images the latest weights count as the best.
-    fn keep_if_best(&mut self, report: &mut EpochReport, probs: Vec<f32>) {
-        let Some(model) = self.model.as_ref() else {
-            return;
-        };
-        let improved = match &self.best {
-            None => true,
-            Some(best) => self.split.valid.is_empty() || report.metrics.map > best.map,
-        };
-        report.best = improved;
-        if improved {
-            self.best = Some(BestEpoch {
-                model: model.valid(),
-                epoch: report.epoch,
-                map: report.metrics.map,
-                valid_loss: report.valid_loss,
-                probs,
-            });
-            self.stale_epochs = 0;
-        } else {
-            self.stale_epochs += 1;
-            if self.options.patience > 0 && self.stale_epochs >= self.options.patience {
-                self.stopped_early = true;
-            }
-        }
     }
 
     /// Validation report of the current weights, and their validation probabilities.
     async fn validate(&self, epoch: usize) -> Result<(EpochReport, Vec<f32>)> {
         let train_loss = self.epoch_loss_sum / self.epoch_loss_count.max(1) as f64;
-        let labels = self.dataset.labels.len();
-        let thresholds = vec![0.5; labels];
-        if self.split.valid.is_empty() {
-            let report = EpochReport {
-                epoch,
-                train_loss,
-                valid_loss: None,
-                best: false,
-                metrics: evaluate(&self.dataset.labels, &[], &[], &thresholds),
-            };
-            return Ok((report, Vec::new()));
-        }
-        let logits = self.logits(&self.split.valid).await?;
-        let targets: Vec<u8> =
-            self.split.valid.iter().flat_map(|&i| self.dataset.target(i).iter().copied()).collect();
-        let valid_loss = bce_with_logits_cpu(&logits, &targets);
-        let probs: Vec<f32> = logits.iter().map(|x| 1.0 / (1.0 + (-x).exp())).collect();
-        let report = EpochReport {
-            epoch,
-            train_loss,
-            valid_loss: Some(valid_loss),
-            best: false,
-            metrics: evaluate(&self.dataset.labels, &probs, &targets, &thresholds),
+        let labels = &self.dataset.labels;
+        let thresholds = vec![0.5; labels.len()];
+        let (valid_loss, probs) = if self.split.valid.is_empty() {
+            (None, Vec::new())
+        } else {
+            let logits = self.logits(&self.split.valid).await?;
+            let loss = bce_with_logits_cpu(&logits, &self.valid_targets);
+            (Some(loss), logits.iter().map(|x| 1.0 / (1.0 + (-x).exp())).collect())
         };
-        Ok((report, probs))
+        let metrics = evaluate(labels, &probs, &self.valid_targets, &thresholds);
+        Ok((EpochReport { epoch, train_loss, valid_loss, best: false, metrics }, probs))
     }
 
     /// Logits of the given images from the current weights in inference mode.
@@ -426,72 +290,61 @@ impl TrainingSession {
     }
 
     /// The network to save, in inference mode, with everything the model file needs: the best
-    /// epoch's weights when validation ran (early stopping keeps them), else the latest.
+    /// epoch's weights when validation ran (early stopping keeps them), else the latest, and
+    /// per-label thresholds tuned on their validation probabilities.
     pub fn snapshot(&self) -> Result<(ResNetV2, ModelMetadata)> {
-        let (model, best_epoch, map, valid_loss) = match &self.best {
-            Some(best) => (best.model.clone(), Some(best.epoch), Some(best.map), best.valid_loss),
-            None => (self.model.as_ref().ok_or_else(busy)?.valid(), None, None, None),
+        let best = self.early_stopping.best();
+        let model = match best {
+            Some(best) => best.model.clone(),
+            None => self.model.as_ref().ok_or_else(busy)?.valid(),
         };
-        let labels = self.dataset.labels.len();
-        let thresholds = match &self.best {
+        let labels = self.dataset.labels.clone();
+        let thresholds = match best {
             Some(best) if !best.probs.is_empty() => tune_thresholds(
                 &best.probs,
-                &self.valid_targets(),
-                labels,
+                &self.valid_targets,
+                labels.len(),
                 self.options.threshold_goal,
             ),
-            _ => vec![0.5; labels],
+            _ => vec![0.5; labels.len()],
         };
-        let metadata = ModelMetadata {
-            labels: self.dataset.labels.clone(),
-            thresholds,
-            input: InputSpec {
-                image_size: self.dataset.image_size as u32,
-                channels: self.dataset.channels,
-                resize: self.options.resize,
-                normalization: self.norm.clone(),
-            },
-            architecture: self.config.clone(),
-            training: Some(TrainingSummary {
-                labels: self.dataset.labels.clone(),
-                init: self.init,
-                options: self.options.clone(),
-                steps: self.step,
-                epochs_completed: self.step / self.steps_per_epoch,
-                best_epoch,
-                stopped_early: self.stopped_early,
-                train_images: self.split.train.len(),
-                valid_images: self.split.valid.len(),
-                backend: self.compute.kind.as_str().to_string(),
-                images_per_sec: self.images_per_sec(),
-                final_map: map,
-                final_valid_loss: valid_loss,
-            }),
-            lineage: self.lineage.clone(),
-            ..ModelMetadata::default()
+        let input = InputSpec {
+            image_size: self.dataset.image_size as u32,
+            channels: self.dataset.channels,
+            resize: self.options.resize,
+            normalization: self.norm.clone(),
         };
-        Ok((model, metadata))
-    }
-
-    /// 0/1 targets of the validation images, row-major.
-    fn valid_targets(&self) -> Vec<u8> {
-        self.split.valid.iter().flat_map(|&i| self.dataset.target(i).iter().copied()).collect()
+        let training = TrainingSummary {
+            labels: labels.clone(),
+            init: self.init,
+            options: self.options.clone(),
+            steps: self.step,
+            epochs_completed: self.step / self.steps_per_epoch,
+            best_epoch: best.map(|b| b.epoch),
+            stopped_early: self.early_stopping.stopped(),
+            train_images: self.split.train.len(),
+            valid_images: self.split.valid.len(),
+            backend: self.compute.kind.as_str().to_string(),
+            images_per_sec: self.images_per_sec(),
+            final_map: best.map(|b| b.map),
+            final_valid_loss: best.and_then(|b| b.valid_loss),
+        };
+        let config = self.config.clone();
+        let lineage = self.lineage.clone();
+        Ok((model, ModelMetadata::trained(labels, thresholds, input, config, training, lineage)))
     }
 
     /// Each label's precision–recall curve on the validation images, for the kept weights
     /// (empty curves without validation images). The page draws threshold sliders from these.
     pub fn threshold_curves(&self) -> Vec<LabelCurve> {
-        let labels = self.dataset.labels.len();
-        let targets = self.valid_targets();
-        let probs = self.best.as_ref().map(|b| b.probs.as_slice()).unwrap_or(&[]);
-        let n = if labels == 0 { 0 } else { (probs.len() / labels).min(targets.len() / labels) };
+        let probs = self.early_stopping.best().map(|b| b.probs.as_slice()).unwrap_or(&[]);
+        let table = ScoreTable::new(probs, &self.valid_targets, self.dataset.labels.len());
         self.dataset
             .labels
             .iter()
             .enumerate()
             .map(|(j, label)| {
-                let scores: Vec<f32> = (0..n).map(|i| probs[i * labels + j]).collect();
-                let truth: Vec<u8> = (0..n).map(|i| targets[i * labels + j]).collect();
+                let (scores, truth) = table.column(j);
                 LabelCurve { label: label.clone(), points: curve(&scores, &truth) }
             })
             .collect()
@@ -518,23 +371,5 @@ impl TrainingSession {
 
 /// A step or read while another step holds the model (only possible through misuse of the API).
 fn busy() -> Error {
-    Error::option("step", "the session is busy with another step; await it first")
-}
-
-/// `min(negatives / positives, 10)`, at least 1, per label over `indices`.
-fn positive_weights(dataset: &Dataset, indices: &[usize]) -> Vec<f32> {
-    let labels = dataset.labels.len();
-    let mut positives = vec![0usize; labels];
-    for &i in indices {
-        for (count, &t) in positives.iter_mut().zip(dataset.target(i)) {
-            *count += usize::from(t);
-        }
-    }
-    positives
-        .iter()
-        .map(|&p| {
-            let negatives = indices.len().saturating_sub(p);
-            (negatives as f32 / p.max(1) as f32).clamp(1.0, 10.0)
-        })
-        .collect()
+    Error::misuse("the session is busy with another step; await it first")
 }

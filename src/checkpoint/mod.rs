@@ -14,104 +14,15 @@ use std::collections::BTreeMap;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor, TensorData, Transaction};
 use safetensors::tensor::{Dtype, TensorView};
-use serde::{Deserialize, Serialize};
 
-use crate::data::{Normalization, ResizePolicy};
 use crate::error::{Error, Result};
-use crate::model::{ResNetV2, ResNetV2Config};
-use crate::options::{TrainingOptions, WeightsInit};
+use crate::model::ResNetV2;
 
-/// Value of the `format` metadata key.
-pub const FORMAT: &str = "tagtrain-model";
-/// Version of the metadata layout; bumped on incompatible change.
-pub const VERSION: u32 = 1;
+mod metadata;
 
-/// Everything besides the weights that prediction needs, and what the user should know.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ModelMetadata {
-    pub format: String,
-    pub version: u32,
-    /// Label names, in output order.
-    pub labels: Vec<String>,
-    /// Probability at or above which each label is predicted present.
-    pub thresholds: Vec<f32>,
-    /// How images are prepared.
-    pub input: InputSpec,
-    /// The network.
-    pub architecture: ResNetV2Config,
-    /// How the model was trained.
-    pub training: Option<TrainingSummary>,
-    /// Earlier runs this model was fine-tuned from, oldest first.
-    #[serde(default)]
-    pub lineage: Vec<TrainingSummary>,
-}
-
-impl Default for ModelMetadata {
-    fn default() -> Self {
-        Self {
-            format: FORMAT.into(),
-            version: VERSION,
-            labels: Vec::new(),
-            thresholds: Vec::new(),
-            input: InputSpec {
-                image_size: 32,
-                channels: 3,
-                resize: ResizePolicy::Stretch,
-                normalization: Normalization { mean: vec![0.5; 3], std: vec![0.25; 3] },
-            },
-            architecture: ResNetV2Config::new(crate::model::ResNetKind::Small, 11, 1),
-            training: None,
-            lineage: Vec::new(),
-        }
-    }
-}
-
-/// Image preparation stored with the model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InputSpec {
-    /// Square side in pixels.
-    pub image_size: u32,
-    /// Colour channels (3: RGB).
-    pub channels: usize,
-    /// How images are brought to the square size (`stretch`, `center-crop`, `letterbox`).
-    #[serde(default)]
-    pub resize: ResizePolicy,
-    /// Per-channel mean and std in `[0, 1]` units.
-    pub normalization: Normalization,
-}
-
-/// A record of the training run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TrainingSummary {
-    /// Labels this run trained on.
-    #[serde(default)]
-    pub labels: Vec<String>,
-    /// How the weights started.
-    #[serde(default)]
-    pub init: WeightsInit,
-    pub options: TrainingOptions,
-    pub steps: usize,
-    pub epochs_completed: usize,
-    /// Epoch whose weights were kept (best validation mAP).
-    #[serde(default)]
-    pub best_epoch: Option<usize>,
-    /// Whether early stopping ended the run.
-    #[serde(default)]
-    pub stopped_early: bool,
-    /// Training throughput (images/s, validation included).
-    #[serde(default)]
-    pub images_per_sec: f64,
-    pub train_images: usize,
-    pub valid_images: usize,
-    pub backend: String,
-    /// Validation mAP of the kept weights.
-    pub final_map: Option<f64>,
-    /// Validation loss of the kept weights.
-    pub final_valid_loss: Option<f64>,
-}
+pub use metadata::{
+    FORMAT, InputSpec, ModelMetadata, TrainingSummary, VERSION, check_thresholds, read_metadata,
+};
 
 /// Collects every float tensor with its module path.
 #[derive(Default)]
@@ -164,42 +75,8 @@ pub async fn save(model: &ResNetV2, metadata: &ModelMetadata) -> Result<Vec<u8>>
                 .map_err(|e| Error::backend(format!("tensor '{name}': {e}")))
         })
         .collect::<Result<Vec<_>>>()?;
-    let json = serde_json::to_string(metadata).map_err(Error::backend)?;
-    let info = [("format".to_string(), FORMAT.to_string()), ("tagtrain".to_string(), json)]
-        .into_iter()
-        .collect();
-    safetensors::serialize(views, Some(info)).map_err(Error::backend)
-}
-
-/// Reads only the metadata of a model file.
-pub fn read_metadata(bytes: &[u8]) -> Result<ModelMetadata> {
-    let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
-        .map_err(|e| Error::model_file(format!("not a safetensors file ({e})")))?;
-    let info = header.metadata().as_ref().ok_or_else(|| {
-        Error::model_file("the file has no __metadata__; it was not written by tagtrain")
-    })?;
-    if info.get("format").map(String::as_str) != Some(FORMAT) {
-        return Err(Error::model_file(format!(
-            "__metadata__.format is not '{FORMAT}'; it was not written by tagtrain"
-        )));
-    }
-    let json = info
-        .get("tagtrain")
-        .ok_or_else(|| Error::model_file("__metadata__ has no 'tagtrain' entry"))?;
-    let metadata: ModelMetadata =
-        serde_json::from_str(json).map_err(|e| Error::model_file(format!("metadata JSON: {e}")))?;
-    if metadata.version > VERSION {
-        return Err(Error::model_file(format!(
-            "format version {} is newer than this tagtrain understands ({VERSION}); update tagtrain",
-            metadata.version
-        )));
-    }
-    if metadata.labels.len() != metadata.architecture.num_labels
-        || metadata.thresholds.len() != metadata.labels.len()
-    {
-        return Err(Error::model_file("label, threshold and output counts disagree"));
-    }
-    Ok(metadata)
+    safetensors::serialize(views, Some(metadata.header()?.into_iter().collect()))
+        .map_err(Error::backend)
 }
 
 /// Rewrites a model file with new per-label thresholds (weights untouched): the user picked
@@ -211,29 +88,9 @@ pub fn with_thresholds(bytes: &[u8], thresholds: &[f32]) -> Result<Vec<u8>> {
     let mut metadata = read_metadata(bytes)?;
     check_thresholds(&metadata, thresholds)?;
     metadata.thresholds = thresholds.to_vec();
-    let file = safetensors::SafeTensors::deserialize(bytes)
-        .map_err(|e| Error::model_file(format!("not a safetensors file ({e})")))?;
-    let json = serde_json::to_string(&metadata).map_err(Error::backend)?;
-    let info = [("format".to_string(), FORMAT.to_string()), ("tagtrain".to_string(), json)]
-        .into_iter()
-        .collect();
-    safetensors::serialize(file.tensors(), Some(info)).map_err(Error::backend)
-}
-
-/// One threshold per label, each in `[0, 1]`.
-pub fn check_thresholds(metadata: &ModelMetadata, thresholds: &[f32]) -> Result<()> {
-    if thresholds.len() != metadata.labels.len() {
-        return Err(Error::option(
-            "thresholds",
-            format!("{} given, the model has {} labels", thresholds.len(), metadata.labels.len()),
-        ));
-    }
-    if let Some((label, t)) =
-        metadata.labels.iter().zip(thresholds).find(|(_, t)| !(0.0..=1.0).contains(*t))
-    {
-        return Err(Error::option("thresholds", format!("'{label}': {t} is not in [0, 1]")));
-    }
-    Ok(())
+    let file = safetensors::SafeTensors::deserialize(bytes).map_err(metadata::not_safetensors)?;
+    safetensors::serialize(file.tensors(), Some(metadata.header()?.into_iter().collect()))
+        .map_err(Error::backend)
 }
 
 /// Replaces every float tensor by the stored one with the same path.
@@ -294,8 +151,7 @@ pub fn load(bytes: &[u8], device: &Device) -> Result<(ResNetV2, ModelMetadata)> 
 /// fine-tuning).
 pub fn load_trainable(bytes: &[u8], device: &Device) -> Result<(ResNetV2, ModelMetadata)> {
     let metadata = read_metadata(bytes)?;
-    let file = safetensors::SafeTensors::deserialize(bytes)
-        .map_err(|e| Error::model_file(format!("not a safetensors file ({e})")))?;
+    let file = safetensors::SafeTensors::deserialize(bytes).map_err(metadata::not_safetensors)?;
     let mut tensors = BTreeMap::new();
     for (name, view) in file.tensors() {
         if view.dtype() != Dtype::F32 {

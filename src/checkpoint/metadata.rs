@@ -1,0 +1,189 @@
+//! The model file's metadata: what prediction needs besides the weights (labels, thresholds,
+//! input preparation, architecture) and what the user should know (the training runs).
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Normalization, ResizePolicy};
+use crate::error::{Error, Result};
+use crate::model::{ResNetKind, ResNetV2Config};
+use crate::options::{TrainingOptions, WeightsInit};
+
+/// Value of the `format` metadata key.
+pub const FORMAT: &str = "tagtrain-model";
+/// Version of the metadata layout; bumped on incompatible change.
+pub const VERSION: u32 = 1;
+
+/// Everything besides the weights that prediction needs, and what the user should know.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelMetadata {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// The layout's [`VERSION`] when written.
+    pub version: u32,
+    /// Label names, in output order.
+    pub labels: Vec<String>,
+    /// Probability at or above which each label is predicted present.
+    pub thresholds: Vec<f32>,
+    /// How images are prepared.
+    pub input: InputSpec,
+    /// The network.
+    pub architecture: ResNetV2Config,
+    /// How the model was trained.
+    pub training: Option<TrainingSummary>,
+    /// Earlier runs this model was fine-tuned from, oldest first.
+    #[serde(default)]
+    pub lineage: Vec<TrainingSummary>,
+}
+
+impl Default for ModelMetadata {
+    fn default() -> Self {
+        Self {
+            format: FORMAT.into(),
+            version: VERSION,
+            labels: Vec::new(),
+            thresholds: Vec::new(),
+            input: InputSpec {
+                image_size: 32,
+                channels: 3,
+                resize: ResizePolicy::Stretch,
+                normalization: Normalization { mean: vec![0.5; 3], std: vec![0.25; 3] },
+            },
+            architecture: ResNetV2Config::new(ResNetKind::Small, 11, 1),
+            training: None,
+            lineage: Vec::new(),
+        }
+    }
+}
+
+impl ModelMetadata {
+    /// The metadata of a freshly trained model: its labels with their thresholds, how images
+    /// are prepared, the network, and this run after the runs it was fine-tuned from.
+    pub fn trained(
+        labels: Vec<String>,
+        thresholds: Vec<f32>,
+        input: InputSpec,
+        architecture: ResNetV2Config,
+        training: TrainingSummary,
+        lineage: Vec<TrainingSummary>,
+    ) -> Self {
+        Self {
+            labels,
+            thresholds,
+            input,
+            architecture,
+            training: Some(training),
+            lineage,
+            ..Self::default()
+        }
+    }
+
+    /// The safetensors `__metadata__` entries holding this metadata.
+    pub(crate) fn header(&self) -> Result<[(String, String); 2]> {
+        let json = serde_json::to_string(self).map_err(Error::backend)?;
+        Ok([("format".to_string(), FORMAT.to_string()), ("tagtrain".to_string(), json)])
+    }
+}
+
+/// The error for bytes the safetensors reader refuses.
+pub(crate) fn not_safetensors(e: safetensors::SafeTensorError) -> Error {
+    Error::model_file(format!("not a safetensors file ({e})"))
+}
+
+/// Image preparation stored with the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InputSpec {
+    /// Square side in pixels.
+    pub image_size: u32,
+    /// Colour channels (3: RGB).
+    pub channels: usize,
+    /// How images are brought to the square size (`stretch`, `center-crop`, `letterbox`).
+    #[serde(default)]
+    pub resize: ResizePolicy,
+    /// Per-channel mean and std in `[0, 1]` units.
+    pub normalization: Normalization,
+}
+
+/// A record of the training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainingSummary {
+    /// Labels this run trained on.
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// How the weights started.
+    #[serde(default)]
+    pub init: WeightsInit,
+    /// The options the run used.
+    pub options: TrainingOptions,
+    /// Optimisation steps run.
+    pub steps: usize,
+    /// Whole epochs run.
+    pub epochs_completed: usize,
+    /// Epoch whose weights were kept (best validation mAP).
+    #[serde(default)]
+    pub best_epoch: Option<usize>,
+    /// Whether early stopping ended the run.
+    #[serde(default)]
+    pub stopped_early: bool,
+    /// Training throughput (images/s, validation included).
+    #[serde(default)]
+    pub images_per_sec: f64,
+    /// Images trained on.
+    pub train_images: usize,
+    /// Images validated on.
+    pub valid_images: usize,
+    /// `webgpu` or `cpu`.
+    pub backend: String,
+    /// Validation mAP of the kept weights.
+    pub final_map: Option<f64>,
+    /// Validation loss of the kept weights.
+    pub final_valid_loss: Option<f64>,
+}
+
+/// Reads only the metadata of a model file.
+pub fn read_metadata(bytes: &[u8]) -> Result<ModelMetadata> {
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(not_safetensors)?;
+    let info = header.metadata().as_ref().ok_or_else(|| {
+        Error::model_file("the file has no __metadata__; it was not written by tagtrain")
+    })?;
+    if info.get("format").map(String::as_str) != Some(FORMAT) {
+        return Err(Error::model_file(format!(
+            "__metadata__.format is not '{FORMAT}'; it was not written by tagtrain"
+        )));
+    }
+    let json = info
+        .get("tagtrain")
+        .ok_or_else(|| Error::model_file("__metadata__ has no 'tagtrain' entry"))?;
+    let metadata: ModelMetadata =
+        serde_json::from_str(json).map_err(|e| Error::model_file(format!("metadata JSON: {e}")))?;
+    if metadata.version > VERSION {
+        return Err(Error::model_file(format!(
+            "format version {} is newer than this tagtrain understands ({VERSION}); update tagtrain",
+            metadata.version
+        )));
+    }
+    if metadata.labels.len() != metadata.architecture.num_labels
+        || metadata.thresholds.len() != metadata.labels.len()
+    {
+        return Err(Error::model_file("label, threshold and output counts disagree"));
+    }
+    Ok(metadata)
+}
+
+/// One threshold per label, each in `[0, 1]`.
+pub fn check_thresholds(metadata: &ModelMetadata, thresholds: &[f32]) -> Result<()> {
+    if thresholds.len() != metadata.labels.len() {
+        return Err(Error::option(
+            "thresholds",
+            format!("{} given, the model has {} labels", thresholds.len(), metadata.labels.len()),
+        ));
+    }
+    if let Some((label, t)) =
+        metadata.labels.iter().zip(thresholds).find(|(_, t)| !(0.0..=1.0).contains(*t))
+    {
+        return Err(Error::option("thresholds", format!("'{label}': {t} is not in [0, 1]")));
+    }
+    Ok(())
+}

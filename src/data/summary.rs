@@ -1,0 +1,168 @@
+//! What the user sees of a dataset before training: label counts, image sizes, labels per
+//! image, co-occurrence, the split column, warnings, and the recommended model.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::ResNetKind;
+
+use super::image::{ImageHeader, all_grayscale};
+use super::index::{IndexCsv, SplitTag};
+
+/// Labels and pixel sizes of a dataset, shown to the user before training.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetSummary {
+    /// Number of images (rows).
+    pub images: usize,
+    /// Name of the CSV column the image paths were read from.
+    pub image_column: String,
+    /// Per-label counts.
+    pub labels: Vec<LabelCount>,
+    /// Distinct image sizes with how many images have each, most common first.
+    pub sizes: Vec<SizeCount>,
+    /// Smallest side of any image.
+    pub min_side: u32,
+    /// Largest side of any image.
+    pub max_side: u32,
+    /// Problems that do not stop training.
+    pub warnings: Vec<String>,
+    /// What the brief recommends for these images.
+    pub recommended: Recommendation,
+    /// `labels_per_image[k]`: how many images carry exactly `k` labels.
+    pub labels_per_image: Vec<usize>,
+    /// `cooccurrence[a][b]`: images carrying both label `a` and label `b` (the diagonal holds
+    /// each label's positives).
+    pub cooccurrence: Vec<Vec<usize>>,
+    /// Every image is grayscale: training uses one channel.
+    pub grayscale: bool,
+    /// Images per side of the `split` column, when the CSV has one.
+    pub split_column: Option<SplitCounts>,
+}
+
+/// How many rows the `split` column puts on each side.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SplitCounts {
+    /// Rows tagged `train`.
+    pub train: usize,
+    /// Rows tagged `valid`.
+    pub valid: usize,
+    /// Rows tagged `test`.
+    pub test: usize,
+}
+
+/// Positive and negative examples of one label.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LabelCount {
+    /// The label column's name.
+    pub name: String,
+    /// Images carrying the label.
+    pub positives: usize,
+    /// Images without it.
+    pub negatives: usize,
+}
+
+/// How many images have one size.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SizeCount {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Images of this size.
+    pub count: usize,
+}
+
+/// The model kind, depth and image size the brief recommends for a dataset.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Recommendation {
+    /// `"small"` for images up to 96 px, `"large"` above.
+    pub kind: ResNetKind,
+    /// The smallest depth of that kind ("try the smallest first").
+    pub depth: usize,
+    /// Training image size in pixels (square).
+    pub image_size: u32,
+}
+
+impl Recommendation {
+    /// The brief: 10–96 px → ResNetV2 Small; 96–320 px → Large; above 320 px → resize to 320.
+    pub fn for_sides(median_side: u32) -> Self {
+        let (small, large) = (ResNetKind::Small, ResNetKind::Large);
+        let image_size =
+            median_side.clamp(*small.recommended_sides().start(), *large.recommended_sides().end());
+        let kind = if small.recommended_sides().contains(&image_size) { small } else { large };
+        Self { kind, depth: kind.depths()[0], image_size }
+    }
+}
+
+impl DatasetSummary {
+    /// The summary of a checked dataset: its `index.csv`, each row's image header, and the
+    /// warnings found while checking.
+    pub fn new(index: &IndexCsv, headers: &[ImageHeader], warnings: &[String]) -> Self {
+        let n = index.rows.len();
+        let labels = index
+            .labels
+            .iter()
+            .enumerate()
+            .map(|(j, name)| {
+                let positives = index.rows.iter().filter(|r| r.labels[j] == 1).count();
+                LabelCount { name: name.clone(), positives, negatives: n - positives }
+            })
+            .collect();
+        let mut by_size: BTreeMap<(u32, u32), usize> = BTreeMap::new();
+        for h in headers {
+            *by_size.entry((h.width, h.height)).or_default() += 1;
+        }
+        let mut sizes: Vec<SizeCount> = by_size
+            .into_iter()
+            .map(|((width, height), count)| SizeCount { width, height, count })
+            .collect();
+        sizes.sort_by_key(|s| std::cmp::Reverse(s.count));
+        let mut sides: Vec<u32> = headers.iter().map(|h| h.width.min(h.height)).collect();
+        sides.sort_unstable();
+        let median = sides.get(sides.len() / 2).copied().unwrap_or(32);
+        let l = index.labels.len();
+        let mut labels_per_image = vec![0usize; l + 1];
+        let mut cooccurrence = vec![vec![0usize; l]; l];
+        for row in &index.rows {
+            let on: Vec<usize> = (0..l).filter(|&j| row.labels[j] == 1).collect();
+            labels_per_image[on.len()] += 1;
+            for &a in &on {
+                for &b in &on {
+                    cooccurrence[a][b] += 1;
+                }
+            }
+        }
+        let split_column = index.has_split.then(|| {
+            let count = |tag| index.rows.iter().filter(|r| r.split == Some(tag)).count();
+            SplitCounts {
+                train: count(SplitTag::Train),
+                valid: count(SplitTag::Valid),
+                test: count(SplitTag::Test),
+            }
+        });
+        let mut warnings = warnings.to_vec();
+        if sizes.len() > 1 {
+            warnings.push(format!(
+                "images have {} different sizes; they are resized to one square size for training",
+                sizes.len()
+            ));
+        }
+        Self {
+            images: n,
+            image_column: index.image_column.clone(),
+            labels,
+            sizes,
+            min_side: headers.iter().map(|h| h.width.min(h.height)).min().unwrap_or(0),
+            max_side: headers.iter().map(|h| h.width.max(h.height)).max().unwrap_or(0),
+            warnings,
+            recommended: Recommendation::for_sides(median),
+            labels_per_image,
+            cooccurrence,
+            grayscale: all_grayscale(headers),
+            split_column,
+        }
+    }
+}

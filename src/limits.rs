@@ -1,0 +1,122 @@
+//! Explicit caps on what a dataset may ask of us, and the checks that enforce them.
+//!
+//! Archives and images are hostile input: every size they declare is user data. Each check
+//! is a method here and fails with a located [`crate::ErrorKind::Limit`] naming what, where, the cap
+//! and the actual value, so that one rule stands in one place whichever module meets it.
+
+use crate::error::{Error, Result};
+
+/// Explicit caps on what a dataset may ask of us. Every cap produces a located error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Most entries (files and folders) in the zip.
+    pub max_entries: u64,
+    /// Most bytes all entries may inflate to, summed.
+    pub max_total_uncompressed: u64,
+    /// Most bytes a single entry may inflate to.
+    pub max_entry_bytes: u64,
+    /// Largest inflated/compressed ratio accepted for entries over 1 MiB (zip bombs).
+    pub max_compression_ratio: u64,
+    /// Most bytes `index.csv` may hold.
+    pub max_csv_bytes: u64,
+    /// Largest width or height of an image.
+    pub max_image_side: u32,
+    /// Most pixels (width × height) in one image.
+    pub max_image_pixels: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_entries: 200_000,
+            max_total_uncompressed: 4 << 30,
+            max_entry_bytes: 64 << 20,
+            max_compression_ratio: 200,
+            max_csv_bytes: 64 << 20,
+            max_image_side: 12_000,
+            max_image_pixels: 50_000_000,
+        }
+    }
+}
+
+/// Entries at most this size are never called zip bombs, whatever their ratio.
+const RATIO_FREE_BYTES: u64 = 1 << 20;
+
+impl Limits {
+    /// The number of entries in a zip.
+    pub fn check_entries(&self, count: u64) -> Result<()> {
+        at_most("entry count", "the zip", self.max_entries, count)
+    }
+
+    /// The sum of the sizes a zip's entries declare.
+    pub fn check_total_uncompressed(&self, total: u64) -> Result<()> {
+        at_most("total uncompressed size (bytes)", "the zip", self.max_total_uncompressed, total)
+    }
+
+    /// The most bytes entry `path` may inflate to, given the caller's own `cap` for it.
+    pub fn entry_cap(&self, cap: u64) -> u64 {
+        cap.min(self.max_entry_bytes)
+    }
+
+    /// One entry's declared size against `cap` (see [`Limits::entry_cap`]) and its
+    /// compression ratio, before anything is inflated.
+    pub fn check_entry(&self, path: &str, declared: u64, compressed: u64, cap: u64) -> Result<()> {
+        self.check_inflated(path, declared, cap)?;
+        let ratio = declared / compressed.max(1);
+        if declared > RATIO_FREE_BYTES {
+            let place = format!("zip entry '{path}' (a zip bomb?)");
+            at_most("compression ratio", &place, self.max_compression_ratio, ratio)?;
+        }
+        Ok(())
+    }
+
+    /// The bytes an entry actually inflated to (its declared size is not trusted).
+    pub fn check_inflated(&self, path: &str, bytes: u64, cap: u64) -> Result<()> {
+        at_most("size (bytes)", &format!("zip entry '{path}'"), cap, bytes)
+    }
+
+    /// An image's width and height, read from its header before any pixel is decoded.
+    pub fn check_image(&self, name: &str, width: u32, height: u32) -> Result<()> {
+        let place = format!("image '{name}'");
+        let side = width.max(height);
+        at_most("side (pixels)", &place, self.max_image_side.into(), side.into())?;
+        let pixels = u64::from(width) * u64::from(height);
+        at_most("pixel count", &place, self.max_image_pixels, pixels)
+    }
+
+    /// The bytes a decoder may allocate for one image: 8 per pixel (16-bit RGBA) at most.
+    pub fn image_alloc_bytes(&self) -> u64 {
+        self.max_image_pixels.saturating_mul(8)
+    }
+}
+
+/// Fails with a located [`crate::ErrorKind::Limit`] when `actual` is over `limit`.
+fn at_most(what: &'static str, place: &str, limit: u64, actual: u64) -> Result<()> {
+    if actual > limit { Err(Error::limit(what, place, limit, actual)) } else { Ok(()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn each_check_names_what_and_where() {
+        let limits = Limits { max_image_side: 8, max_entries: 2, ..Limits::default() };
+        let err = limits.check_image("a.png", 9, 4).unwrap_err();
+        assert!(
+            matches!(
+                err.kind(),
+                ErrorKind::Limit { what: "side (pixels)", limit: 8, actual: 9, .. }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().starts_with("image 'a.png'"), "{err}");
+        assert!(limits.check_entries(2).is_ok());
+        assert!(limits.check_entries(3).is_err());
+        // A small entry may compress as well as it likes; a large one may not.
+        assert!(limits.check_entry("x", 1000, 1, 1 << 30).is_ok());
+        let bomb = limits.check_entry("x", 100 << 20, 1000, 1 << 30).unwrap_err();
+        assert!(bomb.to_string().contains("zip bomb"), "{bomb}");
+    }
+}

@@ -1,0 +1,82 @@
+//! What a training run reports: its sizes before the first step, an event after every step,
+//! a validation report at the end of every epoch, and the kept weights' threshold curves.
+//! Serialised camelCase: the page reads them as they are.
+
+use serde::Serialize;
+
+use crate::metrics::MultiLabelMetrics;
+use crate::options::WeightsInit;
+use crate::thresholds::CurvePoint;
+
+/// Reported after each step.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepEvent {
+    /// 1-based epoch of this step.
+    pub epoch: usize,
+    /// 1-based global step.
+    pub step: usize,
+    /// Steps of the whole run (early stopping may end it sooner).
+    pub total_steps: usize,
+    /// Training loss of this step's batch.
+    pub loss: f64,
+    /// Training throughput, averaged since the start.
+    pub images_per_sec: f64,
+    /// Estimated seconds until the last step.
+    pub eta_seconds: f64,
+    /// Validation results, on the step that ends an epoch.
+    pub validation: Option<EpochReport>,
+    /// True after the last step.
+    pub done: bool,
+    /// True when training ended before the last epoch because validation mAP stopped
+    /// improving (`done` is then true too).
+    pub stopped_early: bool,
+}
+
+/// Validation at the end of an epoch.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EpochReport {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training loss over the epoch.
+    pub train_loss: f64,
+    /// Validation loss (`None` without validation images).
+    pub valid_loss: Option<f64>,
+    /// True when this epoch's weights are the best so far (they are the ones kept).
+    pub best: bool,
+    /// Validation metrics at 0.5 (thresholds are tuned only when the model is saved).
+    #[serde(flatten)]
+    pub metrics: MultiLabelMetrics,
+}
+
+/// Sizes of a run, known before the first step.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    /// Images trained on.
+    pub train_images: usize,
+    /// Images validated on.
+    pub valid_images: usize,
+    /// Optimisation steps per epoch (a last partial batch is dropped).
+    pub steps_per_epoch: usize,
+    /// Steps of the whole run.
+    pub total_steps: usize,
+    /// Trainable parameters.
+    pub parameters: usize,
+    /// The network's name, e.g. `ResNetV2-Small-11`.
+    pub model: String,
+    /// `webgpu` or `cpu`.
+    pub backend: &'static str,
+    /// How the weights started (see [`super::TrainingSession::from_model`]).
+    pub init: WeightsInit,
+}
+
+/// One label's validation precision–recall curve.
+#[derive(Debug, Clone, Serialize)]
+pub struct LabelCurve {
+    /// The label's name.
+    pub label: String,
+    /// Highest threshold first.
+    pub points: Vec<CurvePoint>,
+}
