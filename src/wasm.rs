@@ -21,8 +21,9 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
+use crate::Limits;
 use crate::checkpoint;
-use crate::data::{DatasetSource, Limits};
+use crate::data::DatasetSource;
 use crate::device::{BackendPreference, ComputeDevice};
 use crate::infer;
 use crate::options::{TrainingChoices, TrainingOptions};
@@ -67,16 +68,6 @@ struct BackendInfo {
     notice: Option<String>,
 }
 
-/// True when the global scope exposes `navigator.gpu` (WebGPU).
-fn webgpu_exposed() -> bool {
-    let global = js_sys::global();
-    js_sys::Reflect::get(&global, &"navigator".into())
-        .ok()
-        .filter(|n| !n.is_undefined())
-        .and_then(|n| js_sys::Reflect::get(&n, &"gpu".into()).ok())
-        .is_some_and(|g| !g.is_undefined() && !g.is_null())
-}
-
 /// Picks and initialises the backend once: `{ prefer: "auto" | "webgpu" | "cpu" }`.
 /// Resolves to `{ kind: "webgpu" | "cpu", adapter, notice }`. Later calls return the same.
 #[wasm_bindgen(js_name = initBackend)]
@@ -92,67 +83,9 @@ pub async fn init_backend(options: JsValue) -> Result<JsValue, JsError> {
     };
     let preference =
         BackendPreference::parse(options.prefer.as_deref().unwrap_or("auto")).map_err(err)?;
-    let mut compute = ComputeDevice::init(preference, webgpu_exposed()).await;
-    if compute.kind == crate::device::BackendKind::Gpu {
-        describe_webgpu_adapter(&mut compute).await;
-    }
+    let compute = ComputeDevice::init_in_browser(preference).await;
     DEVICE.with(|d| *d.borrow_mut() = Some(compute.clone()));
     to_js(&info(&compute))
-}
-
-/// wgpu's adapter info is empty in browsers, so ask WebGPU itself (`GPUAdapter.info`) what the
-/// adapter is, and warn when it is a software fallback: training still works there, but the
-/// CPU backend is usually faster.
-async fn describe_webgpu_adapter(compute: &mut ComputeDevice) {
-    let get = |target: &JsValue, key: &str| {
-        js_sys::Reflect::get(target, &key.into()).ok().filter(|v| !v.is_undefined() && !v.is_null())
-    };
-    let Some(gpu) = get(&js_sys::global(), "navigator").and_then(|n| get(&n, "gpu")) else {
-        return;
-    };
-    let Some(request) =
-        get(&gpu, "requestAdapter").and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-    else {
-        return;
-    };
-    let Ok(promise) = request.call0(&gpu).and_then(|p| p.dyn_into::<js_sys::Promise>()) else {
-        return;
-    };
-    let Some(adapter) = wasm_bindgen_futures::JsFuture::from(promise)
-        .await
-        .ok()
-        .filter(|a| !a.is_null() && !a.is_undefined())
-    else {
-        return;
-    };
-    let info = get(&adapter, "info");
-    let text = |key: &str| {
-        info.as_ref()
-            .and_then(|i| get(i, key))
-            .and_then(|v| v.as_string())
-            .filter(|s| !s.is_empty())
-    };
-    let parts: Vec<String> =
-        ["description", "vendor", "architecture"].iter().filter_map(|k| text(k)).collect();
-    if !parts.is_empty() {
-        compute.adapter = parts.join(" · ");
-    } else if compute.adapter.trim_start().starts_with('(') {
-        compute.adapter = "browser WebGPU adapter".into();
-    }
-    let fallback = info
-        .as_ref()
-        .and_then(|i| get(i, "isFallbackAdapter"))
-        .or_else(|| get(&adapter, "isFallbackAdapter"))
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false);
-    if fallback {
-        compute.adapter.push_str(" (software)");
-        compute.notice = Some(
-            "WebGPU runs on a software adapter here (no hardware GPU is available to the browser): \
-             training works but is slow; the CPU backend (open the page with ?backend=cpu) is usually faster on such machines"
-                .into(),
-        );
-    }
 }
 
 fn info(compute: &ComputeDevice) -> BackendInfo {

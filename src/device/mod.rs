@@ -4,6 +4,9 @@
 use burn::tensor::Device;
 use serde::Serialize;
 
+#[cfg(target_arch = "wasm32")]
+mod browser;
+
 /// Which backend runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
