@@ -183,3 +183,62 @@ fn positive_weights_train_with_finite_losses() {
     let run = losses(synthetic_dataset(64, 16, 8), options);
     assert!(!run.is_empty() && run.iter().all(|l| l.is_finite() && *l > 0.0), "{run:?}");
 }
+
+/// An absurd learning rate (with weight decay that flips and grows every weight) makes the
+/// loss overflow: the run stops with the step and the rate in words, later steps are refused,
+/// and the model to save is the best epoch's, never the overflowed weights.
+#[test]
+fn divergence_stops_the_run_and_keeps_the_best_epoch() {
+    let dataset = synthetic_dataset(64, 16, 3);
+    let absurd = TrainingOptions {
+        epochs: 200,
+        batch_size: 16,
+        learning_rate: 10.0,
+        weight_decay: 0.9,
+        gradient_clip: 0.0,
+        patience: 0,
+        ..options()
+    };
+    let mut session =
+        TrainingSession::new(dataset.clone(), absurd, ComputeDevice::cpu(None)).unwrap();
+    let steps_per_epoch = session.info().steps_per_epoch;
+    let error = loop {
+        match pollster::block_on(session.step()) {
+            Ok(event) => assert!(!event.done, "the run ended without diverging"),
+            Err(e) => break e,
+        }
+    };
+    let tagtrain::ErrorKind::Diverged { step, learning_rate, .. } = error.kind() else {
+        panic!("expected divergence, got {error}");
+    };
+    assert!(*step > steps_per_epoch, "diverged at step {step}, before an epoch was kept");
+    assert!(*learning_rate > 0.0);
+    let message = error.to_string();
+    assert!(message.contains(&format!("step {step}")), "{message}");
+    assert!(message.contains("lower the learning rate"), "{message}");
+    assert!(session.is_done());
+    let again = pollster::block_on(session.step()).unwrap_err();
+    assert!(matches!(again.kind(), tagtrain::ErrorKind::Misuse { .. }), "{again}");
+
+    let (model, metadata) = session.snapshot().unwrap();
+    let kept = metadata.training.as_ref().unwrap().best_epoch.unwrap();
+    assert!(kept * steps_per_epoch < *step, "epoch {kept} ends after the diverged step {step}");
+    let bytes = pollster::block_on(checkpoint::save(&model, &metadata)).unwrap();
+    let predictor = Predictor::from_bytes(&bytes, &burn::tensor::Device::flex()).unwrap();
+    let probs = pollster::block_on(predictor.probabilities(&[dataset.image(0)])).unwrap();
+    assert!(probs.iter().all(|p| p.is_finite()), "{probs:?}");
+
+    // Diverging before any epoch is kept leaves nothing to save, and says why.
+    let long_epoch = TrainingOptions { batch_size: 2, ..session.options().clone() };
+    let mut early =
+        TrainingSession::new(synthetic_dataset(400, 16, 4), long_epoch, ComputeDevice::cpu(None))
+            .unwrap();
+    let error = loop {
+        if let Err(e) = pollster::block_on(early.step()) {
+            break e;
+        }
+    };
+    assert!(early.last_report().is_none(), "an epoch ended before the divergence: {error}");
+    let err = early.snapshot().unwrap_err();
+    assert_eq!(err, error);
+}

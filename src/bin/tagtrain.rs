@@ -458,8 +458,8 @@ fn train(args: &Args) -> anyhow::Result<()> {
         let report = json!({
             "model": output,
             "architecture": metadata.architecture.name(),
-            "train_images_per_sec": session.train_images_per_sec(),
-            "images_per_sec_with_validation": session.images_per_sec(),
+            "train_images_per_sec": session.throughput().train_images_per_sec(),
+            "images_per_sec_with_validation": session.throughput().images_per_sec(),
             "seconds": started.elapsed().as_secs_f64(),
             "steps": run.map(|r| r.steps),
             "epochs_run": run.map(|r| r.epochs_completed),

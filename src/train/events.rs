@@ -3,6 +3,7 @@
 //! Serialised camelCase: the page reads them as they are.
 
 use serde::Serialize;
+use web_time::Instant;
 
 use crate::metrics::MultiLabelMetrics;
 use crate::options::WeightsInit;
@@ -79,4 +80,44 @@ pub struct LabelCurve {
     pub label: String,
     /// Highest threshold first.
     pub points: Vec<CurvePoint>,
+}
+
+/// Training images per second, with and without validation.
+#[derive(Debug, Clone, Default)]
+pub struct Throughput {
+    /// When the first step started.
+    started: Option<Instant>,
+    images_seen: usize,
+    /// Seconds spent in optimisation steps (validation excluded).
+    train_seconds: f64,
+}
+
+impl Throughput {
+    /// Marks a step's start (and the run's, at the first).
+    pub(super) fn step_started(&mut self) -> Instant {
+        let now = Instant::now();
+        self.started.get_or_insert(now);
+        now
+    }
+
+    /// Counts a finished step of `images` that started at `started`.
+    pub(super) fn step_ended(&mut self, started: Instant, images: usize) {
+        self.images_seen += images;
+        self.train_seconds += started.elapsed().as_secs_f64();
+    }
+
+    /// Seconds since the first step (validation included).
+    pub fn seconds(&self) -> f64 {
+        self.started.map_or(0.0, |t| t.elapsed().as_secs_f64()).max(1e-9)
+    }
+
+    /// Training images per second since the first step (validation included).
+    pub fn images_per_sec(&self) -> f64 {
+        if self.started.is_none() { 0.0 } else { self.images_seen as f64 / self.seconds() }
+    }
+
+    /// Training images per second in optimisation steps alone (validation excluded).
+    pub fn train_images_per_sec(&self) -> f64 {
+        self.images_seen as f64 / self.train_seconds.max(1e-9)
+    }
 }

@@ -10,7 +10,7 @@ mod schedule;
 mod session;
 mod start;
 
-pub use events::{EpochReport, LabelCurve, SessionInfo, StepEvent};
+pub use events::{EpochReport, LabelCurve, SessionInfo, StepEvent, Throughput};
 pub use loss::{bce_with_logits, bce_with_logits_cpu, positive_weights};
 pub use schedule::warmup_cosine;
 pub use session::TrainingSession;

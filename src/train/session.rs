@@ -9,7 +9,6 @@ use burn::module::Module;
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
-use web_time::Instant;
 
 use crate::checkpoint::{InputSpec, ModelMetadata, TrainingSummary};
 use crate::data::batcher::{images_tensor, targets_tensor};
@@ -25,7 +24,7 @@ use crate::thresholds::{curve, tune_thresholds};
 
 use super::augment::augment;
 use super::best::EarlyStopping;
-use super::events::{EpochReport, LabelCurve, SessionInfo, StepEvent};
+use super::events::{EpochReport, LabelCurve, SessionInfo, StepEvent, Throughput};
 use super::loss::{bce_with_logits, bce_with_logits_cpu, positive_weights};
 use super::schedule::warmup_cosine;
 use super::start::start;
@@ -58,11 +57,11 @@ pub struct TrainingSession {
     lineage: Vec<TrainingSummary>,
     epoch_loss_sum: f64,
     epoch_loss_count: usize,
-    started: Option<Instant>,
-    images_seen: usize,
-    /// Seconds spent in optimisation steps (validation excluded).
-    train_seconds: f64,
+    throughput: Throughput,
     last_report: Option<EpochReport>,
+    /// Set when a step's loss was not finite: the run is over, and the weights after that
+    /// step are not to be saved.
+    diverged: Option<Error>,
 }
 
 impl TrainingSession {
@@ -140,10 +139,9 @@ impl TrainingSession {
             lineage: start.lineage,
             epoch_loss_sum: 0.0,
             epoch_loss_count: 0,
-            started: None,
-            images_seen: 0,
-            train_seconds: 0.0,
+            throughput: Throughput::default(),
             last_report: None,
+            diverged: None,
         })
     }
 
@@ -170,9 +168,9 @@ impl TrainingSession {
         self.steps_per_epoch * self.options.epochs
     }
 
-    /// True when every step has run, or early stopping ended the run.
+    /// True when every step has run, early stopping ended the run, or it diverged.
     pub fn is_done(&self) -> bool {
-        self.early_stopping.stopped() || self.step >= self.total_steps()
+        self.early_stopping.stopped() || self.step >= self.total_steps() || self.diverged.is_some()
     }
 
     /// Runs one optimisation step (and validation when it ends an epoch).
@@ -186,8 +184,7 @@ impl TrainingSession {
         if self.is_done() {
             return Err(Error::misuse("training is already finished; save the model instead"));
         }
-        let started = *self.started.get_or_insert_with(Instant::now);
-        let step_started = Instant::now();
+        let step_started = self.throughput.step_started();
         let in_epoch = self.step % self.steps_per_epoch;
         if in_epoch == 0 {
             self.order = self.split.train.clone();
@@ -216,15 +213,16 @@ impl TrainingSession {
         self.model = Some(self.optim.step(lr, model, grads));
         let loss_value: f32 = loss.into_scalar_async().await.map_err(Error::backend)?;
         if !loss_value.is_finite() {
-            return Err(Error::new(crate::ErrorKind::Diverged {
+            let error = Error::new(crate::ErrorKind::Diverged {
                 step: self.step + 1,
                 loss: loss_value,
                 learning_rate: lr,
-            }));
+            });
+            self.diverged = Some(error.clone());
+            return Err(error);
         }
         self.step += 1;
-        self.images_seen += bs;
-        self.train_seconds += step_started.elapsed().as_secs_f64();
+        self.throughput.step_ended(step_started, bs);
         self.epoch_loss_sum += f64::from(loss_value);
         self.epoch_loss_count += 1;
 
@@ -239,14 +237,13 @@ impl TrainingSession {
         } else {
             None
         };
-        let elapsed = started.elapsed().as_secs_f64().max(1e-9);
-        let per_step = elapsed / self.step as f64;
+        let per_step = self.throughput.seconds() / self.step as f64;
         Ok(StepEvent {
             epoch,
             step: self.step,
             total_steps: total,
             loss: f64::from(loss_value),
-            images_per_sec: self.images_seen as f64 / elapsed,
+            images_per_sec: self.throughput.images_per_sec(),
             eta_seconds: per_step * (total - self.step) as f64,
             validation,
             done: self.is_done(),
@@ -292,11 +289,16 @@ impl TrainingSession {
     /// The network to save, in inference mode, with everything the model file needs: the best
     /// epoch's weights when validation ran (early stopping keeps them), else the latest, and
     /// per-label thresholds tuned on their validation probabilities.
+    ///
+    /// # Errors
+    /// After a diverged step with no epoch completed before it: there are no weights to keep.
     pub fn snapshot(&self) -> Result<(ResNetV2, ModelMetadata)> {
         let best = self.early_stopping.best();
-        let model = match best {
-            Some(best) => best.model.clone(),
-            None => self.model.as_ref().ok_or_else(busy)?.valid(),
+        let model = match (best, &self.diverged) {
+            (Some(best), _) => best.model.clone(),
+            // The weights after a diverged step are not a model; nothing earlier was kept.
+            (None, Some(diverged)) => return Err(diverged.clone()),
+            (None, None) => self.model.as_ref().ok_or_else(busy)?.valid(),
         };
         let labels = self.dataset.labels.clone();
         let thresholds = match best {
@@ -325,7 +327,7 @@ impl TrainingSession {
             train_images: self.split.train.len(),
             valid_images: self.split.valid.len(),
             backend: self.compute.kind.as_str().to_string(),
-            images_per_sec: self.images_per_sec(),
+            images_per_sec: self.throughput.images_per_sec(),
             final_map: best.map(|b| b.map),
             final_valid_loss: best.and_then(|b| b.valid_loss),
         };
@@ -350,17 +352,9 @@ impl TrainingSession {
             .collect()
     }
 
-    /// Training images per second in optimisation steps alone (validation excluded).
-    pub fn train_images_per_sec(&self) -> f64 {
-        self.images_seen as f64 / self.train_seconds.max(1e-9)
-    }
-
-    /// Training images per second since the first step (validation included).
-    pub fn images_per_sec(&self) -> f64 {
-        match self.started {
-            Some(t) => self.images_seen as f64 / t.elapsed().as_secs_f64().max(1e-9),
-            None => 0.0,
-        }
+    /// Training throughput so far.
+    pub fn throughput(&self) -> &Throughput {
+        &self.throughput
     }
 
     /// The latest end-of-epoch report.
