@@ -34,6 +34,10 @@ cargo fmt --check
 
 echo "==> cargo clippy (native, every target, warnings are errors)"
 cargo clippy --release --all-targets -- -D warnings
+# The browser front end (wasm.rs, device/browser.rs) only compiles for wasm32.
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+echo "==> cargo clippy (wasm32 library)"
+cargo clippy --release --lib --target wasm32-unknown-unknown -- -D warnings
 
 echo "==> cargo test (native)"
 cargo test --release
