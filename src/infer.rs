@@ -77,13 +77,11 @@ impl Predictor {
         let size = self.metadata.input.image_size as usize;
         let expected = size * size * self.metadata.input.channels;
         if let Some(bad) = images.iter().position(|i| i.len() != expected) {
-            return Err(Error::option(
-                "images",
-                format!(
-                    "image #{bad} is not {size}×{size} with {} channel(s)",
-                    self.metadata.input.channels
-                ),
-            ));
+            return Err(Error::misuse(format!(
+                "image #{bad} is not {size}×{size} with {} channel(s); decode images at the \
+                 model's input first",
+                self.metadata.input.channels
+            )));
         }
         if images.is_empty() {
             return Ok(Vec::new());

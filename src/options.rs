@@ -177,25 +177,32 @@ pub const LIMITS: OptionLimits = OptionLimits {
     validation_fraction: Bounds::new(0.0, 0.5),
 };
 
+/// `value` of option `name` within `bounds`, or an error naming the option and the range.
+fn check(name: &'static str, value: f64, bounds: Bounds, unit: &str) -> Result<()> {
+    if bounds.contains(value) {
+        Ok(())
+    } else {
+        Err(Error::option(
+            name,
+            format!("{value} is not between {} and {}{unit}", bounds.min, bounds.max),
+        ))
+    }
+}
+
+/// The training image side, in [`LIMITS`] (also checked when decoding at a model's size).
+pub(crate) fn check_image_size(image_size: u32) -> Result<()> {
+    check("imageSize", f64::from(image_size), LIMITS.image_size, " pixels")
+}
+
 impl TrainingOptions {
     /// Checks every option, naming the one that is wrong.
     pub fn validate(&self) -> Result<()> {
-        let check = |name: &'static str, value: f64, bounds: Bounds, unit: &str| {
-            if bounds.contains(value) {
-                Ok(())
-            } else {
-                Err(Error::option(
-                    name,
-                    format!("{value} is not between {} and {}{unit}", bounds.min, bounds.max),
-                ))
-            }
-        };
         check("epochs", self.epochs as f64, LIMITS.epochs, "")?;
         check("batchSize", self.batch_size as f64, LIMITS.batch_size, "")?;
         check("learningRate", self.learning_rate, LIMITS.learning_rate, "")?;
         check("weightDecay", self.weight_decay, LIMITS.weight_decay, "")?;
         check("validationFraction", self.validation_fraction, LIMITS.validation_fraction, "")?;
-        check("imageSize", f64::from(self.image_size), LIMITS.image_size, " pixels")?;
+        check_image_size(self.image_size)?;
         if !(self.gradient_clip >= 0.0 && self.gradient_clip.is_finite()) {
             return Err(Error::option("gradientClip", "must be 0 (off) or a positive number"));
         }

@@ -220,9 +220,7 @@ impl DatasetSource {
         resize: ResizePolicy,
         channels: usize,
     ) -> Result<Decoder> {
-        if !(8..=512).contains(&image_size) {
-            return Err(Error::option("imageSize", "must be between 8 and 512 pixels"));
-        }
+        crate::options::check_image_size(image_size)?;
         let total = self.entries.len();
         let per_image = (image_size as usize).pow(2) * channels;
         let pixels = Vec::new();
