@@ -1,13 +1,14 @@
 //! Command-line parsing driven by one table of [`Flag`]s per [`Command`].
 //!
 //! Each flag is declared once. From that declaration the parser knows whether it takes a value
-//! and which alias it has, the usage text is written, defaults are shown and applied, and every
-//! lookup by name is checked (asking for a flag the command does not declare is a bug, and
-//! panics rather than silently reading nothing).
+//! and which alias it has, the usage text is written (`usage.rs`), defaults are shown and
+//! applied, and every lookup by name is checked: asking for a flag the command does not
+//! declare is a bug, and panics (in release builds too) rather than silently reading nothing.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 use std::str::FromStr;
+
+use crate::usage::UsageError;
 
 /// One option of a command.
 pub struct Flag {
@@ -55,25 +56,6 @@ impl Flag {
         self
     }
 
-    /// How the flag is written in a synopsis: `-o MODEL.safetensors`, `--epochs N`, `--json`.
-    fn synopsis(&self) -> String {
-        let name = match self.short {
-            Some(letter) => format!("-{letter}"),
-            None => format!("--{}", self.name),
-        };
-        match self.value {
-            Some(placeholder) => format!("{name} {placeholder}"),
-            None => name,
-        }
-    }
-
-    /// How the flag is written in an option list: `-o, --output MODEL.safetensors`.
-    fn spelling(&self) -> String {
-        let short = self.short.map(|letter| format!("-{letter}, ")).unwrap_or_default();
-        let value = self.value.map(|placeholder| format!(" {placeholder}")).unwrap_or_default();
-        format!("{short}--{}{value}", self.name)
-    }
-
     /// True when `word` (as typed) names this flag.
     fn is_spelled(&self, word: &str) -> bool {
         match (word.strip_prefix("--"), word.strip_prefix('-')) {
@@ -100,71 +82,6 @@ pub struct Command {
     /// Runs the command on its parsed arguments.
     pub run: fn(&Args) -> anyhow::Result<()>,
 }
-
-impl Command {
-    /// The command's usage: synopsis, description and one line per flag.
-    pub fn usage(&self) -> String {
-        let mut synopsis = format!("tagtrain {} {}", self.name, self.operands);
-        for flag in self.flags.iter().filter(|f| f.required) {
-            synopsis += &format!(" {}", flag.synopsis());
-        }
-        if self.flags.iter().any(|f| !f.required) {
-            synopsis += " [OPTIONS]";
-        }
-        let mut text = format!("  {synopsis}\n");
-        for line in self.about.lines() {
-            let _ = writeln!(text, "      {line}");
-        }
-        // Long names line up whether or not a short alias (`-o, `) precedes them.
-        let columns: Vec<String> = self
-            .flags
-            .iter()
-            .map(|f| format!("{}{}", if f.short.is_some() { "" } else { "    " }, f.spelling()))
-            .collect();
-        let width = columns.iter().map(|c| c.chars().count()).max().unwrap_or(0);
-        for (flag, column) in self.flags.iter().zip(&columns) {
-            let mut help = flag.help.to_string();
-            if flag.required {
-                help += " (required)";
-            }
-            if let Some(default) = flag.default {
-                help += &format!(" (default {})", default());
-            }
-            let _ = writeln!(text, "      {column:<width$}  {help}");
-        }
-        text.trim_end().to_string()
-    }
-}
-
-/// Every command's usage, as `tagtrain help` prints it.
-pub fn usage(commands: &[Command]) -> String {
-    let sections: Vec<String> = commands.iter().map(Command::usage).collect();
-    format!("usage:\n{}\n\n  tagtrain help\n      prints this text", sections.join("\n\n"))
-}
-
-/// A mistake in the command line (exit status 2), as opposed to a failure of the work.
-#[derive(Debug)]
-pub struct UsageError {
-    /// What is wrong.
-    message: String,
-    /// The usage text that applies (one command's, or all of them).
-    usage: String,
-}
-
-impl UsageError {
-    /// A usage error followed by `usage`.
-    pub fn new(message: impl Into<String>, usage: String) -> anyhow::Error {
-        Self { message: message.into(), usage }.into()
-    }
-}
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}\n\n{}", self.message, self.usage)
-    }
-}
-
-impl std::error::Error for UsageError {}
 
 /// The arguments of one command, parsed against its flag table.
 pub struct Args {
@@ -280,12 +197,11 @@ impl Args {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::commands::COMMANDS;
-
+    
     /// A command with one flag of each kind.
-    static SAMPLE: Command = Command {
+    pub(crate) static SAMPLE: Command = Command {
         name: "sample",
         operands: "FILE",
         about: "a command for tests",
@@ -346,33 +262,5 @@ mod tests {
     #[should_panic(expected = "--quiet is a switch")]
     fn reading_a_switch_as_a_value_is_a_bug() {
         parse(&["-o", "x"]).unwrap().value("quiet");
-    }
-
-    #[test]
-    fn every_command_declares_each_name_once_and_documents_it() {
-        let text = usage(COMMANDS);
-        for command in COMMANDS {
-            for (i, flag) in command.flags.iter().enumerate() {
-                let later = &command.flags[i + 1..];
-                assert!(!later.iter().any(|f| f.name == flag.name), "--{} twice", flag.name);
-                assert!(
-                    flag.short.is_none() || !later.iter().any(|f| f.short == flag.short),
-                    "-{:?} twice",
-                    flag.short
-                );
-                assert!(!flag.help.is_empty(), "--{} has no help", flag.name);
-                assert!(command.usage().contains(&format!("--{}", flag.name)));
-            }
-            assert!(text.contains(&format!("tagtrain {} {}", command.name, command.operands)));
-        }
-    }
-
-    #[test]
-    fn usage_shows_required_flags_in_the_synopsis_and_defaults_in_the_list() {
-        let text = SAMPLE.usage();
-        assert!(text.starts_with("  tagtrain sample FILE -o OUT [OPTIONS]\n"), "{text}");
-        assert!(text.contains("-o, --output OUT  "), "{text}");
-        assert!(text.contains("how many (default 7)"), "{text}");
-        assert!(text.contains("where (required)"), "{text}");
     }
 }

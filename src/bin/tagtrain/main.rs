@@ -12,10 +12,12 @@
 mod args;
 mod commands;
 mod progress;
+mod usage;
 
 use std::process::ExitCode;
 
-use args::{Args, UsageError};
+use args::Args;
+use usage::UsageError;
 
 /// Exit status of a usage mistake (1 is a failure of the work itself).
 const USAGE_EXIT: u8 = 2;
@@ -59,7 +61,7 @@ fn set_up_process() {
 
 /// Runs the command named by the first word on the rest.
 fn run(words: &[String]) -> anyhow::Result<()> {
-    let overview = || args::usage(commands::COMMANDS);
+    let overview = || usage::usage(commands::COMMANDS);
     let Some((name, rest)) = words.split_first() else {
         return Err(UsageError::new("no command given", overview()));
     };

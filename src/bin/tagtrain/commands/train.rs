@@ -316,7 +316,7 @@ mod tests {
             &["--epochs", "0"],
         ] {
             let error = options(flags, None).unwrap_err();
-            assert!(error.is::<crate::args::UsageError>(), "{flags:?}: {error}");
+            assert!(error.is::<crate::usage::UsageError>(), "{flags:?}: {error}");
         }
     }
 
