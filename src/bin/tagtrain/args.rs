@@ -190,16 +190,17 @@ impl Args {
     /// The declaration of `name`; a name the command does not declare is a bug in the caller.
     fn declared(&self, name: &str) -> &'static Flag {
         let flags: &'static [Flag] = self.command.flags;
-        flags.iter().find(|f| f.name == name).unwrap_or_else(|| {
-            panic!("--{name} is not a flag of `tagtrain {}`", self.command.name)
-        })
+        flags
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap_or_else(|| panic!("--{name} is not a flag of `tagtrain {}`", self.command.name))
     }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    
+
     /// A command with one flag of each kind.
     pub(crate) static SAMPLE: Command = Command {
         name: "sample",
@@ -224,8 +225,8 @@ pub(crate) mod tests {
 
     #[test]
     fn short_and_long_names_are_one_flag_and_the_last_value_wins() {
-        let args = parse(&["a", "-o", "x", "--output", "y", "b", "--quiet", "--count", "-3"])
-            .unwrap();
+        let args =
+            parse(&["a", "-o", "x", "--output", "y", "b", "--quiet", "--count", "-3"]).unwrap();
         assert_eq!(args.positional(), ["a", "b"]);
         assert_eq!(args.required("output"), "y");
         assert!(args.flag("quiet"));

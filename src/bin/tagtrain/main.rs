@@ -6,8 +6,8 @@
 //! success, 1 when the data, model or run fails (the message says where and what to do), 2 on
 //! a usage mistake.
 //!
-//! `args` parses the command line from one flag table per command, `commands` holds one file
-//! per command, `progress` draws the progress bars.
+//! `args` parses the command line against one flag table per command, `usage` writes the usage
+//! text from those tables, `commands` holds one file per command, `progress` draws the bars.
 
 mod args;
 mod commands;

@@ -65,8 +65,7 @@ impl Progress {
             // stderr is unbuffered in Rust, but a partial line may sit in the terminal's
             // buffer; a failed flush only delays the bar, so it is not an error.
             let _ = std::io::stderr().flush();
-        } else if self.last_line.elapsed().as_secs_f64() >= LINE_INTERVAL_SECS
-            || done == self.total
+        } else if self.last_line.elapsed().as_secs_f64() >= LINE_INTERVAL_SECS || done == self.total
         {
             self.last_line = Instant::now();
             eprintln!(

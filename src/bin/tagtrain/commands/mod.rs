@@ -14,7 +14,8 @@ use crate::args::{Command, Flag};
 use crate::progress::Progress;
 
 /// Every command, in the order the usage text lists them.
-pub const COMMANDS: &[Command] = &[train::COMMAND, eval::COMMAND, predict::COMMAND, inspect::COMMAND];
+pub const COMMANDS: &[Command] =
+    &[train::COMMAND, eval::COMMAND, predict::COMMAND, inspect::COMMAND];
 
 /// The command named `name`.
 pub fn find(name: &str) -> Option<&'static Command> {
@@ -25,8 +26,9 @@ pub fn find(name: &str) -> Option<&'static Command> {
 const JSON: Flag = Flag::switch("json", "print JSON (camelCase keys, as the library names them)");
 
 /// `--device`: which backend computes.
-const DEVICE: Flag = Flag::valued("device", "cpu|gpu", "the backend (gpu: wgpu on Vulkan, Metal or DX12)")
-    .with_default(|| "cpu".into());
+const DEVICE: Flag =
+    Flag::valued("device", "cpu|gpu", "the backend (gpu: wgpu on Vulkan, Metal or DX12)")
+        .with_default(|| "cpu".into());
 
 /// The bytes of `path`, or an error naming it.
 fn read(path: &str) -> anyhow::Result<Vec<u8>> {

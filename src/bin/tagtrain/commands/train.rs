@@ -19,7 +19,9 @@ pub(super) const COMMAND: Command = Command {
     operands: "DATA.zip",
     about: "trains a ResNetV2 on a dataset zip (index.csv + images) and writes the model file",
     flags: &[
-        Flag::valued("output", "MODEL.safetensors", "the model file to write").short('o').required(),
+        Flag::valued("output", "MODEL.safetensors", "the model file to write")
+            .short('o')
+            .required(),
         Flag::valued("epochs", "N", "passes over the training images")
             .with_default(|| TrainingOptions::default().epochs.to_string()),
         Flag::valued("depth", "N", "ResNetV2 depth (default: the one recommended for the data)"),
@@ -97,8 +99,7 @@ fn train(args: &Args) -> anyhow::Result<()> {
         eprintln!("warning: {warning}");
     }
     let parent = init.as_deref().map(checkpoint::read_metadata).transpose().context("--init")?;
-    let options =
-        training_options(args, &summary.recommended, parent.as_ref().map(|m| &m.input))?;
+    let options = training_options(args, &summary.recommended, parent.as_ref().map(|m| &m.input))?;
     let compute = device(args)?;
     let dataset = decode_with_progress(source.len(), quiet, |progress| {
         source.decode(options.image_size, options.resize, progress)
@@ -147,7 +148,9 @@ fn training_options(
         AugmentOptions { flip: args.flag("flip"), ..AugmentOptions::default() }
     };
     let resize = match (args.value("resize"), parent) {
-        (Some(name), _) => ResizePolicy::parse(name).map_err(|e| args.usage_error(e.to_string()))?,
+        (Some(name), _) => {
+            ResizePolicy::parse(name).map_err(|e| args.usage_error(e.to_string()))?
+        }
         (None, Some(input)) => input.resize,
         (None, None) => ResizePolicy::default(),
     };
@@ -248,10 +251,13 @@ mod tests {
 
     use super::*;
 
-    /// `training_options` for `tagtrain train data.zip -o model.safetensors` plus `flags`.
-    fn options(flags: &[&str], parent: Option<&InputSpec>) -> anyhow::Result<TrainingOptions> {
-        let words: Vec<String> =
-            ["data.zip", "-o", "model.safetensors"].iter().chain(flags).map(|w| w.to_string()).collect();
+    /// `training_options` for `tagtrain train data.zip -o model.safetensors` plus `flags`
+    /// (separated by spaces).
+    fn options(flags: &str, parent: Option<&InputSpec>) -> anyhow::Result<TrainingOptions> {
+        let words: Vec<String> = format!("data.zip -o model.safetensors {flags}")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
         let command = super::super::find("train").unwrap();
         training_options(&Args::parse(command, &words)?, &Recommendation::for_sides(64), parent)
     }
@@ -264,17 +270,14 @@ mod tests {
             image_size: recommended.image_size,
             ..TrainingOptions::default()
         };
-        assert_eq!(options(&[], None).unwrap(), expected);
+        assert_eq!(options("", None).unwrap(), expected);
     }
 
     #[test]
     fn every_flag_reaches_its_option() {
-        let flags = [
-            "--epochs", "3", "--depth", "20", "--image-size", "48", "--batch-size", "4", "--lr",
-            "0.01", "--weight-decay", "0", "--valid-fraction", "0.3", "--seed", "9",
-            "--patience", "0", "--flip", "--pos-weight", "--resize", "letterbox",
-            "--thresholds", "recall=0.9",
-        ];
+        let flags = "--epochs 3 --depth 20 --image-size 48 --batch-size 4 --lr 0.01 \
+                     --weight-decay 0 --valid-fraction 0.3 --seed 9 --patience 0 --flip \
+                     --pos-weight --resize letterbox --thresholds recall=0.9";
         let expected = TrainingOptions {
             depth: 20,
             image_size: 48,
@@ -291,8 +294,8 @@ mod tests {
             threshold_goal: ThresholdGoal::Recall { target: 0.9 },
             ..TrainingOptions::default()
         };
-        assert_eq!(options(&flags, None).unwrap(), expected);
-        assert_eq!(options(&["--no-augment"], None).unwrap().augment, AugmentOptions::NONE);
+        assert_eq!(options(flags, None).unwrap(), expected);
+        assert_eq!(options("--no-augment", None).unwrap().augment, AugmentOptions::NONE);
     }
 
     #[test]
@@ -300,20 +303,20 @@ mod tests {
         let mut input = ModelMetadata::default().input;
         input.image_size = 40;
         input.resize = ResizePolicy::CenterCrop;
-        let inherited = options(&[], Some(&input)).unwrap();
+        let inherited = options("", Some(&input)).unwrap();
         assert_eq!((inherited.image_size, inherited.resize), (40, ResizePolicy::CenterCrop));
-        let told = options(&["--image-size", "56", "--resize", "stretch"], Some(&input)).unwrap();
+        let told = options("--image-size 56 --resize stretch", Some(&input)).unwrap();
         assert_eq!((told.image_size, told.resize), (56, ResizePolicy::Stretch));
     }
 
     #[test]
     fn bad_values_are_usage_errors() {
         for flags in [
-            &["--epochs", "many"][..],
-            &["--thresholds", "precision=2"],
-            &["--thresholds", "accuracy=0.5"],
-            &["--resize", "squash"],
-            &["--epochs", "0"],
+            "--epochs many",
+            "--thresholds precision=2",
+            "--thresholds accuracy=0.5",
+            "--resize squash",
+            "--epochs 0",
         ] {
             let error = options(flags, None).unwrap_err();
             assert!(error.is::<crate::usage::UsageError>(), "{flags:?}: {error}");
