@@ -25,6 +25,10 @@ impl Flag {
     }
 }
 
+/// The widest option spelling that shares its line with its help; a longer one (a list of
+/// choices) puts the help on the next line, which keeps the text within 100 columns.
+const OPTION_COLUMN: usize = 26;
+
 impl Command {
     /// The command's usage: synopsis, description and one line per flag.
     pub fn usage(&self) -> String {
@@ -37,7 +41,7 @@ impl Command {
         }
         let mut text = format!("  {synopsis}\n");
         for line in self.about.lines() {
-            let _ = writeln!(text, "      {line}");
+            let _ = writeln!(text, "    {line}");
         }
         // Long names line up whether or not a short alias (`-o, `) precedes them.
         let columns: Vec<String> = self
@@ -45,7 +49,8 @@ impl Command {
             .iter()
             .map(|f| format!("{}{}", if f.short.is_some() { "" } else { "    " }, f.spelling()))
             .collect();
-        let width = columns.iter().map(|c| c.chars().count()).max().unwrap_or(0);
+        let fits = |column: &&String| column.chars().count() <= OPTION_COLUMN;
+        let width = columns.iter().filter(fits).map(|c| c.chars().count()).max().unwrap_or(0);
         for (flag, column) in self.flags.iter().zip(&columns) {
             let mut help = flag.help.to_string();
             if flag.required {
@@ -54,7 +59,11 @@ impl Command {
             if let Some(default) = flag.default {
                 help += &format!(" (default {})", default());
             }
-            let _ = writeln!(text, "      {column:<width$}  {help}");
+            if fits(&column) {
+                let _ = writeln!(text, "    {column:<width$}  {help}");
+            } else {
+                let _ = writeln!(text, "    {column}\n    {:width$}  {help}", "");
+            }
         }
         text.trim_end().to_string()
     }
@@ -63,7 +72,7 @@ impl Command {
 /// Every command's usage, as `tagtrain help` prints it.
 pub fn usage(commands: &[Command]) -> String {
     let sections: Vec<String> = commands.iter().map(Command::usage).collect();
-    format!("usage:\n{}\n\n  tagtrain help\n      prints this text", sections.join("\n\n"))
+    format!("usage:\n{}\n\n  tagtrain help\n    prints this text", sections.join("\n\n"))
 }
 
 /// A mistake in the command line (exit status 2), as opposed to a failure of the work.
