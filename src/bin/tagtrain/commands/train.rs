@@ -28,7 +28,7 @@ pub(super) const COMMAND: Command = Command {
         Flag::valued(
             "image-size",
             "PX",
-            "side of the square input (default: the --init model's, else the recommended one)",
+            "input side in pixels (default: the --init model's, else recommended)",
         ),
         Flag::valued("batch-size", "N", "images per step")
             .with_default(|| TrainingOptions::default().batch_size.to_string()),
@@ -48,13 +48,14 @@ pub(super) const COMMAND: Command = Command {
         Flag::valued(
             "init",
             "MODEL",
-            "start from a saved model (same labels: continue; other labels: new head)",
+            "start from a model file (same labels: continue; others: new head)",
         ),
         Flag::valued(
             "resize",
             "stretch|center-crop|letterbox",
-            "how images become square (default: the --init model's, else stretch)",
-        ),
+            "how images become square (with --init: the model's)",
+        )
+        .with_default(|| ResizePolicy::default().to_string()),
         Flag::valued("thresholds", "f1|precision=P|recall=R", "what label thresholds aim for")
             .with_default(|| "f1".into()),
         DEVICE,
@@ -148,11 +149,9 @@ fn training_options(
         AugmentOptions { flip: args.flag("flip"), ..AugmentOptions::default() }
     };
     let resize = match (args.value("resize"), parent) {
-        (Some(name), _) => {
-            ResizePolicy::parse(name).map_err(|e| args.usage_error(e.to_string()))?
-        }
         (None, Some(input)) => input.resize,
-        (None, None) => ResizePolicy::default(),
+        _ => ResizePolicy::parse(&args.value_or_default("resize"))
+            .map_err(|e| args.usage_error(e.to_string()))?,
     };
     let goal = args.value_or_default("thresholds");
     let threshold_goal = parse_goal(&goal).ok_or_else(|| {
