@@ -22,6 +22,7 @@ use usage::UsageError;
 /// Exit status of a usage mistake (1 is a failure of the work itself).
 const USAGE_EXIT: u8 = 2;
 
+/// Sets the process up, runs the command line, and turns the outcome into the exit status.
 fn main() -> ExitCode {
     set_up_process();
     let words: Vec<String> = std::env::args().skip(1).collect();
