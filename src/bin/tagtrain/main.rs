@@ -67,7 +67,7 @@ fn run(words: &[String]) -> anyhow::Result<()> {
         return Err(UsageError::new("no command given", overview()));
     };
     if matches!(name.as_str(), "-h" | "--help" | "help") {
-        println!("{}", overview());
+        println!("usage:\n{}", overview());
         return Ok(());
     }
     let command = commands::find(name)

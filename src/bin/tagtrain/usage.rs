@@ -25,9 +25,10 @@ impl Flag {
     }
 }
 
-/// The widest option spelling that shares its line with its help; a longer one (a list of
-/// choices) puts the help on the next line, which keeps the text within 100 columns.
-const OPTION_COLUMN: usize = 26;
+/// Width of the option column, the same in every command so that all help lines up. A longer
+/// spelling (a list of choices) puts its help on the next line, which keeps the text within
+/// 100 columns.
+const OPTION_COLUMN: usize = 24;
 
 impl Command {
     /// The command's usage: synopsis, description and one line per flag.
@@ -49,8 +50,7 @@ impl Command {
             .iter()
             .map(|f| format!("{}{}", if f.short.is_some() { "" } else { "    " }, f.spelling()))
             .collect();
-        let fits = |column: &&String| column.chars().count() <= OPTION_COLUMN;
-        let width = columns.iter().filter(fits).map(|c| c.chars().count()).max().unwrap_or(0);
+        let width = OPTION_COLUMN;
         for (flag, column) in self.flags.iter().zip(&columns) {
             let mut help = flag.help.to_string();
             if flag.required {
@@ -59,7 +59,7 @@ impl Command {
             if let Some(default) = flag.default {
                 help += &format!(" (default {})", default());
             }
-            if fits(&column) {
+            if column.chars().count() <= width {
                 let _ = writeln!(text, "    {column:<width$}  {help}");
             } else {
                 let _ = writeln!(text, "    {column}\n    {:width$}  {help}", "");
@@ -69,10 +69,10 @@ impl Command {
     }
 }
 
-/// Every command's usage, as `tagtrain help` prints it.
+/// Every command's usage, as `tagtrain help` prints it (after a `usage:` line).
 pub fn usage(commands: &[Command]) -> String {
     let sections: Vec<String> = commands.iter().map(Command::usage).collect();
-    format!("usage:\n{}\n\n  tagtrain help\n    prints this text", sections.join("\n\n"))
+    format!("{}\n\n  tagtrain help\n    prints this text", sections.join("\n\n"))
 }
 
 /// A mistake in the command line (exit status 2), as opposed to a failure of the work.
@@ -93,7 +93,7 @@ impl UsageError {
 
 impl std::fmt::Display for UsageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}\n\n{}", self.message, self.usage)
+        write!(f, "{}\n\nusage:\n{}", self.message, self.usage)
     }
 }
 

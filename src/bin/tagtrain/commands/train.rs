@@ -53,7 +53,7 @@ pub(super) const COMMAND: Command = Command {
         Flag::valued(
             "resize",
             "stretch|center-crop|letterbox",
-            "how images become square (with --init: the model's)",
+            "how images become square; --init keeps the model's",
         )
         .with_default(|| ResizePolicy::default().to_string()),
         Flag::valued("thresholds", "f1|precision=P|recall=R", "what label thresholds aim for")
