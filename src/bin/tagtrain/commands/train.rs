@@ -4,8 +4,8 @@ use anyhow::Context;
 use serde::Serialize;
 use tagtrain::data::dataset::Recommendation;
 use tagtrain::{
-    AugmentOptions, InputSpec, ResNetV2Config, ResizePolicy, ThresholdGoal, TrainingOptions,
-    TrainingSession, TrainingSummary, checkpoint,
+    AugmentOptions, InputSpec, ResizePolicy, ThresholdGoal, TrainingOptions, TrainingSession,
+    TrainingSummary, checkpoint,
 };
 use web_time::Instant;
 
@@ -72,8 +72,8 @@ pub(super) const COMMAND: Command = Command {
 struct TrainReport<'a> {
     /// The model file written.
     model: &'a str,
-    /// The network, as in the model file.
-    architecture: &'a ResNetV2Config,
+    /// The network's name (`ResNetV2-Small-11`); `inspect --json` shows its configuration.
+    architecture: String,
     /// Each label's tuned threshold, in the model's label order.
     thresholds: &'a [f32],
     /// The run: `steps`, `epochsCompleted`, `bestEpoch`, `stoppedEarly`, `finalMap`,
@@ -123,7 +123,7 @@ fn train(args: &Args) -> anyhow::Result<()> {
     if let Some(path) = args.value("report") {
         let report = TrainReport {
             model: output,
-            architecture: &metadata.architecture,
+            architecture: metadata.architecture.name(),
             thresholds: &metadata.thresholds,
             training: run,
             train_images_per_sec: session.train_images_per_sec(),
