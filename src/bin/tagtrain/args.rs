@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::str::FromStr;
 
-use crate::usage::UsageError;
+use crate::usage::usage_error;
 
 /// One option of a command.
 pub struct Flag {
@@ -98,7 +98,7 @@ impl Args {
     /// `-` alone) must be one of the command's flags; a valued flag takes the next word whatever
     /// it looks like, so `--lr -1` reaches validation rather than the parser.
     pub fn parse(command: &'static Command, words: &[String]) -> anyhow::Result<Self> {
-        let usage_error = |message: String| UsageError::new(message, command.usage());
+        let mistake = |message: String| usage_error(message, command.usage());
         let mut positional = Vec::new();
         let mut given = Vec::new();
         let mut words = words.iter();
@@ -111,13 +111,13 @@ impl Args {
                 .flags
                 .iter()
                 .find(|f| f.is_spelled(word))
-                .ok_or_else(|| usage_error(format!("unknown option {word}")))?;
+                .ok_or_else(|| mistake(format!("unknown option {word}")))?;
             let value = match flag.value {
                 None => None,
                 Some(_) => Some(
                     words
                         .next()
-                        .ok_or_else(|| usage_error(format!("option {word} needs a value")))?
+                        .ok_or_else(|| mistake(format!("option {word} needs a value")))?
                         .clone(),
                 ),
             };
@@ -126,7 +126,7 @@ impl Args {
         let missing =
             command.flags.iter().find(|f| f.required && !given.iter().any(|(n, _)| *n == f.name));
         if let Some(flag) = missing {
-            return Err(usage_error(format!("{} needs {}", command.name, flag.synopsis())));
+            return Err(mistake(format!("{} needs {}", command.name, flag.synopsis())));
         }
         Ok(Self { command, positional, given })
     }
@@ -138,7 +138,7 @@ impl Args {
 
     /// A usage error about these arguments, followed by the command's usage.
     pub fn usage_error(&self, message: impl Into<String>) -> anyhow::Error {
-        UsageError::new(message, self.command.usage())
+        usage_error(message, self.command.usage())
     }
 
     /// True when the switch `name` was given.
@@ -200,6 +200,7 @@ impl Args {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::usage::UsageError;
 
     /// A command with one flag of each kind.
     pub(crate) static SAMPLE: Command = Command {

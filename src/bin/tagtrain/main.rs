@@ -17,7 +17,7 @@ mod usage;
 use std::process::ExitCode;
 
 use args::Args;
-use usage::UsageError;
+use usage::{UsageError, usage_error};
 
 /// Exit status of a usage mistake (1 is a failure of the work itself).
 const USAGE_EXIT: u8 = 2;
@@ -64,13 +64,13 @@ fn set_up_process() {
 fn run(words: &[String]) -> anyhow::Result<()> {
     let overview = || usage::usage(commands::COMMANDS);
     let Some((name, rest)) = words.split_first() else {
-        return Err(UsageError::new("no command given", overview()));
+        return Err(usage_error("no command given", overview()));
     };
     if matches!(name.as_str(), "-h" | "--help" | "help") {
         println!("usage:\n{}", overview());
         return Ok(());
     }
     let command = commands::find(name)
-        .ok_or_else(|| UsageError::new(format!("unknown command '{name}'"), overview()))?;
+        .ok_or_else(|| usage_error(format!("unknown command '{name}'"), overview()))?;
     (command.run)(&Args::parse(command, rest)?)
 }

@@ -84,11 +84,9 @@ pub struct UsageError {
     usage: String,
 }
 
-impl UsageError {
-    /// A usage error followed by `usage`.
-    pub fn new(message: impl Into<String>, usage: String) -> anyhow::Error {
-        Self { message: message.into(), usage }.into()
-    }
+/// A usage error saying `message`, then `usage`, ready to return from a command.
+pub fn usage_error(message: impl Into<String>, usage: String) -> anyhow::Error {
+    UsageError { message: message.into(), usage }.into()
 }
 
 impl std::fmt::Display for UsageError {
