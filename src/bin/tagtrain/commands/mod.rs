@@ -10,7 +10,7 @@ use anyhow::Context;
 use serde::Serialize;
 use tagtrain::{BackendPreference, ComputeDevice, DatasetSource, Limits, Predictor};
 
-use crate::args::{Command, Flag};
+use crate::args::{Args, Command, Flag};
 use crate::progress::Progress;
 
 /// Every command, in the order the usage text lists them.
@@ -53,7 +53,7 @@ fn open_model(path: &str, compute: &ComputeDevice) -> anyhow::Result<Predictor> 
 }
 
 /// The device `--device` asks for, initialised; a fallback is noted on stderr.
-fn device(args: &crate::args::Args) -> anyhow::Result<ComputeDevice> {
+fn device(args: &Args) -> anyhow::Result<ComputeDevice> {
     let preference = BackendPreference::parse(&args.value_or_default(DEVICE.name))
         .map_err(|e| args.usage_error(e.to_string()))?;
     let compute = pollster::block_on(ComputeDevice::init(preference, true));
