@@ -38,8 +38,8 @@ for D in $DEPTHS; do
 import json, sys
 out, d, rss = sys.argv[1], sys.argv[2], sys.argv[3]
 t = json.load(open(f"{out}/train{d}.json")); e = json.load(open(f"{out}/eval{d}.json"))
-print(f"| tagtrain (burn flex, CPU) | {d} | {t['epochs_run']} ({t['best_epoch']}) | {e['map']:.4f} | {e['micro_f1']:.4f} "
-      f"| {e['macro_f1']:.4f} | {t['train_images_per_sec']:.1f} | {e['images_per_sec']:.1f} | {rss} |")
+print(f"| tagtrain (burn flex, CPU) | {d} | {t['epochsCompleted']} ({t['bestEpoch']}) | {e['map']:.4f} | {e['microF1']:.4f} "
+      f"| {e['macroF1']:.4f} | {t['trainImagesPerSec']:.1f} | {e['imagesPerSec']:.1f} | {rss} |")
 PY
   /usr/bin/time -v "$VENV/bin/python" "$ROOT/benches/reference/resnetv2_reference.py" --train "$TRAIN" --test "$TEST" \
     --epochs "$EPOCHS" --depth "$D" --image-size "$SIZE" --seed 42 --threads 2 --json "$OUT/ref$D.json" \

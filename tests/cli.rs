@@ -59,12 +59,11 @@ fn train_eval_predict_inspect_round_trip() {
     assert!(stderr(&out).contains("epoch   3"), "{}", stderr(&out));
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
-    assert_eq!(report["epochs_run"], 3);
-    assert!(report["train_images_per_sec"].as_f64().unwrap() > 0.0);
+    assert_eq!(report["epochsCompleted"], 3);
+    assert!(report["trainImagesPerSec"].as_f64().unwrap() > 0.0);
 
     let eval = json(&tagtrain(&["eval", model_s, SAMPLE, "--json"]));
-    for key in ["map", "micro_f1", "macro_f1", "hamming_loss", "subset_accuracy", "images_per_sec"]
-    {
+    for key in ["map", "microF1", "macroF1", "hammingLoss", "subsetAccuracy", "imagesPerSec"] {
         let v = eval[key].as_f64().unwrap_or_else(|| panic!("{key} missing: {eval}"));
         assert!(v.is_finite() && v >= 0.0, "{key} = {v}");
     }

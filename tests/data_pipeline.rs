@@ -47,6 +47,21 @@ fn smoke_dataset_summary_and_decode() {
 }
 
 #[test]
+fn grey_images_decode_at_a_models_rgb_input() {
+    // `tagtrain eval` of an RGB model on grey data: every grey value repeated over R, G and B.
+    let mut source = open(SMOKE.to_vec()).unwrap();
+    let mut last = 0;
+    let policy = tagtrain::data::ResizePolicy::Stretch;
+    let rgb = source.decode_with_channels(16, policy, 3, |done, _| last = done).unwrap();
+    assert_eq!(last, 60, "progress reaches the end");
+    assert_eq!(rgb.channels, 3);
+    assert_eq!(rgb.pixels.len(), 60 * 16 * 16 * 3);
+    let grey = source.decode(16, policy, |_, _| {}).unwrap();
+    let repeated: Vec<u8> = grey.pixels.iter().flat_map(|&v| [v, v, v]).collect();
+    assert_eq!(rgb.pixels, repeated);
+}
+
+#[test]
 fn not_a_zip() {
     let err = open(b"this is a text file".to_vec()).err().unwrap();
     assert!(matches!(err.kind(), ErrorKind::NotAZip { .. }), "{err}");

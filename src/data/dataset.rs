@@ -196,9 +196,31 @@ impl DatasetSource {
         &mut self,
         image_size: u32,
         resize: ResizePolicy,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<Dataset> {
+        let decoder = self.decoder(image_size, resize)?;
+        self.decode_all(decoder, progress)
+    }
+
+    /// Like [`DatasetSource::decode`], with the channel count fixed by the caller (a model's
+    /// input; see [`DatasetSource::decoder_with_channels`]).
+    pub fn decode_with_channels(
+        &mut self,
+        image_size: u32,
+        resize: ResizePolicy,
+        channels: usize,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<Dataset> {
+        let decoder = self.decoder_with_channels(image_size, resize, channels)?;
+        self.decode_all(decoder, progress)
+    }
+
+    /// Runs `decoder` to the end, calling `progress(done, total)` after each chunk.
+    fn decode_all(
+        &mut self,
+        mut decoder: Decoder,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<Dataset> {
-        let mut decoder = self.decoder(image_size, resize)?;
         while !self.decode_next(&mut decoder, 16)? {
             progress(decoder.done(), decoder.total());
         }

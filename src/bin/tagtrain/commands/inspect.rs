@@ -1,0 +1,87 @@
+//! `tagtrain inspect`: what a dataset zip or a model file holds, or why it cannot be used.
+
+use anyhow::Context;
+use tagtrain::{DatasetSummary, ModelMetadata, checkpoint};
+
+use super::{JSON, dataset_from_bytes, print_json, read};
+use crate::args::{Args, Command};
+
+/// The command's declaration: operands, description and flags.
+pub(super) const COMMAND: Command = Command {
+    name: "inspect",
+    operands: "DATA.zip|MODEL.safetensors",
+    about: "summarises a dataset zip or a model file; exits 1 when it cannot be used",
+    flags: &[JSON],
+    run: inspect,
+};
+
+/// Summarises the file: a zip as a dataset, anything else as a model file.
+fn inspect(args: &Args) -> anyhow::Result<()> {
+    let [path] = args.positional() else {
+        return Err(args.usage_error("inspect takes one file"));
+    };
+    let json = args.flag("json");
+    // Zip files start with a local file header, "PK"; model files never do.
+    let bytes = read(path)?;
+    if bytes.starts_with(b"PK") {
+        let summary = dataset_from_bytes(path, bytes)?.summary();
+        if json { print_json(&summary) } else { print_dataset(path, &summary) }
+    } else {
+        let metadata = checkpoint::read_metadata(&bytes)
+            .with_context(|| format!("{path} cannot be used as a model"))?;
+        if json { print_json(&metadata) } else { print_model(path, &metadata) }
+    }
+}
+
+/// The dataset summary as text: size, labels, recommendation, warnings.
+fn print_dataset(path: &str, summary: &DatasetSummary) -> anyhow::Result<()> {
+    println!(
+        "{path}: {} images, {} labels (image paths from column '{}')",
+        summary.images,
+        summary.labels.len(),
+        summary.image_column
+    );
+    let sizes: Vec<String> =
+        summary.sizes.iter().map(|s| format!("{}×{} ({})", s.width, s.height, s.count)).collect();
+    println!("image sizes: {}", sizes.join(", "));
+    println!("{:<28} {:>9} {:>9}", "label", "positives", "negatives");
+    for l in &summary.labels {
+        println!("{:<28} {:>9} {:>9}", l.name, l.positives, l.negatives);
+    }
+    let r = &summary.recommended;
+    println!("recommended: ResNetV2 {} depth {} at {} px", r.kind, r.depth, r.image_size);
+    for warning in &summary.warnings {
+        println!("warning: {warning}");
+    }
+    Ok(())
+}
+
+/// The model's metadata as text: architecture, input, thresholds and every training run.
+fn print_model(path: &str, metadata: &ModelMetadata) -> anyhow::Result<()> {
+    println!(
+        "{path}: {} with {} labels, {}×{} px input, {} channel(s), resize {}",
+        metadata.architecture.name(),
+        metadata.labels.len(),
+        metadata.input.image_size,
+        metadata.input.image_size,
+        metadata.input.channels,
+        metadata.input.resize
+    );
+    for (label, t) in metadata.labels.iter().zip(&metadata.thresholds) {
+        println!("  {label:<28} threshold {t:.3}");
+    }
+    for (i, run) in metadata.lineage.iter().chain(&metadata.training).enumerate() {
+        println!(
+            "run {}: {} ({} labels), {} epochs ({} steps) on {} images, {}{}",
+            i + 1,
+            run.init,
+            run.labels.len(),
+            run.epochs_completed,
+            run.steps,
+            run.train_images,
+            run.backend,
+            run.final_map.map(|m| format!(", validation mAP {m:.4}")).unwrap_or_default()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! The subcommands, one per file, and what they share: flags declared once for several
+//! commands, reading files, opening datasets and models, choosing the device, printing JSON.
+
+mod eval;
+mod inspect;
+mod predict;
+mod train;
+
+use anyhow::Context;
+use serde::Serialize;
+use tagtrain::{BackendPreference, ComputeDevice, DatasetSource, Limits, Predictor};
+
+use crate::args::{Args, Command, Flag};
+use crate::progress::Progress;
+
+/// Every command, in the order the usage text lists them.
+pub const COMMANDS: &[Command] =
+    &[train::COMMAND, eval::COMMAND, predict::COMMAND, inspect::COMMAND];
+
+/// The command named `name`.
+pub fn find(name: &str) -> Option<&'static Command> {
+    COMMANDS.iter().find(|command| command.name == name)
+}
+
+/// `--json`: machine-readable output, serialised from the library's own (camelCase) types.
+const JSON: Flag = Flag::switch("json", "print JSON (camelCase keys, as the library names them)");
+
+/// `--device`: which backend computes.
+const DEVICE: Flag =
+    Flag::valued("device", "cpu|gpu", "the backend (gpu: wgpu on Vulkan, Metal or DX12)")
+        .with_default(|| "cpu".into());
+
+/// The bytes of `path`, or an error naming it.
+fn read(path: &str) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {path}"))
+}
+
+/// The dataset zip at `path`, checked.
+fn open_dataset(path: &str) -> anyhow::Result<DatasetSource> {
+    dataset_from_bytes(path, read(path)?)
+}
+
+/// The dataset zip `bytes`, read from `path`, checked; its problems are said to be in `path`.
+fn dataset_from_bytes(path: &str, bytes: Vec<u8>) -> anyhow::Result<DatasetSource> {
+    DatasetSource::from_zip(bytes, &Limits::default())
+        .with_context(|| format!("{path} cannot be used as a dataset"))
+}
+
+/// The model file at `path`, loaded onto `compute`.
+fn open_model(path: &str, compute: &ComputeDevice) -> anyhow::Result<Predictor> {
+    Predictor::from_bytes(&read(path)?, &compute.device)
+        .with_context(|| format!("{path} cannot be used as a model"))
+}
+
+/// The device `--device` asks for, initialised; a fallback is noted on stderr.
+fn device(args: &Args) -> anyhow::Result<ComputeDevice> {
+    let preference = BackendPreference::parse(&args.value_or_default(DEVICE.name))
+        .map_err(|e| args.usage_error(e.to_string()))?;
+    let compute = pollster::block_on(ComputeDevice::init(preference, true));
+    if let Some(notice) = &compute.notice {
+        eprintln!("note: {notice}");
+    }
+    Ok(compute)
+}
+
+/// Runs `decode` (one of [`DatasetSource`]'s decoding methods, given a progress callback) of
+/// `total` images behind a "decoding" bar.
+fn decode_with_progress<T>(
+    total: usize,
+    quiet: bool,
+    decode: impl FnOnce(&mut dyn FnMut(usize, usize)) -> tagtrain::Result<T>,
+) -> anyhow::Result<T> {
+    let mut bar = Progress::new("decoding", total, quiet);
+    let decoded = decode(&mut |done, _| bar.update(done, ""))?;
+    bar.finish();
+    Ok(decoded)
+}
+
+/// Prints `value` on stdout as pretty JSON.
+fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

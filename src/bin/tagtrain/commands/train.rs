@@ -1,0 +1,333 @@
+//! `tagtrain train`: a dataset zip in, a model file (and optionally a JSON report) out.
+
+use anyhow::Context;
+use serde::Serialize;
+use tagtrain::data::dataset::Recommendation;
+use tagtrain::{
+    AugmentOptions, InputSpec, ResizePolicy, ThresholdGoal, TrainingOptions, TrainingSession,
+    TrainingSummary, checkpoint,
+};
+use web_time::Instant;
+
+use super::{DEVICE, decode_with_progress, device, open_dataset, read};
+use crate::args::{Args, Command, Flag};
+use crate::progress::Progress;
+
+/// The command's declaration: operands, description and flags.
+pub(super) const COMMAND: Command = Command {
+    name: "train",
+    operands: "DATA.zip",
+    about: "trains a ResNetV2 on a dataset zip (index.csv + images) and writes the model file",
+    flags: &[
+        Flag::valued("output", "MODEL.safetensors", "the model file to write")
+            .short('o')
+            .required(),
+        Flag::valued("epochs", "N", "passes over the training images")
+            .with_default(|| TrainingOptions::default().epochs.to_string()),
+        Flag::valued("depth", "N", "ResNetV2 depth (default: the one recommended for the data)"),
+        Flag::valued(
+            "image-size",
+            "PX",
+            "input side in pixels (default: the --init model's, else recommended)",
+        ),
+        Flag::valued("batch-size", "N", "images per step")
+            .with_default(|| TrainingOptions::default().batch_size.to_string()),
+        Flag::valued("lr", "X", "peak learning rate of AdamW")
+            .with_default(|| TrainingOptions::default().learning_rate.to_string()),
+        Flag::valued("weight-decay", "X", "AdamW decoupled weight decay")
+            .with_default(|| TrainingOptions::default().weight_decay.to_string()),
+        Flag::valued("valid-fraction", "F", "share of images held out for validation")
+            .with_default(|| TrainingOptions::default().validation_fraction.to_string()),
+        Flag::valued("seed", "N", "seed of the split, batch order, augmentation and weights")
+            .with_default(|| TrainingOptions::default().seed.to_string()),
+        Flag::valued("patience", "N", "stop after N epochs without a better mAP; 0: never")
+            .with_default(|| TrainingOptions::default().patience.to_string()),
+        Flag::switch("no-augment", "no random crop or jitter"),
+        Flag::switch("flip", "also flip images left-right when augmenting"),
+        Flag::switch("pos-weight", "weight rare labels' positives up in the loss"),
+        Flag::valued(
+            "init",
+            "MODEL",
+            "start from a model file (same labels: continue; others: new head)",
+        ),
+        Flag::valued(
+            "resize",
+            "stretch|center-crop|letterbox",
+            "how images become square; --init keeps the model's",
+        )
+        .with_default(|| ResizePolicy::default().to_string()),
+        Flag::valued("thresholds", "f1|precision=P|recall=R", "what label thresholds aim for")
+            .with_default(|| "f1".into()),
+        DEVICE,
+        Flag::valued("report", "REPORT.json", "also write the run's results as JSON"),
+        Flag::switch("quiet", "no progress bars"),
+    ],
+    run: train,
+};
+
+/// What `train --report` writes: the run as the model file records it (camelCase, like the
+/// model's metadata), plus what only this process measured.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TrainReport<'a> {
+    /// The model file written.
+    model: &'a str,
+    /// The network's name (`ResNetV2-Small-11`); `inspect --json` shows its configuration.
+    architecture: String,
+    /// Each label's tuned threshold, in the model's label order.
+    thresholds: &'a [f32],
+    /// The run: `steps`, `epochsCompleted`, `bestEpoch`, `stoppedEarly`, `finalMap`,
+    /// `imagesPerSec` (validation included) and the options used.
+    #[serde(flatten)]
+    training: Option<&'a TrainingSummary>,
+    /// Training throughput in optimisation steps alone (validation excluded).
+    train_images_per_sec: f64,
+    /// Wall-clock seconds from the first step until the model file was written.
+    seconds: f64,
+}
+
+/// Trains on the dataset zip and writes the model file, and the report when asked.
+fn train(args: &Args) -> anyhow::Result<()> {
+    let [data] = args.positional() else {
+        return Err(args.usage_error("train takes one dataset zip"));
+    };
+    let output = args.required("output");
+    let quiet = args.flag("quiet");
+    let init = args.value("init").map(read).transpose()?;
+    let mut source = open_dataset(data)?;
+    let summary = source.summary();
+    for warning in &summary.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let parent = init.as_deref().map(checkpoint::read_metadata).transpose().context("--init")?;
+    let options = training_options(args, &summary.recommended, parent.as_ref().map(|m| &m.input))?;
+    let compute = device(args)?;
+    let dataset = decode_with_progress(source.len(), quiet, |progress| {
+        source.decode(options.image_size, options.resize, progress)
+    })?;
+    let mut session = match &init {
+        None => TrainingSession::new(dataset, options, compute)?,
+        Some(bytes) => TrainingSession::from_model(dataset, options, compute, bytes)?,
+    };
+    let started = Instant::now();
+    run_to_end(&mut session, quiet)?;
+    let (model, metadata) = session.snapshot()?;
+    let bytes = pollster::block_on(checkpoint::save(&model, &metadata))?;
+    std::fs::write(output, bytes).with_context(|| format!("cannot write {output}"))?;
+    let run = metadata.training.as_ref();
+    eprintln!(
+        "saved {output} (weights of epoch {}, validation mAP {})",
+        run.and_then(|r| r.best_epoch).map(|e| e.to_string()).unwrap_or_else(|| "last".into()),
+        run.and_then(|r| r.final_map).map(|m| format!("{m:.4}")).unwrap_or_else(|| "-".into())
+    );
+    if let Some(path) = args.value("report") {
+        let report = TrainReport {
+            model: output,
+            architecture: metadata.architecture.name(),
+            thresholds: &metadata.thresholds,
+            training: run,
+            train_images_per_sec: session.train_images_per_sec(),
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("cannot write {path}"))?;
+    }
+    Ok(())
+}
+
+/// The training options the flags ask for. Unset depth and image size follow the dataset's
+/// `recommended` model, except that fine-tuning keeps the `parent` model's input (size and
+/// resize policy) unless told otherwise; every other unset option is the library's default.
+fn training_options(
+    args: &Args,
+    recommended: &Recommendation,
+    parent: Option<&InputSpec>,
+) -> anyhow::Result<TrainingOptions> {
+    let augment = if args.flag("no-augment") {
+        AugmentOptions::NONE
+    } else {
+        AugmentOptions { flip: args.flag("flip"), ..AugmentOptions::default() }
+    };
+    let resize = match (args.value("resize"), parent) {
+        (None, Some(input)) => input.resize,
+        _ => ResizePolicy::parse(&args.value_or_default("resize"))
+            .map_err(|e| args.usage_error(e.to_string()))?,
+    };
+    let goal = args.value_or_default("thresholds");
+    let threshold_goal = parse_goal(&goal).ok_or_else(|| {
+        args.usage_error(format!(
+            "--thresholds {goal}: use f1, precision=P or recall=R with P, R in (0, 1]"
+        ))
+    })?;
+    let options = TrainingOptions {
+        depth: args.number("depth")?.unwrap_or(recommended.depth),
+        image_size: args
+            .number("image-size")?
+            .or(parent.map(|input| input.image_size))
+            .unwrap_or(recommended.image_size),
+        epochs: args.number_or_default("epochs")?,
+        batch_size: args.number_or_default("batch-size")?,
+        learning_rate: args.number_or_default("lr")?,
+        weight_decay: args.number_or_default("weight-decay")?,
+        validation_fraction: args.number_or_default("valid-fraction")?,
+        seed: args.number_or_default("seed")?,
+        patience: args.number_or_default("patience")?,
+        resize,
+        positive_weights: args.flag("pos-weight"),
+        threshold_goal,
+        augment,
+        ..TrainingOptions::default()
+    };
+    options.validate().map_err(|e| args.usage_error(e.to_string()))?;
+    Ok(options)
+}
+
+/// `f1`, `precision=0.9` or `recall=0.8`; `None` for anything else, or a target outside (0, 1].
+fn parse_goal(text: &str) -> Option<ThresholdGoal> {
+    if text.eq_ignore_ascii_case("f1") {
+        return Some(ThresholdGoal::MaxF1);
+    }
+    let (name, value) = text.split_once('=')?;
+    let target: f64 = value.parse().ok().filter(|t| *t > 0.0 && *t <= 1.0)?;
+    match name {
+        "precision" => Some(ThresholdGoal::Precision { target }),
+        "recall" => Some(ThresholdGoal::Recall { target }),
+        _ => None,
+    }
+}
+
+/// Steps `session` until it is done, with a bar and one line per epoch on stderr.
+fn run_to_end(session: &mut TrainingSession, quiet: bool) -> anyhow::Result<()> {
+    let info = session.info();
+    eprintln!(
+        "{} ({} parameters, {}) on {}: {} train / {} validation images, up to {} steps",
+        info.model,
+        info.parameters,
+        info.init,
+        info.backend,
+        info.train_images,
+        info.valid_images,
+        info.total_steps
+    );
+    let mut bar = Progress::new("training", info.total_steps, quiet);
+    loop {
+        let event = pollster::block_on(session.step())?;
+        bar.update(
+            event.step,
+            &format!(
+                "epoch {} loss {:.4} {:.1} img/s",
+                event.epoch, event.loss, event.images_per_sec
+            ),
+        );
+        if let Some(v) = &event.validation {
+            bar.finish();
+            eprintln!(
+                "epoch {:>3}  train loss {:.4}  valid loss {}  mAP {:.4}  micro-F1 {:.4}  macro-F1 {:.4}{}",
+                v.epoch,
+                v.train_loss,
+                v.valid_loss.map(|l| format!("{l:.4}")).unwrap_or_else(|| "-".into()),
+                v.metrics.map,
+                v.metrics.micro_f1,
+                v.metrics.macro_f1,
+                if v.best { "  (best)" } else { "" }
+            );
+        }
+        if event.done {
+            if event.stopped_early {
+                eprintln!(
+                    "stopped early: validation mAP did not improve for {} epochs",
+                    session.options().patience
+                );
+            }
+            return Ok(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tagtrain::ModelMetadata;
+
+    use super::*;
+
+    /// `training_options` for `tagtrain train data.zip -o model.safetensors` plus `flags`
+    /// (separated by spaces).
+    fn options(flags: &str, parent: Option<&InputSpec>) -> anyhow::Result<TrainingOptions> {
+        let words: Vec<String> = format!("data.zip -o model.safetensors {flags}")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        let command = super::super::find("train").unwrap();
+        training_options(&Args::parse(command, &words)?, &Recommendation::for_sides(64), parent)
+    }
+
+    #[test]
+    fn unset_flags_take_the_recommendation_and_the_library_defaults() {
+        let recommended = Recommendation::for_sides(64);
+        let expected = TrainingOptions {
+            depth: recommended.depth,
+            image_size: recommended.image_size,
+            ..TrainingOptions::default()
+        };
+        assert_eq!(options("", None).unwrap(), expected);
+    }
+
+    #[test]
+    fn every_flag_reaches_its_option() {
+        let flags = "--epochs 3 --depth 20 --image-size 48 --batch-size 4 --lr 0.01 \
+                     --weight-decay 0 --valid-fraction 0.3 --seed 9 --patience 0 --flip \
+                     --pos-weight --resize letterbox --thresholds recall=0.9";
+        let expected = TrainingOptions {
+            depth: 20,
+            image_size: 48,
+            epochs: 3,
+            batch_size: 4,
+            learning_rate: 0.01,
+            weight_decay: 0.0,
+            validation_fraction: 0.3,
+            seed: 9,
+            patience: 0,
+            augment: AugmentOptions { flip: true, ..AugmentOptions::default() },
+            positive_weights: true,
+            resize: ResizePolicy::Letterbox,
+            threshold_goal: ThresholdGoal::Recall { target: 0.9 },
+            ..TrainingOptions::default()
+        };
+        assert_eq!(options(flags, None).unwrap(), expected);
+        assert_eq!(options("--no-augment", None).unwrap().augment, AugmentOptions::NONE);
+    }
+
+    #[test]
+    fn fine_tuning_keeps_the_parents_input_unless_told_otherwise() {
+        let mut input = ModelMetadata::default().input;
+        input.image_size = 40;
+        input.resize = ResizePolicy::CenterCrop;
+        let inherited = options("", Some(&input)).unwrap();
+        assert_eq!((inherited.image_size, inherited.resize), (40, ResizePolicy::CenterCrop));
+        let told = options("--image-size 56 --resize stretch", Some(&input)).unwrap();
+        assert_eq!((told.image_size, told.resize), (56, ResizePolicy::Stretch));
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        for flags in [
+            "--epochs many",
+            "--thresholds precision=2",
+            "--thresholds accuracy=0.5",
+            "--resize squash",
+            "--epochs 0",
+        ] {
+            let error = options(flags, None).unwrap_err();
+            assert!(error.is::<crate::usage::UsageError>(), "{flags:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn goals_parse() {
+        assert_eq!(parse_goal("F1"), Some(ThresholdGoal::MaxF1));
+        assert_eq!(parse_goal("precision=0.9"), Some(ThresholdGoal::Precision { target: 0.9 }));
+        assert_eq!(parse_goal("recall=1"), Some(ThresholdGoal::Recall { target: 1.0 }));
+        assert_eq!(parse_goal("recall=0"), None);
+        assert_eq!(parse_goal("recall"), None);
+    }
+}
