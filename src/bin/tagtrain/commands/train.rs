@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use serde::Serialize;
-use tagtrain::data::dataset::Recommendation;
+use tagtrain::data::Recommendation;
 use tagtrain::{
     AugmentOptions, InputSpec, ResizePolicy, ThresholdGoal, TrainingOptions, TrainingSession,
     TrainingSummary, checkpoint,
@@ -126,7 +126,7 @@ fn train(args: &Args) -> anyhow::Result<()> {
             architecture: metadata.architecture.name(),
             thresholds: &metadata.thresholds,
             training: run,
-            train_images_per_sec: session.train_images_per_sec(),
+            train_images_per_sec: session.throughput().train_images_per_sec(),
             seconds: started.elapsed().as_secs_f64(),
         };
         std::fs::write(path, serde_json::to_string_pretty(&report)?)
