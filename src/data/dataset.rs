@@ -99,6 +99,12 @@ impl DatasetSource {
         let mut warnings = index.warnings.clone();
 
         let lower: HashMap<String, &str> = archive.paths().map(|p| (p.to_lowercase(), p)).collect();
+        // An entry of each file name (the first in path order), for suggestions: built once, so
+        // that many missing rows cost one lookup each.
+        let mut by_file_name: HashMap<String, &str> = HashMap::new();
+        for path in archive.paths() {
+            by_file_name.entry(file_name(path).to_lowercase()).or_insert(path);
+        }
         // Rows that name an image of the zip are at most as many as its entries.
         let mut entries = Vec::with_capacity(index.len().min(archive.len()));
         let mut found = Vec::with_capacity(index.len());
@@ -113,8 +119,8 @@ impl DatasetSource {
                     let suggestion = lower
                         .get(&candidates[0].to_lowercase())
                         .or_else(|| lower.get(&wanted.to_lowercase()))
-                        .map(|s| s.to_string())
-                        .or_else(|| same_file_name(&archive, &wanted));
+                        .or_else(|| by_file_name.get(&file_name(&wanted).to_lowercase()))
+                        .map(|s| s.to_string());
                     problems.push(Error::new(ErrorKind::MissingImage {
                         line: row.line,
                         image: row.image.to_string(),
@@ -316,12 +322,9 @@ fn find_index_csv(archive: &Archive) -> Result<String> {
     }
 }
 
-fn same_file_name(archive: &Archive, wanted: &str) -> Option<String> {
-    let file = wanted.rsplit('/').next()?.to_lowercase();
-    archive
-        .paths()
-        .find(|p| p.rsplit('/').next().is_some_and(|f| f.to_lowercase() == file))
-        .map(str::to_string)
+/// The last component of a normalised path.
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
 }
 
 fn is_image_path(path: &str) -> bool {

@@ -685,4 +685,59 @@ mod tests {
             matches!(csv.problems[0].kind(), ErrorKind::Csv { line: 5, column: Some(c), .. } if c == "split")
         );
     }
+
+    #[test]
+    fn columns_over_the_limit_name_their_line_and_quoted_delimiters_do_not_count() {
+        let limits = Limits { max_columns: 3, ..Limits::default() };
+        let csv = IndexCsv::parse_with(b"image,a,b\n\"x,y.png\",1,0\n", &limits).unwrap();
+        assert_eq!(csv.row(0).image, "x,y.png");
+        let err = IndexCsv::parse_with(b"image,a,b\nx.png,1,0\n\ny.png,1,0,1\n", &limits).unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::Limit { what: "column count", place, actual: 4, .. }
+                if place == "index.csv line 4"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn repeated_problems_are_counted_beyond_those_kept() {
+        let mut text = b"image,a\n".to_vec();
+        for _ in 0..crate::PROBLEMS_KEPT + 10 {
+            text.extend(b"x.png,1\n");
+        }
+        let csv = IndexCsv::parse(&text).unwrap();
+        assert_eq!(csv.len(), 1);
+        assert_eq!(csv.problems.len(), crate::PROBLEMS_KEPT + 1);
+        let all = Error::from_problems(csv.problems).unwrap();
+        assert_eq!(all.problem_count(), crate::PROBLEMS_KEPT + 9);
+        assert!(all.to_string().contains("9 more problems are not listed"), "{all:.200}");
+    }
+
+    #[test]
+    fn retain_keeps_rows_labels_and_splits_aligned() {
+        let mut csv = IndexCsv::parse(
+            b"image,a,b,split\nw.png,1,0,train\nlonger/x.png,0,1,valid\ny.png,1,1,test\nz.png,0,0,train\n",
+        )
+        .unwrap();
+        csv.retain(|i| i % 2 == 1);
+        let rows: Vec<_> = csv.rows().map(|r| (r.line, r.image, r.labels.to_vec(), r.split)).collect();
+        assert_eq!(
+            rows,
+            vec![
+                (3, "longer/x.png", vec![0, 1], Some(SplitTag::Valid)),
+                (5, "z.png", vec![0, 0], Some(SplitTag::Train)),
+            ]
+        );
+        assert_eq!(csv.targets(), [0, 1, 0, 0]);
+    }
+
+    #[test]
+    fn windows_1252_and_utf16_are_converted() {
+        let csv = IndexCsv::parse(b"image,a\n\x93x\x94.png,1\n").unwrap();
+        assert_eq!(csv.row(0).image, "\u{201C}x\u{201D}.png");
+        assert!(csv.warnings[0].contains("line 2"), "{:?}", csv.warnings);
+        let mut utf16 = vec![0xFF, 0xFE];
+        "image,a\nx.png,1\n".encode_utf16().for_each(|u| utf16.extend(u.to_le_bytes()));
+        assert_eq!(IndexCsv::parse(&utf16).unwrap().row(0).image, "x.png");
+    }
 }
