@@ -19,7 +19,8 @@ pub struct Limits {
     pub max_compression_ratio: u64,
     /// Most bytes `index.csv` may hold (this also caps its rows: a row takes at least 4 bytes).
     pub max_csv_bytes: u64,
-    /// Most columns in `index.csv`.
+    /// Most columns in `index.csv`. The dataset summary holds a labels × labels co-occurrence
+    /// table (8 bytes a cell), so this also bounds that table: 32 MB at the default 2,000.
     pub max_columns: u64,
     /// Largest width or height of an image.
     pub max_image_side: u32,
@@ -35,7 +36,7 @@ impl Default for Limits {
             max_entry_bytes: 64 << 20,
             max_compression_ratio: 200,
             max_csv_bytes: 64 << 20,
-            max_columns: 10_000,
+            max_columns: 2_000,
             max_image_side: 12_000,
             max_image_pixels: 50_000_000,
         }
