@@ -77,8 +77,8 @@ pub struct IndexCsv {
     pub problems: Vec<Error>,
     /// True when the file has a `split` column.
     pub has_split: bool,
-    /// Every row's image path, one after the other.
-    images: String,
+    /// Every row's image path (UTF-8), one after the other.
+    images: Vec<u8>,
     /// End of each row's image path in `images`.
     image_ends: Vec<u32>,
     /// Each row's line.
@@ -708,9 +708,13 @@ mod tests {
         let csv = IndexCsv::parse(&text).unwrap();
         assert_eq!(csv.len(), 1);
         assert_eq!(csv.problems.len(), crate::PROBLEMS_KEPT + 1);
+        let last = csv.problems[crate::PROBLEMS_KEPT].to_string();
+        assert!(last.starts_with("9 more problems are not listed"), "{last}");
         let all = Error::from_problems(csv.problems).unwrap();
         assert_eq!(all.problem_count(), crate::PROBLEMS_KEPT + 9);
-        assert!(all.to_string().contains("9 more problems are not listed"), "{all:.200}");
+        let text = all.to_string();
+        assert!(text.starts_with(&format!("the dataset has {} problems", crate::PROBLEMS_KEPT + 9)));
+        assert!(text.ends_with(&format!("… and {} more", crate::PROBLEMS_KEPT + 9 - 50)), "{text:.200}");
     }
 
     #[test]
