@@ -337,7 +337,7 @@ fn png_text_and_icc_chunks_are_ignored() {
         ("x.png", with_metadata),
     ]))
     .unwrap();
-    let data = source.decode(4, ResizePolicy::Stretch, |_, _| {}).unwrap();
+    let data = source.decode(8, ResizePolicy::Stretch, |_, _| {}).unwrap();
     assert_eq!(&data.image(0)[..3], &[200, 10, 10]);
 }
 

@@ -234,7 +234,12 @@ impl IndexCsv {
             for (seen, field) in binary.iter_mut().zip(record.iter()) {
                 *seen = *seen || matches!(classify(text(field)), Cell::Zero | Cell::One);
             }
-            images.extend_from_slice(text(&record[image_col]).trim().as_bytes());
+            let image = text(&record[image_col]).trim().as_bytes();
+            if images.capacity() - images.len() < image.len() {
+                // Grow by a quarter, not double: the arena's slack stays under 25 %.
+                images.reserve_exact(image.len().max(images.len() / 4).max(4096));
+            }
+            images.extend_from_slice(image);
             image_ends.push(offset(images.len()));
             lines.push(offset(line as usize));
         }
