@@ -271,7 +271,8 @@ fn limits_are_configurable_and_located() {
 
 #[test]
 fn too_many_columns_are_refused_with_the_line() {
-    let zip = zip_of(&[("index.csv", b"image,a,b\nx.png,1,0\n\"y,png\",1,0,0\n".to_vec()), one("x.png")]);
+    let zip =
+        zip_of(&[("index.csv", b"image,a,b\nx.png,1,0\n\"y,png\",1,0,0\n".to_vec()), one("x.png")]);
     let limits = Limits { max_columns: 3, ..Limits::default() };
     let e = DatasetSource::from_zip(zip, &limits).err().unwrap();
     assert!(
@@ -315,7 +316,8 @@ fn gif_webp_bmp_and_tiff_say_which_formats_work() {
                 if image == name && *f == format),
             "{e}"
         );
-        let words = format!("image '{name}' is a {format}; tagtrain reads JPEG and PNG: convert it");
+        let words =
+            format!("image '{name}' is a {format}; tagtrain reads JPEG and PNG: convert it");
         assert!(e.to_string().contains(&words), "{e}");
     }
 }
@@ -332,11 +334,9 @@ fn png_text_and_icc_chunks_are_ignored() {
         &png[33..],
     ]
     .concat();
-    let mut source = open(zip_of(&[
-        ("index.csv", b"image,a\nx.png,1\n".to_vec()),
-        ("x.png", with_metadata),
-    ]))
-    .unwrap();
+    let mut source =
+        open(zip_of(&[("index.csv", b"image,a\nx.png,1\n".to_vec()), ("x.png", with_metadata)]))
+            .unwrap();
     let data = source.decode(8, ResizePolicy::Stretch, |_, _| {}).unwrap();
     assert_eq!(&data.image(0)[..3], &[200, 10, 10]);
 }
@@ -344,7 +344,8 @@ fn png_text_and_icc_chunks_are_ignored() {
 #[test]
 fn utf16_csv_from_excel_is_read_with_a_warning() {
     // Excel's "Unicode Text": UTF-16 with a byte order mark, tab separated.
-    let orders: [([u8; 2], fn(u16) -> [u8; 2]); 2] =
+    type Unit = fn(u16) -> [u8; 2];
+    let orders: [([u8; 2], Unit); 2] =
         [([0xFF, 0xFE], u16::to_le_bytes), ([0xFE, 0xFF], u16::to_be_bytes)];
     for (bom, unit) in orders {
         let mut csv = bom.to_vec();
@@ -368,9 +369,9 @@ fn windows_1252_csv_is_read_with_a_warning_naming_the_line() {
     assert_eq!(source.len(), 2);
     let warnings = source.summary().warnings;
     assert!(
-        warnings.iter().any(|w| w.contains("not UTF-8")
-            && w.contains("line 3")
-            && w.contains("Windows-1252")),
+        warnings
+            .iter()
+            .any(|w| w.contains("not UTF-8") && w.contains("line 3") && w.contains("Windows-1252")),
         "{warnings:?}"
     );
 }

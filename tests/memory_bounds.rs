@@ -142,7 +142,11 @@ fn a_png_whose_icc_profile_inflates_to_512_mib_costs_its_size() {
         data.image(0)[..3].to_vec()
     });
     assert_eq!(pixels, [30, 120, 200]);
-    eprintln!("iCCP bomb: zip {:.2} MiB, peak added {:.2} MiB", zip_len as f64 / MIB, peak as f64 / MIB);
+    eprintln!(
+        "iCCP bomb: zip {:.2} MiB, peak added {:.2} MiB",
+        zip_len as f64 / MIB,
+        peak as f64 / MIB
+    );
     assert!(peak <= bound(zip_len, 1), "peak {peak} bytes for a zip of {zip_len}");
 }
 
@@ -162,7 +166,9 @@ fn load_missing(zip: Vec<u8>, rows: usize, second: &str, name: &str) {
     let zip_len = zip.len();
     let (result, peak) = peak_during(|| DatasetSource::from_zip(zip, &Limits::default()).err());
     let e = result.expect("the missing images are reported");
-    assert!(matches!(e.kind(), ErrorKind::Problems { problems } if problems.len() == PROBLEMS_KEPT + 1));
+    assert!(
+        matches!(e.kind(), ErrorKind::Problems { problems } if problems.len() == PROBLEMS_KEPT + 1)
+    );
     assert_eq!(e.problem_count(), rows - 1, "every missing image is counted");
     let first = &e.problems()[0];
     assert!(
@@ -183,7 +189,8 @@ fn load_missing(zip: Vec<u8>, rows: usize, second: &str, name: &str) {
 #[test]
 fn a_16_mib_csv_of_40_cells_a_row_costs_a_small_multiple_of_its_size() {
     let _serial = serial();
-    let header = format!("image,{}\n", (1..40).map(|i| format!("l{i}")).collect::<Vec<_>>().join(","));
+    let header =
+        format!("image,{}\n", (1..40).map(|i| format!("l{i}")).collect::<Vec<_>>().join(","));
     let row = |i: usize| format!("i{i}.png{}\n", ",0".repeat(39));
     let rows = (16 << 20) / row(100_000).len();
     load_missing(csv_zip(&header, rows, row, "i0.png"), rows, "i1.png", "40-cell rows");
@@ -204,9 +211,12 @@ fn a_jpeg_declaring_65000_pixels_a_side_is_over_the_size_limit_not_truncated() {
     // SOI, JFIF, then a start of frame declaring 65,000 × 65,000 × 3, and the file ends.
     let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 16];
     jpeg.extend(b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
-    jpeg.extend([0xFF, 0xC0, 0, 17, 8, 0xFD, 0xE8, 0xFD, 0xE8, 3, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0]);
+    jpeg.extend([
+        0xFF, 0xC0, 0, 17, 8, 0xFD, 0xE8, 0xFD, 0xE8, 3, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0,
+    ]);
     jpeg.resize(1024, 0);
-    let zip = stored_zip_of(&[("index.csv", b"image,a\nhuge.jpg,1\n".to_vec()), ("huge.jpg", jpeg)]);
+    let zip =
+        stored_zip_of(&[("index.csv", b"image,a\nhuge.jpg,1\n".to_vec()), ("huge.jpg", jpeg)]);
     let zip_len = zip.len();
     let (e, peak) = peak_during(|| DatasetSource::from_zip(zip, &Limits::default()).err());
     let e = e.expect("refused");

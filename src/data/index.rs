@@ -696,7 +696,8 @@ mod tests {
         let limits = Limits { max_columns: 3, ..Limits::default() };
         let csv = IndexCsv::parse_with(b"image,a,b\n\"x,y.png\",1,0\n", &limits).unwrap();
         assert_eq!(csv.row(0).image, "x,y.png");
-        let err = IndexCsv::parse_with(b"image,a,b\nx.png,1,0\n\ny.png,1,0,1\n", &limits).unwrap_err();
+        let err =
+            IndexCsv::parse_with(b"image,a,b\nx.png,1,0\n\ny.png,1,0,1\n", &limits).unwrap_err();
         assert!(
             matches!(err.kind(), ErrorKind::Limit { what: "column count", place, actual: 4, .. }
                 if place == "index.csv line 4"),
@@ -718,8 +719,13 @@ mod tests {
         let all = Error::from_problems(csv.problems).unwrap();
         assert_eq!(all.problem_count(), crate::PROBLEMS_KEPT + 9);
         let text = all.to_string();
-        assert!(text.starts_with(&format!("the dataset has {} problems", crate::PROBLEMS_KEPT + 9)));
-        assert!(text.ends_with(&format!("… and {} more", crate::PROBLEMS_KEPT + 9 - 50)), "{text:.200}");
+        assert!(
+            text.starts_with(&format!("the dataset has {} problems", crate::PROBLEMS_KEPT + 9))
+        );
+        assert!(
+            text.ends_with(&format!("… and {} more", crate::PROBLEMS_KEPT + 9 - 50)),
+            "{text:.200}"
+        );
     }
 
     #[test]
@@ -729,7 +735,8 @@ mod tests {
         )
         .unwrap();
         csv.retain(|i| i % 2 == 1);
-        let rows: Vec<_> = csv.rows().map(|r| (r.line, r.image, r.labels.to_vec(), r.split)).collect();
+        let rows: Vec<_> =
+            csv.rows().map(|r| (r.line, r.image, r.labels.to_vec(), r.split)).collect();
         assert_eq!(
             rows,
             vec![
