@@ -51,6 +51,11 @@ pub enum ErrorKind {
         /// Usable entries in the zip.
         entries: usize,
     },
+    /// The archive holds another zip (and no `index.csv` beside it): the dataset is inside.
+    InnerZip {
+        /// The inner zip's path in the outer one.
+        entry: String,
+    },
 
     // --- index.csv -----------------------------------------------------------------------
     /// `index.csv` is malformed at a line (1-based, the header is line 1) and column.
@@ -91,6 +96,13 @@ pub enum ErrorKind {
     },
 
     // --- Images and the dataset ----------------------------------------------------------
+    /// An image is in a format tagtrain does not read (GIF, WebP, BMP, TIFF, HEIC, ...).
+    UnsupportedImage {
+        /// The image's path in the zip (or the name the caller gave).
+        image: String,
+        /// The format's name, e.g. `"WebP"`.
+        format: &'static str,
+    },
     /// An image could not be decoded.
     ImageDecode {
         /// The image's path in the zip (or the name the caller gave).
@@ -106,8 +118,15 @@ pub enum ErrorKind {
     /// Several problems in one dataset, each located; reported together so that the user can
     /// fix them all at once.
     Problems {
-        /// Every problem, in the order found.
+        /// Every problem, in the order found (at most [`PROBLEMS_KEPT`], then one
+        /// [`ErrorKind::MoreProblems`] counting the rest).
         problems: Vec<Error>,
+    },
+    /// Stands last in a [`ErrorKind::Problems`] list for the problems not kept, so that a
+    /// hostile file with millions of bad rows costs no more memory than a few thousand.
+    MoreProblems {
+        /// How many problems were found but not kept.
+        count: usize,
     },
 
     // --- Options, model files and runs ---------------------------------------------------
@@ -157,6 +176,48 @@ pub enum ErrorKind {
 /// How many problems a [`ErrorKind::Problems`] message lists before "and N more".
 pub const PROBLEMS_SHOWN: usize = 50;
 
+/// How many located problems are kept in memory; further ones are only counted.
+pub const PROBLEMS_KEPT: usize = 1_000;
+
+/// Collects located problems, keeping the first [`PROBLEMS_KEPT`] and counting the rest, so
+/// that the memory spent on problems is bounded whatever the input.
+#[derive(Debug, Default)]
+pub(crate) struct ProblemList {
+    kept: Vec<Error>,
+    more: usize,
+}
+
+impl ProblemList {
+    /// Adds one problem (or several, when `error` is itself a list).
+    pub(crate) fn push(&mut self, error: Error) {
+        match error.kind {
+            ErrorKind::Problems { problems } => problems.into_iter().for_each(|p| self.push(p)),
+            ErrorKind::MoreProblems { count } => self.more += count,
+            _ if self.kept.len() < PROBLEMS_KEPT => self.kept.push(error),
+            _ => self.more += 1,
+        }
+    }
+
+    /// True when no problem was found.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.kept.is_empty() && self.more == 0
+    }
+
+    /// The problems as a list of errors, with a last [`ErrorKind::MoreProblems`] counting
+    /// those not kept.
+    pub(crate) fn into_vec(mut self) -> Vec<Error> {
+        if self.more > 0 {
+            self.kept.push(Error::new(ErrorKind::MoreProblems { count: self.more }));
+        }
+        self.kept
+    }
+
+    /// One error for every problem; see [`Error::from_problems`].
+    pub(crate) fn into_error(self) -> Option<Error> {
+        Error::from_problems(self.into_vec())
+    }
+}
+
 impl Error {
     /// Builds an error of the given kind.
     pub fn new(kind: ErrorKind) -> Self {
@@ -178,6 +239,15 @@ impl Error {
         }
     }
 
+    /// How many problems this error stands for: those listed plus those only counted.
+    pub fn problem_count(&self) -> usize {
+        match &self.kind {
+            ErrorKind::Problems { problems } => problems.iter().map(Error::problem_count).sum(),
+            ErrorKind::MoreProblems { count } => *count,
+            _ => 1,
+        }
+    }
+
     /// The located problems inside this error: the list of [`ErrorKind::Problems`], or itself.
     pub fn problems(&self) -> Vec<&Error> {
         match &self.kind {
@@ -196,6 +266,18 @@ impl Error {
 
     pub(crate) fn csv(line: u64, column: Option<String>, message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Csv { line, column, message: message.into() })
+    }
+
+    pub(crate) fn unsupported_image(image: &str, format: &'static str) -> Self {
+        Self::new(ErrorKind::UnsupportedImage { image: image.to_string(), format })
+    }
+
+    pub(crate) fn inner_zip(entry: &str) -> Self {
+        Self::new(ErrorKind::InnerZip { entry: entry.to_string() })
+    }
+
+    pub(crate) fn missing_index_csv(entries: usize) -> Self {
+        Self::new(ErrorKind::MissingIndexCsv { entries })
     }
 
     pub(crate) fn image_decode(image: &str, reason: impl fmt::Display) -> Self {
@@ -248,6 +330,10 @@ impl fmt::Display for Error {
                 f,
                 "no index.csv in the zip ({entries} entries); add an index.csv at the top level with a column 'image' and one 0/1 column per label"
             ),
+            InnerZip { entry } => write!(
+                f,
+                "the zip holds another zip, '{entry}', and no index.csv beside it; unzip the inner '{entry}' first and load the zip it holds (or zip the folder with index.csv and the images)"
+            ),
             Csv { line, column: Some(column), message } => {
                 write!(f, "index.csv line {line}, column '{column}': {message}")
             }
@@ -268,6 +354,14 @@ impl fmt::Display for Error {
                 f,
                 "index.csv line {line}: image '{image}' is not in the zip; add it or remove the row"
             ),
+            UnsupportedImage { image, format } => write!(
+                f,
+                "image '{image}' is a {format}; tagtrain reads JPEG and PNG: convert it to .jpg or .png (or remove its row)"
+            ),
+            MoreProblems { count } => write!(
+                f,
+                "{count} more problems are not listed (tagtrain keeps the first {PROBLEMS_KEPT}); fix those listed and load the zip again"
+            ),
             ImageDecode { image, reason } => write!(
                 f,
                 "image '{image}' cannot be decoded ({reason}); replace it with a valid .jpg or .png or remove its row"
@@ -287,13 +381,15 @@ impl fmt::Display for Error {
                 write!(
                     f,
                     "the dataset has {} problems; fix them and load the zip again:",
-                    problems.len()
+                    self.problem_count()
                 )?;
                 for p in problems.iter().take(PROBLEMS_SHOWN) {
                     write!(f, "\n  - {p}")?;
                 }
                 if problems.len() > PROBLEMS_SHOWN {
-                    write!(f, "\n  … and {} more", problems.len() - PROBLEMS_SHOWN)?;
+                    let shown: usize =
+                        problems.iter().take(PROBLEMS_SHOWN).map(Error::problem_count).sum();
+                    write!(f, "\n  … and {} more", self.problem_count() - shown)?;
                 }
                 Ok(())
             }

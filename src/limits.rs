@@ -17,8 +17,11 @@ pub struct Limits {
     pub max_entry_bytes: u64,
     /// Largest inflated/compressed ratio accepted for entries over 1 MiB (zip bombs).
     pub max_compression_ratio: u64,
-    /// Most bytes `index.csv` may hold.
+    /// Most bytes `index.csv` may hold (this also caps its rows: a row takes at least 4 bytes).
     pub max_csv_bytes: u64,
+    /// Most columns in `index.csv`. The dataset summary holds a labels × labels co-occurrence
+    /// table (8 bytes a cell), so this also bounds that table: 32 MB at the default 2,000.
+    pub max_columns: u64,
     /// Largest width or height of an image.
     pub max_image_side: u32,
     /// Most pixels (width × height) in one image.
@@ -33,6 +36,7 @@ impl Default for Limits {
             max_entry_bytes: 64 << 20,
             max_compression_ratio: 200,
             max_csv_bytes: 64 << 20,
+            max_columns: 2_000,
             max_image_side: 12_000,
             max_image_pixels: 50_000_000,
         }
@@ -73,6 +77,11 @@ impl Limits {
     /// The bytes an entry actually inflated to (its declared size is not trusted).
     pub fn check_inflated(&self, path: &str, bytes: u64, cap: u64) -> Result<()> {
         at_most("size (bytes)", &format!("zip entry '{path}'"), cap, bytes)
+    }
+
+    /// The number of fields on one line of `index.csv`.
+    pub fn check_columns(&self, line: u64, count: u64) -> Result<()> {
+        at_most("column count", &format!("index.csv line {line}"), self.max_columns, count)
     }
 
     /// An image's width and height, read from its header before any pixel is decoded.

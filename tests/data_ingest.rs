@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{png, solid_png, zip_of};
+use common::{crc32, png, png_chunk, solid_png, zip_of};
 use image::RgbImage;
 use tagtrain::ErrorKind;
 use tagtrain::Limits;
@@ -15,18 +15,6 @@ fn open(bytes: Vec<u8>) -> tagtrain::Result<DatasetSource> {
 
 fn err(bytes: Vec<u8>) -> tagtrain::Error {
     open(bytes).err().expect("the zip is refused")
-}
-
-/// CRC-32 (IEEE), for hand-made PNG chunks.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
 }
 
 /// A PNG whose header claims `w × h` pixels, with no pixel data at all.
@@ -279,4 +267,111 @@ fn limits_are_configurable_and_located() {
             .err()
             .unwrap();
     assert!(matches!(e.kind(), ErrorKind::Limit { .. }), "{e}");
+}
+
+#[test]
+fn too_many_columns_are_refused_with_the_line() {
+    let zip =
+        zip_of(&[("index.csv", b"image,a,b\nx.png,1,0\n\"y,png\",1,0,0\n".to_vec()), one("x.png")]);
+    let limits = Limits { max_columns: 3, ..Limits::default() };
+    let e = DatasetSource::from_zip(zip, &limits).err().unwrap();
+    assert!(
+        matches!(e.kind(), ErrorKind::Limit { what: "column count", place, limit: 3, actual: 4 }
+            if place == "index.csv line 3"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_zip_inside_the_zip_says_to_unzip_it_first() {
+    let inner = zip_of(&[("index.csv", b"image,a\nx.png,1\n".to_vec()), one("x.png")]);
+    let e = err(zip_of(&[("dataset.zip", inner)]));
+    assert!(matches!(e.kind(), ErrorKind::InnerZip { entry } if entry == "dataset.zip"), "{e}");
+    assert!(e.to_string().contains("unzip the inner 'dataset.zip' first"), "{e}");
+    // Beside other files, when index.csv is missing, too.
+    let e = err(zip_of(&[("photos/all.zip", vec![1, 2, 3]), one("x.png")]));
+    assert!(matches!(e.kind(), ErrorKind::InnerZip { entry } if entry == "photos/all.zip"), "{e}");
+    // With an index.csv, a zip among the files is only a file.
+    let ok = open(zip_of(&[
+        ("index.csv", b"image,a\nx.png,1\n".to_vec()),
+        one("x.png"),
+        ("old.zip", vec![1, 2, 3]),
+    ]));
+    assert!(ok.is_ok());
+}
+
+#[test]
+fn gif_webp_bmp_and_tiff_say_which_formats_work() {
+    let cases: [(&str, &str, Vec<u8>); 4] = [
+        ("a.gif", "GIF", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;".to_vec()),
+        ("b.webp", "WebP", [b"RIFF\x1a\x00\x00\x00WEBPVP8 ".as_slice(), &[0; 14]].concat()),
+        ("c.bmp", "BMP", [b"BM".as_slice(), &[0; 60]].concat()),
+        ("d.tif", "TIFF", [b"II*\x00".as_slice(), &[8, 0, 0, 0, 0, 0]].concat()),
+    ];
+    for (name, format, bytes) in cases {
+        let csv = format!("image,a\n{name},1\n").into_bytes();
+        let e = err(zip_of(&[("index.csv", csv), (name, bytes)]));
+        assert!(
+            matches!(e.kind(), ErrorKind::UnsupportedImage { image, format: f }
+                if image == name && *f == format),
+            "{e}"
+        );
+        let words =
+            format!("image '{name}' is a {format}; tagtrain reads JPEG and PNG: convert it");
+        assert!(e.to_string().contains(&words), "{e}");
+    }
+}
+
+#[test]
+fn png_text_and_icc_chunks_are_ignored() {
+    let png = solid_png(4, 4, [200, 10, 10]);
+    let zlib_of_nothing = [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01];
+    let iccp = [b"icc\0\0".as_slice(), &zlib_of_nothing].concat();
+    let with_metadata = [
+        &png[..33],
+        &png_chunk(b"iCCP", &iccp),
+        &png_chunk(b"tEXt", b"Comment\0hello"),
+        &png[33..],
+    ]
+    .concat();
+    let mut source =
+        open(zip_of(&[("index.csv", b"image,a\nx.png,1\n".to_vec()), ("x.png", with_metadata)]))
+            .unwrap();
+    let data = source.decode(8, ResizePolicy::Stretch, |_, _| {}).unwrap();
+    assert_eq!(&data.image(0)[..3], &[200, 10, 10]);
+}
+
+#[test]
+fn utf16_csv_from_excel_is_read_with_a_warning() {
+    // Excel's "Unicode Text": UTF-16 with a byte order mark, tab separated.
+    type Unit = fn(u16) -> [u8; 2];
+    let orders: [([u8; 2], Unit); 2] =
+        [([0xFF, 0xFE], u16::to_le_bytes), ([0xFE, 0xFF], u16::to_be_bytes)];
+    for (bom, unit) in orders {
+        let mut csv = bom.to_vec();
+        for u in "image\tà_la_mode\r\nx.png\t1\r\n".encode_utf16() {
+            csv.extend(unit(u));
+        }
+        let source = open(zip_of(&[("index.csv", csv), one("x.png")])).unwrap();
+        assert_eq!(source.labels(), ["à_la_mode"]);
+        let warnings = source.summary().warnings;
+        assert!(
+            warnings.iter().any(|w| w.contains("UTF-16") && w.contains("converted to UTF-8")),
+            "{warnings:?}"
+        );
+    }
+}
+
+#[test]
+fn windows_1252_csv_is_read_with_a_warning_naming_the_line() {
+    let csv = b"image,a\nx.png,1\ncaf\xe9.png,0\n".to_vec();
+    let source = open(zip_of(&[("index.csv", csv), one("x.png"), one("café.png")])).unwrap();
+    assert_eq!(source.len(), 2);
+    let warnings = source.summary().warnings;
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("not UTF-8") && w.contains("line 3") && w.contains("Windows-1252")),
+        "{warnings:?}"
+    );
 }

@@ -62,14 +62,14 @@ proptest! {
 fn a2_targets() -> Dataset {
     let csv = IndexCsv::parse(include_bytes!("fixtures/a2_index.csv")).unwrap();
     assert!(csv.problems.is_empty());
-    let n = csv.rows.len();
+    let n = csv.len();
     Dataset {
         image_size: 1,
         channels: 1,
         pixels: vec![0; n],
-        targets: csv.rows.iter().flat_map(|r| r.labels.clone()).collect(),
+        targets: csv.rows().flat_map(|r| r.labels.to_vec()).collect(),
         labels: csv.labels.clone(),
-        names: csv.rows.iter().map(|r| r.image.clone()).collect(),
+        names: csv.rows().map(|r| r.image.to_string()).collect(),
         splits: None,
     }
 }

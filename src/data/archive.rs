@@ -94,12 +94,12 @@ impl Archive {
 /// Normalises a path as people write it: backslashes become slashes, `./` and empty
 /// components are dropped.
 pub fn normalise(path: &str) -> String {
-    path.trim()
-        .replace('\\', "/")
-        .split('/')
-        .filter(|c| !c.is_empty() && *c != ".")
-        .collect::<Vec<_>>()
-        .join("/")
+    normalised_components(path).collect::<Vec<_>>().join("/")
+}
+
+/// The components of [`normalise`]`(path)`, without allocating.
+pub fn normalised_components(path: &str) -> impl Iterator<Item = &str> {
+    path.trim().split(['/', '\\']).filter(|c| !c.is_empty() && *c != ".")
 }
 
 /// macOS resource forks and dotfiles are never dataset files.

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, ProblemList, Result};
 
 use super::archive::{Archive, normalise};
 use super::image::{ImageHeader, ResizePolicy, all_grayscale, decode_image, header};
@@ -92,30 +92,38 @@ impl DatasetSource {
         let prefix =
             index_path.rsplit_once('/').map(|(dir, _)| format!("{dir}/")).unwrap_or_default();
         let csv_bytes = archive.read(&index_path, limits.max_csv_bytes)?;
-        let mut index = IndexCsv::parse(&csv_bytes)?;
-        let mut problems = std::mem::take(&mut index.problems);
+        let mut index = IndexCsv::parse_with(&csv_bytes, limits)?;
+        drop(csv_bytes);
+        let mut problems = ProblemList::default();
+        std::mem::take(&mut index.problems).into_iter().for_each(|p| problems.push(p));
         let mut warnings = index.warnings.clone();
 
         let lower: HashMap<String, &str> = archive.paths().map(|p| (p.to_lowercase(), p)).collect();
-        let mut entries = Vec::with_capacity(index.rows.len());
-        let mut found_rows = Vec::with_capacity(index.rows.len());
-        for row in &index.rows {
-            let wanted = normalise(&row.image);
+        // An entry of each file name (the first in path order), for suggestions: built once, so
+        // that many missing rows cost one lookup each.
+        let mut by_file_name: HashMap<String, &str> = HashMap::new();
+        for path in archive.paths() {
+            by_file_name.entry(file_name(path).to_lowercase()).or_insert(path);
+        }
+        // Rows that name an image of the zip are at most as many as its entries.
+        let mut entries = Vec::with_capacity(index.len().min(archive.len()));
+        let mut found = Vec::with_capacity(index.len());
+        for row in index.rows() {
+            let wanted = normalise(row.image);
             let candidates = [format!("{prefix}{wanted}"), wanted.clone()];
-            match candidates.iter().find(|c| archive.contains(c)) {
-                Some(path) => {
-                    entries.push(path.clone());
-                    found_rows.push(row.clone());
-                }
+            let path = candidates.iter().find(|c| archive.contains(c));
+            found.push(path.is_some());
+            match path {
+                Some(path) => entries.push(path.clone()),
                 None => {
                     let suggestion = lower
                         .get(&candidates[0].to_lowercase())
                         .or_else(|| lower.get(&wanted.to_lowercase()))
-                        .map(|s| s.to_string())
-                        .or_else(|| same_file_name(&archive, &wanted));
+                        .or_else(|| by_file_name.get(&file_name(&wanted).to_lowercase()))
+                        .map(|s| s.to_string());
                     problems.push(Error::new(ErrorKind::MissingImage {
                         line: row.line,
-                        image: row.image.clone(),
+                        image: row.image.to_string(),
                         suggestion,
                     }));
                 }
@@ -140,22 +148,22 @@ impl DatasetSource {
                 Err(e) => problems.push(e),
             }
         }
-        if let Some(error) = Error::from_problems(problems) {
+        if let Some(error) = problems.into_error() {
             return Err(error);
         }
-        index.rows = found_rows;
-        if index.rows.is_empty() {
+        index.retain(|row| found[row]);
+        if index.is_empty() {
             return Err(Error::new(ErrorKind::EmptyDataset {
                 reason: "index.csv lists no usable image; add one row per image".into(),
             }));
         }
 
         for (j, name) in index.labels.iter().enumerate() {
-            let positives = index.rows.iter().filter(|r| r.labels[j] == 1).count();
+            let positives = index.rows().filter(|r| r.labels[j] == 1).count();
             if positives == 0 {
                 warnings
                     .push(format!("label '{name}' has no positive example; it cannot be learned"));
-            } else if positives == index.rows.len() {
+            } else if positives == index.len() {
                 warnings.push(format!("label '{name}' has no negative example (it is on every image); it cannot be learned"));
             }
         }
@@ -253,11 +261,11 @@ impl DatasetSource {
                 image_size: image_size as usize,
                 channels,
                 pixels,
-                targets: self.index.rows.iter().flat_map(|r| r.labels.iter().copied()).collect(),
+                targets: self.index.targets().to_vec(),
                 labels: self.index.labels.clone(),
                 names: self.entries.clone(),
                 splits: self.index.has_split.then(|| {
-                    self.index.rows.iter().map(|r| r.split.unwrap_or(SplitTag::Train)).collect()
+                    self.index.rows().map(|r| r.split.unwrap_or(SplitTag::Train)).collect()
                 }),
             },
         };
@@ -324,18 +332,19 @@ fn find_index_csv(archive: &Archive) -> Result<String> {
         .collect();
     // The shallowest wins: `data/index.csv` in a zip made by compressing a folder.
     found.sort_by_key(|p| p.matches('/').count());
-    found
-        .first()
-        .map(|s| s.to_string())
-        .ok_or_else(|| Error::new(ErrorKind::MissingIndexCsv { entries: archive.len() }))
+    if let Some(path) = found.first() {
+        return Ok(path.to_string());
+    }
+    // A zip of the zip (or a zip of a folder holding the dataset zip): say which to unzip.
+    match archive.paths().find(|p| p.to_lowercase().ends_with(".zip")) {
+        Some(inner) => Err(Error::inner_zip(inner)),
+        None => Err(Error::missing_index_csv(archive.len())),
+    }
 }
 
-fn same_file_name(archive: &Archive, wanted: &str) -> Option<String> {
-    let file = wanted.rsplit('/').next()?.to_lowercase();
-    archive
-        .paths()
-        .find(|p| p.rsplit('/').next().is_some_and(|f| f.to_lowercase() == file))
-        .map(str::to_string)
+/// The last component of a normalised path.
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
 }
 
 fn is_image_path(path: &str) -> bool {

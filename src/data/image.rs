@@ -5,7 +5,14 @@
 //! composited onto white, 16-bit, palette and CMYK images brought to 8-bit RGB, brought to the
 //! square training size by the chosen [`ResizePolicy`], and reduced to one grey channel for
 //! grayscale models.
+//!
+//! Memory is bounded by the file and the declared size: the declared width and height are
+//! checked against [`Limits`] before anything else is said about an image, and the PNG chunks
+//! tagtrain never reads whose inflated size the file does not bound (`iCCP`, `zTXt`, `iTXt`,
+//! `tEXt`) are dropped before the decoder sees them. JPEG metadata (EXIF, ICC) lives in
+//! segments of at most 64 KiB each, so it is bounded by the file's size.
 
+use std::borrow::Cow;
 use std::io::Cursor;
 
 use image::imageops::FilterType;
@@ -77,14 +84,19 @@ pub struct ImageHeader {
 /// Reads an image's header (size and colour type) without decoding the pixels; checks the size
 /// against `limits` before anything is allocated for the pixels.
 pub fn header(name: &str, bytes: &[u8], limits: &Limits) -> Result<ImageHeader> {
-    check_jpeg_complete(name, bytes)?;
     // Decoders refuse absurd sizes on their own terms, differently per platform (in wasm32 the
-    // PNG decoder stops at "Memory limit exceeded"): read the declared size first, so that the
-    // user gets our limit, with the numbers.
+    // PNG decoder stops at "Memory limit exceeded"): read the declared size first, before any
+    // other verdict (a huge image cut short is huge first), so that the user gets our limit,
+    // with the numbers.
     if let Some((w, h)) = declared_dimensions(bytes) {
         check_dimensions(name, w, h, limits)?;
     }
-    let mut reader = ImageReader::new(Cursor::new(bytes))
+    if let Some(format) = unsupported_format(bytes) {
+        return Err(Error::unsupported_image(name, format));
+    }
+    check_jpeg_complete(name, bytes)?;
+    let bytes = without_png_metadata(bytes);
+    let mut reader = ImageReader::new(Cursor::new(&bytes[..]))
         .with_guessed_format()
         .map_err(|e| Error::image_decode(name, e))?;
     // Reading a header allocates no pixels; our own limits are checked on the dimensions just
@@ -110,11 +122,70 @@ pub fn header(name: &str, bytes: &[u8], limits: &Limits) -> Result<ImageHeader> 
     Ok(ImageHeader { width, height, grayscale })
 }
 
+/// The eight bytes every PNG file starts with.
+const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// PNG chunks tagtrain never reads whose content may inflate far beyond the file's size (a
+/// 2 MB `iCCP` chunk can inflate to 2 GB): dropped before decoding.
+const IGNORED_PNG_CHUNKS: [&[u8]; 4] = [b"iCCP", b"zTXt", b"iTXt", b"tEXt"];
+
+/// The PNG without its [`IGNORED_PNG_CHUNKS`] (borrowed when it has none; other formats are
+/// returned as they are). A chunk cut short ends the walk and is kept, so that the decoder
+/// still reports the file as truncated.
+fn without_png_metadata(bytes: &[u8]) -> Cow<'_, [u8]> {
+    let Some(chunks) = bytes.strip_prefix(PNG_SIGNATURE) else {
+        return Cow::Borrowed(bytes);
+    };
+    let mut out: Option<Vec<u8>> = None;
+    let mut at = 0;
+    while let Some(&[a, b, c, d, ref kind @ ..]) = chunks.get(at..at + 8) {
+        let length = u32::from_be_bytes([a, b, c, d]) as usize;
+        let end = at.saturating_add(12).saturating_add(length).min(chunks.len());
+        if IGNORED_PNG_CHUNKS.contains(&kind) {
+            out.get_or_insert_with(|| {
+                let mut kept = Vec::with_capacity(bytes.len());
+                kept.extend_from_slice(&bytes[..PNG_SIGNATURE.len() + at]);
+                kept
+            });
+        } else if let Some(out) = &mut out {
+            out.extend_from_slice(&chunks[at..end]);
+        }
+        at = end;
+    }
+    match out {
+        None => Cow::Borrowed(bytes),
+        Some(mut out) => {
+            out.extend_from_slice(&chunks[at..]);
+            Cow::Owned(out)
+        }
+    }
+}
+
+/// Formats people drop that tagtrain does not decode, told by their first bytes.
+fn unsupported_format(bytes: &[u8]) -> Option<&'static str> {
+    let brand = bytes.get(8..12).filter(|_| bytes.get(4..8) == Some(b"ftyp"));
+    if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some("GIF")
+    } else if bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
+        Some("WebP")
+    } else if bytes.starts_with(b"BM") && bytes.len() >= 26 {
+        Some("BMP")
+    } else if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
+        Some("TIFF")
+    } else if brand.is_some_and(|b| matches!(b, b"heic" | b"heix" | b"hevc" | b"mif1")) {
+        Some("HEIC")
+    } else if brand == Some(b"avif") {
+        Some("AVIF")
+    } else {
+        None
+    }
+}
+
 /// The width and height a PNG (IHDR) or JPEG (SOFn) header declares, read from the bytes.
 fn declared_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
     let be16 = |i: usize| Some(u32::from(u16::from_be_bytes([*bytes.get(i)?, *bytes.get(i + 1)?])));
     let be32 = |i: usize| Some(u32::from_be_bytes(bytes.get(i..i + 4)?.try_into().ok()?));
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.get(12..16) == Some(b"IHDR") {
+    if bytes.starts_with(PNG_SIGNATURE) && bytes.get(12..16) == Some(b"IHDR") {
         return Some((be32(16)?, be32(20)?));
     }
     if !bytes.starts_with(&[0xFF, 0xD8]) {
@@ -204,7 +275,8 @@ pub fn decode_image(
     // Check the header's dimensions first, so that an absurd size is reported as our limit
     // (with the numbers) before the decoder is asked for anything.
     dimensions(name, bytes, limits)?;
-    let mut reader = ImageReader::new(Cursor::new(bytes))
+    let bytes = without_png_metadata(bytes);
+    let mut reader = ImageReader::new(Cursor::new(&bytes[..]))
         .with_guessed_format()
         .map_err(|e| Error::image_decode(name, e))?;
     let mut image_limits = image::Limits::default();

@@ -101,13 +101,13 @@ impl DatasetSummary {
     /// The summary of a checked dataset: its `index.csv`, each row's image header, and the
     /// warnings found while checking.
     pub fn new(index: &IndexCsv, headers: &[ImageHeader], warnings: &[String]) -> Self {
-        let n = index.rows.len();
+        let n = index.len();
         let labels = index
             .labels
             .iter()
             .enumerate()
             .map(|(j, name)| {
-                let positives = index.rows.iter().filter(|r| r.labels[j] == 1).count();
+                let positives = index.rows().filter(|r| r.labels[j] == 1).count();
                 LabelCount { name: name.clone(), positives, negatives: n - positives }
             })
             .collect();
@@ -126,7 +126,7 @@ impl DatasetSummary {
         let l = index.labels.len();
         let mut labels_per_image = vec![0usize; l + 1];
         let mut cooccurrence = vec![vec![0usize; l]; l];
-        for row in &index.rows {
+        for row in index.rows() {
             let on: Vec<usize> = (0..l).filter(|&j| row.labels[j] == 1).collect();
             labels_per_image[on.len()] += 1;
             for &a in &on {
@@ -136,7 +136,7 @@ impl DatasetSummary {
             }
         }
         let split_column = index.has_split.then(|| {
-            let count = |tag| index.rows.iter().filter(|r| r.split == Some(tag)).count();
+            let count = |tag| index.rows().filter(|r| r.split == Some(tag)).count();
             SplitCounts {
                 train: count(SplitTag::Train),
                 valid: count(SplitTag::Valid),

@@ -19,6 +19,40 @@ pub fn zip_of(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
     writer.finish().unwrap().into_inner()
 }
 
+/// Builds a zip whose entries are stored, not deflated: a hostile file's bytes as they are.
+pub fn stored_zip_of(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .large_file(files.iter().any(|(_, b)| b.len() >= u32::MAX as usize));
+    for (path, bytes) in files {
+        writer.start_file(*path, options).unwrap();
+        writer.write_all(bytes).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+/// CRC-32 (IEEE), for hand-made PNG chunks.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// One PNG chunk: length, type, data, CRC.
+pub fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let body = [kind.as_slice(), data].concat();
+    let mut out = (data.len() as u32).to_be_bytes().to_vec();
+    out.extend(&body);
+    out.extend(crc32(&body).to_be_bytes());
+    out
+}
+
 /// Encodes an RGB image as PNG.
 pub fn png(image: RgbImage) -> Vec<u8> {
     let mut out = Cursor::new(Vec::new());
