@@ -85,11 +85,24 @@ export function overallMetricsText(/** @type {Metrics} */ m) {
     `macro-F1 ${fmt(m.macroF1)} · Hamming loss ${fmt(m.hammingLoss)} · subset accuracy ${fmt(m.subsetAccuracy)}`;
 }
 
-/** Fills a per-label metrics table (Label, Precision, Recall, F1, AP, ROC-AUC, Support, Threshold). */
-export function renderLabelMetrics(tbody, /** @type {Metrics["labels"]} */ labels) {
-  tbody.replaceChildren(...labels.map((m) =>
+/** The columns of a per-label metrics table, with each label's cell. */
+const LABEL_COLUMNS = [
+  ["Label", (m) => m.name],
+  ["Precision", (m) => fmt(m.precision)],
+  ["Recall", (m) => fmt(m.recall)],
+  ["F1", (m) => fmt(m.f1)],
+  ["AP", (m) => fmt(m.ap)],
+  ["ROC-AUC", (m) => fmt(m.rocAuc)],
+  ["Support", (m) => String(m.support)],
+  ["Threshold", (m) => m.threshold.toFixed(2)],
+];
+
+/** Fills `table` with one row of metrics per label (training's validation and evaluation). */
+export function renderLabelMetrics(table, /** @type {Metrics["labels"]} */ labels) {
+  const head = el("thead", {}, el("tr", {}, ...LABEL_COLUMNS.map(([title]) => el("th", {}, title))));
+  // data-label and data-f1 are read by the browser tests.
+  const body = el("tbody", {}, ...labels.map((m) =>
     el("tr", { "data-label": m.name, "data-f1": String(m.f1) },
-      el("td", {}, m.name), el("td", {}, fmt(m.precision)), el("td", {}, fmt(m.recall)),
-      el("td", {}, fmt(m.f1)), el("td", {}, fmt(m.ap)), el("td", {}, fmt(m.rocAuc)), el("td", {}, String(m.support)),
-      el("td", {}, m.threshold.toFixed(2)))));
+      ...LABEL_COLUMNS.map(([, cell]) => el("td", {}, cell(m))))));
+  table.replaceChildren(head, body);
 }

@@ -159,6 +159,6 @@ function showEvaluation(/** @type {Evaluation} */ e) {
   $("#evaluation-summary").textContent =
     `${state.model.model} on ${state.datasetName}: ${e.images} images at the model's thresholds ` +
     `(${e.imagesPerSec.toFixed(1)} images/s) · ${overallMetricsText(e)}`;
-  renderLabelMetrics($("#evaluation-table tbody"), e.labels);
+  renderLabelMetrics($("#evaluation-table"), e.labels);
   area.hidden = false;
 }

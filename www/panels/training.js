@@ -124,7 +124,7 @@ function showValidation(/** @type {EpochReport} */ v) {
     `After epoch ${v.epoch}${v.best ? " (best so far, kept)" : ""}: train loss ${v.trainLoss.toFixed(4)}` +
     (v.validLoss != null ? `, validation loss ${v.validLoss.toFixed(4)}` : ", no validation images") +
     ` · ${overallMetricsText(v)}`;
-  renderLabelMetrics($("#metrics-table tbody"), v.labels);
+  renderLabelMetrics($("#metrics-table"), v.labels);
   $("#metrics").hidden = false;
 }
 
