@@ -17,7 +17,7 @@ import { trainingOptions } from "./options.js";
 export function initTrainingPanel(client, { onModel }) {
   $("#train-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    if (!state.training && state.datasetLoaded) train(client, onModel);
+    if (state.datasetLoaded && !state.training && !state.evaluating) train(client, onModel);
   });
   $("#stop").addEventListener("click", () => {
     $("#stop").disabled = true;
