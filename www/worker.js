@@ -1,11 +1,7 @@
-// The worker owns the wasm module. It only passes messages: every decision about data, the
-// model and metrics is made in Rust.
-//
-// Protocol: the page sends `{ id, type, ...args }`; every request settles with exactly one
-// `{ id, type: "result", value }` or `{ id, type: "error", message }`. While training, the worker
-// also posts `{ type: "progress", event }` after each step. `stop` is answered at once and takes
-// effect before the next step.
-import init, { initBackend, Dataset, Predictor, withThresholds } from "./pkg/tagtrain.js";
+// The worker owns the wasm module. It only passes messages (protocol.js): every decision about
+// data, the model and metrics is made in Rust.
+import init, { initBackend, trainingChoices, Dataset, Predictor, withThresholds } from "./pkg/tagtrain.js";
+import { Progress, Reply, Request } from "./protocol.js";
 
 let ready = null;          // Promise of the backend info, set by "init"
 let wasm = null;           // the module's exports (for its memory size)
@@ -13,7 +9,10 @@ let dataset = null;        // Dataset of the last zip that loaded
 let predictor = null;      // Predictor of the last good model
 let modelBytes = null;     // bytes of that model, for download
 let training = false;
+let evaluating = false;    // the dataset is being decoded for an evaluation
 let stopRequested = false;
+
+const NO_MODEL = "No model yet: train one or load a model file.";
 
 /** Makes the model file `bytes` the current model, if it loads; the previous one is kept otherwise. */
 function usePredictor(bytes) {
@@ -24,16 +23,18 @@ function usePredictor(bytes) {
   return { model: bytes.slice(), metadata: predictor.metadata() };
 }
 
+/** Each handler gets the request's arguments and `progress(event)`, which posts a progress reply. */
 const handlers = {
-  async init({ prefer }) {
-    ready ??= init().then((exports) => {
+  async [Request.INIT]({ prefer }) {
+    ready ??= init().then(async (exports) => {
       wasm = exports;
-      return initBackend({ prefer: prefer ?? "auto" });
+      const info = await initBackend({ prefer: prefer ?? "auto" });
+      return { ...info, choices: trainingChoices() };
     });
     return await ready;
   },
 
-  async "load-dataset"({ file }) {
+  async [Request.LOAD_DATASET]({ file }) {
     await ready;
     const bytes = new Uint8Array(await file.arrayBuffer());
     // Only replace the current dataset when the new one is usable.
@@ -43,25 +44,27 @@ const handlers = {
     return dataset.summary();
   },
 
-  async train({ options, initModel }) {
+  async [Request.TRAIN]({ options, initModel }, progress) {
     await ready;
     if (!dataset) throw new Error("Load a dataset zip first.");
     if (training) throw new Error("Training is already running.");
+    // Both decode the dataset, which one decoding at a time holds.
+    if (evaluating) throw new Error("An evaluation is running; train when it is done.");
     training = true;
     stopRequested = false;
     let trainer = null;
     try {
       const initBytes = initModel ? new Uint8Array(await initModel.arrayBuffer()) : undefined;
       trainer = await dataset.prepareTraining(options, initBytes, (done, total) =>
-        postMessage({ type: "progress", event: { kind: "decoding", done, total } }));
+        progress({ kind: Progress.DECODING, done, total }));
       const info = trainer.info();
       // Decoded pixels live in wasm memory, which only grows: its size is the peak so far.
       info.wasmMemoryBytes = wasm?.memory?.buffer?.byteLength ?? 0;
-      postMessage({ type: "progress", event: { kind: "started", info } });
+      progress({ kind: Progress.STARTED, info });
       let event = { done: false, step: 0 };
       while (!event.done && !stopRequested) {
         event = await trainer.step();
-        postMessage({ type: "progress", event: { kind: "step", ...event } });
+        progress({ kind: Progress.STEP, ...event });
         // Let "stop" (a macrotask) in between two steps.
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
@@ -77,40 +80,58 @@ const handlers = {
     }
   },
 
-  async stop() {
+  async [Request.STOP]() {
     stopRequested = true;
     return { stopping: training };
   },
 
-  async "load-model"({ file }) {
+  async [Request.LOAD_MODEL]({ file }) {
     await ready;
     return usePredictor(new Uint8Array(await file.arrayBuffer()));
   },
 
-  async "set-thresholds"({ thresholds }) {
-    if (!predictor) throw new Error("No model yet: train one or load a model file.");
+  async [Request.SET_THRESHOLDS]({ thresholds }) {
+    if (!predictor) throw new Error(NO_MODEL);
+    // The predictor is shared with a running evaluation and cannot change under it.
+    if (evaluating) throw new Error("An evaluation is running; change the thresholds when it is done.");
     const bytes = withThresholds(modelBytes, new Float32Array(thresholds));
     predictor.setThresholds(new Float32Array(thresholds));
     modelBytes = bytes;
     return { model: bytes.slice(), metadata: predictor.metadata() };
   },
 
-  async predict({ file }) {
+  async [Request.PREDICT]({ file }) {
     await ready;
-    if (!predictor) throw new Error("No model yet: train one or load a model file.");
+    if (!predictor) throw new Error(NO_MODEL);
     const bytes = new Uint8Array(await file.arrayBuffer());
     return await predictor.predict(bytes);
+  },
+
+  async [Request.EVALUATE](_args, progress) {
+    await ready;
+    if (!dataset) throw new Error("Load a dataset zip first: the model is evaluated on it.");
+    if (!predictor) throw new Error(NO_MODEL);
+    if (training) throw new Error("Training is running; evaluate when it is done.");
+    if (evaluating) throw new Error("An evaluation is already running.");
+    evaluating = true;
+    try {
+      return await predictor.evaluate(dataset, (done, total) =>
+        progress({ kind: Progress.DECODING, done, total }));
+    } finally {
+      evaluating = false;
+    }
   },
 };
 
 self.onmessage = async ({ data }) => {
   const { id, type, ...args } = data;
+  const progress = (event) => postMessage({ id, type: Reply.PROGRESS, event });
   try {
     const handler = handlers[type];
     if (!handler) throw new Error(`unknown request "${type}"`);
-    const value = await handler(args);
-    postMessage({ id, type: "result", value });
+    const value = await handler(args, progress);
+    postMessage({ id, type: Reply.RESULT, value });
   } catch (e) {
-    postMessage({ id, type: "error", message: e instanceof Error ? e.message : String(e) });
+    postMessage({ id, type: Reply.ERROR, message: e instanceof Error ? e.message : String(e) });
   }
 };

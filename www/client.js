@@ -1,0 +1,77 @@
+// The page's side of the worker protocol (protocol.js): every request is a promise that
+// settles with the worker's answer, and a crashed worker is replaced.
+import { Reply, Request } from "./protocol.js";
+
+/** @typedef {import("./protocol.js").BackendInfo} BackendInfo */
+/** @typedef {import("./protocol.js").ProgressEvent} ProgressEvent */
+
+/**
+ * @typedef {object} Pending
+ * @property {(value: any) => void} resolve
+ * @property {(error: Error) => void} reject
+ * @property {((event: ProgressEvent) => void) | undefined} onProgress
+ */
+
+export class WorkerClient {
+  /** @type {Worker} */
+  #worker;
+  #nextId = 1;
+  /** @type {Map<number, Pending>} */
+  #pending = new Map();
+  #initArgs;
+  #onStart;
+
+  /**
+   * Starts the worker and its backend.
+   * @param {import("./protocol.js").InitArgs} initArgs
+   * @param {(ready: Promise<BackendInfo>) => void} onStart  Called with the backend's promise
+   *   each time a worker starts (again after a crash), so the page can show the backend.
+   */
+  constructor(initArgs, onStart) {
+    this.#initArgs = initArgs;
+    this.#onStart = onStart;
+    this.#start();
+  }
+
+  #start() {
+    this.#worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+    this.#worker.onmessage = ({ data }) => this.#receive(data);
+    // A crash inside the worker (which Rust code must never cause) rejects everything in flight
+    // and starts a fresh worker, so the page stays usable.
+    this.#worker.onerror = (event) => {
+      event.preventDefault();
+      const message = event.message || "the worker stopped unexpectedly";
+      for (const request of this.#pending.values()) request.reject(new Error(message));
+      this.#pending.clear();
+      this.#worker.terminate();
+      this.#start();
+    };
+    this.#onStart(this.request(Request.INIT, this.#initArgs));
+  }
+
+  #receive(data) {
+    const request = this.#pending.get(data.id);
+    if (!request) return;
+    if (data.type === Reply.PROGRESS) {
+      request.onProgress?.(data.event);
+      return;
+    }
+    this.#pending.delete(data.id);
+    if (data.type === Reply.ERROR) request.reject(new Error(data.message));
+    else request.resolve(data.value);
+  }
+
+  /**
+   * Sends a request; resolves with its result or rejects with the worker's error message.
+   * @param {string} type  One of `Request`.
+   * @param {object} [args]  The request's arguments (see the typedefs in protocol.js).
+   * @param {{ onProgress?: (event: ProgressEvent) => void }} [options]
+   */
+  request(type, args = {}, { onProgress } = {}) {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, onProgress });
+      this.#worker.postMessage({ id, type, ...args });
+    });
+  }
+}

@@ -1,0 +1,101 @@
+// 1. Dataset: choose or drop a zip (or the sample), and see its summary.
+import { Request } from "../protocol.js";
+import { state, update, onStateChange } from "../state.js";
+import { $, bar, clearError, dropTarget, el, onFileChosen, showError } from "../ui.js";
+
+/** @typedef {import("../protocol.js").DatasetSummary} DatasetSummary */
+
+/**
+ * @param {import("../client.js").WorkerClient} client
+ * @param {{ onSummary: (summary: DatasetSummary) => void }} hooks  `onSummary` runs after a
+ *   dataset loaded (the training options take its recommendation).
+ */
+export function initDatasetPanel(client, { onSummary }) {
+  async function loadDataset(file) {
+    clearError();
+    $("#dataset-status").textContent = `Reading ${file.name}…`;
+    try {
+      const summary = await client.request(Request.LOAD_DATASET, { file });
+      update({ datasetLoaded: true, datasetName: file.name });
+      renderSummary(file.name, summary);
+      onSummary(summary);
+      $("#dataset-status").textContent = "";
+    } catch (e) {
+      $("#dataset-status").textContent = state.datasetLoaded
+        ? "That zip could not be used; the previously loaded dataset is still selected."
+        : "";
+      showError(`Cannot use ${file.name}`, e);
+    }
+  }
+
+  onFileChosen($("#dataset-file"), loadDataset);
+  dropTarget($("#dataset-drop"), (file) => {
+    if (!state.training) loadDataset(file);
+  });
+  $("#try-sample").addEventListener("click", async () => {
+    try {
+      const response = await fetch("sample/sample.zip");
+      if (!response.ok) throw new Error(`the sample could not be fetched (HTTP ${response.status})`);
+      const blob = await response.blob();
+      await loadDataset(new File([blob], "sample.zip", { type: "application/zip" }));
+    } catch (e) {
+      showError("Cannot load the sample", e);
+    }
+  });
+  // A training run reads the dataset: it cannot change under it.
+  onStateChange(({ training }) => {
+    $("#try-sample").disabled = training;
+    $("#dataset-file").disabled = training;
+  });
+}
+
+function renderSummary(name, /** @type {DatasetSummary} */ s) {
+  const sizes = s.minSide === s.maxSide
+    ? `${s.sizes[0]?.width ?? s.minSide}×${s.sizes[0]?.height ?? s.maxSide} px`
+    : `sides from ${s.minSide} to ${s.maxSide} px (resized for training)`;
+  $("#summary-text").textContent =
+    `${name}: ${s.images} images, ${s.labels.length} labels, ${sizes}. ` +
+    `Image paths from column “${s.imageColumn}”.`;
+  $("#summary-warnings").replaceChildren(...s.warnings.map((w) => el("li", {}, w)));
+  const most = Math.max(1, ...s.labels.map((l) => l.positives));
+  $("#label-counts tbody").replaceChildren(...s.labels.map((l) =>
+    el("tr", { "data-label": l.name },
+      el("td", {}, l.name), el("td", {}, String(l.positives)), el("td", {}, String(l.negatives)),
+      el("td", { class: "bar-cell" }, bar(l.positives / most)))));
+  const perImage = s.labelsPerImage.map((count, k) => (count ? `${count} with ${k}` : null)).filter(Boolean);
+  const split = s.splitColumn
+    ? ` The split column puts ${s.splitColumn.train} images in training, ${s.splitColumn.valid} in validation and ${s.splitColumn.test} in test (validated on, never trained on).`
+    : "";
+  $("#summary-details").textContent =
+    `Labels per image: ${perImage.join(", ")}.` +
+    (s.grayscale ? " Every image is grayscale: the model trains on one channel." : "") + split;
+  drawCooccurrence(s);
+  $("#summary").hidden = false;
+}
+
+/** The label co-occurrence heat map, with the counts under the pointer. */
+function drawCooccurrence(/** @type {DatasetSummary} */ s) {
+  const canvas = $("#cooccurrence");
+  const ctx = canvas.getContext("2d");
+  const n = s.labels.length;
+  const cell = canvas.width / Math.max(1, n);
+  // Gaps between cells only while they stay visible.
+  const gap = n > 40 ? 0 : 1;
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  for (let a = 0; a < n; a++) {
+    const own = Math.max(1, s.cooccurrence[a][a]);
+    for (let b = 0; b < n; b++) {
+      const share = s.cooccurrence[a][b] / own;
+      ctx.fillStyle = `rgba(51, 102, 204, ${share.toFixed(3)})`;
+      ctx.fillRect(b * cell, a * cell, cell - gap, cell - gap);
+    }
+  }
+  canvas.onmousemove = (e) => {
+    const rect = canvas.getBoundingClientRect();
+    const b = Math.floor(((e.clientX - rect.left) / rect.width) * n);
+    const a = Math.floor(((e.clientY - rect.top) / rect.height) * n);
+    if (a < 0 || b < 0 || a >= n || b >= n) return;
+    $("#cooccurrence-hover").textContent =
+      `${s.labels[a].name} and ${s.labels[b].name}: ${s.cooccurrence[a][b]} images`;
+  };
+}

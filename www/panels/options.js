@@ -1,0 +1,109 @@
+// 2. Train, the options form. What it offers (depths, ranges, defaults) comes from Rust through
+// `TrainingChoices` (the init reply); nothing here knows a rule of its own.
+import { state, update } from "../state.js";
+import { $, el, onFileChosen } from "../ui.js";
+
+/** @typedef {import("../protocol.js").TrainingChoices} TrainingChoices */
+/** @typedef {import("../protocol.js").TrainingOptions} TrainingOptions */
+
+/** How each resize policy is named on the page; a policy missing here shows its JSON name. */
+const RESIZE_NAMES = { stretch: "Stretch", "center-crop": "Center crop", letterbox: "Letterbox (pad)" };
+
+/** The numeric inputs whose range and default come from `TrainingChoices`, by option name. */
+const NUMBER_INPUTS = {
+  imageSize: "#opt-image-size",
+  epochs: "#opt-epochs",
+  batchSize: "#opt-batch-size",
+  learningRate: "#opt-learning-rate",
+  validationFraction: "#opt-validation",
+};
+
+/** "Small", "Large". */
+const familyName = (kind) => kind.charAt(0).toUpperCase() + kind.slice(1);
+
+export function initOptionsForm() {
+  $("#opt-image-size").addEventListener("input", updateModelHint);
+  $("#opt-depth").addEventListener("change", updateModelHint);
+  onFileChosen($("#init-model-file"), (file) => showInitModel(file));
+  $("#init-model-clear").addEventListener("click", () => showInitModel(null));
+}
+
+/** Fills the form from the backend's choices: the depths, the ranges and the defaults. */
+export function showChoices(/** @type {TrainingChoices} */ choices) {
+  const { defaults, limits } = choices;
+  $("#opt-depth").replaceChildren(...choices.models.map((m) =>
+    el("optgroup", { label: `ResNetV2 ${familyName(m.kind)} (${m.minImageSize}–${m.maxImageSize} px)` },
+      ...m.depths.map((depth) => el("option", { value: String(depth) }, `${familyName(m.kind)}-${depth}`)))));
+  $("#opt-resize").replaceChildren(...choices.resizePolicies.map((policy) =>
+    el("option", { value: policy }, RESIZE_NAMES[policy] ?? policy)));
+  for (const [option, selector] of Object.entries(NUMBER_INPUTS)) {
+    const input = $(selector);
+    input.min = String(limits[option].min);
+    input.max = String(limits[option].max);
+    input.value = String(defaults[option]);
+  }
+  $("#opt-depth").value = String(defaults.depth);
+  $("#opt-resize").value = defaults.resize;
+  $("#opt-patience").value = String(defaults.patience);
+  $("#opt-seed").value = String(defaults.seed);
+  $("#opt-crop").checked = defaults.augment.crop;
+  $("#opt-jitter").checked = defaults.augment.jitter;
+  $("#opt-flip").checked = defaults.augment.flip;
+  $("#opt-pos-weight").checked = defaults.positiveWeights;
+  $("#opt-threshold-goal").value = defaults.thresholdGoal.goal;
+  if (defaults.thresholdGoal.target != null) $("#opt-threshold-target").value = String(defaults.thresholdGoal.target);
+  updateModelHint();
+}
+
+/** Takes a dataset's recommended image size and depth. */
+export function applyRecommendation(/** @type {{ imageSize: number, depth: number }} */ recommended) {
+  $("#opt-image-size").value = String(recommended.imageSize);
+  $("#opt-depth").value = String(recommended.depth);
+  updateModelHint();
+}
+
+/** Says when the image size suits another family than the chosen model's, or no family. */
+function updateModelHint() {
+  const models = state.choices?.models ?? [];
+  const size = Number($("#opt-image-size").value);
+  const chosen = models.find((m) => m.depths.includes(Number($("#opt-depth").value)));
+  const suits = (m) => size >= m.minImageSize && size <= m.maxImageSize;
+  const largest = Math.max(...models.map((m) => m.maxImageSize));
+  let hint = "";
+  if (size > largest) {
+    hint = `Images above ${largest} px are slow to train in a browser; ${largest} px or less is recommended.`;
+  } else if (chosen && !suits(chosen)) {
+    const better = models.find(suits);
+    if (better) {
+      hint = `Images of ${size} px usually train better with a ${familyName(better.kind)} model ` +
+        `(${better.minImageSize}–${better.maxImageSize} px).`;
+    }
+  }
+  $("#model-hint").textContent = hint;
+}
+
+/** "Continue from a model file": the file is read by the worker when training starts. */
+function showInitModel(/** @type {File | null} */ file) {
+  update({ initModel: file });
+  $("#init-model-name").textContent = file ? `Starting from ${file.name}` : "";
+  $("#init-model-clear").hidden = !file;
+}
+
+/** The options as the form sets them. @returns {TrainingOptions} */
+export function trainingOptions() {
+  const goal = $("#opt-threshold-goal").value;
+  return {
+    depth: Number($("#opt-depth").value),
+    imageSize: Number($("#opt-image-size").value),
+    epochs: Number($("#opt-epochs").value),
+    batchSize: Number($("#opt-batch-size").value),
+    learningRate: Number($("#opt-learning-rate").value),
+    resize: $("#opt-resize").value,
+    validationFraction: Number($("#opt-validation").value),
+    patience: Number($("#opt-patience").value),
+    seed: Number($("#opt-seed").value),
+    positiveWeights: $("#opt-pos-weight").checked,
+    thresholdGoal: goal === "maxF1" ? { goal } : { goal, target: Number($("#opt-threshold-target").value) },
+    augment: { crop: $("#opt-crop").checked, jitter: $("#opt-jitter").checked, flip: $("#opt-flip").checked },
+  };
+}

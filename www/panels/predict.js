@@ -1,0 +1,58 @@
+// 4. Predict: choose or drop an image, see each label's probability.
+import { Request } from "../protocol.js";
+import { state, update, onStateChange } from "../state.js";
+import { $, bar, clearError, dropTarget, el, onFileChosen, showError } from "../ui.js";
+
+/** @typedef {import("../protocol.js").PredictResult} PredictResult */
+
+/** The object URL of the previewed image, revoked when another one is shown. */
+let previewUrl = null;
+
+/** @param {import("../client.js").WorkerClient} client */
+export function initPredictPanel(client) {
+  const predictFile = (file) => predict(client, file);
+  onFileChosen($("#predict-file"), predictFile);
+  dropTarget($("#predict-drop"), (file) => {
+    if (!state.model) showError("No model yet", "Train a model or load a model file first.");
+    else predictFile(file);
+  });
+  onStateChange(({ model }) => {
+    $("#predict-file").disabled = !model;
+  });
+  return {
+    /** Predicts the last image again (after the model's thresholds changed). */
+    predictAgain() {
+      if (state.lastPredicted) predictFile(state.lastPredicted);
+    },
+  };
+}
+
+async function predict(client, /** @type {File} */ file) {
+  update({ lastPredicted: file });
+  clearError();
+  if (previewUrl) URL.revokeObjectURL(previewUrl);
+  previewUrl = URL.createObjectURL(file);
+  const preview = $("#predict-preview");
+  preview.src = previewUrl;
+  preview.alt = file.name;
+  preview.hidden = false;
+  // data-state and the items' data-* attributes are read by the browser tests.
+  const list = $("#predictions");
+  list.dataset.state = "predicting";
+  try {
+    /** @type {PredictResult} */
+    const { predictions } = await client.request(Request.PREDICT, { file });
+    list.replaceChildren(...predictions.map((p) =>
+      el("li", {
+        "data-label": p.label,
+        "data-probability": String(p.probability),
+        class: p.positive ? "positive" : "",
+      }, el("span", { class: "name" }, p.label), el("span", { class: "track" }, bar(p.probability)),
+      el("span", { class: "value" }, `${(100 * p.probability).toFixed(1)}%`))));
+    list.dataset.state = "done";
+    list.dataset.image = file.name;
+  } catch (e) {
+    list.dataset.state = "failed";
+    showError(`Cannot predict ${file.name}`, e);
+  }
+}

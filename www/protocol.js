@@ -1,0 +1,254 @@
+// The protocol between the page and the worker (worker.js), imported by both sides so that a
+// message type is spelled once.
+//
+// The page sends `{ id, type, ...args }` with `type` one of `Request`. Every request settles
+// with exactly one `{ id, type: Reply.RESULT, value }` or `{ id, type: Reply.ERROR, message }`.
+// Long requests (train, evaluate) also post `{ id, type: Reply.PROGRESS, event }` before they
+// settle, `event.kind` being one of `Progress`. `stop` is answered at once and takes effect
+// before the next training step.
+//
+// The shapes below are made in Rust (src/wasm.rs and the types it serialises, camelCase); they
+// are written down here for readers of the JS, not checked.
+
+/** Request types, page → worker. */
+export const Request = Object.freeze({
+  /** {@link InitArgs} → {@link BackendInfo} */
+  INIT: "init",
+  /** {@link LoadDatasetArgs} → {@link DatasetSummary} */
+  LOAD_DATASET: "load-dataset",
+  /** {@link TrainArgs} → {@link TrainResult}, with decoding, started and step progress */
+  TRAIN: "train",
+  /** no arguments → {@link StopResult} */
+  STOP: "stop",
+  /** {@link LoadModelArgs} → {@link ModelReply} */
+  LOAD_MODEL: "load-model",
+  /** {@link SetThresholdsArgs} → {@link ModelReply} */
+  SET_THRESHOLDS: "set-thresholds",
+  /** {@link PredictArgs} → {@link PredictResult} */
+  PREDICT: "predict",
+  /** no arguments (the loaded dataset and model) → {@link Evaluation}, with decoding progress */
+  EVALUATE: "evaluate",
+});
+
+/** Reply types, worker → page. */
+export const Reply = Object.freeze({
+  /** `{ id, type, value }`: the request succeeded. */
+  RESULT: "result",
+  /** `{ id, type, message }`: the request failed; `message` is for people. */
+  ERROR: "error",
+  /** `{ id, type, event }`: progress of a request still running ({@link ProgressEvent}). */
+  PROGRESS: "progress",
+});
+
+/** `event.kind` of a progress reply. */
+export const Progress = Object.freeze({
+  /** {@link DecodingEvent}: images decoded so far (training and evaluation). */
+  DECODING: "decoding",
+  /** {@link StartedEvent}: the network is built; training steps follow. */
+  STARTED: "started",
+  /** {@link StepEvent}: one training step is done. */
+  STEP: "step",
+});
+
+// ---------------------------------------------------------------------------------------------
+// Requests' arguments
+
+/**
+ * @typedef {object} InitArgs
+ * @property {"auto" | "webgpu" | "cpu"} prefer  `cpu` forces the CPU backend.
+ */
+
+/**
+ * @typedef {object} LoadDatasetArgs
+ * @property {File} file  A dataset zip.
+ */
+
+/**
+ * @typedef {object} TrainArgs
+ * @property {TrainingOptions} options
+ * @property {File | null} initModel  A model file to continue from (same labels) or to take
+ *   the backbone of (other labels); null for new weights.
+ */
+
+/**
+ * Each field is optional on the Rust side (missing ones take `TrainingChoices.defaults`).
+ * @typedef {object} TrainingOptions
+ * @property {number} depth
+ * @property {number} imageSize
+ * @property {number} epochs
+ * @property {number} batchSize
+ * @property {number} learningRate
+ * @property {number} [weightDecay]
+ * @property {number} validationFraction
+ * @property {number} seed
+ * @property {{ crop: boolean, flip: boolean, jitter: boolean }} augment
+ * @property {boolean} positiveWeights
+ * @property {number} [gradientClip]
+ * @property {number} patience
+ * @property {{ goal: "maxF1" } | { goal: "precision" | "recall", target: number }} thresholdGoal
+ * @property {string} resize  One of `TrainingChoices.resizePolicies`.
+ */
+
+/**
+ * @typedef {object} LoadModelArgs
+ * @property {File} file  A `.safetensors` model file.
+ */
+
+/**
+ * @typedef {object} SetThresholdsArgs
+ * @property {number[]} thresholds  One per label, in the model's label order.
+ */
+
+/**
+ * @typedef {object} PredictArgs
+ * @property {File} file  A JPEG or PNG image.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Replies' values
+
+/**
+ * @typedef {object} BackendInfo
+ * @property {"webgpu" | "cpu"} kind
+ * @property {string | null} adapter  The GPU adapter's name, when there is one.
+ * @property {string | null} notice  Something the person should know about the backend.
+ * @property {TrainingChoices} choices  What the options form offers (`trainingChoices()`).
+ */
+
+/**
+ * @typedef {object} TrainingChoices
+ * @property {ModelChoice[]} models
+ * @property {Record<"epochs" | "batchSize" | "imageSize" | "learningRate" | "weightDecay" |
+ *   "validationFraction", Bounds>} limits
+ * @property {string[]} resizePolicies
+ * @property {TrainingOptions} defaults
+ */
+
+/**
+ * @typedef {object} ModelChoice
+ * @property {"small" | "large"} kind
+ * @property {number[]} depths  Smallest first.
+ * @property {number} minImageSize  The image sides this family suits.
+ * @property {number} maxImageSize
+ */
+
+/** @typedef {{ min: number, max: number }} Bounds */
+
+/**
+ * @typedef {object} DatasetSummary
+ * @property {number} images
+ * @property {string} imageColumn
+ * @property {{ name: string, positives: number, negatives: number }[]} labels
+ * @property {{ width: number, height: number, count: number }[]} sizes
+ * @property {number} minSide
+ * @property {number} maxSide
+ * @property {string[]} warnings
+ * @property {{ kind: "small" | "large", depth: number, imageSize: number }} recommended
+ * @property {number[]} labelsPerImage  `[k]`: images carrying exactly k labels.
+ * @property {number[][]} cooccurrence  `[a][b]`: images carrying both labels.
+ * @property {boolean} grayscale
+ * @property {{ train: number, valid: number, test: number } | null} splitColumn
+ */
+
+/**
+ * @typedef {object} TrainResult
+ * @property {boolean} stopped  Stopped by the person before the last step.
+ * @property {Uint8Array | null} model  Null when stopped before the first step.
+ * @property {ModelMetadata | null} metadata
+ * @property {{ label: string, points: CurvePoint[] }[] | null} curves  Validation
+ *   precision–recall curves, highest threshold first.
+ */
+
+/** @typedef {{ threshold: number, precision: number, recall: number }} CurvePoint */
+
+/** @typedef {{ stopping: boolean }} StopResult */
+
+/**
+ * @typedef {object} ModelReply
+ * @property {Uint8Array} model  The model file, for download.
+ * @property {ModelMetadata} metadata
+ */
+
+/**
+ * @typedef {object} ModelMetadata
+ * @property {string[]} labels
+ * @property {number[]} thresholds
+ * @property {number} imageSize
+ * @property {string} model  The network's name, e.g. "ResNetV2-Small-11".
+ * @property {string} backend
+ * @property {{ epochsCompleted: number, trainImages: number, finalMap: number | null } | null} training
+ */
+
+/**
+ * @typedef {object} PredictResult
+ * @property {{ label: string, probability: number, threshold: number, positive: boolean }[]} predictions
+ *   Highest probability first.
+ */
+
+/**
+ * Every metric over the labels (a validation pass or an evaluation).
+ * @typedef {object} Metrics
+ * @property {number} map
+ * @property {number | null} macroRocAuc
+ * @property {number} microF1
+ * @property {number} macroF1
+ * @property {number} hammingLoss
+ * @property {number} subsetAccuracy
+ * @property {LabelMetrics[]} labels
+ */
+
+/**
+ * @typedef {object} LabelMetrics
+ * @property {string} name
+ * @property {number} precision
+ * @property {number} recall
+ * @property {number} f1
+ * @property {number | null} ap  Null without positive examples.
+ * @property {number | null} rocAuc  Null when the label has one class only.
+ * @property {number} support  Positive examples.
+ * @property {number} threshold
+ */
+
+/**
+ * @typedef {Metrics & { images: number, imagesPerSec: number }} Evaluation
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Progress events
+
+/** @typedef {DecodingEvent | StartedEvent | StepEvent} ProgressEvent */
+
+/** @typedef {{ kind: "decoding", done: number, total: number }} DecodingEvent */
+
+/**
+ * @typedef {object} StartedEvent
+ * @property {"started"} kind
+ * @property {object} info
+ * @property {number} info.trainImages
+ * @property {number} info.validImages
+ * @property {number} info.stepsPerEpoch
+ * @property {number} info.totalSteps
+ * @property {number} info.parameters
+ * @property {string} info.model
+ * @property {"webgpu" | "cpu"} info.backend
+ * @property {"new" | "continue" | "new-head"} info.init
+ * @property {number} info.wasmMemoryBytes  The worker's wasm memory after decoding (its peak so far).
+ */
+
+/**
+ * @typedef {object} StepEvent
+ * @property {"step"} kind
+ * @property {number} epoch
+ * @property {number} step
+ * @property {number} totalSteps
+ * @property {number} loss
+ * @property {number} imagesPerSec
+ * @property {number} etaSeconds
+ * @property {EpochReport | null} validation  On the step that ends an epoch.
+ * @property {boolean} done
+ * @property {boolean} stoppedEarly
+ */
+
+/**
+ * @typedef {Metrics & { epoch: number, trainLoss: number, validLoss: number | null, best: boolean }} EpochReport
+ */

@@ -1,0 +1,66 @@
+// The page's state, in one object. The DOM shows it and is never read back for a decision
+// (the `data-*` attributes the panels write are for the browser tests and benches).
+
+/** @typedef {import("./protocol.js").TrainingChoices} TrainingChoices */
+/** @typedef {import("./protocol.js").ModelMetadata} ModelMetadata */
+
+/**
+ * @typedef {object} PageState
+ * @property {TrainingChoices | null} choices  What the options form offers, from the backend.
+ * @property {boolean} datasetLoaded  The worker holds a usable dataset.
+ * @property {string} datasetName  Its file name.
+ * @property {boolean} training  A training run is in flight.
+ * @property {boolean} evaluating  An evaluation is in flight.
+ * @property {ModelMetadata | null} model  The worker's current model.
+ * @property {number[]} thresholds  The model's per-label thresholds as the sliders set them.
+ * @property {File | null} initModel  "Continue from a model file": read by the worker at Train.
+ * @property {File | null} lastPredicted  The image predicted last (predicted again when the
+ *   thresholds change).
+ * @property {Run} run  The current (or last) training run. Its progress changes it in place,
+ *   unannounced: only the training panel shows it.
+ */
+
+/**
+ * @typedef {object} Run
+ * @property {"idle" | "preparing" | "running" | "done" | "stopped" | "failed"} phase
+ * @property {number} startedAt  `performance.now()` at Train.
+ * @property {number} totalSteps
+ * @property {number[]} trainLosses  One per step.
+ * @property {{ step: number, loss: number }[]} validLosses  One per epoch with validation images.
+ * @property {string} imagesPerSec  As last reported, one decimal.
+ * @property {number | null} lastMap  The last validation mAP.
+ */
+
+/** A run that has not started. @returns {Run} */
+export const newRun = () => ({
+  phase: "idle", startedAt: performance.now(), totalSteps: 1, trainLosses: [], validLosses: [],
+  imagesPerSec: "", lastMap: null,
+});
+
+/** @type {PageState} */
+export const state = {
+  choices: null,
+  datasetLoaded: false,
+  datasetName: "",
+  training: false,
+  evaluating: false,
+  model: null,
+  thresholds: [],
+  initModel: null,
+  lastPredicted: null,
+  run: newRun(),
+};
+
+/** @type {Set<(state: PageState) => void>} */
+const listeners = new Set();
+
+/** Calls `listener(state)` after every `update`, so that what depends on the state follows it. */
+export function onStateChange(listener) {
+  listeners.add(listener);
+}
+
+/** Changes the state and tells every listener. */
+export function update(/** @type {Partial<PageState>} */ changes) {
+  Object.assign(state, changes);
+  for (const listener of listeners) listener(state);
+}

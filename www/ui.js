@@ -1,0 +1,108 @@
+// Small helpers shared by the panels: element lookup and creation, the error area, number
+// formatting and the metrics renderers used by both training and evaluation.
+
+/** @typedef {import("./protocol.js").Metrics} Metrics */
+
+/** The first element matching `selector`. */
+export const $ = (selector) => document.querySelector(selector);
+
+/** A new element with attributes and children. */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}
+
+/** A bar whose width is `share` (0..1) of its track. */
+export function bar(share) {
+  const node = el("span", { class: "bar" });
+  node.style.width = `${(100 * share).toFixed(1)}%`;
+  return node;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The error area
+
+export function showError(title, error) {
+  $("#error-title").textContent = title;
+  $("#error-message").textContent = error instanceof Error ? error.message : String(error);
+  $("#error").hidden = false;
+}
+
+export function clearError() {
+  $("#error").hidden = true;
+}
+
+export function initErrorArea() {
+  $("#error-close").addEventListener("click", clearError);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+/** Calls `onFile(file)` with the file chosen in `input`, then clears it so the same file can be chosen again. */
+export function onFileChosen(input, onFile) {
+  input.addEventListener("change", () => {
+    const file = input.files[0];
+    input.value = "";
+    if (file) onFile(file);
+  });
+}
+
+/** Calls `onFile(file)` with the first file dropped on `zone`. */
+export function dropTarget(zone, onFile) {
+  zone.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    zone.classList.add("over");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    zone.classList.remove("over");
+    const file = e.dataTransfer.files[0];
+    if (file) onFile(file);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting
+
+/** A metric with three decimals; "–" when it is undefined (e.g. AP of a label without positives). */
+export const fmt = (x) => (x == null ? "–" : x.toFixed(3));
+
+/** A duration for people: "42 s", "3 min 5 s", "1 h 20 min". */
+export function formatSeconds(s) {
+  if (!Number.isFinite(s)) return "–";
+  if (s < 60) return `${Math.round(s)} s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m} min ${Math.round(s % 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** Every metric over the labels, on one line. */
+export function overallMetricsText(/** @type {Metrics} */ m) {
+  return `mAP ${fmt(m.map)} · macro ROC-AUC ${fmt(m.macroRocAuc)} · micro-F1 ${fmt(m.microF1)} · ` +
+    `macro-F1 ${fmt(m.macroF1)} · Hamming loss ${fmt(m.hammingLoss)} · subset accuracy ${fmt(m.subsetAccuracy)}`;
+}
+
+/** The columns of a per-label metrics table, with each label's cell. */
+const LABEL_COLUMNS = [
+  ["Label", (m) => m.name],
+  ["Precision", (m) => fmt(m.precision)],
+  ["Recall", (m) => fmt(m.recall)],
+  ["F1", (m) => fmt(m.f1)],
+  ["AP", (m) => fmt(m.ap)],
+  ["ROC-AUC", (m) => fmt(m.rocAuc)],
+  ["Support", (m) => String(m.support)],
+  ["Threshold", (m) => m.threshold.toFixed(2)],
+];
+
+/** Fills `table` with one row of metrics per label (training's validation and evaluation). */
+export function renderLabelMetrics(table, /** @type {Metrics["labels"]} */ labels) {
+  const head = el("thead", {}, el("tr", {}, ...LABEL_COLUMNS.map(([title]) => el("th", {}, title))));
+  // data-label and data-f1 are read by the browser tests.
+  const body = el("tbody", {}, ...labels.map((m) =>
+    el("tr", { "data-label": m.name, "data-f1": String(m.f1) },
+      ...LABEL_COLUMNS.map(([, cell]) => el("td", {}, cell(m))))));
+  table.replaceChildren(head, body);
+}
