@@ -152,7 +152,9 @@ export const Progress = Object.freeze({
 
 /**
  * @typedef {object} TrainResult
- * @property {boolean} stopped  Stopped by the person before the last step.
+ * @property {boolean} stopped  Stopped before the last step: by the person, or by `failure`.
+ * @property {string} [failure]  Why the run stopped on its own (the loss diverged: the message
+ *   names the step and the learning rate); the model is then the best epoch's.
  * @property {Uint8Array | null} model  Null when stopped before the first step.
  * @property {ModelMetadata | null} metadata
  * @property {{ label: string, points: CurvePoint[] }[] | null} curves  Validation

@@ -22,7 +22,7 @@
 
 /**
  * @typedef {object} Run
- * @property {"idle" | "preparing" | "running" | "done" | "stopped" | "failed"} phase
+ * @property {"idle" | "preparing" | "running" | "done" | "stopped" | "diverged" | "failed"} phase
  * @property {number} startedAt  `performance.now()` at Train.
  * @property {number} totalSteps
  * @property {number[]} trainLosses  One per step.

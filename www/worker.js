@@ -62,11 +62,23 @@ const handlers = {
       info.wasmMemoryBytes = wasm?.memory?.buffer?.byteLength ?? 0;
       progress({ kind: Progress.STARTED, info });
       let event = { done: false, step: 0 };
+      let failure = null;
       while (!event.done && !stopRequested) {
-        event = await trainer.step();
+        try {
+          event = await trainer.step();
+        } catch (e) {
+          failure = e instanceof Error ? e.message : String(e);
+          break;
+        }
         progress({ kind: Progress.STEP, ...event });
         // Let "stop" (a macrotask) in between two steps.
         await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      if (failure) {
+        // A run that fails mid-way (the loss diverged) keeps its best validated epoch; with
+        // none, exporting fails too and the failure stands (the previous model stays).
+        const bytes = await trainer.exportModel().catch(() => { throw new Error(failure); });
+        return { stopped: true, failure, ...usePredictor(bytes), curves: trainer.thresholdCurves() };
       }
       if (event.step === 0) {
         return { stopped: true, model: null, metadata: null, curves: null };

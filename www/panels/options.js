@@ -15,6 +15,7 @@ const NUMBER_INPUTS = {
   epochs: "#opt-epochs",
   batchSize: "#opt-batch-size",
   learningRate: "#opt-learning-rate",
+  weightDecay: "#opt-weight-decay",
   validationFraction: "#opt-validation",
 };
 
@@ -44,6 +45,7 @@ export function showChoices(/** @type {TrainingChoices} */ choices) {
   }
   $("#opt-depth").value = String(defaults.depth);
   $("#opt-resize").value = defaults.resize;
+  $("#opt-gradient-clip").value = String(defaults.gradientClip);
   $("#opt-patience").value = String(defaults.patience);
   $("#opt-seed").value = String(defaults.seed);
   $("#opt-crop").checked = defaults.augment.crop;
@@ -98,6 +100,8 @@ export function trainingOptions() {
     epochs: Number($("#opt-epochs").value),
     batchSize: Number($("#opt-batch-size").value),
     learningRate: Number($("#opt-learning-rate").value),
+    weightDecay: Number($("#opt-weight-decay").value),
+    gradientClip: Number($("#opt-gradient-clip").value),
     resize: $("#opt-resize").value,
     validationFraction: Number($("#opt-validation").value),
     patience: Number($("#opt-patience").value),

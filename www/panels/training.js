@@ -54,8 +54,10 @@ async function train(client, onModel) {
     if (result.model) {
       onModel(result);
       const steps = state.run.trainLosses.length;
-      setPhase(result.stopped ? "stopped" : "done");
-      status.textContent = result.stopped
+      setPhase(result.failure ? "diverged" : result.stopped ? "stopped" : "done");
+      status.textContent = result.failure
+        ? `Training stopped: ${result.failure}. The model keeps the best epoch before that.`
+        : result.stopped
         ? `Stopped at step ${steps}; the model holds the weights at that point.`
         : `Done: ${steps} steps at ${state.run.imagesPerSec} images/s.` +
           (state.run.lastMap != null ? ` Validation mAP ${state.run.lastMap.toFixed(3)}.` : "");
