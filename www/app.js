@@ -1,7 +1,8 @@
 // The page's entry: starts the worker (which owns the Rust module: data, model, metrics and
 // prediction) and wires the panels together. The page itself is UI and message passing only.
 import { WorkerClient } from "./client.js";
-import { update } from "./state.js";
+import { state, update } from "./state.js";
+import { Request } from "./protocol.js";
 import { $, initErrorArea, showError } from "./ui.js";
 import { initDatasetPanel } from "./panels/dataset.js";
 import { applyRecommendation, initOptionsForm, showChoices } from "./panels/options.js";
@@ -29,10 +30,40 @@ function showBackend(/** @type {BackendInfo} */ info) {
 initErrorArea();
 // `?backend=cpu` forces the CPU backend (useful to compare speeds).
 const prefer = new URLSearchParams(location.search).get("backend") ?? "auto";
-const client = new WorkerClient({ prefer }, (ready) => ready.then(showBackend).catch((e) => {
-  $("#backend").textContent = "unavailable";
-  showError("The compute backend could not start", e);
-}));
+const client = new WorkerClient({ prefer }, (ready, crash) => {
+  // A restarted worker has the same backend and choices; the form keeps what the person set.
+  const started = crash ? ready : ready.then(showBackend);
+  started.catch((e) => {
+    $("#backend").textContent = "unavailable";
+    showError("The compute backend could not start", e);
+  });
+  if (crash) started.then(() => restoreAfterCrash(crash));
+});
+
+/**
+ * A new worker after a crash holds nothing: give it the dataset and the model the page shows,
+ * so that both stay usable without reloading the page.
+ */
+async function restoreAfterCrash(/** @type {string} */ crash) {
+  const restored = [];
+  try {
+    if (state.datasetFile) {
+      await client.request(Request.LOAD_DATASET, { file: state.datasetFile });
+      restored.push("the dataset");
+    }
+    if (state.modelFile) {
+      await client.request(Request.LOAD_MODEL, { file: state.modelFile });
+      restored.push("the model");
+    }
+    $("#backend-notice").hidden = false;
+    $("#backend-notice").textContent = `The worker stopped (${crash}) and was restarted` +
+      (restored.length ? `; ${restored.join(" and ")} were loaded into it again.` : ".");
+  } catch (e) {
+    showError("The worker was restarted, but it could not take the dataset and model again", e);
+  }
+  // Read by the browser tests: how many restarts have been recovered from.
+  document.body.dataset.restored = String(Number(document.body.dataset.restored ?? 0) + 1);
+}
 
 initOptionsForm();
 initDatasetPanel(client, { onSummary: (summary) => applyRecommendation(summary.recommended) });

@@ -24,16 +24,17 @@ export class WorkerClient {
   /**
    * Starts the worker and its backend.
    * @param {import("./protocol.js").InitArgs} initArgs
-   * @param {(ready: Promise<BackendInfo>) => void} onStart  Called with the backend's promise
-   *   each time a worker starts (again after a crash), so the page can show the backend.
+   * @param {(ready: Promise<BackendInfo>, crash: string | null) => void} onStart  Called with
+   *   the backend's promise each time a worker starts, and after a crash with its message, so
+   *   the page can show the backend and give the new worker the dataset and model again.
    */
   constructor(initArgs, onStart) {
     this.#initArgs = initArgs;
     this.#onStart = onStart;
-    this.#start();
+    this.#start(null);
   }
 
-  #start() {
+  #start(/** @type {string | null} */ crash) {
     this.#worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
     this.#worker.onmessage = ({ data }) => this.#receive(data);
     // A crash inside the worker (which Rust code must never cause) rejects everything in flight
@@ -44,9 +45,9 @@ export class WorkerClient {
       for (const request of this.#pending.values()) request.reject(new Error(message));
       this.#pending.clear();
       this.#worker.terminate();
-      this.#start();
+      this.#start(message);
     };
-    this.#onStart(this.request(Request.INIT, this.#initArgs));
+    this.#onStart(this.request(Request.INIT, this.#initArgs), crash);
   }
 
   #receive(data) {

@@ -9,9 +9,12 @@
  * @property {TrainingChoices | null} choices  What the options form offers, from the backend.
  * @property {boolean} datasetLoaded  The worker holds a usable dataset.
  * @property {string} datasetName  Its file name.
+ * @property {File | null} datasetFile  That zip, to load again into a restarted worker.
  * @property {boolean} training  A training run is in flight.
  * @property {boolean} evaluating  An evaluation is in flight.
  * @property {ModelMetadata | null} model  The worker's current model.
+ * @property {Blob | null} modelFile  Its file as the worker holds it (thresholds included), to
+ *   load again into a restarted worker.
  * @property {number[]} thresholds  The model's per-label thresholds as the sliders set them.
  * @property {File | null} initModel  "Continue from a model file": read by the worker at Train.
  * @property {File | null} lastPredicted  The image predicted last (predicted again when the
@@ -42,9 +45,11 @@ export const state = {
   choices: null,
   datasetLoaded: false,
   datasetName: "",
+  datasetFile: null,
   training: false,
   evaluating: false,
   model: null,
+  modelFile: null,
   thresholds: [],
   initModel: null,
   lastPredicted: null,

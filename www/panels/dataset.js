@@ -16,7 +16,7 @@ export function initDatasetPanel(client, { onSummary }) {
     $("#dataset-status").textContent = `Reading ${file.name}…`;
     try {
       const summary = await client.request(Request.LOAD_DATASET, { file });
-      update({ datasetLoaded: true, datasetName: file.name });
+      update({ datasetLoaded: true, datasetName: file.name, datasetFile: file });
       renderSummary(file.name, summary);
       onSummary(summary);
       $("#dataset-status").textContent = "";

@@ -65,7 +65,9 @@ export function showModel(bytes, metadata, origin, curves = null) {
 
 function setDownload(bytes) {
   if (downloadUrl) URL.revokeObjectURL(downloadUrl);
-  downloadUrl = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
+  const file = new Blob([bytes], { type: "application/octet-stream" });
+  update({ modelFile: file });
+  downloadUrl = URL.createObjectURL(file);
   const link = $("#download");
   link.href = downloadUrl;
   link.removeAttribute("aria-disabled");
