@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import { backendOf, FIXTURES, openApp, shownPredictions } from "./harness.mjs";
+import { backendOf, FIXTURES, loadSample, openApp, shownPredictions } from "./harness.mjs";
 
 test("a diverging run stops, says why, and keeps its best epoch, which predicts",
   { timeout: 15 * 60_000 }, async () => {
@@ -12,8 +12,7 @@ test("a diverging run stops, says why, and keeps its best epoch, which predicts"
     const { page } = app;
     try {
       assert.equal(await backendOf(page), "cpu");
-      await page.click("#try-sample");
-      await page.waitForSelector("#summary:not([hidden])");
+      await loadSample(page);
       await page.fill("#opt-image-size", "16");
       await page.fill("#opt-epochs", "300");
       await page.fill("#opt-batch-size", "16");

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { backendOf, FIXTURES, openApp, zipOf } from "./harness.mjs";
+import { backendOf, FIXTURES, loadSample, openApp, trainQuickly, zipOf } from "./harness.mjs";
 
 test("the form offers the backend's choices; Evaluate measures the model on the loaded dataset",
   { timeout: 15 * 60_000 }, async () => {
@@ -21,8 +21,7 @@ test("the form offers the backend's choices; Evaluate measures the model on the 
       assert.equal(await page.inputValue("#opt-epochs"), "10", "default epochs");
       assert.ok(await page.isDisabled("#evaluate"), "nothing to evaluate yet");
 
-      await page.click("#try-sample");
-      await page.waitForSelector("#summary:not([hidden])");
+      await loadSample(page);
       assert.ok(await page.isDisabled("#evaluate"), "a dataset but no model yet");
       // The hint follows the families' image sizes: 200 px suits Large models, not Small-11.
       await page.fill("#opt-image-size", "200");
@@ -31,10 +30,7 @@ test("the form offers the backend's choices; Evaluate measures the model on the 
       assert.equal(await page.textContent("#model-hint"), "");
 
       await page.selectOption("#opt-depth", "11");
-      await page.fill("#opt-epochs", "1");
-      await page.fill("#opt-batch-size", "8");
-      await page.click("#train");
-      await page.waitForSelector("#train-status[data-state=done]", { timeout: 10 * 60_000 });
+      await trainQuickly(page);
 
       await page.click("#evaluate");
       await page.waitForSelector("#evaluate-status[data-state=done]", { state: "attached", timeout: 5 * 60_000 });

@@ -71,6 +71,20 @@ export async function shownPredictions(page) {
     items.map((li) => ({ label: li.dataset.label, probability: Number(li.dataset.probability) })));
 }
 
+/** Clicks *Try the sample* and waits for its summary. */
+export async function loadSample(page) {
+  await page.click("#try-sample");
+  await page.waitForSelector("#summary:not([hidden])");
+}
+
+/** Trains one short run (1 epoch, batch 8 unless told) and waits until it is done. */
+export async function trainQuickly(page, { epochs = 1, batchSize = 8 } = {}) {
+  await page.fill("#opt-epochs", String(epochs));
+  await page.fill("#opt-batch-size", String(batchSize));
+  await page.click("#train");
+  await page.waitForSelector("#train-status[data-state=done]", { timeout: 10 * 60_000 });
+}
+
 /** A zip of `{ name: Buffer | string }`: stored, or deflated with `{ deflate: true }`. */
 export function zipOf(files, { deflate = false } = {}) {
   const locals = [];

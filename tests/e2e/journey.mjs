@@ -3,7 +3,7 @@
 // model file → the same probabilities.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { backendOf, FIXTURES, openApp, shownPredictions } from "./harness.mjs";
+import { backendOf, FIXTURES, loadSample, openApp, shownPredictions, trainQuickly } from "./harness.mjs";
 
 export async function trainPredictReload({ webgpu, expectBackend, fineTune = false }) {
   const app = await openApp({ webgpu });
@@ -15,8 +15,7 @@ export async function trainPredictReload({ webgpu, expectBackend, fineTune = fal
       assert.match(await page.textContent("#backend-notice"), /CPU/);
     }
 
-    await page.click("#try-sample");
-    await page.waitForSelector("#summary:not([hidden])");
+    await loadSample(page);
     assert.match(await page.textContent("#summary-text"), /60 images, 4 labels, 32×32 px/);
     assert.equal(await page.locator("#label-counts tbody tr").count(), 4);
 
@@ -86,15 +85,11 @@ export async function trainPredictReload({ webgpu, expectBackend, fineTune = fal
     }
     if (fineTune) {
       // Continue from the downloaded model file on the same labels.
-      await page.click("#try-sample");
-      await page.waitForSelector("#summary:not([hidden])");
+      await loadSample(page);
       await page.click(".advanced summary");
       await page.setInputFiles("#init-model-file", modelPath);
       assert.match(await page.textContent("#init-model-name"), /Starting from model\.safetensors/);
-      await page.fill("#opt-epochs", "1");
-      await page.fill("#opt-batch-size", "8");
-      await page.click("#train");
-      await page.waitForSelector("#train-status[data-state=done]", { timeout: 10 * 60_000 });
+      await trainQuickly(page);
       assert.equal(await page.getAttribute("#train-status", "data-init"), "continue", "same labels: training continues");
       assert.match(await page.textContent("#model-info"), /trained here/);
     }

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import { backendOf, FIXTURES, openApp, shownPredictions } from "./harness.mjs";
+import { backendOf, FIXTURES, loadSample, openApp, shownPredictions, trainQuickly } from "./harness.mjs";
 
 const CRASH = "injected worker crash";
 
@@ -14,12 +14,8 @@ test("a worker crash mid-run restarts the worker with the dataset and the last m
     const { page } = app;
     try {
       assert.equal(await backendOf(page), "cpu");
-      await page.click("#try-sample");
-      await page.waitForSelector("#summary:not([hidden])");
-      await page.fill("#opt-epochs", "1");
-      await page.fill("#opt-batch-size", "8");
-      await page.click("#train");
-      await page.waitForSelector("#train-status[data-state=done]", { timeout: 10 * 60_000 });
+      await loadSample(page);
+      await trainQuickly(page);
       const digit = join(FIXTURES, "digit.png");
       await page.setInputFiles("#predict-file", digit);
       const before = await shownPredictions(page);
@@ -45,9 +41,7 @@ test("a worker crash mid-run restarts the worker with the dataset and the last m
         assert.ok(Math.abs(a - b) < 1e-6, `${a} vs ${b}`);
       }
       // And the dataset trains again.
-      await page.fill("#opt-epochs", "1");
-      await page.click("#train");
-      await page.waitForSelector("#train-status[data-state=done]", { timeout: 10 * 60_000 });
+      await trainQuickly(page);
       assert.ok(await page.isHidden("#error"), "no error after the recovery");
       const unexpected = app.problems.filter((p) => !p.includes(CRASH));
       assert.deepEqual(unexpected, []);
