@@ -2,14 +2,17 @@
 //!
 //! ```text
 //! cargo bench --bench ingest -- [DATASET.zip] [IMAGE_SIZE] [--save GENERATED.zip]
+//!                                [--count 10000] [--side 96]
 //! ```
 //!
-//! `--save` also writes the generated zip, for the browser benchmark (`benches/browser_ingest.mjs`).
+//! `--save` also writes the generated zip, for the browser benchmarks (`benches/browser_ingest.mjs`,
+//! `benches/browser_50k.mjs`); `--count 50000 --side 64` makes issue #9's 50,000-image set.
 //!
 //! 1. With a dataset zip (e.g. `A2_emoji_tags_train.zip`): open + check + decode + resize
 //!    throughput in images per second.
-//! 2. Always: builds a zip of 10,000 generated 96×96 JPEGs in memory, loads and decodes it at
-//!    96 px, and reports the peak resident memory (VmHWM) of the process.
+//! 2. Always: builds a zip of `--count` generated `--side`×`--side` JPEGs in memory (10,000 at
+//!    96 px unless told), loads and decodes it at that size, and reports the peak resident memory
+//!    (VmHWM) of the process.
 
 use std::io::{Cursor, Write};
 use std::time::Instant;
@@ -47,8 +50,16 @@ fn generated_jpegs(count: usize, side: u32) -> Vec<u8> {
     let mut csv = String::from("image,warm,bright\n");
     for i in 0..count {
         let (r, g) = ((i * 37 % 256) as u8, (i * 91 % 256) as u8);
+        // Gradients plus a little hashed noise, so that each JPEG weighs about what a small
+        // photo does (~3 KB at 64 px) rather than what a flat test card does.
         let img = RgbImage::from_fn(side, side, |x, y| {
-            image::Rgb([r ^ (x as u8), g ^ (y as u8), ((x + y) % 256) as u8])
+            let noise =
+                |k: u32| ((x * 7919 + y * 104_729 + (i as u32 + k) * 15_485_863) % 97) as u8;
+            image::Rgb([
+                r ^ (x as u8) ^ noise(0),
+                g ^ (y as u8) ^ noise(1),
+                ((x + y) % 256) as u8 ^ noise(2),
+            ])
         });
         let mut jpeg = Cursor::new(Vec::new());
         img.write_to(&mut jpeg, image::ImageFormat::Jpeg).expect("encode");
@@ -68,22 +79,31 @@ fn main() {
         args.drain(i..=i + 1);
         path
     });
+    let mut flag = |name: &str, default: u32| {
+        args.iter().position(|a| a == name).map_or(default, |i| {
+            let value = args.get(i + 1).and_then(|v| v.parse().ok()).expect("a number");
+            args.drain(i..=i + 1);
+            value
+        })
+    };
+    let count = flag("--count", 10_000) as usize;
+    let side = flag("--side", 96);
     let size = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(64);
     if let Some(path) = args.first() {
         throughput(path, size);
     }
     let before = peak_rss_mib();
-    let bytes = generated_jpegs(10_000, 96);
+    let bytes = generated_jpegs(count, side);
     if let Some(path) = &save {
         std::fs::write(path, &bytes).expect("write the generated zip");
     }
     let zip_mib = bytes.len() as f64 / 1048576.0;
     let started = Instant::now();
     let mut source = DatasetSource::from_zip(bytes, &Limits::default()).expect("usable");
-    let dataset = source.decode(96, ResizePolicy::Stretch, |_, _| {}).expect("decodes");
+    let dataset = source.decode(side, ResizePolicy::Stretch, |_, _| {}).expect("decodes");
     let seconds = started.elapsed().as_secs_f64();
     println!(
-        "10,000 generated 96×96 JPEGs ({zip_mib:.1} MiB zip): decoded {} images at 96 px in {seconds:.1} s \
+        "{count} generated {side}×{side} JPEGs ({zip_mib:.1} MiB zip): decoded {} images at {side} px in {seconds:.1} s \
          ({:.0} images/s); pixels {:.1} MiB; peak RSS {:.0} MiB (before building the zip: {before:.0} MiB)",
         dataset.len(),
         dataset.len() as f64 / seconds,

@@ -153,6 +153,16 @@ pub enum ErrorKind {
     },
 
     // --- The machine and the caller ------------------------------------------------------
+    /// A run would need more memory than the place it runs in has (a browser tab's wasm
+    /// heap); refused before anything is allocated. See [`crate::MemoryPlan`].
+    WillNotFit {
+        /// Bytes the run would need.
+        needed: u64,
+        /// Bytes available.
+        available: u64,
+        /// The plan in words: what takes the memory and what to change.
+        advice: String,
+    },
     /// The compute backend failed (device lost, readback failed, ...).
     Backend {
         /// What the backend said.
@@ -376,6 +386,7 @@ impl fmt::Display for Error {
             ),
             Backend { reason } => write!(f, "compute backend error: {reason}"),
             Misuse { message } => write!(f, "{message}"),
+            WillNotFit { advice, .. } => write!(f, "{advice}"),
             Io { path, reason } => write!(f, "{path}: {reason}"),
             Problems { problems } => {
                 write!(

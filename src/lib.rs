@@ -17,6 +17,7 @@ pub mod device;
 mod error;
 pub mod infer;
 mod limits;
+pub mod memory;
 pub mod metrics;
 pub mod model;
 mod options;
@@ -35,6 +36,7 @@ pub use device::{BackendKind, BackendPreference, ComputeDevice};
 pub use error::{Error, ErrorKind, PROBLEMS_KEPT, PROBLEMS_SHOWN, Result};
 pub use infer::{Evaluation, LabelPrediction, Predictor};
 pub use limits::Limits;
+pub use memory::{MemoryPlan, MemoryVerdict};
 pub use metrics::{LabelMetrics, MultiLabelMetrics};
 pub use model::{ResNetKind, ResNetV2, ResNetV2Config};
 pub use options::{

@@ -135,6 +135,37 @@ impl Dataset {
         to_js(&source.summary())
     }
 
+    /// Whether the zip's bytes are held: they are dropped after each decoding (see
+    /// `attachZip`).
+    #[wasm_bindgen(js_name = holdsZip)]
+    pub fn holds_zip(&self) -> bool {
+        self.source.try_borrow().is_ok_and(|s| s.holds_zip())
+    }
+
+    /// Gives back the bytes of the zip this dataset was opened from, before a decoding
+    /// (training, evaluation); throws for any other zip.
+    #[wasm_bindgen(js_name = attachZip)]
+    pub fn attach_zip(&self, bytes: Vec<u8>) -> Result<(), JsError> {
+        self.source
+            .try_borrow_mut()
+            .map_err(|_| JsError::new("the dataset is being decoded; try again when it is done"))?
+            .attach_zip(bytes)
+            .map_err(err)
+    }
+
+    /// What training with `options` would hold in memory, and whether it fits in this tab:
+    /// `{ zipBytes, pixelBytes, networkBytes, totalBytes, availableBytes, verdict: "fits" |
+    /// "tight" | "too-large", message }`. Nothing is decoded.
+    #[wasm_bindgen(js_name = memoryPlan)]
+    pub fn memory_plan(&self, options: JsValue) -> Result<JsValue, JsError> {
+        let options = training_options(options)?;
+        let source = self
+            .source
+            .try_borrow()
+            .map_err(|_| JsError::new("the dataset is being decoded; try again when it is done"))?;
+        to_js(&source.memory_plan(&options).map_err(err)?)
+    }
+
     /// Decodes the images at the chosen size and builds the network, resolving to a
     /// [`Trainer`]. Calls `on_progress(done, total)` after every few images and yields to the
     /// event loop between them, so the worker stays responsive while thousands of images
@@ -153,13 +184,9 @@ impl Dataset {
     ) -> js_sys::Promise {
         let source = self.source.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let options: TrainingOptions = if options.is_undefined() || options.is_null() {
-                TrainingOptions::default()
-            } else {
-                serde_wasm_bindgen::from_value(options)
-                    .map_err(|e| JsError::new(&format!("training options: {e}")))?
-            };
-            options.validate().map_err(err)?;
+            let options = training_options(options)?;
+            // Refused here rather than by a trap halfway through decoding.
+            source.borrow().memory_plan(&options).and_then(|p| p.check()).map_err(err)?;
             let compute = device()?;
             let decoder =
                 source.borrow().decoder(options.image_size, options.resize).map_err(err)?;
@@ -174,8 +201,29 @@ impl Dataset {
     }
 }
 
+/// Checked training options from the page's options object (defaults for what it leaves out).
+fn training_options(options: JsValue) -> Result<TrainingOptions, JsError> {
+    let options: TrainingOptions = if options.is_undefined() || options.is_null() {
+        TrainingOptions::default()
+    } else {
+        serde_wasm_bindgen::from_value(options)
+            .map_err(|e| JsError::new(&format!("training options: {e}")))?
+    };
+    options.validate().map_err(err)?;
+    Ok(options)
+}
+
+/// Refuses, before its bytes are read, a dataset zip of `bytes` bytes too large to open in a
+/// tab, saying what to do.
+#[wasm_bindgen(js_name = checkZipSize)]
+pub fn check_zip_size(bytes: f64) -> Result<(), JsError> {
+    crate::MemoryPlan::check_zip(bytes as u64).map_err(err)
+}
+
 /// Decodes every image of `source` into `decoder`, yielding to the event loop between chunks
-/// and calling `on_progress(done, total)` after each.
+/// and calling `on_progress(done, total)` after each; then drops the zip's bytes, so that the
+/// network's memory can take their place in the tab (the worker attaches them again, from the
+/// file, before the next decoding; see `Dataset.attachZip`).
 async fn decode_all(
     source: &Rc<RefCell<DatasetSource>>,
     mut decoder: crate::data::Decoder,
@@ -192,6 +240,9 @@ async fn decode_all(
             let _ = f.call2(&JsValue::NULL, &decoder.done().into(), &decoder.total().into());
         }
         if done {
+            if let Ok(mut source) = source.try_borrow_mut() {
+                source.release_zip();
+            }
             return Ok(decoder.finish());
         }
         next_tick().await;

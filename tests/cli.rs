@@ -160,9 +160,28 @@ fn exit_codes_and_located_errors() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("bad.zip cannot be used as a dataset"), "{}", stderr(&out));
 
-    let not_model = tagtrain(&["inspect", "Cargo.toml"]);
-    assert_eq!(not_model.status.code(), Some(1));
-    assert!(stderr(&not_model).contains("not a usable tagtrain model file"));
+    let neither = tagtrain(&["inspect", "Cargo.toml"]);
+    assert_eq!(neither.status.code(), Some(1));
+    assert!(
+        stderr(&neither).contains("Cargo.toml is neither a dataset zip nor a tagtrain model file"),
+        "{}",
+        stderr(&neither)
+    );
+
+    // A file named .zip that is not one is a dataset gone wrong, never a model; what it is
+    // instead is named.
+    let rar = dir.join("photos.zip");
+    std::fs::write(&rar, b"Rar!\x1a\x07\x01\x00 a RAR archive").unwrap();
+    let out = tagtrain(&["inspect", rar.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let said = stderr(&out);
+    assert!(said.contains("photos.zip cannot be used as a dataset"), "{said}");
+    assert!(said.contains("it is a RAR archive; re-create it as a .zip"), "{said}");
+    assert!(!said.contains("model"), "{said}");
+    let fake_model = dir.join("model.safetensors");
+    std::fs::write(&fake_model, b"not a model at all").unwrap();
+    let out = tagtrain(&["inspect", fake_model.to_str().unwrap()]);
+    assert!(stderr(&out).contains("not a usable tagtrain model file"), "{}", stderr(&out));
 
     let missing = tagtrain(&["predict", "no-such-model.safetensors", DIGIT]);
     assert_eq!(missing.status.code(), Some(1));

@@ -155,3 +155,34 @@ fn unlisted_images_are_a_warning() {
     let summary = open(zip).unwrap().summary();
     assert!(summary.warnings.iter().any(|w| w.contains("not listed") && w.contains("z.png")));
 }
+
+#[test]
+fn released_zip_is_taken_back_only_from_the_same_zip() {
+    use tagtrain::data::ResizePolicy;
+    let mut source = open(SMOKE.to_vec()).unwrap();
+    let first = source.decode(16, ResizePolicy::Stretch, |_, _| {}).unwrap();
+    assert!(source.holds_zip());
+
+    // The page drops the zip's bytes after decoding; the summary and the plan stay.
+    source.release_zip();
+    assert!(!source.holds_zip());
+    assert_eq!(source.summary().images, 60);
+    let plan = source.memory_plan(&tagtrain::TrainingOptions::default()).unwrap();
+    assert_eq!(plan.zip_bytes, SMOKE.len() as u64);
+    let err = source.decode(16, ResizePolicy::Stretch, |_, _| {}).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Misuse { .. }), "{err}");
+    assert!(err.to_string().contains("attach it again"), "{err}");
+
+    // Another zip, even one with the same file names, is refused.
+    let other = zip_of(&[
+        ("index.csv", b"image,a\nx.png,1\n".to_vec()),
+        ("x.png", solid_png(4, 4, [1, 2, 3])),
+    ]);
+    let err = source.attach_zip(other).unwrap_err();
+    assert!(err.to_string().contains("not the zip the dataset was loaded from"), "{err}");
+    assert!(!source.holds_zip());
+
+    source.attach_zip(SMOKE.to_vec()).unwrap();
+    let again = source.decode(16, ResizePolicy::Stretch, |_, _| {}).unwrap();
+    assert_eq!(again, first, "the same pixels, labels and names as before the release");
+}

@@ -3,7 +3,7 @@
 import { WorkerClient } from "./client.js";
 import { state, update } from "./state.js";
 import { Request } from "./protocol.js";
-import { $, initErrorArea, showError } from "./ui.js";
+import { $, clearError, el, initErrorArea, showError } from "./ui.js";
 import { initDatasetPanel } from "./panels/dataset.js";
 import { applyRecommendation, initOptionsForm, showChoices } from "./panels/options.js";
 import { initTrainingPanel } from "./panels/training.js";
@@ -12,11 +12,16 @@ import { initPredictPanel } from "./panels/predict.js";
 
 /** @typedef {import("./protocol.js").BackendInfo} BackendInfo */
 
-function showBackend(/** @type {BackendInfo} */ info) {
+/** The backend badge and its adapter. */
+function showBadge(/** @type {BackendInfo} */ info) {
   const badge = $("#backend");
   badge.textContent = info.kind === "webgpu" ? "WebGPU" : "CPU";
   badge.dataset.kind = info.kind; // styles the badge; read by the browser tests
   $("#adapter").textContent = info.adapter ? `(${info.adapter})` : "";
+}
+
+function showBackend(/** @type {BackendInfo} */ info) {
+  showBadge(info);
   $("#backend-notice").hidden = !info.notice;
   $("#backend-notice").textContent = info.notice ?? "";
   update({ choices: info.choices });
@@ -31,8 +36,9 @@ initErrorArea();
 // `?backend=cpu` forces the CPU backend (useful to compare speeds).
 const prefer = new URLSearchParams(location.search).get("backend") ?? "auto";
 const client = new WorkerClient({ prefer }, (ready, crash) => {
-  // A restarted worker has the same backend and choices; the form keeps what the person set.
-  const started = crash ? ready : ready.then(showBackend);
+  // A restarted worker has the same choices (the form keeps what the person set), and the same
+  // backend unless the GPU was lost.
+  const started = !crash ? ready.then(showBackend) : crash.deviceLost ? ready.then(showBadge) : ready;
   started.catch((e) => {
     $("#backend").textContent = "unavailable";
     showError("The compute backend could not start", e);
@@ -44,7 +50,7 @@ const client = new WorkerClient({ prefer }, (ready, crash) => {
  * A new worker after a crash holds nothing: give it the dataset and the model the page shows,
  * so that both stay usable without reloading the page.
  */
-async function restoreAfterCrash(/** @type {string} */ crash) {
+async function restoreAfterCrash(/** @type {import("./client.js").Crash} */ crash) {
   const restored = [];
   try {
     if (state.datasetFile) {
@@ -55,9 +61,25 @@ async function restoreAfterCrash(/** @type {string} */ crash) {
       await client.request(Request.LOAD_MODEL, { file: state.modelFile });
       restored.push("the model");
     }
-    $("#backend-notice").hidden = false;
-    $("#backend-notice").textContent = `The worker stopped (${crash}) and was restarted` +
-      (restored.length ? `; ${restored.join(" and ")} were loaded into it again.` : ".");
+    const again = restored.length ? `; ${restored.join(" and ")} were loaded into it again` : "";
+    const notice = $("#backend-notice");
+    notice.hidden = false;
+    if (crash.deviceLost) {
+      // A step in flight may have failed first with the backend's own words; this says why.
+      showError("The GPU stopped working", `${crash.message.replace(/^the/, "The")}. The last ` +
+        "good model is kept, and the page moved to the CPU.");
+      notice.replaceChildren(
+        `The GPU stopped working (${crash.message.replace(/^the GPU device was lost /, "device lost ")}). ` +
+        `The page now trains on the CPU${again}; reload the page to try WebGPU again. `,
+        el("button", { type: "button", id: "train-on-cpu" }, "Continue on the CPU"));
+      // The same run again, on the CPU, with the options the form holds.
+      $("#train-on-cpu").addEventListener("click", () => {
+        clearError();
+        $("#train").click();
+      });
+    } else {
+      notice.textContent = `The worker stopped (${crash.message}) and was restarted${again}.`;
+    }
   } catch (e) {
     showError("The worker was restarted, but it could not take the dataset and model again", e);
   }
@@ -65,7 +87,7 @@ async function restoreAfterCrash(/** @type {string} */ crash) {
   document.body.dataset.restored = String(Number(document.body.dataset.restored ?? 0) + 1);
 }
 
-initOptionsForm();
+initOptionsForm(client);
 initDatasetPanel(client, { onSummary: (summary) => applyRecommendation(summary.recommended) });
 initTrainingPanel(client, {
   onModel: (result) => showModel(result.model, result.metadata, "trained here", result.curves),

@@ -12,6 +12,13 @@ import { Reply, Request } from "./protocol.js";
  * @property {((event: ProgressEvent) => void) | undefined} onProgress
  */
 
+/**
+ * Why a worker was replaced.
+ * @typedef {object} Crash
+ * @property {string} message  For people.
+ * @property {boolean} deviceLost  Its GPU device was lost: the new worker runs on the CPU.
+ */
+
 export class WorkerClient {
   /** @type {Worker} */
   #worker;
@@ -24,8 +31,8 @@ export class WorkerClient {
   /**
    * Starts the worker and its backend.
    * @param {import("./protocol.js").InitArgs} initArgs
-   * @param {(ready: Promise<BackendInfo>, crash: string | null) => void} onStart  Called with
-   *   the backend's promise each time a worker starts, and after a crash with its message, so
+   * @param {(ready: Promise<BackendInfo>, crash: Crash | null) => void} onStart  Called with
+   *   the backend's promise each time a worker starts, and after a crash with what happened, so
    *   the page can show the backend and give the new worker the dataset and model again.
    */
   constructor(initArgs, onStart) {
@@ -34,23 +41,33 @@ export class WorkerClient {
     this.#start(null);
   }
 
-  #start(/** @type {string | null} */ crash) {
+  #start(/** @type {Crash | null} */ crash) {
     this.#worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
     this.#worker.onmessage = ({ data }) => this.#receive(data);
     // A crash inside the worker (which Rust code must never cause) rejects everything in flight
     // and starts a fresh worker, so the page stays usable.
     this.#worker.onerror = (event) => {
       event.preventDefault();
-      const message = event.message || "the worker stopped unexpectedly";
-      for (const request of this.#pending.values()) request.reject(new Error(message));
-      this.#pending.clear();
-      this.#worker.terminate();
-      this.#start(message);
+      this.#replace({ message: event.message || "the worker stopped unexpectedly", deviceLost: false });
     };
     this.#onStart(this.request(Request.INIT, this.#initArgs), crash);
   }
 
+  #replace(/** @type {Crash} */ crash) {
+    for (const request of this.#pending.values()) request.reject(new Error(crash.message));
+    this.#pending.clear();
+    this.#worker.terminate();
+    // A lost GPU may come back after a reload; until then, the CPU.
+    if (crash.deviceLost) this.#initArgs = { ...this.#initArgs, prefer: "cpu" };
+    this.#start(crash);
+  }
+
   #receive(data) {
+    if (data.type === Reply.DEVICE_LOST) {
+      const why = data.message ? `${data.reason}: ${data.message}` : data.reason;
+      this.#replace({ message: `the GPU device was lost (${why})`, deviceLost: true });
+      return;
+    }
     const request = this.#pending.get(data.id);
     if (!request) return;
     if (data.type === Reply.PROGRESS) {

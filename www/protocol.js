@@ -28,6 +28,8 @@ export const Request = Object.freeze({
   PREDICT: "predict",
   /** no arguments (the loaded dataset and model) → {@link Evaluation}, with decoding progress */
   EVALUATE: "evaluate",
+  /** {@link MemoryPlanArgs} → {@link MemoryPlan} for the loaded dataset; nothing is decoded */
+  MEMORY_PLAN: "memory-plan",
 });
 
 /** Reply types, worker → page. */
@@ -38,6 +40,12 @@ export const Reply = Object.freeze({
   ERROR: "error",
   /** `{ id, type, event }`: progress of a request still running ({@link ProgressEvent}). */
   PROGRESS: "progress",
+  /**
+   * `{ type, reason, message }`, unasked: the worker's GPU device was lost (a driver reset, the
+   * GPU's memory ran out, or it was destroyed). The worker cannot go on with it; the page
+   * replaces the worker with one on the CPU.
+   */
+  DEVICE_LOST: "device-lost",
 });
 
 /** `event.kind` of a progress reply. */
@@ -215,6 +223,23 @@ export const Progress = Object.freeze({
  * @typedef {Metrics & { images: number, imagesPerSec: number }} Evaluation
  */
 
+/**
+ * @typedef {object} MemoryPlanArgs
+ * @property {TrainingOptions} options
+ */
+
+/**
+ * What a training run would hold in the worker's memory (src/memory.rs).
+ * @typedef {object} MemoryPlan
+ * @property {number} zipBytes
+ * @property {number} pixelBytes  The decoded images at the training size.
+ * @property {number} networkBytes  Parameters, gradients, optimiser state, a batch's activations.
+ * @property {number} totalBytes
+ * @property {number} availableBytes  What a tab can use at most.
+ * @property {"fits" | "tight" | "too-large"} verdict  "too-large" runs are refused.
+ * @property {string} message  The plan in words, with what to change when it does not fit.
+ */
+
 // ---------------------------------------------------------------------------------------------
 // Progress events
 
@@ -249,6 +274,7 @@ export const Progress = Object.freeze({
  * @property {EpochReport | null} validation  On the step that ends an epoch.
  * @property {boolean} done
  * @property {boolean} stoppedEarly
+ * @property {number} wasmMemoryBytes  The worker's wasm memory after this step (its peak so far).
  */
 
 /**

@@ -1,18 +1,56 @@
 // The worker owns the wasm module. It only passes messages (protocol.js): every decision about
 // data, the model and metrics is made in Rust.
-import init, { initBackend, trainingChoices, Dataset, Predictor, withThresholds } from "./pkg/tagtrain.js";
+import init, { initBackend, trainingChoices, checkZipSize, Dataset, Predictor, withThresholds } from "./pkg/tagtrain.js";
 import { Progress, Reply, Request } from "./protocol.js";
+
+/**
+ * Every GPU device the module asks for, so that its loss is reported (Reply.DEVICE_LOST) instead
+ * of leaving a training step waiting forever. `globalThis.tagtrainGpuDevices` is a diagnostic
+ * hook: the browser tests destroy a device through it to test the loss for real.
+ */
+const gpuDevices = [];
+globalThis.tagtrainGpuDevices = gpuDevices;
+if (globalThis.GPUAdapter) {
+  const requestDevice = GPUAdapter.prototype.requestDevice;
+  GPUAdapter.prototype.requestDevice = async function (descriptor) {
+    const device = await requestDevice.call(this, descriptor);
+    gpuDevices.push(device);
+    device.lost.then(({ reason, message }) =>
+      postMessage({ type: Reply.DEVICE_LOST, reason: reason ?? "unknown", message: message ?? "" }));
+    return device;
+  };
+}
 
 let ready = null;          // Promise of the backend info, set by "init"
 let wasm = null;           // the module's exports (for its memory size)
 let dataset = null;        // Dataset of the last zip that loaded
+let datasetFile = null;    // its File: the zip's bytes are read again from it for each decoding
 let predictor = null;      // Predictor of the last good model
 let modelBytes = null;     // bytes of that model, for download
 let training = false;
 let evaluating = false;    // the dataset is being decoded for an evaluation
 let stopRequested = false;
 
+/** The worker's wasm memory: it only grows, so this is also its peak so far. */
+const wasmMemoryBytes = () => wasm?.memory?.buffer?.byteLength ?? 0;
+
 const NO_MODEL = "No model yet: train one or load a model file.";
+
+/**
+ * The dataset drops its zip's bytes after each decoding, so that the tab holds the decoded
+ * images and the network, not the zip as well; this gives them back before the next one.
+ */
+async function attachZip() {
+  if (dataset.holdsZip()) return;
+  let bytes;
+  try {
+    bytes = new Uint8Array(await datasetFile.arrayBuffer());
+  } catch (e) {
+    throw new Error(`The dataset zip can no longer be read (${e?.name ?? e}): it was moved or ` +
+      "changed on disk. Choose it again.");
+  }
+  dataset.attachZip(bytes);
+}
 
 /** Makes the model file `bytes` the current model, if it loads; the previous one is kept otherwise. */
 function usePredictor(bytes) {
@@ -36,11 +74,14 @@ const handlers = {
 
   async [Request.LOAD_DATASET]({ file }) {
     await ready;
+    // A zip the tab cannot hold is refused before its bytes are read.
+    checkZipSize(file.size);
     const bytes = new Uint8Array(await file.arrayBuffer());
     // Only replace the current dataset when the new one is usable.
     const next = Dataset.fromZip(bytes);
     dataset?.free();
     dataset = next;
+    datasetFile = file;
     return dataset.summary();
   },
 
@@ -55,11 +96,12 @@ const handlers = {
     let trainer = null;
     try {
       const initBytes = initModel ? new Uint8Array(await initModel.arrayBuffer()) : undefined;
+      await attachZip();
       trainer = await dataset.prepareTraining(options, initBytes, (done, total) =>
         progress({ kind: Progress.DECODING, done, total }));
       const info = trainer.info();
       // Decoded pixels live in wasm memory, which only grows: its size is the peak so far.
-      info.wasmMemoryBytes = wasm?.memory?.buffer?.byteLength ?? 0;
+      info.wasmMemoryBytes = wasmMemoryBytes();
       progress({ kind: Progress.STARTED, info });
       let event = { done: false, step: 0 };
       let failure = null;
@@ -70,7 +112,7 @@ const handlers = {
           failure = e instanceof Error ? e.message : String(e);
           break;
         }
-        progress({ kind: Progress.STEP, ...event });
+        progress({ kind: Progress.STEP, ...event, wasmMemoryBytes: wasmMemoryBytes() });
         // Let "stop" (a macrotask) in between two steps.
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
@@ -90,6 +132,12 @@ const handlers = {
       trainer?.free();
       training = false;
     }
+  },
+
+  async [Request.MEMORY_PLAN]({ options }) {
+    await ready;
+    if (!dataset) throw new Error("Load a dataset zip first.");
+    return dataset.memoryPlan(options);
   },
 
   async [Request.STOP]() {
@@ -127,6 +175,7 @@ const handlers = {
     if (evaluating) throw new Error("An evaluation is already running.");
     evaluating = true;
     try {
+      await attachZip();
       return await predictor.evaluate(dataset, (done, total) =>
         progress({ kind: Progress.DECODING, done, total }));
     } finally {

@@ -6,6 +6,7 @@
 //! the sizes a zip declares are themselves user data.
 
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::io::{Cursor, Read};
 
 use zip::ZipArchive;
@@ -19,6 +20,16 @@ pub struct Archive {
     /// Normalised path → entry index.
     entries: BTreeMap<String, usize>,
     limits: Limits,
+    identity: ZipIdentity,
+}
+
+/// What tells one zip from another without keeping its bytes: its size, and a hash of every
+/// entry's path, CRC-32 and sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZipIdentity {
+    /// The zip's size in bytes.
+    pub byte_len: u64,
+    fingerprint: u64,
 }
 
 impl Archive {
@@ -28,12 +39,20 @@ impl Archive {
     /// [`ErrorKind::NotAZip`] for anything that is not a zip; [`ErrorKind::Limit`] for too many
     /// entries or too many declared bytes.
     pub fn from_bytes(bytes: Vec<u8>, limits: &Limits) -> Result<Self> {
-        let mut zip = ZipArchive::new(Cursor::new(bytes))
-            .map_err(|e| Error::new(ErrorKind::NotAZip { reason: e.to_string() }))?;
+        let byte_len = bytes.len() as u64;
+        let looks_like = what_else(&bytes);
+        let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
+            let reason = match looks_like {
+                Some(kind) => format!("it is {kind}"),
+                None => e.to_string(),
+            };
+            Error::new(ErrorKind::NotAZip { reason })
+        })?;
         let count = zip.len() as u64;
         limits.check_entries(count)?;
         let mut entries = BTreeMap::new();
         let mut total: u64 = 0;
+        let mut fingerprint = std::hash::DefaultHasher::new();
         for i in 0..zip.len() {
             let file = zip.by_index_raw(i).map_err(|e| {
                 Error::new(ErrorKind::NotAZip { reason: format!("entry #{i}: {e}") })
@@ -50,6 +69,7 @@ impl Archive {
                 }));
             };
             let key = normalise(&path.to_string_lossy());
+            (&key, file.crc32(), file.size(), file.compressed_size()).hash(&mut fingerprint);
             if key.is_empty() || is_ignored(&key) {
                 continue;
             }
@@ -57,12 +77,18 @@ impl Archive {
             entries.insert(key, i);
         }
         limits.check_total_uncompressed(total)?;
-        Ok(Self { zip, entries, limits: limits.clone() })
+        let identity = ZipIdentity { byte_len, fingerprint: fingerprint.finish() };
+        Ok(Self { zip, entries, limits: limits.clone(), identity })
     }
 
     /// Normalised paths of every usable entry, sorted.
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         self.entries.keys().map(String::as_str)
+    }
+
+    /// What tells this zip from another.
+    pub fn identity(&self) -> ZipIdentity {
+        self.identity
     }
 
     /// Number of usable entries.
@@ -107,6 +133,36 @@ fn is_ignored(path: &str) -> bool {
     path.split('/').any(|c| c == "__MACOSX" || c.starts_with('.'))
 }
 
+/// What a file that is not a zip is, from its first bytes, for the error message: what people
+/// pick by mistake instead of a dataset zip.
+pub fn what_else(bytes: &[u8]) -> Option<&'static str> {
+    let starts = |magic: &[u8]| bytes.starts_with(magic);
+    let safetensors = bytes.len() > 9
+        && bytes[8] == b'{'
+        && u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) < bytes.len() as u64;
+    Some(if bytes.is_empty() {
+        "an empty file"
+    } else if starts(b"PK") {
+        return None; // a zip, damaged: the zip reader's reason says more
+    } else if starts(b"Rar!\x1a\x07") {
+        "a RAR archive; re-create it as a .zip"
+    } else if starts(b"7z\xbc\xaf\x27\x1c") {
+        "a 7-Zip archive; re-create it as a .zip"
+    } else if starts(b"\x1f\x8b") {
+        "gzip-compressed (a .tar.gz?); re-create it as a .zip"
+    } else if bytes.get(257..262) == Some(b"ustar") {
+        "a tar archive; re-create it as a .zip"
+    } else if starts(b"\x89PNG") || starts(b"\xff\xd8\xff") {
+        "a single image; put the images and index.csv in a .zip"
+    } else if safetensors {
+        "a model file (.safetensors), not a dataset"
+    } else if starts(b"%PDF") {
+        "a PDF document"
+    } else {
+        return None;
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +179,23 @@ mod tests {
         assert!(is_ignored("__MACOSX/a/._b.png"));
         assert!(is_ignored("a/.DS_Store"));
         assert!(!is_ignored("a/b.png"));
+    }
+
+    #[test]
+    fn what_people_pick_instead_of_a_zip_is_named() {
+        let named = |bytes: &[u8]| {
+            Archive::from_bytes(bytes.to_vec(), &Limits::default()).err().unwrap().to_string()
+        };
+        assert!(
+            named(b"Rar!\x1a\x07\x01\x00rest")
+                .contains("it is a RAR archive; re-create it as a .zip")
+        );
+        assert!(named(b"\x1f\x8b\x08\x00rest").contains("gzip-compressed (a .tar.gz?)"));
+        assert!(named(b"\x89PNG\r\n\x1a\n").contains("a single image"));
+        assert!(named(b"").contains("an empty file"));
+        let mut model = 2u64.to_le_bytes().to_vec();
+        model.extend_from_slice(b"{}rest of a model");
+        assert!(named(&model).contains("a model file (.safetensors), not a dataset"));
     }
 
     #[test]

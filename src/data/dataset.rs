@@ -11,15 +11,21 @@ use std::collections::HashMap;
 
 use crate::error::{Error, ErrorKind, ProblemList, Result};
 
-use super::archive::{Archive, normalise};
+use super::archive::{Archive, ZipIdentity, normalise};
 use super::image::{ImageHeader, ResizePolicy, all_grayscale, decode_image, header};
 use super::index::{IndexCsv, SplitTag};
 use super::summary::DatasetSummary;
 use crate::limits::Limits;
 
 /// A dataset zip that has been checked but not yet decoded.
+///
+/// It holds the zip's bytes, since images are inflated only when decoded. Where memory is
+/// short (a browser tab), [`DatasetSource::release_zip`] drops them once the images are
+/// decoded, and [`DatasetSource::attach_zip`] takes the same zip back before the next decoding.
 pub struct DatasetSource {
-    archive: Archive,
+    /// `None` once released.
+    archive: Option<Archive>,
+    zip: ZipIdentity,
     index: IndexCsv,
     /// Zip entry path of each row's image.
     entries: Vec<String>,
@@ -168,7 +174,9 @@ impl DatasetSource {
             }
         }
 
-        Ok(Self { archive, index, entries, headers, warnings, limits: limits.clone() })
+        let zip = archive.identity();
+        let archive = Some(archive);
+        Ok(Self { archive, zip, index, entries, headers, warnings, limits: limits.clone() })
     }
 
     /// Label names, in CSV order.
@@ -189,6 +197,48 @@ impl DatasetSource {
     /// What the user sees before training.
     pub fn summary(&self) -> DatasetSummary {
         DatasetSummary::new(&self.index, &self.headers, &self.warnings)
+    }
+
+    /// What training on this dataset with `options` will hold in memory (see
+    /// [`crate::MemoryPlan`]), before any image is decoded.
+    ///
+    /// # Errors
+    /// Options naming no valid network.
+    pub fn memory_plan(&self, options: &crate::TrainingOptions) -> Result<crate::MemoryPlan> {
+        let dataset = crate::memory::PlannedDataset {
+            zip_bytes: self.zip.byte_len,
+            images: self.len(),
+            channels: if self.grayscale() { 1 } else { 3 },
+            labels: self.labels().len(),
+        };
+        crate::MemoryPlan::for_training(dataset, options)
+    }
+
+    /// Drops the zip's bytes, keeping what the summary and a memory plan need. Decoding again
+    /// needs [`DatasetSource::attach_zip`] first.
+    pub fn release_zip(&mut self) {
+        self.archive = None;
+    }
+
+    /// Whether the zip's bytes are held (decoding is possible).
+    pub fn holds_zip(&self) -> bool {
+        self.archive.is_some()
+    }
+
+    /// Takes back the bytes of the zip this dataset was opened from (after
+    /// [`DatasetSource::release_zip`]).
+    ///
+    /// # Errors
+    /// Any other zip (different entries, contents or size): [`ErrorKind::Misuse`].
+    pub fn attach_zip(&mut self, bytes: Vec<u8>) -> Result<()> {
+        let archive = Archive::from_bytes(bytes, &self.limits)?;
+        if archive.identity() != self.zip {
+            return Err(Error::misuse(
+                "this is not the zip the dataset was loaded from (it changed on disk?); load the dataset again",
+            ));
+        }
+        self.archive = Some(archive);
+        Ok(())
     }
 
     /// True when every image is grayscale (then training uses one channel).
@@ -284,8 +334,11 @@ impl DatasetSource {
     pub fn decode_next(&mut self, decoder: &mut Decoder, count: usize) -> Result<bool> {
         let end = (decoder.next + count).min(self.entries.len());
         let ds = &mut decoder.dataset;
+        let archive = self.archive.as_mut().ok_or_else(|| {
+            Error::misuse("the dataset's zip was released after decoding; attach it again first")
+        })?;
         for path in &self.entries[decoder.next..end] {
-            let bytes = self.archive.read(path, u64::MAX)?;
+            let bytes = archive.read(path, u64::MAX)?;
             let px = decode_image(
                 path,
                 &bytes,

@@ -10,6 +10,7 @@ mod index;
 mod split;
 mod summary;
 
+pub use archive::what_else;
 pub use batcher::Normalization;
 pub use dataset::{Dataset, DatasetSource, Decoder};
 pub use image::ResizePolicy;

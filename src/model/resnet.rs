@@ -153,7 +153,6 @@ impl ResNetV2Config {
     /// # Errors
     /// An invalid depth, a depth of the other family, or zero labels.
     pub fn init(&self, device: &Device) -> Result<ResNetV2> {
-        let stages = self.stage_units()?;
         let base = self.width();
         let (stem, stem_pool) = match self.kind {
             ResNetKind::Small => (
@@ -177,17 +176,8 @@ impl ResNetV2Config {
                 ),
             ),
         };
-        let mut units = Vec::new();
-        let mut channels = base;
-        for (s, &count) in stages.iter().enumerate() {
-            let width = base << s;
-            for u in 0..count {
-                let stride = if s > 0 && u == 0 { 2 } else { 1 };
-                let config = PreActBottleneckConfig::new(channels, width).with_stride(stride);
-                channels = config.out_channels();
-                units.push(config.init(device));
-            }
-        }
+        let units: Vec<_> = self.unit_configs()?.iter().map(|c| c.init(device)).collect();
+        let channels = self.features()?;
         Ok(ResNetV2 {
             stem,
             stem_pool,
@@ -196,6 +186,73 @@ impl ResNetV2Config {
             head: LinearConfig::new(channels, self.num_labels).init(device),
         })
     }
+
+    /// The residual units in order: stage `s` has width `base × 2^s`, and its first unit
+    /// halves the resolution (except in the first stage).
+    fn unit_configs(&self) -> Result<Vec<PreActBottleneckConfig>> {
+        let base = self.width();
+        let mut units = Vec::new();
+        let mut channels = base;
+        for (s, &count) in self.stage_units()?.iter().enumerate() {
+            for u in 0..count {
+                let stride = if s > 0 && u == 0 { 2 } else { 1 };
+                let config = PreActBottleneckConfig::new(channels, base << s).with_stride(stride);
+                channels = config.out_channels();
+                units.push(config);
+            }
+        }
+        Ok(units)
+    }
+
+    /// What one training step needs per image of `side` × `side` px, and the trainable
+    /// parameters, counted from the config (nothing is allocated): the figures that size a
+    /// run's memory before it starts, since autodiff keeps every intermediate tensor of the
+    /// forward pass for the backward pass.
+    ///
+    /// # Errors
+    /// As [`ResNetV2Config::init`].
+    pub fn footprint(&self, side: usize) -> Result<Footprint> {
+        let base = self.width();
+        let (kernel, mut side) = match self.kind {
+            ResNetKind::Small => (3, side),
+            // Stride-2 stem, then a stride-2 pool.
+            ResNetKind::Large => (7, side.div_ceil(2)),
+        };
+        let mut parameters = self.in_channels * base * kernel * kernel;
+        let mut floats = base * side * side;
+        if self.kind == ResNetKind::Large {
+            side = side.div_ceil(2);
+            floats += base * side * side;
+        }
+        for unit in self.unit_configs()? {
+            let (input, width, out) = (unit.in_channels, unit.width, unit.out_channels());
+            let inner = side.div_ceil(unit.stride);
+            let projection = unit.stride != 1 || input != out;
+            // bn1 and its ReLU, conv1 + bn2 + ReLU at the input resolution; conv2 + bn3 + ReLU,
+            // conv3 and the sum at the output resolution; the projection when there is one.
+            floats += 2 * input * side * side + 3 * width * side * side;
+            floats += (3 * width + 2 * out + usize::from(projection) * out) * inner * inner;
+            parameters += input * width + width * width * 9 + width * out;
+            parameters += usize::from(projection) * input * out;
+            // BatchNorm: scale, shift and the two running statistics, as burn counts them.
+            parameters += 4 * (input + 2 * width);
+            side = inner;
+        }
+        let features = self.features()?;
+        floats += 2 * features * side * side;
+        parameters += 4 * features + (features + 1) * self.num_labels;
+        Ok(Footprint { activations_per_image: floats as u64, parameters: parameters as u64 })
+    }
+}
+
+/// See [`ResNetV2Config::footprint`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Footprint {
+    /// Floats the forward pass produces for one image.
+    pub activations_per_image: u64,
+    /// Parameters as `Module::num_params` counts them (BatchNorm's running statistics
+    /// included).
+    pub parameters: u64,
 }
 
 impl ResNetV2 {
@@ -249,6 +306,18 @@ mod tests {
         assert!(ResNetKind::for_depth(2).is_err());
         let wrong = ResNetV2Config::new(ResNetKind::Large, 11, 3);
         assert!(wrong.init(&Device::flex()).is_err());
+    }
+
+    #[test]
+    fn footprint_counts_the_parameters_init_makes() {
+        for (depth, labels) in [(11, 3), (20, 21), (26, 5)] {
+            let config = ResNetV2Config::for_depth(depth, labels).unwrap();
+            let model = config.init(&Device::flex()).unwrap();
+            assert_eq!(config.footprint(32).unwrap().parameters, model.num_params() as u64);
+        }
+        let small = ResNetV2Config::for_depth(11, 3).unwrap();
+        let (a, b) = (small.footprint(32).unwrap(), small.footprint(64).unwrap());
+        assert_eq!(b.activations_per_image, 4 * a.activations_per_image);
     }
 
     #[test]

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { crc32, deflateRawSync } from "node:zlib";
+import { crc32, deflateRawSync, deflateSync } from "node:zlib";
 import { chromium } from "playwright-core";
 import { serve } from "../../scripts/static-server.mjs";
 
@@ -83,6 +83,29 @@ export async function trainQuickly(page, { epochs = 1, batchSize = 8 } = {}) {
   await page.fill("#opt-batch-size", String(batchSize));
   await page.click("#train");
   await page.waitForSelector("#train-status[data-state=done]", { timeout: 10 * 60_000 });
+}
+
+/** An 8-bit RGB PNG of `width × height` pixels from `rgb` (`width × height × 3` bytes). */
+export function pngOf(width, height, rgb) {
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8 bits, RGB, deflate, no filter method, no interlace
+  // Each row starts with its filter type (0, none).
+  const rows = Buffer.alloc(height * (1 + width * 3));
+  for (let y = 0; y < height; y++) rgb.copy(rows, y * (1 + width * 3) + 1, y * width * 3, (y + 1) * width * 3);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header), chunk("IDAT", deflateSync(rows)), chunk("IEND", Buffer.alloc(0)),
+  ]);
 }
 
 /** A zip of `{ name: Buffer | string }`: stored, or deflated with `{ deflate: true }`. */

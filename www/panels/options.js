@@ -1,5 +1,6 @@
 // 2. Train, the options form. What it offers (depths, ranges, defaults) comes from Rust through
 // `TrainingChoices` (the init reply); nothing here knows a rule of its own.
+import { Request } from "../protocol.js";
 import { state, update } from "../state.js";
 import { $, el, onFileChosen } from "../ui.js";
 
@@ -22,9 +23,14 @@ const NUMBER_INPUTS = {
 /** "Small", "Large". */
 const familyName = (kind) => kind.charAt(0).toUpperCase() + kind.slice(1);
 
-export function initOptionsForm() {
+/** @param {import("../client.js").WorkerClient} client */
+export function initOptionsForm(client) {
+  planClient = client;
   $("#opt-image-size").addEventListener("input", updateModelHint);
   $("#opt-depth").addEventListener("change", updateModelHint);
+  // Any option may change what a run needs (size, depth, batch): plan again.
+  $("#train-form").addEventListener("input", () => updateMemoryPlan());
+  $("#train-form").addEventListener("change", () => updateMemoryPlan());
   onFileChosen($("#init-model-file"), (file) => showInitModel(file));
   $("#init-model-clear").addEventListener("click", () => showInitModel(null));
 }
@@ -62,6 +68,40 @@ export function applyRecommendation(/** @type {{ imageSize: number, depth: numbe
   $("#opt-image-size").value = String(recommended.imageSize);
   $("#opt-depth").value = String(recommended.depth);
   updateModelHint();
+  updateMemoryPlan();
+}
+
+/** @type {import("../client.js").WorkerClient | null} */
+let planClient = null;
+let planAsked = 0;
+
+/**
+ * Asks the worker what a run with the form's options would hold in memory and shows it: in
+ * words, and as a warning with what to change when it will not fit (before any image is
+ * decoded). Only the answer to the latest question is shown.
+ */
+export async function updateMemoryPlan() {
+  const shown = $("#memory-plan");
+  if (!planClient || !state.datasetLoaded) {
+    shown.hidden = true;
+    return;
+  }
+  const asked = ++planAsked;
+  let plan;
+  try {
+    plan = await planClient.request(Request.MEMORY_PLAN, { options: trainingOptions() });
+  } catch {
+    // Options out of range: the form says so at Train; nothing to plan meanwhile.
+    if (asked === planAsked) shown.hidden = true;
+    return;
+  }
+  if (asked !== planAsked) return;
+  shown.textContent = plan.message;
+  shown.className = plan.verdict === "fits" ? "muted" : "notice";
+  shown.dataset.verdict = plan.verdict; // read by the browser tests
+  shown.dataset.totalBytes = String(plan.totalBytes);
+  shown.dataset.networkBytes = String(plan.networkBytes); // read by benches/browser_memory.mjs
+  shown.hidden = false;
 }
 
 /** Says when the image size suits another family than the chosen model's, or no family. */

@@ -99,6 +99,7 @@ function showProgress(/** @type {ProgressEvent} */ event) {
   run.trainLosses.push(event.loss);
   run.imagesPerSec = event.imagesPerSec.toFixed(1);
   status.dataset.imagesPerSec = run.imagesPerSec; // read by benches/browser.mjs
+  status.dataset.wasmMemory = String(event.wasmMemoryBytes); // read by the memory test
   $("#progress").value = event.step / event.totalSteps;
   if (run.phase === "running") {
     status.textContent = `Epoch ${event.epoch}, step ${event.step}/${event.totalSteps} · loss ${event.loss.toFixed(4)} · ` +

@@ -21,9 +21,22 @@ fn inspect(args: &Args) -> anyhow::Result<()> {
         return Err(args.usage_error("inspect takes one file"));
     };
     let json = args.flag("json");
-    // Zip files start with a local file header, "PK"; model files never do.
+    // Zip files start with a local file header, "PK"; model files never do. A file named .zip
+    // that is not one is a dataset gone wrong, not a model.
     let bytes = read(path)?;
-    if bytes.starts_with(b"PK") {
+    let named = |extension: &str| {
+        std::path::Path::new(path).extension().is_some_and(|e| e.eq_ignore_ascii_case(extension))
+    };
+    let looks_like_model =
+        tagtrain::data::what_else(&bytes).is_some_and(|kind| kind.starts_with("a model file"));
+    if !bytes.starts_with(b"PK") && !named("zip") && !named("safetensors") && !looks_like_model {
+        anyhow::bail!(
+            "{path} is neither a dataset zip nor a tagtrain model file ({}); inspect takes \
+             DATA.zip or MODEL.safetensors",
+            tagtrain::data::what_else(&bytes).unwrap_or("it starts like neither")
+        );
+    }
+    if bytes.starts_with(b"PK") || (!looks_like_model && !named("safetensors")) {
         let summary = dataset_from_bytes(path, bytes)?.summary();
         if json { print_json(&summary) } else { print_dataset(path, &summary) }
     } else {
