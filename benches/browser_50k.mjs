@@ -5,15 +5,18 @@
 //
 //   cargo bench --bench ingest -- --count 50000 --side 64 --save /tmp/jpegs50k.zip
 //   bash scripts/build-web.sh
-//   node benches/browser_50k.mjs /tmp/jpegs50k.zip [--size 64] [--webgpu]
+//   node benches/browser_50k.mjs /tmp/jpegs50k.zip [--size 64] [--webgpu] [--steps N]
 //
-// Prints one Markdown table row per figure for BENCHMARKS.md.
+// `--steps N` stops the run after N training steps (the memory peak of training is reached in
+// its first steps; a whole epoch on the CPU page takes hours). Prints one Markdown table row
+// per figure for BENCHMARKS.md.
 import { statSync } from "node:fs";
 import { backendOf, openApp } from "../tests/e2e/harness.mjs";
 
 const args = process.argv.slice(2);
 const zip = args.find((a) => !a.startsWith("--") && a.endsWith(".zip"));
 const size = args.includes("--size") ? args[args.indexOf("--size") + 1] : "64";
+const maxSteps = args.includes("--steps") ? Number(args[args.indexOf("--steps") + 1]) : Infinity;
 const app = await openApp({ webgpu: args.includes("--webgpu") });
 const { page } = app;
 const backend = await backendOf(page);
@@ -45,6 +48,13 @@ for (;;) {
     console.error(`${((Date.now() - t) / 60_000).toFixed(1)} min: ${await page.textContent("#train-status")}`);
   }
   if (state !== "running") break;
+  const step = Number((await page.textContent("#train-status")).match(/step (\d+)\//)?.[1] ?? 0);
+  if (step >= maxSteps) {
+    await page.click("#stop");
+    await page.waitForSelector("#train-status:not([data-state=running])", { timeout: 600_000 });
+    peak = Math.max(peak, await memory());
+    break;
+  }
   await new Promise((r) => setTimeout(r, 2_000));
 }
 const epochSeconds = (Date.now() - t) / 1000;
@@ -56,7 +66,8 @@ console.log(`| zip | ${zip.split("/").pop()}: ${images.toLocaleString("en")} ima
 if (notice) console.log(`| page's memory plan | ${notice.trim()} |`);
 console.log(`| open + check + summary (${backend} page) | ${openSeconds.toFixed(1)} s |`);
 console.log(`| decode + resize at ${size} px + network set-up | ${decodeSeconds.toFixed(1)} s; wasm memory then ${mib(afterDecode)} MiB |`);
-console.log(`| one epoch (training + validation) | ${(epochSeconds / 60).toFixed(1)} min, ${perSec} images/s; run ended "${finalState}" |`);
+const what = Number.isFinite(maxSteps) ? `${maxSteps} training steps` : "one epoch (training + validation)";
+console.log(`| ${what} | ${(epochSeconds / 60).toFixed(1)} min, ${perSec} images/s; run ended "${finalState}" |`);
 console.log(`| peak wasm memory | ${mib(peak)} MiB |`);
 console.log(`| model shown after the run | ${modelShown} |`);
 if (app.problems.length) console.log("problems:", app.problems);

@@ -90,6 +90,11 @@ impl ComputeDevice {
                 "WebGPU is not available in this browser; training runs on the CPU, which is much slower".into(),
             ));
         }
+        #[cfg(not(feature = "gpu"))]
+        return Self::cpu(Some(
+            "this build of tagtrain has no GPU backend (the `gpu` feature); it runs on the CPU".into(),
+        ));
+        #[cfg(feature = "gpu")]
         match Device::wgpu_options().init_with_setup_async().await {
             Ok((device, setup)) => {
                 let info = setup.adapter.get_info();
