@@ -9,8 +9,10 @@ if ! command -v node >/dev/null; then
   exit 1
 fi
 # binaryen's wasm-opt makes the module about half the size; optional for serving.
-if [ ! -x node_modules/.bin/wasm-opt ] && command -v npm >/dev/null; then
+if { [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/tsc ]; } && command -v npm >/dev/null; then
   npm ci --no-audit --no-fund || echo "npm ci failed; serving the unoptimised module"
 fi
 bash scripts/build-web.sh
+# The predict package and its example page (/example/).
+bash scripts/build-predict.sh
 exec node scripts/static-server.mjs "${PORT:-8080}"

@@ -21,7 +21,7 @@ if ! command -v node >/dev/null; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
 fi
 
-echo "==> npm ci (playwright-core, binaryen)"
+echo "==> npm ci (playwright-core, binaryen, typescript)"
 npm ci --no-audit --no-fund
 
 if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
@@ -36,13 +36,15 @@ echo "==> cargo clippy (native, every target, warnings are errors)"
 cargo clippy --release --all-targets -- -D warnings
 # The browser front end (wasm.rs, device/browser.rs) only compiles for wasm32.
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
-echo "==> cargo clippy (wasm32 library)"
+echo "==> cargo clippy (wasm32 library: the training page's, then the predict package's)"
 cargo clippy --release --lib --target wasm32-unknown-unknown -- -D warnings
+cargo clippy --release --lib --target wasm32-unknown-unknown --no-default-features -- -D warnings
 
 echo "==> cargo test (native)"
 cargo test --release
 
 bash scripts/build-web.sh
+bash scripts/build-predict.sh
 
 echo "==> browser end-to-end tests"
 node --test --test-concurrency=1 tests/e2e/

@@ -8,7 +8,7 @@ use web_time::Instant;
 use crate::checkpoint::{self, ModelMetadata};
 use crate::data::Dataset;
 use crate::data::batcher::images_tensor;
-use crate::data::image::decode_image;
+use crate::data::image::{decode_image, rgba_input};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::metrics::{MultiLabelMetrics, evaluate};
@@ -104,6 +104,31 @@ impl Predictor {
         let pixels = decode_image(
             name,
             bytes,
+            input.image_size,
+            input.channels,
+            input.resize,
+            &self.limits,
+        )?;
+        let probs = self.probabilities(&[&pixels]).await?;
+        Ok(self.label_predictions(&probs))
+    }
+
+    /// Predicts decoded pixels: `width × height` RGBA (a canvas's `ImageData`), prepared as a
+    /// file's pixels are (see [`crate::data::image::rgba_input`]).
+    ///
+    /// # Errors
+    /// Pixels that are not `width × height × 4` bytes, or an image over the size limits.
+    pub async fn predict_rgba(
+        &self,
+        name: &str,
+        rgba: Vec<u8>,
+        size: (u32, u32),
+    ) -> Result<Vec<LabelPrediction>> {
+        let input = &self.metadata.input;
+        let pixels = rgba_input(
+            name,
+            rgba,
+            size,
             input.image_size,
             input.channels,
             input.resize,

@@ -15,6 +15,7 @@ pub mod checkpoint;
 pub mod data;
 pub mod device;
 mod error;
+pub mod export;
 pub mod infer;
 mod limits;
 pub mod memory;
@@ -25,6 +26,7 @@ mod options;
 pub mod rng;
 pub mod scoring;
 pub mod thresholds;
+#[cfg(feature = "train")]
 pub mod train;
 
 #[cfg(target_arch = "wasm32")]
@@ -44,4 +46,5 @@ pub use options::{
     WeightsInit,
 };
 pub use thresholds::ThresholdGoal;
+#[cfg(feature = "train")]
 pub use train::{EpochReport, LabelCurve, SessionInfo, StepEvent, TrainingSession};

@@ -27,6 +27,7 @@ use crate::data::DatasetSource;
 use crate::device::{BackendPreference, ComputeDevice};
 use crate::infer;
 use crate::options::{TrainingChoices, TrainingOptions};
+#[cfg(feature = "train")]
 use crate::train::TrainingSession;
 
 thread_local! {
@@ -165,7 +166,11 @@ impl Dataset {
             .map_err(|_| JsError::new("the dataset is being decoded; try again when it is done"))?;
         to_js(&source.memory_plan(&options).map_err(err)?)
     }
+}
 
+#[cfg(feature = "train")]
+#[wasm_bindgen]
+impl Dataset {
     /// Decodes the images at the chosen size and builds the network, resolving to a
     /// [`Trainer`]. Calls `on_progress(done, total)` after every few images and yields to the
     /// event loop between them, so the worker stays responsive while thousands of images
@@ -267,12 +272,14 @@ async fn next_tick() {
 }
 
 /// A training run, stepped from JS.
+#[cfg(feature = "train")]
 #[wasm_bindgen]
 pub struct Trainer {
     /// Taken out while a step runs, so no borrow is held across an `await`.
     session: Rc<RefCell<Option<TrainingSession>>>,
 }
 
+#[cfg(feature = "train")]
 #[wasm_bindgen]
 impl Trainer {
     /// `{ trainImages, validImages, stepsPerEpoch, totalSteps, parameters, model, backend }`
@@ -320,6 +327,32 @@ impl Trainer {
     }
 }
 
+/// The app's files (paths under its root) that `exportForWeb` needs besides the model.
+#[cfg(feature = "train")]
+#[wasm_bindgen(js_name = webExportFiles)]
+pub fn web_export_files() -> Vec<String> {
+    crate::export::SITE_FILES.iter().map(|p| p.to_string()).collect()
+}
+
+/// "Export for the web": a zip holding the model file `model`, the predict package and a
+/// ready `index.html`, from the app's `files`: an array of `[path, Uint8Array]` for every
+/// path of `webExportFiles()`.
+#[cfg(feature = "train")]
+#[wasm_bindgen(js_name = exportForWeb)]
+pub fn export_for_web(model: Vec<u8>, files: js_sys::Array) -> Result<js_sys::Uint8Array, JsError> {
+    let files: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|pair| {
+            let pair = js_sys::Array::from(&pair);
+            let path = pair.get(0).as_string().unwrap_or_default();
+            (path, js_sys::Uint8Array::new(&pair.get(1)).to_vec())
+        })
+        .collect();
+    let zip = crate::export::web_export(&model, &files).map_err(err)?;
+    Ok(js_sys::Uint8Array::from(zip.as_slice()))
+}
+
+#[cfg(feature = "train")]
 fn busy() -> JsError {
     JsError::new("the trainer is busy with another request; await the previous call first")
 }
@@ -332,6 +365,12 @@ pub fn with_thresholds(
 ) -> Result<js_sys::Uint8Array, JsError> {
     let bytes = checkpoint::with_thresholds(&model, &thresholds).map_err(err)?;
     Ok(js_sys::Uint8Array::from(bytes.as_slice()))
+}
+
+/// What `predict` and `predictRgba` resolve to.
+#[derive(Serialize)]
+struct Predictions {
+    predictions: Vec<infer::LabelPrediction>,
 }
 
 /// A model loaded from a model file, ready to predict.
@@ -397,17 +436,25 @@ impl JsPredictor {
         })
     }
 
+    /// Predicts decoded pixels: `width × height` RGBA, unpremultiplied (a canvas's
+    /// `ImageData.data`), prepared exactly as a file's pixels. Resolves like `predict`.
+    #[wasm_bindgen(js_name = predictRgba)]
+    pub fn predict_rgba(&self, rgba: Vec<u8>, width: u32, height: u32) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let predictions =
+                inner.predict_rgba("the image", rgba, (width, height)).await.map_err(err)?;
+            Ok(to_js(&Predictions { predictions })?)
+        })
+    }
+
     /// Predicts one image file (JPEG/PNG bytes). Resolves to `{ predictions: [{ label,
     /// probability, threshold, positive }] }`, highest probability first.
     pub fn predict(&self, bytes: Vec<u8>) -> js_sys::Promise {
         let inner = self.inner.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let predictions = inner.predict_file("the image", &bytes).await.map_err(err)?;
-            #[derive(Serialize)]
-            struct Out {
-                predictions: Vec<infer::LabelPrediction>,
-            }
-            Ok(to_js(&Out { predictions })?)
+            Ok(to_js(&Predictions { predictions })?)
         })
     }
 }

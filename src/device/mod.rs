@@ -92,7 +92,8 @@ impl ComputeDevice {
         }
         #[cfg(not(feature = "gpu"))]
         return Self::cpu(Some(
-            "this build of tagtrain has no GPU backend (the `gpu` feature); it runs on the CPU".into(),
+            "this build of tagtrain has no GPU backend (the `gpu` feature); it runs on the CPU"
+                .into(),
         ));
         #[cfg(feature = "gpu")]
         match Device::wgpu_options().init_with_setup_async().await {

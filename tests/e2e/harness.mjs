@@ -15,9 +15,10 @@ const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 /**
  * Starts the server and a browser. `webgpu: false` leaves out `--enable-unsafe-webgpu`, so the
- * page has no WebGPU adapter (the CPU-fallback path).
+ * page has no WebGPU adapter (the CPU-fallback path). `path` opens another page of www/ (e.g.
+ * `example/`); `camera: true` gives the page Chromium's fake camera.
  */
-export async function openApp({ webgpu = true, query = "" } = {}) {
+export async function openApp({ webgpu = true, query = "", path = "", camera = false } = {}) {
   const server = await serve(join(ROOT, "www"), 0);
   const base = `http://127.0.0.1:${server.address().port}/`;
   const profile = await mkdtemp(join(tmpdir(), "tagtrain-chromium-"));
@@ -28,6 +29,8 @@ export async function openApp({ webgpu = true, query = "" } = {}) {
     `--user-data-dir=${profile}`, "--remote-debugging-pipe", "--no-startup-window",
   ];
   if (webgpu) args.push("--enable-unsafe-webgpu");
+  // Chromium's own test camera (a moving pattern), granted without a prompt.
+  if (camera) args.push("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream");
   const browser = await chromium.launch({ executablePath: CHROMIUM, ignoreDefaultArgs: true, args });
   const context = await browser.newContext({ acceptDownloads: true });
   const problems = [];
@@ -43,7 +46,7 @@ export async function openApp({ webgpu = true, query = "" } = {}) {
   });
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
   page.on("crash", () => problems.push("page crashed"));
-  await page.goto(base + query);
+  await page.goto(base + path + query);
   return {
     page,
     base,

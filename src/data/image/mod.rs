@@ -103,13 +103,49 @@ pub fn decode_image(
     let mut image =
         DynamicImage::from_decoder(decoder).map_err(|e| Error::image_decode(name, e))?;
     image.apply_orientation(orientation);
-    let rgb = flatten_on_white(image);
-    let square = to_square(rgb, size, resize);
-    Ok(if channels == 1 {
+    Ok(model_input(image, size, channels, resize))
+}
+
+/// Pixels already decoded (a canvas's `ImageData`, a video frame): `width × height` RGBA, 8 bits
+/// a channel, unpremultiplied, row-major. They become the model's input exactly as a decoded
+/// file's pixels do in [`decode_image`] (alpha onto white, the resize policy, grey or RGB).
+///
+/// # Errors
+/// [`crate::ErrorKind::ImageDecode`] naming `name` when `rgba` is not `width × height × 4`
+/// bytes; [`crate::ErrorKind::Limit`] when the image is larger than `limits` allow.
+pub fn rgba_input(
+    name: &str,
+    rgba: Vec<u8>,
+    (width, height): (u32, u32),
+    size: u32,
+    channels: usize,
+    resize: ResizePolicy,
+    limits: &Limits,
+) -> Result<Vec<u8>> {
+    limits.check_image(name, width, height)?;
+    let expected = u64::from(width) * u64::from(height) * 4;
+    if width == 0 || height == 0 || rgba.len() as u64 != expected {
+        return Err(Error::image_decode(
+            name,
+            format!(
+                "{} bytes of RGBA for {width}×{height} pixels (expected {expected})",
+                rgba.len()
+            ),
+        ));
+    }
+    let image = image::RgbaImage::from_raw(width, height, rgba).expect("length checked");
+    Ok(model_input(DynamicImage::ImageRgba8(image), size, channels, resize))
+}
+
+/// The last steps every image takes: alpha onto white, the square at `size`, then grey (Rec.
+/// 709 luma) for one channel or RGB.
+fn model_input(image: DynamicImage, size: u32, channels: usize, resize: ResizePolicy) -> Vec<u8> {
+    let square = to_square(flatten_on_white(image), size, resize);
+    if channels == 1 {
         DynamicImage::ImageRgb8(square).into_luma8().into_raw()
     } else {
         square.into_raw()
-    })
+    }
 }
 
 fn to_square(rgb: RgbImage, size: u32, policy: ResizePolicy) -> RgbImage {

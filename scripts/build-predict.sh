@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Builds the predict-only package (@tagtrain/predict, issue #10) into www/predict/pkg/: the same
+# Rust core without training (no autodiff, optimiser or session) and without the GPU backend,
+# then packs it with `npm pack`. Run after scripts/build-web.sh (which installs the tools).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$ROOT"
+
+CARGO_VERSION="$(awk -F'"' '/^version = /{print $2; exit}' Cargo.toml)"
+PACKAGE_VERSION="$(node -p 'require("./www/predict/package.json").version')"
+if [ "$CARGO_VERSION" != "$PACKAGE_VERSION" ]; then
+  echo "www/predict/package.json has version $PACKAGE_VERSION, Cargo.toml $CARGO_VERSION: make them equal" >&2
+  exit 1
+fi
+
+echo "==> building the predict-only wasm module (release, --no-default-features)"
+cargo build --release --lib --target wasm32-unknown-unknown --no-default-features
+WASM="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/tagtrain.wasm"
+
+echo "==> generating its JS glue"
+rm -rf www/predict/pkg
+wasm-bindgen --target web --no-typescript --out-name tagtrain_predict --out-dir www/predict/pkg "$WASM"
+
+WASM_OPT="$ROOT/node_modules/.bin/wasm-opt"
+if [ "${TAGTRAIN_WASM_OPT:-1}" = "1" ] && [ -x "$WASM_OPT" ]; then
+  CACHE="$CARGO_TARGET_DIR/tagtrain-wasm-opt"
+  KEY="$(sha256sum www/predict/pkg/tagtrain_predict_bg.wasm | cut -d' ' -f1)-$("$WASM_OPT" --version | tr -cd '0-9.')"
+  if [ -f "$CACHE/$KEY.wasm" ]; then
+    echo "==> wasm-opt -Oz (cached)"
+  else
+    echo "==> wasm-opt -Oz"
+    mkdir -p "$CACHE"
+    "$WASM_OPT" -Oz --enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int \
+      --enable-sign-ext --enable-mutable-globals --enable-multivalue \
+      www/predict/pkg/tagtrain_predict_bg.wasm -o "$CACHE/$KEY.tmp"
+    mv "$CACHE/$KEY.tmp" "$CACHE/$KEY.wasm"
+  fi
+  cp "$CACHE/$KEY.wasm" www/predict/pkg/tagtrain_predict_bg.wasm
+fi
+
+echo "==> tsc: the package's types against tests/predict-types/usage.ts"
+node_modules/.bin/tsc -p tests/predict-types
+
+echo "==> npm pack"
+PACK_DIR="$CARGO_TARGET_DIR/predict-pack"
+mkdir -p "$PACK_DIR"
+(cd www/predict && npm pack --silent --pack-destination "$PACK_DIR" >/dev/null)
+TARBALL="$PACK_DIR/tagtrain-predict-$CARGO_VERSION.tgz"
+size() { stat -c %s "$1"; }
+gz() { gzip -9c "$1" | wc -c; }
+WASM_OUT=www/predict/pkg/tagtrain_predict_bg.wasm
+JS_RAW=$(( $(size www/predict/pkg/tagtrain_predict.js) + $(size www/predict/index.js) ))
+JS_GZ=$(( $(gz www/predict/pkg/tagtrain_predict.js) + $(gz www/predict/index.js) ))
+TOTAL_GZ=$(( $(gz $WASM_OUT) + JS_GZ ))
+echo "predict package: wasm $(size $WASM_OUT) B raw, $(gz $WASM_OUT) B gzip; JS $JS_RAW B raw, $JS_GZ B gzip;" \
+  "wasm + JS $TOTAL_GZ B gzip; tarball $(size "$TARBALL") B ($TARBALL)"
+# The budget of issue #10: what a page downloads to predict, gzip.
+BUDGET=1000000
+if [ "$TOTAL_GZ" -gt "$BUDGET" ]; then
+  echo "the predict package is $TOTAL_GZ B gzip, over its budget of $BUDGET B" >&2
+  exit 1
+fi

@@ -1,0 +1,181 @@
+// @tagtrain/predict (www/predict/, built by scripts/build-predict.sh) in a real page: a model
+// trained by the CLI predicts the same probabilities (≤ 1e-5) in the package, from file bytes, a
+// Blob, an <img>, ImageData and inside a module worker, as in the training page and the CLI.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { FIXTURES, openApp, shownPredictions } from "./harness.mjs";
+
+const targetDir = process.env.CARGO_TARGET_DIR ?? join(homedir(), ".cache", "tagtrain-target");
+const binary = join(targetDir, "release", "tagtrain");
+const TOLERANCE = 1e-5;
+
+test("the predict package gives the CLI's and the training page's numbers, everywhere",
+  { timeout: 10 * 60_000 }, async () => {
+    assert.ok(existsSync(binary), `${binary} is built by \`cargo test --release\``);
+    const dir = mkdtempSync(join(tmpdir(), "tagtrain-package-"));
+    const modelPath = join(dir, "model.safetensors");
+    const imagePath = join(FIXTURES, "digit.png");
+    execFileSync(binary, ["train", join(FIXTURES, "smoke_mnist32.zip"), "-o", modelPath, "--epochs", "2",
+      "--batch-size", "8", "--quiet"], { stdio: ["ignore", "ignore", "pipe"] });
+    const [cli] = JSON.parse(execFileSync(binary, ["predict", modelPath, imagePath, "--json"], { encoding: "utf8" }));
+    const expected = Object.fromEntries(cli.predictions.map((p) => [p.label, p.probability]));
+    const close = (got, where) => {
+      assert.equal(got.length, cli.predictions.length, where);
+      for (const p of got) {
+        assert.ok(Math.abs(p.probability - expected[p.label]) <= TOLERANCE,
+          `${where}, ${p.label}: ${p.probability}, CLI ${expected[p.label]}`);
+      }
+    };
+
+    const app = await openApp({ webgpu: false });
+    const { page } = app;
+    try {
+      // The training page (CPU).
+      await page.setInputFiles("#model-file", modelPath);
+      await page.waitForFunction(() => /loaded from/.test(document.querySelector("#model-info").textContent));
+      await page.setInputFiles("#predict-file", imagePath);
+      close(await shownPredictions(page), "training page");
+
+      // The package, on the page's main thread, from every kind of source.
+      const model = [...readFileSync(modelPath)];
+      const image = [...readFileSync(imagePath)];
+      const got = await page.evaluate(async ({ model, image }) => {
+        const { Model } = await import("/predict/index.js");
+        const m = await Model.load(new Uint8Array(model));
+        const png = new Blob([new Uint8Array(image)], { type: "image/png" });
+        const url = URL.createObjectURL(png);
+        const img = new Image();
+        img.src = url;
+        await img.decode();
+        const bitmap = await createImageBitmap(png);
+        const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+        const context = canvas.getContext("2d");
+        context.drawImage(bitmap, 0, 0);
+        const data = context.getImageData(0, 0, bitmap.width, bitmap.height);
+        let refused = "";
+        try { await Model.load(new TextEncoder().encode("not a model")); } catch (e) { refused = e.message; }
+        const fromUrl = await Model.load(URL.createObjectURL(new Blob([new Uint8Array(model)])));
+        const out = {
+          labels: m.labels, inputSize: m.inputSize, resize: m.metadata.input.resize,
+          bytes: await m.predict(new Uint8Array(image)),
+          blob: await m.predict(png),
+          img: await m.predict(img),
+          imageData: await m.predict(data),
+          bitmap: await m.predict(bitmap),
+          batch: await fromUrl.predictBatch([png, data]),
+          refused,
+        };
+        m.dispose();
+        return out;
+      }, { model, image });
+      assert.deepEqual(got.labels, ["digit_0", "digit_1", "digit_2", "digit_3"]);
+      assert.equal(got.inputSize, 32);
+      assert.equal(got.resize, "stretch");
+      for (const where of ["bytes", "blob", "img", "imageData", "bitmap"]) close(got[where], where);
+      got.batch.forEach((b, i) => close(b, `batch[${i}]`));
+      for (const p of got.bytes) {
+        assert.equal(typeof p.threshold, "number");
+        assert.equal(p.present, p.probability >= p.threshold);
+      }
+      assert.match(got.refused, /not a usable tagtrain model file/);
+
+      // The package inside a module worker.
+      const inWorker = await page.evaluate(async ({ model, image }) => {
+        const source = `import { Model } from "${location.origin}/predict/index.js";
+          onmessage = async ({ data }) => {
+            const m = await Model.load(data.model);
+            postMessage(await m.predict(new Blob([data.image], { type: "image/png" })));
+          };`;
+        const worker = new Worker(URL.createObjectURL(new Blob([source], { type: "text/javascript" })), { type: "module" });
+        const reply = new Promise((resolve, reject) => { worker.onmessage = (e) => resolve(e.data); worker.onerror = (e) => reject(new Error(e.message)); });
+        worker.postMessage({ model: new Uint8Array(model), image: new Uint8Array(image) });
+        const result = await reply;
+        worker.terminate();
+        return result;
+      }, { model, image });
+      close(inWorker, "worker");
+      assert.deepEqual(app.problems, []);
+    } finally {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+test("the example page predicts dropped images and follows the camera, and says when there is none",
+  { timeout: 10 * 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tagtrain-example-"));
+    const modelPath = join(dir, "model.safetensors");
+    execFileSync(binary, ["train", join(FIXTURES, "smoke_mnist32.zip"), "-o", modelPath, "--epochs", "1",
+      "--batch-size", "8", "--quiet"], { stdio: ["ignore", "ignore", "pipe"] });
+    const [cli] = JSON.parse(execFileSync(binary, ["predict", modelPath, join(FIXTURES, "digit.png"), "--json"], { encoding: "utf8" }));
+    const app = await openApp({ webgpu: false, path: "example/", camera: true });
+    const { page } = app;
+    try {
+      await page.setInputFiles("#model-file", modelPath);
+      await page.waitForSelector("body[data-model=ready]");
+      assert.match(await page.textContent("#model-info"), /model\.safetensors: ResNetV2-Small-11, 4 labels, 32 px \(stretch\)/);
+      await page.setInputFiles("#image-file", join(FIXTURES, "digit.png"));
+      await page.waitForSelector("body[data-predicted='digit.png']");
+      const bars = await page.$$eval("#bars li", (items) => items.map((li) => [li.dataset.label, Number(li.dataset.probability)]));
+      assert.equal(bars.length, 4);
+      for (const [label, probability] of bars) {
+        const expected = cli.predictions.find((p) => p.label === label).probability;
+        assert.ok(Math.abs(probability - expected) <= TOLERANCE, `${label}: ${probability} vs CLI ${expected}`);
+      }
+
+      // From a canvas, in this page: the same numbers.
+      const fromCanvas = await page.evaluate(async (png) => {
+        const { Model } = await import("../predict/index.js");
+        const bitmap = await createImageBitmap(new Blob([new Uint8Array(png)], { type: "image/png" }));
+        const canvas = document.createElement("canvas");
+        canvas.width = bitmap.width;
+        canvas.height = bitmap.height;
+        canvas.getContext("2d").drawImage(bitmap, 0, 0);
+        const input = document.querySelector("#model-file").files[0];
+        const model = await Model.load(input);
+        return model.predict(canvas);
+      }, [...readFileSync(join(FIXTURES, "digit.png"))]);
+      for (const p of fromCanvas) {
+        const expected = cli.predictions.find((q) => q.label === p.label).probability;
+        assert.ok(Math.abs(p.probability - expected) <= TOLERANCE, `canvas, ${p.label}: ${p.probability} vs CLI ${expected}`);
+      }
+
+      // The camera: the bars are drawn again for frame after frame, and change with it.
+      const updates = async () => Number(await page.getAttribute("body", "data-updates"));
+      const before = await updates();
+      await page.click("#camera");
+      await page.waitForSelector("#video:not([hidden])");
+      const snapshot = () => page.$$eval("#bars li", (items) => items.map((li) => li.dataset.probability).join());
+      const seen = new Set();
+      for (let i = 0; i < 120 && (seen.size < 2 || (await updates()) < before + 5); i++) {
+        await page.waitForTimeout(250);
+        seen.add(await snapshot());
+      }
+      assert.ok((await updates()) >= before + 5, `at least 5 live updates: ${(await updates()) - before}`);
+      assert.ok(seen.size >= 2, `the bars follow the camera: ${seen.size} distinct readings`);
+      await page.click("#camera");
+      await page.waitForSelector("#video[hidden]");
+      assert.deepEqual(app.problems, []);
+    } finally {
+      await app.close();
+    }
+
+    // Without a camera the page says so and still predicts files.
+    const plain = await openApp({ webgpu: false, path: "example/" });
+    try {
+      await plain.page.setInputFiles("#model-file", modelPath);
+      await plain.page.waitForSelector("body[data-model=ready]");
+      await plain.page.click("#camera");
+      await plain.page.waitForFunction(() => /No camera/.test(document.querySelector("#camera-note").textContent));
+      await plain.page.setInputFiles("#image-file", join(FIXTURES, "digit.png"));
+      await plain.page.waitForSelector("body[data-predicted='digit.png']");
+      assert.deepEqual(plain.problems, []);
+    } finally {
+      await plain.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
