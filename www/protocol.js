@@ -30,6 +30,11 @@ export const Request = Object.freeze({
   EVALUATE: "evaluate",
   /** {@link MemoryPlanArgs} → {@link MemoryPlan} for the loaded dataset; nothing is decoded */
   MEMORY_PLAN: "memory-plan",
+  /**
+   * no arguments (the current model) → `Uint8Array`: a zip of the model, the predict package
+   * and a ready page that predicts with it (src/export.rs)
+   */
+  EXPORT_WEB: "export-web",
 });
 
 /** Reply types, worker → page. */

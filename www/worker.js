@@ -1,6 +1,8 @@
 // The worker owns the wasm module. It only passes messages (protocol.js): every decision about
 // data, the model and metrics is made in Rust.
-import init, { initBackend, trainingChoices, checkZipSize, Dataset, Predictor, withThresholds } from "./pkg/tagtrain.js";
+import init, {
+  initBackend, trainingChoices, checkZipSize, Dataset, Predictor, withThresholds, webExportFiles, exportForWeb,
+} from "./pkg/tagtrain.js";
 import { Progress, Reply, Request } from "./protocol.js";
 
 /**
@@ -138,6 +140,18 @@ const handlers = {
     await ready;
     if (!dataset) throw new Error("Load a dataset zip first.");
     return dataset.memoryPlan(options);
+  },
+
+  async [Request.EXPORT_WEB]() {
+    await ready;
+    if (!predictor) throw new Error(NO_MODEL);
+    // The package and the page, as this app serves them (the worker sits at the app's root).
+    const files = await Promise.all(webExportFiles().map(async (path) => {
+      const response = await fetch(new URL(path, import.meta.url));
+      if (!response.ok) throw new Error(`the app's file ${path} cannot be read (HTTP ${response.status}); rebuild the app`);
+      return [path, new Uint8Array(await response.arrayBuffer())];
+    }));
+    return exportForWeb(modelBytes, files);
   },
 
   async [Request.STOP]() {

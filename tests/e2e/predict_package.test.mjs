@@ -1,13 +1,16 @@
 // @tagtrain/predict (www/predict/, built by scripts/build-predict.sh) in a real page: a model
 // trained by the CLI predicts the same probabilities (≤ 1e-5) in the package, from file bytes, a
-// Blob, an <img>, ImageData and inside a module worker, as in the training page and the CLI.
+// Blob, an <img>, ImageData and inside a module worker, as in the training page and the CLI; the
+// example page (files, canvas, the camera); and the training page's "Export for the web" zip,
+// served by a plain static server.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { test } from "node:test";
-import { FIXTURES, openApp, shownPredictions } from "./harness.mjs";
+import { serve } from "../../scripts/static-server.mjs";
+import { FIXTURES, openApp, shownPredictions, unzip } from "./harness.mjs";
 
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(homedir(), ".cache", "tagtrain-target");
 const binary = join(targetDir, "release", "tagtrain");
@@ -176,6 +179,63 @@ test("the example page predicts dropped images and follows the camera, and says 
       assert.deepEqual(plain.problems, []);
     } finally {
       await plain.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+test("Export for the web: the zip, unzipped and served by a plain static server, predicts",
+  { timeout: 10 * 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tagtrain-export-"));
+    const modelPath = join(dir, "model.safetensors");
+    const imagePath = join(FIXTURES, "digit.png");
+    execFileSync(binary, ["train", join(FIXTURES, "smoke_mnist32.zip"), "-o", modelPath, "--epochs", "1",
+      "--batch-size", "8", "--quiet"], { stdio: ["ignore", "ignore", "pipe"] });
+    const [cli] = JSON.parse(execFileSync(binary, ["predict", modelPath, imagePath, "--json"], { encoding: "utf8" }));
+    const app = await openApp({ webgpu: false });
+    const site = join(dir, "site");
+    let server = null;
+    try {
+      const { page } = app;
+      await page.setInputFiles("#model-file", modelPath);
+      await page.waitForFunction(() => /loaded from/.test(document.querySelector("#model-info").textContent));
+      const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export-web")]);
+      assert.equal(download.suggestedFilename(), "resnetv2-small-11-web.zip");
+      const zipPath = join(dir, "export.zip");
+      await download.saveAs(zipPath);
+      assert.match(await page.textContent("#export-status"), /Exported resnetv2-small-11-web\.zip/);
+
+      const files = unzip(readFileSync(zipPath));
+      assert.deepEqual(Object.keys(files).sort(), ["README.txt", "example.css", "example.js", "index.html",
+        "model.safetensors", "predict/README.md", "predict/index.d.ts", "predict/index.js", "predict/package.json",
+        "predict/pkg/tagtrain_predict.js", "predict/pkg/tagtrain_predict_bg.wasm"]);
+      assert.deepEqual(files["model.safetensors"], readFileSync(modelPath));
+      for (const [name, bytes] of Object.entries(files)) {
+        mkdirSync(dirname(join(site, name)), { recursive: true });
+        writeFileSync(join(site, name), bytes);
+      }
+
+      // A plain static server of the unzipped folder, and a fresh page on it.
+      server = await serve(site, 0);
+      const exported = await page.context().newPage();
+      const problems = [];
+      exported.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
+      exported.on("pageerror", (e) => problems.push(e.message));
+      await exported.goto(`http://127.0.0.1:${server.address().port}/`);
+      await exported.waitForSelector("body[data-model=ready]");
+      assert.match(await exported.textContent("#model-info"), /^model\.safetensors: ResNetV2-Small-11, 4 labels/);
+      await exported.setInputFiles("#image-file", imagePath);
+      await exported.waitForSelector("body[data-predicted='digit.png']");
+      const bars = await exported.$$eval("#bars li", (items) => items.map((li) => [li.dataset.label, Number(li.dataset.probability)]));
+      assert.equal(bars.length, 4);
+      for (const [label, probability] of bars) {
+        const expected = cli.predictions.find((p) => p.label === label).probability;
+        assert.ok(Math.abs(probability - expected) <= TOLERANCE, `${label}: ${probability} vs CLI ${expected}`);
+      }
+      assert.deepEqual(problems, []);
+      assert.deepEqual(app.problems, []);
+    } finally {
+      server?.close();
+      await app.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -34,11 +34,13 @@ export function initModelPanel(client, { onThresholdsChanged }) {
     thresholdTimer = setTimeout(() => applyThresholds(client, onThresholdsChanged), THRESHOLD_DEBOUNCE_MS);
   });
   $("#evaluate").addEventListener("click", () => evaluate(client));
+  $("#export-web").addEventListener("click", () => exportForWeb(client));
   onStateChange(({ datasetLoaded, training, evaluating, model }) => {
     // The model cannot change under a training run or an evaluation (which holds it).
     $("#model-file").disabled = training || evaluating;
     for (const slider of $("#threshold-table").querySelectorAll("input")) slider.disabled = evaluating;
     $("#evaluate").disabled = !datasetLoaded || !model || training || evaluating;
+    $("#export-web").disabled = !model;
   });
 }
 
@@ -117,6 +119,23 @@ async function applyThresholds(client, onThresholdsChanged) {
     onThresholdsChanged();
   } catch (e) {
     showError("Cannot set the thresholds", e);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Export for the web
+
+async function exportForWeb(client) {
+  clearError();
+  try {
+    const zip = await client.request(Request.EXPORT_WEB);
+    const name = `${state.model.model.toLowerCase()}-web.zip`;
+    const link = el("a", { href: URL.createObjectURL(new Blob([zip], { type: "application/zip" })), download: name });
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    $("#export-status").textContent = `Exported ${name}: unzip it onto any static web host and open index.html.`;
+  } catch (e) {
+    showError("Cannot export the model for the web", e);
   }
 }
 
