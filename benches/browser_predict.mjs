@@ -24,11 +24,12 @@ execFileSync(binary, ["train", join(FIXTURES, "smoke_mnist32.zip"), "-o", modelP
 
 const app = await openApp({ webgpu: false });
 const result = await app.page.evaluate(async ({ model, image, count }) => {
-  const time = async (predict) => {
-    await predict(); // warm-up
+  /** Calls per second of `predict`, over `n` calls after one to warm up. */
+  const time = async (predict, n = count) => {
+    await predict();
     const start = performance.now();
-    for (let i = 0; i < count; i++) await predict();
-    return count / ((performance.now() - start) / 1000);
+    for (let i = 0; i < n; i++) await predict();
+    return n / ((performance.now() - start) / 1000);
   };
   const { Model } = await import("/predict/index.js");
   const packaged = await Model.load(new Uint8Array(model));
@@ -37,16 +38,19 @@ const result = await app.page.evaluate(async ({ model, image, count }) => {
   const bitmap = await createImageBitmap(png);
   const pkgBytes = await time(() => packaged.predict(bytes));
   const pkgBitmap = await time(() => packaged.predict(bitmap));
+  const batch = Array.from({ length: 32 }, () => bytes);
+  const pkgBatch = 32 * (await time(() => packaged.predictBatch(batch), Math.max(1, Math.round(count / 32))));
   const full = await import("/pkg/tagtrain.js");
   await full.default();
   await full.initBackend({ prefer: "cpu" });
   const predictor = full.Predictor.fromBytes(new Uint8Array(model));
   const fullBytes = await time(() => predictor.predict(bytes));
-  return { pkgBytes, pkgBitmap, fullBytes };
+  return { pkgBytes, pkgBitmap, pkgBatch, fullBytes };
 }, { model: [...readFileSync(modelPath)], image: [...readFileSync(join(FIXTURES, "digit.png"))], count });
 
 console.log(`| predict package, PNG bytes, one at a time (Small-11, ${size} px) | ${result.pkgBytes.toFixed(1)} images/s |`);
 console.log(`| predict package, ImageBitmap, one at a time | ${result.pkgBitmap.toFixed(1)} images/s |`);
+console.log(`| predict package, predictBatch of 32 PNGs (one forward pass each inside) | ${result.pkgBatch.toFixed(1)} images/s |`);
 console.log(`| full training module (CPU), PNG bytes, one at a time | ${result.fullBytes.toFixed(1)} images/s |`);
 if (app.problems.length) console.log("problems:", app.problems);
 await app.close();
