@@ -50,7 +50,7 @@ const result = await app.page.evaluate(async ({ model, image, count }) => {
 
 console.log(`| predict package, PNG bytes, one at a time (Small-11, ${size} px) | ${result.pkgBytes.toFixed(1)} images/s |`);
 console.log(`| predict package, ImageBitmap, one at a time | ${result.pkgBitmap.toFixed(1)} images/s |`);
-console.log(`| predict package, predictBatch of 32 PNGs (one forward pass each inside) | ${result.pkgBatch.toFixed(1)} images/s |`);
+console.log(`| predict package, predictBatch of 32 PNGs (one forward pass) | ${result.pkgBatch.toFixed(1)} images/s |`);
 console.log(`| full training module (CPU), PNG bytes, one at a time | ${result.fullBytes.toFixed(1)} images/s |`);
 if (app.problems.length) console.log("problems:", app.problems);
 await app.close();

@@ -30,6 +30,25 @@ pub struct Evaluation {
     pub metrics: MultiLabelMetrics,
 }
 
+/// Most images [`Predictor::predict_many`] sends through the network at once.
+pub const PREDICT_BATCH: usize = 32;
+
+/// An image to predict: a file's bytes, or pixels already decoded.
+#[derive(Debug, Clone)]
+pub enum ImageInput {
+    /// A JPEG or PNG file.
+    Encoded(Vec<u8>),
+    /// `width × height` RGBA pixels, unpremultiplied (a canvas's `ImageData`).
+    Rgba {
+        /// The pixels, 4 bytes each, row-major.
+        pixels: Vec<u8>,
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+    },
+}
+
 /// One label's prediction for one image.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LabelPrediction {
@@ -138,6 +157,43 @@ impl Predictor {
         Ok(self.label_predictions(&probs))
     }
 
+    /// Predicts several images in batched forward passes (at most [`PREDICT_BATCH`] images
+    /// each): one list of label predictions per image, in order. Each image is prepared exactly
+    /// as [`Predictor::predict_file`] and [`Predictor::predict_rgba`] prepare it.
+    ///
+    /// # Errors
+    /// The first image that cannot be prepared, named `image #i` (0-based).
+    pub async fn predict_many(&self, images: Vec<ImageInput>) -> Result<Vec<Vec<LabelPrediction>>> {
+        let input = &self.metadata.input;
+        let (size, channels, resize) = (input.image_size, input.channels, input.resize);
+        let mut pixels = Vec::with_capacity(images.len());
+        for (i, image) in images.into_iter().enumerate() {
+            let name = format!("image #{i}");
+            pixels.push(match image {
+                ImageInput::Encoded(bytes) => {
+                    decode_image(&name, &bytes, size, channels, resize, &self.limits)?
+                }
+                ImageInput::Rgba { pixels, width, height } => rgba_input(
+                    &name,
+                    pixels,
+                    (width, height),
+                    size,
+                    channels,
+                    resize,
+                    &self.limits,
+                )?,
+            });
+        }
+        let labels = self.metadata.labels.len();
+        let mut out = Vec::with_capacity(pixels.len());
+        for chunk in pixels.chunks(PREDICT_BATCH) {
+            let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+            let probs = self.probabilities(&refs).await?;
+            out.extend(probs.chunks(labels).map(|p| self.label_predictions(p)));
+        }
+        Ok(out)
+    }
+
     /// Pairs one image's probabilities with labels and thresholds, sorted descending.
     pub fn label_predictions(&self, probs: &[f32]) -> Vec<LabelPrediction> {
         let mut out: Vec<LabelPrediction> = self
@@ -204,5 +260,52 @@ impl Predictor {
             images_per_sec,
             metrics: evaluate(&metadata.labels, &probs, &targets, &metadata.thresholds),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIGIT: &[u8] = include_bytes!("../tests/fixtures/digit.png");
+
+    fn predictor() -> Predictor {
+        let config = crate::ResNetV2Config::for_depth(11, 3).unwrap();
+        let device = Device::flex();
+        let network = config.init(&device).unwrap();
+        let metadata = ModelMetadata {
+            labels: vec!["a".into(), "b".into(), "c".into()],
+            thresholds: vec![0.5; 3],
+            architecture: config,
+            ..Default::default()
+        };
+        let bytes = pollster::block_on(checkpoint::save(&network, &metadata)).unwrap();
+        Predictor::from_bytes(&bytes, &device).unwrap()
+    }
+
+    #[test]
+    fn a_batch_predicts_what_each_image_alone_does_from_bytes_or_pixels() {
+        let p = predictor();
+        let alone = pollster::block_on(p.predict_file("digit", DIGIT)).unwrap();
+        let rgba = image::load_from_memory(DIGIT).unwrap().to_rgba8();
+        let (width, height) = rgba.dimensions();
+        let mut inputs = vec![ImageInput::Rgba { pixels: rgba.into_raw(), width, height }];
+        // More than one batch, so that the chunks are put back in order.
+        inputs.extend(std::iter::repeat_n(ImageInput::Encoded(DIGIT.to_vec()), PREDICT_BATCH + 2));
+        let batch = pollster::block_on(p.predict_many(inputs)).unwrap();
+        assert_eq!(batch.len(), PREDICT_BATCH + 3);
+        for predictions in &batch {
+            assert_eq!(predictions.len(), 3);
+            for (got, want) in predictions.iter().zip(&alone) {
+                assert_eq!(got.label, want.label);
+                assert!((got.probability - want.probability).abs() < 1e-5, "{got:?} vs {want:?}");
+            }
+        }
+        let err = pollster::block_on(p.predict_many(vec![
+            ImageInput::Encoded(DIGIT.to_vec()),
+            ImageInput::Rgba { pixels: vec![0; 10], width: 2, height: 2 },
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("image #1"), "{err}");
     }
 }

@@ -448,6 +448,41 @@ impl JsPredictor {
         })
     }
 
+    /// Predicts several images in batched forward passes. Each element of `images` is a
+    /// `Uint8Array` of JPEG/PNG bytes or `{ rgba, width, height }` (`rgba` a canvas's
+    /// `ImageData.data`). Resolves to one array of `{ label, probability, threshold, positive }`
+    /// per image, in order, each highest probability first.
+    #[wasm_bindgen(js_name = predictMany)]
+    pub fn predict_many(&self, images: js_sys::Array) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        let inputs: Result<Vec<infer::ImageInput>, JsError> = images
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                if let Some(bytes) = item.dyn_ref::<js_sys::Uint8Array>() {
+                    return Ok(infer::ImageInput::Encoded(bytes.to_vec()));
+                }
+                let field = |name: &str| js_sys::Reflect::get(&item, &name.into()).ok();
+                let pixels = field("rgba").filter(JsValue::is_object);
+                let size = |name| field(name).and_then(|v| v.as_f64()).map(|v| v as u32);
+                match (pixels, size("width"), size("height")) {
+                    (Some(pixels), Some(width), Some(height)) => Ok(infer::ImageInput::Rgba {
+                        pixels: js_sys::Uint8Array::new(&pixels).to_vec(),
+                        width,
+                        height,
+                    }),
+                    _ => Err(JsError::new(&format!(
+                        "image #{i} is neither JPEG/PNG bytes (Uint8Array) nor {{ rgba, width, height }}"
+                    ))),
+                }
+            })
+            .collect();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let predictions = inner.predict_many(inputs?).await.map_err(err)?;
+            Ok(to_js(&predictions)?)
+        })
+    }
+
     /// Predicts one image file (JPEG/PNG bytes). Resolves to `{ predictions: [{ label,
     /// probability, threshold, positive }] }`, highest probability first.
     pub fn predict(&self, bytes: Vec<u8>) -> js_sys::Promise {

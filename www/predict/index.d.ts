@@ -83,7 +83,7 @@ export class Model {
   readonly metadata: ModelMetadata;
   /** Every label's probability for one image, highest first. */
   predict(source: ImageSource): Promise<LabelResult[]>;
-  /** `predict` for each image, in order. */
+  /** `predict` for each image, in order, through the network in batches of up to 32. */
   predictBatch(sources: Iterable<ImageSource>): Promise<LabelResult[][]>;
   /** Frees the model's memory; it cannot predict afterwards. */
   dispose(): void;
