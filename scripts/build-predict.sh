@@ -21,22 +21,7 @@ echo "==> generating its JS glue"
 rm -rf www/predict/pkg
 wasm-bindgen --target web --no-typescript --out-name tagtrain_predict --out-dir www/predict/pkg "$WASM"
 
-WASM_OPT="$ROOT/node_modules/.bin/wasm-opt"
-if [ "${TAGTRAIN_WASM_OPT:-1}" = "1" ] && [ -x "$WASM_OPT" ]; then
-  CACHE="$CARGO_TARGET_DIR/tagtrain-wasm-opt"
-  KEY="$(sha256sum www/predict/pkg/tagtrain_predict_bg.wasm | cut -d' ' -f1)-$("$WASM_OPT" --version | tr -cd '0-9.')"
-  if [ -f "$CACHE/$KEY.wasm" ]; then
-    echo "==> wasm-opt -Oz (cached)"
-  else
-    echo "==> wasm-opt -Oz"
-    mkdir -p "$CACHE"
-    "$WASM_OPT" -Oz --enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int \
-      --enable-sign-ext --enable-mutable-globals --enable-multivalue \
-      www/predict/pkg/tagtrain_predict_bg.wasm -o "$CACHE/$KEY.tmp"
-    mv "$CACHE/$KEY.tmp" "$CACHE/$KEY.wasm"
-  fi
-  cp "$CACHE/$KEY.wasm" www/predict/pkg/tagtrain_predict_bg.wasm
-fi
+optimise_wasm www/predict/pkg/tagtrain_predict_bg.wasm
 
 echo "==> tsc: the package's types against tests/predict-types/usage.ts"
 node_modules/.bin/tsc -p tests/predict-types

@@ -27,23 +27,5 @@ echo "==> generating JS glue"
 rm -rf www/pkg
 wasm-bindgen --target web --no-typescript --out-dir www/pkg "$WASM"
 
-# wasm-opt (npm's binaryen; Debian's is too old and produces modules that fail to load) roughly
-# halves the module. Only when installed by `npm ci`; the unoptimised module works the same.
-WASM_OPT="$ROOT/node_modules/.bin/wasm-opt"
-# It takes minutes, so its output is kept (in the Cargo target dir) by the input's hash.
-if [ "${TAGTRAIN_WASM_OPT:-1}" = "1" ] && [ -x "$WASM_OPT" ]; then
-  CACHE="$CARGO_TARGET_DIR/tagtrain-wasm-opt"
-  KEY="$(sha256sum www/pkg/tagtrain_bg.wasm | cut -d' ' -f1)-$("$WASM_OPT" --version | tr -cd '0-9.')"
-  if [ -f "$CACHE/$KEY.wasm" ]; then
-    echo "==> wasm-opt -Oz (cached)"
-  else
-    echo "==> wasm-opt -Oz"
-    mkdir -p "$CACHE"
-    "$WASM_OPT" -Oz --enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int \
-      --enable-sign-ext --enable-mutable-globals --enable-multivalue \
-      www/pkg/tagtrain_bg.wasm -o "$CACHE/$KEY.tmp"
-    mv "$CACHE/$KEY.tmp" "$CACHE/$KEY.wasm"
-  fi
-  cp "$CACHE/$KEY.wasm" www/pkg/tagtrain_bg.wasm
-fi
+optimise_wasm www/pkg/tagtrain_bg.wasm
 ls -l www/pkg/tagtrain_bg.wasm

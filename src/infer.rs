@@ -132,34 +132,10 @@ impl Predictor {
         Ok(self.label_predictions(&probs))
     }
 
-    /// Predicts decoded pixels: `width × height` RGBA (a canvas's `ImageData`), prepared as a
-    /// file's pixels are (see [`crate::data::image::rgba_input`]).
-    ///
-    /// # Errors
-    /// Pixels that are not `width × height × 4` bytes, or an image over the size limits.
-    pub async fn predict_rgba(
-        &self,
-        name: &str,
-        rgba: Vec<u8>,
-        size: (u32, u32),
-    ) -> Result<Vec<LabelPrediction>> {
-        let input = &self.metadata.input;
-        let pixels = rgba_input(
-            name,
-            rgba,
-            size,
-            input.image_size,
-            input.channels,
-            input.resize,
-            &self.limits,
-        )?;
-        let probs = self.probabilities(&[&pixels]).await?;
-        Ok(self.label_predictions(&probs))
-    }
-
     /// Predicts several images in batched forward passes (at most [`PREDICT_BATCH`] images
     /// each): one list of label predictions per image, in order. Each image is prepared exactly
-    /// as [`Predictor::predict_file`] and [`Predictor::predict_rgba`] prepare it.
+    /// as [`Predictor::predict_file`] prepares a file (pixels through
+    /// [`crate::data::image::rgba_input`], which takes the same last steps).
     ///
     /// # Errors
     /// The first image that cannot be prepared, named `image #i` (0-based).

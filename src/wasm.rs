@@ -367,7 +367,7 @@ pub fn with_thresholds(
     Ok(js_sys::Uint8Array::from(bytes.as_slice()))
 }
 
-/// What `predict` and `predictRgba` resolve to.
+/// What `predict` resolves to.
 #[derive(Serialize)]
 struct Predictions {
     predictions: Vec<infer::LabelPrediction>,
@@ -433,18 +433,6 @@ impl JsPredictor {
             let data = decode_all(&source, decoder, on_progress.as_ref()).await?;
             let evaluation = inner.evaluate(&data).await.map_err(err)?;
             Ok(to_js(&evaluation)?)
-        })
-    }
-
-    /// Predicts decoded pixels: `width × height` RGBA, unpremultiplied (a canvas's
-    /// `ImageData.data`), prepared exactly as a file's pixels. Resolves like `predict`.
-    #[wasm_bindgen(js_name = predictRgba)]
-    pub fn predict_rgba(&self, rgba: Vec<u8>, width: u32, height: u32) -> js_sys::Promise {
-        let inner = self.inner.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let predictions =
-                inner.predict_rgba("the image", rgba, (width, height)).await.map_err(err)?;
-            Ok(to_js(&Predictions { predictions })?)
         })
     }
 
