@@ -142,6 +142,12 @@ pub enum ErrorKind {
         /// Why.
         reason: String,
     },
+    /// A saved training run (autosave) cannot be resumed: not a run file, a newer format, or
+    /// another dataset than the one given.
+    RunState {
+        /// Why, and what to do.
+        reason: String,
+    },
     /// The loss stopped being a finite number: the run cannot go on from these weights.
     Diverged {
         /// 1-based step whose loss was not finite.
@@ -306,6 +312,10 @@ impl Error {
         Self::new(ErrorKind::InvalidOption { option, message: message.into() })
     }
 
+    pub(crate) fn run_state(reason: impl Into<String>) -> Self {
+        Self::new(ErrorKind::RunState { reason: reason.into() })
+    }
+
     pub(crate) fn model_file(reason: impl Into<String>) -> Self {
         Self::new(ErrorKind::ModelFile { reason: reason.into() })
     }
@@ -379,6 +389,7 @@ impl fmt::Display for Error {
             EmptyDataset { reason } => write!(f, "the dataset cannot be used: {reason}"),
             InvalidOption { option, message } => write!(f, "option '{option}': {message}"),
             ModelFile { reason } => write!(f, "not a usable tagtrain model file: {reason}"),
+            RunState { reason } => write!(f, "the saved training run cannot be resumed: {reason}"),
             Diverged { step, loss, learning_rate } => write!(
                 f,
                 "training diverged at step {step} (loss {loss}, learning rate {learning_rate:.2e}); \

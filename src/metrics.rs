@@ -17,12 +17,12 @@
 //!   images whose every label is right. An all-negative row counts like any other.
 //! - A NaN probability (a diverged model) counts as 0.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::scoring::{ScoreTable, Sweep, f1, ratio, sweep};
 
 /// Metrics of one label.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LabelMetrics {
     /// The label's name.
     pub name: String,
@@ -44,7 +44,7 @@ pub struct LabelMetrics {
 }
 
 /// Metrics over all labels.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MultiLabelMetrics {
     /// Each label's metrics, in the model's label order.

@@ -13,6 +13,16 @@ impl SeededRng {
         Self(seed ^ 0x5DEE_CE66_D1A4_F87D)
     }
 
+    /// The generator's state, to continue the same sequence later ([`Self::from_state`]).
+    pub fn state(&self) -> u64 {
+        self.0
+    }
+
+    /// A generator that continues from a saved [`Self::state`].
+    pub fn from_state(state: u64) -> Self {
+        Self(state)
+    }
+
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);

@@ -242,3 +242,110 @@ fn divergence_stops_the_run_and_keeps_the_best_epoch() {
     let err = early.snapshot().unwrap_err();
     assert_eq!(err.to_string(), error.to_string());
 }
+
+/// Steps `session` until it is done; returns every step's loss.
+fn run_to_end(session: &mut TrainingSession) -> Vec<f64> {
+    let mut losses = Vec::new();
+    while !session.is_done() {
+        losses.push(pollster::block_on(session.step()).unwrap().loss);
+    }
+    losses
+}
+
+/// A run saved after epoch 2 of 4 and resumed in a new session (as after a reload) ends where
+/// the uninterrupted run ends: same losses, same history, same weights, same thresholds.
+#[test]
+fn a_resumed_run_ends_as_the_uninterrupted_one() {
+    let dataset = synthetic_dataset(160, 16, 3);
+    let options = TrainingOptions {
+        epochs: 4,
+        batch_size: 16,
+        gradient_clip: 1.0,
+        positive_weights: true,
+        ..options()
+    };
+    let mut first =
+        TrainingSession::new(dataset.clone(), options, ComputeDevice::cpu(None)).unwrap();
+    // Both runs start from the same weights: the device's random generator is shared with the
+    // tests running in parallel, so a second `new` with the same seed may draw other weights.
+    let start = pollster::block_on(first.save_state()).unwrap();
+    let mut whole =
+        TrainingSession::resume(dataset.clone(), ComputeDevice::cpu(None), &start).unwrap();
+    let whole_losses = run_to_end(&mut whole);
+
+    let per_epoch = first.info().steps_per_epoch;
+    let mut losses = Vec::new();
+    for _ in 0..2 * per_epoch {
+        losses.push(pollster::block_on(first.step()).unwrap().loss);
+    }
+    let saved = pollster::block_on(first.save_state()).unwrap();
+    drop(first);
+    let info = tagtrain::train::saved_run_info(&saved).unwrap();
+    assert_eq!((info.epochs_completed, info.epochs), (2, 4));
+
+    let mut resumed =
+        TrainingSession::resume(dataset.clone(), ComputeDevice::cpu(None), &saved).unwrap();
+    assert_eq!(resumed.history().len(), 2);
+    losses.extend(run_to_end(&mut resumed));
+    assert_eq!(losses.len(), whole_losses.len());
+    for (step, (a, b)) in losses.iter().zip(&whole_losses).enumerate() {
+        assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "step {step}: {a} vs {b}");
+    }
+    let maps = |s: &TrainingSession| s.history().iter().map(|r| r.metrics.map).collect::<Vec<_>>();
+    let (a, b) = (maps(&resumed), maps(&whole));
+    assert_eq!(a.len(), 4);
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() < 1e-6, "mAP {a:?} vs {b:?}");
+    }
+    let (model_a, meta_a) = resumed.snapshot().unwrap();
+    let (model_b, meta_b) = whole.snapshot().unwrap();
+    assert_eq!(meta_a.thresholds, meta_b.thresholds);
+    assert_eq!(
+        meta_a.training.as_ref().unwrap().best_epoch,
+        meta_b.training.as_ref().unwrap().best_epoch
+    );
+    let file_a = pollster::block_on(checkpoint::save(&model_a, &meta_a)).unwrap();
+    let file_b = pollster::block_on(checkpoint::save(&model_b, &meta_b)).unwrap();
+    let device = burn::tensor::Device::flex();
+    let images: Vec<&[u8]> = (0..8).map(|i| dataset.image(i)).collect();
+    let pa =
+        pollster::block_on(Predictor::from_bytes(&file_a, &device).unwrap().probabilities(&images))
+            .unwrap();
+    let pb =
+        pollster::block_on(Predictor::from_bytes(&file_b, &device).unwrap().probabilities(&images))
+            .unwrap();
+    for (x, y) in pa.iter().zip(&pb) {
+        assert!((x - y).abs() < 1e-5, "{pa:?} vs {pb:?}");
+    }
+}
+
+/// A saved run is refused, in words, on another dataset, mid-epoch, and from a newer version.
+#[test]
+fn a_saved_run_is_refused_on_another_dataset() {
+    let dataset = synthetic_dataset(64, 16, 3);
+    let options = TrainingOptions { epochs: 2, batch_size: 16, ..options() };
+    let mut session = TrainingSession::new(dataset, options, ComputeDevice::cpu(None)).unwrap();
+    pollster::block_on(session.step()).unwrap();
+    let mid = pollster::block_on(session.save_state()).unwrap_err();
+    assert!(mid.to_string().contains("end of an epoch"), "{mid}");
+    while session.info().steps_per_epoch > session_step(&session) {
+        pollster::block_on(session.step()).unwrap();
+    }
+    let saved = pollster::block_on(session.save_state()).unwrap();
+
+    let other = synthetic_dataset(64, 16, 4);
+    let e = TrainingSession::resume(other, ComputeDevice::cpu(None), &saved).err().unwrap();
+    assert!(matches!(e.kind(), tagtrain::ErrorKind::RunState { .. }), "{e}");
+    assert!(e.to_string().contains("another dataset"), "{e}");
+
+    let model_file = {
+        let (model, metadata) = session.snapshot().unwrap();
+        pollster::block_on(checkpoint::save(&model, &metadata)).unwrap()
+    };
+    let e = tagtrain::train::saved_run_info(&model_file).unwrap_err();
+    assert!(e.to_string().contains("not a tagtrain run file"), "{e}");
+}
+
+fn session_step(session: &TrainingSession) -> usize {
+    session.history().len() * session.info().steps_per_epoch
+}

@@ -24,13 +24,13 @@ pub use metadata::{
     FORMAT, InputSpec, ModelMetadata, TrainingSummary, VERSION, check_thresholds, read_metadata,
 };
 
-/// Collects every float tensor with its module path.
+/// Collects every float tensor with its module path (after a prefix).
 #[derive(Default)]
 struct Collector {
     path: Vec<String>,
     names: Vec<String>,
     shapes: Vec<Vec<usize>>,
-    transaction: Option<Transaction>,
+    tensors: Vec<Tensor<1>>,
 }
 
 impl ModuleVisitor for Collector {
@@ -44,39 +44,97 @@ impl ModuleVisitor for Collector {
 
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let tensor = param.val();
-        self.shapes.push(tensor.dims().to_vec());
+        let dims = tensor.dims().to_vec();
+        self.tensors.push(tensor.reshape([dims.iter().product::<usize>()]));
+        self.shapes.push(dims);
         self.names.push(self.path.join("."));
-        let transaction = self.transaction.take().unwrap_or_default();
-        self.transaction = Some(transaction.register(tensor));
     }
+}
+
+/// A tensor read back from the device.
+pub(crate) struct NamedTensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub values: Vec<f32>,
+}
+
+/// Tensors to read back: every float tensor of some networks (each named `prefix` + module
+/// path) and loose ones.
+#[derive(Default)]
+pub(crate) struct Readback {
+    collector: Collector,
+}
+
+impl Readback {
+    /// Adds every float tensor of `model`, named `{prefix}{module path}`.
+    pub fn module(mut self, prefix: &str, model: &ResNetV2) -> Self {
+        let start = self.collector.names.len();
+        model.visit(&mut self.collector);
+        for name in &mut self.collector.names[start..] {
+            name.insert_str(0, prefix);
+        }
+        self
+    }
+
+    /// Adds one tensor of any shape.
+    pub fn tensor(mut self, name: String, tensor: Tensor<1>, shape: Vec<usize>) -> Self {
+        self.collector.names.push(name);
+        self.collector.shapes.push(shape);
+        self.collector.tensors.push(tensor);
+        self
+    }
+
+    /// Reads everything back asynchronously, in one transaction (works on WebGPU in the
+    /// browser).
+    pub async fn read(self) -> Result<Vec<NamedTensor>> {
+        let Collector { names, shapes, tensors, .. } = self.collector;
+        let data = if tensors.is_empty() {
+            Vec::new()
+        } else {
+            tensors
+                .into_iter()
+                .fold(Transaction::default(), Transaction::register)
+                .execute_async()
+                .await
+                .map_err(Error::backend)?
+        };
+        names
+            .into_iter()
+            .zip(shapes)
+            .zip(data)
+            .map(|((name, shape), data)| {
+                let values = data
+                    .try_to_vec::<f32>()
+                    .map_err(|e| Error::backend(format!("reading '{name}': {e:?}")))?;
+                Ok(NamedTensor { name, shape, values })
+            })
+            .collect()
+    }
+}
+
+/// A `.safetensors` file of `tensors` with `metadata` in its header.
+pub(crate) fn serialize(
+    tensors: &[NamedTensor],
+    metadata: impl IntoIterator<Item = (String, String)>,
+) -> Result<Vec<u8>> {
+    let buffers: Vec<Vec<u8>> =
+        tensors.iter().map(|t| t.values.iter().flat_map(|v| v.to_le_bytes()).collect()).collect();
+    let views = tensors
+        .iter()
+        .zip(&buffers)
+        .map(|(t, bytes)| {
+            TensorView::new(Dtype::F32, t.shape.clone(), bytes)
+                .map(|v| (t.name.clone(), v))
+                .map_err(|e| Error::backend(format!("tensor '{}': {e}", t.name)))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    safetensors::serialize(views, Some(metadata.into_iter().collect())).map_err(Error::backend)
 }
 
 /// Serialises `model` and `metadata` to the bytes of a `.safetensors` file.
 pub async fn save(model: &ResNetV2, metadata: &ModelMetadata) -> Result<Vec<u8>> {
-    let mut collector = Collector::default();
-    model.visit(&mut collector);
-    let data = match collector.transaction.take() {
-        Some(t) => t.execute_async().await.map_err(Error::backend)?,
-        None => Vec::new(),
-    };
-    let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::with_capacity(data.len());
-    for ((name, shape), data) in collector.names.into_iter().zip(collector.shapes).zip(data) {
-        let values = data
-            .try_to_vec::<f32>()
-            .map_err(|e| Error::backend(format!("reading '{name}': {e:?}")))?;
-        let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        buffers.push((name, shape, bytes));
-    }
-    let views = buffers
-        .iter()
-        .map(|(name, shape, bytes)| {
-            TensorView::new(Dtype::F32, shape.clone(), bytes)
-                .map(|v| (name.clone(), v))
-                .map_err(|e| Error::backend(format!("tensor '{name}': {e}")))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    safetensors::serialize(views, Some(metadata.header()?.into_iter().collect()))
-        .map_err(Error::backend)
+    let tensors = Readback::default().module("", model).read().await?;
+    serialize(&tensors, metadata.header()?)
 }
 
 /// Rewrites a model file with new per-label thresholds (weights untouched): the user picked
@@ -93,15 +151,19 @@ pub fn with_thresholds(bytes: &[u8], thresholds: &[f32]) -> Result<Vec<u8>> {
         .map_err(Error::backend)
 }
 
+/// A file's tensors by name: shape and `f32` values.
+pub(crate) type StoredTensors = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
+
 /// Replaces every float tensor by the stored one with the same path.
-struct Loader {
+struct Loader<'a> {
+    prefix: &'a str,
     path: Vec<String>,
-    tensors: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+    tensors: &'a mut StoredTensors,
     device: Device,
     error: Option<Error>,
 }
 
-impl ModuleMapper for Loader {
+impl ModuleMapper for Loader<'_> {
     fn enter_module(&mut self, name: &str, _container_type: &str) {
         self.path.push(name.to_string());
     }
@@ -111,7 +173,7 @@ impl ModuleMapper for Loader {
     }
 
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let name = self.path.join(".");
+        let name = format!("{}{}", self.prefix, self.path.join("."));
         let expected = param.lazy_shape().to_vec();
         match self.tensors.remove(&name) {
             Some((shape, values)) if shape == expected => {
@@ -151,6 +213,18 @@ pub fn load(bytes: &[u8], device: &Device) -> Result<(ResNetV2, ModelMetadata)> 
 /// fine-tuning).
 pub fn load_trainable(bytes: &[u8], device: &Device) -> Result<(ResNetV2, ModelMetadata)> {
     let metadata = read_metadata(bytes)?;
+    let mut tensors = read_f32_tensors(bytes)?;
+    let model = load_into(metadata.architecture.init(device)?, &mut tensors, "", device)?;
+    if let Some(extra) = tensors.keys().next() {
+        return Err(Error::model_file(format!(
+            "unexpected tensor '{extra}' for this architecture"
+        )));
+    }
+    Ok((model, metadata))
+}
+
+/// Every tensor of a `.safetensors` file, by name: shape and `f32` values.
+pub(crate) fn read_f32_tensors(bytes: &[u8]) -> Result<StoredTensors> {
     let file = safetensors::SafeTensors::deserialize(bytes).map_err(metadata::not_safetensors)?;
     let mut tensors = BTreeMap::new();
     for (name, view) in file.tensors() {
@@ -167,16 +241,22 @@ pub fn load_trainable(bytes: &[u8], device: &Device) -> Result<(ResNetV2, ModelM
             .collect();
         tensors.insert(name, (view.shape().to_vec(), values));
     }
-    let model = metadata.architecture.init(device)?;
-    let mut loader = Loader { path: Vec::new(), tensors, device: device.clone(), error: None };
+    Ok(tensors)
+}
+
+/// Replaces every float tensor of `model` by the one named `{prefix}{module path}` in
+/// `tensors`, taking it out; errors name a missing or misshapen tensor.
+pub(crate) fn load_into(
+    model: ResNetV2,
+    tensors: &mut StoredTensors,
+    prefix: &str,
+    device: &Device,
+) -> Result<ResNetV2> {
+    let mut loader =
+        Loader { prefix, path: Vec::new(), tensors, device: device.clone(), error: None };
     let model = model.map(&mut loader);
-    if let Some(e) = loader.error {
-        return Err(e);
+    match loader.error {
+        Some(e) => Err(e),
+        None => Ok(model),
     }
-    if let Some(extra) = loader.tensors.keys().next() {
-        return Err(Error::model_file(format!(
-            "unexpected tensor '{extra}' for this architecture"
-        )));
-    }
-    Ok((model, metadata))
 }

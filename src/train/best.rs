@@ -64,6 +64,21 @@ impl EarlyStopping {
         }
     }
 
+    /// Early stopping as it was when a run was saved (resuming).
+    pub fn restore(
+        patience: usize,
+        best: Option<BestEpoch>,
+        stale_epochs: usize,
+        stopped: bool,
+    ) -> Self {
+        Self { patience, best, stale_epochs, stopped }
+    }
+
+    /// Epochs since the best one.
+    pub fn stale_epochs(&self) -> usize {
+        self.stale_epochs
+    }
+
     /// The best epoch, once one has been validated.
     pub fn best(&self) -> Option<&BestEpoch> {
         self.best.as_ref()

@@ -2,7 +2,7 @@
 //! a validation report at the end of every epoch, and the kept weights' threshold curves.
 //! Serialised camelCase: the page reads them as they are.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
 use crate::metrics::MultiLabelMetrics;
@@ -35,7 +35,7 @@ pub struct StepEvent {
 }
 
 /// Validation at the end of an epoch.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EpochReport {
     /// 1-based epoch.

@@ -2,15 +2,18 @@
 //! learning-rate schedule, augmentation, where the weights start, early stopping, the events a
 //! run reports, and the step-by-step session that ties them together.
 
+mod adamw;
 mod augment;
 mod best;
 mod events;
 mod loss;
+mod resume;
 mod schedule;
 mod session;
 mod start;
 
 pub use events::{EpochReport, LabelCurve, SessionInfo, StepEvent, Throughput};
 pub use loss::{bce_with_logits, bce_with_logits_cpu, positive_weights};
+pub use resume::{DatasetFingerprint, RUN_FORMAT, RUN_VERSION, SavedRunInfo, saved_run_info};
 pub use schedule::warmup_cosine;
 pub use session::TrainingSession;

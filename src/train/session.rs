@@ -5,12 +5,16 @@
 //! wasm one code path. Every read from the device is asynchronous (a synchronous read panics on
 //! WebGPU in the browser).
 
+use std::collections::BTreeMap;
+
 use burn::module::Module;
-use burn::optim::grad_clipping::GradientClippingConfig;
-use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::checkpoint::{InputSpec, ModelMetadata, TrainingSummary};
+use crate::checkpoint::{
+    InputSpec, ModelMetadata, NamedTensor, Readback, TrainingSummary, load_into, read_f32_tensors,
+    serialize,
+};
 use crate::data::batcher::{images_tensor, targets_tensor};
 use crate::data::{Dataset, Normalization, Split, stratified_split};
 use crate::device::ComputeDevice;
@@ -22,10 +26,14 @@ use crate::rng::SeededRng;
 use crate::scoring::ScoreTable;
 use crate::thresholds::{curve, tune_thresholds};
 
+use super::adamw::{AdamW, Moments};
 use super::augment::augment;
-use super::best::EarlyStopping;
+use super::best::{BestEpoch, EarlyStopping};
 use super::events::{EpochReport, LabelCurve, SessionInfo, StepEvent, Throughput};
 use super::loss::{bce_with_logits, bce_with_logits_cpu, positive_weights};
+use super::resume::{
+    BestHeader, DatasetFingerprint, HEADER_KEY, RUN_FORMAT, RUN_VERSION, RunHeader, read_header,
+};
 use super::schedule::warmup_cosine;
 use super::start::start;
 
@@ -33,7 +41,7 @@ use super::start::start;
 pub struct TrainingSession {
     /// `None` only while a step is running (the optimiser takes the model by value).
     model: Option<ResNetV2>,
-    optim: ModuleOptimizer,
+    optim: AdamW,
     config: ResNetV2Config,
     options: TrainingOptions,
     dataset: Dataset,
@@ -58,7 +66,8 @@ pub struct TrainingSession {
     epoch_loss_sum: f64,
     epoch_loss_count: usize,
     throughput: Throughput,
-    last_report: Option<EpochReport>,
+    /// Every epoch's report, oldest first (a resumed run's included).
+    history: Vec<EpochReport>,
     /// Set when a step's loss was not finite: the run is over, and the weights after that
     /// step are not to be saved.
     diverged: Option<Error>,
@@ -98,29 +107,14 @@ impl TrainingSession {
         if dataset.len() < 2 {
             return Err(Error::empty_dataset("at least 2 images are needed to train"));
         }
-        let mut split = stratified_split(&dataset, options.validation_fraction, options.seed);
-        if split.train.is_empty() {
-            split.train = std::mem::take(&mut split.valid);
-        }
+        let split = run_split(&dataset, &options);
         let train_device = compute.device.clone().autodiff();
         train_device.seed(options.seed);
         let start = start(&dataset, &options, &split.train, model_file, &train_device)?;
-        let mut optim = AdamWConfig::new().with_weight_decay(options.weight_decay as f32);
-        if options.gradient_clip > 0.0 {
-            optim =
-                optim.with_grad_clipping(Some(GradientClippingConfig::Norm(options.gradient_clip)));
-        }
-        // Uploaded once; every step reuses the same device tensor.
-        let pos_weight = options.positive_weights.then(|| {
-            let w = positive_weights(&dataset, &split.train);
-            let labels = w.len();
-            Tensor::<1>::from_data(TensorData::new(w, [labels]), &train_device)
-        });
-        let valid_targets =
-            split.valid.iter().flat_map(|&i| dataset.target(i).iter().copied()).collect();
+        let (pos_weight, valid_targets) = split_tensors(&dataset, &options, &split, &train_device);
         Ok(Self {
             model: Some(start.model),
-            optim: optim.init(),
+            optim: AdamW::new(options.weight_decay, options.gradient_clip),
             config: start.config,
             steps_per_epoch: (split.train.len() / options.batch_size).max(1),
             valid_targets,
@@ -140,9 +134,174 @@ impl TrainingSession {
             epoch_loss_sum: 0.0,
             epoch_loss_count: 0,
             throughput: Throughput::default(),
-            last_report: None,
+            history: Vec::new(),
             diverged: None,
         })
+    }
+
+    /// Takes up a run saved by [`Self::save_state`] on the same dataset (decoded at the same
+    /// size): it goes on with the same weights, optimiser moments, random state, best epoch and
+    /// history, so it ends as the uninterrupted run would have.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::RunState`] for a file that is not a run, one saved by a newer
+    /// version, or another dataset (said in words).
+    pub fn resume(dataset: Dataset, compute: ComputeDevice, state: &[u8]) -> Result<Self> {
+        let header = read_header(state)?;
+        if let Some(why) = header.dataset.difference(&DatasetFingerprint::of(&dataset)) {
+            return Err(Error::run_state(format!(
+                "it belongs to another dataset: {why}. Open the dataset the run started with"
+            )));
+        }
+        let options = header.options;
+        options.validate()?;
+        let split = run_split(&dataset, &options);
+        let steps_per_epoch = (split.train.len() / options.batch_size).max(1);
+        if steps_per_epoch != header.steps_per_epoch {
+            return Err(Error::run_state("its split of the dataset does not match this one's"));
+        }
+        let train_device = compute.device.clone().autodiff();
+        train_device.seed(options.seed);
+        let mut tensors = read_f32_tensors(state)
+            .map_err(|e| Error::run_state(format!("its tensors cannot be read ({e})")))?;
+        let config = header.architecture;
+        let damaged = |e: Error| Error::run_state(format!("its weights do not fit ({e})"));
+        let model = load_into(config.init(&train_device)?, &mut tensors, "model.", &train_device)
+            .map_err(damaged)?;
+        let best = match header.best {
+            None => None,
+            Some(BestHeader { epoch, map, valid_loss }) => {
+                let device = &compute.device;
+                let model = load_into(config.init(device)?, &mut tensors, "best.", device)
+                    .map_err(damaged)?;
+                let probs = tensors.remove("best.probs").map(|(_, v)| v).unwrap_or_default();
+                Some(BestEpoch { model, epoch, map, valid_loss, probs })
+            }
+        };
+        let mut moments = BTreeMap::<String, Moments>::new();
+        let firsts: Vec<String> =
+            tensors.keys().filter(|k| k.starts_with("adam.first.")).cloned().collect();
+        for key in firsts {
+            let path = &key["adam.first.".len()..];
+            let second = tensors.remove(&format!("adam.second.{path}"));
+            let (Some((_, first)), Some((_, second))) = (tensors.remove(&key), second) else {
+                return Err(Error::run_state(format!(
+                    "the optimiser state of '{path}' is missing"
+                )));
+            };
+            let tensor = |values: Vec<f32>| {
+                let n = values.len();
+                Tensor::<1>::from_data(TensorData::new(values, [n]), &compute.device)
+            };
+            moments
+                .insert(path.to_string(), Moments { first: tensor(first), second: tensor(second) });
+        }
+        if let Some(extra) = tensors.keys().next() {
+            return Err(Error::run_state(format!("unexpected tensor '{extra}'")));
+        }
+        let mut optim = AdamW::new(options.weight_decay, options.gradient_clip);
+        optim.restore(header.optimizer_steps, moments);
+        let rng = header
+            .rng
+            .parse::<u64>()
+            .map(SeededRng::from_state)
+            .map_err(|_| Error::run_state("its random state is damaged"))?;
+        let (pos_weight, valid_targets) = split_tensors(&dataset, &options, &split, &train_device);
+        let early_stopping = EarlyStopping::restore(
+            options.patience,
+            best,
+            header.stale_epochs,
+            header.stopped_early,
+        );
+        Ok(Self {
+            model: Some(model),
+            optim,
+            config,
+            steps_per_epoch,
+            valid_targets,
+            dataset,
+            split,
+            norm: header.normalization,
+            compute,
+            train_device,
+            rng,
+            early_stopping,
+            options,
+            order: Vec::new(),
+            step: header.step,
+            pos_weight,
+            init: header.init,
+            lineage: header.lineage,
+            epoch_loss_sum: 0.0,
+            epoch_loss_count: 0,
+            throughput: Throughput::default(),
+            history: header.history,
+            diverged: None,
+        })
+    }
+
+    /// The run's state at the end of an epoch, as a run file (see the `resume` module): what
+    /// [`Self::resume`] needs to go on exactly from here. Read back asynchronously, so it works
+    /// on WebGPU in the browser.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Misuse`] in the middle of an epoch (the epoch's shuffle is not
+    /// saved) or after a diverged step; backend failures.
+    pub async fn save_state(&self) -> Result<Vec<u8>> {
+        if !self.step.is_multiple_of(self.steps_per_epoch) {
+            return Err(Error::misuse("a run is saved at the end of an epoch"));
+        }
+        if let Some(diverged) = &self.diverged {
+            return Err(diverged.clone());
+        }
+        let model = self.model.as_ref().ok_or_else(busy)?.valid();
+        let mut readback = Readback::default().module("model.", &model);
+        let best = self.early_stopping.best();
+        if let Some(best) = best {
+            readback = readback.module("best.", &best.model);
+        }
+        for (path, moments) in self.optim.moments() {
+            let shape = moments.first.dims().to_vec();
+            readback = readback
+                .tensor(format!("adam.first.{path}"), moments.first.clone(), shape.clone())
+                .tensor(format!("adam.second.{path}"), moments.second.clone(), shape);
+        }
+        let mut tensors = readback.read().await?;
+        if let Some(best) = best {
+            let values = best.probs.clone();
+            tensors.push(NamedTensor {
+                name: "best.probs".to_string(),
+                shape: vec![values.len()],
+                values,
+            });
+        }
+        let header = RunHeader {
+            version: RUN_VERSION,
+            options: self.options.clone(),
+            architecture: self.config.clone(),
+            normalization: self.norm.clone(),
+            dataset: DatasetFingerprint::of(&self.dataset),
+            step: self.step,
+            steps_per_epoch: self.steps_per_epoch,
+            rng: self.rng.state().to_string(),
+            optimizer_steps: self.optim.time(),
+            best: best.map(|b| BestHeader { epoch: b.epoch, map: b.map, valid_loss: b.valid_loss }),
+            stale_epochs: self.early_stopping.stale_epochs(),
+            stopped_early: self.early_stopping.stopped(),
+            init: self.init,
+            lineage: self.lineage.clone(),
+            history: self.history.clone(),
+        };
+        let json = serde_json::to_string(&header).map_err(Error::backend)?;
+        let metadata =
+            [("format".to_string(), RUN_FORMAT.to_string()), (HEADER_KEY.to_string(), json)];
+        serialize(&tensors, metadata)
+    }
+
+    /// Every epoch's validation report so far, oldest first (a resumed run's earlier epochs
+    /// included).
+    pub fn history(&self) -> &[EpochReport] {
+        &self.history
     }
 
     /// The options of this run.
@@ -232,7 +391,7 @@ impl TrainingSession {
             let model = self.model.as_ref().ok_or_else(busy)?;
             let validated = !self.split.valid.is_empty();
             self.early_stopping.observe(&mut report, model, probs, validated);
-            self.last_report = Some(report.clone());
+            self.history.push(report.clone());
             Some(report)
         } else {
             None
@@ -359,8 +518,36 @@ impl TrainingSession {
 
     /// The latest end-of-epoch report.
     pub fn last_report(&self) -> Option<&EpochReport> {
-        self.last_report.as_ref()
+        self.history.last()
     }
+}
+
+/// The run's train/validation split: stratified by the seed (all images train when the
+/// validation share leaves none to train on).
+fn run_split(dataset: &Dataset, options: &TrainingOptions) -> Split {
+    let mut split = stratified_split(dataset, options.validation_fraction, options.seed);
+    if split.train.is_empty() {
+        split.train = std::mem::take(&mut split.valid);
+    }
+    split
+}
+
+/// The positive weights (uploaded once; every step reuses the device tensor) and the
+/// validation targets of a split.
+fn split_tensors(
+    dataset: &Dataset,
+    options: &TrainingOptions,
+    split: &Split,
+    device: &Device,
+) -> (Option<Tensor<1>>, Vec<u8>) {
+    let pos_weight = options.positive_weights.then(|| {
+        let w = positive_weights(dataset, &split.train);
+        let labels = w.len();
+        Tensor::<1>::from_data(TensorData::new(w, [labels]), device)
+    });
+    let valid_targets =
+        split.valid.iter().flat_map(|&i| dataset.target(i).iter().copied()).collect();
+    (pos_weight, valid_targets)
 }
 
 /// A step or read while another step holds the model (only possible through misuse of the API).
