@@ -206,6 +206,40 @@ impl Dataset {
     }
 }
 
+#[cfg(feature = "train")]
+#[wasm_bindgen]
+impl Dataset {
+    /// Resumes a run saved by `Trainer.saveState` (an autosave) on this dataset: decodes the
+    /// images as the run did (its own options) and resolves to a [`Trainer`] that goes on from
+    /// the saved epoch. Throws, in words, for a run of another dataset or a newer version.
+    #[wasm_bindgen(js_name = resumeTraining)]
+    pub fn resume_training(
+        &self,
+        state: Vec<u8>,
+        on_progress: Option<js_sys::Function>,
+    ) -> js_sys::Promise {
+        let source = self.source.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let options = crate::train::saved_run_info(&state).map_err(err)?.options;
+            source.borrow().memory_plan(&options).and_then(|p| p.check()).map_err(err)?;
+            let compute = device()?;
+            let decoder =
+                source.borrow().decoder(options.image_size, options.resize).map_err(err)?;
+            let data = decode_all(&source, decoder, on_progress.as_ref()).await?;
+            let session = TrainingSession::resume(data, compute, &state).map_err(err)?;
+            Ok(JsValue::from(Trainer { session: Rc::new(RefCell::new(Some(session))) }))
+        })
+    }
+}
+
+/// What a saved run (autosave) is, read from its file without loading it: `{ epochsCompleted,
+/// epochs, stoppedEarly, labels, images, model, options, bestMap }`.
+#[cfg(feature = "train")]
+#[wasm_bindgen(js_name = savedRunInfo)]
+pub fn saved_run_info(state: &[u8]) -> Result<JsValue, JsError> {
+    to_js(&crate::train::saved_run_info(state).map_err(err)?)
+}
+
 /// Checked training options from the page's options object (defaults for what it leaves out).
 fn training_options(options: JsValue) -> Result<TrainingOptions, JsError> {
     let options: TrainingOptions = if options.is_undefined() || options.is_null() {
@@ -309,6 +343,29 @@ impl Trainer {
         let guard = self.session.borrow();
         let session = guard.as_ref().ok_or_else(busy)?;
         to_js(&session.threshold_curves())
+    }
+
+    /// Every epoch's validation report so far, oldest first (a resumed run's earlier epochs
+    /// included), as the steps' `validation` reported them.
+    pub fn history(&self) -> Result<JsValue, JsError> {
+        let guard = self.session.borrow();
+        let session = guard.as_ref().ok_or_else(busy)?;
+        to_js(&session.history())
+    }
+
+    /// Resolves to the run's state at the end of an epoch (`Uint8Array`, a run file) for
+    /// `Dataset.resumeTraining`: weights, optimiser moments, random state, history.
+    #[wasm_bindgen(js_name = saveState)]
+    pub fn save_state(&self) -> js_sys::Promise {
+        let cell = self.session.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            // Taken out while reading back, so no borrow is held across the `await`.
+            let session = cell.borrow_mut().take().ok_or_else(busy)?;
+            let result = session.save_state().await;
+            *cell.borrow_mut() = Some(session);
+            let bytes = result.map_err(err)?;
+            Ok(js_sys::Uint8Array::from(bytes.as_slice()).into())
+        })
     }
 
     /// Resolves to the model file (`Uint8Array`, `.safetensors` with metadata) of the current

@@ -285,13 +285,15 @@ fn a_resumed_run_ends_as_the_uninterrupted_one() {
 
     let mut resumed =
         TrainingSession::resume(dataset.clone(), ComputeDevice::cpu(None), &saved).unwrap();
-    assert_eq!(resumed.history().len(), 2);
+    assert_eq!(resumed.history().epochs.len(), 2);
+    assert_eq!(resumed.history().step_losses.len(), 2 * per_epoch);
     losses.extend(run_to_end(&mut resumed));
     assert_eq!(losses.len(), whole_losses.len());
     for (step, (a, b)) in losses.iter().zip(&whole_losses).enumerate() {
         assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "step {step}: {a} vs {b}");
     }
-    let maps = |s: &TrainingSession| s.history().iter().map(|r| r.metrics.map).collect::<Vec<_>>();
+    let maps =
+        |s: &TrainingSession| s.history().epochs.iter().map(|r| r.metrics.map).collect::<Vec<_>>();
     let (a, b) = (maps(&resumed), maps(&whole));
     assert_eq!(a.len(), 4);
     for (x, y) in a.iter().zip(&b) {
@@ -347,5 +349,5 @@ fn a_saved_run_is_refused_on_another_dataset() {
 }
 
 fn session_step(session: &TrainingSession) -> usize {
-    session.history().len() * session.info().steps_per_epoch
+    session.history().epochs.len() * session.info().steps_per_epoch
 }

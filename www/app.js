@@ -9,6 +9,7 @@ import { applyRecommendation, initOptionsForm, showChoices } from "./panels/opti
 import { initTrainingPanel } from "./panels/training.js";
 import { initModelPanel, showModel } from "./panels/model.js";
 import { initPredictPanel } from "./panels/predict.js";
+import { initLibraryPanel } from "./panels/library.js";
 
 /** @typedef {import("./protocol.js").BackendInfo} BackendInfo */
 
@@ -44,6 +45,8 @@ const client = new WorkerClient({ prefer }, (ready, crash) => {
     showError("The compute backend could not start", e);
   });
   if (crash) started.then(() => restoreAfterCrash(crash));
+  // A run saved in the browser (a reload, a crash, a closed tab) is offered for resuming.
+  started.then(() => training.offerResume());
 });
 
 /**
@@ -88,11 +91,30 @@ async function restoreAfterCrash(/** @type {import("./client.js").Crash} */ cras
 }
 
 initOptionsForm(client);
-initDatasetPanel(client, { onSummary: (summary) => applyRecommendation(summary.recommended) });
-initTrainingPanel(client, {
-  onModel: (result) => showModel(result.model, result.metadata, "trained here", result.curves),
+const dataset = initDatasetPanel(client, { onSummary: (summary) => applyRecommendation(summary.recommended) });
+const library = initLibraryPanel(client, {
+  onOpen: (bytes, metadata, origin) => showModel(bytes, metadata, origin),
+});
+const training = initTrainingPanel(client, {
+  onModel: (result) => {
+    showModel(result.model, result.metadata, "trained here", result.curves);
+    const when = new Date().toLocaleString();
+    library.add(result.model, result.metadata, {
+      name: `${state.datasetName.replace(/\.zip$/i, "")} · ${result.metadata.model} · ${when}`,
+      origin: result.failure ? "trained here (stopped early: the loss diverged)" : result.stopped ? "trained here (stopped)" : "trained here",
+    });
+  },
+  loadDataset: dataset.loadDataset,
 });
 const predictPanel = initPredictPanel(client);
-initModelPanel(client, { onThresholdsChanged: () => predictPanel.predictAgain() });
+initModelPanel(client, {
+  onThresholdsChanged: (bytes) => {
+    predictPanel.predictAgain();
+    library.modelChanged(bytes);
+  },
+  onModelLoaded: (bytes, metadata, fileName) =>
+    library.add(bytes, metadata, { name: fileName.replace(/\.safetensors$/i, ""), origin: `loaded from ${fileName}` }),
+});
+library.refresh();
 // Every panel shows the initial state (buttons disabled until there is something to act on).
 update({});

@@ -18,6 +18,13 @@ export const Request = Object.freeze({
   LOAD_DATASET: "load-dataset",
   /** {@link TrainArgs} → {@link TrainResult}, with decoding, started and step progress */
   TRAIN: "train",
+  /**
+   * {@link ResumeArgs} → {@link TrainResult}, with the same progress as `train`: resumes a saved
+   * run on the loaded dataset (the one it started with)
+   */
+  RESUME: "resume",
+  /** {@link ResumeArgs} → {@link SavedRunInfo}: what a saved run is, without loading it */
+  RUN_INFO: "run-info",
   /** no arguments → {@link StopResult} */
   STOP: "stop",
   /** {@link LoadModelArgs} → {@link ModelReply} */
@@ -61,6 +68,10 @@ export const Progress = Object.freeze({
   STARTED: "started",
   /** {@link StepEvent}: one training step is done. */
   STEP: "step",
+  /** {@link AutosavedEvent}: the run's state after an epoch is in the browser's storage. */
+  AUTOSAVED: "autosaved",
+  /** `{ kind, epoch, message }`: that epoch could not be saved (storage full); training goes on. */
+  AUTOSAVE_FAILED: "autosave-failed",
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -69,6 +80,31 @@ export const Progress = Object.freeze({
 /**
  * @typedef {object} InitArgs
  * @property {"auto" | "webgpu" | "cpu"} prefer  `cpu` forces the CPU backend.
+ */
+
+/**
+ * @typedef {object} ResumeArgs
+ * @property {Blob} state  A run file, as `Trainer.saveState` wrote it (store.js keeps it).
+ */
+
+/**
+ * @typedef {object} SavedRunInfo
+ * @property {number} epochsCompleted
+ * @property {number} epochs
+ * @property {boolean} stoppedEarly
+ * @property {string[]} labels
+ * @property {number} images
+ * @property {string} model
+ * @property {object} options
+ * @property {number | null} bestMap
+ */
+
+/**
+ * @typedef {object} AutosavedEvent
+ * @property {"autosaved"} kind
+ * @property {number} epoch  The epoch whose end was saved.
+ * @property {number} bytes  Size of the run file.
+ * @property {number} ms  Time to read the state back and write it.
  */
 
 /**
@@ -81,6 +117,7 @@ export const Progress = Object.freeze({
  * @property {TrainingOptions} options
  * @property {File | null} initModel  A model file to continue from (same labels) or to take
  *   the backbone of (other labels); null for new weights.
+ * @property {boolean} autosave  Save the run's state to the browser's storage after each epoch.
  */
 
 /**
@@ -248,7 +285,7 @@ export const Progress = Object.freeze({
 // ---------------------------------------------------------------------------------------------
 // Progress events
 
-/** @typedef {DecodingEvent | StartedEvent | StepEvent} ProgressEvent */
+/** @typedef {DecodingEvent | StartedEvent | StepEvent | AutosavedEvent} ProgressEvent */
 
 /** @typedef {{ kind: "decoding", done: number, total: number }} DecodingEvent */
 
@@ -265,6 +302,8 @@ export const Progress = Object.freeze({
  * @property {"webgpu" | "cpu"} info.backend
  * @property {"new" | "continue" | "new-head"} info.init
  * @property {number} info.wasmMemoryBytes  The worker's wasm memory after decoding (its peak so far).
+ * @property {{ epochs: EpochReport[], stepLosses: number[] }} info.history  What a resumed run
+ *   reported before it was saved (empty for a new run).
  */
 
 /**

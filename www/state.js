@@ -16,6 +16,7 @@
  * @property {Blob | null} modelFile  Its file as the worker holds it (thresholds included), to
  *   load again into a restarted worker.
  * @property {number[]} thresholds  The model's per-label thresholds as the sliders set them.
+ * @property {string | null} libraryId  The current model's entry in the library (store.js).
  * @property {File | null} initModel  "Continue from a model file": read by the worker at Train.
  * @property {File | null} lastPredicted  The image predicted last (predicted again when the
  *   thresholds change).
@@ -51,6 +52,7 @@ export const state = {
   model: null,
   modelFile: null,
   thresholds: [],
+  libraryId: null,
   initModel: null,
   lastPredicted: null,
   run: newRun(),

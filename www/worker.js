@@ -2,8 +2,10 @@
 // data, the model and metrics is made in Rust.
 import init, {
   initBackend, trainingChoices, checkZipSize, Dataset, Predictor, withThresholds, webExportFiles, exportForWeb,
+  savedRunInfo,
 } from "./pkg/tagtrain.js";
 import { Progress, Reply, Request } from "./protocol.js";
+import { saveRunState } from "./store.js";
 
 /**
  * Every GPU device the module asks for, so that its loss is reported (Reply.DEVICE_LOST) instead
@@ -63,6 +65,74 @@ function usePredictor(bytes) {
   return { model: bytes.slice(), metadata: predictor.metadata() };
 }
 
+/**
+ * Runs training to its end (or Stop, or a failure): `prepare(onDecoded)` decodes the dataset
+ * and resolves to the Trainer (a new run, or a resumed one). With `autosave`, the run's state is
+ * written to the browser's storage at the end of every epoch but the last, so that a reload or a
+ * crash loses at most one epoch.
+ */
+async function train(prepare, autosave, progress) {
+  await ready;
+  if (!dataset) throw new Error("Load a dataset zip first.");
+  if (training) throw new Error("Training is already running.");
+  // Both decode the dataset, which one decoding at a time holds.
+  if (evaluating) throw new Error("An evaluation is running; train when it is done.");
+  training = true;
+  stopRequested = false;
+  let trainer = null;
+  try {
+    await attachZip();
+    trainer = await prepare((done, total) => progress({ kind: Progress.DECODING, done, total }));
+    const info = trainer.info();
+    // Decoded pixels live in wasm memory, which only grows: its size is the peak so far.
+    info.wasmMemoryBytes = wasmMemoryBytes();
+    // A resumed run's earlier epochs, to redraw its curves.
+    info.history = trainer.history();
+    progress({ kind: Progress.STARTED, info });
+    let event = { done: false, step: 0 };
+    let failure = null;
+    while (!event.done && !stopRequested) {
+      try {
+        event = await trainer.step();
+      } catch (e) {
+        failure = e instanceof Error ? e.message : String(e);
+        break;
+      }
+      progress({ kind: Progress.STEP, ...event, wasmMemoryBytes: wasmMemoryBytes() });
+      if (autosave && event.validation && !event.done) await saveEpoch(trainer, event.epoch, progress);
+      // Let "stop" (a macrotask) in between two steps.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    if (failure) {
+      // A run that fails mid-way (the loss diverged) keeps its best validated epoch; with
+      // none, exporting fails too and the failure stands (the previous model stays).
+      const bytes = await trainer.exportModel().catch(() => { throw new Error(failure); });
+      return { stopped: true, failure, ...usePredictor(bytes), curves: trainer.thresholdCurves() };
+    }
+    if (trainer.history().stepLosses.length === 0) {
+      return { stopped: true, model: null, metadata: null, curves: null };
+    }
+    const bytes = await trainer.exportModel();
+    const curves = trainer.thresholdCurves();
+    return { stopped: !event.done, ...usePredictor(bytes), curves };
+  } finally {
+    trainer?.free();
+    training = false;
+  }
+}
+
+/** Writes the run's state after `epoch`; a failure (storage full) is reported, not fatal. */
+async function saveEpoch(trainer, epoch, progress) {
+  const started = performance.now();
+  try {
+    const bytes = await trainer.saveState();
+    await saveRunState(bytes);
+    progress({ kind: Progress.AUTOSAVED, epoch, bytes: bytes.byteLength, ms: performance.now() - started });
+  } catch (e) {
+    progress({ kind: Progress.AUTOSAVE_FAILED, epoch, message: e instanceof Error ? e.message : String(e) });
+  }
+}
+
 /** Each handler gets the request's arguments and `progress(event)`, which posts a progress reply. */
 const handlers = {
   async [Request.INIT]({ prefer }) {
@@ -87,53 +157,19 @@ const handlers = {
     return dataset.summary();
   },
 
-  async [Request.TRAIN]({ options, initModel }, progress) {
+  async [Request.TRAIN]({ options, initModel, autosave }, progress) {
+    const initBytes = initModel ? new Uint8Array(await initModel.arrayBuffer()) : undefined;
+    return train((onDecoded) => dataset.prepareTraining(options, initBytes, onDecoded), autosave, progress);
+  },
+
+  async [Request.RESUME]({ state }, progress) {
+    const bytes = new Uint8Array(await state.arrayBuffer());
+    return train((onDecoded) => dataset.resumeTraining(bytes, onDecoded), true, progress);
+  },
+
+  async [Request.RUN_INFO]({ state }) {
     await ready;
-    if (!dataset) throw new Error("Load a dataset zip first.");
-    if (training) throw new Error("Training is already running.");
-    // Both decode the dataset, which one decoding at a time holds.
-    if (evaluating) throw new Error("An evaluation is running; train when it is done.");
-    training = true;
-    stopRequested = false;
-    let trainer = null;
-    try {
-      const initBytes = initModel ? new Uint8Array(await initModel.arrayBuffer()) : undefined;
-      await attachZip();
-      trainer = await dataset.prepareTraining(options, initBytes, (done, total) =>
-        progress({ kind: Progress.DECODING, done, total }));
-      const info = trainer.info();
-      // Decoded pixels live in wasm memory, which only grows: its size is the peak so far.
-      info.wasmMemoryBytes = wasmMemoryBytes();
-      progress({ kind: Progress.STARTED, info });
-      let event = { done: false, step: 0 };
-      let failure = null;
-      while (!event.done && !stopRequested) {
-        try {
-          event = await trainer.step();
-        } catch (e) {
-          failure = e instanceof Error ? e.message : String(e);
-          break;
-        }
-        progress({ kind: Progress.STEP, ...event, wasmMemoryBytes: wasmMemoryBytes() });
-        // Let "stop" (a macrotask) in between two steps.
-        await new Promise((resolve) => setTimeout(resolve, 0));
-      }
-      if (failure) {
-        // A run that fails mid-way (the loss diverged) keeps its best validated epoch; with
-        // none, exporting fails too and the failure stands (the previous model stays).
-        const bytes = await trainer.exportModel().catch(() => { throw new Error(failure); });
-        return { stopped: true, failure, ...usePredictor(bytes), curves: trainer.thresholdCurves() };
-      }
-      if (event.step === 0) {
-        return { stopped: true, model: null, metadata: null, curves: null };
-      }
-      const bytes = await trainer.exportModel();
-      const curves = trainer.thresholdCurves();
-      return { stopped: !event.done, ...usePredictor(bytes), curves };
-    } finally {
-      trainer?.free();
-      training = false;
-    }
+    return savedRunInfo(new Uint8Array(await state.arrayBuffer()));
   },
 
   async [Request.MEMORY_PLAN]({ options }) {

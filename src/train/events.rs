@@ -51,6 +51,16 @@ pub struct EpochReport {
     pub metrics: MultiLabelMetrics,
 }
 
+/// What a run has reported so far: the page redraws its curves from it when a run is resumed.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunHistory {
+    /// Every epoch's validation report, oldest first.
+    pub epochs: Vec<EpochReport>,
+    /// Every step's training loss, in order.
+    pub step_losses: Vec<f32>,
+}
+
 /// Sizes of a run, known before the first step.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -12,7 +12,7 @@ mod schedule;
 mod session;
 mod start;
 
-pub use events::{EpochReport, LabelCurve, SessionInfo, StepEvent, Throughput};
+pub use events::{EpochReport, LabelCurve, RunHistory, SessionInfo, StepEvent, Throughput};
 pub use loss::{bce_with_logits, bce_with_logits_cpu, positive_weights};
 pub use resume::{DatasetFingerprint, RUN_FORMAT, RUN_VERSION, SavedRunInfo, saved_run_info};
 pub use schedule::warmup_cosine;

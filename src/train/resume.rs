@@ -145,6 +145,9 @@ pub(super) struct RunHeader {
     /// Every epoch's report so far, oldest first.
     #[serde(default)]
     pub history: Vec<EpochReport>,
+    /// Every step's training loss so far.
+    #[serde(default)]
+    pub step_losses: Vec<f32>,
 }
 
 /// What the page shows about a saved run before it is resumed.

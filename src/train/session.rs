@@ -29,7 +29,7 @@ use crate::thresholds::{curve, tune_thresholds};
 use super::adamw::{AdamW, Moments};
 use super::augment::augment;
 use super::best::{BestEpoch, EarlyStopping};
-use super::events::{EpochReport, LabelCurve, SessionInfo, StepEvent, Throughput};
+use super::events::{EpochReport, LabelCurve, RunHistory, SessionInfo, StepEvent, Throughput};
 use super::loss::{bce_with_logits, bce_with_logits_cpu, positive_weights};
 use super::resume::{
     BestHeader, DatasetFingerprint, HEADER_KEY, RUN_FORMAT, RUN_VERSION, RunHeader, read_header,
@@ -66,8 +66,8 @@ pub struct TrainingSession {
     epoch_loss_sum: f64,
     epoch_loss_count: usize,
     throughput: Throughput,
-    /// Every epoch's report, oldest first (a resumed run's included).
-    history: Vec<EpochReport>,
+    /// Every epoch's report and every step's loss, oldest first (a resumed run's included).
+    history: RunHistory,
     /// Set when a step's loss was not finite: the run is over, and the weights after that
     /// step are not to be saved.
     diverged: Option<Error>,
@@ -134,7 +134,7 @@ impl TrainingSession {
             epoch_loss_sum: 0.0,
             epoch_loss_count: 0,
             throughput: Throughput::default(),
-            history: Vec::new(),
+            history: RunHistory::default(),
             diverged: None,
         })
     }
@@ -235,7 +235,7 @@ impl TrainingSession {
             epoch_loss_sum: 0.0,
             epoch_loss_count: 0,
             throughput: Throughput::default(),
-            history: header.history,
+            history: RunHistory { epochs: header.history, step_losses: header.step_losses },
             diverged: None,
         })
     }
@@ -290,7 +290,8 @@ impl TrainingSession {
             stopped_early: self.early_stopping.stopped(),
             init: self.init,
             lineage: self.lineage.clone(),
-            history: self.history.clone(),
+            history: self.history.epochs.clone(),
+            step_losses: self.history.step_losses.clone(),
         };
         let json = serde_json::to_string(&header).map_err(Error::backend)?;
         let metadata =
@@ -298,9 +299,9 @@ impl TrainingSession {
         serialize(&tensors, metadata)
     }
 
-    /// Every epoch's validation report so far, oldest first (a resumed run's earlier epochs
-    /// included).
-    pub fn history(&self) -> &[EpochReport] {
+    /// Every epoch's validation report and every step's loss so far, oldest first (a resumed
+    /// run's earlier epochs included).
+    pub fn history(&self) -> &RunHistory {
         &self.history
     }
 
@@ -383,6 +384,7 @@ impl TrainingSession {
         self.step += 1;
         self.throughput.step_ended(step_started, bs);
         self.epoch_loss_sum += f64::from(loss_value);
+        self.history.step_losses.push(loss_value);
         self.epoch_loss_count += 1;
 
         let epoch = (self.step - 1) / self.steps_per_epoch + 1;
@@ -391,7 +393,7 @@ impl TrainingSession {
             let model = self.model.as_ref().ok_or_else(busy)?;
             let validated = !self.split.valid.is_empty();
             self.early_stopping.observe(&mut report, model, probs, validated);
-            self.history.push(report.clone());
+            self.history.epochs.push(report.clone());
             Some(report)
         } else {
             None
@@ -518,7 +520,7 @@ impl TrainingSession {
 
     /// The latest end-of-epoch report.
     pub fn last_report(&self) -> Option<&EpochReport> {
-        self.history.last()
+        self.history.epochs.last()
     }
 }
 

@@ -40,18 +40,30 @@ export async function openApp({ webgpu = true, query = "", path = "", camera = f
       problems.push(`request to another host: ${r.url()}`);
     }
   });
-  const page = await context.newPage();
-  page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`console error: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("crash", () => problems.push("page crashed"));
+  /** A page of this browser profile, watched like the first. */
+  const watchedPage = async () => {
+    const page = await context.newPage();
+    page.on("console", (m) => {
+      if (m.type() === "error") problems.push(`console error: ${m.text()}`);
+    });
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    page.on("crash", () => problems.push("page crashed"));
+    return page;
+  };
+  const page = await watchedPage();
   await page.goto(base + path + query);
   return {
     page,
     base,
+    context,
     downloads,
     problems,
+    /** Opens the app again in a new page of the same profile (same storage), as after a crash. */
+    async newPage(at = path + query) {
+      const next = await watchedPage();
+      await next.goto(base + at);
+      return next;
+    },
     async close() {
       await browser.close();
       server.close();

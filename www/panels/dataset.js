@@ -11,6 +11,7 @@ import { $, bar, clearError, dropTarget, el, onFileChosen, showError } from "../
  *   dataset loaded (the training options take its recommendation).
  */
 export function initDatasetPanel(client, { onSummary }) {
+  /** Loads a dataset zip into the worker; resolves to whether it loaded. */
   async function loadDataset(file) {
     clearError();
     $("#dataset-status").textContent = `Reading ${file.name}…`;
@@ -20,11 +21,13 @@ export function initDatasetPanel(client, { onSummary }) {
       renderSummary(file.name, summary);
       onSummary(summary);
       $("#dataset-status").textContent = "";
+      return true;
     } catch (e) {
       $("#dataset-status").textContent = state.datasetLoaded
         ? "That zip could not be used; the previously loaded dataset is still selected."
         : "";
       showError(`Cannot use ${file.name}`, e);
+      return false;
     }
   }
 
@@ -47,6 +50,7 @@ export function initDatasetPanel(client, { onSummary }) {
     $("#try-sample").disabled = training;
     $("#dataset-file").disabled = training;
   });
+  return { loadDataset };
 }
 
 function renderSummary(name, /** @type {DatasetSummary} */ s) {

@@ -16,15 +16,18 @@ const THRESHOLD_DEBOUNCE_MS = 250;
 
 /**
  * @param {import("../client.js").WorkerClient} client
- * @param {{ onThresholdsChanged: () => void }} hooks  `onThresholdsChanged` runs after the
- *   worker's model took new thresholds.
+ * @param {{ onThresholdsChanged: (bytes: Uint8Array) => void,
+ *   onModelLoaded: (bytes: Uint8Array, metadata: ModelMetadata, fileName: string) => void }} hooks
+ *   `onThresholdsChanged` runs after the worker's model took new thresholds (with its new file);
+ *   `onModelLoaded` after a model file was loaded.
  */
-export function initModelPanel(client, { onThresholdsChanged }) {
+export function initModelPanel(client, { onThresholdsChanged, onModelLoaded }) {
   onFileChosen($("#model-file"), async (file) => {
     clearError();
     try {
       const { model, metadata } = await client.request(Request.LOAD_MODEL, { file });
       showModel(model, metadata, `loaded from ${file.name}`);
+      onModelLoaded(model, metadata, file.name);
     } catch (err) {
       showError(`Cannot load ${file.name}`, err);
     }
@@ -116,7 +119,7 @@ async function applyThresholds(client, onThresholdsChanged) {
     const { model, metadata } = await client.request(Request.SET_THRESHOLDS, { thresholds: state.thresholds });
     setDownload(model);
     update({ model: metadata });
-    onThresholdsChanged();
+    onThresholdsChanged(model);
   } catch (e) {
     showError("Cannot set the thresholds", e);
   }

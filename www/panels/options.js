@@ -125,7 +125,7 @@ function updateModelHint() {
 }
 
 /** "Continue from a model file": the file is read by the worker when training starts. */
-function showInitModel(/** @type {File | null} */ file) {
+export function showInitModel(/** @type {File | null} */ file) {
   update({ initModel: file });
   $("#init-model-name").textContent = file ? `Starting from ${file.name}` : "";
   $("#init-model-clear").hidden = !file;

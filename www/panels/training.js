@@ -4,20 +4,32 @@ import { Progress, Request } from "../protocol.js";
 import { newRun, onStateChange, state, update } from "../state.js";
 import { $, clearError, el, fmt, formatSeconds, overallMetricsText, renderLabelMetrics, showError } from "../ui.js";
 import { trainingOptions } from "./options.js";
+import { beginRun, discardRun, savedRun, storageInfo } from "../store.js";
 
 /** @typedef {import("../protocol.js").TrainResult} TrainResult */
 /** @typedef {import("../protocol.js").EpochReport} EpochReport */
 /** @typedef {import("../protocol.js").ProgressEvent} ProgressEvent */
 /** @typedef {import("../state.js").Run} Run */
 
+/** Room to leave in the browser's storage besides the dataset copy: the run files and models. */
+const STORAGE_MARGIN = 64 * 2 ** 20;
+
 /**
  * @param {import("../client.js").WorkerClient} client
- * @param {{ onModel: (result: TrainResult) => void }} hooks  `onModel` gets a run's model.
+ * @param {{ onModel: (result: TrainResult) => void, loadDataset: (file: File) => Promise<boolean> }} hooks
+ *   `onModel` gets a run's model; `loadDataset` loads a zip as the dataset panel does (resuming).
+ * @returns {{ offerResume: () => Promise<void> }}  Shows "Resume training of …" when a saved run
+ *   is in the browser's storage.
  */
-export function initTrainingPanel(client, { onModel }) {
+export function initTrainingPanel(client, { onModel, loadDataset }) {
   $("#train-form").addEventListener("submit", (e) => {
     e.preventDefault();
     if (state.datasetLoaded && !state.training && !state.evaluating) train(client, onModel);
+  });
+  $("#resume").addEventListener("click", () => resume(client, onModel, loadDataset));
+  $("#discard-run").addEventListener("click", async () => {
+    await discardRun().catch((e) => showError("Cannot discard the saved run", e));
+    $("#resume-run").hidden = true;
   });
   $("#stop").addEventListener("click", () => {
     $("#stop").disabled = true;
@@ -30,6 +42,91 @@ export function initTrainingPanel(client, { onModel }) {
     $("#stop").disabled = !training;
   });
   drawChart();
+  return { offerResume: () => offerResume(client) };
+}
+
+/** The saved run shown in the resume notice, if any. */
+let saved = null;
+
+async function offerResume(client) {
+  const notice = $("#resume-run");
+  try {
+    saved = await savedRun();
+  } catch {
+    saved = null; // no private file system: nothing was saved either
+  }
+  notice.hidden = !saved;
+  if (!saved) return;
+  const { record } = saved;
+  $("#resume").disabled = false;
+  try {
+    /** @type {import("../protocol.js").SavedRunInfo} */
+    const info = await client.request(Request.RUN_INFO, { state: saved.state });
+    notice.dataset.epoch = String(info.epochsCompleted); // read by the browser tests
+    $("#resume").textContent = `Resume training of ${record.name} (epoch ${info.epochsCompleted} of ${info.epochs})`;
+    $("#resume-text").textContent = `Saved in this browser after epoch ${info.epochsCompleted}: ${info.model}, ` +
+      `${info.labels.length} labels, ${info.images} images` +
+      (info.bestMap != null ? `, best validation mAP so far ${info.bestMap.toFixed(3)}` : "") + ". " +
+      (saved.dataset ? "The dataset is kept with it." : `Choose ${record.datasetName} above first: it was not kept.`);
+  } catch (e) {
+    $("#resume").disabled = true;
+    $("#resume").textContent = `Resume training of ${record.name}`;
+    $("#resume-text").textContent = `This saved run cannot be resumed: ${e.message}`;
+  }
+}
+
+/**
+ * Starts a saved run record for a new run, so that it can be resumed after a reload. The dataset
+ * zip is kept with it unless the browser's storage is short, in which case the person decides.
+ * Resolves to whether the run is autosaved.
+ */
+async function prepareAutosave(/** @type {File} */ file) {
+  const name = file.name.replace(/\.zip$/i, "");
+  try {
+    const { usage, quota } = await storageInfo();
+    let keepZip = true;
+    if (quota && quota - usage < file.size + STORAGE_MARGIN) {
+      const mb = (n) => `${(n / 2 ** 20).toFixed(0)} MB`;
+      keepZip = confirm(`tagtrain saves this run in your browser after every epoch, so that a reload or ` +
+        `a crash does not lose it. Keeping a copy of ${file.name} (${mb(file.size)}) too lets you resume ` +
+        `without choosing the zip again, but this page may store only ${mb(Math.max(0, quota - usage))} more.\n\n` +
+        `OK: keep the copy anyway. Cancel: do not keep it (resuming will ask for the zip).`);
+    }
+    try {
+      await beginRun({ name, datasetFile: file, keepZip });
+    } catch (e) {
+      if (!keepZip) throw e;
+      await beginRun({ name, datasetFile: file, keepZip: false });
+    }
+    $("#autosave-status").textContent = "";
+    return true;
+  } catch (e) {
+    $("#autosave-status").textContent = `This run is not saved in the browser (${e.message}); ` +
+      "a reload will lose it.";
+    return false;
+  }
+}
+
+/** Resumes the saved run: its dataset (kept, or chosen again), then training from its epoch. */
+async function resume(client, onModel, loadDataset) {
+  if (!saved || state.training) return;
+  clearError();
+  const { record } = saved;
+  let file = null;
+  if (saved.dataset) {
+    // Read now: the stored copy goes when the run ends, and the page keeps using the dataset.
+    file = new File([await saved.dataset.arrayBuffer()], record.datasetName, { type: "application/zip" });
+  } else if (state.datasetFile?.name === record.datasetName) {
+    file = state.datasetFile;
+  }
+  if (!file) {
+    showError("Choose the dataset to resume", `${record.datasetName} was not kept in the browser. ` +
+      "Choose it in 1. Dataset, then resume.");
+    return;
+  }
+  if (file !== state.datasetFile && !(await loadDataset(file))) return;
+  $("#resume-run").hidden = true;
+  await run(client, onModel, Request.RESUME, { state: saved.state });
 }
 
 /** Sets the run's phase, also on `#train-status[data-state]` (which the browser tests wait for). */
@@ -40,17 +137,24 @@ function setPhase(/** @type {Run["phase"]} */ phase) {
 
 async function train(client, onModel) {
   clearError();
+  $("#resume-run").hidden = true;
+  const autosave = await prepareAutosave(state.datasetFile);
+  await run(client, onModel, Request.TRAIN, { options: trainingOptions(), initModel: state.initModel, autosave });
+}
+
+/** Runs a training request (`train` or `resume`) to its end, showing its progress. */
+async function run(client, onModel, type, args) {
   update({ training: true, run: newRun() });
   setPhase("preparing");
   const status = $("#train-status");
   status.textContent = "Decoding images and building the network…";
+  delete status.dataset.autosavedEpoch;
   drawChart();
   $("#epoch-history tbody").replaceChildren();
   $("#progress").value = 0;
   try {
     /** @type {TrainResult} */
-    const result = await client.request(Request.TRAIN, { options: trainingOptions(), initModel: state.initModel },
-      { onProgress: showProgress });
+    const result = await client.request(type, args, { onProgress: showProgress });
     if (result.model) {
       onModel(result);
       const steps = state.run.trainLosses.length;
@@ -65,7 +169,11 @@ async function train(client, onModel) {
       setPhase("stopped");
       status.textContent = "Stopped before the first step; the previous model is kept.";
     }
+    // The run is over (its model is in the library): nothing to resume.
+    await discardRun().catch(() => {});
+    $("#autosave-status").textContent = "";
   } catch (e) {
+    // The saved run stays: after a crash or a lost GPU it can be resumed from its last epoch.
     setPhase("failed");
     status.textContent = "Training failed; the previous model (if any) is kept.";
     showError("Training failed", e);
@@ -81,17 +189,40 @@ function showProgress(/** @type {ProgressEvent} */ event) {
     status.textContent = `Decoding images: ${event.done} of ${event.total}…`;
     return;
   }
+  if (event.kind === Progress.AUTOSAVED) {
+    // Read by the browser tests and benches/browser_autosave.mjs.
+    Object.assign(status.dataset, {
+      autosavedEpoch: String(event.epoch), autosaveMs: String(Math.round(event.ms)), autosaveBytes: String(event.bytes),
+    });
+    $("#autosave-status").textContent = `Saved in this browser after epoch ${event.epoch} ` +
+      `(${(event.bytes / 2 ** 20).toFixed(1)} MB, ${Math.round(event.ms)} ms): a reload or a crash resumes from there.`;
+    return;
+  }
+  if (event.kind === Progress.AUTOSAVE_FAILED) {
+    $("#autosave-status").textContent = `Epoch ${event.epoch} could not be saved in the browser: ${event.message}`;
+    return;
+  }
   if (event.kind === Progress.STARTED) {
     const i = event.info;
     run.totalSteps = i.totalSteps;
     setPhase("running");
+    // A resumed run: its curves so far.
+    run.trainLosses = [...i.history.stepLosses];
+    for (const v of i.history.epochs) {
+      if (v.validLoss != null) run.validLosses.push({ step: v.epoch * i.stepsPerEpoch, loss: v.validLoss });
+      showValidation(v);
+      run.lastMap = v.map;
+    }
+    status.dataset.resumedEpochs = String(i.history.epochs.length);
+    drawChart();
     // Read by the benches (benches/browser_ingest.mjs) and the fine-tuning test.
     status.dataset.wasmMemory = String(i.wasmMemoryBytes);
     status.dataset.init = i.init;
     status.dataset.decodeMs = String(Math.round(performance.now() - run.startedAt));
     const init = { new: "new weights", continue: "continuing from the model file" }[i.init] ??
       "backbone from the model file, new head";
-    status.textContent = `Training ${i.model} (${i.parameters.toLocaleString()} parameters, ${init}) on ` +
+    const resumed = i.history.epochs.length ? `, resumed after epoch ${i.history.epochs.length}` : "";
+    status.textContent = `Training ${i.model} (${i.parameters.toLocaleString()} parameters, ${init}${resumed}) on ` +
       `${i.trainImages} images, validating on ${i.validImages}, ${i.backend === "webgpu" ? "WebGPU" : "CPU"}; ` +
       `memory ${(i.wasmMemoryBytes / 2 ** 20).toFixed(0)} MiB…`;
     return;
