@@ -50,17 +50,18 @@ async function fileOf(handle, name) {
  * swap file and swaps it in on close, so a crash mid-write leaves the previous file whole.
  */
 async function write(handle, name, data) {
-  const file = await handle.getFileHandle(name, { create: true });
-  const writable = await file.createWritable();
+  let writable = null;
   try {
+    const file = await handle.getFileHandle(name, { create: true });
+    writable = await file.createWritable();
     if (data instanceof Blob) await data.stream().pipeTo(writable);
     else {
       await writable.write(data);
       await writable.close();
     }
   } catch (e) {
-    await writable.abort().catch(() => {});
-    throw storageError(e, `writing ${name}`);
+    await writable?.abort().catch(() => {});
+    throw await storageError(e, `writing ${name}`);
   }
 }
 
@@ -70,15 +71,27 @@ async function readJson(handle, name) {
 }
 
 /**
- * A storage failure in words: a full disk or quota says what to delete.
+ * A storage failure in words. A full quota says what to delete: the largest models kept, by
+ * name and size (`quota` is set on the error, so that callers can tell).
  * @param {any} e
  * @param {string} doing
  */
-export function storageError(e, doing) {
+export async function storageError(e, doing) {
   if (e?.name === "QuotaExceededError") {
-    return new Error(`The browser's storage for this page is full (${doing}). Delete models you no ` +
-      "longer need from the library below (the largest are listed first by size), or discard the " +
-      "saved run; then try again.");
+    let largest = "";
+    try {
+      const models = (await listModels()).sort((a, b) => (b.bytes ?? 0) - (a.bytes ?? 0)).slice(0, 3);
+      if (models.length) {
+        largest = " The largest kept models: " +
+          models.map((m) => `“${m.name}” (${((m.bytes ?? 0) / 2 ** 20).toFixed(1)} MB)`).join(", ") + ".";
+      }
+    } catch {
+      // Listing failed too: the advice stays general.
+    }
+    const error = new Error(`The browser's storage for this page is full (${doing}). Delete models you no ` +
+      `longer need in “Your models”, or discard the saved run, then try again.${largest}`);
+    error.quota = true;
+    return error;
   }
   return new Error(`Storage failed while ${doing}: ${e?.message ?? e}`);
 }

@@ -172,3 +172,39 @@ test("a library stored by version 1 opens and predicts; an entry from a newer ve
       await app.close();
     }
   });
+
+test("a full storage is reported in words, naming the largest models; the model is still usable",
+  { timeout: 10 * 60_000 }, async () => {
+    const app = await openApp({ webgpu: false });
+    try {
+      const { page } = app;
+      await backendOf(page);
+      await plantLibrary(page, "library-v1");
+      // From the next load on, every new model file hits a full quota, as on a full disk.
+      await page.addInitScript(() => {
+        const create = FileSystemFileHandle.prototype.createWritable;
+        FileSystemFileHandle.prototype.createWritable = async function (...args) {
+          if (this.name === "model.safetensors") throw new DOMException("The quota has been exceeded.", "QuotaExceededError");
+          return create.apply(this, args);
+        };
+      });
+      await page.reload();
+      await backendOf(page);
+      const model = join(FIXTURES, "library-v1", "m1-digits", "model.safetensors");
+      await page.setInputFiles("#model-file", model);
+      await page.waitForSelector("#error:not([hidden])");
+      const error = await page.textContent("#error");
+      assert.match(error, /could not be kept in the browser's library/);
+      assert.match(error, /storage for this page is full/);
+      assert.match(error, /Delete models you no longer need/);
+      assert.match(error, /“digits v1” \(0\.5 MB\)/);
+      // Nothing half-written is listed, and the model is the current one all the same.
+      await page.waitForFunction(() => document.querySelector("#library")?.dataset.count === "2");
+      assert.match(await page.textContent("#model-info"), /loaded from model\.safetensors/);
+      await page.setInputFiles("#predict-file", join(FIXTURES, "digit.png"));
+      assert.equal((await shownPredictions(page)).length, 4);
+      assert.deepEqual(app.problems, []);
+    } finally {
+      await app.close();
+    }
+  });
