@@ -9,6 +9,7 @@ import { applyRecommendation, initOptionsForm, showChoices } from "./panels/opti
 import { initTrainingPanel } from "./panels/training.js";
 import { initModelPanel, showModel } from "./panels/model.js";
 import { initPredictPanel } from "./panels/predict.js";
+import { initOffline } from "./offline.js";
 
 /** @typedef {import("./protocol.js").BackendInfo} BackendInfo */
 
@@ -96,3 +97,4 @@ const predictPanel = initPredictPanel(client);
 initModelPanel(client, { onThresholdsChanged: () => predictPanel.predictAgain() });
 // Every panel shows the initial state (buttons disabled until there is something to act on).
 update({});
+initOffline();

@@ -16,10 +16,19 @@ const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 /**
  * Starts the server and a browser. `webgpu: false` leaves out `--enable-unsafe-webgpu`, so the
  * page has no WebGPU adapter (the CPU-fallback path). `path` opens another page of www/ (e.g.
- * `example/`); `camera: true` gives the page Chromium's fake camera.
+ * `example/`); `camera: true` gives the page Chromium's fake camera. `root` serves another
+ * folder than www/ (a changed copy of it). `stopServer()` stops the server for real (the
+ * offline tests), as `close()` does too.
  */
-export async function openApp({ webgpu = true, query = "", path = "", camera = false } = {}) {
-  const server = await serve(join(ROOT, "www"), 0);
+export async function openApp({ webgpu = true, query = "", path = "", camera = false, root = join(ROOT, "www") } = {}) {
+  const server = await serve(root, 0);
+  let serving = true;
+  const stopServer = () => {
+    if (!serving) return;
+    serving = false;
+    server.close();
+    server.closeAllConnections();
+  };
   const base = `http://127.0.0.1:${server.address().port}/`;
   const profile = await mkdtemp(join(tmpdir(), "tagtrain-chromium-"));
   const downloads = await mkdtemp(join(tmpdir(), "tagtrain-downloads-"));
@@ -49,12 +58,15 @@ export async function openApp({ webgpu = true, query = "", path = "", camera = f
   await page.goto(base + path + query);
   return {
     page,
+    context,
     base,
+    server,
+    stopServer,
     downloads,
     problems,
     async close() {
       await browser.close();
-      server.close();
+      stopServer();
       await rm(profile, { recursive: true, force: true });
       await rm(downloads, { recursive: true, force: true });
     },
