@@ -17,10 +17,12 @@ const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
  * Starts the server and a browser. `webgpu: false` leaves out `--enable-unsafe-webgpu`, so the
  * page has no WebGPU adapter (the CPU-fallback path). `path` opens another page of www/ (e.g.
  * `example/`); `camera: true` gives the page Chromium's fake camera. `root` serves another
- * folder than www/ (a changed copy of it). `stopServer()` stops the server for real (the
- * offline tests), as `close()` does too.
+ * folder than www/ (a changed copy of it). `bypassCSP: true` lifts the Content-Security-Policy
+ * for tests that use the page as a host for code the app never runs (blob: workers and URLs).
+ * `stopServer()` stops the server for real (the offline tests), as `close()` does too.
  */
-export async function openApp({ webgpu = true, query = "", path = "", camera = false, root = join(ROOT, "www") } = {}) {
+export async function openApp({ webgpu = true, query = "", path = "", camera = false, root = join(ROOT, "www"),
+  bypassCSP = false } = {}) {
   const server = await serve(root, 0);
   let serving = true;
   const stopServer = () => {
@@ -41,7 +43,7 @@ export async function openApp({ webgpu = true, query = "", path = "", camera = f
   // Chromium's own test camera (a moving pattern), granted without a prompt.
   if (camera) args.push("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream");
   const browser = await chromium.launch({ executablePath: CHROMIUM, ignoreDefaultArgs: true, args });
-  const context = await browser.newContext({ acceptDownloads: true });
+  const context = await browser.newContext({ acceptDownloads: true, bypassCSP });
   const problems = [];
   context.on("request", (r) => {
     const url = new URL(r.url());
