@@ -37,7 +37,11 @@ const files = walk(root)
     const bytes = readFileSync(join(root, path));
     return { path, sha256: sha256(bytes), size: bytes.length };
   });
-const version = sha256(files.map((f) => `${f.path} ${f.sha256}\n`).join("")).slice(0, 16);
+// sw.js counts in the version though it is not listed: a changed service worker gets a cache of
+// its own, so a failed install of it never touches the cache the running one serves from.
+const worker = join(root, "sw.js");
+const workerLine = existsSync(worker) ? `sw.js ${sha256(readFileSync(worker))}\n` : "";
+const version = sha256(files.map((f) => `${f.path} ${f.sha256}\n`).join("") + workerLine).slice(0, 16);
 const total = files.reduce((sum, f) => sum + f.size, 0);
 
 const text =

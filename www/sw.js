@@ -4,7 +4,6 @@
 // SHA-256 and a version made of them all; the browser compares imported scripts byte for byte
 // when it checks for updates, so a new build is a new service worker with its own cache.
 // A classic script: module service workers cannot use importScripts and are not everywhere.
-/* global TAGTRAIN_PRECACHE */
 importScripts("./precache.js");
 
 const { version, files } = self.TAGTRAIN_PRECACHE;
