@@ -45,3 +45,6 @@ if [ "$TOTAL_GZ" -gt "$BUDGET" ]; then
   echo "the predict package is $TOTAL_GZ B gzip, over its budget of $BUDGET B" >&2
   exit 1
 fi
+
+# The service worker's list of files to keep offline, with their hashes (www/precache.js).
+node scripts/precache.mjs

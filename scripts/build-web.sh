@@ -29,3 +29,6 @@ wasm-bindgen --target web --no-typescript --out-dir www/pkg "$WASM"
 
 optimise_wasm www/pkg/tagtrain_bg.wasm
 ls -l www/pkg/tagtrain_bg.wasm
+
+# The service worker's list of files to keep offline, with their hashes (www/precache.js).
+node scripts/precache.mjs

@@ -1,6 +1,9 @@
 // A small static file server for www/, bound to 127.0.0.1 only. No dependencies.
 // Usage: node scripts/static-server.mjs [port] [root]   (port 0 picks a free one)
 // Prints "tagtrain: http://127.0.0.1:PORT/" once listening.
+// Every response carries the app's Content-Security-Policy: the page's <meta> states the same
+// policy, but a module Worker takes its policy from its own script's response, and only a
+// header can say frame-ancestors.
 import { createServer } from "node:http";
 import { readFile, stat } from "node:fs/promises";
 import { extname, join, normalize, resolve, sep } from "node:path";
@@ -16,12 +19,27 @@ const TYPES = {
   ".png": "image/png",
   ".jpg": "image/jpeg",
   ".json": "application/json",
+  ".webmanifest": "application/manifest+json",
+  ".svg": "image/svg+xml",
   ".safetensors": "application/octet-stream",
 };
 
+/** The app's policy: its own files only, WebAssembly compiled, previews from blob: URLs. */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "connect-src 'self'",
+  "img-src 'self' blob: data:", "media-src 'self' blob:", "style-src 'self'", "worker-src 'self'",
+  "manifest-src 'self'", "object-src 'none'", "base-uri 'none'", "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+/**
+ * Serves `root` on 127.0.0.1:`port`. Resolves to the `http.Server` (its `close()` and
+ * `closeAllConnections()` stop it for real, as the offline tests do).
+ */
 export function serve(root, port = 0) {
   const base = resolve(root);
   const server = createServer(async (req, res) => {
+    res.setHeader("content-security-policy", CONTENT_SECURITY_POLICY);
     try {
       const url = new URL(req.url, "http://127.0.0.1");
       let path = normalize(join(base, decodeURIComponent(url.pathname)));

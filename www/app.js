@@ -10,6 +10,7 @@ import { initTrainingPanel } from "./panels/training.js";
 import { initModelPanel, showModel } from "./panels/model.js";
 import { initPredictPanel } from "./panels/predict.js";
 import { initLibraryPanel } from "./panels/library.js";
+import { initOffline } from "./offline.js";
 
 /** @typedef {import("./protocol.js").BackendInfo} BackendInfo */
 
@@ -118,3 +119,4 @@ initModelPanel(client, {
 library.refresh();
 // Every panel shows the initial state (buttons disabled until there is something to act on).
 update({});
+initOffline();

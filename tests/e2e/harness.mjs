@@ -16,10 +16,21 @@ const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 /**
  * Starts the server and a browser. `webgpu: false` leaves out `--enable-unsafe-webgpu`, so the
  * page has no WebGPU adapter (the CPU-fallback path). `path` opens another page of www/ (e.g.
- * `example/`); `camera: true` gives the page Chromium's fake camera.
+ * `example/`); `camera: true` gives the page Chromium's fake camera. `root` serves another
+ * folder than www/ (a changed copy of it). `bypassCSP: true` lifts the Content-Security-Policy
+ * for tests that use the page as a host for code the app never runs (blob: workers and URLs).
+ * `stopServer()` stops the server for real (the offline tests), as `close()` does too.
  */
-export async function openApp({ webgpu = true, query = "", path = "", camera = false } = {}) {
-  const server = await serve(join(ROOT, "www"), 0);
+export async function openApp({ webgpu = true, query = "", path = "", camera = false, root = join(ROOT, "www"),
+  bypassCSP = false } = {}) {
+  const server = await serve(root, 0);
+  let serving = true;
+  const stopServer = () => {
+    if (!serving) return;
+    serving = false;
+    server.close();
+    server.closeAllConnections();
+  };
   const base = `http://127.0.0.1:${server.address().port}/`;
   const profile = await mkdtemp(join(tmpdir(), "tagtrain-chromium-"));
   const downloads = await mkdtemp(join(tmpdir(), "tagtrain-downloads-"));
@@ -32,7 +43,7 @@ export async function openApp({ webgpu = true, query = "", path = "", camera = f
   // Chromium's own test camera (a moving pattern), granted without a prompt.
   if (camera) args.push("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream");
   const browser = await chromium.launch({ executablePath: CHROMIUM, ignoreDefaultArgs: true, args });
-  const context = await browser.newContext({ acceptDownloads: true });
+  const context = await browser.newContext({ acceptDownloads: true, bypassCSP });
   const problems = [];
   context.on("request", (r) => {
     const url = new URL(r.url());
@@ -54,8 +65,10 @@ export async function openApp({ webgpu = true, query = "", path = "", camera = f
   await page.goto(base + path + query);
   return {
     page,
-    base,
     context,
+    base,
+    server,
+    stopServer,
     downloads,
     problems,
     /** Opens the app again in a new page of the same profile (same storage), as after a crash. */
@@ -66,7 +79,7 @@ export async function openApp({ webgpu = true, query = "", path = "", camera = f
     },
     async close() {
       await browser.close();
-      server.close();
+      stopServer();
       await rm(profile, { recursive: true, force: true });
       await rm(downloads, { recursive: true, force: true });
     },
