@@ -312,6 +312,7 @@ impl Error {
         Self::new(ErrorKind::InvalidOption { option, message: message.into() })
     }
 
+    #[cfg(feature = "train")]
     pub(crate) fn run_state(reason: impl Into<String>) -> Self {
         Self::new(ErrorKind::RunState { reason: reason.into() })
     }

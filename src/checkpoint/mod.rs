@@ -77,6 +77,7 @@ impl Readback {
     }
 
     /// Adds one tensor of any shape.
+    #[cfg(feature = "train")]
     pub fn tensor(mut self, name: String, tensor: Tensor<1>, shape: Vec<usize>) -> Self {
         self.collector.names.push(name);
         self.collector.shapes.push(shape);
