@@ -20,7 +20,7 @@ optimise_wasm() {
     echo "==> wasm-opt -Oz"
     mkdir -p "$cache"
     "$wasm_opt" -Oz --enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int \
-      --enable-sign-ext --enable-mutable-globals --enable-multivalue "$file" -o "$cache/$key.tmp"
+      --enable-sign-ext --enable-mutable-globals --enable-multivalue --enable-simd "$file" -o "$cache/$key.tmp"
     mv "$cache/$key.tmp" "$cache/$key.wasm"
   fi
   cp "$cache/$key.wasm" "$file"
