@@ -1,6 +1,8 @@
 //! The real `tagtrain` binary: train → eval → predict → inspect on a fixture zip, exit codes,
 //! and errors that say where the problem is.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -187,4 +189,75 @@ fn exit_codes_and_located_errors() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(stderr(&missing).contains("cannot read no-such-model.safetensors"));
     std::fs::remove_dir_all(dir).ok();
+}
+
+/// `train --checkpoint RUN` resumes a run saved after epoch 2 of 3 (as a crash would leave it):
+/// only epoch 3 is trained, the model records 3 epochs, and the finished run's file is removed.
+/// The file belongs to its dataset: another zip is refused in words.
+#[test]
+fn train_checkpoint_resumes_a_saved_run() {
+    use tagtrain::{
+        ComputeDevice, DatasetSource, Limits, ResizePolicy, TrainingOptions, TrainingSession,
+    };
+
+    let dir = temp_dir("checkpoint");
+    let run = dir.join("run.tagtrain-run");
+    let run_s = run.to_str().unwrap();
+    let mut source =
+        DatasetSource::from_zip(std::fs::read(SAMPLE).unwrap(), &Limits::default()).unwrap();
+    let dataset = source.decode(32, ResizePolicy::default(), |_, _| {}).unwrap();
+    let options = TrainingOptions {
+        depth: 11,
+        image_size: 32,
+        epochs: 3,
+        batch_size: 8,
+        seed: 3,
+        ..Default::default()
+    };
+    let mut session = TrainingSession::new(dataset, options, ComputeDevice::cpu(None)).unwrap();
+    for _ in 0..2 * session.info().steps_per_epoch {
+        pollster::block_on(session.step()).unwrap();
+    }
+    std::fs::write(&run, pollster::block_on(session.save_state()).unwrap()).unwrap();
+
+    let other = dir.join("other.zip");
+    std::fs::write(&other, other_dataset()).unwrap();
+    let model = dir.join("model.safetensors");
+    let model_s = model.to_str().unwrap();
+    let refused = tagtrain(&[
+        "train",
+        other.to_str().unwrap(),
+        "-o",
+        model_s,
+        "--checkpoint",
+        run_s,
+        "--quiet",
+    ]);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("another dataset"), "{}", stderr(&refused));
+    assert!(run.exists(), "a refused resume keeps the saved run");
+
+    let out = tagtrain(&["train", SAMPLE, "-o", model_s, "--checkpoint", run_s, "--quiet"]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "train failed: {err}");
+    assert!(err.contains("after epoch 2 of 3"), "{err}");
+    assert!(err.contains("epoch   3") && !err.contains("epoch   1 "), "only epoch 3 runs: {err}");
+    assert!(!run.exists(), "the finished run's file is removed");
+    let inspect = json(&tagtrain(&["inspect", model_s, "--json"]));
+    assert_eq!(inspect["training"]["epochsCompleted"], 3, "{inspect}");
+}
+
+/// A small dataset zip of solid colours: another dataset than the sample.
+fn other_dataset() -> Vec<u8> {
+    let mut csv = String::from("image,red,blue\n");
+    let mut files = Vec::new();
+    for i in 0..8u8 {
+        let red = i % 2 == 0;
+        csv.push_str(&format!("{i}.png,{},{}\n", u8::from(red), u8::from(!red)));
+        let rgb = if red { [200, 20, 20] } else { [20, 20, 200] };
+        files.push((format!("{i}.png"), common::solid_png(16, 16, rgb)));
+    }
+    let mut entries: Vec<(&str, Vec<u8>)> = vec![("index.csv", csv.into_bytes())];
+    entries.extend(files.iter().map(|(name, bytes)| (name.as_str(), bytes.clone())));
+    common::zip_of(&entries)
 }

@@ -58,6 +58,12 @@ pub(super) const COMMAND: Command = Command {
         .with_default(|| ResizePolicy::default().to_string()),
         Flag::valued("thresholds", "f1|precision=P|recall=R", "what label thresholds aim for")
             .with_default(|| "f1".into()),
+        Flag::valued(
+            "checkpoint",
+            "RUN",
+            "save the run to RUN after every epoch; if RUN exists, resume it (its own options, \
+             the same dataset) — run the same command again after a crash",
+        ),
         DEVICE,
         Flag::valued("report", "REPORT.json", "also write the run's results as JSON"),
         Flag::switch("quiet", "no progress bars"),
@@ -99,18 +105,43 @@ fn train(args: &Args) -> anyhow::Result<()> {
     for warning in &summary.warnings {
         eprintln!("warning: {warning}");
     }
+    let run_file = args.value("checkpoint");
+    // A run saved by an earlier `--checkpoint` is resumed with its own options.
+    let saved =
+        run_file.filter(|path| std::path::Path::new(path).exists()).map(read).transpose()?;
+    if saved.is_some() && init.is_some() {
+        return Err(args.usage_error(
+            "--init starts a new run, and --checkpoint names a saved run to resume: use one",
+        ));
+    }
     let parent = init.as_deref().map(checkpoint::read_metadata).transpose().context("--init")?;
-    let options = training_options(args, &summary.recommended, parent.as_ref().map(|m| &m.input))?;
+    let options = match &saved {
+        Some(state) => {
+            let info = tagtrain::train::saved_run_info(state)
+                .with_context(|| format!("--checkpoint {}", run_file.unwrap_or_default()))?;
+            eprintln!(
+                "resuming {} after epoch {} of {} (its options; the other training flags are \
+                 not used)",
+                run_file.unwrap_or_default(),
+                info.epochs_completed,
+                info.epochs
+            );
+            info.options
+        }
+        None => training_options(args, &summary.recommended, parent.as_ref().map(|m| &m.input))?,
+    };
     let compute = device(args)?;
     let dataset = decode_with_progress(source.len(), quiet, |progress| {
         source.decode(options.image_size, options.resize, progress)
     })?;
-    let mut session = match &init {
-        None => TrainingSession::new(dataset, options, compute)?,
-        Some(bytes) => TrainingSession::from_model(dataset, options, compute, bytes)?,
+    let mut session = match (&saved, &init) {
+        (Some(state), _) => TrainingSession::resume(dataset, compute, state)
+            .with_context(|| format!("--checkpoint {}", run_file.unwrap_or_default()))?,
+        (None, None) => TrainingSession::new(dataset, options, compute)?,
+        (None, Some(bytes)) => TrainingSession::from_model(dataset, options, compute, bytes)?,
     };
     let started = Instant::now();
-    run_to_end(&mut session, quiet)?;
+    run_to_end(&mut session, quiet, run_file)?;
     let (model, metadata) = session.snapshot()?;
     let bytes = pollster::block_on(checkpoint::save(&model, &metadata))?;
     std::fs::write(output, bytes).with_context(|| format!("cannot write {output}"))?;
@@ -120,6 +151,13 @@ fn train(args: &Args) -> anyhow::Result<()> {
         run.and_then(|r| r.best_epoch).map(|e| e.to_string()).unwrap_or_else(|| "last".into()),
         run.and_then(|r| r.final_map).map(|m| format!("{m:.4}")).unwrap_or_else(|| "-".into())
     );
+    if let Some(path) = run_file {
+        // The run is complete: the same command again starts a new one.
+        std::fs::remove_file(path).or_else(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Ok(()),
+            _ => Err(e),
+        })?;
+    }
     if let Some(path) = args.value("report") {
         let report = TrainReport {
             model: output,
@@ -196,8 +234,13 @@ fn parse_goal(text: &str) -> Option<ThresholdGoal> {
     }
 }
 
-/// Steps `session` until it is done, with a bar and one line per epoch on stderr.
-fn run_to_end(session: &mut TrainingSession, quiet: bool) -> anyhow::Result<()> {
+/// Steps `session` until it is done, with a bar and one line per epoch on stderr; with
+/// `run_file`, saves the run there after every epoch but the last.
+fn run_to_end(
+    session: &mut TrainingSession,
+    quiet: bool,
+    run_file: Option<&str>,
+) -> anyhow::Result<()> {
     let info = session.info();
     eprintln!(
         "{} ({} parameters, {}) on {}: {} train / {} validation images, up to {} steps",
@@ -231,6 +274,13 @@ fn run_to_end(session: &mut TrainingSession, quiet: bool) -> anyhow::Result<()> 
                 v.metrics.macro_f1,
                 if v.best { "  (best)" } else { "" }
             );
+        }
+        if let (Some(path), Some(_), false) = (run_file, &event.validation, event.done) {
+            let state = pollster::block_on(session.save_state())?;
+            // Written aside and renamed, so a crash mid-write keeps the previous epoch's file.
+            let partial = format!("{path}.partial");
+            std::fs::write(&partial, state).with_context(|| format!("cannot write {partial}"))?;
+            std::fs::rename(&partial, path).with_context(|| format!("cannot write {path}"))?;
         }
         if event.done {
             if event.stopped_early {
