@@ -282,6 +282,10 @@ fn a_resumed_run_ends_as_the_uninterrupted_one() {
     drop(first);
     let info = tagtrain::train::saved_run_info(&saved).unwrap();
     assert_eq!((info.epochs_completed, info.epochs), (2, 4));
+    // The page reads only the header (8-byte length + JSON) to describe a saved run.
+    let header_end = 8 + u64::from_le_bytes(saved[..8].try_into().unwrap()) as usize;
+    let from_header = tagtrain::train::saved_run_info(&saved[..header_end]).unwrap();
+    assert_eq!((from_header.epochs_completed, from_header.epochs), (2, 4));
 
     let mut resumed =
         TrainingSession::resume(dataset.clone(), ComputeDevice::cpu(None), &saved).unwrap();

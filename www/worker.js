@@ -169,7 +169,12 @@ const handlers = {
 
   async [Request.RUN_INFO]({ state }) {
     await ready;
-    return savedRunInfo(new Uint8Array(await state.arrayBuffer()));
+    // Only the file's header (8-byte length, then JSON): a run file can be hundreds of MB, and
+    // wasm memory never shrinks.
+    const head = await state.slice(0, 8).arrayBuffer();
+    const length = head.byteLength === 8 ? Number(new DataView(head).getBigUint64(0, true)) : 0;
+    const header = await state.slice(0, 8 + length).arrayBuffer();
+    return savedRunInfo(new Uint8Array(header));
   },
 
   async [Request.MEMORY_PLAN]({ options }) {

@@ -76,11 +76,11 @@ impl Readback {
         self
     }
 
-    /// Adds one tensor of any shape.
+    /// Adds one flat tensor.
     #[cfg(feature = "train")]
-    pub fn tensor(mut self, name: String, tensor: Tensor<1>, shape: Vec<usize>) -> Self {
+    pub fn tensor(mut self, name: String, tensor: Tensor<1>) -> Self {
         self.collector.names.push(name);
-        self.collector.shapes.push(shape);
+        self.collector.shapes.push(tensor.dims().to_vec());
         self.collector.tensors.push(tensor);
         self
     }

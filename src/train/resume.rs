@@ -172,12 +172,13 @@ pub struct SavedRunInfo {
     pub best_map: Option<f64>,
 }
 
-/// Reads a run file's header.
+/// Reads a run file's header. `bytes` may be the whole file or only its beginning up to the end
+/// of the safetensors header (8-byte length + JSON): the page reads no more than that to show
+/// what a saved run is, so that a large run file is not copied into the module's memory for it.
 pub(super) fn read_header(bytes: &[u8]) -> Result<RunHeader> {
     let not_a_run =
         || Error::run_state("this is not a tagtrain run file (an autosave of a training run)");
-    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(|_| not_a_run())?;
-    let metadata = header.metadata().as_ref().ok_or_else(not_a_run)?;
+    let metadata = header_metadata(bytes).ok_or_else(not_a_run)?;
     if metadata.get("format").map(String::as_str) != Some(RUN_FORMAT) {
         return Err(not_a_run());
     }
@@ -193,6 +194,22 @@ pub(super) fn read_header(bytes: &[u8]) -> Result<RunHeader> {
         )));
     }
     serde_json::from_str(json).map_err(|e| Error::run_state(format!("its header is damaged ({e})")))
+}
+
+/// Most bytes a safetensors header may take (the `safetensors` crate's own limit).
+const MAX_HEADER_BYTES: usize = 100_000_000;
+
+/// The `__metadata__` map of a safetensors header, from the file's first bytes (the tensors
+/// are checked when they are read, by `checkpoint::read_f32_tensors`).
+fn header_metadata(bytes: &[u8]) -> Option<std::collections::HashMap<String, String>> {
+    #[derive(Deserialize)]
+    struct Header {
+        #[serde(rename = "__metadata__")]
+        metadata: std::collections::HashMap<String, String>,
+    }
+    let length = usize::try_from(u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?)).ok()?;
+    let json = bytes.get(8..8 + length.min(MAX_HEADER_BYTES))?;
+    serde_json::from_slice::<Header>(json).ok().map(|h| h.metadata)
 }
 
 /// What the page shows about the run in `bytes` before resuming it.

@@ -45,6 +45,9 @@ pub struct TrainingSession {
     config: ResNetV2Config,
     options: TrainingOptions,
     dataset: Dataset,
+    /// The dataset's fingerprint for run files, computed at the first save (it hashes every
+    /// pixel, and the dataset never changes during a run).
+    fingerprint: std::cell::OnceCell<DatasetFingerprint>,
     split: Split,
     /// The validation images' 0/1 targets, row-major (the split never changes).
     valid_targets: Vec<u8>,
@@ -119,6 +122,7 @@ impl TrainingSession {
             steps_per_epoch: (split.train.len() / options.batch_size).max(1),
             valid_targets,
             dataset,
+            fingerprint: std::cell::OnceCell::new(),
             split,
             norm: start.norm,
             compute,
@@ -148,7 +152,8 @@ impl TrainingSession {
     /// version, or another dataset (said in words).
     pub fn resume(dataset: Dataset, compute: ComputeDevice, state: &[u8]) -> Result<Self> {
         let header = read_header(state)?;
-        if let Some(why) = header.dataset.difference(&DatasetFingerprint::of(&dataset)) {
+        let fingerprint = DatasetFingerprint::of(&dataset);
+        if let Some(why) = header.dataset.difference(&fingerprint) {
             return Err(Error::run_state(format!(
                 "it belongs to another dataset: {why}. Open the dataset the run started with"
             )));
@@ -220,6 +225,7 @@ impl TrainingSession {
             steps_per_epoch,
             valid_targets,
             dataset,
+            fingerprint: fingerprint.into(),
             split,
             norm: header.normalization,
             compute,
@@ -261,10 +267,9 @@ impl TrainingSession {
             readback = readback.module("best.", &best.model);
         }
         for (path, moments) in self.optim.moments() {
-            let shape = moments.first.dims().to_vec();
             readback = readback
-                .tensor(format!("adam.first.{path}"), moments.first.clone(), shape.clone())
-                .tensor(format!("adam.second.{path}"), moments.second.clone(), shape);
+                .tensor(format!("adam.first.{path}"), moments.first.clone())
+                .tensor(format!("adam.second.{path}"), moments.second.clone());
         }
         let mut tensors = readback.read().await?;
         if let Some(best) = best {
@@ -280,7 +285,7 @@ impl TrainingSession {
             options: self.options.clone(),
             architecture: self.config.clone(),
             normalization: self.norm.clone(),
-            dataset: DatasetFingerprint::of(&self.dataset),
+            dataset: self.fingerprint.get_or_init(|| DatasetFingerprint::of(&self.dataset)).clone(),
             step: self.step,
             steps_per_epoch: self.steps_per_epoch,
             rng: self.rng.state().to_string(),

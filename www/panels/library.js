@@ -67,7 +67,7 @@ export function initLibraryPanel(client, { onOpen }) {
 
   /** One library entry's row. */
   function row(/** @type {LibraryEntry} */ entry) {
-    const name = el("input", { type: "text", class: "library-name", "aria-label": "Model name", value: entry.name });
+    const name = el("input", { type: "text", class: "library-name", "aria-label": "Model name" });
     name.value = entry.name;
     name.addEventListener("change", async () => {
       const next = name.value.trim();
