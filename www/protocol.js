@@ -42,6 +42,27 @@ export const Request = Object.freeze({
    * and a ready page that predicts with it (src/export.rs)
    */
   EXPORT_WEB: "export-web",
+  /**
+   * {@link GalleryArgs} → {@link GalleryPage}: a page of the loaded dataset's images with their
+   * labels and thumbnails (decoded from the zip; refused while training runs)
+   */
+  GALLERY: "gallery",
+  /**
+   * no arguments → {@link Review} | null: the current model on the images it was last measured
+   * on (the validation images of the run that made it, or the whole dataset after Evaluate), at
+   * the thresholds in force; null when there is none
+   */
+  REVIEW: "review",
+  /** {@link ErrorsArgs} → {@link LabelErrors}: one label's false positives and negatives */
+  ERRORS: "errors",
+  /** `{ limit }` → {@link ReviewImage}[]: the reviewed images with the highest loss, highest first */
+  MOST_WRONG: "most-wrong",
+  /** `{ index }` → {@link ImageDetail}: every label's probability against the truth for one image */
+  IMAGE_DETAIL: "image-detail",
+  /** {@link SaliencyArgs} → {@link Saliency}: Grad-CAM heat map of one label on one image */
+  SALIENCY: "saliency",
+  /** `{ title }` → `Uint8Array`: the evaluation report, one self-contained HTML file */
+  REPORT: "report",
 });
 
 /** Reply types, worker → page. */
@@ -137,6 +158,8 @@ export const Progress = Object.freeze({
  * @property {number} patience
  * @property {{ goal: "maxF1" } | { goal: "precision" | "recall", target: number }} thresholdGoal
  * @property {string} resize  One of `TrainingChoices.resizePolicies`.
+ * @property {string[] | null} [labels]  The label columns to train on, by name (null or missing:
+ *   every label column). The model file lists exactly these.
  */
 
 /**
@@ -188,7 +211,9 @@ export const Progress = Object.freeze({
  * @typedef {object} DatasetSummary
  * @property {number} images
  * @property {string} imageColumn
- * @property {{ name: string, positives: number, negatives: number }[]} labels
+ * @property {{ name: string, positives: number, negatives: number, note: string | null }[]} labels
+ *   `note` flags a label too rare to learn or to validate ("3 positives: too few to learn or to
+ *   validate"); such labels are still trained unless left out.
  * @property {{ width: number, height: number, count: number }[]} sizes
  * @property {number} minSide
  * @property {number} maxSide
@@ -198,6 +223,10 @@ export const Progress = Object.freeze({
  * @property {number[][]} cooccurrence  `[a][b]`: images carrying both labels.
  * @property {boolean} grayscale
  * @property {{ train: number, valid: number, test: number } | null} splitColumn
+ * @property {{ column: string, groups: number, largest: number } | null} groupColumn  The
+ *   `group` column: how many distinct groups, and the most images one group holds.
+ * @property {string[][]} duplicates  Images whose files are byte for byte the same, each list one
+ *   set (names as in index.csv); the split keeps each set on one side.
  */
 
 /**
@@ -209,6 +238,7 @@ export const Progress = Object.freeze({
  * @property {ModelMetadata | null} metadata
  * @property {{ label: string, points: CurvePoint[] }[] | null} curves  Validation
  *   precision–recall curves, highest threshold first.
+ * @property {Review | null} review  The model on its validation images (see Request.REVIEW).
  */
 
 /** @typedef {{ threshold: number, precision: number, recall: number }} CurvePoint */
@@ -219,6 +249,7 @@ export const Progress = Object.freeze({
  * @typedef {object} ModelReply
  * @property {Uint8Array} model  The model file, for download.
  * @property {ModelMetadata} metadata
+ * @property {Review | null} [review]  SET_THRESHOLDS only: the review at the new thresholds.
  */
 
 /**
@@ -304,6 +335,10 @@ export const Progress = Object.freeze({
  * @property {number} info.wasmMemoryBytes  The worker's wasm memory after decoding (its peak so far).
  * @property {{ epochs: EpochReport[], stepLosses: number[] }} info.history  What a resumed run
  *   reported before it was saved (empty for a new run).
+ * @property {string[]} info.labels  The labels trained (the chosen columns).
+ * @property {string[][]} info.duplicates  Images whose decoded pixels (at the training size) are
+ *   the same, each list one set kept on one side of the split.
+ * @property {number | null} info.groups  Groups of the `group` column kept whole by the split.
  */
 
 /**
@@ -323,4 +358,110 @@ export const Progress = Object.freeze({
 
 /**
  * @typedef {Metrics & { epoch: number, trainLoss: number, validLoss: number | null, best: boolean }} EpochReport
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Looking at the data and the model's mistakes (src/review.rs, src/saliency.rs, src/report.rs)
+
+/**
+ * @typedef {object} GalleryArgs
+ * @property {string | null} label  Only images carrying this label (null: all).
+ * @property {"train" | "valid" | null} split  Only this side of the last run's split (null: all;
+ *   refused before a run has split the dataset).
+ * @property {number} page  0-based.
+ * @property {number} perPage  At most 200.
+ * @property {number} [side]  Thumbnail side in px (default 96).
+ */
+
+/**
+ * @typedef {object} GalleryPage
+ * @property {number} total  Images matching the filter.
+ * @property {number} page
+ * @property {number} pages
+ * @property {GalleryImage[]} images
+ */
+
+/**
+ * An image of the loaded dataset (`index` is its row in index.csv's order of usable rows).
+ * @typedef {object} GalleryImage
+ * @property {number} index
+ * @property {string} name
+ * @property {string[]} labels  Its true labels.
+ * @property {"train" | "valid" | null} split  Its side in the last run (null before one).
+ * @property {Thumbnail} thumbnail
+ */
+
+/**
+ * Pixels ready for `new ImageData(rgba, width, height)`.
+ * @typedef {{ width: number, height: number, rgba: Uint8ClampedArray }} Thumbnail
+ */
+
+/**
+ * The current model measured on a set of images, at the thresholds in force. Every number the
+ * page shows about the model's quality comes from here.
+ * @typedef {object} Review
+ * @property {"validation" | "evaluation"} source  The run's validation images, or every image
+ *   of the dataset (Evaluate).
+ * @property {number} images
+ * @property {string[]} labels
+ * @property {number[]} thresholds  In force, one per label.
+ * @property {Metrics} metrics  At those thresholds.
+ * @property {LabelCurves[]} curves
+ */
+
+/**
+ * @typedef {object} LabelCurves
+ * @property {string} label
+ * @property {number | null} ap
+ * @property {number | null} rocAuc
+ * @property {{ threshold: number, precision: number, recall: number }[]} pr  Highest threshold first.
+ * @property {{ threshold: number, fpr: number, tpr: number }[]} roc  Highest threshold first,
+ *   from (0, 0) to (1, 1).
+ */
+
+/**
+ * @typedef {object} ErrorsArgs
+ * @property {string} label
+ * @property {number} limit  Images per list, at most 200.
+ * @property {number} [side]  Thumbnail side (default 96).
+ */
+
+/**
+ * @typedef {object} LabelErrors
+ * @property {string} label
+ * @property {number} threshold  In force.
+ * @property {number} falsePositiveCount  All of them (the lists stop at `limit`).
+ * @property {number} falseNegativeCount
+ * @property {ReviewImage[]} falsePositives  Highest probability first.
+ * @property {ReviewImage[]} falseNegatives  Lowest probability first.
+ */
+
+/**
+ * @typedef {GalleryImage & { probability: number | null, loss: number }} ReviewImage
+ *   `probability`: of the label asked about (null in MOST_WRONG); `loss`: the image's mean
+ *   binary cross-entropy over the labels.
+ */
+
+/**
+ * @typedef {object} ImageDetail
+ * @property {number} index
+ * @property {string} name
+ * @property {"train" | "valid" | null} split
+ * @property {{ label: string, probability: number, threshold: number, truth: boolean,
+ *   positive: boolean }[]} labels  In the model's label order.
+ */
+
+/**
+ * @typedef {object} SaliencyArgs
+ * @property {number} [index]  An image of the loaded dataset, or
+ * @property {File} [file]  a JPEG/PNG file.
+ * @property {string} label
+ */
+
+/**
+ * @typedef {object} Saliency
+ * @property {string} label
+ * @property {number} probability
+ * @property {Thumbnail} image  The image as the model sees it (its input size).
+ * @property {Thumbnail} heat  Same size: the heat map, coloured, alpha rising with the heat.
  */
