@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::metrics::{MultiLabelMetrics, evaluate};
 use crate::model::ResNetV2;
+use crate::review::{Review, ReviewSource};
 
 /// Images per forward pass when evaluating a dataset.
 const EVAL_BATCH: usize = 64;
@@ -28,6 +29,32 @@ pub struct Evaluation {
     /// Every metric, at the model's thresholds.
     #[serde(flatten)]
     pub metrics: MultiLabelMetrics,
+    /// The probabilities behind the metrics (`images × labels`, row-major, the model's label
+    /// order), for a [`crate::review::Review`].
+    #[serde(skip)]
+    pub probs: Vec<f32>,
+    /// The truth they were measured against, same layout.
+    #[serde(skip)]
+    pub targets: Vec<u8>,
+}
+
+impl Evaluation {
+    /// The evaluation as a [`Review`] of every image of `dataset` (the one evaluated), at the
+    /// model's thresholds.
+    ///
+    /// # Errors
+    /// A dataset other than the one evaluated (another size).
+    pub fn review(&self, dataset: &Dataset, metadata: &ModelMetadata) -> Result<Review> {
+        Review::new(
+            ReviewSource::Evaluation,
+            metadata.labels.clone(),
+            metadata.thresholds.clone(),
+            (0..dataset.len()).collect(),
+            dataset.names.clone(),
+            self.probs.clone(),
+            self.targets.clone(),
+        )
+    }
 }
 
 /// Most images [`Predictor::predict_many`] sends through the network at once.
@@ -235,6 +262,8 @@ impl Predictor {
             images: n,
             images_per_sec,
             metrics: evaluate(&metadata.labels, &probs, &targets, &metadata.thresholds),
+            probs,
+            targets,
         })
     }
 }

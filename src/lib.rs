@@ -22,8 +22,13 @@ pub mod memory;
 pub mod metrics;
 pub mod model;
 mod options;
+#[cfg(feature = "train")]
+pub mod report;
+pub mod review;
 #[doc(hidden)]
 pub mod rng;
+#[cfg(feature = "train")]
+pub mod saliency;
 pub mod scoring;
 pub mod thresholds;
 #[cfg(feature = "train")]

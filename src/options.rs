@@ -106,6 +106,9 @@ pub struct TrainingOptions {
     pub threshold_goal: ThresholdGoal,
     /// How images become square at `image_size` (used when decoding; stored in the model).
     pub resize: ResizePolicy,
+    /// The label columns to train on, by name and in this order; `None` trains every label
+    /// column. The model file lists exactly these labels.
+    pub labels: Option<Vec<String>>,
 }
 
 impl Default for TrainingOptions {
@@ -125,6 +128,7 @@ impl Default for TrainingOptions {
             patience: 5,
             threshold_goal: ThresholdGoal::MaxF1,
             resize: ResizePolicy::Stretch,
+            labels: None,
         }
     }
 }

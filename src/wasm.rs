@@ -110,6 +110,16 @@ pub fn training_choices() -> Result<JsValue, JsError> {
 pub struct Dataset {
     /// Shared with a decoding in progress, which borrows it only between two yields.
     source: Rc<RefCell<DatasetSource>>,
+    /// Each image's side in the last training run's split (`None` before one).
+    sides: Rc<RefCell<Option<Vec<Side>>>>,
+}
+
+/// An image's side of a run's split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Side {
+    Train,
+    Valid,
 }
 
 /// Images decoded between two yields to the event loop while preparing a training run.
@@ -122,7 +132,7 @@ impl Dataset {
     #[wasm_bindgen(js_name = fromZip)]
     pub fn from_zip(bytes: Vec<u8>) -> Result<Dataset, JsError> {
         let source = DatasetSource::from_zip(bytes, &Limits::default()).map_err(err)?;
-        Ok(Dataset { source: Rc::new(RefCell::new(source)) })
+        Ok(Dataset { source: Rc::new(RefCell::new(source)), sides: Rc::default() })
     }
 
     /// `{ images, imageColumn, labels: [{ name, positives, negatives }], sizes, minSide,
@@ -188,6 +198,7 @@ impl Dataset {
         on_progress: Option<js_sys::Function>,
     ) -> js_sys::Promise {
         let source = self.source.clone();
+        let sides = self.sides.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let options = training_options(options)?;
             // Refused here rather than by a trap halfway through decoding.
@@ -201,6 +212,7 @@ impl Dataset {
                 Some(bytes) => TrainingSession::from_model(data, options, compute, &bytes),
             }
             .map_err(err)?;
+            *sides.borrow_mut() = Some(split_sides(&session));
             Ok(JsValue::from(Trainer { session: Rc::new(RefCell::new(Some(session))) }))
         })
     }
@@ -219,6 +231,7 @@ impl Dataset {
         on_progress: Option<js_sys::Function>,
     ) -> js_sys::Promise {
         let source = self.source.clone();
+        let sides = self.sides.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let options = crate::train::saved_run_info(&state).map_err(err)?.options;
             source.borrow().memory_plan(&options).and_then(|p| p.check()).map_err(err)?;
@@ -227,9 +240,20 @@ impl Dataset {
                 source.borrow().decoder(options.image_size, options.resize).map_err(err)?;
             let data = decode_all(&source, decoder, on_progress.as_ref()).await?;
             let session = TrainingSession::resume(data, compute, &state).map_err(err)?;
+            *sides.borrow_mut() = Some(split_sides(&session));
             Ok(JsValue::from(Trainer { session: Rc::new(RefCell::new(Some(session))) }))
         })
     }
+}
+
+/// Each image's side in a session's split.
+#[cfg(feature = "train")]
+fn split_sides(session: &TrainingSession) -> Vec<Side> {
+    let mut sides = vec![Side::Train; session.dataset().len()];
+    for &i in &session.split().valid {
+        sides[i] = Side::Valid;
+    }
+    sides
 }
 
 /// What a saved run (autosave) is, read from its file without loading it: `{ epochsCompleted,
@@ -535,6 +559,438 @@ impl JsPredictor {
         wasm_bindgen_futures::future_to_promise(async move {
             let predictions = inner.predict_file("the image", &bytes).await.map_err(err)?;
             Ok(to_js(&Predictions { predictions })?)
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Looking at the data and the model's mistakes: the gallery, reviews, saliency, the report.
+
+/// Side of gallery thumbnails unless asked otherwise.
+#[cfg(feature = "train")]
+const THUMBNAIL_SIDE: u32 = 96;
+/// Most images in one gallery page or error list: each is decoded from the zip.
+#[cfg(feature = "train")]
+const MOST_IMAGES: usize = 200;
+
+/// `{ width, height, rgba: Uint8ClampedArray }`, ready for `new ImageData(rgba, width, height)`.
+#[cfg(feature = "train")]
+fn thumbnail_js(t: &crate::report::Thumbnail) -> Result<JsValue, JsError> {
+    let object = js_sys::Object::new();
+    let set = |key: &str, value: &JsValue| {
+        js_sys::Reflect::set(&object, &key.into(), value)
+            .map_err(|_| JsError::new("internal: cannot build a thumbnail"))
+    };
+    set("width", &t.width.into())?;
+    set("height", &t.height.into())?;
+    set("rgba", &js_sys::Uint8ClampedArray::from(t.rgba.as_slice()).into())?;
+    Ok(object.into())
+}
+
+/// What a gallery shows of one image.
+#[cfg(feature = "train")]
+#[derive(Serialize)]
+struct GalleryImage {
+    index: usize,
+    name: String,
+    labels: Vec<String>,
+    split: Option<Side>,
+}
+
+#[cfg(feature = "train")]
+impl Dataset {
+    fn busy() -> JsError {
+        JsError::new("the dataset is being decoded; try again when it is done")
+    }
+
+    fn gallery_image(&self, index: usize) -> Result<GalleryImage, JsError> {
+        let source = self.source.try_borrow().map_err(|_| Self::busy())?;
+        let labels = source.labels();
+        let row = &source.targets()[index * labels.len()..(index + 1) * labels.len()];
+        Ok(GalleryImage {
+            index,
+            name: source.entries()[index].clone(),
+            labels: labels.iter().zip(row).filter(|(_, t)| **t == 1).map(|(l, _)| l.clone()).collect(),
+            split: self.sides.borrow().as_ref().and_then(|s| s.get(index).copied()),
+        })
+    }
+
+    /// A gallery image as JS, with `extra` fields and its thumbnail (decoded from the zip,
+    /// letterboxed so that nothing is cut or stretched).
+    fn gallery_image_js(
+        &self,
+        index: usize,
+        side: u32,
+        extra: impl Serialize,
+    ) -> Result<JsValue, JsError> {
+        #[derive(Serialize)]
+        struct WithExtra<E> {
+            #[serde(flatten)]
+            image: GalleryImage,
+            #[serde(flatten)]
+            extra: E,
+        }
+        let value = to_js(&WithExtra { image: self.gallery_image(index)?, extra })?;
+        let pixels = self
+            .source
+            .try_borrow_mut()
+            .map_err(|_| Self::busy())?
+            .decode_one(index, side, 3, crate::ResizePolicy::Letterbox)
+            .map_err(err)?;
+        let thumbnail = crate::report::Thumbnail::from_pixels(&pixels, side as usize, 3);
+        js_sys::Reflect::set(&value, &"thumbnail".into(), &thumbnail_js(&thumbnail)?)
+            .map_err(|_| JsError::new("internal: cannot build a gallery image"))?;
+        Ok(value)
+    }
+}
+
+/// Which page of which images `Dataset.gallery` shows.
+#[cfg(feature = "train")]
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct GalleryFilter {
+    label: Option<String>,
+    split: Option<Side>,
+    page: usize,
+    per_page: usize,
+    side: Option<u32>,
+}
+
+#[cfg(feature = "train")]
+fn thumbnail_side(side: Option<u32>) -> Result<u32, JsError> {
+    match side.unwrap_or(THUMBNAIL_SIDE) {
+        s @ 8..=256 => Ok(s),
+        s => Err(JsError::new(&format!("a thumbnail side of {s} px: use 8 to 256"))),
+    }
+}
+
+#[cfg(feature = "train")]
+#[wasm_bindgen]
+impl Dataset {
+    /// One page of the dataset's images: `filter` is `{ label, split: "train" | "valid" |
+    /// null, page, perPage, side }`. Resolves to `{ total, page, pages, images: [{ index, name,
+    /// labels, split, thumbnail: { width, height, rgba } }] }`. The zip must be held
+    /// (`attachZip`): thumbnails are decoded from it, one page at a time.
+    pub fn gallery(&self, filter: JsValue) -> Result<JsValue, JsError> {
+        let filter: GalleryFilter = serde_wasm_bindgen::from_value(filter)
+            .map_err(|e| JsError::new(&format!("gallery filter: {e}")))?;
+        let side = thumbnail_side(filter.side)?;
+        let per_page = filter.per_page.clamp(1, MOST_IMAGES);
+        let sides = self.sides.borrow().clone();
+        if filter.split.is_some() && sides.is_none() {
+            return Err(JsError::new(
+                "no training run has split this dataset yet; train first to filter by split",
+            ));
+        }
+        let matching: Vec<usize> = {
+            let source = self.source.try_borrow().map_err(|_| Self::busy())?;
+            let labels = source.labels();
+            let column = match &filter.label {
+                None => None,
+                Some(name) => Some(labels.iter().position(|l| l == name).ok_or_else(|| {
+                    JsError::new(&format!(
+                        "the dataset has no label '{name}'; its labels are {}",
+                        labels.join(", ")
+                    ))
+                })?),
+            };
+            let targets = source.targets();
+            (0..source.len())
+                .filter(|&i| column.is_none_or(|j| targets[i * labels.len() + j] == 1))
+                .filter(|&i| {
+                    filter.split.is_none_or(|s| sides.as_ref().and_then(|v| v.get(i)) == Some(&s))
+                })
+                .collect()
+        };
+        let pages = matching.len().div_ceil(per_page).max(1);
+        let page = filter.page.min(pages - 1);
+        let images = js_sys::Array::new();
+        for &index in matching.iter().skip(page * per_page).take(per_page) {
+            images.push(&self.gallery_image_js(index, side, ())?);
+        }
+        #[derive(Serialize)]
+        struct Page {
+            total: usize,
+            page: usize,
+            pages: usize,
+        }
+        let value = to_js(&Page { total: matching.len(), page, pages })?;
+        js_sys::Reflect::set(&value, &"images".into(), &images)
+            .map_err(|_| JsError::new("internal: cannot build a gallery page"))?;
+        Ok(value)
+    }
+}
+
+/// A model measured on labelled images at the thresholds in force (see `src/review.rs`): the
+/// page's curves, error galleries, per-image verdicts and report all ask it.
+#[cfg(feature = "train")]
+#[wasm_bindgen(js_name = Review)]
+pub struct JsReview {
+    inner: crate::review::Review,
+    /// Prediction throughput, for an evaluation.
+    images_per_sec: f64,
+}
+
+#[cfg(feature = "train")]
+#[wasm_bindgen(js_class = Review)]
+impl JsReview {
+    /// `{ source: "validation" | "evaluation", images, labels, thresholds, metrics, curves:
+    /// [{ label, ap, rocAuc, pr: [{ threshold, precision, recall }], roc: [{ threshold, fpr,
+    /// tpr }], current: { threshold, precision, recall, fpr } }] }`
+    pub fn summary(&self) -> Result<JsValue, JsError> {
+        to_js(&self.inner.summary())
+    }
+
+    /// As `Predictor.evaluate` resolves: `{ images, imagesPerSec, map, …, labels }`.
+    pub fn evaluation(&self) -> Result<JsValue, JsError> {
+        to_js(&infer::Evaluation {
+            images: self.inner.len(),
+            images_per_sec: self.images_per_sec,
+            metrics: self.inner.metrics(),
+            probs: Vec::new(),
+            targets: Vec::new(),
+        })
+    }
+
+    /// Uses new thresholds (one per label, the model's order) from now on.
+    #[wasm_bindgen(js_name = setThresholds)]
+    pub fn set_thresholds(&mut self, thresholds: Vec<f32>) -> Result<(), JsError> {
+        self.inner.set_thresholds(&thresholds).map_err(err)
+    }
+
+    /// Label `label`'s false positives and negatives at its threshold: `{ label, threshold,
+    /// falsePositiveCount, falseNegativeCount, falsePositives, falseNegatives }`, each image
+    /// `{ index, name, labels, split, probability, loss, thumbnail }`, most confident first,
+    /// at most `limit` (≤ 200) of each.
+    pub fn errors(
+        &self,
+        dataset: &Dataset,
+        label: &str,
+        limit: usize,
+        side: Option<u32>,
+    ) -> Result<JsValue, JsError> {
+        let side = thumbnail_side(side)?;
+        let j = self.inner.label_index(label).map_err(err)?;
+        let errors = self.inner.errors(j, limit.clamp(1, MOST_IMAGES));
+        let list = |images: &[crate::review::ReviewedImage]| -> Result<js_sys::Array, JsError> {
+            let out = js_sys::Array::new();
+            for image in images {
+                out.push(&self.reviewed_js(dataset, image, side)?);
+            }
+            Ok(out)
+        };
+        let (fps, fns) = (list(&errors.false_positives)?, list(&errors.false_negatives)?);
+        let value = to_js(&crate::review::LabelErrors {
+            false_positives: Vec::new(),
+            false_negatives: Vec::new(),
+            ..errors
+        })?;
+        let set = |key: &str, array: &js_sys::Array| {
+            js_sys::Reflect::set(&value, &key.into(), array)
+                .map_err(|_| JsError::new("internal: cannot build the error lists"))
+        };
+        set("falsePositives", &fps)?;
+        set("falseNegatives", &fns)?;
+        Ok(value)
+    }
+
+    /// The `limit` (≤ 200) images with the highest loss over every label, highest first,
+    /// each `{ index, name, labels, split, probability: null, loss, thumbnail }`.
+    #[wasm_bindgen(js_name = mostWrong)]
+    pub fn most_wrong(
+        &self,
+        dataset: &Dataset,
+        limit: usize,
+        side: Option<u32>,
+    ) -> Result<js_sys::Array, JsError> {
+        let side = thumbnail_side(side)?;
+        let out = js_sys::Array::new();
+        for image in self.inner.most_wrong(limit.clamp(1, MOST_IMAGES)) {
+            out.push(&self.reviewed_js(dataset, &image, side)?);
+        }
+        Ok(out)
+    }
+
+    /// Every label of image `index` against its truth: `{ index, name, split, labels: [{
+    /// label, probability, threshold, truth, positive }] }`; throws for an image not reviewed.
+    pub fn verdicts(&self, dataset: &Dataset, index: usize) -> Result<JsValue, JsError> {
+        let verdicts = self.inner.verdicts(index).ok_or_else(|| {
+            JsError::new(&format!(
+                "image {index} is not among the {} images this model was measured on",
+                self.inner.len()
+            ))
+        })?;
+        #[derive(Serialize)]
+        struct Detail {
+            #[serde(flatten)]
+            verdicts: crate::review::ImageVerdicts,
+            split: Option<Side>,
+        }
+        let split = dataset.sides.borrow().as_ref().and_then(|s| s.get(index).copied());
+        to_js(&Detail { verdicts, split })
+    }
+
+    /// The evaluation report: one self-contained HTML file (`Uint8Array`), thumbnails from
+    /// `dataset`'s zip (which must be held).
+    pub fn report(
+        &self,
+        dataset: &Dataset,
+        model: String,
+        dataset_name: String,
+    ) -> Result<js_sys::Uint8Array, JsError> {
+        let title = crate::report::ReportTitle { model, dataset: dataset_name };
+        let mut thumbnail = |index: usize| {
+            let mut source = dataset.source.try_borrow_mut().ok()?;
+            let pixels =
+                source.decode_one(index, THUMBNAIL_SIDE, 3, crate::ResizePolicy::Letterbox).ok()?;
+            Some(crate::report::Thumbnail::from_pixels(&pixels, THUMBNAIL_SIDE as usize, 3))
+        };
+        let html = crate::report::html_report(&self.inner, &title, &mut thumbnail).map_err(err)?;
+        Ok(js_sys::Uint8Array::from(html.as_bytes()))
+    }
+
+    fn reviewed_js(
+        &self,
+        dataset: &Dataset,
+        image: &crate::review::ReviewedImage,
+        side: u32,
+    ) -> Result<JsValue, JsError> {
+        #[derive(Serialize)]
+        struct Scores {
+            probability: Option<f32>,
+            loss: f64,
+        }
+        dataset.gallery_image_js(
+            image.index,
+            side,
+            Scores { probability: image.probability, loss: image.loss },
+        )
+    }
+}
+
+#[cfg(feature = "train")]
+#[wasm_bindgen]
+impl Trainer {
+    /// The kept weights on the run's validation images at the tuned thresholds (a `Review`),
+    /// or `undefined` before an epoch was validated.
+    pub fn review(&self) -> Result<Option<JsReview>, JsError> {
+        let guard = self.session.borrow();
+        let session = guard.as_ref().ok_or_else(busy)?;
+        Ok(session.review().map(|inner| JsReview { inner, images_per_sec: 0.0 }))
+    }
+}
+
+#[cfg(feature = "train")]
+#[wasm_bindgen(js_class = Predictor)]
+impl JsPredictor {
+    /// Like `evaluate`, resolving to a `Review` of every image of the dataset (its
+    /// `evaluation()` is what `evaluate` resolves to).
+    #[wasm_bindgen(js_name = reviewDataset)]
+    pub fn review_dataset(
+        &self,
+        dataset: &Dataset,
+        on_progress: Option<js_sys::Function>,
+    ) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        let source = dataset.source.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let input = inner.metadata().input.clone();
+            let decoder = source
+                .borrow()
+                .decoder_with_channels(input.image_size, input.resize, input.channels)
+                .map_err(err)?;
+            let data = decode_all(&source, decoder, on_progress.as_ref()).await?;
+            let evaluation = inner.evaluate(&data).await.map_err(err)?;
+            let review = evaluation.review(&data, inner.metadata()).map_err(err)?;
+            Ok(JsReview { inner: review, images_per_sec: evaluation.images_per_sec }.into())
+        })
+    }
+}
+
+/// A model ready to show which regions raise a label's probability (Grad-CAM, computed with
+/// autodiff on the worker's backend).
+#[cfg(feature = "train")]
+#[wasm_bindgen]
+pub struct Explainer {
+    inner: Rc<crate::saliency::Saliency>,
+}
+
+#[cfg(feature = "train")]
+#[wasm_bindgen]
+impl Explainer {
+    /// Loads a model file for Grad-CAM.
+    #[wasm_bindgen(js_name = fromBytes)]
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Explainer, JsError> {
+        let compute = device()?;
+        let inner = crate::saliency::Saliency::from_bytes(&bytes, &compute.device).map_err(err)?;
+        Ok(Explainer { inner: Rc::new(inner) })
+    }
+
+    /// The heat map of `label` on image `index` of `dataset` (whose zip must be held). Resolves
+    /// to `{ label, probability, image: { width, height, rgba }, heat: { width, height, rgba } }`:
+    /// the image as the model sees it, and the coloured map of the same size.
+    #[wasm_bindgen(js_name = ofImage)]
+    pub fn of_image(&self, dataset: &Dataset, index: usize, label: String) -> js_sys::Promise {
+        let input = self.inner.metadata().input.clone();
+        let pixels = dataset
+            .source
+            .try_borrow_mut()
+            .map_err(|_| Dataset::busy())
+            .and_then(|mut s| {
+                s.decode_one(index, input.image_size, input.channels, input.resize).map_err(err)
+            });
+        self.explain(pixels, label)
+    }
+
+    /// The heat map of `label` on an image file (JPEG/PNG bytes); as `ofImage`.
+    #[wasm_bindgen(js_name = ofFile)]
+    pub fn of_file(&self, bytes: Vec<u8>, label: String) -> js_sys::Promise {
+        let input = self.inner.metadata().input.clone();
+        let pixels = crate::data::image::decode_image(
+            "the image",
+            &bytes,
+            input.image_size,
+            input.channels,
+            input.resize,
+            &Limits::default(),
+        )
+        .map_err(err);
+        self.explain(pixels, label)
+    }
+
+    fn explain(&self, pixels: Result<Vec<u8>, JsError>, label: String) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let pixels = pixels?;
+            let metadata = inner.metadata();
+            let j = metadata.labels.iter().position(|l| *l == label).ok_or_else(|| {
+                JsError::new(&format!(
+                    "the model has no label '{label}'; its labels are {}",
+                    metadata.labels.join(", ")
+                ))
+            })?;
+            let map = inner.heat_map(&pixels, j).await.map_err(err)?;
+            let side = map.side;
+            let image = crate::report::Thumbnail::from_pixels(&pixels, side, metadata.input.channels);
+            let heat = crate::report::Thumbnail {
+                width: side as u32,
+                height: side as u32,
+                rgba: map.rgba(),
+            };
+            #[derive(Serialize)]
+            struct Explained {
+                label: String,
+                probability: f32,
+            }
+            let value = to_js(&Explained { label: map.label.clone(), probability: map.probability })?;
+            let set = |key: &str, t: &crate::report::Thumbnail| -> Result<(), JsError> {
+                js_sys::Reflect::set(&value, &key.into(), &thumbnail_js(t)?)
+                    .map(|_| ())
+                    .map_err(|_| JsError::new("internal: cannot build a heat map"))
+            };
+            set("image", &image)?;
+            set("heat", &heat)?;
+            Ok(value)
         })
     }
 }

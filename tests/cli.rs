@@ -75,6 +75,26 @@ fn train_eval_predict_inspect_round_trip() {
     assert_eq!(names, ["digit_0", "digit_1", "digit_2", "digit_3"]);
     assert!(eval["map"].as_f64().unwrap() > 0.5, "a trained model beats chance: {eval}");
 
+    // The HTML report shows the numbers `eval --json` prints, and needs nothing from a network.
+    let html_path = dir.join("report.html");
+    let out = tagtrain(&["eval", model_s, SAMPLE, "--report", html_path.to_str().unwrap()]);
+    assert!(out.status.success(), "eval --report failed: {}", stderr(&out));
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    for key in ["map", "microF1", "macroF1", "hammingLoss", "subsetAccuracy"] {
+        let cell = format!("<td data-metric=\"{key}\">{:.4}</td>", eval[key].as_f64().unwrap());
+        assert!(html.contains(&cell), "{cell} not in the report");
+    }
+    let start = html.find("id=\"tagtrain-review\">").unwrap() + "id=\"tagtrain-review\">".len();
+    let end = start + html[start..].find("</script>").unwrap();
+    let embedded: serde_json::Value = serde_json::from_str(&html[start..end]).unwrap();
+    for (from_report, from_eval) in embedded["labels"].as_array().unwrap().iter().zip(labels) {
+        for key in ["name", "precision", "recall", "f1", "ap", "support", "threshold"] {
+            assert_eq!(from_report[key], from_eval[key], "{key}");
+        }
+    }
+    assert!(html.contains("<svg") && html.contains("data:image/png;base64,"));
+    assert!(!html.contains("src=\"http") && !html.contains("href=\"http"));
+
     let predicted = json(&tagtrain(&["predict", model_s, DIGIT, DIGIT, "--json"]));
     let runs = predicted.as_array().unwrap();
     assert_eq!(runs.len(), 2);
@@ -118,11 +138,15 @@ fn train_eval_predict_inspect_round_trip() {
         "recall=1",
         "--resize",
         "letterbox",
+        "--labels",
+        "digit_2,digit_0",
         "--quiet",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let meta = json(&tagtrain(&["inspect", strict.to_str().unwrap(), "--json"]));
     assert_eq!(meta["input"]["resize"], "letterbox");
+    // Only the chosen label columns, in the order chosen.
+    assert_eq!(meta["labels"], serde_json::json!(["digit_2", "digit_0"]));
     assert!(meta["thresholds"].as_array().unwrap().iter().all(|t| t.as_f64().unwrap() < 1.0));
 
     let inspect = tagtrain(&["inspect", model_s]);
@@ -154,6 +178,13 @@ fn exit_codes_and_located_errors() {
         tagtrain(&["train", SAMPLE, "-o", "x", "--resize", "squash"]).status.code(),
         Some(2)
     );
+    // A label the dataset does not have is named, with the labels it has.
+    let out = tagtrain(&["train", SAMPLE, "-o", "x", "--labels", "digit_0,digit_9"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no label 'digit_9'; its labels are digit_0"), "{}", stderr(&out));
+    let out = tagtrain(&["train", SAMPLE, "-o", "x", "--exclude-labels", "digit_0,digit_1,digit_2,digit_3"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("leaves no label"), "{}", stderr(&out));
 
     // A dataset that cannot be used exits 1 and says where.
     let bad = dir.join("bad.zip");

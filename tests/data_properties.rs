@@ -71,6 +71,7 @@ fn a2_targets() -> Dataset {
         labels: csv.labels.clone(),
         names: csv.rows().map(|r| r.image.to_string()).collect(),
         splits: None,
+        ..Default::default()
     }
 }
 

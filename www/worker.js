@@ -2,7 +2,7 @@
 // data, the model and metrics is made in Rust.
 import init, {
   initBackend, trainingChoices, checkZipSize, Dataset, Predictor, withThresholds, webExportFiles, exportForWeb,
-  savedRunInfo,
+  savedRunInfo, Explainer,
 } from "./pkg/tagtrain.js";
 import { Progress, Reply, Request } from "./protocol.js";
 import { saveRunState } from "./store.js";
@@ -31,6 +31,9 @@ let dataset = null;        // Dataset of the last zip that loaded
 let datasetFile = null;    // its File: the zip's bytes are read again from it for each decoding
 let predictor = null;      // Predictor of the last good model
 let modelBytes = null;     // bytes of that model, for download
+let review = null;         // Review of that model (validation images, or the last evaluation)
+let explainer = null;      // Explainer of that model (Grad-CAM), made when first asked
+let datasetName = "";      // the dataset zip's file name, for the report
 let training = false;
 let evaluating = false;    // the dataset is being decoded for an evaluation
 let stopRequested = false;
@@ -57,12 +60,42 @@ async function attachZip() {
 }
 
 /** Makes the model file `bytes` the current model, if it loads; the previous one is kept otherwise. */
-function usePredictor(bytes) {
+function usePredictor(bytes, nextReview = null) {
   const next = Predictor.fromBytes(bytes);
   predictor?.free();
   predictor = next;
   modelBytes = bytes;
+  useReview(nextReview);
+  explainer?.free();
+  explainer = null;
   return { model: bytes.slice(), metadata: predictor.metadata() };
+}
+
+/** Makes `next` (or none) the review of the current model. */
+function useReview(next) {
+  if (review && review !== next) review.free();
+  review = next ?? null;
+}
+
+const NO_REVIEW = "The model has not been measured on labelled images yet: train it, or Evaluate it on a dataset.";
+
+/** The review, with the dataset's zip held for thumbnails. */
+async function reviewWithImages() {
+  await ready;
+  if (!review) throw new Error(NO_REVIEW);
+  await datasetWithZip();
+  return review;
+}
+
+/** The loaded dataset with its zip held (thumbnails are decoded from it). */
+async function datasetWithZip() {
+  await ready;
+  if (!dataset) throw new Error("Load a dataset zip first.");
+  // While training runs the tab holds the decoded images and the network; the zip stays out.
+  if (training) throw new Error("Training is running; the images can be shown when it is done.");
+  if (evaluating) throw new Error("An evaluation is running; the images can be shown when it is done.");
+  await attachZip();
+  return dataset;
 }
 
 /**
@@ -107,14 +140,16 @@ async function train(prepare, autosave, progress) {
       // A run that fails mid-way (the loss diverged) keeps its best validated epoch; with
       // none, exporting fails too and the failure stands (the previous model stays).
       const bytes = await trainer.exportModel().catch(() => { throw new Error(failure); });
-      return { stopped: true, failure, ...usePredictor(bytes), curves: trainer.thresholdCurves() };
+      const used = usePredictor(bytes, trainer.review() ?? null);
+      return { stopped: true, failure, ...used, curves: trainer.thresholdCurves(), review: review?.summary() ?? null };
     }
     if (trainer.history().stepLosses.length === 0) {
       return { stopped: true, model: null, metadata: null, curves: null };
     }
     const bytes = await trainer.exportModel();
     const curves = trainer.thresholdCurves();
-    return { stopped: !event.done, ...usePredictor(bytes), curves };
+    const used = usePredictor(bytes, trainer.review() ?? null);
+    return { stopped: !event.done, ...used, curves, review: review?.summary() ?? null };
   } finally {
     trainer?.free();
     training = false;
@@ -154,6 +189,9 @@ const handlers = {
     dataset?.free();
     dataset = next;
     datasetFile = file;
+    datasetName = file.name ?? "dataset.zip";
+    // A review's images are indices into the dataset it was measured on.
+    useReview(null);
     return dataset.summary();
   },
 
@@ -211,8 +249,9 @@ const handlers = {
     if (evaluating) throw new Error("An evaluation is running; change the thresholds when it is done.");
     const bytes = withThresholds(modelBytes, new Float32Array(thresholds));
     predictor.setThresholds(new Float32Array(thresholds));
+    review?.setThresholds(new Float32Array(thresholds));
     modelBytes = bytes;
-    return { model: bytes.slice(), metadata: predictor.metadata() };
+    return { model: bytes.slice(), metadata: predictor.metadata(), review: review?.summary() ?? null };
   },
 
   async [Request.PREDICT]({ file }) {
@@ -231,11 +270,54 @@ const handlers = {
     evaluating = true;
     try {
       await attachZip();
-      return await predictor.evaluate(dataset, (done, total) =>
+      const next = await predictor.reviewDataset(dataset, (done, total) =>
         progress({ kind: Progress.DECODING, done, total }));
+      useReview(next);
+      return review.evaluation();
     } finally {
       evaluating = false;
     }
+  },
+
+  async [Request.GALLERY]({ label = null, split = null, page = 0, perPage = 48, side }) {
+    const data = await datasetWithZip();
+    return data.gallery({ label, split, page, perPage, side });
+  },
+
+  async [Request.REVIEW]() {
+    await ready;
+    return review?.summary() ?? null;
+  },
+
+  async [Request.ERRORS]({ label, limit = 24, side }) {
+    const current = await reviewWithImages();
+    return current.errors(dataset, label, limit, side);
+  },
+
+  async [Request.MOST_WRONG]({ limit = 24, side }) {
+    const current = await reviewWithImages();
+    return current.mostWrong(dataset, limit, side);
+  },
+
+  async [Request.IMAGE_DETAIL]({ index }) {
+    await ready;
+    if (!review) throw new Error(NO_REVIEW);
+    return review.verdicts(dataset, index);
+  },
+
+  async [Request.SALIENCY]({ index, file, label }) {
+    await ready;
+    if (!predictor) throw new Error(NO_MODEL);
+    explainer ??= Explainer.fromBytes(modelBytes);
+    if (file) return await explainer.ofFile(new Uint8Array(await file.arrayBuffer()), label);
+    const data = await datasetWithZip();
+    return await explainer.ofImage(data, index, label);
+  },
+
+  async [Request.REPORT]({ title } = {}) {
+    const current = await reviewWithImages();
+    const model = title ?? predictor?.metadata()?.model ?? "model";
+    return current.report(dataset, model, datasetName);
   },
 };
 

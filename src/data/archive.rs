@@ -101,6 +101,14 @@ impl Archive {
         self.entries.contains_key(path)
     }
 
+    /// The CRC-32 and uncompressed size the zip records for an entry: two files with equal
+    /// pairs are, in practice, the same bytes (found without inflating either).
+    pub fn checksum(&mut self, path: &str) -> Option<(u32, u64)> {
+        let index = *self.entries.get(path)?;
+        let file = self.zip.by_index_raw(index).ok()?;
+        Some((file.crc32(), file.size()))
+    }
+
     /// Inflates one entry, enforcing the per-entry size and compression-ratio limits.
     pub fn read(&mut self, path: &str, cap: u64) -> Result<Vec<u8>> {
         let index =

@@ -32,11 +32,13 @@ pub struct DatasetSource {
     /// Header of each row's image.
     headers: Vec<ImageHeader>,
     warnings: Vec<String>,
+    /// Rows whose files are the same bytes (same CRC-32 and size), each set in row order.
+    byte_duplicates: Vec<Vec<usize>>,
     limits: Limits,
 }
 
 /// Decoded images at the training size, ready for batching.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Dataset {
     /// Square side of every image.
     pub image_size: usize,
@@ -52,6 +54,12 @@ pub struct Dataset {
     pub names: Vec<String>,
     /// Each image's side of the split, when `index.csv` has a `split` column.
     pub splits: Option<Vec<SplitTag>>,
+    /// Each image's group id (equal ids: one subject; [`crate::data::NO_GROUP`]: a group of its own), when
+    /// `index.csv` has a `group` column. The split keeps a group on one side.
+    pub groups: Option<Vec<u32>>,
+    /// Sets of images that are the same (same file bytes, or the same pixels once decoded at
+    /// the training size), each in index order. The split keeps a set on one side.
+    pub duplicates: Vec<Vec<usize>>,
 }
 
 impl Dataset {
@@ -81,6 +89,89 @@ impl Dataset {
         let l = self.labels.len();
         &self.targets[i * l..(i + 1) * l]
     }
+
+    /// Keeps only the label columns named in `labels`, in that order (the brief's "feature
+    /// set": train on a chosen set of label columns).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Options`] naming an unknown label, a label given twice, or an empty choice.
+    pub fn select_labels(&mut self, labels: &[String]) -> Result<()> {
+        if labels.is_empty() {
+            return Err(Error::option("labels", "choose at least one label to train on"));
+        }
+        let mut columns = Vec::with_capacity(labels.len());
+        for (k, name) in labels.iter().enumerate() {
+            let column = self.labels.iter().position(|l| l == name).ok_or_else(|| {
+                Error::option(
+                    "labels",
+                    format!("the dataset has no label '{name}'; its labels are {}", self.labels.join(", ")),
+                )
+            })?;
+            if labels[..k].contains(name) {
+                return Err(Error::option("labels", format!("'{name}' is chosen twice")));
+            }
+            columns.push(column);
+        }
+        if columns.iter().copied().eq(0..self.labels.len()) {
+            return Ok(());
+        }
+        let targets = (0..self.len())
+            .flat_map(|i| {
+                let row = self.target(i);
+                columns.iter().map(move |&c| row[c])
+            })
+            .collect();
+        self.targets = targets;
+        self.labels = labels.to_vec();
+        Ok(())
+    }
+}
+
+/// 64-bit FNV-1a: tells identical buffers apart from different ones (duplicate detection).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Sets of indices sharing a key, each in index order, sets ordered by their first index.
+fn equal_sets(keys: impl IntoIterator<Item = (u64, usize)>) -> Vec<Vec<usize>> {
+    let mut keys: Vec<(u64, usize)> = keys.into_iter().collect();
+    keys.sort_unstable();
+    let mut sets: Vec<Vec<usize>> = keys
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|run| run.len() > 1)
+        .map(|run| run.iter().map(|&(_, i)| i).collect())
+        .collect();
+    sets.sort_unstable_by_key(|set| set[0]);
+    sets
+}
+
+/// Merges sets of indices that share an index (union–find), each in index order.
+pub(crate) fn merge_sets(n: usize, sets: impl IntoIterator<Item = Vec<usize>>) -> Vec<Vec<usize>> {
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let mut touched = Vec::new();
+    for set in sets {
+        for pair in set.windows(2) {
+            let (a, b) = (root(&mut parent, pair[0]), root(&mut parent, pair[1]));
+            if a != b {
+                parent[a.max(b)] = a.min(b);
+            }
+        }
+        touched.extend(set);
+    }
+    let keys = touched.into_iter().map(|i| (root(&mut parent, i) as u64, i));
+    let mut sets = equal_sets(keys);
+    for set in &mut sets {
+        set.dedup();
+    }
+    sets.retain(|s| s.len() > 1);
+    sets
 }
 
 impl DatasetSource {
@@ -174,9 +265,35 @@ impl DatasetSource {
             }
         }
 
+        let checksums: Vec<(u64, usize)> = entries
+            .iter()
+            .enumerate()
+            .filter_map(|(row, path)| {
+                let (crc, size) = archive.checksum(path)?;
+                Some(((u64::from(crc) << 32) ^ size, row))
+            })
+            .collect();
+        let byte_duplicates = equal_sets(checksums);
+        if !byte_duplicates.is_empty() {
+            let copies: usize = byte_duplicates.iter().map(|s| s.len() - 1).sum();
+            let example = &byte_duplicates[0];
+            warnings.push(format!(
+                "{copies} image(s) are byte-for-byte copies of others (e.g. {} and {}); each set is kept on one side of the split",
+                entries[example[0]], entries[example[1]]
+            ));
+        }
         let zip = archive.identity();
         let archive = Some(archive);
-        Ok(Self { archive, zip, index, entries, headers, warnings, limits: limits.clone() })
+        Ok(Self {
+            archive,
+            zip,
+            index,
+            entries,
+            headers,
+            warnings,
+            byte_duplicates,
+            limits: limits.clone(),
+        })
     }
 
     /// Label names, in CSV order.
@@ -196,7 +313,49 @@ impl DatasetSource {
 
     /// What the user sees before training.
     pub fn summary(&self) -> DatasetSummary {
-        DatasetSummary::new(&self.index, &self.headers, &self.warnings)
+        let mut summary = DatasetSummary::new(&self.index, &self.headers, &self.warnings);
+        summary.duplicates = self
+            .byte_duplicates
+            .iter()
+            .map(|set| set.iter().map(|&i| self.entries[i].clone()).collect())
+            .collect();
+        summary
+    }
+
+    /// Zip entry path of each image, in index order.
+    pub fn entries(&self) -> &[String] {
+        &self.entries
+    }
+
+    /// Each image's true labels (0/1, `len × labels`), in index order.
+    pub fn targets(&self) -> &[u8] {
+        self.index.targets()
+    }
+
+    /// Decodes image `index` alone at `side × side` with `channels` channels, brought to the
+    /// square by `resize`: a gallery's thumbnail, or one image to explain.
+    ///
+    /// # Errors
+    /// The zip was released ([`DatasetSource::attach_zip`] first), or the image cannot be
+    /// decoded, by name.
+    pub fn decode_one(
+        &mut self,
+        index: usize,
+        side: u32,
+        channels: usize,
+        resize: ResizePolicy,
+    ) -> Result<Vec<u8>> {
+        let path = self.entries.get(index).ok_or_else(|| {
+            Error::misuse(format!(
+                "image {index} is past the dataset's {} images",
+                self.entries.len()
+            ))
+        })?;
+        let archive = self.archive.as_mut().ok_or_else(|| {
+            Error::misuse("the dataset's zip was released after decoding; attach it again first")
+        })?;
+        let bytes = archive.read(path, u64::MAX)?;
+        decode_image(path, &bytes, side, channels, resize, &self.limits)
     }
 
     /// What training on this dataset with `options` will hold in memory (see
@@ -317,7 +476,10 @@ impl DatasetSource {
                 splits: self.index.has_split.then(|| {
                     self.index.rows().map(|r| r.split.unwrap_or(SplitTag::Train)).collect()
                 }),
+                groups: self.index.groups().map(<[u32]>::to_vec),
+                duplicates: self.byte_duplicates.clone(),
             },
+            pixel_hashes: Vec::with_capacity(total),
         };
         let bytes = total.saturating_mul(per_image);
         // The allocator's refusal is the limit here: say how much was asked.
@@ -348,6 +510,7 @@ impl DatasetSource {
                 &self.limits,
             )?;
             ds.pixels.extend_from_slice(&px);
+            decoder.pixel_hashes.push(fnv1a(&px));
         }
         decoder.next = end;
         Ok(end == self.entries.len())
@@ -359,6 +522,8 @@ pub struct Decoder {
     next: usize,
     resize: ResizePolicy,
     dataset: Dataset,
+    /// A hash of each decoded image's pixels, to find duplicates.
+    pixel_hashes: Vec<u64>,
 }
 
 impl Decoder {
@@ -372,9 +537,14 @@ impl Decoder {
         self.dataset.names.len()
     }
 
-    /// The decoded dataset (complete once `decode_next` returned true).
+    /// The decoded dataset (complete once `decode_next` returned true), with its duplicate
+    /// sets: the same file bytes, or the same pixels at the training size.
     pub fn finish(self) -> Dataset {
-        self.dataset
+        let mut dataset = self.dataset;
+        let same_pixels = equal_sets(self.pixel_hashes.into_iter().zip(0..));
+        let bytes = std::mem::take(&mut dataset.duplicates);
+        dataset.duplicates = merge_sets(dataset.len(), bytes.into_iter().chain(same_pixels));
+        dataset
     }
 }
 

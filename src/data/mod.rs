@@ -14,6 +14,8 @@ pub use archive::what_else;
 pub use batcher::Normalization;
 pub use dataset::{Dataset, DatasetSource, Decoder};
 pub use image::ResizePolicy;
-pub use index::{IndexCsv, IndexRow, SplitTag};
+pub use index::{IndexCsv, IndexRow, NO_GROUP, SplitTag};
 pub use split::{Split, stratified_split};
-pub use summary::{DatasetSummary, LabelCount, Recommendation, SizeCount, SplitCounts};
+pub use summary::{
+    DatasetSummary, GroupCounts, LabelCount, RARE_LABEL_EXAMPLES, Recommendation, SizeCount, SplitCounts,
+};

@@ -4,11 +4,17 @@
 //! no training one). This is iterative stratification (Sechidis, Tsoumakas & Vlahavas, 2011):
 //! labels are handled rarest first, and each example carrying the current label goes to the
 //! side that still wants the most examples of it.
+//!
+//! An example here is a *unit* of images that must stay together: the images of one value of
+//! the `group` column (one person, one scene), or a set of duplicate images. A random
+//! image-level split puts a subject on both sides and validation then measures memory, not
+//! generalisation; units prevent that, and stratification still balances each label's share as
+//! far as the units' sizes allow.
 
 use crate::rng::SeededRng;
 
-use super::dataset::Dataset;
-use super::index::SplitTag;
+use super::dataset::{Dataset, merge_sets};
+use super::index::{NO_GROUP, SplitTag};
 
 /// Indices of the training and validation images.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,55 +45,97 @@ pub fn stratified_split(dataset: &Dataset, valid_fraction: f64, seed: u64) -> Sp
     let labels = dataset.labels.len();
     let ratios = [1.0 - valid_fraction, valid_fraction];
     let mut rng = SeededRng::new(seed);
-    let mut order: Vec<usize> = (0..n).collect();
-    rng.shuffle(&mut order);
+    // The units that go to one side whole: a group, a set of duplicates, or one image.
+    let mut units = units(dataset);
+    rng.shuffle(&mut units);
+    // Each unit's positives per label.
+    let unit_counts: Vec<Vec<f64>> = units
+        .iter()
+        .map(|unit| {
+            (0..labels).map(|j| unit.iter().filter(|&&i| dataset.target(i)[j] == 1).count() as f64).collect()
+        })
+        .collect();
 
     // Desired number of examples per side, overall and per label.
     let mut want_total: [f64; 2] = [ratios[0] * n as f64, ratios[1] * n as f64];
-    let mut want: Vec<[f64; 2]> = (0..labels)
-        .map(|j| {
-            let count = (0..n).filter(|&i| dataset.target(i)[j] == 1).count() as f64;
-            [ratios[0] * count, ratios[1] * count]
-        })
-        .collect();
-    let mut side: Vec<Option<usize>> = vec![None; n];
-    let mut remaining: Vec<usize> =
+    let positives: Vec<usize> =
         (0..labels).map(|j| (0..n).filter(|&i| dataset.target(i)[j] == 1).count()).collect();
+    let mut want: Vec<[f64; 2]> =
+        positives.iter().map(|&count| [ratios[0] * count as f64, ratios[1] * count as f64]).collect();
+    let mut side: Vec<Option<usize>> = vec![None; units.len()];
+    let mut remaining = positives;
+    let assign = |u: usize,
+                  s: usize,
+                  side: &mut [Option<usize>],
+                  remaining: &mut [usize],
+                  want_total: &mut [f64; 2],
+                  want: &mut [[f64; 2]]| {
+        side[u] = Some(s);
+        want_total[s] -= units[u].len() as f64;
+        for (j, &count) in unit_counts[u].iter().enumerate() {
+            want[j][s] -= count;
+            remaining[j] -= count as usize;
+        }
+    };
 
     // The rarest label that still has unassigned examples, until none has.
     while let Some(label) = (0..labels).filter(|&j| remaining[j] > 0).min_by_key(|&j| remaining[j])
     {
-        for &i in &order {
-            if side[i].is_some() || dataset.target(i)[label] == 0 {
+        for u in 0..units.len() {
+            if side[u].is_some() || unit_counts[u][label] == 0.0 {
                 continue;
             }
             let s = pick_side(want[label], want_total, &mut rng);
-            side[i] = Some(s);
-            want_total[s] -= 1.0;
-            for (j, &t) in dataset.target(i).iter().enumerate() {
-                if t == 1 {
-                    want[j][s] -= 1.0;
-                    remaining[j] -= 1;
-                }
-            }
+            assign(u, s, &mut side, &mut remaining, &mut want_total, &mut want);
         }
     }
-    // Examples with no positive label: fill whichever side wants more.
-    for &i in &order {
-        if side[i].is_none() {
+    // Units with no positive label: fill whichever side wants more.
+    for u in 0..units.len() {
+        if side[u].is_none() {
             let s = pick_side(want_total, want_total, &mut rng);
-            side[i] = Some(s);
-            want_total[s] -= 1.0;
+            assign(u, s, &mut side, &mut remaining, &mut want_total, &mut want);
         }
     }
     let mut split = Split { train: Vec::new(), valid: Vec::new() };
-    for &i in &order {
-        match side[i] {
-            Some(1) => split.valid.push(i),
-            _ => split.train.push(i),
+    for (unit, s) in units.iter().zip(&side) {
+        match s {
+            Some(1) => split.valid.extend(unit),
+            _ => split.train.extend(unit),
         }
     }
     split
+}
+
+/// The images that must share a side, each unit in index order, units in order of their first
+/// image: the images of one `group` value, sets of duplicates (merged with the groups they
+/// touch), and every other image alone.
+fn units(dataset: &Dataset) -> Vec<Vec<usize>> {
+    let n = dataset.len();
+    let mut sets = dataset.duplicates.clone();
+    if let Some(groups) = &dataset.groups {
+        let mut members: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+        for (i, &g) in groups.iter().enumerate().filter(|(_, g)| **g != NO_GROUP) {
+            members.entry(g).or_default().push(i);
+        }
+        sets.extend(members.into_values().filter(|m| m.len() > 1));
+    }
+    let merged = merge_sets(n, sets);
+    let mut unit_of: Vec<Option<usize>> = vec![None; n];
+    for (k, set) in merged.iter().enumerate() {
+        for &i in set {
+            unit_of[i] = Some(k);
+        }
+    }
+    let mut units = Vec::new();
+    for (i, unit) in unit_of.iter().enumerate() {
+        match *unit {
+            None => units.push(vec![i]),
+            // A set joins the list at its first image.
+            Some(k) if merged[k][0] == i => units.push(merged[k].clone()),
+            Some(_) => {}
+        }
+    }
+    units
 }
 
 fn pick_side(want: [f64; 2], want_total: [f64; 2], rng: &mut SeededRng) -> usize {
@@ -118,6 +166,7 @@ mod tests {
             targets: targets.into_iter().flatten().collect(),
             names: (0..n).map(|i| i.to_string()).collect(),
             splits: None,
+            ..Default::default()
         }
     }
 

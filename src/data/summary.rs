@@ -39,7 +39,27 @@ pub struct DatasetSummary {
     pub grayscale: bool,
     /// Images per side of the `split` column, when the CSV has one.
     pub split_column: Option<SplitCounts>,
+    /// The `group` column, when the CSV has one.
+    pub group_column: Option<GroupCounts>,
+    /// Images whose files are byte for byte the same, each set of names in index order; the
+    /// split keeps a set on one side.
+    pub duplicates: Vec<Vec<String>>,
 }
+
+/// What the `group` column holds.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct GroupCounts {
+    /// The column's header.
+    pub column: String,
+    /// Distinct groups (each image with an empty cell is a group of its own, not counted).
+    pub groups: usize,
+    /// Most images in one group.
+    pub largest: usize,
+}
+
+/// A label with fewer positives (or negatives) than this is flagged: a 20 % validation share
+/// then holds one or two of them, too few to learn from or to measure.
+pub const RARE_LABEL_EXAMPLES: usize = 10;
 
 /// How many rows the `split` column puts on each side.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -61,6 +81,9 @@ pub struct LabelCount {
     pub positives: usize,
     /// Images without it.
     pub negatives: usize,
+    /// Set when the label has too few positive (or negative) examples to learn or validate,
+    /// e.g. "3 positives: too few to learn or to validate".
+    pub note: Option<String>,
 }
 
 /// How many images have one size.
@@ -108,7 +131,15 @@ impl DatasetSummary {
             .enumerate()
             .map(|(j, name)| {
                 let positives = index.rows().filter(|r| r.labels[j] == 1).count();
-                LabelCount { name: name.clone(), positives, negatives: n - positives }
+                let negatives = n - positives;
+                let note = if positives < RARE_LABEL_EXAMPLES {
+                    Some(format!("{positives} positives: too few to learn or to validate"))
+                } else if negatives < RARE_LABEL_EXAMPLES {
+                    Some(format!("{negatives} negatives: too few to learn or to validate"))
+                } else {
+                    None
+                };
+                LabelCount { name: name.clone(), positives, negatives, note }
             })
             .collect();
         let mut by_size: BTreeMap<(u32, u32), usize> = BTreeMap::new();
@@ -143,6 +174,17 @@ impl DatasetSummary {
                 test: count(SplitTag::Test),
             }
         });
+        let group_column = index.group_column.as_ref().map(|column| {
+            let mut sizes: BTreeMap<u32, usize> = BTreeMap::new();
+            for g in index.rows().filter_map(|r| r.group) {
+                *sizes.entry(g).or_default() += 1;
+            }
+            GroupCounts {
+                column: column.clone(),
+                groups: sizes.len(),
+                largest: sizes.values().copied().max().unwrap_or(0),
+            }
+        });
         let mut warnings = warnings.to_vec();
         if sizes.len() > 1 {
             warnings.push(format!(
@@ -163,6 +205,8 @@ impl DatasetSummary {
             cooccurrence,
             grayscale: all_grayscale(headers),
             split_column,
+            group_column,
+            duplicates: Vec::new(),
         }
     }
 }

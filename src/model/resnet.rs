@@ -269,6 +269,16 @@ impl ResNetV2 {
     /// - `images`: `[batch, in_channels, height, width]`
     /// - output: `[batch, num_labels]`
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.classify(self.features(images))
+    }
+
+    /// The last stage's activations, after the final BN → ReLU: the feature maps whose global
+    /// average the head classifies (Grad-CAM weighs them).
+    ///
+    /// # Shapes
+    /// - `images`: `[batch, in_channels, height, width]`
+    /// - output: `[batch, features, height / s, width / s]`, `s` the network's total stride
+    pub fn features(&self, images: Tensor<4>) -> Tensor<4> {
         let mut x = self.stem.forward(images);
         if let Some(pool) = &self.stem_pool {
             x = pool.forward(x);
@@ -276,7 +286,15 @@ impl ResNetV2 {
         for unit in &self.units {
             x = unit.forward(x);
         }
-        let x = relu(self.final_bn.forward(x));
+        relu(self.final_bn.forward(x))
+    }
+
+    /// Per-label logits from [`ResNetV2::features`]: global average pooling, the linear head.
+    ///
+    /// # Shapes
+    /// - `features`: `[batch, features, h, w]`
+    /// - output: `[batch, num_labels]`
+    pub fn classify(&self, x: Tensor<4>) -> Tensor<2> {
         let [batch, channels, _, _] = x.dims();
         // Global average pooling.
         let pooled = x.mean_dim(3).mean_dim(2).reshape([batch, channels]);

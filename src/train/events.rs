@@ -81,6 +81,13 @@ pub struct SessionInfo {
     pub backend: &'static str,
     /// How the weights started (see [`super::TrainingSession::from_model`]).
     pub init: WeightsInit,
+    /// The labels trained (the chosen label columns), in the model's order.
+    pub labels: Vec<String>,
+    /// Sets of images found identical (same bytes, or the same pixels at the training size),
+    /// by name; each set is on one side of the split.
+    pub duplicates: Vec<Vec<String>>,
+    /// Groups of the `group` column kept whole by the split, when there is one.
+    pub groups: Option<usize>,
 }
 
 /// One label's validation precision–recall curve.

@@ -23,6 +23,7 @@ use crate::metrics::evaluate;
 use crate::model::{ResNetV2, ResNetV2Config};
 use crate::options::{TrainingOptions, WeightsInit};
 use crate::rng::SeededRng;
+use crate::review::{Review, ReviewSource};
 use crate::scoring::ScoreTable;
 use crate::thresholds::{curve, tune_thresholds};
 
@@ -107,6 +108,7 @@ impl TrainingSession {
         model_file: Option<&[u8]>,
     ) -> Result<Self> {
         options.validate()?;
+        let dataset = chosen_labels(dataset, &options)?;
         if dataset.len() < 2 {
             return Err(Error::empty_dataset("at least 2 images are needed to train"));
         }
@@ -152,6 +154,7 @@ impl TrainingSession {
     /// version, or another dataset (said in words).
     pub fn resume(dataset: Dataset, compute: ComputeDevice, state: &[u8]) -> Result<Self> {
         let header = read_header(state)?;
+        let dataset = chosen_labels(dataset, &header.options)?;
         let fingerprint = DatasetFingerprint::of(&dataset);
         if let Some(why) = header.dataset.difference(&fingerprint) {
             return Err(Error::run_state(format!(
@@ -326,7 +329,31 @@ impl TrainingSession {
             model: self.config.name(),
             backend: self.compute.kind.as_str(),
             init: self.init,
+            labels: self.dataset.labels.clone(),
+            duplicates: self
+                .dataset
+                .duplicates
+                .iter()
+                .map(|set| set.iter().map(|&i| self.dataset.names[i].clone()).collect())
+                .collect(),
+            groups: self.dataset.groups.as_ref().map(|groups| {
+                let mut distinct: Vec<u32> =
+                    groups.iter().copied().filter(|&g| g != crate::data::NO_GROUP).collect();
+                distinct.sort_unstable();
+                distinct.dedup();
+                distinct.len()
+            }),
         }
+    }
+
+    /// The run's split of the dataset (indices of the training and validation images).
+    pub fn split(&self) -> &Split {
+        &self.split
+    }
+
+    /// The dataset the run trains on (its chosen labels only).
+    pub fn dataset(&self) -> &Dataset {
+        &self.dataset
     }
 
     fn total_steps(&self) -> usize {
@@ -467,15 +494,7 @@ impl TrainingSession {
             (None, None) => self.model.as_ref().ok_or_else(busy)?.valid(),
         };
         let labels = self.dataset.labels.clone();
-        let thresholds = match best {
-            Some(best) if !best.probs.is_empty() => tune_thresholds(
-                &best.probs,
-                &self.valid_targets,
-                labels.len(),
-                self.options.threshold_goal,
-            ),
-            _ => vec![0.5; labels.len()],
-        };
+        let thresholds = self.tuned_thresholds();
         let input = InputSpec {
             image_size: self.dataset.image_size as u32,
             channels: self.dataset.channels,
@@ -518,6 +537,39 @@ impl TrainingSession {
             .collect()
     }
 
+    /// Each label's threshold tuned on the validation images for the kept weights (0.5 without
+    /// validation images).
+    fn tuned_thresholds(&self) -> Vec<f32> {
+        let labels = self.dataset.labels.len();
+        match self.early_stopping.best() {
+            Some(best) if !best.probs.is_empty() => tune_thresholds(
+                &best.probs,
+                &self.valid_targets,
+                labels,
+                self.options.threshold_goal,
+            ),
+            _ => vec![0.5; labels],
+        }
+    }
+
+    /// The kept weights on the validation images, at the tuned thresholds: what the page's
+    /// curves, error galleries and report show after training. `None` before an epoch was
+    /// validated, or without validation images.
+    pub fn review(&self) -> Option<Review> {
+        let best = self.early_stopping.best().filter(|b| !b.probs.is_empty())?;
+        let names = self.split.valid.iter().map(|&i| self.dataset.names[i].clone()).collect();
+        Review::new(
+            ReviewSource::Validation,
+            self.dataset.labels.clone(),
+            self.tuned_thresholds(),
+            self.split.valid.clone(),
+            names,
+            best.probs.clone(),
+            self.valid_targets.clone(),
+        )
+        .ok()
+    }
+
     /// Training throughput so far.
     pub fn throughput(&self) -> &Throughput {
         &self.throughput
@@ -527,6 +579,14 @@ impl TrainingSession {
     pub fn last_report(&self) -> Option<&EpochReport> {
         self.history.epochs.last()
     }
+}
+
+/// The dataset with only the label columns `options.labels` chose (all when `None`).
+fn chosen_labels(mut dataset: Dataset, options: &TrainingOptions) -> Result<Dataset> {
+    if let Some(labels) = &options.labels {
+        dataset.select_labels(labels)?;
+    }
+    Ok(dataset)
 }
 
 /// The run's train/validation split: stratified by the seed (all images train when the

@@ -103,5 +103,6 @@ pub fn synthetic_dataset(n: usize, size: usize, seed: u64) -> Dataset {
         labels: vec!["red".into(), "green".into(), "blue".into()],
         names: (0..n).map(|i| format!("img{i}.png")).collect(),
         splits: None,
+        ..Default::default()
     }
 }

@@ -3,7 +3,10 @@
 //! Lines are numbered as a text editor shows them: the header is line 1. Label cells accept
 //! `0`/`1` (also `0.0`/`1.0`, with surrounding spaces); a column that holds no 0/1 value at all
 //! is taken for a note or id column and left out of the targets, with a warning. An optional
-//! `split` column (`train`, `valid` or `test`) fixes which side of the split each image is on.
+//! `split` column (`train`, `valid` or `test`) fixes which side of the split each image is on;
+//! an optional `group` column (any text: a person, a scene, a source photo) keeps the images of
+//! one group together on one side of the split, so that validation never sees a subject that
+//! training saw.
 //!
 //! Problems in the file's structure (no header, no rows, no label column, too many columns) stop
 //! parsing; problems in single rows (a bad value, a duplicate, a short row) are all collected in
@@ -36,6 +39,9 @@ pub struct IndexRow<'a> {
     pub labels: &'a [u8],
     /// The row's `split` value, when the file has a `split` column.
     pub split: Option<SplitTag>,
+    /// The row's group (an id per distinct `group` value), when the file has a `group` column
+    /// and the cell is not empty.
+    pub group: Option<u32>,
 }
 
 /// A value of the `split` column.
@@ -79,6 +85,10 @@ pub struct IndexCsv {
     pub problems: Vec<Error>,
     /// True when the file has a `split` column.
     pub has_split: bool,
+    /// The `group` column's header, when the file has one.
+    pub group_column: Option<String>,
+    /// Distinct non-empty values of the `group` column.
+    pub group_count: usize,
     /// Every row's image path (UTF-8), one after the other.
     images: Vec<u8>,
     /// End of each row's image path in `images`.
@@ -89,7 +99,13 @@ pub struct IndexCsv {
     targets: Vec<u8>,
     /// Each row's split, when the file has a `split` column (else empty).
     splits: Vec<SplitTag>,
+    /// Each row's group id ([`NO_GROUP`] for an empty cell), when the file has a `group`
+    /// column (else empty).
+    groups: Vec<u32>,
 }
+
+/// The group id of a row whose `group` cell is empty: it is a group of its own.
+pub const NO_GROUP: u32 = u32::MAX;
 
 enum Cell {
     Zero,
@@ -199,6 +215,10 @@ impl IndexCsv {
         }
         let split_col =
             header.iter().position(|h| h.eq_ignore_ascii_case("split")).filter(|&c| c != image_col);
+        let group_col = header
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case("group"))
+            .filter(|&c| c != image_col && Some(c) != split_col);
 
         let mut problems = ProblemList::default();
         // At most one row per line: reserved once, so that no vector doubles past its need.
@@ -254,7 +274,7 @@ impl IndexCsv {
         // A column is a label column when it holds 0/1 values; a column with none is notes.
         let mut label_cols = Vec::new();
         for (c, name) in header.iter().enumerate() {
-            if c == image_col || Some(c) == split_col {
+            if c == image_col || Some(c) == split_col || Some(c) == group_col {
                 continue;
             }
             if binary[c] {
@@ -279,13 +299,18 @@ impl IndexCsv {
             warnings,
             problems: Vec::new(),
             has_split: split_col.is_some(),
+            group_column: group_col.map(|c| header[c].clone()),
+            group_count: 0,
             images,
             image_ends,
             lines,
             targets: Vec::new(),
             splits: Vec::new(),
+            groups: Vec::new(),
         };
         let firsts = index.first_listings();
+        // One id per distinct group value; the map holds each value once, bounded by the rows.
+        let mut group_ids: std::collections::HashMap<String, u32> = Default::default();
 
         // Second pass: the labels and split of every row that is not a repeat, kept in place.
         let mut csv = reader();
@@ -362,6 +387,19 @@ impl IndexCsv {
                 }
             };
             if usable {
+                if let Some(c) = group_col {
+                    let value = text(&record[c]).trim();
+                    let id = if value.is_empty() {
+                        NO_GROUP
+                    } else if let Some(&id) = group_ids.get(value) {
+                        id
+                    } else {
+                        let id = offset(group_ids.len());
+                        group_ids.insert(value.to_string(), id);
+                        id
+                    };
+                    index.groups.push(id);
+                }
                 index.targets.extend_from_slice(&labels);
                 index.move_row(row, start, kept);
                 kept += 1;
@@ -370,6 +408,10 @@ impl IndexCsv {
             row += 1;
         }
         index.truncate(kept);
+        index.group_count = group_ids.len();
+        if let (Some(column), true) = (&index.group_column, index.has_split) {
+            index.warnings.push(format!("the 'split' column decides the split; the '{column}' column is not used for it"));
+        }
         if index.has_split {
             index.warnings.push("the 'split' column decides which images train (train) and which validate (valid, test)".into());
         }

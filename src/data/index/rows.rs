@@ -29,6 +29,7 @@ impl IndexCsv {
             image: text(&self.images[start..self.image_ends[i] as usize]),
             labels: &self.targets[i * l..(i + 1) * l],
             split: self.splits.get(i).copied(),
+            group: self.groups.get(i).copied().filter(|&g| g != super::NO_GROUP),
         }
     }
 
@@ -52,6 +53,9 @@ impl IndexCsv {
                 self.targets.copy_within(row * l..(row + 1) * l, kept * l);
                 if let Some(&tag) = self.splits.get(row) {
                     self.splits[kept] = tag;
+                }
+                if let Some(&group) = self.groups.get(row) {
+                    self.groups[kept] = group;
                 }
                 self.move_row(row, start, kept);
                 kept += 1;
@@ -79,12 +83,20 @@ impl IndexCsv {
         self.lines.truncate(rows);
         self.targets.truncate(rows * self.labels.len());
         self.splits.truncate(rows);
+        self.groups.truncate(rows);
         for v in [&mut self.images, &mut self.targets] {
             v.shrink_to_fit();
         }
         self.image_ends.shrink_to_fit();
         self.lines.shrink_to_fit();
         self.splits.shrink_to_fit();
+        self.groups.shrink_to_fit();
+    }
+
+    /// Each usable row's group id ([`super::NO_GROUP`] for none), when the file has a `group`
+    /// column.
+    pub fn groups(&self) -> Option<&[u32]> {
+        self.group_column.is_some().then_some(self.groups.as_slice())
     }
 
     /// For every row with an image path, in row order, `row << 32 | first`: `first` is the line

@@ -3,16 +3,25 @@
 use anyhow::Context;
 use serde::Serialize;
 use tagtrain::infer::Evaluation;
+use tagtrain::report::{ReportTitle, Thumbnail, html_report};
 
 use super::{DEVICE, JSON, decode_with_progress, device, open_dataset, open_model, print_json};
-use crate::args::{Args, Command};
+use crate::args::{Args, Command, Flag};
 
 /// The command's declaration: operands, description and flags.
 pub(super) const COMMAND: Command = Command {
     name: "eval",
     operands: "MODEL.safetensors DATA.zip",
     about: "measures a model on a labelled dataset zip (mAP, F1, Hamming loss, per label)",
-    flags: &[JSON, DEVICE],
+    flags: &[
+        JSON,
+        DEVICE,
+        Flag::valued(
+            "report",
+            "REPORT.html",
+            "also write a self-contained HTML report: table, curves, error galleries",
+        ),
+    ],
     run: eval,
 };
 
@@ -46,6 +55,24 @@ fn eval(args: &Args) -> anyhow::Result<()> {
     })?;
     let evaluation = pollster::block_on(predictor.evaluate(&dataset))
         .with_context(|| format!("{data} cannot be used to evaluate {model_path}"))?;
+    if let Some(report) = args.value("report") {
+        let review = evaluation.review(&dataset, predictor.metadata())?;
+        let file_name = |path: &str| {
+            std::path::Path::new(path).file_name().map(|n| n.to_string_lossy().into_owned())
+        };
+        let title = ReportTitle {
+            model: file_name(model_path).unwrap_or_else(|| model_path.clone()),
+            dataset: file_name(data).unwrap_or_else(|| data.clone()),
+        };
+        let side = dataset.image_size;
+        let mut thumbnail =
+            |i: usize| Some(Thumbnail::from_pixels(dataset.image(i), side, dataset.channels));
+        let html = html_report(&review, &title, &mut thumbnail)?;
+        std::fs::write(report, html).with_context(|| format!("cannot write {report}"))?;
+        if !json {
+            eprintln!("wrote {report}");
+        }
+    }
     if json {
         return print_json(&EvalOutput { model: model_path, data, evaluation: &evaluation });
     }

@@ -42,6 +42,8 @@ pub(super) const COMMAND: Command = Command {
             .with_default(|| TrainingOptions::default().seed.to_string()),
         Flag::valued("patience", "N", "stop after N epochs without a better mAP; 0: never")
             .with_default(|| TrainingOptions::default().patience.to_string()),
+        Flag::valued("labels", "A,B,…", "train only these label columns (default: all)"),
+        Flag::valued("exclude-labels", "A,B,…", "train every label column but these"),
         Flag::switch("no-augment", "no random crop or jitter"),
         Flag::switch("flip", "also flip images left-right when augmenting"),
         Flag::switch("pos-weight", "weight rare labels' positives up in the loss"),
@@ -128,7 +130,12 @@ fn train(args: &Args) -> anyhow::Result<()> {
             );
             info.options
         }
-        None => training_options(args, &summary.recommended, parent.as_ref().map(|m| &m.input))?,
+        None => {
+            let mut options =
+                training_options(args, &summary.recommended, parent.as_ref().map(|m| &m.input))?;
+            options.labels = chosen_labels(args, source.labels())?;
+            options
+        }
     };
     let compute = device(args)?;
     let dataset = decode_with_progress(source.len(), quiet, |progress| {
@@ -218,6 +225,45 @@ fn training_options(
     };
     options.validate().map_err(|e| args.usage_error(e.to_string()))?;
     Ok(options)
+}
+
+/// The label columns `--labels` or `--exclude-labels` choose among the dataset's `labels`
+/// (`None`: every one).
+fn chosen_labels(args: &Args, labels: &[String]) -> anyhow::Result<Option<Vec<String>>> {
+    let list = |flag: &str| {
+        args.value(flag).map(|text| {
+            text.split(',').map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect::<Vec<_>>()
+        })
+    };
+    let unknown = |flag: &str, names: &[String]| {
+        names.iter().find(|n| !labels.contains(n)).map(|n| {
+            args.usage_error(format!(
+                "--{flag}: the dataset has no label '{n}'; its labels are {}",
+                labels.join(", ")
+            ))
+        })
+    };
+    match (list("labels"), list("exclude-labels")) {
+        (Some(_), Some(_)) => {
+            Err(args.usage_error("use --labels or --exclude-labels, not both"))
+        }
+        (Some(chosen), None) => match unknown("labels", &chosen) {
+            Some(e) => Err(e),
+            None if chosen.is_empty() => Err(args.usage_error("--labels names no label")),
+            None => Ok(Some(chosen)),
+        },
+        (None, Some(excluded)) => {
+            if let Some(e) = unknown("exclude-labels", &excluded) {
+                return Err(e);
+            }
+            let kept: Vec<String> = labels.iter().filter(|l| !excluded.contains(l)).cloned().collect();
+            if kept.is_empty() {
+                return Err(args.usage_error("--exclude-labels leaves no label to train"));
+            }
+            Ok(Some(kept))
+        }
+        (None, None) => Ok(None),
+    }
 }
 
 /// `f1`, `precision=0.9` or `recall=0.8`; `None` for anything else, or a target outside (0, 1].
