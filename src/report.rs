@@ -135,7 +135,11 @@ pub fn html_report(
     html.push_str("</table>");
 
     for (curves, e) in summary.curves.iter().zip(&errors) {
-        let _ = write!(html, "<section class=\"label\"><h2>{}</h2><div class=\"curves\">", escape(&curves.label));
+        let _ = write!(
+            html,
+            "<section class=\"label\"><h2>{}</h2><div class=\"curves\">",
+            escape(&curves.label)
+        );
         html.push_str(&pr_svg(curves));
         html.push_str(&roc_svg(curves));
         html.push_str("</div>");
@@ -181,7 +185,9 @@ fn gallery(
     html.push_str("<div class=\"gallery\">");
     for image in images {
         let picture = match thumbnail(image.index) {
-            Some(t) => format!("<img alt=\"\" src=\"data:image/png;base64,{}\">", base64(&t.png()?)),
+            Some(t) => {
+                format!("<img alt=\"\" src=\"data:image/png;base64,{}\">", base64(&t.png()?))
+            }
             None => String::new(),
         };
         let caption = match image.probability {
@@ -203,7 +209,13 @@ const SVG_SIZE: f64 = 220.0;
 const SVG_PAD: f64 = 30.0;
 
 /// One curve as an SVG: axes 0–1, the polyline, the operating point.
-fn curve_svg(title: &str, x_name: &str, y_name: &str, points: &[(f64, f64)], at: (f64, f64)) -> String {
+fn curve_svg(
+    title: &str,
+    x_name: &str,
+    y_name: &str,
+    points: &[(f64, f64)],
+    at: (f64, f64),
+) -> String {
     let span = SVG_SIZE - 2.0 * SVG_PAD;
     let px = |x: f64| SVG_PAD + x.clamp(0.0, 1.0) * span;
     let py = |y: f64| SVG_SIZE - SVG_PAD - y.clamp(0.0, 1.0) * span;
@@ -237,7 +249,13 @@ fn pr_svg(c: &LabelCurves) -> String {
 fn roc_svg(c: &LabelCurves) -> String {
     let points: Vec<(f64, f64)> = c.roc.iter().map(|p| (p.fpr, p.tpr)).collect();
     let title = format!("ROC (AUC {})", opt(c.roc_auc));
-    curve_svg(&title, "false-positive rate", "true-positive rate", &points, (c.current.fpr, c.current.recall))
+    curve_svg(
+        &title,
+        "false-positive rate",
+        "true-positive rate",
+        &points,
+        (c.current.fpr, c.current.recall),
+    )
 }
 
 fn num(v: f64) -> String {
@@ -324,7 +342,8 @@ mod tests {
         assert!(!html.contains("http://") && !html.contains("https://"));
         let metrics = review.metrics();
         assert!(html.contains(&format!("<td data-metric=\"map\">{:.4}</td>", metrics.map)));
-        let json_start = html.find("id=\"tagtrain-review\">").unwrap() + "id=\"tagtrain-review\">".len();
+        let json_start =
+            html.find("id=\"tagtrain-review\">").unwrap() + "id=\"tagtrain-review\">".len();
         let json_end = html[json_start..].find("</script>").unwrap() + json_start;
         let embedded: crate::metrics::MultiLabelMetrics =
             serde_json::from_str(&html[json_start..json_end]).unwrap();

@@ -177,7 +177,10 @@ impl Review {
         targets: Vec<u8>,
     ) -> Result<Self> {
         let (n, l) = (images.len(), labels.len());
-        if names.len() != n || probs.len() != n * l || targets.len() != n * l || thresholds.len() != l
+        if names.len() != n
+            || probs.len() != n * l
+            || targets.len() != n * l
+            || thresholds.len() != l
         {
             return Err(Error::misuse(format!(
                 "a review of {n} images and {l} labels needs {n} names, {0} probabilities and \
@@ -421,7 +424,9 @@ mod tests {
         assert_eq!(indices(&errors.false_negatives), vec![12, 15]); // 0.3 then 0.45
         let m = &review.metrics().labels[0];
         let tp = m.support - errors.false_negative_count;
-        assert!((m.precision - tp as f64 / (tp + errors.false_positive_count) as f64).abs() < 1e-12);
+        assert!(
+            (m.precision - tp as f64 / (tp + errors.false_positive_count) as f64).abs() < 1e-12
+        );
         assert!((m.recall - tp as f64 / m.support as f64).abs() < 1e-12);
 
         review.set_thresholds(&[0.25, 0.5]).unwrap();

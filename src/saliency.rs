@@ -7,6 +7,7 @@
 //! gradient comes from burn's autodiff, on whichever backend the page or CLI runs; the map (a
 //! few cells per side) is then brought to the image's size bilinearly and scaled to `[0, 1]`.
 
+use burn::module::Module;
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Tensor};
 use serde::Serialize;
@@ -79,7 +80,9 @@ impl Saliency {
     pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Self> {
         let device = device.clone().autodiff();
         let (model, metadata) = checkpoint::load_trainable(bytes, &device)?;
-        Ok(Self { model, metadata, device })
+        // Frozen: batch norm uses its running statistics (as in prediction) rather than one
+        // image's, and no weight needs a gradient, only the last stage's maps.
+        Ok(Self { model: model.freeze(), metadata, device })
     }
 
     /// The model's metadata (labels, input).
@@ -96,7 +99,10 @@ impl Saliency {
         let input = &self.metadata.input;
         let side = input.image_size as usize;
         let name = self.metadata.labels.get(label).cloned().ok_or_else(|| {
-            Error::misuse(format!("label {label} is past the model's {}", self.metadata.labels.len()))
+            Error::misuse(format!(
+                "label {label} is past the model's {}",
+                self.metadata.labels.len()
+            ))
         })?;
         if pixels.len() != side * side * input.channels {
             return Err(Error::misuse(format!(
@@ -176,7 +182,8 @@ mod tests {
 
     #[test]
     fn a_cold_map_has_no_mass() {
-        let heat = HeatMap { label: "a".into(), probability: 0.1, side: 2, heat: normalise(&[0.0; 4]) };
+        let heat =
+            HeatMap { label: "a".into(), probability: 0.1, side: 2, heat: normalise(&[0.0; 4]) };
         assert_eq!(heat.mass_in(0..1, 0..1), 0.0);
     }
 }

@@ -610,7 +610,12 @@ impl Dataset {
         Ok(GalleryImage {
             index,
             name: source.entries()[index].clone(),
-            labels: labels.iter().zip(row).filter(|(_, t)| **t == 1).map(|(l, _)| l.clone()).collect(),
+            labels: labels
+                .iter()
+                .zip(row)
+                .filter(|(_, t)| **t == 1)
+                .map(|(l, _)| l.clone())
+                .collect(),
             split: self.sides.borrow().as_ref().and_then(|s| s.get(index).copied()),
         })
     }
@@ -932,11 +937,8 @@ impl Explainer {
     #[wasm_bindgen(js_name = ofImage)]
     pub fn of_image(&self, dataset: &Dataset, index: usize, label: String) -> js_sys::Promise {
         let input = self.inner.metadata().input.clone();
-        let pixels = dataset
-            .source
-            .try_borrow_mut()
-            .map_err(|_| Dataset::busy())
-            .and_then(|mut s| {
+        let pixels =
+            dataset.source.try_borrow_mut().map_err(|_| Dataset::busy()).and_then(|mut s| {
                 s.decode_one(index, input.image_size, input.channels, input.resize).map_err(err)
             });
         self.explain(pixels, label)
@@ -971,7 +973,8 @@ impl Explainer {
             })?;
             let map = inner.heat_map(&pixels, j).await.map_err(err)?;
             let side = map.side;
-            let image = crate::report::Thumbnail::from_pixels(&pixels, side, metadata.input.channels);
+            let image =
+                crate::report::Thumbnail::from_pixels(&pixels, side, metadata.input.channels);
             let heat = crate::report::Thumbnail {
                 width: side as u32,
                 height: side as u32,
@@ -982,7 +985,8 @@ impl Explainer {
                 label: String,
                 probability: f32,
             }
-            let value = to_js(&Explained { label: map.label.clone(), probability: map.probability })?;
+            let value =
+                to_js(&Explained { label: map.label.clone(), probability: map.probability })?;
             let set = |key: &str, t: &crate::report::Thumbnail| -> Result<(), JsError> {
                 js_sys::Reflect::set(&value, &key.into(), &thumbnail_js(t)?)
                     .map(|_| ())

@@ -181,8 +181,19 @@ fn exit_codes_and_located_errors() {
     // A label the dataset does not have is named, with the labels it has.
     let out = tagtrain(&["train", SAMPLE, "-o", "x", "--labels", "digit_0,digit_9"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("no label 'digit_9'; its labels are digit_0"), "{}", stderr(&out));
-    let out = tagtrain(&["train", SAMPLE, "-o", "x", "--exclude-labels", "digit_0,digit_1,digit_2,digit_3"]);
+    assert!(
+        stderr(&out).contains("no label 'digit_9'; its labels are digit_0"),
+        "{}",
+        stderr(&out)
+    );
+    let out = tagtrain(&[
+        "train",
+        SAMPLE,
+        "-o",
+        "x",
+        "--exclude-labels",
+        "digit_0,digit_1,digit_2,digit_3",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("leaves no label"), "{}", stderr(&out));
 

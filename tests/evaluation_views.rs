@@ -9,6 +9,7 @@ use common::{png, zip_of};
 use image::RgbImage;
 use tagtrain::data::{Dataset, DatasetSource, NO_GROUP, stratified_split};
 use tagtrain::device::ComputeDevice;
+use tagtrain::infer::Predictor;
 use tagtrain::rng::SeededRng;
 use tagtrain::saliency::Saliency;
 use tagtrain::{Limits, ResizePolicy, TrainingOptions, TrainingSession, checkpoint};
@@ -35,7 +36,10 @@ fn a_group_column_and_duplicates_keep_subjects_on_one_side() {
         subject_labels.push(labels);
         for _ in 0..1 + rng.below(7) {
             let name = format!("s{subject}_{n}.png");
-            csv.push_str(&format!("{name},person {subject},{},{},{}\n", labels[0], labels[1], labels[2]));
+            csv.push_str(&format!(
+                "{name},person {subject},{},{},{}\n",
+                labels[0], labels[1], labels[2]
+            ));
             files.push((name, noise_png(8, n as u64)));
             n += 1;
         }
@@ -127,7 +131,8 @@ fn choosing_two_of_four_labels_trains_a_two_label_model() {
         labels: Some(vec!["blue".into(), "red".into()]),
         ..TrainingOptions::default()
     };
-    let mut session = TrainingSession::new(dataset.clone(), options, ComputeDevice::cpu(None)).unwrap();
+    let mut session =
+        TrainingSession::new(dataset.clone(), options, ComputeDevice::cpu(None)).unwrap();
     assert_eq!(session.info().labels, ["blue", "red"]);
     while !pollster::block_on(session.step()).unwrap().done {}
     let (model, metadata) = session.snapshot().unwrap();
@@ -139,7 +144,10 @@ fn choosing_two_of_four_labels_trains_a_two_label_model() {
 
     // Unknown, repeated and empty choices are refused by name.
     let mut refused = |labels: Vec<&str>| {
-        dataset.select_labels(&labels.iter().map(|l| l.to_string()).collect::<Vec<_>>()).unwrap_err().to_string()
+        dataset
+            .select_labels(&labels.iter().map(|l| l.to_string()).collect::<Vec<_>>())
+            .unwrap_err()
+            .to_string()
     };
     assert!(refused(vec!["purple"]).contains("no label 'purple'"));
     assert!(refused(vec!["red", "red"]).contains("'red' is chosen twice"));
@@ -224,7 +232,10 @@ fn grad_cam_puts_a_label_s_heat_on_its_evidence() {
         let errors = review.errors(j, usize::MAX);
         let tp = m.support - errors.false_negative_count;
         let predicted = tp + errors.false_positive_count;
-        assert!((m.precision - if predicted == 0 { 0.0 } else { tp as f64 / predicted as f64 }).abs() < 1e-12);
+        assert!(
+            (m.precision - if predicted == 0 { 0.0 } else { tp as f64 / predicted as f64 }).abs()
+                < 1e-12
+        );
         assert!((m.recall - tp as f64 / m.support as f64).abs() < 1e-12);
         for fp in &errors.false_positives {
             let v = review.verdicts(fp.index).unwrap();
@@ -238,6 +249,7 @@ fn grad_cam_puts_a_label_s_heat_on_its_evidence() {
 
     let bytes = pollster::block_on(checkpoint::save(&model, &metadata)).unwrap();
     let saliency = Saliency::from_bytes(&bytes, &burn::tensor::Device::flex()).unwrap();
+    let predictor = Predictor::from_bytes(&bytes, &burn::tensor::Device::flex()).unwrap();
 
     // Held-out images carrying the square.
     let (held_out, has_square) = square_and_bar(40, 99);
@@ -246,6 +258,15 @@ fn grad_cam_puts_a_label_s_heat_on_its_evidence() {
         let map = pollster::block_on(saliency.heat_map(held_out.image(i), 0)).unwrap();
         assert_eq!((map.side, map.heat.len()), (32, 32 * 32));
         assert!(map.heat.iter().all(|h| (0.0..=1.0).contains(h)));
+        // The map explains the prediction itself: the same probability (batch norm as in
+        // prediction, not one image's statistics).
+        let predicted = pollster::block_on(predictor.probabilities(&[held_out.image(i)])).unwrap();
+        assert!(
+            (map.probability - predicted[0]).abs() < 1e-5,
+            "{} vs {}",
+            map.probability,
+            predicted[0]
+        );
         masses.push(map.mass_in(0..16, 0..16));
     }
     assert!(masses.len() >= 10);
@@ -253,5 +274,9 @@ fn grad_cam_puts_a_label_s_heat_on_its_evidence() {
     eprintln!("saliency mass in the quadrant: mean {mean:.3} over {} images", masses.len());
     let above_half = masses.iter().filter(|&&m| m > 0.5).count();
     assert!(mean > 0.5, "mean saliency mass in the square's quadrant {mean:.3}: {masses:?}");
-    assert!(above_half * 2 > masses.len(), "{above_half} of {} above half: {masses:?}", masses.len());
+    assert!(
+        above_half * 2 > masses.len(),
+        "{above_half} of {} above half: {masses:?}",
+        masses.len()
+    );
 }

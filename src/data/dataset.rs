@@ -104,7 +104,10 @@ impl Dataset {
             let column = self.labels.iter().position(|l| l == name).ok_or_else(|| {
                 Error::option(
                     "labels",
-                    format!("the dataset has no label '{name}'; its labels are {}", self.labels.join(", ")),
+                    format!(
+                        "the dataset has no label '{name}'; its labels are {}",
+                        self.labels.join(", ")
+                    ),
                 )
             })?;
             if labels[..k].contains(name) {
@@ -129,7 +132,9 @@ impl Dataset {
 
 /// 64-bit FNV-1a: tells identical buffers apart from different ones (duplicate detection).
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    bytes
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// Sets of indices sharing a key, each in index order, sets ordered by their first index.

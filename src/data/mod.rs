@@ -17,5 +17,6 @@ pub use image::ResizePolicy;
 pub use index::{IndexCsv, IndexRow, NO_GROUP, SplitTag};
 pub use split::{Split, stratified_split};
 pub use summary::{
-    DatasetSummary, GroupCounts, LabelCount, RARE_LABEL_EXAMPLES, Recommendation, SizeCount, SplitCounts,
+    DatasetSummary, GroupCounts, LabelCount, RARE_LABEL_EXAMPLES, Recommendation, SizeCount,
+    SplitCounts,
 };

@@ -52,7 +52,9 @@ pub fn stratified_split(dataset: &Dataset, valid_fraction: f64, seed: u64) -> Sp
     let unit_counts: Vec<Vec<f64>> = units
         .iter()
         .map(|unit| {
-            (0..labels).map(|j| unit.iter().filter(|&&i| dataset.target(i)[j] == 1).count() as f64).collect()
+            (0..labels)
+                .map(|j| unit.iter().filter(|&&i| dataset.target(i)[j] == 1).count() as f64)
+                .collect()
         })
         .collect();
 
@@ -60,8 +62,10 @@ pub fn stratified_split(dataset: &Dataset, valid_fraction: f64, seed: u64) -> Sp
     let mut want_total: [f64; 2] = [ratios[0] * n as f64, ratios[1] * n as f64];
     let positives: Vec<usize> =
         (0..labels).map(|j| (0..n).filter(|&i| dataset.target(i)[j] == 1).count()).collect();
-    let mut want: Vec<[f64; 2]> =
-        positives.iter().map(|&count| [ratios[0] * count as f64, ratios[1] * count as f64]).collect();
+    let mut want: Vec<[f64; 2]> = positives
+        .iter()
+        .map(|&count| [ratios[0] * count as f64, ratios[1] * count as f64])
+        .collect();
     let mut side: Vec<Option<usize>> = vec![None; units.len()];
     let mut remaining = positives;
     let assign = |u: usize,

@@ -22,8 +22,8 @@ use crate::error::{Error, Result};
 use crate::metrics::evaluate;
 use crate::model::{ResNetV2, ResNetV2Config};
 use crate::options::{TrainingOptions, WeightsInit};
-use crate::rng::SeededRng;
 use crate::review::{Review, ReviewSource};
+use crate::rng::SeededRng;
 use crate::scoring::ScoreTable;
 use crate::thresholds::{curve, tune_thresholds};
 

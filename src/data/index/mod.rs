@@ -410,7 +410,9 @@ impl IndexCsv {
         index.truncate(kept);
         index.group_count = group_ids.len();
         if let (Some(column), true) = (&index.group_column, index.has_split) {
-            index.warnings.push(format!("the 'split' column decides the split; the '{column}' column is not used for it"));
+            index.warnings.push(format!(
+                "the 'split' column decides the split; the '{column}' column is not used for it"
+            ));
         }
         if index.has_split {
             index.warnings.push("the 'split' column decides which images train (train) and which validate (valid, test)".into());

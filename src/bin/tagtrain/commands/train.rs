@@ -158,6 +158,24 @@ fn train(args: &Args) -> anyhow::Result<()> {
         run.and_then(|r| r.best_epoch).map(|e| e.to_string()).unwrap_or_else(|| "last".into()),
         run.and_then(|r| r.final_map).map(|m| format!("{m:.4}")).unwrap_or_else(|| "-".into())
     );
+    if let Some(review) = session.review().filter(|_| !quiet) {
+        // The epochs' F1 above are at 0.5; the model predicts at its tuned thresholds.
+        let m = review.metrics();
+        eprintln!(
+            "validation at the tuned thresholds: micro-F1 {:.4}  macro-F1 {:.4}",
+            m.micro_f1, m.macro_f1
+        );
+        eprintln!(
+            "  {:<26} {:>9} {:>9} {:>9} {:>9} {:>8}",
+            "label", "threshold", "precision", "recall", "F1", "support"
+        );
+        for l in &m.labels {
+            eprintln!(
+                "  {:<26} {:>9.3} {:>9.4} {:>9.4} {:>9.4} {:>8}",
+                l.name, l.threshold, l.precision, l.recall, l.f1, l.support
+            );
+        }
+    }
     if let Some(path) = run_file {
         // The run is complete: the same command again starts a new one.
         std::fs::remove_file(path).or_else(|e| match e.kind() {
@@ -232,7 +250,10 @@ fn training_options(
 fn chosen_labels(args: &Args, labels: &[String]) -> anyhow::Result<Option<Vec<String>>> {
     let list = |flag: &str| {
         args.value(flag).map(|text| {
-            text.split(',').map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect::<Vec<_>>()
+            text.split(',')
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
         })
     };
     let unknown = |flag: &str, names: &[String]| {
@@ -244,9 +265,7 @@ fn chosen_labels(args: &Args, labels: &[String]) -> anyhow::Result<Option<Vec<St
         })
     };
     match (list("labels"), list("exclude-labels")) {
-        (Some(_), Some(_)) => {
-            Err(args.usage_error("use --labels or --exclude-labels, not both"))
-        }
+        (Some(_), Some(_)) => Err(args.usage_error("use --labels or --exclude-labels, not both")),
         (Some(chosen), None) => match unknown("labels", &chosen) {
             Some(e) => Err(e),
             None if chosen.is_empty() => Err(args.usage_error("--labels names no label")),
@@ -256,7 +275,8 @@ fn chosen_labels(args: &Args, labels: &[String]) -> anyhow::Result<Option<Vec<St
             if let Some(e) = unknown("exclude-labels", &excluded) {
                 return Err(e);
             }
-            let kept: Vec<String> = labels.iter().filter(|l| !excluded.contains(l)).cloned().collect();
+            let kept: Vec<String> =
+                labels.iter().filter(|l| !excluded.contains(l)).cloned().collect();
             if kept.is_empty() {
                 return Err(args.usage_error("--exclude-labels leaves no label to train"));
             }
@@ -311,7 +331,7 @@ fn run_to_end(
         if let Some(v) = &event.validation {
             bar.finish();
             eprintln!(
-                "epoch {:>3}  train loss {:.4}  valid loss {}  mAP {:.4}  micro-F1 {:.4}  macro-F1 {:.4}{}",
+                "epoch {:>3}  train loss {:.4}  valid loss {}  mAP {:.4}  micro-F1@0.5 {:.4}  macro-F1@0.5 {:.4}{}",
                 v.epoch,
                 v.train_loss,
                 v.valid_loss.map(|l| format!("{l:.4}")).unwrap_or_else(|| "-".into()),
