@@ -417,6 +417,8 @@ export const Progress = Object.freeze({
  * @property {{ threshold: number, precision: number, recall: number }[]} pr  Highest threshold first.
  * @property {{ threshold: number, fpr: number, tpr: number }[]} roc  Highest threshold first,
  *   from (0, 0) to (1, 1).
+ * @property {{ threshold: number, precision: number, recall: number, fpr: number }} current  The
+ *   label at its threshold in force: the point to mark on both curves.
  */
 
 /**
