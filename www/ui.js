@@ -157,6 +157,9 @@ export function reviewSource(/** @type {Review} */ review) {
     : `the ${review.images} validation images of the run that made the model`;
 }
 
+/** An image's file name without its folders (the whole path is its tooltip). */
+export const fileName = (/** @type {string} */ path) => path.slice(path.lastIndexOf("/") + 1);
+
 /** Saves `bytes` as a file called `name`, as a download. */
 export function download(bytes, name, type) {
   const link = el("a", { href: URL.createObjectURL(new Blob([bytes], { type })), download: name });

@@ -159,7 +159,13 @@ test("labels chosen, the dataset's images, and where the model fails, following 
       assert.equal(Number(await page.getAttribute("#gallery-grid", "data-total")), validImages);
 
       // The curves of red, with the threshold in force.
+      // The first label's views come without asking.
       const label = "red";
+      await page.waitForSelector(`#errors[data-state=done][data-label="${label}"]`);
+      await page.waitForSelector("#most-wrong[data-state=done]");
+      await page.selectOption("#review-label", "green");
+      await page.waitForSelector('#errors[data-state=done][data-label="green"]');
+      assert.equal(await page.getAttribute("#curve-pr", "data-label"), "green");
       await page.selectOption("#review-label", label);
       await page.waitForSelector(`#errors[data-state=done][data-label="${label}"]`);
       const pr = await page.$eval("#curve-pr", (c) => ({ ...c.dataset }));

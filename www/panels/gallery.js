@@ -3,7 +3,7 @@
 // 10,000 images stays responsive. Clicking an image opens its detail once the model is measured.
 import { Request } from "../protocol.js";
 import { onStateChange, state } from "../state.js";
-import { $, el, showError, thumbnailCanvas } from "../ui.js";
+import { $, fileName, el, showError, thumbnailCanvas } from "../ui.js";
 
 /** @typedef {import("../protocol.js").GalleryPage} GalleryPage */
 /** @typedef {import("../protocol.js").GalleryImage} GalleryImage */
@@ -91,7 +91,7 @@ function item(/** @type {GalleryImage} */ image, onOpenImage) {
   const labels = image.labels.length ? image.labels.join(", ") : "no label";
   const button = el("button", { type: "button", class: "thumb-item", title: image.name },
     thumbnailCanvas(image.thumbnail),
-    el("span", { class: "thumb-name" }, image.name),
+    el("span", { class: "thumb-name" }, fileName(image.name)),
     el("span", { class: "thumb-labels" }, labels),
     ...(image.split ? [el("span", { class: `thumb-split ${image.split}` }, SPLIT_NAMES[image.split])] : []));
   button.addEventListener("click", () => {

@@ -5,7 +5,9 @@
 // points it is given and looks up the one in force.
 import { Request } from "../protocol.js";
 import { onStateChange, state } from "../state.js";
-import { $, clearError, curvePointAt, download, el, fmt, reviewSource, showError, thumbnailCanvas } from "../ui.js";
+import {
+  $, clearError, curvePointAt, download, el, fileName, fmt, reviewSource, showError, thumbnailCanvas,
+} from "../ui.js";
 import { createHeatViewer } from "./saliency.js";
 
 /** @typedef {import("../protocol.js").Review} Review */
@@ -35,7 +37,7 @@ export function initReviewPanel(client) {
   /** Asks for the selected label's false positives and negatives at the thresholds in force. */
   async function loadErrors() {
     const review = state.review;
-    if (!review || state.training) return;
+    if (!review) return;
     const label = selectedLabel();
     const mine = ++errorsAsked;
     $("#errors").dataset.state = "loading"; // read by the browser tests
@@ -208,7 +210,7 @@ export function initReviewPanel(client) {
 function reviewItem(/** @type {ReviewImage} */ image, note, openImage) {
   const button = el("button", { type: "button", class: "thumb-item", title: image.name },
     thumbnailCanvas(image.thumbnail),
-    el("span", { class: "thumb-name" }, image.name),
+    el("span", { class: "thumb-name" }, fileName(image.name)),
     el("span", { class: "thumb-labels" }, image.labels.length ? image.labels.join(", ") : "no label"),
     el("span", { class: "thumb-note" }, note));
   button.addEventListener("click", () => openImage(image.index));
