@@ -7,7 +7,7 @@ import { $, clearError, el, initErrorArea, showError } from "./ui.js";
 import { initDatasetPanel } from "./panels/dataset.js";
 import { applyRecommendation, initOptionsForm, showChoices, updateMemoryPlan } from "./panels/options.js";
 import { initTrainingPanel } from "./panels/training.js";
-import { initModelPanel, showModel } from "./panels/model.js";
+import { initModelPanel, measureAgain, showModel } from "./panels/model.js";
 import { initPredictPanel } from "./panels/predict.js";
 import { initGalleryPanel } from "./panels/gallery.js";
 import { initReviewPanel } from "./panels/review.js";
@@ -67,6 +67,8 @@ async function restoreAfterCrash(/** @type {import("./client.js").Crash} */ cras
       await client.request(Request.LOAD_MODEL, { file: state.modelFile });
       restored.push("the model");
     }
+    // The new worker has not measured the model (Evaluate again to see the views).
+    await measureAgain();
     const again = restored.length ? `; ${restored.join(" and ")} were loaded into it again` : "";
     const notice = $("#backend-notice");
     notice.hidden = false;
@@ -95,7 +97,11 @@ async function restoreAfterCrash(/** @type {import("./client.js").Crash} */ cras
 
 initOptionsForm(client);
 const dataset = initDatasetPanel(client, {
-  onSummary: (summary) => applyRecommendation(summary.recommended),
+  onSummary: (summary) => {
+    applyRecommendation(summary.recommended);
+    // The model's review may have been of the previous dataset's images.
+    if (state.model) measureAgain();
+  },
   onLabelsChosen: () => updateMemoryPlan(),
 });
 initGalleryPanel(client, { onOpenImage: (index) => reviewPanel.openImage(index) });

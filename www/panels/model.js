@@ -86,15 +86,24 @@ export function showModel(bytes, metadata, origin, { curves = null, review } = {
   update({ model: metadata, thresholds: [...metadata.thresholds] });
   runCurves = curves;
   renderThresholds(metadata);
-  if (review !== undefined) {
-    setReview(review);
-  } else {
-    setReview(null);
-    modelClient?.request(Request.REVIEW)
-      .then((asked) => {
-        if (state.model === metadata) setReview(asked ?? null);
-      })
-      .catch((e) => showError("Cannot measure the model", e));
+  if (review !== undefined) setReview(review);
+  else measureAgain();
+}
+
+/**
+ * Asks the worker for the current model's review (after a model file was loaded, another
+ * dataset was loaded, or a restarted worker took them again): null when it has none, and the
+ * views then wait for Evaluate.
+ */
+export async function measureAgain() {
+  const model = state.model;
+  setReview(null);
+  if (!modelClient || !model) return;
+  try {
+    const review = await modelClient.request(Request.REVIEW);
+    if (state.model === model) setReview(review ?? null);
+  } catch {
+    // No review to show (the page says to evaluate); nothing is broken.
   }
 }
 
