@@ -157,6 +157,11 @@ test("labels chosen, the dataset's images, and where the model fails, following 
         return grid.dataset.state === "done" && [...grid.querySelectorAll("li")].every((li) => li.dataset.split === "valid");
       });
       assert.equal(Number(await page.getAttribute("#gallery-grid", "data-total")), validImages);
+      // A validation image opens the model's view of it.
+      const validName = await page.getAttribute("#gallery-grid li", "data-name");
+      await page.click("#gallery-grid li button");
+      await page.waitForSelector(`#image-detail[data-state=done][data-name="${validName}"]`);
+      await page.waitForSelector("#detail-heat[data-state=done]", { timeout: 60_000 });
 
       // The curves of red, with the threshold in force.
       // The first label's views come without asking.

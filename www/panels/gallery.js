@@ -59,9 +59,9 @@ export function initGalleryPanel(client, { onOpenImage }) {
     $("#gallery-label").disabled = busy;
     $("#gallery-split").disabled = busy || !state.datasetSplit;
     $("#gallery-split").title = state.datasetSplit ? "" : "Train first: a run splits the images into training and validation.";
-    $("#gallery-hint").textContent = state.review
-      ? "Click an image to see the model's probabilities against its labels."
-      : "";
+    $("#gallery-hint").textContent = !state.review ? ""
+      : state.review.source === "evaluation" ? "Click an image to see the model's probabilities against its labels."
+      : "Click a validation image to see the model's probabilities against its labels.";
   }
 
   $("#gallery-prev").addEventListener("click", () => load(page - 1));
@@ -95,7 +95,13 @@ function item(/** @type {GalleryImage} */ image, onOpenImage) {
     el("span", { class: "thumb-labels" }, labels),
     ...(image.split ? [el("span", { class: `thumb-split ${image.split}` }, SPLIT_NAMES[image.split])] : []));
   button.addEventListener("click", () => {
-    if (state.review) onOpenImage(image.index);
+    const review = state.review;
+    if (!review) return;
+    // The model's view of an image exists for the images it was measured on: the run's
+    // validation images, or every image after Evaluate.
+    if (review.source === "evaluation" || image.split === "valid") onOpenImage(image.index);
+    else $("#gallery-hint").textContent = `${image.name} was trained on: the model was measured on the ` +
+      "validation images only. Click one of those, or Evaluate to measure every image.";
   });
   // Read by the browser tests.
   return el("li", {

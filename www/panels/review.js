@@ -98,8 +98,11 @@ export function initReviewPanel(client) {
     if (!curves) return;
     // The slider's value while it moves; the review's threshold once the worker has it.
     const threshold = state.thresholds[j] ?? review.thresholds[j];
-    const pr = curvePointAt(curves.pr, threshold);
-    const roc = curvePointAt(curves.roc, threshold) ?? curves.roc[0] ?? null;
+    // The worker's own point (`current`, when the review carries it) once it has the threshold; a lookup on the curves while the
+    // slider is ahead of it.
+    const current = curves.current && Math.abs(curves.current.threshold - threshold) < 1e-6 ? curves.current : null;
+    const pr = current ?? curvePointAt(curves.pr, threshold);
+    const roc = current ? { fpr: current.fpr, tpr: current.recall } : curvePointAt(curves.roc, threshold) ?? curves.roc[0] ?? null;
     drawCurve($("#curve-pr"), curves.pr.map((p) => [p.recall, p.precision]), pr && [pr.recall, pr.precision],
       "recall", "precision");
     drawCurve($("#curve-roc"), curves.roc.map((p) => [p.fpr, p.tpr]), roc && [roc.fpr, roc.tpr],
