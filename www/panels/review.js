@@ -154,7 +154,8 @@ export function initReviewPanel(client) {
     const status = $("#report-status");
     status.dataset.state = "making";
     try {
-      const title = `${state.model.model} on ${state.datasetName || "its images"}`;
+      // The report names the dataset itself.
+      const title = state.model.model;
       const bytes = await client.request(Request.REPORT, { title });
       download(bytes, "tagtrain-report.html", "text/html");
       status.dataset.state = "done";
