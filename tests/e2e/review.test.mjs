@@ -62,7 +62,7 @@ async function moveSlider(page, label, value) {
 }
 
 /** Whether `x` appears in the report's text, as a person would read it. */
-const mentions = (text, x) => [x.toFixed(3), x.toFixed(2), `${(100 * x).toFixed(1)}%`].some((s) => text.includes(s));
+const mentions = (text, x) => [x.toFixed(4), x.toFixed(3), x.toFixed(2), `${(100 * x).toFixed(1)}%`].some((s) => text.includes(s));
 
 test("labels chosen, the dataset's images, and where the model fails, following the thresholds",
   { timeout: 20 * 60_000 }, async () => {
