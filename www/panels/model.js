@@ -166,7 +166,6 @@ async function applyThresholds(client, onThresholdsChanged) {
     update({ model: reply.metadata });
     // The same model on the same images, at the new thresholds: every view follows it.
     if (reply.review !== undefined) setReview(reply.review, { thresholdsMoved: true });
-    $("#threshold-table").dataset.applied = String(Number($("#threshold-table").dataset.applied ?? 0) + 1);
     onThresholdsChanged(reply.model);
   } catch (e) {
     showError("Cannot set the thresholds", e);
