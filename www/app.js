@@ -5,10 +5,12 @@ import { state, update } from "./state.js";
 import { Request } from "./protocol.js";
 import { $, clearError, el, initErrorArea, showError } from "./ui.js";
 import { initDatasetPanel } from "./panels/dataset.js";
-import { applyRecommendation, initOptionsForm, showChoices } from "./panels/options.js";
+import { applyRecommendation, initOptionsForm, showChoices, updateMemoryPlan } from "./panels/options.js";
 import { initTrainingPanel } from "./panels/training.js";
-import { initModelPanel, showModel } from "./panels/model.js";
+import { initModelPanel, measureAgain, showModel } from "./panels/model.js";
 import { initPredictPanel } from "./panels/predict.js";
+import { initGalleryPanel } from "./panels/gallery.js";
+import { initReviewPanel } from "./panels/review.js";
 import { initLibraryPanel } from "./panels/library.js";
 import { initOffline } from "./offline.js";
 
@@ -65,6 +67,8 @@ async function restoreAfterCrash(/** @type {import("./client.js").Crash} */ cras
       await client.request(Request.LOAD_MODEL, { file: state.modelFile });
       restored.push("the model");
     }
+    // The new worker has not measured the model (Evaluate again to see the views).
+    await measureAgain();
     const again = restored.length ? `; ${restored.join(" and ")} were loaded into it again` : "";
     const notice = $("#backend-notice");
     notice.hidden = false;
@@ -92,13 +96,21 @@ async function restoreAfterCrash(/** @type {import("./client.js").Crash} */ cras
 }
 
 initOptionsForm(client);
-const dataset = initDatasetPanel(client, { onSummary: (summary) => applyRecommendation(summary.recommended) });
+const dataset = initDatasetPanel(client, {
+  onSummary: (summary) => {
+    applyRecommendation(summary.recommended);
+    // The model's review may have been of the previous dataset's images.
+    if (state.model) measureAgain();
+  },
+  onLabelsChosen: () => updateMemoryPlan(),
+});
+initGalleryPanel(client, { onOpenImage: (index) => reviewPanel.openImage(index) });
 const library = initLibraryPanel(client, {
   onOpen: (bytes, metadata, origin) => showModel(bytes, metadata, origin),
 });
 const training = initTrainingPanel(client, {
   onModel: (result) => {
-    showModel(result.model, result.metadata, "trained here", result.curves);
+    showModel(result.model, result.metadata, "trained here", { curves: result.curves, review: result.review ?? null });
     const when = new Date().toLocaleString();
     library.add(result.model, result.metadata, {
       name: `${state.datasetName.replace(/\.zip$/i, "")} · ${result.metadata.model} · ${when}`,
@@ -108,6 +120,7 @@ const training = initTrainingPanel(client, {
   loadDataset: dataset.loadDataset,
 });
 const predictPanel = initPredictPanel(client);
+const reviewPanel = initReviewPanel(client);
 initModelPanel(client, {
   onThresholdsChanged: (bytes) => {
     predictPanel.predictAgain();

@@ -3,6 +3,7 @@
 
 /** @typedef {import("./protocol.js").TrainingChoices} TrainingChoices */
 /** @typedef {import("./protocol.js").ModelMetadata} ModelMetadata */
+/** @typedef {import("./protocol.js").Review} Review */
 
 /**
  * @typedef {object} PageState
@@ -20,6 +21,14 @@
  * @property {File | null} initModel  "Continue from a model file": read by the worker at Train.
  * @property {File | null} lastPredicted  The image predicted last (predicted again when the
  *   thresholds change).
+ * @property {string[]} datasetLabels  The loaded dataset's label columns, in its order.
+ * @property {string[]} chosenLabels  Those ticked for training (in the same order).
+ * @property {boolean} datasetSplit  A run has split the loaded dataset into training and
+ *   validation images (the gallery can filter by side).
+ * @property {Review | null} review  The current model measured on a set of images at the
+ *   thresholds in force, as the worker last said (every quality number shown comes from it).
+ * @property {number} reviewSerial  Counts the reviews of another model or another set of images
+ *   (not those of moved thresholds): what does not depend on thresholds is asked again only then.
  * @property {Run} run  The current (or last) training run. Its progress changes it in place,
  *   unannounced: only the training panel shows it.
  */
@@ -55,6 +64,11 @@ export const state = {
   libraryId: null,
   initModel: null,
   lastPredicted: null,
+  datasetLabels: [],
+  chosenLabels: [],
+  datasetSplit: false,
+  review: null,
+  reviewSerial: 0,
   run: newRun(),
 };
 
@@ -70,4 +84,12 @@ export function onStateChange(listener) {
 export function update(/** @type {Partial<PageState>} */ changes) {
   Object.assign(state, changes);
   for (const listener of listeners) listener(state);
+}
+
+/**
+ * Makes `review` the page's review (null: the current model has none). `thresholdsMoved`: the
+ * same model on the same images at other thresholds (a SET_THRESHOLDS reply).
+ */
+export function setReview(/** @type {Review | null} */ review, { thresholdsMoved = false } = {}) {
+  update({ review, reviewSerial: thresholdsMoved ? state.reviewSerial : state.reviewSerial + 1 });
 }

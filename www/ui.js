@@ -102,7 +102,67 @@ export function renderLabelMetrics(table, /** @type {Metrics["labels"]} */ label
   const head = el("thead", {}, el("tr", {}, ...LABEL_COLUMNS.map(([title]) => el("th", {}, title))));
   // data-label and data-f1 are read by the browser tests.
   const body = el("tbody", {}, ...labels.map((m) =>
-    el("tr", { "data-label": m.name, "data-f1": String(m.f1) },
+    el("tr", {
+      "data-label": m.name, "data-f1": String(m.f1), "data-precision": String(m.precision),
+      "data-recall": String(m.recall), "data-support": String(m.support), "data-threshold": String(m.threshold),
+    },
       ...LABEL_COLUMNS.map(([, cell]) => el("td", {}, cell(m))))));
   table.replaceChildren(head, body);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Images, curves and downloads
+
+/** @typedef {import("./protocol.js").Thumbnail} Thumbnail */
+/** @typedef {import("./protocol.js").Review} Review */
+
+/** Draws the worker's pixels onto `canvas` (resized to them). */
+export function drawPixels(canvas, /** @type {Thumbnail} */ pixels) {
+  canvas.width = pixels.width;
+  canvas.height = pixels.height;
+  // ImageData takes a Uint8ClampedArray; a view of the same bytes, whatever typed array arrived.
+  const rgba = pixels.rgba instanceof Uint8ClampedArray
+    ? pixels.rgba
+    : new Uint8ClampedArray(pixels.rgba.buffer, pixels.rgba.byteOffset, pixels.rgba.byteLength);
+  canvas.getContext("2d").putImageData(new ImageData(rgba, pixels.width, pixels.height), 0, 0);
+  return canvas;
+}
+
+/** A thumbnail canvas (shown larger by CSS, pixels kept sharp). */
+export const thumbnailCanvas = (/** @type {Thumbnail} */ pixels) =>
+  drawPixels(el("canvas", { class: "thumb" }), pixels);
+
+/**
+ * The point of a curve (highest threshold first) in force at threshold `t`: a label is predicted
+ * when its probability reaches the threshold, so it is the last point whose threshold is still
+ * at least `t`. A lookup in the worker's points; null when `t` is above them all.
+ * @template {{ threshold: number }} P
+ * @param {P[]} points
+ * @returns {P | null}
+ */
+export function curvePointAt(points, t) {
+  let found = null;
+  for (const p of points) {
+    // A curve's first point may stand for "above every probability" (no threshold given).
+    if ((p.threshold ?? Infinity) >= t) found = p;
+    else break;
+  }
+  return found;
+}
+
+/** Which images a review measured, for captions. */
+export function reviewSource(/** @type {Review} */ review) {
+  return review.source === "evaluation"
+    ? `all ${review.images} images of the loaded dataset (Evaluate)`
+    : `the ${review.images} validation images of the run that made the model`;
+}
+
+/** An image's file name without its folders (the whole path is its tooltip). */
+export const fileName = (/** @type {string} */ path) => path.slice(path.lastIndexOf("/") + 1);
+
+/** Saves `bytes` as a file called `name`, as a download. */
+export function download(bytes, name, type) {
+  const link = el("a", { href: URL.createObjectURL(new Blob([bytes], { type })), download: name });
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
 }

@@ -1,4 +1,5 @@
-// 1. Dataset: choose or drop a zip (or the sample), and see its summary.
+// 1. Dataset: choose or drop a zip (or the sample), see its summary and choose the labels to
+// train on.
 import { Request } from "../protocol.js";
 import { state, update, onStateChange } from "../state.js";
 import { $, bar, clearError, dropTarget, el, onFileChosen, showError } from "../ui.js";
@@ -7,18 +8,23 @@ import { $, bar, clearError, dropTarget, el, onFileChosen, showError } from "../
 
 /**
  * @param {import("../client.js").WorkerClient} client
- * @param {{ onSummary: (summary: DatasetSummary) => void }} hooks  `onSummary` runs after a
- *   dataset loaded (the training options take its recommendation).
+ * @param {{ onSummary: (summary: DatasetSummary) => void, onLabelsChosen: () => void }} hooks
+ *   `onSummary` runs after a dataset loaded (the training options take its recommendation);
+ *   `onLabelsChosen` after the labels to train on changed (fewer labels, a smaller head).
  */
-export function initDatasetPanel(client, { onSummary }) {
+export function initDatasetPanel(client, { onSummary, onLabelsChosen }) {
   /** Loads a dataset zip into the worker; resolves to whether it loaded. */
   async function loadDataset(file) {
     clearError();
     $("#dataset-status").textContent = `Reading ${file.name}…`;
     try {
       const summary = await client.request(Request.LOAD_DATASET, { file });
-      update({ datasetLoaded: true, datasetName: file.name, datasetFile: file });
+      const names = summary.labels.map((l) => l.name);
+      // Another dataset: no run has split it yet, and every label is chosen again.
+      update({ datasetLoaded: true, datasetName: file.name, datasetFile: file, datasetLabels: names,
+        chosenLabels: names, datasetSplit: false });
       renderSummary(file.name, summary);
+      renderLabelPicker(summary);
       onSummary(summary);
       $("#dataset-status").textContent = "";
       return true;
@@ -45,12 +51,41 @@ export function initDatasetPanel(client, { onSummary }) {
       showError("Cannot load the sample", e);
     }
   });
+  /** Ticks exactly `names` (a subset of the dataset's labels, in its order). */
+  function chooseLabels(/** @type {string[]} */ names) {
+    const chosen = new Set(names);
+    for (const box of $("#label-choices").querySelectorAll("input")) box.checked = chosen.has(box.dataset.label);
+    update({ chosenLabels: names });
+    onLabelsChosen();
+  }
+  $("#labels-all").addEventListener("click", () => chooseLabels(state.datasetLabels));
+  $("#labels-none").addEventListener("click", () => chooseLabels([]));
+  $("#label-choices").addEventListener("change", () => {
+    const ticked = new Set([...$("#label-choices").querySelectorAll("input:checked")].map((box) => box.dataset.label));
+    chooseLabels(state.datasetLabels.filter((name) => ticked.has(name)));
+  });
   // A training run reads the dataset: it cannot change under it.
-  onStateChange(({ training }) => {
+  onStateChange(({ training, datasetLabels, chosenLabels }) => {
     $("#try-sample").disabled = training;
     $("#dataset-file").disabled = training;
+    for (const box of $("#label-choices").querySelectorAll("input")) box.disabled = training;
+    $("#labels-all").disabled = training || chosenLabels.length === datasetLabels.length;
+    $("#labels-none").disabled = training || chosenLabels.length === 0;
+    $("#labels-chosen").textContent = `${chosenLabels.length} of ${datasetLabels.length} labels chosen`;
+    $("#label-picker").dataset.chosen = String(chosenLabels.length); // read by the browser tests
   });
   return { loadDataset };
+}
+
+/** One checkbox per label, all ticked; rare labels carry the worker's note. */
+function renderLabelPicker(/** @type {DatasetSummary} */ s) {
+  $("#label-choices").replaceChildren(...s.labels.map((l) => {
+    const box = el("input", { type: "checkbox", "data-label": l.name });
+    box.checked = true;
+    return el("li", { "data-label": l.name, class: l.note ? "rare" : "" },
+      el("label", {}, box, ` ${l.name} `, el("span", { class: "muted" }, `(${l.positives})`)),
+      ...(l.note ? [el("span", { class: "label-note" }, l.note)] : []));
+  }));
 }
 
 function renderSummary(name, /** @type {DatasetSummary} */ s) {
@@ -73,6 +108,20 @@ function renderSummary(name, /** @type {DatasetSummary} */ s) {
   $("#summary-details").textContent =
     `Labels per image: ${perImage.join(", ")}.` +
     (s.grayscale ? " Every image is grayscale: the model trains on one channel." : "") + split;
+  const groups = $("#summary-groups");
+  groups.hidden = !s.groupColumn;
+  if (s.groupColumn) {
+    groups.dataset.groups = String(s.groupColumn.groups); // read by the browser tests
+    groups.textContent = `${s.groupColumn.groups} groups (column “${s.groupColumn.column}”) kept whole by the ` +
+      `split: a group's images are all trained on or all validated on. The largest holds ${s.groupColumn.largest} images.`;
+  }
+  const duplicates = $("#summary-duplicates");
+  duplicates.hidden = s.duplicates.length === 0;
+  duplicates.dataset.sets = String(s.duplicates.length);
+  $("#summary-duplicates summary").textContent =
+    `${s.duplicates.length} ${s.duplicates.length === 1 ? "set" : "sets"} of byte-identical files ` +
+    "(each set is kept on one side of the split)";
+  $("#summary-duplicates ul").replaceChildren(...s.duplicates.map((set) => el("li", {}, set.join(" = "))));
   drawCooccurrence(s);
   $("#summary").hidden = false;
 }

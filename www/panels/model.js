@@ -1,13 +1,19 @@
 // 3. Model: what the current model is, its per-label thresholds, download, loading a model file,
 // and evaluating the model on the loaded dataset.
 import { Progress, Request } from "../protocol.js";
-import { state, update, onStateChange } from "../state.js";
-import { $, clearError, el, onFileChosen, overallMetricsText, renderLabelMetrics, showError } from "../ui.js";
+import { setReview, state, update, onStateChange } from "../state.js";
+import {
+  $, clearError, curvePointAt, download, el, onFileChosen, overallMetricsText, renderLabelMetrics, showError,
+} from "../ui.js";
 
 /** @typedef {import("../protocol.js").ModelMetadata} ModelMetadata */
 /** @typedef {import("../protocol.js").CurvePoint} CurvePoint */
 /** @typedef {import("../protocol.js").Evaluation} Evaluation */
 
+/** @typedef {import("../protocol.js").Review} Review */
+
+/** @type {import("../client.js").WorkerClient | null} */
+let modelClient = null;
 /** The object URL behind the download link, revoked when the model changes. */
 let downloadUrl = null;
 /** Slider moves are sent to the worker once they pause. */
@@ -22,6 +28,7 @@ const THRESHOLD_DEBOUNCE_MS = 250;
  *   `onModelLoaded` after a model file was loaded.
  */
 export function initModelPanel(client, { onThresholdsChanged, onModelLoaded }) {
+  modelClient = client;
   onFileChosen($("#model-file"), async (file) => {
     clearError();
     try {
@@ -38,6 +45,13 @@ export function initModelPanel(client, { onThresholdsChanged, onModelLoaded }) {
   });
   $("#evaluate").addEventListener("click", () => evaluate(client));
   $("#export-web").addEventListener("click", () => exportForWeb(client));
+  let shownReview = null;
+  onStateChange(({ review }) => {
+    if (review === shownReview) return;
+    shownReview = review;
+    for (const show of rowUpdates) show();
+    showEvaluation(review);
+  });
   onStateChange(({ datasetLoaded, training, evaluating, model }) => {
     // The model cannot change under a training run or an evaluation (which holds it).
     $("#model-file").disabled = training || evaluating;
@@ -48,24 +62,49 @@ export function initModelPanel(client, { onThresholdsChanged, onModelLoaded }) {
 }
 
 /**
- * Makes a model file the page's current model: download link, thresholds, description.
+ * Makes a model file the page's current model: download link, thresholds, description, and
+ * its review (which images it was measured on, at its thresholds).
  * @param {Uint8Array} bytes
  * @param {ModelMetadata} metadata
  * @param {string} origin  Where it came from, for people ("trained here", "loaded from x").
- * @param {{ points: CurvePoint[] }[] | null} [curves]  Validation precision–recall curves.
+ * @param {{ curves?: { points: CurvePoint[] }[] | null, review?: Review | null }} [measured]
+ *   A run's validation precision–recall curves and its review; without a review the worker is
+ *   asked for one (a model loaded from a file has none until Evaluate).
  */
-export function showModel(bytes, metadata, origin, curves = null) {
+export function showModel(bytes, metadata, origin, { curves = null, review } = {}) {
   setDownload(bytes);
   const t = metadata.training;
   $("#model-info").textContent =
     `${metadata.model}, ${metadata.labels.length} labels, ${metadata.imageSize} px input (${origin})` +
     (t ? `: ${t.epochsCompleted} epochs on ${t.trainImages} images` +
       (t.finalMap != null ? `, validation mAP ${t.finalMap.toFixed(3)}` : "") : "") + ".";
+  $("#model-info").dataset.labels = JSON.stringify(metadata.labels); // read by the browser tests
   // An evaluation of the previous model would now mislead.
+  lastEvaluation = null;
   $("#evaluation").hidden = true;
   $("#evaluate-status").textContent = "";
   update({ model: metadata, thresholds: [...metadata.thresholds] });
-  renderThresholds(metadata, curves);
+  runCurves = curves;
+  renderThresholds(metadata);
+  if (review !== undefined) setReview(review);
+  else measureAgain();
+}
+
+/**
+ * Asks the worker for the current model's review (after a model file was loaded, another
+ * dataset was loaded, or a restarted worker took them again): null when it has none, and the
+ * views then wait for Evaluate.
+ */
+export async function measureAgain() {
+  const model = state.model;
+  setReview(null);
+  if (!modelClient || !model) return;
+  try {
+    const review = await modelClient.request(Request.REVIEW);
+    if (state.model === model) setReview(review ?? null);
+  } catch {
+    // No review to show (the page says to evaluate); nothing is broken.
+  }
 }
 
 function setDownload(bytes) {
@@ -81,16 +120,20 @@ function setDownload(bytes) {
 // ---------------------------------------------------------------------------------------------
 // Per-label thresholds
 
-/** Precision and recall at threshold `t` from a curve (highest threshold first). */
-function pointAt(/** @type {CurvePoint[]} */ points, t) {
-  let found = null;
-  for (const p of points) if (p.threshold >= t) found = p;
-  return found ?? { precision: 0, recall: 0 };
+/** The last run's precision–recall curves, for a model whose review is missing. */
+let runCurves = null;
+
+/** The precision–recall points of label `j`: the review's, else the run's. */
+function prPoints(j) {
+  return state.review?.curves[j]?.pr ?? runCurves?.[j]?.points ?? [];
 }
 
-function renderThresholds(/** @type {ModelMetadata} */ metadata, curves) {
+/** Shows each row's threshold, and its precision and recall looked up on the curve. */
+const rowUpdates = [];
+
+function renderThresholds(/** @type {ModelMetadata} */ metadata) {
+  rowUpdates.length = 0;
   const rows = metadata.labels.map((label, j) => {
-    const points = curves?.[j]?.points ?? [];
     const slider = el("input", { type: "range", min: "0", max: "1", step: "0.005", "aria-label": `Threshold of ${label}` });
     slider.value = String(state.thresholds[j]);
     const value = el("td", { class: "threshold-value" });
@@ -99,7 +142,7 @@ function renderThresholds(/** @type {ModelMetadata} */ metadata, curves) {
     const show = () => {
       const t = state.thresholds[j];
       value.textContent = t.toFixed(3);
-      const p = points.length ? pointAt(points, t) : null;
+      const p = curvePointAt(prPoints(j), t);
       precision.textContent = p ? p.precision.toFixed(3) : "–";
       recall.textContent = p ? p.recall.toFixed(3) : "–";
     };
@@ -108,6 +151,7 @@ function renderThresholds(/** @type {ModelMetadata} */ metadata, curves) {
       show();
     });
     show();
+    rowUpdates.push(show);
     return el("tr", { "data-label": label }, el("td", {}, label), el("td", {}, slider), value, precision, recall);
   });
   $("#threshold-table tbody").replaceChildren(...rows);
@@ -116,10 +160,13 @@ function renderThresholds(/** @type {ModelMetadata} */ metadata, curves) {
 
 async function applyThresholds(client, onThresholdsChanged) {
   try {
-    const { model, metadata } = await client.request(Request.SET_THRESHOLDS, { thresholds: state.thresholds });
-    setDownload(model);
-    update({ model: metadata });
-    onThresholdsChanged(model);
+    /** @type {import("../protocol.js").ModelReply} */
+    const reply = await client.request(Request.SET_THRESHOLDS, { thresholds: state.thresholds });
+    setDownload(reply.model);
+    update({ model: reply.metadata });
+    // The same model on the same images, at the new thresholds: every view follows it.
+    if (reply.review !== undefined) setReview(reply.review, { thresholdsMoved: true });
+    onThresholdsChanged(reply.model);
   } catch (e) {
     showError("Cannot set the thresholds", e);
   }
@@ -133,9 +180,7 @@ async function exportForWeb(client) {
   try {
     const zip = await client.request(Request.EXPORT_WEB);
     const name = `${state.model.model.toLowerCase()}-web.zip`;
-    const link = el("a", { href: URL.createObjectURL(new Blob([zip], { type: "application/zip" })), download: name });
-    link.click();
-    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    download(zip, name, "application/zip");
     $("#export-status").textContent = `Exported ${name}: unzip it onto any static web host and open index.html.`;
   } catch (e) {
     showError("Cannot export the model for the web", e);
@@ -164,7 +209,10 @@ async function evaluate(client) {
         status.textContent = `Decoding images: ${event.done} of ${event.total}…`;
       },
     });
-    showEvaluation(evaluation);
+    // The evaluation's numbers are the review's: the worker now measures the model on these images.
+    const review = await client.request(Request.REVIEW);
+    lastEvaluation = evaluation;
+    setReview(review ?? null);
     status.dataset.state = "done";
     status.textContent = "";
   } catch (e) {
@@ -176,13 +224,22 @@ async function evaluate(client) {
   update({ evaluating: false });
 }
 
-function showEvaluation(/** @type {Evaluation} */ e) {
+/** The last evaluation (for its speed); its metrics are the review's. */
+let lastEvaluation = null;
+
+/** The evaluation table shows the review while it is of the whole dataset (Evaluate). */
+function showEvaluation(/** @type {Review | null} */ review) {
   const area = $("#evaluation");
-  area.dataset.map = String(e.map); // read by the browser tests
-  area.dataset.images = String(e.images);
+  if (!review || review.source !== "evaluation" || !lastEvaluation) {
+    area.hidden = true;
+    return;
+  }
+  const m = review.metrics;
+  area.dataset.map = String(m.map); // read by the browser tests
+  area.dataset.images = String(review.images);
   $("#evaluation-summary").textContent =
-    `${state.model.model} on ${state.datasetName}: ${e.images} images at the model's thresholds ` +
-    `(${e.imagesPerSec.toFixed(1)} images/s) · ${overallMetricsText(e)}`;
-  renderLabelMetrics($("#evaluation-table"), e.labels);
+    `${state.model.model} on ${state.datasetName}: ${review.images} images at the thresholds in force ` +
+    `(${lastEvaluation.imagesPerSec.toFixed(1)} images/s) · ${overallMetricsText(m)}`;
+  renderLabelMetrics($("#evaluation-table"), m.labels);
   area.hidden = false;
 }

@@ -149,5 +149,7 @@ export function trainingOptions() {
     positiveWeights: $("#opt-pos-weight").checked,
     thresholdGoal: goal === "maxF1" ? { goal } : { goal, target: Number($("#opt-threshold-target").value) },
     augment: { crop: $("#opt-crop").checked, jitter: $("#opt-jitter").checked, flip: $("#opt-flip").checked },
+    // The labels ticked in 1. Dataset; null when every label is (the worker's default).
+    labels: state.chosenLabels.length === state.datasetLabels.length ? null : [...state.chosenLabels],
   };
 }

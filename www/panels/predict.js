@@ -1,7 +1,9 @@
-// 4. Predict: choose or drop an image, see each label's probability.
+// 4. Predict: choose or drop an image, see each label's probability, and where the model looked
+// for a label (its heat map).
 import { Request } from "../protocol.js";
 import { state, update, onStateChange } from "../state.js";
 import { $, bar, clearError, dropTarget, el, onFileChosen, showError } from "../ui.js";
+import { createHeatViewer } from "./saliency.js";
 
 /** @typedef {import("../protocol.js").PredictResult} PredictResult */
 
@@ -19,6 +21,18 @@ export function initPredictPanel(client) {
   onStateChange(({ model }) => {
     $("#predict-file").disabled = !model;
   });
+  // The heat map is computed when asked for (opened), for the image predicted last (and again
+  // after each prediction: the model may have changed), of its most probable label unless
+  // another was chosen.
+  const heat = createHeatViewer($("#predict-heat"), client);
+  const showHeat = () => {
+    const file = state.lastPredicted;
+    const top = $("#predictions li")?.dataset.label;
+    if (!$("#predict-heat-area").open || !file || !state.model) return;
+    heat.show({ file }, state.model.labels, top);
+  };
+  $("#predict-heat-area").addEventListener("toggle", showHeat);
+  $("#predictions").addEventListener("predicted", showHeat);
   return {
     /** Predicts the last image again (after the model's thresholds changed). */
     predictAgain() {
@@ -51,6 +65,8 @@ async function predict(client, /** @type {File} */ file) {
       el("span", { class: "value" }, `${(100 * p.probability).toFixed(1)}%`))));
     list.dataset.state = "done";
     list.dataset.image = file.name;
+    $("#predict-heat-area").hidden = false;
+    list.dispatchEvent(new Event("predicted"));
   } catch (e) {
     list.dataset.state = "failed";
     showError(`Cannot predict ${file.name}`, e);

@@ -2,7 +2,9 @@
 // validation metrics.
 import { Progress, Request } from "../protocol.js";
 import { newRun, onStateChange, state, update } from "../state.js";
-import { $, clearError, el, fmt, formatSeconds, overallMetricsText, renderLabelMetrics, showError } from "../ui.js";
+import {
+  $, clearError, el, fmt, formatSeconds, overallMetricsText, renderLabelMetrics, reviewSource, showError,
+} from "../ui.js";
 import { trainingOptions } from "./options.js";
 import { beginRun, discardRun, savedRun, storageInfo } from "../store.js";
 
@@ -24,7 +26,7 @@ const STORAGE_MARGIN = 64 * 2 ** 20;
 export function initTrainingPanel(client, { onModel, loadDataset }) {
   $("#train-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    if (state.datasetLoaded && !state.training && !state.evaluating) train(client, onModel);
+    if (state.datasetLoaded && !state.training && !state.evaluating && state.chosenLabels.length) train(client, onModel);
   });
   $("#resume").addEventListener("click", () => resume(client, onModel, loadDataset));
   $("#discard-run").addEventListener("click", async () => {
@@ -37,10 +39,14 @@ export function initTrainingPanel(client, { onModel, loadDataset }) {
     client.request(Request.STOP).catch((e) => showError("Cannot stop", e));
   });
   // Training and evaluation both decode the dataset, one at a time.
-  onStateChange(({ datasetLoaded, training, evaluating }) => {
-    $("#train").disabled = !datasetLoaded || training || evaluating;
+  onStateChange(({ datasetLoaded, training, evaluating, chosenLabels }) => {
+    const noLabels = datasetLoaded && chosenLabels.length === 0;
+    $("#train").disabled = !datasetLoaded || training || evaluating || noLabels;
     $("#stop").disabled = !training;
+    // Why Train is refused, in words (the other reasons are plain from the page).
+    $("#train-refusal").hidden = !noLabels;
   });
+  onStateChange(showReviewMetrics);
   drawChart();
   return { offerResume: () => offerResume(client) };
 }
@@ -152,6 +158,8 @@ async function run(client, onModel, type, args) {
   drawChart();
   $("#epoch-history tbody").replaceChildren();
   $("#progress").value = 0;
+  $("#train-labels").hidden = true;
+  $("#train-duplicates").hidden = true;
   try {
     /** @type {TrainResult} */
     const result = await client.request(type, args, { onProgress: showProgress });
@@ -225,6 +233,10 @@ function showProgress(/** @type {ProgressEvent} */ event) {
     status.textContent = `Training ${i.model} (${i.parameters.toLocaleString()} parameters, ${init}${resumed}) on ` +
       `${i.trainImages} images, validating on ${i.validImages}, ${i.backend === "webgpu" ? "WebGPU" : "CPU"}; ` +
       `memory ${(i.wasmMemoryBytes / 2 ** 20).toFixed(0)} MiB…`;
+    showSplitNotes(i);
+    // The dataset is now split into training and validation images (shown when the run ends:
+    // the gallery cannot read the dataset while a run does).
+    state.datasetSplit = true;
     return;
   }
   run.trainLosses.push(event.loss);
@@ -245,6 +257,39 @@ function showProgress(/** @type {ProgressEvent} */ event) {
   drawChart();
 }
 
+/** What the run trains on and how it split the images: its labels, groups and duplicates. */
+function showSplitNotes(/** @type {import("../protocol.js").StartedEvent["info"]} */ i) {
+  const labels = $("#train-labels");
+  labels.dataset.labels = JSON.stringify(i.labels ?? []); // read by the browser tests
+  labels.textContent = `Labels trained: ${(i.labels ?? []).join(", ")}.` +
+    (i.groups != null ? ` ${i.groups} groups of the group column are kept whole by the split.` : "");
+  labels.hidden = !i.labels;
+  const duplicates = $("#train-duplicates");
+  const sets = i.duplicates ?? [];
+  duplicates.hidden = sets.length === 0;
+  duplicates.dataset.sets = String(sets.length);
+  $("#train-duplicates summary").textContent = `${sets.length} ${sets.length === 1 ? "set" : "sets"} of images ` +
+    "are pixel-identical at the training size; each set is kept on one side of the split.";
+  $("#train-duplicates ul").replaceChildren(...sets.map((set) => el("li", {}, set.join(" = "))));
+}
+
+/**
+ * Once the run's model is measured, the per-label table shows the Review (at the thresholds in
+ * force, the same numbers as every other view), not the last epoch's report at 0.5.
+ */
+let shownReview = null;
+function showReviewMetrics(/** @type {import("../state.js").PageState} */ { review }) {
+  if (!review || review === shownReview) return;
+  shownReview = review;
+  const m = review.metrics;
+  $("#metrics-summary").textContent = `The model on ${reviewSource(review)}, at the thresholds in force · ` +
+    overallMetricsText(m);
+  $("#metrics-caption").textContent = "Per label, at the thresholds in force (move them in 3. Model):";
+  $("#metrics-table").dataset.source = review.source; // read by the browser tests
+  renderLabelMetrics($("#metrics-table"), m.labels);
+  $("#metrics").hidden = false;
+}
+
 function showValidation(/** @type {EpochReport} */ v) {
   // The data-* attributes are read by the browser tests.
   $("#epoch-history tbody").append(el("tr", {
@@ -258,6 +303,9 @@ function showValidation(/** @type {EpochReport} */ v) {
     `After epoch ${v.epoch}${v.best ? " (best so far, kept)" : ""}: train loss ${v.trainLoss.toFixed(4)}` +
     (v.validLoss != null ? `, validation loss ${v.validLoss.toFixed(4)}` : ", no validation images") +
     ` · ${overallMetricsText(v)}`;
+  $("#metrics-caption").textContent = "Per label on the validation images, at a threshold of 0.5 until the " +
+    "run ends (its thresholds are tuned then):";
+  $("#metrics-table").dataset.source = "epoch";
   renderLabelMetrics($("#metrics-table"), v.labels);
   $("#metrics").hidden = false;
 }
