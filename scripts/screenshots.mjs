@@ -2,16 +2,14 @@
 // picker, the gallery, the curves, the error galleries, an image's heat map and the report. It
 // loads the sample dataset (www/sample), trains a few quick epochs and photographs each view.
 // Needs the built app (scripts/build-web.sh) and Chromium, like the browser tests.
-// Usage: node scripts/screenshots.mjs [--cpu]   (REVIEW_MOCK=1: with the tests' stand-in worker)
+// Usage: node scripts/screenshots.mjs [--cpu]
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { backendOf, loadSample, openApp, ROOT } from "../tests/e2e/harness.mjs";
-import { mockRoot } from "../tests/e2e/mock/root.mjs";
 
 const OUT = join(ROOT, "docs", "screenshots");
 mkdirSync(OUT, { recursive: true });
-const root = process.env.REVIEW_MOCK ? await mockRoot() : join(ROOT, "www");
-const app = await openApp({ webgpu: !process.argv.includes("--cpu"), root });
+const app = await openApp({ webgpu: !process.argv.includes("--cpu") });
 const { page } = app;
 
 /** Photographs one element of the page into docs/screenshots/`name`.png. */

@@ -6,8 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { backendOf, openApp, ROOT } from "./harness.mjs";
-import { mockRoot } from "./mock/root.mjs";
+import { backendOf, openApp } from "./harness.mjs";
 import { LABELS, reviewDataset } from "./review_data.mjs";
 
 /** The dataset's labels trained here: two of the corner labels and the rare one are left out. */
@@ -66,10 +65,7 @@ const mentions = (text, x) => [x.toFixed(4), x.toFixed(3), x.toFixed(2), `${(100
 
 test("labels chosen, the dataset's images, and where the model fails, following the thresholds",
   { timeout: 20 * 60_000 }, async () => {
-    // REVIEW_MOCK=1: the page with a stand-in worker (tests/e2e/mock/worker.js), to test the
-    // views without the wasm module.
-    const root = process.env.REVIEW_MOCK ? await mockRoot() : join(ROOT, "www");
-    const app = await openApp({ webgpu: false, root });
+    const app = await openApp({ webgpu: false });
     const { page } = app;
     const { zip, rows } = reviewDataset();
     try {
@@ -268,6 +264,23 @@ test("labels chosen, the dataset's images, and where the model fails, following 
         const row = await rowOf(page, "#metrics-table", l);
         assert.ok(mentions(report, row.precision) && mentions(report, row.recall), `${l}'s numbers: ${JSON.stringify(row)}`);
       }
+
+      // Opened with no network, the report shows the same per-label numbers, its thumbnails
+      // decoded from the file itself.
+      await app.context.setOffline(true);
+      const viewer = await app.context.newPage();
+      await viewer.setContent(report, { waitUntil: "load" });
+      for (const l of TRAINED) {
+        const cells = await viewer.$$eval(`table.labels tr[data-label="${l}"] td`, (tds) => tds.map((t) => t.textContent));
+        const row = await rowOf(page, "#metrics-table", l);
+        assert.equal(Number(cells[2]).toFixed(3), row.precision.toFixed(3), `${l}: precision`);
+        assert.equal(Number(cells[3]).toFixed(3), row.recall.toFixed(3), `${l}: recall`);
+        assert.equal(Number(cells[7]), row.support, `${l}: support`);
+      }
+      const pictures = await viewer.$$eval("img", (xs) => xs.map((x) => x.complete && x.naturalWidth));
+      assert.ok(pictures.length > 0 && pictures.every((w) => w > 0), `thumbnails shown: ${pictures}`);
+      await viewer.close();
+      await app.context.setOffline(false);
 
       // Evaluate: every view is now measured on the whole dataset.
       await page.click("#evaluate");

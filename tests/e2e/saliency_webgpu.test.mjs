@@ -3,16 +3,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import { backendOf, FIXTURES, loadSample, openApp, ROOT, shownPredictions, trainQuickly } from "./harness.mjs";
-import { mockRoot } from "./mock/root.mjs";
+import { backendOf, FIXTURES, loadSample, openApp, shownPredictions, trainQuickly } from "./harness.mjs";
 
 test("the predicted image's heat map, per label, on WebGPU", { timeout: 15 * 60_000 }, async () => {
-  const root = process.env.REVIEW_MOCK ? await mockRoot() : join(ROOT, "www");
-  const app = await openApp({ root });
+  const app = await openApp();
   const { page } = app;
   try {
     const backend = await backendOf(page);
-    if (!process.env.REVIEW_MOCK) assert.equal(backend, "webgpu");
+    assert.equal(backend, "webgpu");
     await loadSample(page);
     await page.fill("#opt-image-size", "32");
     await trainQuickly(page);
