@@ -21,12 +21,12 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-use crate::Limits;
 use crate::checkpoint;
-use crate::data::DatasetSource;
 use crate::device::{BackendPreference, ComputeDevice};
 use crate::infer;
-use crate::options::{TrainingChoices, TrainingOptions};
+use crate::options::TrainingChoices;
+#[cfg(feature = "train")]
+use crate::{Limits, data::DatasetSource, options::TrainingOptions};
 #[cfg(feature = "train")]
 use crate::train::TrainingSession;
 
@@ -105,6 +105,7 @@ pub fn training_choices() -> Result<JsValue, JsError> {
     to_js(&TrainingChoices::new())
 }
 
+#[cfg(feature = "train")]
 /// A dataset zip, checked and summarised, not yet decoded.
 #[wasm_bindgen]
 pub struct Dataset {
@@ -114,6 +115,7 @@ pub struct Dataset {
     sides: Rc<RefCell<Option<Vec<Side>>>>,
 }
 
+#[cfg(feature = "train")]
 /// An image's side of a run's split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -122,9 +124,11 @@ enum Side {
     Valid,
 }
 
+#[cfg(feature = "train")]
 /// Images decoded between two yields to the event loop while preparing a training run.
 const DECODE_CHUNK: usize = 32;
 
+#[cfg(feature = "train")]
 #[wasm_bindgen]
 impl Dataset {
     /// Opens a dataset zip from its bytes; throws a located error (or the list of every
@@ -264,6 +268,7 @@ pub fn saved_run_info(state: &[u8]) -> Result<JsValue, JsError> {
     to_js(&crate::train::saved_run_info(state).map_err(err)?)
 }
 
+#[cfg(feature = "train")]
 /// Checked training options from the page's options object (defaults for what it leaves out).
 fn training_options(options: JsValue) -> Result<TrainingOptions, JsError> {
     let options: TrainingOptions = if options.is_undefined() || options.is_null() {
@@ -276,6 +281,7 @@ fn training_options(options: JsValue) -> Result<TrainingOptions, JsError> {
     Ok(options)
 }
 
+#[cfg(feature = "train")]
 /// Refuses, before its bytes are read, a dataset zip of `bytes` bytes too large to open in a
 /// tab, saying what to do.
 #[wasm_bindgen(js_name = checkZipSize)]
@@ -283,6 +289,7 @@ pub fn check_zip_size(bytes: f64) -> Result<(), JsError> {
     crate::MemoryPlan::check_zip(bytes as u64).map_err(err)
 }
 
+#[cfg(feature = "train")]
 /// Decodes every image of `source` into `decoder`, yielding to the event loop between chunks
 /// and calling `on_progress(done, total)` after each; then drops the zip's bytes, so that the
 /// network's memory can take their place in the tab (the worker attaches them again, from the
@@ -312,6 +319,7 @@ async fn decode_all(
     }
 }
 
+#[cfg(feature = "train")]
 /// Resolves on the next turn of the event loop (`setTimeout(0)`), letting queued messages in.
 async fn next_tick() {
     let promise = js_sys::Promise::new(&mut |resolve, _reject| {
@@ -491,30 +499,6 @@ impl JsPredictor {
             obj.insert("backend".into(), self.backend.into());
         }
         to_js(&value)
-    }
-
-    /// Measures the model on a labelled dataset: decodes it at the model's input (calling
-    /// `on_progress(done, total)` as in `prepareTraining`), matches label columns by name, and
-    /// resolves to `{ images, imagesPerSec, map, macroRocAuc, microF1, macroF1, hammingLoss,
-    /// subsetAccuracy, labels: [{ name, precision, recall, f1, ap, rocAuc, support,
-    /// threshold }] }` at the model's thresholds.
-    pub fn evaluate(
-        &self,
-        dataset: &Dataset,
-        on_progress: Option<js_sys::Function>,
-    ) -> js_sys::Promise {
-        let inner = self.inner.clone();
-        let source = dataset.source.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let input = inner.metadata().input.clone();
-            let decoder = source
-                .borrow()
-                .decoder_with_channels(input.image_size, input.resize, input.channels)
-                .map_err(err)?;
-            let data = decode_all(&source, decoder, on_progress.as_ref()).await?;
-            let evaluation = inner.evaluate(&data).await.map_err(err)?;
-            Ok(to_js(&evaluation)?)
-        })
     }
 
     /// Predicts several images in batched forward passes. Each element of `images` is a
