@@ -26,9 +26,9 @@ use crate::device::{BackendPreference, ComputeDevice};
 use crate::infer;
 use crate::options::TrainingChoices;
 #[cfg(feature = "train")]
-use crate::{Limits, data::DatasetSource, options::TrainingOptions};
-#[cfg(feature = "train")]
 use crate::train::TrainingSession;
+#[cfg(feature = "train")]
+use crate::{Limits, data::DatasetSource, options::TrainingOptions};
 
 thread_local! {
     /// Initialised once per worker by `initBackend`, then cloned.
