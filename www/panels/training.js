@@ -302,7 +302,7 @@ function showValidation(/** @type {EpochReport} */ v) {
   $("#metrics-summary").textContent =
     `After epoch ${v.epoch}${v.best ? " (best so far, kept)" : ""}: train loss ${v.trainLoss.toFixed(4)}` +
     (v.validLoss != null ? `, validation loss ${v.validLoss.toFixed(4)}` : ", no validation images") +
-    ` · ${overallMetricsText(v)}`;
+    ` · ${overallMetricsText(v)} (F1, Hamming loss and subset accuracy at 0.5 until the run ends)`;
   $("#metrics-caption").textContent = "Per label on the validation images, at a threshold of 0.5 until the " +
     "run ends (its thresholds are tuned then):";
   $("#metrics-table").dataset.source = "epoch";
