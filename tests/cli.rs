@@ -303,3 +303,37 @@ fn other_dataset() -> Vec<u8> {
     entries.extend(files.iter().map(|(name, bytes)| (name.as_str(), bytes.clone())));
     common::zip_of(&entries)
 }
+
+#[test]
+fn train_lr_auto_runs_the_range_test_and_trains_at_its_suggestion() {
+    let dir = temp_dir("lr-auto");
+    let model = dir.join("model.safetensors");
+    let out = tagtrain(&[
+        "train",
+        SAMPLE,
+        "-o",
+        model.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--lr",
+        "auto",
+        "--quiet",
+    ]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("learning-rate range test"), "{err}");
+    // The rate it prints is the rate the model file says it trained with.
+    let printed: f64 = err
+        .split("training with a tenth of it: --lr ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no suggestion printed: {err}"));
+    let meta = json(&tagtrain(&["inspect", model.to_str().unwrap(), "--json"]));
+    let used = meta["training"]["options"]["learningRate"].as_f64().unwrap();
+    assert!((used - printed).abs() <= 0.01 * printed, "trained at {used}, printed {printed}");
+    assert!(used > 1e-6 && used < 1.0, "{used}");
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -7,6 +7,7 @@ mod augment;
 mod best;
 mod events;
 mod loss;
+mod lr_find;
 mod resume;
 mod schedule;
 mod session;
@@ -14,6 +15,7 @@ mod start;
 
 pub use events::{EpochReport, LabelCurve, RunHistory, SessionInfo, StepEvent, Throughput};
 pub use loss::{bce_with_logits, bce_with_logits_cpu, positive_weights};
+pub use lr_find::{LrFindOptions, LrFindReport, LrFinder, LrPoint};
 pub use resume::{DatasetFingerprint, RUN_FORMAT, RUN_VERSION, SavedRunInfo, saved_run_info};
 pub use schedule::warmup_cosine;
 pub use session::TrainingSession;

@@ -444,6 +444,36 @@ impl TrainingSession {
         })
     }
 
+    /// One optimisation step at learning rate `lr`, outside the run's schedule: no validation,
+    /// no history, the step count unchanged. The learning-rate range test
+    /// ([`super::LrFinder`]) drives a throwaway session with it. Returns the batch's loss
+    /// (not finite once the rate is far too high; the weights then hold that step).
+    pub(super) async fn probe_step(&mut self, lr: f64, probe: usize) -> Result<f64> {
+        let bs = self.options.batch_size.min(self.split.train.len()).max(1);
+        let per_pass = (self.split.train.len() / bs).max(1);
+        if probe.is_multiple_of(per_pass) {
+            self.order = self.split.train.clone();
+            self.rng.shuffle(&mut self.order);
+        }
+        let k = probe % per_pass;
+        let batch = &self.order[k * bs..(k + 1) * bs];
+        let size = self.dataset.image_size;
+        let images = images_tensor(
+            batch.iter().map(|&i| self.dataset.image(i)),
+            size,
+            &self.norm,
+            &self.train_device,
+        );
+        let images = augment(images, self.options.augment, &mut self.rng);
+        let targets = targets_tensor(&self.dataset, batch, &self.train_device);
+        let model = self.model.take().ok_or_else(busy)?;
+        let loss = bce_with_logits(model.forward(images), targets, self.pos_weight.clone());
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        self.model = Some(self.optim.step(lr, model, grads));
+        let value: f32 = loss.into_scalar_async().await.map_err(Error::backend)?;
+        Ok(f64::from(value))
+    }
+
     /// Validation report of the current weights, and their validation probabilities.
     async fn validate(&self, epoch: usize) -> Result<(EpochReport, Vec<f32>)> {
         let train_loss = self.epoch_loss_sum / self.epoch_loss_count.max(1) as f64;

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use serde::Serialize;
 use tagtrain::data::Recommendation;
+use tagtrain::train::{LrFindOptions, LrFinder};
 use tagtrain::{
     AugmentOptions, InputSpec, ResizePolicy, ThresholdGoal, TrainingOptions, TrainingSession,
     TrainingSummary, checkpoint,
@@ -32,7 +33,7 @@ pub(super) const COMMAND: Command = Command {
         ),
         Flag::valued("batch-size", "N", "images per step")
             .with_default(|| TrainingOptions::default().batch_size.to_string()),
-        Flag::valued("lr", "X", "peak learning rate of AdamW")
+        Flag::valued("lr", "X|auto", "peak learning rate of AdamW; auto: a range test picks it")
             .with_default(|| TrainingOptions::default().learning_rate.to_string()),
         Flag::valued("weight-decay", "X", "AdamW decoupled weight decay")
             .with_default(|| TrainingOptions::default().weight_decay.to_string()),
@@ -141,6 +142,10 @@ fn train(args: &Args) -> anyhow::Result<()> {
     let dataset = decode_with_progress(source.len(), quiet, |progress| {
         source.decode(options.image_size, options.resize, progress)
     })?;
+    let mut options = options;
+    if saved.is_none() && lr_auto(args) {
+        options.learning_rate = find_learning_rate(&dataset, &options, &compute, quiet)?;
+    }
     let mut session = match (&saved, &init) {
         (Some(state), _) => TrainingSession::resume(dataset, compute, state)
             .with_context(|| format!("--checkpoint {}", run_file.unwrap_or_default()))?,
@@ -230,7 +235,11 @@ fn training_options(
             .unwrap_or(recommended.image_size),
         epochs: args.number_or_default("epochs")?,
         batch_size: args.number_or_default("batch-size")?,
-        learning_rate: args.number_or_default("lr")?,
+        learning_rate: if lr_auto(args) {
+            TrainingOptions::default().learning_rate
+        } else {
+            args.number_or_default("lr")?
+        },
         weight_decay: args.number_or_default("weight-decay")?,
         validation_fraction: args.number_or_default("valid-fraction")?,
         seed: args.number_or_default("seed")?,
@@ -243,6 +252,45 @@ fn training_options(
     };
     options.validate().map_err(|e| args.usage_error(e.to_string()))?;
     Ok(options)
+}
+
+/// `--lr auto`: a learning-rate range test picks the rate.
+fn lr_auto(args: &Args) -> bool {
+    args.value("lr").is_some_and(|v| v.eq_ignore_ascii_case("auto"))
+}
+
+/// Runs the learning-rate range test on the decoded dataset with the run's options, prints its
+/// curve (every few rates, smoothed loss) and returns the suggested rate.
+fn find_learning_rate(
+    dataset: &tagtrain::Dataset,
+    options: &TrainingOptions,
+    compute: &tagtrain::ComputeDevice,
+    quiet: bool,
+) -> anyhow::Result<f64> {
+    let range = LrFindOptions::default();
+    let mut finder = LrFinder::new(dataset.clone(), options.clone(), compute.clone(), range)?;
+    let mut bar = Progress::new("lr test", finder.total_steps(), quiet);
+    let mut k = 0;
+    while let Some(point) = pollster::block_on(finder.step())? {
+        k += 1;
+        bar.update(k, &format!("lr {:.1e}  loss {:.4}", point.learning_rate, point.smoothed));
+    }
+    bar.finish();
+    let report = finder.report()?;
+    eprintln!("learning-rate range test ({} batches, smoothed loss):", report.points.len());
+    let every = report.points.len().div_ceil(12).max(1);
+    for p in report.points.iter().step_by(every) {
+        eprintln!("  lr {:>9.2e}  loss {:.4}", p.learning_rate, p.smoothed);
+    }
+    match report.diverged_at {
+        Some(lr) => eprintln!("  the loss blew up at lr {lr:.2e}"),
+        None => eprintln!("  the loss did not blow up below lr {:.2e}", range.max_lr),
+    }
+    eprintln!(
+        "lowest loss at lr {:.2e}; training with a tenth of it: --lr {:.2e}",
+        report.min_loss_rate, report.suggested
+    );
+    Ok(report.suggested)
 }
 
 /// The label columns `--labels` or `--exclude-labels` choose among the dataset's `labels`
