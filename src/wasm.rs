@@ -982,3 +982,69 @@ impl Explainer {
         })
     }
 }
+
+/// A learning-rate range test on the dataset (see `src/train/lr_find.rs`), stepped from JS like
+/// a `Trainer`.
+#[cfg(feature = "train")]
+#[wasm_bindgen]
+pub struct LearningRateTest {
+    /// Taken out while a step runs, so no borrow is held across an `await`.
+    finder: Rc<RefCell<Option<crate::train::LrFinder>>>,
+}
+
+#[cfg(feature = "train")]
+#[wasm_bindgen]
+impl Dataset {
+    /// Decodes the images as `prepareTraining` would (same options, same progress calls) and
+    /// resolves to a [`LearningRateTest`] of the network those options build.
+    #[wasm_bindgen(js_name = prepareLearningRateTest)]
+    pub fn prepare_learning_rate_test(
+        &self,
+        options: JsValue,
+        on_progress: Option<js_sys::Function>,
+    ) -> js_sys::Promise {
+        let source = self.source.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let options = training_options(options)?;
+            source.borrow().memory_plan(&options).and_then(|p| p.check()).map_err(err)?;
+            let compute = device()?;
+            let decoder =
+                source.borrow().decoder(options.image_size, options.resize).map_err(err)?;
+            let data = decode_all(&source, decoder, on_progress.as_ref()).await?;
+            let range = crate::train::LrFindOptions::default();
+            let finder = crate::train::LrFinder::new(data, options, compute, range).map_err(err)?;
+            Ok(JsValue::from(LearningRateTest { finder: Rc::new(RefCell::new(Some(finder))) }))
+        })
+    }
+}
+
+#[cfg(feature = "train")]
+#[wasm_bindgen]
+impl LearningRateTest {
+    /// Batches the test runs at most.
+    #[wasm_bindgen(js_name = totalSteps)]
+    pub fn total_steps(&self) -> Result<usize, JsError> {
+        Ok(self.finder.borrow().as_ref().ok_or_else(busy)?.total_steps())
+    }
+
+    /// Runs the next batch; resolves to `{ learningRate, loss, smoothed }`, or `null` once the
+    /// test is done (every rate tried, or the loss blew up).
+    pub fn step(&self) -> js_sys::Promise {
+        let cell = self.finder.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let mut finder = cell.borrow_mut().take().ok_or_else(busy)?;
+            let result = finder.step().await;
+            *cell.borrow_mut() = Some(finder);
+            match result.map_err(err)? {
+                Some(point) => Ok(to_js(&point)?),
+                None => Ok(JsValue::NULL),
+            }
+        })
+    }
+
+    /// `{ points: [{ learningRate, loss, smoothed }], suggested, minLossRate, divergedAt }`.
+    pub fn report(&self) -> Result<JsValue, JsError> {
+        let guard = self.finder.borrow();
+        to_js(&guard.as_ref().ok_or_else(busy)?.report().map_err(err)?)
+    }
+}

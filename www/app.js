@@ -7,6 +7,7 @@ import { $, clearError, el, initErrorArea, showError } from "./ui.js";
 import { initDatasetPanel } from "./panels/dataset.js";
 import { applyRecommendation, initOptionsForm, showChoices, updateMemoryPlan } from "./panels/options.js";
 import { initTrainingPanel } from "./panels/training.js";
+import { initLrFinder } from "./panels/lr_find.js";
 import { initModelPanel, measureAgain, showModel } from "./panels/model.js";
 import { initPredictPanel } from "./panels/predict.js";
 import { initGalleryPanel } from "./panels/gallery.js";
@@ -96,6 +97,7 @@ async function restoreAfterCrash(/** @type {import("./client.js").Crash} */ cras
 }
 
 initOptionsForm(client);
+initLrFinder(client);
 const dataset = initDatasetPanel(client, {
   onSummary: (summary) => {
     applyRecommendation(summary.recommended);

@@ -63,6 +63,11 @@ export const Request = Object.freeze({
   SALIENCY: "saliency",
   /** `{ title }` → `Uint8Array`: the evaluation report, one self-contained HTML file */
   REPORT: "report",
+  /**
+   * `{ options }` ({@link TrainingOptions}) → {@link LrFindReport}, with decoding and
+   * {@link LrPointEvent} progress: the learning-rate range test; `stop` ends it early
+   */
+  LR_FIND: "lr-find",
 });
 
 /** Reply types, worker → page. */
@@ -93,6 +98,8 @@ export const Progress = Object.freeze({
   AUTOSAVED: "autosaved",
   /** `{ kind, epoch, message }`: that epoch could not be saved (storage full); training goes on. */
   AUTOSAVE_FAILED: "autosave-failed",
+  /** {@link LrPointEvent}: one rate of the learning-rate range test is tried. */
+  LR_POINT: "lr-point",
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -466,4 +473,25 @@ export const Progress = Object.freeze({
  * @property {number} probability
  * @property {Thumbnail} image  The image as the model sees it (its input size).
  * @property {Thumbnail} heat  Same size: the heat map, coloured, alpha rising with the heat.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// The learning-rate range test (src/train/lr_find.rs)
+
+/** @typedef {{ learningRate: number, loss: number, smoothed: number }} LrPoint */
+
+/**
+ * @typedef {object} LrPointEvent
+ * @property {"lr-point"} kind
+ * @property {LrPoint} point
+ * @property {number} step  1-based.
+ * @property {number} total  Batches the test runs at most (it stops early once the loss blows up).
+ */
+
+/**
+ * @typedef {object} LrFindReport
+ * @property {LrPoint[]} points  Lowest rate first.
+ * @property {number} suggested  A tenth of `minLossRate`.
+ * @property {number} minLossRate  Where the smoothed loss was lowest.
+ * @property {number | null} divergedAt  Where the loss blew up, when it did.
  */

@@ -279,6 +279,33 @@ const handlers = {
     }
   },
 
+  async [Request.LR_FIND]({ options }, progress) {
+    await ready;
+    if (!dataset) throw new Error("Load a dataset zip first.");
+    if (training) throw new Error("Training is running; test learning rates when it is done.");
+    if (evaluating) throw new Error("An evaluation is running; test learning rates when it is done.");
+    training = true;
+    stopRequested = false;
+    let finder = null;
+    try {
+      await attachZip();
+      finder = await dataset.prepareLearningRateTest(options, (done, total) =>
+        progress({ kind: Progress.DECODING, done, total }));
+      const total = finder.totalSteps();
+      for (let step = 1; !stopRequested; step++) {
+        const point = await finder.step();
+        if (!point) break;
+        progress({ kind: Progress.LR_POINT, point, step, total });
+        // Let "stop" (a macrotask) in between two batches.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      return finder.report();
+    } finally {
+      finder?.free();
+      training = false;
+    }
+  },
+
   async [Request.GALLERY]({ label = null, split = null, page = 0, perPage = 48, side }) {
     const data = await datasetWithZip();
     return data.gallery({ label, split, page, perPage, side });
