@@ -23,10 +23,13 @@ async function findLearningRate(client) {
   const status = $("#lr-find-status");
   /** @type {LrPoint[]} */
   const points = [];
+  let total = Infinity; // batches the test runs at most, from its progress
   $("#lr-find-area").hidden = false;
   status.dataset.state = "running"; // read by the browser tests
   status.textContent = "Decoding images and building the network…";
   drawCurve(points, null);
+  // Stop (shared with training) writes to the training status; the run's text comes back after.
+  const trainStatus = $("#train-status").textContent;
   update({ training: true });
   try {
     /** @type {LrFindReport} */
@@ -36,27 +39,39 @@ async function findLearningRate(client) {
           status.textContent = `Decoding images: ${event.done} of ${event.total}…`;
         } else if (event.kind === Progress.LR_POINT) {
           points.push(event.point);
+          total = event.total;
           drawCurve(points, null);
           status.textContent = `Trying learning rate ${event.point.learningRate.toExponential(1)} ` +
             `(batch ${event.step} of at most ${event.total}): loss ${event.point.smoothed.toFixed(4)}`;
         }
       },
     });
-    drawCurve(report.points, report);
-    const suggested = Number(report.suggested.toPrecision(2));
-    $("#opt-learning-rate").value = String(suggested);
-    updateMemoryPlan();
-    Object.assign(status.dataset, { state: "done", suggested: String(suggested), points: String(report.points.length) });
-    status.textContent = `Suggested learning rate ${suggested} (filled in): a tenth of ` +
-      `${report.minLossRate.toExponential(1)}, where the loss was lowest. ` +
-      (report.divergedAt != null
-        ? `The loss blew up at ${report.divergedAt.toExponential(1)}.`
-        : "The loss did not blow up in the range tried.");
+    // Every rate tried, or the loss blew up: the curve has its minimum. Stopped before that,
+    // the lowest loss so far is no more than the last rate tried, and no rate is suggested.
+    const complete = report.divergedAt != null || report.points.length >= total;
+    drawCurve(report.points, complete ? report : null);
+    if (!complete) {
+      Object.assign(status.dataset, { state: "stopped", points: String(report.points.length) });
+      status.textContent = `Stopped after ${report.points.length} rates (up to ` +
+        `${report.points.at(-1)?.learningRate.toExponential(1) ?? "none"}), before the loss fell and rose ` +
+        "again: too few to suggest a rate. The learning rate is unchanged.";
+    } else {
+      const suggested = Number(report.suggested.toPrecision(2));
+      $("#opt-learning-rate").value = String(suggested);
+      updateMemoryPlan();
+      Object.assign(status.dataset, { state: "done", suggested: String(suggested), points: String(report.points.length) });
+      status.textContent = `Suggested learning rate ${suggested} (filled in): a tenth of ` +
+        `${report.minLossRate.toExponential(1)}, where the loss was lowest. ` +
+        (report.divergedAt != null
+          ? `The loss blew up at ${report.divergedAt.toExponential(1)}.`
+          : "The loss did not blow up in the range tried.");
+    }
   } catch (e) {
     status.dataset.state = "failed";
     status.textContent = "The learning-rate test failed.";
     showError("Cannot test learning rates", e);
   }
+  $("#train-status").textContent = trainStatus;
   update({ training: false });
 }
 
