@@ -205,12 +205,7 @@ impl Dataset {
         let sides = self.sides.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let options = training_options(options)?;
-            // Refused here rather than by a trap halfway through decoding.
-            source.borrow().memory_plan(&options).and_then(|p| p.check()).map_err(err)?;
-            let compute = device()?;
-            let decoder =
-                source.borrow().decoder(options.image_size, options.resize).map_err(err)?;
-            let data = decode_all(&source, decoder, on_progress.as_ref()).await?;
+            let (data, compute) = decode_for_run(&source, &options, on_progress.as_ref()).await?;
             let session = match init_model {
                 None => TrainingSession::new(data, options, compute),
                 Some(bytes) => TrainingSession::from_model(data, options, compute, &bytes),
@@ -238,16 +233,26 @@ impl Dataset {
         let sides = self.sides.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let options = crate::train::saved_run_info(&state).map_err(err)?.options;
-            source.borrow().memory_plan(&options).and_then(|p| p.check()).map_err(err)?;
-            let compute = device()?;
-            let decoder =
-                source.borrow().decoder(options.image_size, options.resize).map_err(err)?;
-            let data = decode_all(&source, decoder, on_progress.as_ref()).await?;
+            let (data, compute) = decode_for_run(&source, &options, on_progress.as_ref()).await?;
             let session = TrainingSession::resume(data, compute, &state).map_err(err)?;
             *sides.borrow_mut() = Some(split_sides(&session));
             Ok(JsValue::from(Trainer { session: Rc::new(RefCell::new(Some(session))) }))
         })
     }
+}
+
+/// Refuses a run that would not fit in the tab (rather than let it trap halfway through
+/// decoding), then decodes the dataset as `options` ask, for a run on the worker's device.
+#[cfg(feature = "train")]
+async fn decode_for_run(
+    source: &Rc<RefCell<DatasetSource>>,
+    options: &TrainingOptions,
+    on_progress: Option<&js_sys::Function>,
+) -> Result<(crate::data::Dataset, ComputeDevice), JsError> {
+    source.borrow().memory_plan(options).and_then(|p| p.check()).map_err(err)?;
+    let compute = device()?;
+    let decoder = source.borrow().decoder(options.image_size, options.resize).map_err(err)?;
+    Ok((decode_all(source, decoder, on_progress).await?, compute))
 }
 
 /// Each image's side in a session's split.
@@ -1006,11 +1011,7 @@ impl Dataset {
         let source = self.source.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let options = training_options(options)?;
-            source.borrow().memory_plan(&options).and_then(|p| p.check()).map_err(err)?;
-            let compute = device()?;
-            let decoder =
-                source.borrow().decoder(options.image_size, options.resize).map_err(err)?;
-            let data = decode_all(&source, decoder, on_progress.as_ref()).await?;
+            let (data, compute) = decode_for_run(&source, &options, on_progress.as_ref()).await?;
             let range = crate::train::LrFindOptions::default();
             let finder = crate::train::LrFinder::new(data, options, compute, range).map_err(err)?;
             Ok(JsValue::from(LearningRateTest { finder: Rc::new(RefCell::new(Some(finder))) }))

@@ -385,21 +385,7 @@ impl TrainingSession {
             self.epoch_loss_count = 0;
         }
         let bs = self.options.batch_size.min(self.order.len());
-        let batch = &self.order[in_epoch * bs..(in_epoch + 1) * bs];
-
-        let size = self.dataset.image_size;
-        let images = images_tensor(
-            batch.iter().map(|&i| self.dataset.image(i)),
-            size,
-            &self.norm,
-            &self.train_device,
-        );
-        let images = augment(images, self.options.augment, &mut self.rng);
-        let targets = targets_tensor(&self.dataset, batch, &self.train_device);
-        let model = self.model.take().ok_or_else(busy)?;
-        let logits = model.forward(images);
-        let loss = bce_with_logits(logits, targets, self.pos_weight.clone());
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let (loss, grads, model) = self.batch_gradients(in_epoch * bs, bs)?;
         let warmup = (total / 20).min(100);
         let lr = warmup_cosine(self.step, total, warmup, self.options.learning_rate, 0.01);
         self.model = Some(self.optim.step(lr, model, grads));
@@ -444,6 +430,29 @@ impl TrainingSession {
         })
     }
 
+    /// Forward and backward pass of the training images `order[start..start + count]`,
+    /// augmented, with the model taken out for the optimiser: the batch's loss, the gradients
+    /// and the model.
+    fn batch_gradients(
+        &mut self,
+        start: usize,
+        count: usize,
+    ) -> Result<(Tensor<1>, GradientsParams, ResNetV2)> {
+        let batch = &self.order[start..start + count];
+        let images = images_tensor(
+            batch.iter().map(|&i| self.dataset.image(i)),
+            self.dataset.image_size,
+            &self.norm,
+            &self.train_device,
+        );
+        let images = augment(images, self.options.augment, &mut self.rng);
+        let targets = targets_tensor(&self.dataset, batch, &self.train_device);
+        let model = self.model.take().ok_or_else(busy)?;
+        let loss = bce_with_logits(model.forward(images), targets, self.pos_weight.clone());
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        Ok((loss, grads, model))
+    }
+
     /// One optimisation step at learning rate `lr`, outside the run's schedule: no validation,
     /// no history, the step count unchanged. The learning-rate range test
     /// ([`super::LrFinder`]) drives a throwaway session with it. Returns the batch's loss
@@ -456,19 +465,7 @@ impl TrainingSession {
             self.rng.shuffle(&mut self.order);
         }
         let k = probe % per_pass;
-        let batch = &self.order[k * bs..(k + 1) * bs];
-        let size = self.dataset.image_size;
-        let images = images_tensor(
-            batch.iter().map(|&i| self.dataset.image(i)),
-            size,
-            &self.norm,
-            &self.train_device,
-        );
-        let images = augment(images, self.options.augment, &mut self.rng);
-        let targets = targets_tensor(&self.dataset, batch, &self.train_device);
-        let model = self.model.take().ok_or_else(busy)?;
-        let loss = bce_with_logits(model.forward(images), targets, self.pos_weight.clone());
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let (loss, grads, model) = self.batch_gradients(k * bs, bs)?;
         self.model = Some(self.optim.step(lr, model, grads));
         let value: f32 = loss.into_scalar_async().await.map_err(Error::backend)?;
         Ok(f64::from(value))
