@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::metrics::{MultiLabelMetrics, evaluate};
-use crate::scoring::{ScoreTable, clean, sweep};
-use crate::thresholds::CurvePoint;
+use crate::scoring::{ScoreTable, clean, ratio, sweep};
+use crate::thresholds::{CurvePoint, curve_of};
 
 /// Which images a review measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -250,22 +250,13 @@ impl Review {
                 let (scores, truth) = table.column(j);
                 let sweep = sweep(&scores, &truth);
                 let (positives, negatives) = (sweep.positives, sweep.negatives);
-                let rate = |k: usize, of: usize| if of == 0 { 0.0 } else { k as f64 / of as f64 };
-                let pr = sweep
-                    .points
-                    .iter()
-                    .map(|p| CurvePoint {
-                        threshold: p.threshold,
-                        precision: p.precision(),
-                        recall: sweep.recall(p),
-                    })
-                    .collect();
+                let pr = curve_of(&sweep);
                 let start = RocPoint { threshold: f32::MAX, fpr: 0.0, tpr: 0.0 };
                 let roc = std::iter::once(start)
                     .chain(sweep.points.iter().map(|p| RocPoint {
                         threshold: p.threshold,
-                        fpr: rate(p.false_positives, negatives),
-                        tpr: rate(p.true_positives, positives),
+                        fpr: ratio(p.false_positives, negatives),
+                        tpr: ratio(p.true_positives, positives),
                     }))
                     .collect();
                 let threshold = self.thresholds[j];
@@ -275,7 +266,7 @@ impl Review {
                     threshold,
                     precision: m.precision,
                     recall: m.recall,
-                    fpr: at.map(|p| rate(p.false_positives, negatives)).unwrap_or(0.0),
+                    fpr: at.map(|p| ratio(p.false_positives, negatives)).unwrap_or(0.0),
                 };
                 LabelCurves {
                     label: self.labels[j].clone(),

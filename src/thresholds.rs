@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::scoring::{ScoreTable, f1, sweep};
+use crate::scoring::{ScoreTable, Sweep, f1, sweep};
 
 /// What the thresholds aim for. JSON: `{ "goal": "maxF1" }`, `{ "goal": "precision",
 /// "target": 0.9 }` or `{ "goal": "recall", "target": 0.9 }`.
@@ -49,7 +49,11 @@ pub struct CurvePoint {
 /// The precision–recall curve of one label: one point per distinct probability, highest
 /// threshold first. Empty without examples. NaN probabilities count as 0.
 pub fn curve(scores: &[f32], truth: &[u8]) -> Vec<CurvePoint> {
-    let sweep = sweep(scores, truth);
+    curve_of(&sweep(scores, truth))
+}
+
+/// The precision–recall curve of a label already swept (see [`curve`]).
+pub fn curve_of(sweep: &Sweep) -> Vec<CurvePoint> {
     sweep
         .points
         .iter()
