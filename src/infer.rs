@@ -1,6 +1,8 @@
 //! Prediction: a loaded model, its metadata, per-label probabilities for images, and the
 //! model measured on a labelled dataset.
 
+pub mod tta;
+
 use burn::tensor::Device;
 use serde::Serialize;
 use web_time::Instant;
@@ -14,6 +16,7 @@ use crate::limits::Limits;
 use crate::metrics::{MultiLabelMetrics, evaluate};
 use crate::model::ResNetV2;
 use crate::review::{Review, ReviewSource};
+use tta::TtaViews;
 
 /// Images per forward pass when evaluating a dataset.
 const EVAL_BATCH: usize = 64;
@@ -95,13 +98,22 @@ pub struct Predictor {
     metadata: ModelMetadata,
     device: Device,
     limits: Limits,
+    /// Test-time augmentation, when switched on.
+    tta: Option<TtaViews>,
 }
 
 impl Predictor {
     /// Loads a model file onto `device`.
     pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Self> {
         let (model, metadata) = checkpoint::load(bytes, device)?;
-        Ok(Self { model, metadata, device: device.clone(), limits: Limits::default() })
+        Ok(Self { model, metadata, device: device.clone(), limits: Limits::default(), tta: None })
+    }
+
+    /// Averages every prediction over shifted (and, for a model trained with flips, mirrored)
+    /// copies of the image from now on, or stops ([`tta`]). Off by default: it costs 5–6
+    /// forward passes an image, and the model's thresholds were tuned on plain predictions.
+    pub fn set_test_time_augmentation(&mut self, on: bool) {
+        self.tta = on.then(|| TtaViews::for_model(&self.metadata));
     }
 
     /// The model's metadata.
@@ -138,8 +150,11 @@ impl Predictor {
             &self.metadata.input.normalization,
             &self.device,
         );
-        let data =
-            self.model.probabilities(input).into_data_async().await.map_err(Error::backend)?;
+        let probs = match self.tta {
+            None => self.model.probabilities(input),
+            Some(views) => tta::probabilities(&self.model, input, views),
+        };
+        let data = probs.into_data_async().await.map_err(Error::backend)?;
         data.try_to_vec::<f32>().map_err(|e| Error::backend(format!("{e:?}")))
     }
 

@@ -13,11 +13,14 @@ use crate::model::ResNetKind;
 use crate::thresholds::ThresholdGoal;
 
 /// Which augmentations run. Serialised camelCase; every field has a default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct AugmentOptions {
     /// Random crop with padding (default on).
     pub crop: bool,
+    /// The crop's padding as a share of the image side (at least 1 pixel): the crop moves by
+    /// up to this share in each direction.
+    pub crop_padding: f32,
     /// Random horizontal flip (default off: flags, arrows and text change meaning mirrored).
     pub flip: bool,
     /// Brightness/contrast jitter (default on).
@@ -26,13 +29,13 @@ pub struct AugmentOptions {
 
 impl Default for AugmentOptions {
     fn default() -> Self {
-        Self { crop: true, flip: false, jitter: true }
+        Self { crop: true, crop_padding: 0.125, flip: false, jitter: true }
     }
 }
 
 impl AugmentOptions {
     /// No augmentation at all.
-    pub const NONE: Self = Self { crop: false, flip: false, jitter: false };
+    pub const NONE: Self = Self { crop: false, crop_padding: 0.125, flip: false, jitter: false };
 
     /// True when at least one augmentation runs.
     pub fn any(self) -> bool {
@@ -80,14 +83,19 @@ pub struct TrainingOptions {
     pub image_size: u32,
     /// Passes over the training images.
     pub epochs: usize,
+    /// Train for about this many seconds instead: the run times its first steps and then sets
+    /// `epochs` to what fits (saved runs and model files record both). `None`: `epochs` holds.
+    pub time_budget_seconds: Option<f64>,
     /// Images per step.
     pub batch_size: usize,
     /// Peak learning rate of AdamW.
     pub learning_rate: f64,
     /// AdamW decoupled weight decay.
     pub weight_decay: f64,
-    /// Share of images held out for validation.
-    pub validation_fraction: f64,
+    /// Share of images held out for validation; `None` (the default) lets the dataset decide
+    /// ([`crate::data::validation_share`]: 10 % of a large dataset, up to 20 % of a small one,
+    /// more where a label is rare). A run records the share it used.
+    pub validation_fraction: Option<f64>,
     /// Seed for the split, the batch order, the augmentation and the initial weights. Runs
     /// with the same seed on the CPU backend repeat exactly.
     pub seed: u64,
@@ -96,6 +104,10 @@ pub struct TrainingOptions {
     /// Weight each label's positive examples by `min(negatives / positives, 10)` (at least 1)
     /// in the loss, which helps rare labels' recall.
     pub positive_weights: bool,
+    /// Label smoothing ε: the loss aims each target at `ε / 2` and `1 − ε / 2` instead of 0
+    /// and 1, which keeps the logits from growing without end on labels learned early
+    /// (0, the default, turns it off).
+    pub label_smoothing: f32,
     /// Each parameter's gradient is scaled down to this L2 norm when above it; 0 turns
     /// clipping off.
     pub gradient_clip: f32,
@@ -117,13 +129,15 @@ impl Default for TrainingOptions {
             depth: 11,
             image_size: 32,
             epochs: 10,
+            time_budget_seconds: None,
             batch_size: 32,
             learning_rate: 1e-3,
             weight_decay: 1e-4,
-            validation_fraction: 0.2,
+            validation_fraction: None,
             seed: 42,
             augment: AugmentOptions::default(),
             positive_weights: false,
+            label_smoothing: 0.0,
             gradient_clip: 1.0,
             patience: 5,
             threshold_goal: ThresholdGoal::MaxF1,
@@ -159,6 +173,8 @@ impl Bounds {
 pub struct OptionLimits {
     /// Passes over the data.
     pub epochs: Bounds,
+    /// Seconds a time budget may give (10 s to a week).
+    pub time_budget_seconds: Bounds,
     /// Images per step.
     pub batch_size: Bounds,
     /// Training image side in pixels.
@@ -174,6 +190,7 @@ pub struct OptionLimits {
 /// The ranges every front end offers and [`TrainingOptions::validate`] enforces.
 pub const LIMITS: OptionLimits = OptionLimits {
     epochs: Bounds::new(1.0, 10_000.0),
+    time_budget_seconds: Bounds::new(10.0, 604_800.0),
     batch_size: Bounds::new(1.0, 4096.0),
     image_size: Bounds::new(8.0, 512.0),
     learning_rate: Bounds::new(1e-9, 10.0),
@@ -205,8 +222,25 @@ impl TrainingOptions {
         check("batchSize", self.batch_size as f64, LIMITS.batch_size, "")?;
         check("learningRate", self.learning_rate, LIMITS.learning_rate, "")?;
         check("weightDecay", self.weight_decay, LIMITS.weight_decay, "")?;
-        check("validationFraction", self.validation_fraction, LIMITS.validation_fraction, "")?;
+        if let Some(seconds) = self.time_budget_seconds {
+            check("timeBudgetSeconds", seconds, LIMITS.time_budget_seconds, " seconds")?;
+        }
+        if let Some(share) = self.validation_fraction {
+            check("validationFraction", share, LIMITS.validation_fraction, "")?;
+        }
         check_image_size(self.image_size)?;
+        if !(0.0..0.5).contains(&self.label_smoothing) {
+            return Err(Error::option(
+                "labelSmoothing",
+                format!("{} is not between 0 and 0.5 (0 = off)", self.label_smoothing),
+            ));
+        }
+        if !(self.augment.crop_padding > 0.0 && self.augment.crop_padding <= 0.5) {
+            return Err(Error::option(
+                "augment.cropPadding",
+                format!("{} is not a share of the side in (0, 0.5]", self.augment.crop_padding),
+            ));
+        }
         if !(self.gradient_clip >= 0.0 && self.gradient_clip.is_finite()) {
             return Err(Error::option("gradientClip", "must be 0 (off) or a positive number"));
         }
@@ -281,9 +315,15 @@ mod tests {
             TrainingOptions { batch_size: 5000, ..Default::default() },
             TrainingOptions { learning_rate: f64::NAN, ..Default::default() },
             TrainingOptions { learning_rate: 0.0, ..Default::default() },
-            TrainingOptions { validation_fraction: 0.6, ..Default::default() },
+            TrainingOptions { validation_fraction: Some(0.6), ..Default::default() },
             TrainingOptions { image_size: 4, ..Default::default() },
             TrainingOptions { gradient_clip: -1.0, ..Default::default() },
+            TrainingOptions { label_smoothing: 0.5, ..Default::default() },
+            TrainingOptions { time_budget_seconds: Some(5.0), ..Default::default() },
+            TrainingOptions {
+                augment: AugmentOptions { crop_padding: 0.0, ..Default::default() },
+                ..Default::default()
+            },
         ];
         for options in bad {
             assert!(options.validate().is_err(), "{options:?}");

@@ -98,8 +98,9 @@ fn info(compute: &ComputeDevice) -> BackendInfo {
 }
 
 /// What the page offers and accepts, so that it re-derives none of Rust's rules:
-/// `{ models: [{ kind, depths, minImageSize, maxImageSize }], limits: { epochs, batchSize,
-/// imageSize, learningRate, validationFraction: { min, max } }, resizePolicies, defaults }`.
+/// `{ models: [{ kind, depths, minImageSize, maxImageSize }], limits: { epochs,
+/// timeBudgetSeconds, batchSize, imageSize, learningRate, weightDecay, validationFraction:
+/// { min, max } }, resizePolicies, defaults }`.
 #[wasm_bindgen(js_name = trainingChoices)]
 pub fn training_choices() -> Result<JsValue, JsError> {
     to_js(&TrainingChoices::new())
@@ -191,9 +192,10 @@ impl Dataset {
     /// decode. With `init_model` (a model file's bytes) training starts from that model
     /// (fine-tuning: same labels continue, other labels get a new head).
     ///
-    /// Options: `{ depth, imageSize, epochs, batchSize, learningRate, weightDecay,
-    /// validationFraction, seed, augment: { crop, flip, jitter }, positiveWeights,
-    /// gradientClip, patience, resize, thresholdGoal }`, each optional.
+    /// Options: `{ depth, imageSize, epochs, timeBudgetSeconds, batchSize, learningRate,
+    /// weightDecay, validationFraction (null: the dataset decides), seed, augment: { crop,
+    /// cropPadding, flip, jitter }, positiveWeights, labelSmoothing, gradientClip, patience,
+    /// resize, thresholdGoal, labels }`, each optional.
     #[wasm_bindgen(js_name = prepareTraining)]
     pub fn prepare_training(
         &self,
@@ -491,6 +493,18 @@ impl JsPredictor {
             JsError::new("a prediction is running; set thresholds after it finishes")
         })?;
         inner.set_thresholds(&thresholds).map_err(err)
+    }
+
+    /// Test-time augmentation on or off (off when loaded): each prediction averaged over 5
+    /// shifted copies of the image (6 with the mirror image for a model trained with flips),
+    /// at 5–6 times the cost. The thresholds were tuned without it.
+    #[wasm_bindgen(js_name = setTestTimeAugmentation)]
+    pub fn set_test_time_augmentation(&mut self, on: bool) -> Result<(), JsError> {
+        let inner = Rc::get_mut(&mut self.inner).ok_or_else(|| {
+            JsError::new("a prediction is running; switch test-time augmentation after it finishes")
+        })?;
+        inner.set_test_time_augmentation(on);
+        Ok(())
     }
 
     /// The model's metadata plus `imageSize`, `model` (name) and `backend` for display.

@@ -205,7 +205,7 @@ fn grad_cam_puts_a_label_s_heat_on_its_evidence() {
         epochs: 4,
         batch_size: 32,
         learning_rate: 3e-3,
-        validation_fraction: 0.2,
+        validation_fraction: Some(0.2),
         seed: 2,
         ..TrainingOptions::default()
     };

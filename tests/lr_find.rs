@@ -14,7 +14,7 @@ fn options() -> TrainingOptions {
         depth: 11,
         image_size: 16,
         batch_size: 16,
-        validation_fraction: 0.2,
+        validation_fraction: Some(0.2),
         seed: 3,
         ..TrainingOptions::default()
     }

@@ -15,7 +15,7 @@ fn options() -> TrainingOptions {
         epochs: 6,
         batch_size: 32,
         learning_rate: 3e-3,
-        validation_fraction: 0.25,
+        validation_fraction: Some(0.25),
         seed: 7,
         ..TrainingOptions::default()
     }

@@ -157,7 +157,9 @@ export const Progress = Object.freeze({
  * @property {number} batchSize
  * @property {number} learningRate
  * @property {number} [weightDecay]
- * @property {number} validationFraction
+ * @property {number | null} validationFraction  null: the dataset decides (10 % of a large one, more when small or rare)
+ * @property {number | null} timeBudgetSeconds  Train for about this long (the epochs are chosen after the first steps)
+ * @property {number} labelSmoothing
  * @property {number} seed
  * @property {{ crop: boolean, flip: boolean, jitter: boolean }} augment
  * @property {boolean} positiveWeights
@@ -198,8 +200,8 @@ export const Progress = Object.freeze({
 /**
  * @typedef {object} TrainingChoices
  * @property {ModelChoice[]} models
- * @property {Record<"epochs" | "batchSize" | "imageSize" | "learningRate" | "weightDecay" |
- *   "validationFraction", Bounds>} limits
+ * @property {Record<"epochs" | "timeBudgetSeconds" | "batchSize" | "imageSize" | "learningRate" |
+ *   "weightDecay" | "validationFraction", Bounds>} limits
  * @property {string[]} resizePolicies
  * @property {TrainingOptions} defaults
  */
@@ -357,6 +359,7 @@ export const Progress = Object.freeze({
  * @property {number} loss
  * @property {number} imagesPerSec
  * @property {number} etaSeconds
+ * @property {number | null} epochsChosen  On the step where a time budget chose the epochs: how many.
  * @property {EpochReport | null} validation  On the step that ends an epoch.
  * @property {boolean} done
  * @property {boolean} stoppedEarly

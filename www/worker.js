@@ -31,6 +31,7 @@ let dataset = null;        // Dataset of the last zip that loaded
 let datasetFile = null;    // its File: the zip's bytes are read again from it for each decoding
 let predictor = null;      // Predictor of the last good model
 let modelBytes = null;     // bytes of that model, for download
+let predictorTta = false; // whether the predictor averages over shifted copies (test-time augmentation)
 let review = null;         // Review of that model (validation images, or the last evaluation)
 let explainer = null;      // Explainer of that model (Grad-CAM), made when first asked
 let datasetName = "";      // the dataset zip's file name, for the report
@@ -64,6 +65,7 @@ function usePredictor(bytes, nextReview = null) {
   const next = Predictor.fromBytes(bytes);
   predictor?.free();
   predictor = next;
+  predictorTta = false;
   modelBytes = bytes;
   useReview(nextReview);
   explainer?.free();
@@ -254,9 +256,13 @@ const handlers = {
     return { model: bytes.slice(), metadata: predictor.metadata(), review: review?.summary() ?? null };
   },
 
-  async [Request.PREDICT]({ file }) {
+  async [Request.PREDICT]({ file, tta = false }) {
     await ready;
     if (!predictor) throw new Error(NO_MODEL);
+    if (tta !== predictorTta) {
+      predictor.setTestTimeAugmentation(tta);
+      predictorTta = tta;
+    }
     const bytes = new Uint8Array(await file.arrayBuffer());
     return await predictor.predict(bytes);
   },

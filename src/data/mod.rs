@@ -15,7 +15,7 @@ pub use batcher::Normalization;
 pub use dataset::{Dataset, DatasetSource, Decoder};
 pub use image::ResizePolicy;
 pub use index::{IndexCsv, IndexRow, NO_GROUP, SplitTag};
-pub use split::{Split, stratified_split};
+pub use split::{Split, VALIDATION_POSITIVES, stratified_split, validation_share};
 pub use summary::{
     DatasetSummary, GroupCounts, LabelCount, RARE_LABEL_EXAMPLES, Recommendation, SizeCount,
     SplitCounts,

@@ -15,6 +15,35 @@ use crate::rng::SeededRng;
 
 use super::dataset::{Dataset, merge_sets};
 use super::index::{NO_GROUP, SplitTag};
+use super::summary::RARE_LABEL_EXAMPLES;
+
+/// The validation share a dataset needs, for runs that leave it to the data.
+///
+/// A large dataset keeps 10 % for validation: 200 or more images measure mAP well, and every
+/// image more in training helps. A small one keeps more, up to 20 % at 500 images and fewer
+/// (linear in between), because a handful of validation images makes a noisy mAP and noisy
+/// thresholds. Then each label that can be validated at all (at least
+/// [`RARE_LABEL_EXAMPLES`] positives) should expect [`VALIDATION_POSITIVES`] positives in
+/// validation: the share rises to that, up to 30 %. Negatives count alike (a label on nearly
+/// every image needs validation images without it).
+pub fn validation_share(dataset: &Dataset) -> f64 {
+    const LARGE: f64 = 2000.0;
+    const SMALL: f64 = 500.0;
+    let n = dataset.len() as f64;
+    let by_size = 0.1 + 0.1 * ((LARGE - n) / (LARGE - SMALL)).clamp(0.0, 1.0);
+    let rarest = (0..dataset.labels.len())
+        .map(|j| {
+            let positives = (0..dataset.len()).filter(|&i| dataset.target(i)[j] == 1).count();
+            positives.min(dataset.len() - positives)
+        })
+        .filter(|&count| count >= RARE_LABEL_EXAMPLES)
+        .min();
+    let by_label = rarest.map_or(0.0, |count| VALIDATION_POSITIVES as f64 / count as f64);
+    by_size.max(by_label.min(0.3))
+}
+
+/// Positives (and negatives) of each label that [`validation_share`] wants in validation.
+pub const VALIDATION_POSITIVES: usize = 4;
 
 /// Indices of the training and validation images.
 #[derive(Debug, Clone, PartialEq)]
@@ -172,6 +201,28 @@ mod tests {
             splits: None,
             ..Default::default()
         }
+    }
+
+    /// `n` images, label 0 on every `every`-th image.
+    fn sized(n: usize, every: usize) -> Dataset {
+        dataset((0..n).map(|i| vec![u8::from(i % every == 0)]).collect())
+    }
+
+    #[test]
+    fn validation_share_follows_size_and_rare_labels() {
+        // Large datasets keep 10 %, small ones 20 %, linear in between.
+        assert!((validation_share(&sized(5000, 2)) - 0.1).abs() < 1e-12);
+        assert!((validation_share(&sized(400, 2)) - 0.2).abs() < 1e-12);
+        assert!((validation_share(&sized(1250, 2)) - 0.15).abs() < 1e-12);
+        // 5000 images with 20 positives: 4 of them in validation needs 20 %.
+        assert!((validation_share(&sized(5000, 250)) - 0.2).abs() < 1e-12);
+        // 10 positives would need 40 %: capped at 30 %.
+        assert!((validation_share(&sized(5000, 500)) - 0.3).abs() < 1e-12);
+        // A label too rare to validate (5 positives) does not move it.
+        assert!((validation_share(&sized(5000, 1000)) - 0.1).abs() < 1e-12);
+        // Rare negatives count like rare positives.
+        let mostly = dataset((0..5000).map(|i| vec![u8::from(i % 250 != 0)]).collect());
+        assert!((validation_share(&mostly) - 0.2).abs() < 1e-12);
     }
 
     #[test]

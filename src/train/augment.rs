@@ -4,7 +4,7 @@
 //! generator, so runs on the CPU backend repeat exactly); the pixel work stays on the device,
 //! where the batch already is. Never used for validation or prediction.
 //!
-//! - **Random crop with padding**: pad by `p = max(1, size / 8)` pixels of zeros (in normalised
+//! - **Random crop with padding**: pad by `p = max(1, round(size × crop_padding))` pixels of zeros (in normalised
 //!   space, i.e. the mean colour), then crop `size × size` at a random offset in `[0, 2p]`.
 //! - **Horizontal flip** (off by default: flags, arrows and text change meaning when mirrored).
 //! - **Brightness/contrast jitter**: `x' = (x − m)·c + m + b` with `m` the image's mean,
@@ -33,7 +33,8 @@ pub fn augment(images: Tensor<4>, options: AugmentOptions, rng: &mut SeededRng) 
     let mut x = images;
 
     if options.crop {
-        let pad = (height.min(width) / 8).max(1);
+        let side = height.min(width) as f32;
+        let pad = ((side * options.crop_padding).round() as usize).max(1);
         let padded = x.pad((pad, pad, pad, pad), PadMode::Constant(0.0));
         let crops: Vec<Tensor<4>> = (0..batch)
             .map(|i| {

@@ -25,6 +25,9 @@ pub struct StepEvent {
     pub images_per_sec: f64,
     /// Estimated seconds until the last step.
     pub eta_seconds: f64,
+    /// On the step where a run with a time budget chose its epochs (after timing its first
+    /// steps): how many. `total_steps` follows from then on.
+    pub epochs_chosen: Option<usize>,
     /// Validation results, on the step that ends an epoch.
     pub validation: Option<EpochReport>,
     /// True after the last step.

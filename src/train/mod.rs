@@ -5,6 +5,7 @@
 mod adamw;
 mod augment;
 mod best;
+mod budget;
 mod events;
 mod loss;
 mod lr_find;
@@ -13,6 +14,7 @@ mod schedule;
 mod session;
 mod start;
 
+pub use budget::{TIMED_STEPS, epochs_for_budget};
 pub use events::{EpochReport, LabelCurve, RunHistory, SessionInfo, StepEvent, Throughput};
 pub use loss::{bce_with_logits, bce_with_logits_cpu, positive_weights};
 pub use lr_find::{LrFindOptions, LrFindReport, LrFinder, LrPoint};

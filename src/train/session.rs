@@ -16,12 +16,12 @@ use crate::checkpoint::{
     serialize,
 };
 use crate::data::batcher::{images_tensor, targets_tensor};
-use crate::data::{Dataset, Normalization, Split, stratified_split};
+use crate::data::{Dataset, Normalization, Split, stratified_split, validation_share};
 use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
 use crate::metrics::evaluate;
 use crate::model::{ResNetV2, ResNetV2Config};
-use crate::options::{TrainingOptions, WeightsInit};
+use crate::options::{LIMITS, TrainingOptions, WeightsInit};
 use crate::review::{Review, ReviewSource};
 use crate::rng::SeededRng;
 use crate::scoring::ScoreTable;
@@ -30,6 +30,7 @@ use crate::thresholds::{curve, tune_thresholds};
 use super::adamw::{AdamW, Moments};
 use super::augment::augment;
 use super::best::{BestEpoch, EarlyStopping};
+use super::budget::{EpochBudget, TIMED_STEPS};
 use super::events::{EpochReport, LabelCurve, RunHistory, SessionInfo, StepEvent, Throughput};
 use super::loss::{bce_with_logits, bce_with_logits_cpu, positive_weights};
 use super::resume::{
@@ -72,6 +73,8 @@ pub struct TrainingSession {
     throughput: Throughput,
     /// Every epoch's report and every step's loss, oldest first (a resumed run's included).
     history: RunHistory,
+    /// A run with a time budget until its first steps have been timed and its epochs chosen.
+    budget: Option<EpochBudget>,
     /// Set when a step's loss was not finite: the run is over, and the weights after that
     /// step are not to be saved.
     diverged: Option<Error>,
@@ -112,7 +115,11 @@ impl TrainingSession {
         if dataset.len() < 2 {
             return Err(Error::empty_dataset("at least 2 images are needed to train"));
         }
+        // The run records the share it used (a resumed run, and the model file, then say it).
+        let mut options = options;
+        options.validation_fraction.get_or_insert_with(|| validation_share(&dataset));
         let split = run_split(&dataset, &options);
+        let options_budget = options.time_budget_seconds.map(EpochBudget::new);
         let train_device = compute.device.clone().autodiff();
         train_device.seed(options.seed);
         let start = start(&dataset, &options, &split.train, model_file, &train_device)?;
@@ -141,6 +148,7 @@ impl TrainingSession {
             epoch_loss_count: 0,
             throughput: Throughput::default(),
             history: RunHistory::default(),
+            budget: options_budget,
             diverged: None,
         })
     }
@@ -245,6 +253,8 @@ impl TrainingSession {
             epoch_loss_count: 0,
             throughput: Throughput::default(),
             history: RunHistory { epochs: header.history, step_losses: header.step_losses },
+            // A saved run's epochs were chosen before it was first saved (at an epoch's end).
+            budget: None,
             diverged: None,
         })
     }
@@ -313,7 +323,14 @@ impl TrainingSession {
         &self.history
     }
 
-    /// The options of this run.
+    /// True while a run with a time budget has not yet timed its first steps: its epochs
+    /// (and so `total_steps`) are provisional until a step event reports `epochs_chosen`.
+    pub fn choosing_epochs(&self) -> bool {
+        self.budget.is_some()
+    }
+
+    /// The run's options (a time budget's epochs and the dataset's validation share filled
+    /// in once chosen).
     pub fn options(&self) -> &TrainingOptions {
         &self.options
     }
@@ -357,7 +374,9 @@ impl TrainingSession {
     }
 
     fn total_steps(&self) -> usize {
-        self.steps_per_epoch * self.options.epochs
+        let planned = self.steps_per_epoch * self.options.epochs;
+        // A time budget's provisional epochs must leave room for the steps it times.
+        if self.budget.is_some() { planned.max(1 + TIMED_STEPS) } else { planned }
     }
 
     /// True when every step has run, early stopping ended the run, or it diverged.
@@ -401,6 +420,22 @@ impl TrainingSession {
         }
         self.step += 1;
         self.throughput.step_ended(step_started, bs);
+        let mut epochs_chosen = None;
+        if let Some(budget) = &mut self.budget {
+            let valid_batches = self.split.valid.len().div_ceil(self.options.batch_size.max(1));
+            let chosen = budget.step_ended(
+                self.step,
+                self.steps_per_epoch,
+                valid_batches,
+                LIMITS.epochs.max as usize,
+            );
+            if let Some(epochs) = chosen {
+                self.options.epochs = epochs;
+                self.budget = None;
+                epochs_chosen = Some(epochs);
+            }
+        }
+        let total = self.total_steps();
         self.epoch_loss_sum += f64::from(loss_value);
         self.history.step_losses.push(loss_value);
         self.epoch_loss_count += 1;
@@ -424,6 +459,7 @@ impl TrainingSession {
             loss: f64::from(loss_value),
             images_per_sec: self.throughput.images_per_sec(),
             eta_seconds: per_step * (total - self.step) as f64,
+            epochs_chosen,
             validation,
             done: self.is_done(),
             stopped_early: self.early_stopping.stopped(),
@@ -446,7 +482,11 @@ impl TrainingSession {
             &self.train_device,
         );
         let images = augment(images, self.options.augment, &mut self.rng);
-        let targets = targets_tensor(&self.dataset, batch, &self.train_device);
+        let mut targets = targets_tensor(&self.dataset, batch, &self.train_device);
+        let smoothing = self.options.label_smoothing;
+        if smoothing > 0.0 {
+            targets = targets.mul_scalar(1.0 - smoothing).add_scalar(smoothing / 2.0);
+        }
         let model = self.model.take().ok_or_else(busy)?;
         let loss = bce_with_logits(model.forward(images), targets, self.pos_weight.clone());
         let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -617,9 +657,11 @@ fn chosen_labels(mut dataset: Dataset, options: &TrainingOptions) -> Result<Data
 }
 
 /// The run's train/validation split: stratified by the seed (all images train when the
-/// validation share leaves none to train on).
+/// validation share leaves none to train on). A run without a share (a saved run from before
+/// the share was chosen from the data never lacks one) uses the dataset's.
 fn run_split(dataset: &Dataset, options: &TrainingOptions) -> Split {
-    let mut split = stratified_split(dataset, options.validation_fraction, options.seed);
+    let share = options.validation_fraction.unwrap_or_else(|| validation_share(dataset));
+    let mut split = stratified_split(dataset, share, options.seed);
     if split.train.is_empty() {
         split.train = std::mem::take(&mut split.valid);
     }

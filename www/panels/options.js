@@ -47,11 +47,17 @@ export function showChoices(/** @type {TrainingChoices} */ choices) {
     const input = $(selector);
     input.min = String(limits[option].min);
     input.max = String(limits[option].max);
-    input.value = String(defaults[option]);
+    // An option the dataset decides when left empty (the validation share) has no default.
+    input.value = defaults[option] == null ? "" : String(defaults[option]);
   }
   $("#opt-depth").value = String(defaults.depth);
   $("#opt-resize").value = defaults.resize;
   $("#opt-gradient-clip").value = String(defaults.gradientClip);
+  $("#opt-label-smoothing").value = String(defaults.labelSmoothing);
+  const budget = limits.timeBudgetSeconds;
+  $("#opt-time-budget").min = String(budget.min / 60);
+  $("#opt-time-budget").max = String(budget.max / 60);
+  $("#opt-time-budget").value = defaults.timeBudgetSeconds == null ? "" : String(defaults.timeBudgetSeconds / 60);
   $("#opt-patience").value = String(defaults.patience);
   $("#opt-seed").value = String(defaults.seed);
   $("#opt-crop").checked = defaults.augment.crop;
@@ -131,6 +137,12 @@ export function showInitModel(/** @type {File | null} */ file) {
   $("#init-model-clear").hidden = !file;
 }
 
+/** An input's number times `scale`, or null when it is empty (the core then decides). */
+function optionalNumber(/** @type {string} */ selector, /** @type {number} */ scale) {
+  const text = $(selector).value.trim();
+  return text === "" ? null : Number(text) * scale;
+}
+
 /** The options as the form sets them. @returns {TrainingOptions} */
 export function trainingOptions() {
   const goal = $("#opt-threshold-goal").value;
@@ -138,12 +150,15 @@ export function trainingOptions() {
     depth: Number($("#opt-depth").value),
     imageSize: Number($("#opt-image-size").value),
     epochs: Number($("#opt-epochs").value),
+    // Minutes on the page, seconds to the core; empty: the epochs hold.
+    timeBudgetSeconds: optionalNumber("#opt-time-budget", 60),
     batchSize: Number($("#opt-batch-size").value),
     learningRate: Number($("#opt-learning-rate").value),
     weightDecay: Number($("#opt-weight-decay").value),
     gradientClip: Number($("#opt-gradient-clip").value),
     resize: $("#opt-resize").value,
-    validationFraction: Number($("#opt-validation").value),
+    validationFraction: optionalNumber("#opt-validation", 1),
+    labelSmoothing: Number($("#opt-label-smoothing").value),
     patience: Number($("#opt-patience").value),
     seed: Number($("#opt-seed").value),
     positiveWeights: $("#opt-pos-weight").checked,

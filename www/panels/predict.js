@@ -33,6 +33,10 @@ export function initPredictPanel(client) {
   };
   $("#predict-heat-area").addEventListener("toggle", showHeat);
   $("#predictions").addEventListener("predicted", showHeat);
+  // Switching test-time augmentation predicts the shown image again, the other way.
+  $("#predict-tta").addEventListener("change", () => {
+    if (state.lastPredicted && state.model) predictFile(state.lastPredicted);
+  });
   return {
     /** Predicts the last image again (after the model's thresholds changed). */
     predictAgain() {
@@ -55,7 +59,7 @@ async function predict(client, /** @type {File} */ file) {
   list.dataset.state = "predicting";
   try {
     /** @type {PredictResult} */
-    const { predictions } = await client.request(Request.PREDICT, { file });
+    const { predictions } = await client.request(Request.PREDICT, { file, tta: $("#predict-tta").checked });
     list.replaceChildren(...predictions.map((p) =>
       el("li", {
         "data-label": p.label,

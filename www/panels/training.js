@@ -159,6 +159,7 @@ async function run(client, onModel, type, args) {
   $("#epoch-history tbody").replaceChildren();
   $("#progress").value = 0;
   $("#train-labels").hidden = true;
+  $("#train-budget").hidden = true;
   $("#train-duplicates").hidden = true;
   try {
     /** @type {TrainResult} */
@@ -238,6 +239,14 @@ function showProgress(/** @type {ProgressEvent} */ event) {
     // the gallery cannot read the dataset while a run does).
     state.datasetSplit = true;
     return;
+  }
+  if (event.epochsChosen != null) {
+    run.totalSteps = event.totalSteps;
+    const budget = $("#train-budget");
+    budget.hidden = false;
+    budget.dataset.epochs = String(event.epochsChosen); // read by the browser tests
+    budget.textContent = `Timed the first steps: ${event.epochsChosen} ` +
+      `${event.epochsChosen === 1 ? "epoch fits" : "epochs fit"} the time budget.`;
   }
   run.trainLosses.push(event.loss);
   run.imagesPerSec = event.imagesPerSec.toFixed(1);

@@ -5,7 +5,9 @@ use serde::Serialize;
 use tagtrain::infer::Evaluation;
 use tagtrain::report::{ReportTitle, Thumbnail, html_report};
 
-use super::{DEVICE, JSON, decode_with_progress, device, open_dataset, open_model, print_json};
+use super::{
+    DEVICE, JSON, TTA, decode_with_progress, device, open_dataset, open_model, print_json,
+};
 use crate::args::{Args, Command, Flag};
 
 /// The command's declaration: operands, description and flags.
@@ -16,6 +18,7 @@ pub(super) const COMMAND: Command = Command {
     flags: &[
         JSON,
         DEVICE,
+        TTA,
         Flag::valued(
             "report",
             "REPORT.html",
@@ -45,7 +48,8 @@ fn eval(args: &Args) -> anyhow::Result<()> {
     };
     let json = args.flag("json");
     let compute = device(args)?;
-    let predictor = open_model(model_path, &compute)?;
+    let mut predictor = open_model(model_path, &compute)?;
+    predictor.set_test_time_augmentation(args.flag("tta"));
     let mut source = open_dataset(data)?;
     // The images must look like the model's training images: same size, same way of becoming
     // square, same channels (a grayscale dataset for an RGB model is repeated over RGB).

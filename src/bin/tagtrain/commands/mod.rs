@@ -25,6 +25,13 @@ pub fn find(name: &str) -> Option<&'static Command> {
 /// `--json`: machine-readable output, serialised from the library's own (camelCase) types.
 const JSON: Flag = Flag::switch("json", "print JSON (camelCase keys, as the library names them)");
 
+/// `--tta`: test-time augmentation.
+const TTA: Flag = Flag::switch(
+    "tta",
+    "average each prediction over shifted copies of the image (5–6 passes; the thresholds \
+     were tuned without)",
+);
+
 /// `--device`: which backend computes.
 const DEVICE: Flag =
     Flag::valued("device", "cpu|gpu", "the backend (gpu: wgpu on Vulkan, Metal or DX12)")

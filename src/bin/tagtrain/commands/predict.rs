@@ -3,7 +3,7 @@
 use serde::Serialize;
 use tagtrain::LabelPrediction;
 
-use super::{DEVICE, JSON, device, open_model, print_json, read};
+use super::{DEVICE, JSON, TTA, device, open_model, print_json, read};
 use crate::args::{Args, Command};
 
 /// The command's declaration: operands, description and flags.
@@ -11,7 +11,7 @@ pub(super) const COMMAND: Command = Command {
     name: "predict",
     operands: "MODEL.safetensors IMAGE...",
     about: "prints each label's probability for each image (* marks labels over threshold)",
-    flags: &[JSON, DEVICE],
+    flags: &[JSON, DEVICE, TTA],
     run: predict,
 };
 
@@ -35,7 +35,8 @@ fn predict(args: &Args) -> anyhow::Result<()> {
     }
     let json = args.flag("json");
     let compute = device(args)?;
-    let predictor = open_model(model_path, &compute)?;
+    let mut predictor = open_model(model_path, &compute)?;
+    predictor.set_test_time_augmentation(args.flag("tta"));
     let mut all = Vec::with_capacity(images.len());
     for image in images {
         let predictions = pollster::block_on(predictor.predict_file(image, &read(image)?))?;

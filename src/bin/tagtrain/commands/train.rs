@@ -25,6 +25,12 @@ pub(super) const COMMAND: Command = Command {
             .required(),
         Flag::valued("epochs", "N", "passes over the training images")
             .with_default(|| TrainingOptions::default().epochs.to_string()),
+        Flag::valued(
+            "time-budget",
+            "5m|90s|1h",
+            "train for about this long instead: the first steps are timed and --epochs set to \
+             what fits (a bare number is minutes)",
+        ),
         Flag::valued("depth", "N", "ResNetV2 depth (default: the one recommended for the data)"),
         Flag::valued(
             "image-size",
@@ -37,8 +43,13 @@ pub(super) const COMMAND: Command = Command {
             .with_default(|| TrainingOptions::default().learning_rate.to_string()),
         Flag::valued("weight-decay", "X", "AdamW decoupled weight decay")
             .with_default(|| TrainingOptions::default().weight_decay.to_string()),
-        Flag::valued("valid-fraction", "F", "share of images held out for validation")
-            .with_default(|| TrainingOptions::default().validation_fraction.to_string()),
+        Flag::valued(
+            "valid-fraction",
+            "F|auto",
+            "share of images held out for validation; auto: 10 % of a large dataset, up to 20 % \
+             of a small one, more where a label is rare",
+        )
+        .with_default(|| "auto".into()),
         Flag::valued("seed", "N", "seed of the split, batch order, augmentation and weights")
             .with_default(|| TrainingOptions::default().seed.to_string()),
         Flag::valued("patience", "N", "stop after N epochs without a better mAP; 0: never")
@@ -46,8 +57,15 @@ pub(super) const COMMAND: Command = Command {
         Flag::valued("labels", "A,B,…", "train only these label columns (default: all)"),
         Flag::valued("exclude-labels", "A,B,…", "train every label column but these"),
         Flag::switch("no-augment", "no random crop or jitter"),
+        Flag::switch("no-jitter", "no brightness/contrast jitter (the random crop stays)"),
+        Flag::valued("crop-pad", "F", "the random crop's padding as a share of the image side")
+            .with_default(|| AugmentOptions::default().crop_padding.to_string()),
         Flag::switch("flip", "also flip images left-right when augmenting"),
         Flag::switch("pos-weight", "weight rare labels' positives up in the loss"),
+        Flag::valued("label-smoothing", "E", "aim targets at E/2 and 1 − E/2; 0: off")
+            .with_default(|| TrainingOptions::default().label_smoothing.to_string()),
+        Flag::valued("grad-clip", "X", "clip each parameter's gradient to this L2 norm; 0: off")
+            .with_default(|| TrainingOptions::default().gradient_clip.to_string()),
         Flag::valued(
             "init",
             "MODEL",
@@ -214,7 +232,12 @@ fn training_options(
     let augment = if args.flag("no-augment") {
         AugmentOptions::NONE
     } else {
-        AugmentOptions { flip: args.flag("flip"), ..AugmentOptions::default() }
+        AugmentOptions {
+            flip: args.flag("flip"),
+            jitter: !args.flag("no-jitter"),
+            crop_padding: args.number_or_default("crop-pad")?,
+            ..AugmentOptions::default()
+        }
     };
     let resize = match (args.value("resize"), parent) {
         (None, Some(input)) => input.resize,
@@ -234,6 +257,16 @@ fn training_options(
             .or(parent.map(|input| input.image_size))
             .unwrap_or(recommended.image_size),
         epochs: args.number_or_default("epochs")?,
+        time_budget_seconds: args
+            .value("time-budget")
+            .map(|text| {
+                parse_duration(text).ok_or_else(|| {
+                    args.usage_error(format!(
+                        "--time-budget {text}: use minutes (5m or 5), seconds (90s) or hours (1h)"
+                    ))
+                })
+            })
+            .transpose()?,
         batch_size: args.number_or_default("batch-size")?,
         learning_rate: if lr_auto(args) {
             TrainingOptions::default().learning_rate
@@ -241,17 +274,46 @@ fn training_options(
             args.number_or_default("lr")?
         },
         weight_decay: args.number_or_default("weight-decay")?,
-        validation_fraction: args.number_or_default("valid-fraction")?,
+        validation_fraction: match &*args.value_or_default("valid-fraction") {
+            "auto" => None,
+            _ => Some(args.number_or_default("valid-fraction")?),
+        },
         seed: args.number_or_default("seed")?,
         patience: args.number_or_default("patience")?,
         resize,
         positive_weights: args.flag("pos-weight"),
+        gradient_clip: args.number_or_default("grad-clip")?,
+        label_smoothing: args.number_or_default("label-smoothing")?,
         threshold_goal,
         augment,
         ..TrainingOptions::default()
     };
     options.validate().map_err(|e| args.usage_error(e.to_string()))?;
     Ok(options)
+}
+
+/// `90 s`, `5 min`, `1.5 h`.
+fn duration_text(seconds: f64) -> String {
+    if seconds < 120.0 {
+        format!("{seconds} s")
+    } else if seconds < 7200.0 {
+        format!("{} min", seconds / 60.0)
+    } else {
+        format!("{} h", seconds / 3600.0)
+    }
+}
+
+/// Seconds of a duration written `5m`, `90s`, `1.5h` or `5` (minutes).
+fn parse_duration(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().last()? {
+        (i, 's') => (&text[..i], 1.0),
+        (i, 'm') => (&text[..i], 60.0),
+        (i, 'h') => (&text[..i], 3600.0),
+        _ => (text, 60.0),
+    };
+    let value: f64 = number.trim().parse().ok()?;
+    (value.is_finite() && value > 0.0).then_some(value * unit)
 }
 
 /// `--lr auto`: a learning-rate range test picks the rate.
@@ -366,9 +428,27 @@ fn run_to_end(
         info.valid_images,
         info.total_steps
     );
+    if let Some(seconds) =
+        session.options().time_budget_seconds.filter(|_| session.choosing_epochs())
+    {
+        eprintln!(
+            "time budget {}: the epochs are chosen after timing the first {} steps",
+            duration_text(seconds),
+            1 + tagtrain::train::TIMED_STEPS
+        );
+    }
     let mut bar = Progress::new("training", info.total_steps, quiet);
     loop {
         let event = pollster::block_on(session.step())?;
+        if let Some(epochs) = event.epochs_chosen {
+            bar.finish();
+            eprintln!(
+                "{epochs} epoch(s) ({} steps) fit the time budget of {}",
+                event.total_steps,
+                duration_text(session.options().time_budget_seconds.unwrap_or_default())
+            );
+            bar = Progress::new("training", event.total_steps, quiet);
+        }
         bar.update(
             event.step,
             &format!(
@@ -440,7 +520,8 @@ mod tests {
     fn every_flag_reaches_its_option() {
         let flags = "--epochs 3 --depth 20 --image-size 48 --batch-size 4 --lr 0.01 \
                      --weight-decay 0 --valid-fraction 0.3 --seed 9 --patience 0 --flip \
-                     --pos-weight --resize letterbox --thresholds recall=0.9";
+                     --pos-weight --resize letterbox --thresholds recall=0.9 --no-jitter \
+                     --crop-pad 0.0625 --grad-clip 0 --label-smoothing 0.1 --time-budget 90s";
         let expected = TrainingOptions {
             depth: 20,
             image_size: 48,
@@ -448,17 +529,30 @@ mod tests {
             batch_size: 4,
             learning_rate: 0.01,
             weight_decay: 0.0,
-            validation_fraction: 0.3,
+            validation_fraction: Some(0.3),
             seed: 9,
             patience: 0,
-            augment: AugmentOptions { flip: true, ..AugmentOptions::default() },
+            augment: AugmentOptions {
+                flip: true,
+                jitter: false,
+                crop_padding: 0.0625,
+                ..AugmentOptions::default()
+            },
             positive_weights: true,
+            gradient_clip: 0.0,
+            label_smoothing: 0.1,
+            time_budget_seconds: Some(90.0),
             resize: ResizePolicy::Letterbox,
             threshold_goal: ThresholdGoal::Recall { target: 0.9 },
             ..TrainingOptions::default()
         };
         assert_eq!(options(flags, None).unwrap(), expected);
         assert_eq!(options("--no-augment", None).unwrap().augment, AugmentOptions::NONE);
+        assert_eq!(options("--valid-fraction auto", None).unwrap().validation_fraction, None);
+        for (text, seconds) in [("5m", 300.0), ("5", 300.0), ("1.5h", 5400.0), ("45s", 45.0)] {
+            let budget = options(&format!("--time-budget {text}"), None).unwrap();
+            assert_eq!(budget.time_budget_seconds, Some(seconds), "{text}");
+        }
     }
 
     #[test]
@@ -476,6 +570,11 @@ mod tests {
     fn bad_values_are_usage_errors() {
         for flags in [
             "--epochs many",
+            "--time-budget soon",
+            "--time-budget 0m",
+            "--time-budget 2s",
+            "--label-smoothing 0.7",
+            "--crop-pad 0",
             "--thresholds precision=2",
             "--thresholds accuracy=0.5",
             "--resize squash",
