@@ -355,3 +355,50 @@ fn a_saved_run_is_refused_on_another_dataset() {
 fn session_step(session: &TrainingSession) -> usize {
     session.history().epochs.len() * session.info().steps_per_epoch
 }
+
+#[test]
+fn a_time_budget_chooses_the_epochs_and_the_data_chooses_the_validation_share() {
+    let dataset = synthetic_dataset(120, 16, 1);
+    let options = TrainingOptions {
+        epochs: 1,
+        batch_size: 8,
+        patience: 0,
+        time_budget_seconds: Some(10.0),
+        validation_fraction: None,
+        ..options()
+    };
+    let mut session =
+        TrainingSession::new(dataset.clone(), options, ComputeDevice::cpu(None)).unwrap();
+    // The share the dataset asks for is the one the run uses and records.
+    let share = tagtrain::data::validation_share(&dataset);
+    assert_eq!(session.options().validation_fraction, Some(share));
+    let info = session.info();
+    let expected_valid = (share * 120.0).round() as usize;
+    assert!(info.valid_images.abs_diff(expected_valid) <= 2, "{info:?} for a share of {share}");
+    assert!(session.choosing_epochs());
+
+    let mut chosen = Vec::new();
+    let mut steps = 0;
+    loop {
+        let event = pollster::block_on(session.step()).unwrap();
+        steps += 1;
+        if let Some(epochs) = event.epochs_chosen {
+            chosen.push((event.step, epochs));
+            assert_eq!(event.total_steps, epochs * info.steps_per_epoch);
+        }
+        if event.done {
+            break;
+        }
+    }
+    // Decided once, after the timed steps, and the run then took exactly that many epochs.
+    let [(at, epochs)] = chosen[..] else { panic!("chosen {chosen:?}") };
+    assert_eq!(at, 1 + tagtrain::train::TIMED_STEPS);
+    assert!(!session.choosing_epochs());
+    assert_eq!(session.options().epochs, epochs);
+    assert_eq!(steps, epochs * info.steps_per_epoch);
+    // 10 s for steps of a few milliseconds: more than the one epoch the options asked for.
+    assert!(epochs > 1, "{epochs} epochs");
+    let (_, metadata) = session.snapshot().unwrap();
+    let recorded = metadata.training.unwrap().options;
+    assert_eq!((recorded.epochs, recorded.time_budget_seconds), (epochs, Some(10.0)));
+}
