@@ -22,6 +22,7 @@ test("validation share from the data, a time budget, label smoothing, test-time 
     await page.fill("#opt-batch-size", "8");
     await page.fill("#opt-epochs", "1");
     await page.fill("#opt-time-budget", "0.25");
+    await page.click("details.advanced summary");
     await page.fill("#opt-label-smoothing", "0.1");
     await page.click("#train");
     await page.waitForSelector("#train-budget:not([hidden])", { timeout: 5 * 60_000 });
