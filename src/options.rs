@@ -108,6 +108,10 @@ pub struct TrainingOptions {
     /// and 1, which keeps the logits from growing without end on labels learned early
     /// (0, the default, turns it off).
     pub label_smoothing: f32,
+    /// Decay of an exponential moving average of the weights, which is then what validation
+    /// measures and the model file keeps (0, the default, turns it off; 0.99 averages over
+    /// about the last hundred steps).
+    pub ema_decay: f32,
     /// Each parameter's gradient is scaled down to this L2 norm when above it; 0 turns
     /// clipping off.
     pub gradient_clip: f32,
@@ -138,6 +142,7 @@ impl Default for TrainingOptions {
             augment: AugmentOptions::default(),
             positive_weights: false,
             label_smoothing: 0.0,
+            ema_decay: 0.0,
             gradient_clip: 1.0,
             patience: 5,
             threshold_goal: ThresholdGoal::MaxF1,
@@ -229,6 +234,12 @@ impl TrainingOptions {
             check("validationFraction", share, LIMITS.validation_fraction, "")?;
         }
         check_image_size(self.image_size)?;
+        if !(0.0..1.0).contains(&self.ema_decay) {
+            return Err(Error::option(
+                "emaDecay",
+                format!("{} is not between 0 (off) and 1 (exclusive)", self.ema_decay),
+            ));
+        }
         if !(0.0..0.5).contains(&self.label_smoothing) {
             return Err(Error::option(
                 "labelSmoothing",
@@ -319,6 +330,7 @@ mod tests {
             TrainingOptions { image_size: 4, ..Default::default() },
             TrainingOptions { gradient_clip: -1.0, ..Default::default() },
             TrainingOptions { label_smoothing: 0.5, ..Default::default() },
+            TrainingOptions { ema_decay: 1.0, ..Default::default() },
             TrainingOptions { time_budget_seconds: Some(5.0), ..Default::default() },
             TrainingOptions {
                 augment: AugmentOptions { crop_padding: 0.0, ..Default::default() },

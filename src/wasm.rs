@@ -194,7 +194,7 @@ impl Dataset {
     ///
     /// Options: `{ depth, imageSize, epochs, timeBudgetSeconds, batchSize, learningRate,
     /// weightDecay, validationFraction (null: the dataset decides), seed, augment: { crop,
-    /// cropPadding, flip, jitter }, positiveWeights, labelSmoothing, gradientClip, patience,
+    /// cropPadding, flip, jitter }, positiveWeights, labelSmoothing, emaDecay, gradientClip, patience,
     /// resize, thresholdGoal, labels }`, each optional.
     #[wasm_bindgen(js_name = prepareTraining)]
     pub fn prepare_training(

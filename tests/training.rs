@@ -256,12 +256,23 @@ fn run_to_end(session: &mut TrainingSession) -> Vec<f64> {
 /// the uninterrupted run ends: same losses, same history, same weights, same thresholds.
 #[test]
 fn a_resumed_run_ends_as_the_uninterrupted_one() {
+    resumed_run_ends_as_the_uninterrupted_one(0.0);
+}
+
+/// The same with a moving average of the weights, which the run file keeps too.
+#[test]
+fn a_resumed_run_with_a_weight_average_ends_as_the_uninterrupted_one() {
+    resumed_run_ends_as_the_uninterrupted_one(0.9);
+}
+
+fn resumed_run_ends_as_the_uninterrupted_one(ema_decay: f32) {
     let dataset = synthetic_dataset(160, 16, 3);
     let options = TrainingOptions {
         epochs: 4,
         batch_size: 16,
         gradient_clip: 1.0,
         positive_weights: true,
+        ema_decay,
         ..options()
     };
     let mut first =

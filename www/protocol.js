@@ -160,6 +160,7 @@ export const Progress = Object.freeze({
  * @property {number | null} validationFraction  null: the dataset decides (10 % of a large one, more when small or rare)
  * @property {number | null} timeBudgetSeconds  Train for about this long (the epochs are chosen after the first steps)
  * @property {number} labelSmoothing
+ * @property {number} emaDecay  Validate and keep a moving average of the weights (0: off)
  * @property {number} seed
  * @property {{ crop: boolean, flip: boolean, jitter: boolean }} augment
  * @property {boolean} positiveWeights

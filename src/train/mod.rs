@@ -6,6 +6,7 @@ mod adamw;
 mod augment;
 mod best;
 mod budget;
+mod ema;
 mod events;
 mod loss;
 mod lr_find;

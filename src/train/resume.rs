@@ -148,6 +148,9 @@ pub(super) struct RunHeader {
     /// Every step's training loss so far.
     #[serde(default)]
     pub step_losses: Vec<f32>,
+    /// Updates of the weight average (`emaDecay` > 0), whose tensors are saved as `ema.*`.
+    #[serde(default)]
+    pub ema_updates: usize,
 }
 
 /// What the page shows about a saved run before it is resumed.

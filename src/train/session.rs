@@ -31,6 +31,7 @@ use super::adamw::{AdamW, Moments};
 use super::augment::augment;
 use super::best::{BestEpoch, EarlyStopping};
 use super::budget::{EpochBudget, TIMED_STEPS};
+use super::ema::WeightAverage;
 use super::events::{EpochReport, LabelCurve, RunHistory, SessionInfo, StepEvent, Throughput};
 use super::loss::{bce_with_logits, bce_with_logits_cpu, positive_weights};
 use super::resume::{
@@ -75,6 +76,9 @@ pub struct TrainingSession {
     history: RunHistory,
     /// A run with a time budget until its first steps have been timed and its epochs chosen.
     budget: Option<EpochBudget>,
+    /// The moving average of the weights (`emaDecay` > 0): validated, kept and saved in
+    /// place of the weights themselves.
+    ema: Option<WeightAverage>,
     /// Set when a step's loss was not finite: the run is over, and the weights after that
     /// step are not to be saved.
     diverged: Option<Error>,
@@ -124,6 +128,8 @@ impl TrainingSession {
         train_device.seed(options.seed);
         let start = start(&dataset, &options, &split.train, model_file, &train_device)?;
         let (pos_weight, valid_targets) = split_tensors(&dataset, &options, &split, &train_device);
+        let ema =
+            (options.ema_decay > 0.0).then(|| WeightAverage::new(options.ema_decay, &start.model));
         Ok(Self {
             model: Some(start.model),
             optim: AdamW::new(options.weight_decay, options.gradient_clip),
@@ -149,6 +155,7 @@ impl TrainingSession {
             throughput: Throughput::default(),
             history: RunHistory::default(),
             budget: options_budget,
+            ema,
             diverged: None,
         })
     }
@@ -212,6 +219,14 @@ impl TrainingSession {
             moments
                 .insert(path.to_string(), Moments { first: tensor(first), second: tensor(second) });
         }
+        let ema = if options.ema_decay > 0.0 {
+            let device = &compute.device;
+            let average =
+                load_into(config.init(device)?, &mut tensors, "ema.", device).map_err(damaged)?;
+            Some(WeightAverage::restore(options.ema_decay, header.ema_updates, average))
+        } else {
+            None
+        };
         if let Some(extra) = tensors.keys().next() {
             return Err(Error::run_state(format!("unexpected tensor '{extra}'")));
         }
@@ -255,6 +270,7 @@ impl TrainingSession {
             history: RunHistory { epochs: header.history, step_losses: header.step_losses },
             // A saved run's epochs were chosen before it was first saved (at an epoch's end).
             budget: None,
+            ema,
             diverged: None,
         })
     }
@@ -278,6 +294,9 @@ impl TrainingSession {
         let best = self.early_stopping.best();
         if let Some(best) = best {
             readback = readback.module("best.", &best.model);
+        }
+        if let Some(ema) = &self.ema {
+            readback = readback.module("ema.", ema.model());
         }
         for (path, moments) in self.optim.moments() {
             readback = readback
@@ -310,6 +329,7 @@ impl TrainingSession {
             lineage: self.lineage.clone(),
             history: self.history.epochs.clone(),
             step_losses: self.history.step_losses.clone(),
+            ema_updates: self.ema.as_ref().map_or(0, WeightAverage::updates),
         };
         let json = serde_json::to_string(&header).map_err(Error::backend)?;
         let metadata =
@@ -407,7 +427,11 @@ impl TrainingSession {
         let (loss, grads, model) = self.batch_gradients(in_epoch * bs, bs)?;
         let warmup = (total / 20).min(100);
         let lr = warmup_cosine(self.step, total, warmup, self.options.learning_rate, 0.01);
-        self.model = Some(self.optim.step(lr, model, grads));
+        let model = self.optim.step(lr, model, grads);
+        if let Some(ema) = &mut self.ema {
+            ema.update(&model);
+        }
+        self.model = Some(model);
         let loss_value: f32 = loss.into_scalar_async().await.map_err(Error::backend)?;
         if !loss_value.is_finite() {
             let error = Error::new(crate::ErrorKind::Diverged {
@@ -443,7 +467,10 @@ impl TrainingSession {
         let epoch = (self.step - 1) / self.steps_per_epoch + 1;
         let validation = if self.step.is_multiple_of(self.steps_per_epoch) {
             let (mut report, probs) = self.validate(epoch).await?;
-            let model = self.model.as_ref().ok_or_else(busy)?;
+            let model = match &self.ema {
+                Some(ema) => ema.model(),
+                None => self.model.as_ref().ok_or_else(busy)?,
+            };
             let validated = !self.split.valid.is_empty();
             self.early_stopping.observe(&mut report, model, probs, validated);
             self.history.epochs.push(report.clone());
@@ -529,7 +556,10 @@ impl TrainingSession {
 
     /// Logits of the given images from the current weights in inference mode.
     async fn logits(&self, indices: &[usize]) -> Result<Vec<f32>> {
-        let model = self.model.as_ref().ok_or_else(busy)?.valid();
+        let model = match &self.ema {
+            Some(ema) => ema.model().clone(),
+            None => self.model.as_ref().ok_or_else(busy)?.valid(),
+        };
         let device = &self.compute.device;
         let mut out = Vec::with_capacity(indices.len() * self.dataset.labels.len());
         for chunk in indices.chunks(self.options.batch_size.max(1)) {
@@ -558,7 +588,10 @@ impl TrainingSession {
             (Some(best), _) => best.model.clone(),
             // The weights after a diverged step are not a model; nothing earlier was kept.
             (None, Some(diverged)) => return Err(diverged.clone()),
-            (None, None) => self.model.as_ref().ok_or_else(busy)?.valid(),
+            (None, None) => match &self.ema {
+                Some(ema) => ema.model().clone(),
+                None => self.model.as_ref().ok_or_else(busy)?.valid(),
+            },
         };
         let labels = self.dataset.labels.clone();
         let thresholds = self.tuned_thresholds();

@@ -16,6 +16,7 @@ test("validation share from the data, a time budget, label smoothing, test-time 
     assert.equal(await page.getAttribute("#opt-validation", "placeholder"), "auto");
     assert.equal(await page.inputValue("#opt-time-budget"), "");
     assert.equal(await page.inputValue("#opt-label-smoothing"), "0");
+    assert.equal(await page.inputValue("#opt-ema"), "0");
 
     // About 15 seconds of training instead of a number of epochs.
     await page.fill("#opt-image-size", "16");
@@ -24,6 +25,7 @@ test("validation share from the data, a time budget, label smoothing, test-time 
     await page.fill("#opt-time-budget", "0.25");
     await page.click("details.advanced summary");
     await page.fill("#opt-label-smoothing", "0.1");
+    await page.fill("#opt-ema", "0.9");
     await page.click("#train");
     await page.waitForSelector("#train-budget:not([hidden])", { timeout: 5 * 60_000 });
     const epochs = Number(await page.getAttribute("#train-budget", "data-epochs"));

@@ -54,6 +54,7 @@ export function showChoices(/** @type {TrainingChoices} */ choices) {
   $("#opt-resize").value = defaults.resize;
   $("#opt-gradient-clip").value = String(defaults.gradientClip);
   $("#opt-label-smoothing").value = String(defaults.labelSmoothing);
+  $("#opt-ema").value = String(defaults.emaDecay);
   const budget = limits.timeBudgetSeconds;
   $("#opt-time-budget").min = String(budget.min / 60);
   $("#opt-time-budget").max = String(budget.max / 60);
@@ -159,6 +160,7 @@ export function trainingOptions() {
     resize: $("#opt-resize").value,
     validationFraction: optionalNumber("#opt-validation", 1),
     labelSmoothing: Number($("#opt-label-smoothing").value),
+    emaDecay: Number($("#opt-ema").value),
     patience: Number($("#opt-patience").value),
     seed: Number($("#opt-seed").value),
     positiveWeights: $("#opt-pos-weight").checked,

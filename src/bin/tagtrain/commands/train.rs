@@ -64,6 +64,12 @@ pub(super) const COMMAND: Command = Command {
         Flag::switch("pos-weight", "weight rare labels' positives up in the loss"),
         Flag::valued("label-smoothing", "E", "aim targets at E/2 and 1 − E/2; 0: off")
             .with_default(|| TrainingOptions::default().label_smoothing.to_string()),
+        Flag::valued(
+            "ema",
+            "D",
+            "validate and keep a moving average of the weights, decay D; 0: off",
+        )
+        .with_default(|| TrainingOptions::default().ema_decay.to_string()),
         Flag::valued("grad-clip", "X", "clip each parameter's gradient to this L2 norm; 0: off")
             .with_default(|| TrainingOptions::default().gradient_clip.to_string()),
         Flag::valued(
@@ -284,6 +290,7 @@ fn training_options(
         positive_weights: args.flag("pos-weight"),
         gradient_clip: args.number_or_default("grad-clip")?,
         label_smoothing: args.number_or_default("label-smoothing")?,
+        ema_decay: args.number_or_default("ema")?,
         threshold_goal,
         augment,
         ..TrainingOptions::default()
@@ -521,7 +528,7 @@ mod tests {
         let flags = "--epochs 3 --depth 20 --image-size 48 --batch-size 4 --lr 0.01 \
                      --weight-decay 0 --valid-fraction 0.3 --seed 9 --patience 0 --flip \
                      --pos-weight --resize letterbox --thresholds recall=0.9 --no-jitter \
-                     --crop-pad 0.0625 --grad-clip 0 --label-smoothing 0.1 --time-budget 90s";
+                     --crop-pad 0.0625 --grad-clip 0 --label-smoothing 0.1 --time-budget 90s --ema 0.99";
         let expected = TrainingOptions {
             depth: 20,
             image_size: 48,
@@ -541,6 +548,7 @@ mod tests {
             positive_weights: true,
             gradient_clip: 0.0,
             label_smoothing: 0.1,
+            ema_decay: 0.99,
             time_budget_seconds: Some(90.0),
             resize: ResizePolicy::Letterbox,
             threshold_goal: ThresholdGoal::Recall { target: 0.9 },
@@ -574,6 +582,7 @@ mod tests {
             "--time-budget 0m",
             "--time-budget 2s",
             "--label-smoothing 0.7",
+            "--ema 1",
             "--crop-pad 0",
             "--thresholds precision=2",
             "--thresholds accuracy=0.5",
