@@ -141,7 +141,7 @@ impl Dataset {
     }
 
     /// `{ images, imageColumn, labels: [{ name, positives, negatives }], sizes, minSide,
-    /// maxSide, warnings, recommended: { kind, depth, imageSize }, labelsPerImage,
+    /// maxSide, warnings, recommended: { kind, depth, imageSize, batchSize }, labelsPerImage,
     /// cooccurrence, grayscale, splitColumn }`
     pub fn summary(&self) -> Result<JsValue, JsError> {
         let source = self

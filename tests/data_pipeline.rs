@@ -27,6 +27,8 @@ fn smoke_dataset_summary_and_decode() {
     assert_eq!(summary.recommended.kind, tagtrain::ResNetKind::Small);
     assert_eq!(summary.recommended.depth, 11);
     assert_eq!(summary.recommended.image_size, 32);
+    // 60 images: batches of 8 give 7 steps an epoch.
+    assert_eq!(summary.recommended.batch_size, 8);
 
     let mut seen = Vec::new();
     let dataset = source
@@ -185,4 +187,38 @@ fn released_zip_is_taken_back_only_from_the_same_zip() {
     source.attach_zip(SMOKE.to_vec()).unwrap();
     let again = source.decode(16, ResizePolicy::Stretch, |_, _| {}).unwrap();
     assert_eq!(again, first, "the same pixels, labels and names as before the release");
+}
+
+/// Large images: the recommended batch is halved until a batch's activations leave a browser
+/// tab room, and is never below 8.
+#[test]
+fn the_recommended_batch_fits_a_tab() {
+    let image = solid_png(320, 320, [90, 140, 200]);
+    let mut files = vec![];
+    let mut index = String::from("image,a\n");
+    for i in 0..2000 {
+        index.push_str(&format!("{i}.png,{}\n", i % 2));
+    }
+    let names: Vec<String> = (0..2000).map(|i| format!("{i}.png")).collect();
+    files.push(("index.csv", index.into_bytes()));
+    for name in &names {
+        files.push((name.as_str(), image.clone()));
+    }
+    let source = open(zip_of(&files)).unwrap();
+    let recommended = source.summary().recommended;
+    assert_eq!(recommended.image_size, 320);
+    // 2,000 images alone would ask for 64.
+    assert!(recommended.batch_size < 64 && recommended.batch_size >= 8, "{recommended:?}");
+    let plan = |batch_size| {
+        let options = tagtrain::TrainingOptions {
+            depth: recommended.depth,
+            image_size: 320,
+            batch_size,
+            ..Default::default()
+        };
+        source.memory_plan(&options).unwrap().network_bytes
+    };
+    let half_tab = tagtrain::memory::TAB_COMFORT_BYTES / 2;
+    assert!(recommended.batch_size == 8 || plan(recommended.batch_size) <= half_tab);
+    assert!(plan(recommended.batch_size * 2) > half_tab);
 }

@@ -228,7 +228,7 @@ export const Progress = Object.freeze({
  * @property {number} minSide
  * @property {number} maxSide
  * @property {string[]} warnings
- * @property {{ kind: "small" | "large", depth: number, imageSize: number }} recommended
+ * @property {{ kind: "small" | "large", depth: number, imageSize: number, batchSize: number }} recommended
  * @property {number[]} labelsPerImage  `[k]`: images carrying exactly k labels.
  * @property {number[][]} cooccurrence  `[a][b]`: images carrying both labels.
  * @property {boolean} grayscale

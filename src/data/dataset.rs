@@ -324,6 +324,23 @@ impl DatasetSource {
             .iter()
             .map(|set| set.iter().map(|&i| self.entries[i].clone()).collect())
             .collect();
+        // A batch's activations should leave a browser tab room for everything else: halve
+        // the recommended batch while they alone would take half of what a tab can hold.
+        let recommended = &mut summary.recommended;
+        while recommended.batch_size > 8 {
+            let options = crate::TrainingOptions {
+                depth: recommended.depth,
+                image_size: recommended.image_size,
+                batch_size: recommended.batch_size,
+                ..Default::default()
+            };
+            match self.memory_plan(&options) {
+                Ok(plan) if plan.network_bytes > crate::memory::TAB_COMFORT_BYTES / 2 => {
+                    recommended.batch_size /= 2;
+                }
+                _ => break,
+            }
+        }
         summary
     }
 

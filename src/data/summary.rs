@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::model::ResNetKind;
+use crate::options::TrainingOptions;
 
 use super::image::{ImageHeader, all_grayscale};
 use super::index::{IndexCsv, SplitTag};
@@ -107,6 +108,9 @@ pub struct Recommendation {
     pub depth: usize,
     /// Training image size in pixels (square).
     pub image_size: u32,
+    /// Images per step ([`Recommendation::batch_for_images`]; a browser tab's memory may
+    /// lower it: [`crate::DatasetSource::summary`]).
+    pub batch_size: usize,
 }
 
 impl Recommendation {
@@ -116,7 +120,21 @@ impl Recommendation {
         let image_size =
             median_side.clamp(*small.recommended_sides().start(), *large.recommended_sides().end());
         let kind = if small.recommended_sides().contains(&image_size) { small } else { large };
-        Self { kind, depth: kind.depths()[0], image_size }
+        let batch_size = TrainingOptions::default().batch_size;
+        Self { kind, depth: kind.depths()[0], image_size, batch_size }
+    }
+
+    /// Images per step for a dataset of `images`: enough steps an epoch for the optimiser to
+    /// make progress (about 30 or more), in batches large enough to use the hardware and to
+    /// give batch norm steady statistics. A power of two from 8 to 64: 3,000 images train in
+    /// batches of 64, 1,000 in 32, 60 in 8.
+    pub fn batch_for_images(images: usize) -> usize {
+        const STEPS_PER_EPOCH: usize = 30;
+        let mut batch = 8;
+        while batch < 64 && batch * 2 * STEPS_PER_EPOCH <= images {
+            batch *= 2;
+        }
+        batch
     }
 }
 
@@ -200,7 +218,10 @@ impl DatasetSummary {
             min_side: headers.iter().map(|h| h.width.min(h.height)).min().unwrap_or(0),
             max_side: headers.iter().map(|h| h.width.max(h.height)).max().unwrap_or(0),
             warnings,
-            recommended: Recommendation::for_sides(median),
+            recommended: Recommendation {
+                batch_size: Recommendation::batch_for_images(n),
+                ..Recommendation::for_sides(median)
+            },
             labels_per_image,
             cooccurrence,
             grayscale: all_grayscale(headers),
@@ -208,5 +229,17 @@ impl DatasetSummary {
             group_column,
             duplicates: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_leave_about_thirty_steps_an_epoch() {
+        let batch = Recommendation::batch_for_images;
+        assert_eq!([batch(0), batch(60), batch(479), batch(480)], [8, 8, 8, 16]);
+        assert_eq!([batch(1000), batch(1920), batch(3050), batch(1_000_000)], [32, 64, 64, 64]);
     }
 }

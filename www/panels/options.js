@@ -70,9 +70,10 @@ export function showChoices(/** @type {TrainingChoices} */ choices) {
   updateModelHint();
 }
 
-/** Takes a dataset's recommended image size and depth. */
-export function applyRecommendation(/** @type {{ imageSize: number, depth: number }} */ recommended) {
+/** Takes a dataset's recommended image size, depth and batch size. */
+export function applyRecommendation(/** @type {{ imageSize: number, depth: number, batchSize: number }} */ recommended) {
   $("#opt-image-size").value = String(recommended.imageSize);
+  $("#opt-batch-size").value = String(recommended.batchSize);
   $("#opt-depth").value = String(recommended.depth);
   updateModelHint();
   updateMemoryPlan();

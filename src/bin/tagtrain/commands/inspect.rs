@@ -62,7 +62,10 @@ fn print_dataset(path: &str, summary: &DatasetSummary) -> anyhow::Result<()> {
         println!("{:<28} {:>9} {:>9}", l.name, l.positives, l.negatives);
     }
     let r = &summary.recommended;
-    println!("recommended: ResNetV2 {} depth {} at {} px", r.kind, r.depth, r.image_size);
+    println!(
+        "recommended: ResNetV2 {} depth {} at {} px, batches of {}",
+        r.kind, r.depth, r.image_size, r.batch_size
+    );
     for warning in &summary.warnings {
         println!("warning: {warning}");
     }

@@ -37,8 +37,11 @@ pub(super) const COMMAND: Command = Command {
             "PX",
             "input side in pixels (default: the --init model's, else recommended)",
         ),
-        Flag::valued("batch-size", "N", "images per step")
-            .with_default(|| TrainingOptions::default().batch_size.to_string()),
+        Flag::valued(
+            "batch-size",
+            "N",
+            "images per step (default: from the dataset's size, 8 to 64, about 30 steps an epoch)",
+        ),
         Flag::valued("lr", "X|auto", "peak learning rate of AdamW; auto: a range test picks it")
             .with_default(|| TrainingOptions::default().learning_rate.to_string()),
         Flag::valued("weight-decay", "X", "AdamW decoupled weight decay")
@@ -273,7 +276,7 @@ fn training_options(
                 })
             })
             .transpose()?,
-        batch_size: args.number_or_default("batch-size")?,
+        batch_size: args.number("batch-size")?.unwrap_or(recommended.batch_size),
         learning_rate: if lr_auto(args) {
             TrainingOptions::default().learning_rate
         } else {
@@ -518,6 +521,7 @@ mod tests {
         let expected = TrainingOptions {
             depth: recommended.depth,
             image_size: recommended.image_size,
+            batch_size: recommended.batch_size,
             ..TrainingOptions::default()
         };
         assert_eq!(options("", None).unwrap(), expected);
