@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-use super::block::{EXPANSION, PreActBottleneck, PreActBottleneckConfig, conv_initializer};
+use super::block::{EXPANSION, PreActBottleneck, PreActBottleneckConfig};
 
 /// The two families of the brief.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,7 +159,6 @@ impl ResNetV2Config {
                 Conv2dConfig::new([self.in_channels, base], [3, 3])
                     .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
                     .with_bias(false)
-                    .with_initializer(conv_initializer())
                     .init(device),
                 None,
             ),
@@ -168,7 +167,6 @@ impl ResNetV2Config {
                     .with_stride([2, 2])
                     .with_padding(PaddingConfig2d::Explicit(3, 3, 3, 3))
                     .with_bias(false)
-                    .with_initializer(conv_initializer())
                     .init(device),
                 Some(
                     MaxPool2dConfig::new([3, 3])

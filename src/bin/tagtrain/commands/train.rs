@@ -59,8 +59,8 @@ pub(super) const COMMAND: Command = Command {
             .with_default(|| TrainingOptions::default().patience.to_string()),
         Flag::valued("labels", "A,B,…", "train only these label columns (default: all)"),
         Flag::valued("exclude-labels", "A,B,…", "train every label column but these"),
-        Flag::switch("no-augment", "no random crop or jitter"),
-        Flag::switch("no-jitter", "no brightness/contrast jitter (the random crop stays)"),
+        Flag::switch("no-augment", "no augmentation at all (no random crop)"),
+        Flag::switch("jitter", "also jitter brightness and contrast when augmenting"),
         Flag::valued("crop-pad", "F", "the random crop's padding as a share of the image side")
             .with_default(|| AugmentOptions::default().crop_padding.to_string()),
         Flag::switch("flip", "also flip images left-right when augmenting"),
@@ -243,7 +243,7 @@ fn training_options(
     } else {
         AugmentOptions {
             flip: args.flag("flip"),
-            jitter: !args.flag("no-jitter"),
+            jitter: args.flag("jitter"),
             crop_padding: args.number_or_default("crop-pad")?,
             ..AugmentOptions::default()
         }
@@ -531,7 +531,7 @@ mod tests {
     fn every_flag_reaches_its_option() {
         let flags = "--epochs 3 --depth 20 --image-size 48 --batch-size 4 --lr 0.01 \
                      --weight-decay 0 --valid-fraction 0.3 --seed 9 --patience 0 --flip \
-                     --pos-weight --resize letterbox --thresholds recall=0.9 --no-jitter \
+                     --pos-weight --resize letterbox --thresholds recall=0.9 --jitter \
                      --crop-pad 0.0625 --grad-clip 0 --label-smoothing 0.1 --time-budget 90s --ema 0.99";
         let expected = TrainingOptions {
             depth: 20,
@@ -545,7 +545,7 @@ mod tests {
             patience: 0,
             augment: AugmentOptions {
                 flip: true,
-                jitter: false,
+                jitter: true,
                 crop_padding: 0.0625,
                 ..AugmentOptions::default()
             },
