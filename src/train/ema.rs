@@ -92,7 +92,9 @@ mod tests {
         model.visit(&mut all);
         all.0
             .into_iter()
-            .flat_map(|t| pollster::block_on(t.into_data_async()).unwrap().to_vec::<f32>().unwrap())
+            .flat_map(|t| {
+                pollster::block_on(t.into_data_async()).unwrap().try_to_vec::<f32>().unwrap()
+            })
             .collect()
     }
 
