@@ -20,10 +20,10 @@ use crate::model::ResNetV2;
 const BETA_1: f32 = 0.9;
 /// Exponential decay of the second moment (burn's default).
 const BETA_2: f32 = 0.999;
-/// Added to the second moment's square root: PyTorch's default. (Burn's, 1e-5, is larger than
-/// the root of many of this network's second moments, whose gradients shrink as the weights
-/// behind a batch norm grow; it then damps their steps, and training measured slower:
-/// BENCHMARKS.md, "A default recipe".)
+/// Added to the second moment's square root: PyTorch's default. (Burn's, 1e-5, can be larger
+/// than the root of a second moment: gradients shrink as the weights behind a batch norm grow,
+/// and the steps of those weights are then damped. With He's initialisation, whose weights
+/// are larger, it cost 0.01 to 0.04 test mAP: BENCHMARKS.md, "A default recipe".)
 const EPSILON: f32 = 1e-8;
 
 /// One parameter's running moments, flattened.
