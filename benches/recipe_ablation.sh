@@ -9,9 +9,9 @@
 # best throughput; accuracy does not depend on it), then prints a Markdown table: test mAP (the
 # test zip, thresholds irrelevant), the last epoch's training loss, validation mAP. A VARIANT is
 # `name=flags`, the flags passed to `tagtrain train` after the common ones (`--epochs --depth
-# --image-size --seed 1 --patience 0`); `name=` alone is tagtrain's defaults. Variants named
-# `old-init*` run $TAGTRAIN_OLD_INIT, a tagtrain built before He's init became the default
-# (commit 7728385). Grayscale data (1-channel PNGs) runs the reference with --grayscale.
+# --image-size --seed 1 --patience 0`); `name=` alone is tagtrain's defaults, and `name@BIN=flags`
+# runs the tagtrain binary BIN instead (another commit's build, e.g. for its initialisation).
+# Grayscale data (1-channel PNGs) runs the reference with --grayscale.
 #
 # The reference needs a venv with torch, numpy, pillow and scikit-learn:
 #   python3 -m venv ~/.cache/ref-venv && ~/.cache/ref-venv/bin/pip install torch numpy pillow scikit-learn
@@ -39,10 +39,10 @@ run_reference() {
     --image-size "$SIZE" --threads 1 --seed 0 "${GRAY[@]}" --out "$OUT/reference.json" > "$OUT/reference.log" 2>&1
 }
 
-run_variant() { # name flags...
-  local name="$1"; shift
-  local bin="$TAGTRAIN"
-  [[ "$name" == old-init* ]] && bin="${TAGTRAIN_OLD_INIT:?set TAGTRAIN_OLD_INIT to a tagtrain built at 7728385}"
+run_variant() { # name[@bin] flags...
+  local name="${1%%@*}" bin="$TAGTRAIN"
+  [[ "$1" == *@* ]] && bin="${1#*@}"
+  shift
   # shellcheck disable=SC2086
   "$bin" train "$TRAIN" -o "$OUT/$name.safetensors" --epochs "$EPOCHS" --depth "$DEPTH" --image-size "$SIZE" \
     --seed 1 --patience 0 --quiet --report "$OUT/$name.report.json" "$@" > "$OUT/$name.log" 2>&1
@@ -69,6 +69,7 @@ print("|---|---|---|---|")
 print(f"| PyTorch reference | {r['test']['mAP']:.4f} | {r['epochs'][-1]['loss']:.4f} | {r['epochs'][-1]['val_mAP']:.4f} |")
 for v in variants:
     name, flags = v.split("=", 1)
+    name = name.split("@", 1)[0]
     e = json.load(open(f"{out}/{name}.eval.json"))
     _, loss, val_map = EPOCH.findall(open(f"{out}/{name}.log").read())[-1]
     print(f"| {name} `{flags or 'defaults'}` | {e['map']:.4f} | {float(loss):.4f} | {float(val_map):.4f} |")
