@@ -184,6 +184,18 @@ fn positive_weights_train_with_finite_losses() {
     assert!(!run.is_empty() && run.iter().all(|l| l.is_finite() && *l > 0.0), "{run:?}");
 }
 
+/// With label smoothing the reported training loss is still the cross-entropy against the 0/1
+/// targets: it falls below the smoothed objective's floor (ε = 0.4 aims at 0.2 and 0.8, whose
+/// cross-entropy is at least the binary entropy of 0.2, 0.500), which it never could if the
+/// smoothed objective were what the run reports.
+#[test]
+fn label_smoothing_reports_the_plain_loss() {
+    let options = TrainingOptions { label_smoothing: 0.4, ..options() };
+    let run = losses(synthetic_dataset(480, 16, 1), options);
+    let last: f64 = run[run.len() - 5..].iter().sum::<f64>() / 5.0;
+    assert!(last < 0.45, "last losses {:?}", &run[run.len() - 5..]);
+}
+
 /// An absurd learning rate (with weight decay that flips and grows every weight) makes the
 /// loss overflow: the run stops with the step and the rate in words, later steps are refused,
 /// and the model to save is the best epoch's, never the overflowed weights.

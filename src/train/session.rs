@@ -496,6 +496,11 @@ impl TrainingSession {
     /// Forward and backward pass of the training images `order[start..start + count]`,
     /// augmented, with the model taken out for the optimiser: the batch's loss, the gradients
     /// and the model.
+    ///
+    /// The loss returned (and reported as the training loss) is the cross-entropy against the
+    /// plain 0/1 targets even when label smoothing aims the gradients elsewhere: the smoothed
+    /// objective has a floor above zero that depends on ε, so its values would not compare
+    /// with the validation loss, with runs without smoothing, or with other tools.
     fn batch_gradients(
         &mut self,
         start: usize,
@@ -509,15 +514,21 @@ impl TrainingSession {
             &self.train_device,
         );
         let images = augment(images, self.options.augment, &mut self.rng);
-        let mut targets = targets_tensor(&self.dataset, batch, &self.train_device);
-        let smoothing = self.options.label_smoothing;
-        if smoothing > 0.0 {
-            targets = targets.mul_scalar(1.0 - smoothing).add_scalar(smoothing / 2.0);
-        }
+        let targets = targets_tensor(&self.dataset, batch, &self.train_device);
         let model = self.model.take().ok_or_else(busy)?;
-        let loss = bce_with_logits(model.forward(images), targets, self.pos_weight.clone());
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        Ok((loss, grads, model))
+        let logits = model.forward(images);
+        let smoothing = self.options.label_smoothing;
+        let (objective, reported) = if smoothing > 0.0 {
+            let smoothed = targets.clone().mul_scalar(1.0 - smoothing).add_scalar(smoothing / 2.0);
+            let reported =
+                bce_with_logits(logits.clone().detach(), targets, self.pos_weight.clone());
+            (bce_with_logits(logits, smoothed, self.pos_weight.clone()), reported)
+        } else {
+            let loss = bce_with_logits(logits, targets, self.pos_weight.clone());
+            (loss.clone(), loss.detach())
+        };
+        let grads = GradientsParams::from_grads(objective.backward(), &model);
+        Ok((reported, grads, model))
     }
 
     /// One optimisation step at learning rate `lr`, outside the run's schedule: no validation,
