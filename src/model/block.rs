@@ -11,6 +11,8 @@ use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
+use super::conv::forward_conv;
+
 /// Configuration of a [`PreActBottleneck`].
 #[derive(Config, Debug)]
 pub struct PreActBottleneckConfig {
@@ -81,12 +83,12 @@ impl PreActBottleneck {
         let pre = relu(self.bn1.forward(input.clone()));
         // The projection sees the pre-activated input, as in the paper's full pre-activation.
         let shortcut = match &self.shortcut {
-            Some(proj) => proj.forward(pre.clone()),
+            Some(proj) => forward_conv(proj, pre.clone()),
             None => input,
         };
-        let x = self.conv1.forward(pre);
-        let x = self.conv2.forward(relu(self.bn2.forward(x)));
-        let x = self.conv3.forward(relu(self.bn3.forward(x)));
+        let x = forward_conv(&self.conv1, pre);
+        let x = forward_conv(&self.conv2, relu(self.bn2.forward(x)));
+        let x = forward_conv(&self.conv3, relu(self.bn3.forward(x)));
         x + shortcut
     }
 }

@@ -1,6 +1,7 @@
 //! The network: ResNetV2 and its pre-activation bottleneck unit.
 
 pub mod block;
+pub mod conv;
 pub mod resnet;
 
 pub use resnet::{ResNetKind, ResNetV2, ResNetV2Config};

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 use super::block::{EXPANSION, PreActBottleneck, PreActBottleneckConfig};
+use super::conv::forward_conv;
 
 /// The two families of the brief.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -279,7 +280,7 @@ impl ResNetV2 {
     /// - `images`: `[batch, in_channels, height, width]`
     /// - output: `[batch, features, height / s, width / s]`, `s` the network's total stride
     pub fn features(&self, images: Tensor<4>) -> Tensor<4> {
-        let mut x = self.stem.forward(images);
+        let mut x = forward_conv(&self.stem, images);
         if let Some(pool) = &self.stem_pool {
             x = pool.forward(x);
         }

@@ -1,0 +1,127 @@
+//! Convolution forward + backward per layer shape, burn's own against the matrix-product form
+//! (`tagtrain::model::conv`), on the CPU backend. Run by hand, never in CI:
+//!
+//! ```text
+//! RAYON_NUM_THREADS=2 cargo bench --bench conv -- [--side 64] [--batch 64] [--depth 11]
+//! ```
+//!
+//! For each distinct convolution of ResNetV2-Small at that depth and image side (the stem,
+//! each unit's 1×1 / 3×3 / 1×1 and its projection), times one forward pass and the backward
+//! pass of `sum(output · upstream)` for both forms, and prints milliseconds per layer (the
+//! median of several repetitions) and the speed-up. The input gradient is computed except for
+//! the stem (whose input, the images, needs none), as in training.
+
+use std::time::Instant;
+
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Device, Distribution, Tensor};
+use tagtrain::model::conv::conv2d_as_matmul;
+
+/// One convolution: `(name, in, out, side, kernel, stride, padding)`.
+type Layer = (String, usize, usize, usize, usize, usize, usize);
+
+/// The convolutions of ResNetV2-Small (stem width 16, stage widths 16·2^s, 4× expansion,
+/// stride 2 on the 3×3 and the projection of each later stage's first unit).
+fn small_layers(depth: usize, side: usize) -> Vec<Layer> {
+    let units = (depth - 2) / 9;
+    let mut layers = vec![("stem 3×3".to_string(), 3, 16, side, 3, 1, 1)];
+    let (mut channels, mut side) = (16, side);
+    for stage in 0..3 {
+        let width = 16 << stage;
+        for unit in 0..units {
+            let stride = if stage > 0 && unit == 0 { 2 } else { 1 };
+            let out = width * 4;
+            let out_side = side.div_ceil(stride);
+            let name = |what: &str| format!("s{stage}u{unit} {what}");
+            layers.push((name("1×1 reduce"), channels, width, side, 1, 1, 0));
+            layers.push((name("3×3"), width, width, side, 3, stride, 1));
+            layers.push((name("1×1 expand"), width, out, out_side, 1, 1, 0));
+            if stride != 1 || channels != out {
+                layers.push((name("projection"), channels, out, side, 1, stride, 0));
+            }
+            channels = out;
+            side = out_side;
+        }
+    }
+    // Units after the first of a stage repeat its shapes; time each shape once.
+    let mut seen = Vec::new();
+    layers.retain(|l| {
+        let key = (l.1, l.2, l.3, l.4, l.5);
+        let new = !seen.contains(&key);
+        seen.push(key);
+        new
+    });
+    layers
+}
+
+fn median_ms(mut run: impl FnMut()) -> f64 {
+    run(); // warm-up: allocations, thread pool
+    let mut times = Vec::new();
+    let started = Instant::now();
+    while times.len() < 3 || (times.len() < 15 && started.elapsed().as_secs_f64() < 3.0) {
+        let t = Instant::now();
+        run();
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str, default: usize| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .map_or(default, |v| v.parse().expect("a number"))
+    };
+    let (side, batch, depth) = (value("--side", 64), value("--batch", 64), value("--depth", 11));
+    let device = Device::flex().autodiff();
+    println!("ResNetV2-Small-{depth}, {side} px, batch {batch}, burn flex, forward + backward");
+    println!("| layer | in → out | side | burn ms | matmul ms | speed-up |");
+    println!("|---|---|---|---|---|---|");
+    let (mut total_burn, mut total_ours) = (0.0, 0.0);
+    for (name, cin, cout, side, kernel, stride, padding) in small_layers(depth, side) {
+        let x =
+            Tensor::<4>::random([batch, cin, side, side], Distribution::Normal(0.0, 1.0), &device);
+        let w = Tensor::<4>::random(
+            [cout, cin, kernel, kernel],
+            Distribution::Normal(0.0, 0.1),
+            &device,
+        );
+        let input_grad = !name.starts_with("stem");
+        let step = |ours: bool| {
+            let x = if input_grad { x.clone().require_grad() } else { x.clone() };
+            let w = w.clone().require_grad();
+            let y = if ours {
+                conv2d_as_matmul(x.clone(), w.clone(), stride, padding)
+            } else {
+                conv2d(
+                    x.clone(),
+                    w.clone(),
+                    None,
+                    ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1),
+                )
+            };
+            let grads = y.sum().backward();
+            // Reading both gradients waits for every kernel.
+            let _: f32 = w.grad(&grads).expect("weight gradient").sum().into_scalar();
+            if input_grad {
+                let _: f32 = x.grad(&grads).expect("input gradient").sum().into_scalar();
+            }
+        };
+        let burn_ms = median_ms(|| step(false));
+        let ours_ms = median_ms(|| step(true));
+        total_burn += burn_ms;
+        total_ours += ours_ms;
+        println!(
+            "| {name} | {cin} → {cout} | {side} | {burn_ms:.1} | {ours_ms:.1} | {:.2}× |",
+            burn_ms / ours_ms
+        );
+    }
+    println!(
+        "| **all** | | | {total_burn:.1} | {total_ours:.1} | {:.2}× |",
+        total_burn / total_ours
+    );
+}

@@ -1,0 +1,194 @@
+//! A 2-D convolution computed as one matrix product over the whole batch (im2col + GEMM),
+//! whose gradients autodiff then computes as fat matrix products too.
+//!
+//! Why: burn-flex (the CPU backend) has a fast convolution *forward* but overrides no
+//! convolution *backward*, so burn's default takes the weight gradient as a convolution over
+//! swapped axes (the whole output plane becomes the kernel) and the input gradient as a
+//! transposed convolution. For the 16–256-channel layers of ResNetV2-Small those become
+//! GEMMs with N = kh·kw (1 for a 1×1 layer): thin shapes that keep the cores waiting.
+//!
+//! Written as `cols = im2col(x)` and `out = W · cols` with the batch folded into the columns,
+//! the forward is one `[Cout, Cin·kh·kw] × [Cin·kh·kw, B·Ho·Wo]` product, and autodiff's
+//! matmul backward gives
+//! - the weight gradient as one product `dY[Cout, B·Ho·Wo] · colsᵀ[B·Ho·Wo, Cin·kh·kw]`
+//!   (the long dimension is the reduction: the shape GEMM kernels like), and
+//! - the input gradient as `Wᵀ · dY` followed by the backward of the slices that built the
+//!   columns (col2im as a sum of shifted copies).
+//!
+//! Measured per layer (`cargo bench --bench conv`, BENCHMARKS.md): for 1×1 layers, where the
+//! columns are the input itself (or its every other pixel at stride 2), this is 1.3–3.2×
+//! faster than burn's forward + backward; for 3×3 layers building and un-building the nine
+//! shifted copies from slices costs more than it saves (0.3–0.6×). So [`forward_conv`] uses
+//! it for 1×1 layers on the CPU backend of native builds. WebGPU has its own convolution
+//! kernels, and the browser's CPU page keeps burn's path, whose memory the page's memory
+//! plan was measured with.
+
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
+use burn::tensor::ops::PadMode;
+use burn::tensor::{Device, Tensor, s};
+
+/// Whether [`forward_conv`] computes 1×1 convolutions on `device` as matrix products: on the
+/// CPU backend of native builds (see the module docs).
+pub fn uses_matmul_convolution(device: &Device) -> bool {
+    cfg!(not(target_arch = "wasm32")) && *device == Device::flex()
+}
+
+/// Applies `conv` to `input`: a 1×1 convolution as a matrix product where that is faster
+/// (see [`uses_matmul_convolution`]), anything else through burn's own convolution. Both
+/// give the same values and gradients.
+///
+/// # Shapes
+/// - `input`: `[batch, in_channels, height, width]`
+/// - output: `[batch, out_channels, out_height, out_width]`
+pub fn forward_conv(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
+    let matmul_faster = conv.kernel_size == [1, 1] && conv.groups == 1 && conv.dilation == [1, 1];
+    let padding = match &conv.padding {
+        PaddingConfig2d::Explicit(top, left, bottom, right)
+            if top == bottom && left == right && top == left =>
+        {
+            Some(*top)
+        }
+        PaddingConfig2d::Valid => Some(0),
+        _ => None,
+    };
+    match padding {
+        Some(padding)
+            if matmul_faster
+                && conv.stride[0] == conv.stride[1]
+                && uses_matmul_convolution(&input.device()) =>
+        {
+            let output = conv2d_as_matmul(input, conv.weight.val(), conv.stride[0], padding);
+            match &conv.bias {
+                Some(bias) => output + bias.val().reshape([1, -1, 1, 1]),
+                None => output,
+            }
+        }
+        _ => conv.forward(input),
+    }
+}
+
+/// A convolution without bias, groups or dilation, with the same `stride` and zero `padding`
+/// on both axes, computed as one matrix product (see the module docs).
+///
+/// # Shapes
+/// - `input`: `[batch, in_channels, height, width]`
+/// - `weight`: `[out_channels, in_channels, kernel_height, kernel_width]`
+/// - output: `[batch, out_channels, (height + 2·padding − kernel_height) / stride + 1, …]`
+pub fn conv2d_as_matmul(
+    input: Tensor<4>,
+    weight: Tensor<4>,
+    stride: usize,
+    padding: usize,
+) -> Tensor<4> {
+    let [batch, channels, height, width] = input.dims();
+    let [out_channels, weight_channels, kernel_h, kernel_w] = weight.dims();
+    assert_eq!(channels, weight_channels, "the weight's input channels match the input's");
+    let out_h = (height + 2 * padding - kernel_h) / stride + 1;
+    let out_w = (width + 2 * padding - kernel_w) / stride + 1;
+    let pixels = batch * out_h * out_w;
+
+    // Channels first, then the batch: each kernel tap below is then one block of rows of the
+    // column matrix, and the batch folds into its columns without another transpose.
+    let mut planes = input.swap_dims(0, 1);
+    if padding > 0 {
+        planes = planes.pad((padding, padding, padding, padding), PadMode::Constant(0.0));
+    }
+    let columns = if kernel_h == 1 && kernel_w == 1 && stride == 1 {
+        planes.reshape([channels, pixels])
+    } else {
+        let taps = (0..kernel_h)
+            .flat_map(|i| (0..kernel_w).map(move |j| (i, j)))
+            .map(|(i, j)| {
+                let rows = i..i + stride * (out_h - 1) + 1;
+                let cols = j..j + stride * (out_w - 1) + 1;
+                planes.clone().slice(s![.., .., rows;stride, cols;stride])
+            })
+            .collect::<Vec<_>>();
+        // Row index (i·kw + j)·C + c: tap-major, the order of the permuted weight below.
+        Tensor::cat(taps, 0).reshape([kernel_h * kernel_w * channels, pixels])
+    };
+    let kernel =
+        weight.permute([0, 2, 3, 1]).reshape([out_channels, kernel_h * kernel_w * channels]);
+    kernel.matmul(columns).reshape([out_channels, batch, out_h, out_w]).swap_dims(0, 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::nn::conv::Conv2dConfig;
+    use burn::tensor::Distribution;
+    use burn::tensor::module::conv2d;
+    use burn::tensor::ops::ConvOptions;
+
+    /// `(batch, in, out, side, kernel, stride, padding)`: the layer shapes of ResNetV2-Small
+    /// and the edge cases (batch 1, odd sides, stride 2 with and without padding).
+    const SHAPES: [(usize, usize, usize, usize, usize, usize, usize); 8] = [
+        (2, 3, 16, 9, 3, 1, 1),
+        (1, 16, 16, 8, 3, 1, 1),
+        (3, 8, 12, 7, 3, 2, 1),
+        (2, 16, 64, 8, 1, 1, 0),
+        (2, 16, 32, 9, 1, 2, 0),
+        (1, 4, 6, 6, 3, 1, 0),
+        (2, 5, 7, 10, 3, 2, 0),
+        (1, 1, 2, 5, 1, 1, 0),
+    ];
+
+    fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
+        Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
+    }
+
+    /// Largest absolute difference, relative to the larger of 1 and `expected`'s largest value.
+    fn relative_error(actual: Tensor<4>, expected: Tensor<4>) -> f32 {
+        let scale = expected.clone().abs().max().into_scalar::<f32>().max(1.0);
+        (actual - expected).abs().max().into_scalar::<f32>() / scale
+    }
+
+    /// Forward values, and the gradients of both inputs under a random upstream gradient,
+    /// equal burn's own convolution's on `device`.
+    fn matches_burn_on(device: &Device) {
+        let device = device.clone().autodiff();
+        for (batch, cin, cout, side, kernel, stride, padding) in SHAPES {
+            let x = random([batch, cin, side, side], &device);
+            let w = random([cout, cin, kernel, kernel], &device);
+            let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1);
+
+            let (x1, w1) = (x.clone().require_grad(), w.clone().require_grad());
+            let ours = conv2d_as_matmul(x1.clone(), w1.clone(), stride, padding);
+            let (x2, w2) = (x.clone().require_grad(), w.clone().require_grad());
+            let theirs = conv2d(x2.clone(), w2.clone(), None, options);
+            let case = format!(
+                "{batch}×{cin}→{cout} at {side}², {kernel}×{kernel} /{stride} pad {padding}"
+            );
+            assert_eq!(ours.dims(), theirs.dims(), "{case}");
+            let error = relative_error(ours.clone(), theirs.clone());
+            assert!(error < 1e-4, "{case}: forward differs by {error}");
+
+            let upstream = random(ours.dims(), &device);
+            let ours_grads = (ours * upstream.clone()).sum().backward();
+            let theirs_grads = (theirs * upstream).sum().backward();
+            for (name, a, b) in [
+                ("input", x1.grad(&ours_grads), x2.grad(&theirs_grads)),
+                ("weight", w1.grad(&ours_grads), w2.grad(&theirs_grads)),
+            ] {
+                let error = relative_error(a.expect("a gradient"), b.expect("a gradient"));
+                assert!(error < 1e-4, "{case}: {name} gradient differs by {error}");
+            }
+        }
+    }
+
+    #[test]
+    fn matches_burn_convolution_on_the_cpu() {
+        matches_burn_on(&Device::flex());
+    }
+
+    #[test]
+    fn forward_conv_matches_the_module_with_bias() {
+        let device = Device::flex().autodiff();
+        let conv = Conv2dConfig::new([4, 6], [1, 1]).with_stride([2, 2]).init(&device);
+        assert!(uses_matmul_convolution(&device));
+        let x = random([2, 4, 9, 9], &device);
+        let error = relative_error(forward_conv(&conv, x.clone()), conv.forward(x));
+        assert!(error < 1e-4, "differs by {error}");
+    }
+}
