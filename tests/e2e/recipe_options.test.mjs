@@ -15,7 +15,7 @@ test("validation share from the data, a time budget, label smoothing, test-time 
     assert.equal(await page.inputValue("#opt-validation"), "");
     assert.equal(await page.getAttribute("#opt-validation", "placeholder"), "auto");
     assert.equal(await page.inputValue("#opt-time-budget"), "");
-    assert.equal(await page.inputValue("#opt-label-smoothing"), "0.1");
+    assert.equal(await page.inputValue("#opt-label-smoothing"), "0");
     assert.equal(await page.inputValue("#opt-ema"), "0");
 
     // About 15 seconds of training instead of a number of epochs.
@@ -24,7 +24,7 @@ test("validation share from the data, a time budget, label smoothing, test-time 
     await page.fill("#opt-epochs", "1");
     await page.fill("#opt-time-budget", "0.25");
     await page.click("details.advanced summary");
-    await page.fill("#opt-label-smoothing", "0.2");
+    await page.fill("#opt-label-smoothing", "0.1");
     await page.fill("#opt-ema", "0.9");
     await page.click("#train");
     await page.waitForSelector("#train-budget:not([hidden])", { timeout: 5 * 60_000 });
