@@ -425,3 +425,50 @@ fn a_time_budget_chooses_the_epochs_and_the_data_chooses_the_validation_share() 
     let recorded = metadata.training.unwrap().options;
     assert_eq!((recorded.epochs, recorded.time_budget_seconds), (epochs, Some(10.0)));
 }
+
+/// A run saved before its time budget chose the epochs (its epochs are shorter than the timed
+/// steps) times the steps after the resume and chooses then, instead of keeping the field's
+/// provisional epochs.
+#[test]
+fn a_run_resumed_before_its_time_budget_chose_still_chooses() {
+    let dataset = synthetic_dataset(40, 16, 2);
+    let options = TrainingOptions {
+        epochs: 1,
+        batch_size: 16,
+        patience: 0,
+        time_budget_seconds: Some(10.0),
+        validation_fraction: Some(0.2),
+        ..options()
+    };
+    let mut first =
+        TrainingSession::new(dataset.clone(), options, ComputeDevice::cpu(None)).unwrap();
+    let per_epoch = first.info().steps_per_epoch;
+    assert_eq!(per_epoch, 2);
+    for _ in 0..per_epoch {
+        let event = pollster::block_on(first.step()).unwrap();
+        assert_eq!(event.epochs_chosen, None);
+        assert!(!event.done, "a provisional run leaves room for the timed steps");
+    }
+    let saved = pollster::block_on(first.save_state()).unwrap();
+
+    let mut resumed = TrainingSession::resume(dataset, ComputeDevice::cpu(None), &saved).unwrap();
+    assert!(resumed.choosing_epochs());
+    let mut chosen = Vec::new();
+    let mut last_step = 0;
+    loop {
+        let event = pollster::block_on(resumed.step()).unwrap();
+        last_step = event.step;
+        if let Some(epochs) = event.epochs_chosen {
+            chosen.push((event.step, epochs));
+        }
+        if event.done {
+            break;
+        }
+    }
+    // Timed from the first step after the resume (step 3, untimed) over the next ones.
+    let [(at, epochs)] = chosen[..] else { panic!("chosen {chosen:?}") };
+    assert_eq!(at, per_epoch + 1 + tagtrain::train::TIMED_STEPS);
+    assert_eq!(resumed.options().epochs, epochs);
+    assert_eq!(last_step, epochs * per_epoch);
+    assert!(epochs > 1, "{epochs} epochs");
+}

@@ -51,8 +51,9 @@ pub const OVERRUN: f64 = 0.1;
 #[derive(Debug)]
 pub(super) struct EpochBudget {
     seconds: f64,
-    /// When the first (untimed) step ended.
-    timing_from: Option<Instant>,
+    /// The first step this budget saw (1, or the first step after a resume) and when it ended:
+    /// that step is not timed (it compiles kernels and allocates); the next ones are.
+    timing_from: Option<(usize, Instant)>,
 }
 
 impl EpochBudget {
@@ -60,10 +61,18 @@ impl EpochBudget {
         Self { seconds, timing_from: None }
     }
 
+    /// The step after which the epochs will be chosen, the run being at `step` now: a run's
+    /// provisional length must reach it.
+    pub(super) fn deciding_step(&self, step: usize) -> usize {
+        self.timing_from.map_or(step + 1, |(first, _)| first) + TIMED_STEPS
+    }
+
     /// Called after each step ends, before that step's validation (`step` counts from 1).
-    /// Returns the epochs once steps 2 to `1 + TIMED_STEPS` have run. On a dataset so small
-    /// that epochs ended meanwhile, their validation passes ran inside the timed window too and
-    /// are counted as such.
+    /// Returns the epochs once the [`TIMED_STEPS`] steps after the first one seen have run
+    /// (steps 2 to `1 + TIMED_STEPS` in a fresh run; a run resumed before deciding starts
+    /// timing again). On a dataset so small that epochs ended meanwhile, their validation
+    /// passes ran inside the timed window too and are counted as such. The epochs are for the
+    /// whole run, steps already taken included, at the speed measured now.
     pub(super) fn step_ended(
         &mut self,
         step: usize,
@@ -71,15 +80,13 @@ impl EpochBudget {
         valid_batches: usize,
         max_epochs: usize,
     ) -> Option<usize> {
-        if step == 1 {
-            self.timing_from = Some(Instant::now());
-        }
-        if step < 1 + TIMED_STEPS {
+        let (first, from) = *self.timing_from.get_or_insert_with(|| (step, Instant::now()));
+        if step < first + TIMED_STEPS {
             return None;
         }
-        let elapsed = self.timing_from.map_or(0.0, |from| from.elapsed().as_secs_f64());
-        let validations = (1..step).filter(|s| s % steps_per_epoch.max(1) == 0).count();
-        let step_seconds = step_seconds(elapsed, step - 1, validations * valid_batches);
+        let elapsed = from.elapsed().as_secs_f64();
+        let validations = (first..step).filter(|s| s % steps_per_epoch.max(1) == 0).count();
+        let step_seconds = step_seconds(elapsed, step - first, validations * valid_batches);
         Some(epochs_for_budget(
             self.seconds,
             step_seconds,
@@ -123,6 +130,17 @@ mod tests {
             assert_eq!(budget.step_ended(step, 100, 5, 1000), None);
         }
         assert!(budget.step_ended(TIMED_STEPS + 1, 100, 5, 1000).is_some());
+    }
+
+    #[test]
+    fn a_resumed_budget_times_the_steps_after_its_first() {
+        let mut budget = EpochBudget::new(60.0);
+        assert_eq!(budget.deciding_step(3), 4 + TIMED_STEPS);
+        for step in 4..4 + TIMED_STEPS {
+            assert_eq!(budget.step_ended(step, 2, 5, 1000), None);
+            assert_eq!(budget.deciding_step(step), 4 + TIMED_STEPS);
+        }
+        assert!(budget.step_ended(4 + TIMED_STEPS, 2, 5, 1000).is_some());
     }
 
     #[test]

@@ -230,6 +230,10 @@ impl TrainingSession {
         if let Some(extra) = tensors.keys().next() {
             return Err(Error::run_state(format!("unexpected tensor '{extra}'")));
         }
+        let options_budget = options
+            .time_budget_seconds
+            .filter(|_| header.step < 1 + TIMED_STEPS)
+            .map(EpochBudget::new);
         let mut optim = AdamW::new(options.weight_decay, options.gradient_clip);
         optim.restore(header.optimizer_steps, moments);
         let rng = header
@@ -268,8 +272,9 @@ impl TrainingSession {
             epoch_loss_count: 0,
             throughput: Throughput::default(),
             history: RunHistory { epochs: header.history, step_losses: header.step_losses },
-            // A saved run's epochs were chosen before it was first saved (at an epoch's end).
-            budget: None,
+            // A run saved before its time budget chose the epochs (an epoch shorter than the
+            // timed steps) times its steps again and chooses now.
+            budget: options_budget,
             ema,
             diverged: None,
         })
@@ -396,7 +401,10 @@ impl TrainingSession {
     fn total_steps(&self) -> usize {
         let planned = self.steps_per_epoch * self.options.epochs;
         // A time budget's provisional epochs must leave room for the steps it times.
-        if self.budget.is_some() { planned.max(1 + TIMED_STEPS) } else { planned }
+        match &self.budget {
+            Some(budget) => planned.max(budget.deciding_step(self.step)),
+            None => planned,
+        }
     }
 
     /// True when every step has run, early stopping ended the run, or it diverged.
