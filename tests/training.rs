@@ -454,17 +454,15 @@ fn a_run_resumed_before_its_time_budget_chose_still_chooses() {
     let mut resumed = TrainingSession::resume(dataset, ComputeDevice::cpu(None), &saved).unwrap();
     assert!(resumed.choosing_epochs());
     let mut chosen = Vec::new();
-    let mut last_step = 0;
-    loop {
+    let last_step = loop {
         let event = pollster::block_on(resumed.step()).unwrap();
-        last_step = event.step;
         if let Some(epochs) = event.epochs_chosen {
             chosen.push((event.step, epochs));
         }
         if event.done {
-            break;
+            break event.step;
         }
-    }
+    };
     // Timed from the first step after the resume (step 3, untimed) over the next ones.
     let [(at, epochs)] = chosen[..] else { panic!("chosen {chosen:?}") };
     assert_eq!(at, per_epoch + 1 + tagtrain::train::TIMED_STEPS);
