@@ -21,9 +21,9 @@ const VALIDATION_STEP_SHARE: f64 = 0.4;
 ///
 /// An epoch is `steps_per_epoch` training steps plus `valid_batches` validation batches. The
 /// result is the nearest whole number of epochs ("about"), one fewer where the nearest would
-/// overrun the budget by more than [`OVERRUN`] (a 3-minute budget with 2.6 epochs' room ran
-/// 3 epochs, 24 % over: people mind a late end more than an early one), at least 1 and at most
-/// `max_epochs`.
+/// overrun the budget by more than [`OVERRUN`] (a 3-minute budget whose room was rounded up
+/// to 3 epochs ran 24 % over: people mind a late end more than an early one), at least 1 and
+/// at most `max_epochs`.
 pub fn epochs_for_budget(
     budget: f64,
     step_seconds: f64,
