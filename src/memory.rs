@@ -299,11 +299,11 @@ mod tests {
 
     #[test]
     fn too_large_says_what_would_fit_and_is_refused() {
-        let plan = MemoryPlan::for_training(dataset(50_000, 164), &options(128)).unwrap();
+        let plan = MemoryPlan::for_training(dataset(50_000, 164), &options(144)).unwrap();
         assert_eq!(plan.verdict, MemoryVerdict::TooLarge);
         let m = &plan.message;
         assert!(
-            m.starts_with("This will not fit in a browser tab: at 128 px the 50000 images"),
+            m.starts_with("This will not fit in a browser tab: at 144 px the 50000 images"),
             "{m}"
         );
         // The suggested size must itself fit, and the next one up must not.
@@ -322,7 +322,7 @@ mod tests {
             .parse()
             .unwrap();
         let fewer = |n| {
-            MemoryPlan::for_training(dataset(n, 164 * n as u64 / 50_000), &options(128)).unwrap()
+            MemoryPlan::for_training(dataset(n, 164 * n as u64 / 50_000), &options(144)).unwrap()
         };
         assert_eq!(fewer(most).verdict, MemoryVerdict::Fits, "{m}");
         assert_ne!(fewer(most + 500).verdict, MemoryVerdict::Fits, "{m}");

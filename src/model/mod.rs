@@ -4,4 +4,5 @@ pub mod block;
 pub mod conv;
 pub mod resnet;
 
+pub use block::StrideOn;
 pub use resnet::{ResNetKind, ResNetV2, ResNetV2Config};

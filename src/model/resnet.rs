@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-use super::block::{EXPANSION, PreActBottleneck, PreActBottleneckConfig};
+use super::block::{EXPANSION, PreActBottleneck, PreActBottleneckConfig, StrideOn};
 use super::conv::forward_conv;
 
 /// The two families of the brief.
@@ -89,6 +89,11 @@ pub struct ResNetV2Config {
     /// Stem width; stage `s` units have width `base_width × 2^s`. `None`: 16 Small, 64 Large.
     #[config(default = "None")]
     pub base_width: Option<usize>,
+    /// Which convolution of a stage's first unit halves the resolution. New models stride on
+    /// the 1×1; `None`, what a model file without the field reads as, is the 3×3 layout every
+    /// model had before the choice was recorded.
+    #[config(default = "Some(StrideOn::OneByOne)")]
+    pub stride_on: Option<StrideOn>,
 }
 
 /// ResNetV2 network. Built by [`ResNetV2Config::init`].
@@ -125,6 +130,11 @@ impl ResNetV2Config {
             (ResNetKind::Large, 101) => vec![3, 4, 23, 3],
             (_, d) => vec![(d - 2) / 9; 3],
         })
+    }
+
+    /// The layout in force (see [`ResNetV2Config::stride_on`]).
+    pub fn layout(&self) -> StrideOn {
+        self.stride_on.unwrap_or(StrideOn::ThreeByThree)
     }
 
     fn width(&self) -> usize {
@@ -197,7 +207,9 @@ impl ResNetV2Config {
         for (s, &count) in self.stage_units()?.iter().enumerate() {
             for u in 0..count {
                 let stride = if s > 0 && u == 0 { 2 } else { 1 };
-                let config = PreActBottleneckConfig::new(channels, base << s).with_stride(stride);
+                let config = PreActBottleneckConfig::new(channels, base << s)
+                    .with_stride(stride)
+                    .with_stride_on(self.layout());
                 channels = config.out_channels();
                 units.push(config);
             }
@@ -229,9 +241,15 @@ impl ResNetV2Config {
             let (input, width, out) = (unit.in_channels, unit.width, unit.out_channels());
             let inner = side.div_ceil(unit.stride);
             let projection = unit.stride != 1 || input != out;
-            // bn1 and its ReLU, conv1 + bn2 + ReLU at the input resolution; conv2 + bn3 + ReLU,
-            // conv3 and the sum at the output resolution; the projection when there is one.
-            floats += 2 * input * side * side + 3 * width * side * side;
+            // bn1 and its ReLU at the input resolution; conv1 + bn2 + ReLU at the input
+            // resolution where the 3×3 strides, at the output resolution where the 1×1 does;
+            // conv2 + bn3 + ReLU, conv3 and the sum at the output resolution; the projection
+            // when there is one.
+            let conv1_side = match unit.stride_on {
+                StrideOn::OneByOne => inner,
+                StrideOn::ThreeByThree => side,
+            };
+            floats += 2 * input * side * side + 3 * width * conv1_side * conv1_side;
             floats += (3 * width + 2 * out + usize::from(projection) * out) * inner * inner;
             parameters += input * width + width * width * 9 + width * out;
             parameters += usize::from(projection) * input * out;
@@ -337,6 +355,30 @@ mod tests {
         let small = ResNetV2Config::for_depth(11, 3).unwrap();
         let (a, b) = (small.footprint(32).unwrap(), small.footprint(64).unwrap());
         assert_eq!(b.activations_per_image, 4 * a.activations_per_image);
+        // The 3×3 layout keeps conv1's output at the input resolution in the two downsampling
+        // units: 3 floats × width × (side² − (side/2)²) more in each.
+        let old = small.clone().with_stride_on(None).footprint(32).unwrap();
+        let more = 3 * 32 * (32 * 32 - 16 * 16) + 3 * 64 * (16 * 16 - 8 * 8);
+        assert_eq!(old.activations_per_image, a.activations_per_image + more);
+        assert_eq!(old.parameters, a.parameters);
+    }
+
+    #[test]
+    fn a_model_file_without_the_layout_reads_as_the_3x3_layout() {
+        let new = ResNetV2Config::for_depth(20, 4).unwrap();
+        assert_eq!(new.layout(), StrideOn::OneByOne);
+        let json = serde_json::to_value(&new).unwrap();
+        assert_eq!(json["stride_on"], "1x1");
+        assert_eq!(serde_json::from_value::<ResNetV2Config>(json.clone()).unwrap(), new);
+
+        let mut old = json;
+        old.as_object_mut().unwrap().remove("stride_on");
+        let old: ResNetV2Config = serde_json::from_value(old).unwrap();
+        assert_eq!(old.layout(), StrideOn::ThreeByThree);
+        let device = Device::flex();
+        let model = old.init(&device).unwrap();
+        let x = Tensor::<4>::zeros([1, 3, 16, 16], &device);
+        assert_eq!(model.forward(x).dims(), [1, 4]);
     }
 
     #[test]

@@ -32,7 +32,7 @@ export interface ModelMetadata {
   labels: string[];
   thresholds: number[];
   input: InputSpec;
-  /** The network: `{ kind, depth, num_labels, in_channels, base_width }`. */
+  /** The network: `{ kind, depth, num_labels, in_channels, base_width, stride_on }`. */
   architecture: { kind: "small" | "large"; depth: number; [key: string]: unknown };
   /** The last training run: options, epochs, validation mAP, … (`null` when never trained). */
   training: Record<string, unknown> | null;
