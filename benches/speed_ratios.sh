@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Training speed in one go, as ratios (issue #13). Run by hand on a quiet machine, never in CI:
+#
+#   benches/speed_ratios.sh A2_TRAIN.zip A2_TEST.zip REFERENCE_DIR [--quick]
+#   e.g. benches/speed_ratios.sh ../shared/datasets/A2_emoji_tags_{train,test}.zip ../shared/reference
+#
+# 1. Native: tagtrain's CLI (burn-flex, 2 threads) against the independent PyTorch reference
+#    (REFERENCE_DIR/train.py, 2 threads), Small-11, A2 at 64 px, batch 64. Both count training
+#    images/s over their epochs' optimisation steps with augmentation, validation excluded:
+#    tagtrain's `trainImagesPerSec` over one epoch, the reference's median `epoch_images_per_s`
+#    over its epochs after the first.
+# 2. The page (headless Chromium): the CPU page and the WebGPU page (SwiftShader here, a
+#    software GPU) on the page's sample (www/sample, 60 images) at 32 px, batch 16, and A2 at
+#    32 and 64 px, batch 64; Small-11; through benches/browser_train_speed.mjs (the page's own images/s after a few steps).
+#
+# Prints Markdown rows; the ratios compare with the figures issue #13 started from (TF.js 4.22's
+# best stock backend in the same Chromium: WebGL, 4.27 images/s at 32 px, batch 64, Small-11).
+# `--quick` runs fewer page steps. Needs the web module built (scripts/build-web.sh) and the
+# reference's Python (torch, numpy, pillow, scikit-learn): $PYTHON, default
+# ~/.cache/ref-venv/bin/python, else python3.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TRAIN="$(realpath "$1")"; TEST="$(realpath "$2")"; REF="$(realpath "$3")"; QUICK="${4:-}"
+SAMPLE="$(ls "$ROOT"/www/sample/*.zip | head -1)"
+source "$ROOT/scripts/env.sh"
+TAGTRAIN="$CARGO_TARGET_DIR/release/tagtrain"
+PYTHON="${PYTHON:-$HOME/.cache/ref-venv/bin/python}"
+[ -x "$PYTHON" ] || PYTHON=python3
+OUT="$(mktemp -d)"
+(cd "$ROOT" && cargo build --release --bin tagtrain --quiet)
+[ -f "$ROOT/www/pkg/tagtrain_bg.wasm" ] || bash "$ROOT/scripts/build-web.sh"
+
+export OMP_NUM_THREADS=2 RAYON_NUM_THREADS=2
+"$TAGTRAIN" train "$TRAIN" -o "$OUT/m.safetensors" --epochs 1 --depth 11 --image-size 64 \
+  --batch-size 64 --valid-fraction 0.1 --seed 1 --patience 0 --report "$OUT/tagtrain.json" --quiet
+"$PYTHON" "$REF/train.py" --train "$TRAIN" --test "$TEST" --depth 11 --epochs 3 --image-size 64 \
+  --threads 2 --seed 0 --out "$OUT/reference.json" > "$OUT/reference.log"
+NATIVE="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["trainImagesPerSec"])' "$OUT/tagtrain.json")"
+TORCH="$(python3 - "$OUT/reference.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+def find(o):
+    if isinstance(o, dict):
+        if "epoch_images_per_s_median" in o:
+            return o["epoch_images_per_s_median"]
+        for v in o.values():
+            f = find(v)
+            if f is not None:
+                return f
+    return None
+print(find(r))
+PY
+)"
+echo "| native, A2 64 px, Small-11, batch 64, 2 threads | tagtrain ${NATIVE} images/s | PyTorch ${TORCH} images/s | $(python3 -c "print(f'{$NATIVE/$TORCH:.2f}×')") |"
+
+steps32=12; steps64=6
+[ "$QUICK" = --quick ] && { steps32=4; steps64=3; }
+page() { # DEVICE_FLAG ZIP SIZE STEPS [MORE ARGS]
+  node "$ROOT/benches/browser_train_speed.mjs" "$2" $1 --size "$3" --steps "$4" "${@:5}" | tee -a "$OUT/pages.md"
+}
+for flag in "" --webgpu; do
+  # The sample's 60 images make 3 steps an epoch at batch 16.
+  page "$flag" "$SAMPLE" 32 9 --batch 16 --epochs 4
+  page "$flag" "$TRAIN" 32 "$steps32" --batch 64
+  page "$flag" "$TRAIN" 64 "$steps64" --batch 64
+done
+python3 - "$OUT/pages.md" <<'PY'
+import re, sys
+for line in open(sys.argv[1]):
+    if "WebGPU page" in line and " 32 px " in line and "A2" in line:
+        v = float(re.search(r"\| ([\d.]+) images/s", line).group(1))
+        print(f"WebGPU page, A2 32 px: {v:.2f} images/s = {v / 4.27:.2f}× TF.js WebGL (4.27)")
+PY
+echo "raw results in $OUT"
