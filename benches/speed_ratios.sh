@@ -36,21 +36,7 @@ export OMP_NUM_THREADS=2 RAYON_NUM_THREADS=2
 "$PYTHON" "$REF/train.py" --train "$TRAIN" --test "$TEST" --depth 11 --epochs 3 --image-size 64 \
   --threads 2 --seed 0 --out "$OUT/reference.json" > "$OUT/reference.log"
 NATIVE="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["trainImagesPerSec"])' "$OUT/tagtrain.json")"
-TORCH="$(python3 - "$OUT/reference.json" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))
-def find(o):
-    if isinstance(o, dict):
-        if "epoch_images_per_s_median" in o:
-            return o["epoch_images_per_s_median"]
-        for v in o.values():
-            f = find(v)
-            if f is not None:
-                return f
-    return None
-print(find(r))
-PY
-)"
+TORCH="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["train_throughput"]["epoch_images_per_s_median"])' "$OUT/reference.json")"
 python3 -c "n, t = $NATIVE, $TORCH; print(f'| native, A2 64 px, Small-11, batch 64, 2 threads | tagtrain {n:.1f} images/s | PyTorch {t:.1f} images/s | {n / t:.2f}× |')"
 
 steps32=12; steps64=6
