@@ -1,5 +1,6 @@
-//! Convolution forward + backward per layer shape, burn's own against the matrix-product form
-//! (`tagtrain::model::conv`), on the CPU backend. Run by hand, never in CI:
+//! Convolution forward + backward per layer shape, burn's own against the matrix-product forms
+//! of `tagtrain::model::conv` (one product over the batch; for 1×1 layers also one product
+//! per image), on the CPU backend. Run by hand, never in CI:
 //!
 //! ```text
 //! RAYON_NUM_THREADS=2 cargo bench --bench conv -- [--side 64] [--batch 64] [--depth 11]
@@ -16,13 +17,13 @@ use std::time::Instant;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor};
-use tagtrain::model::conv::conv2d_as_matmul;
+use tagtrain::model::conv::{BATCHED_FROM_PIXELS, conv1x1_batched, conv2d_as_matmul};
 
 /// One convolution: `(name, in, out, side, kernel, stride, padding)`.
 type Layer = (String, usize, usize, usize, usize, usize, usize);
 
 /// The convolutions of ResNetV2-Small (stem width 16, stage widths 16·2^s, 4× expansion,
-/// stride 2 on the 3×3 and the projection of each later stage's first unit).
+/// stride 2 on the first 1×1 and the projection of each later stage's first unit).
 fn small_layers(depth: usize, side: usize) -> Vec<Layer> {
     let units = (depth - 2) / 9;
     let mut layers = vec![("stem 3×3".to_string(), 3, 16, side, 3, 1, 1)];
@@ -34,8 +35,8 @@ fn small_layers(depth: usize, side: usize) -> Vec<Layer> {
             let out = width * 4;
             let out_side = side.div_ceil(stride);
             let name = |what: &str| format!("s{stage}u{unit} {what}");
-            layers.push((name("1×1 reduce"), channels, width, side, 1, 1, 0));
-            layers.push((name("3×3"), width, width, side, 3, stride, 1));
+            layers.push((name("1×1 reduce"), channels, width, side, 1, stride, 0));
+            layers.push((name("3×3"), width, width, out_side, 3, 1, 1));
             layers.push((name("1×1 expand"), width, out, out_side, 1, 1, 0));
             if stride != 1 || channels != out {
                 layers.push((name("projection"), channels, out, side, 1, stride, 0));
@@ -53,6 +54,17 @@ fn small_layers(depth: usize, side: usize) -> Vec<Layer> {
         new
     });
     layers
+}
+
+/// The ways a layer can be computed.
+#[derive(Clone, Copy)]
+enum Form {
+    /// burn's `conv2d` and its default backward.
+    Burn,
+    /// `conv2d_as_matmul`: one product over the whole batch.
+    OneProduct,
+    /// `conv1x1_batched`: one product per image (1×1 layers only).
+    PerImage,
 }
 
 fn median_ms(mut run: impl FnMut()) -> f64 {
@@ -79,8 +91,10 @@ fn main() {
     let (side, batch, depth) = (value("--side", 64), value("--batch", 64), value("--depth", 11));
     let device = Device::flex().autodiff();
     println!("ResNetV2-Small-{depth}, {side} px, batch {batch}, burn flex, forward + backward");
-    println!("| layer | in → out | side | burn ms | matmul ms | speed-up |");
-    println!("|---|---|---|---|---|---|");
+    println!(
+        "| layer | in → out | side | burn ms | one product ms | per image ms | training uses | speed-up |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     let (mut total_burn, mut total_ours) = (0.0, 0.0);
     for (name, cin, cout, side, kernel, stride, padding) in small_layers(depth, side) {
         let x =
@@ -91,18 +105,18 @@ fn main() {
             &device,
         );
         let input_grad = !name.starts_with("stem");
-        let step = |ours: bool| {
+        let step = |form: Form| {
             let x = if input_grad { x.clone().require_grad() } else { x.clone() };
             let w = w.clone().require_grad();
-            let y = if ours {
-                conv2d_as_matmul(x.clone(), w.clone(), stride, padding)
-            } else {
-                conv2d(
+            let y = match form {
+                Form::OneProduct => conv2d_as_matmul(x.clone(), w.clone(), stride, padding),
+                Form::PerImage => conv1x1_batched(x.clone(), w.clone(), stride),
+                Form::Burn => conv2d(
                     x.clone(),
                     w.clone(),
                     None,
                     ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1),
-                )
+                ),
             };
             let grads = y.sum().backward();
             // Reading both gradients waits for every kernel.
@@ -111,17 +125,25 @@ fn main() {
                 let _: f32 = x.grad(&grads).expect("input gradient").sum().into_scalar();
             }
         };
-        let burn_ms = median_ms(|| step(false));
-        let ours_ms = median_ms(|| step(true));
+        let burn_ms = median_ms(|| step(Form::Burn));
+        let ours_ms = median_ms(|| step(Form::OneProduct));
+        let per_image_ms = (kernel == 1).then(|| median_ms(|| step(Form::PerImage)));
+        // What `forward_conv` picks for this layer.
+        let (used, used_ms) = match per_image_ms {
+            Some(ms) if side * side >= BATCHED_FROM_PIXELS => ("per image", ms),
+            Some(_) => ("one product", ours_ms),
+            None => ("burn", burn_ms),
+        };
         total_burn += burn_ms;
-        total_ours += ours_ms;
+        total_ours += used_ms;
+        let per_image = per_image_ms.map_or("—".to_string(), |ms| format!("{ms:.1}"));
         println!(
-            "| {name} | {cin} → {cout} | {side} | {burn_ms:.1} | {ours_ms:.1} | {:.2}× |",
-            burn_ms / ours_ms
+            "| {name} | {cin} → {cout} | {side} | {burn_ms:.1} | {ours_ms:.1} | {per_image} | {used} | {:.2}× |",
+            burn_ms / used_ms
         );
     }
     println!(
-        "| **all** | | | {total_burn:.1} | {total_ours:.1} | {:.2}× |",
+        "| **all** | | | {total_burn:.1} | | | {total_ours:.1} | {:.2}× |",
         total_burn / total_ours
     );
 }

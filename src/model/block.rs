@@ -13,6 +13,7 @@ use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::conv::forward_conv;
+use super::norm::forward_batch_norm;
 
 /// Which convolution of a downsampling unit carries its stride.
 ///
@@ -104,15 +105,15 @@ impl PreActBottleneck {
     /// - `input`: `[batch, in_channels, height, width]`
     /// - output: `[batch, 4 × width, height / stride, width / stride]`
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
-        let pre = relu(self.bn1.forward(input.clone()));
+        let pre = relu(forward_batch_norm(&self.bn1, input.clone()));
         // The projection sees the pre-activated input, as in the paper's full pre-activation.
         let shortcut = match &self.shortcut {
             Some(proj) => forward_conv(proj, pre.clone()),
             None => input,
         };
         let x = forward_conv(&self.conv1, pre);
-        let x = forward_conv(&self.conv2, relu(self.bn2.forward(x)));
-        let x = forward_conv(&self.conv3, relu(self.bn3.forward(x)));
+        let x = forward_conv(&self.conv2, relu(forward_batch_norm(&self.bn2, x)));
+        let x = forward_conv(&self.conv3, relu(forward_batch_norm(&self.bn3, x)));
         x + shortcut
     }
 }

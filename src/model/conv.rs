@@ -28,6 +28,13 @@ use burn::nn::conv::Conv2d;
 use burn::tensor::ops::PadMode;
 use burn::tensor::{Device, Tensor, s};
 
+/// From how many input pixels (height · width) [`forward_conv`] takes a 1×1 convolution as
+/// a batch of per-image products ([`conv1x1_batched`]) rather than one product over the batch
+/// ([`conv2d_as_matmul`]): the per-image form copies nothing, but below about 32 × 32 pixels
+/// its products are too small to beat the one big product and its two transposes
+/// (`cargo bench --bench conv`, BENCHMARKS.md).
+pub const BATCHED_FROM_PIXELS: usize = 32 * 32;
+
 /// Whether [`forward_conv`] computes 1×1 convolutions on `device` as matrix products: on the
 /// CPU backend of native builds (see the module docs).
 pub fn uses_matmul_convolution(device: &Device) -> bool {
@@ -58,7 +65,12 @@ pub fn forward_conv(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
                 && conv.stride[0] == conv.stride[1]
                 && uses_matmul_convolution(&input.device()) =>
         {
-            let output = conv2d_as_matmul(input, conv.weight.val(), conv.stride[0], padding);
+            let [_, _, height, width] = input.dims();
+            let output = if padding == 0 && height * width >= BATCHED_FROM_PIXELS {
+                conv1x1_batched(input, conv.weight.val(), conv.stride[0])
+            } else {
+                conv2d_as_matmul(input, conv.weight.val(), conv.stride[0], padding)
+            };
             match &conv.bias {
                 Some(bias) => output + bias.val().reshape([1, -1, 1, 1]),
                 None => output,
@@ -113,6 +125,28 @@ pub fn conv2d_as_matmul(
     kernel.matmul(columns).reshape([out_channels, batch, out_h, out_w]).swap_dims(0, 1)
 }
 
+/// A 1×1 convolution without bias as a batch of matrix products, one per image:
+/// `W[Cout, Cin] · X[b][Cin, Ho·Wo]`, the weight broadcast over the batch. Unlike
+/// [`conv2d_as_matmul`] it needs no transposes: an NCHW image already is a `[Cin, H·W]`
+/// matrix, and so are the output and both gradients autodiff derives (the weight's is summed
+/// over the batch).
+///
+/// # Shapes
+/// - `input`: `[batch, in_channels, height, width]`
+/// - `weight`: `[out_channels, in_channels, 1, 1]`
+/// - output: `[batch, out_channels, ⌈height / stride⌉, ⌈width / stride⌉]`
+pub fn conv1x1_batched(input: Tensor<4>, weight: Tensor<4>, stride: usize) -> Tensor<4> {
+    let [out_channels, in_channels, kernel_h, kernel_w] = weight.dims();
+    assert_eq!([kernel_h, kernel_w], [1, 1], "a 1×1 kernel");
+    let input = if stride > 1 { input.slice(s![.., .., ..;stride, ..;stride]) } else { input };
+    let [batch, channels, height, width] = input.dims();
+    assert_eq!(channels, in_channels, "the weight's input channels match the input's");
+    weight
+        .reshape([1, out_channels, in_channels])
+        .matmul(input.reshape([batch, channels, height * width]))
+        .reshape([batch, out_channels, height, width])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,7 +157,7 @@ mod tests {
 
     /// `(batch, in, out, side, kernel, stride, padding)`: the layer shapes of ResNetV2-Small
     /// and the edge cases (batch 1, odd sides, stride 2 with and without padding).
-    const SHAPES: [(usize, usize, usize, usize, usize, usize, usize); 8] = [
+    const SHAPES: [(usize, usize, usize, usize, usize, usize, usize); 9] = [
         (2, 3, 16, 9, 3, 1, 1),
         (1, 16, 16, 8, 3, 1, 1),
         (3, 8, 12, 7, 3, 2, 1),
@@ -132,6 +166,7 @@ mod tests {
         (1, 4, 6, 6, 3, 1, 0),
         (2, 5, 7, 10, 3, 2, 0),
         (1, 1, 2, 5, 1, 1, 0),
+        (1, 8, 4, 7, 1, 2, 0),
     ];
 
     fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
@@ -146,15 +181,22 @@ mod tests {
 
     /// Forward values, and the gradients of both inputs under a random upstream gradient,
     /// equal burn's own convolution's on `device`.
-    fn matches_burn_on(device: &Device) {
+    fn matches_burn_on(
+        device: &Device,
+        form: fn(Tensor<4>, Tensor<4>, usize, usize) -> Tensor<4>,
+        only_1x1: bool,
+    ) {
         let device = device.clone().autodiff();
         for (batch, cin, cout, side, kernel, stride, padding) in SHAPES {
+            if only_1x1 && (kernel != 1 || padding != 0) {
+                continue;
+            }
             let x = random([batch, cin, side, side], &device);
             let w = random([cout, cin, kernel, kernel], &device);
             let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1);
 
             let (x1, w1) = (x.clone().require_grad(), w.clone().require_grad());
-            let ours = conv2d_as_matmul(x1.clone(), w1.clone(), stride, padding);
+            let ours = form(x1.clone(), w1.clone(), stride, padding);
             let (x2, w2) = (x.clone().require_grad(), w.clone().require_grad());
             let theirs = conv2d(x2.clone(), w2.clone(), None, options);
             let case = format!(
@@ -179,7 +221,12 @@ mod tests {
 
     #[test]
     fn matches_burn_convolution_on_the_cpu() {
-        matches_burn_on(&Device::flex());
+        matches_burn_on(&Device::flex(), conv2d_as_matmul, false);
+    }
+
+    #[test]
+    fn the_per_image_1x1_form_matches_burn_convolution_on_the_cpu() {
+        matches_burn_on(&Device::flex(), |x, w, stride, _| conv1x1_batched(x, w, stride), true);
     }
 
     #[test]
@@ -187,8 +234,11 @@ mod tests {
         let device = Device::flex().autodiff();
         let conv = Conv2dConfig::new([4, 6], [1, 1]).with_stride([2, 2]).init(&device);
         assert!(uses_matmul_convolution(&device));
-        let x = random([2, 4, 9, 9], &device);
-        let error = relative_error(forward_conv(&conv, x.clone()), conv.forward(x));
-        assert!(error < 1e-4, "differs by {error}");
+        // Below and above `BATCHED_FROM_PIXELS`: both 1×1 forms.
+        for side in [9, 33] {
+            let x = random([2, 4, side, side], &device);
+            let error = relative_error(forward_conv(&conv, x.clone()), conv.forward(x));
+            assert!(error < 1e-4, "{side}²: differs by {error}");
+        }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod block;
 pub mod conv;
+pub mod norm;
 pub mod resnet;
 
 pub use block::StrideOn;

@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 
 use super::block::{EXPANSION, PreActBottleneck, PreActBottleneckConfig, StrideOn};
 use super::conv::forward_conv;
+use super::norm::forward_batch_norm;
 
 /// The two families of the brief.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -305,7 +306,7 @@ impl ResNetV2 {
         for unit in &self.units {
             x = unit.forward(x);
         }
-        relu(self.final_bn.forward(x))
+        relu(forward_batch_norm(&self.final_bn, x))
     }
 
     /// Per-label logits from [`ResNetV2::features`]: global average pooling, the linear head.
