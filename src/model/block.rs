@@ -12,7 +12,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::conv::forward_conv;
+use super::conv::{forward_conv, forward_conv_pair};
 use super::norm::forward_batch_norm;
 
 /// Which convolution of a downsampling unit carries its stride.
@@ -107,11 +107,8 @@ impl PreActBottleneck {
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
         let pre = relu(forward_batch_norm(&self.bn1, input.clone()));
         // The projection sees the pre-activated input, as in the paper's full pre-activation.
-        let shortcut = match &self.shortcut {
-            Some(proj) => forward_conv(proj, pre.clone()),
-            None => input,
-        };
-        let x = forward_conv(&self.conv1, pre);
+        let (x, projection) = forward_conv_pair(&self.conv1, self.shortcut.as_ref(), pre);
+        let shortcut = projection.unwrap_or(input);
         let x = forward_conv(&self.conv2, relu(forward_batch_norm(&self.bn2, x)));
         let x = forward_conv(&self.conv3, relu(forward_batch_norm(&self.bn3, x)));
         x + shortcut

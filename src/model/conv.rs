@@ -41,15 +41,20 @@ pub fn uses_matmul_convolution(device: &Device) -> bool {
     cfg!(not(target_arch = "wasm32")) && *device == Device::flex()
 }
 
-/// Applies `conv` to `input`: a 1×1 convolution as a matrix product where that is faster
-/// (see [`uses_matmul_convolution`]), anything else through burn's own convolution. Both
-/// give the same values and gradients.
-///
-/// # Shapes
-/// - `input`: `[batch, in_channels, height, width]`
-/// - output: `[batch, out_channels, out_height, out_width]`
-pub fn forward_conv(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
-    let matmul_faster = conv.kernel_size == [1, 1] && conv.groups == 1 && conv.dilation == [1, 1];
+/// How [`forward_conv`] computes a convolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// burn's own convolution.
+    Burn,
+    /// [`conv2d_as_matmul`] with this stride and padding.
+    OneProduct { stride: usize, padding: usize },
+    /// [`conv1x1_batched`] with this stride.
+    PerImage { stride: usize },
+}
+
+/// The fastest form for `conv` on an input of `pixels` (height · width) on `device`.
+fn form_for(conv: &Conv2d, pixels: usize, device: &Device) -> Form {
+    let one_by_one = conv.kernel_size == [1, 1] && conv.groups == 1 && conv.dilation == [1, 1];
     let padding = match &conv.padding {
         PaddingConfig2d::Explicit(top, left, bottom, right)
             if top == bottom && left == right && top == left =>
@@ -59,24 +64,81 @@ pub fn forward_conv(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
         PaddingConfig2d::Valid => Some(0),
         _ => None,
     };
+    let stride = conv.stride[0];
     match padding {
         Some(padding)
-            if matmul_faster
-                && conv.stride[0] == conv.stride[1]
-                && uses_matmul_convolution(&input.device()) =>
+            if one_by_one && conv.stride[1] == stride && uses_matmul_convolution(device) =>
         {
-            let [_, _, height, width] = input.dims();
-            let output = if padding == 0 && height * width >= BATCHED_FROM_PIXELS {
-                conv1x1_batched(input, conv.weight.val(), conv.stride[0])
+            if padding == 0 && pixels >= BATCHED_FROM_PIXELS {
+                Form::PerImage { stride }
             } else {
-                conv2d_as_matmul(input, conv.weight.val(), conv.stride[0], padding)
-            };
-            match &conv.bias {
-                Some(bias) => output + bias.val().reshape([1, -1, 1, 1]),
-                None => output,
+                Form::OneProduct { stride, padding }
             }
         }
-        _ => conv.forward(input),
+        _ => Form::Burn,
+    }
+}
+
+/// Applies `conv` to `input` in `form`.
+fn apply(conv: &Conv2d, input: Tensor<4>, form: Form) -> Tensor<4> {
+    let output = match form {
+        Form::Burn => return conv.forward(input),
+        Form::OneProduct { stride, padding } => {
+            conv2d_as_matmul(input, conv.weight.val(), stride, padding)
+        }
+        Form::PerImage { stride } => conv1x1_batched(input, conv.weight.val(), stride),
+    };
+    match &conv.bias {
+        Some(bias) => output + bias.val().reshape([1, -1, 1, 1]),
+        None => output,
+    }
+}
+
+/// Applies `conv` to `input`: a 1×1 convolution as a matrix product where that is faster
+/// (see [`uses_matmul_convolution`]), anything else through burn's own convolution. Both
+/// give the same values and gradients.
+///
+/// # Shapes
+/// - `input`: `[batch, in_channels, height, width]`
+/// - output: `[batch, out_channels, out_height, out_width]`
+pub fn forward_conv(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
+    let [_, _, height, width] = input.dims();
+    let form = form_for(conv, height * width, &input.device());
+    apply(conv, input, form)
+}
+
+/// Applies `first` and, if given, `second` to the same `input`, as [`forward_conv`] would.
+/// Where both are strided 1×1 convolutions of the same stride taken per image (a unit's
+/// first convolution and its projection, with the stride on the 1×1), the input is
+/// subsampled once and both read the subsample: the backward then scatters one gradient
+/// back to the full-size input instead of two (each a zero-filled full-size tensor).
+///
+/// # Shapes
+/// - `input`: `[batch, in_channels, height, width]`
+/// - outputs: `[batch, out_channels, out_height, out_width]` of each convolution
+pub fn forward_conv_pair(
+    first: &Conv2d,
+    second: Option<&Conv2d>,
+    input: Tensor<4>,
+) -> (Tensor<4>, Option<Tensor<4>>) {
+    let [_, _, height, width] = input.dims();
+    let device = input.device();
+    let form = form_for(first, height * width, &device);
+    let shared_stride = match (form, second.map(|c| form_for(c, height * width, &device))) {
+        (Form::PerImage { stride }, Some(Form::PerImage { stride: other }))
+            if stride > 1 && stride == other =>
+        {
+            Some(stride)
+        }
+        _ => None,
+    };
+    match (shared_stride, second) {
+        (Some(stride), Some(second)) => {
+            let subsample = input.slice(s![.., .., ..;stride, ..;stride]);
+            let unstrided = Form::PerImage { stride: 1 };
+            (apply(first, subsample.clone(), unstrided), Some(apply(second, subsample, unstrided)))
+        }
+        _ => (apply(first, input.clone(), form), second.map(|conv| forward_conv(conv, input))),
     }
 }
 
@@ -227,6 +289,32 @@ mod tests {
     #[test]
     fn the_per_image_1x1_form_matches_burn_convolution_on_the_cpu() {
         matches_burn_on(&Device::flex(), |x, w, stride, _| conv1x1_batched(x, w, stride), true);
+    }
+
+    #[test]
+    fn a_pair_of_strided_1x1_convolutions_matches_the_modules() {
+        let device = Device::flex().autodiff();
+        let first = Conv2dConfig::new([4, 3], [1, 1]).with_stride([2, 2]).init(&device);
+        let second = Conv2dConfig::new([4, 5], [1, 1]).with_stride([2, 2]).init(&device);
+        let unstrided = Conv2dConfig::new([4, 5], [1, 1]).init(&device);
+        for (side, other) in [(33, &second), (33, &unstrided), (9, &second)] {
+            let x = random([2, 4, side, side], &device);
+            let (x1, x2) = (x.clone().require_grad(), x.clone().require_grad());
+            let (a, b) = forward_conv_pair(&first, Some(other), x1.clone());
+            let b = b.expect("the second output");
+            let (c, d) = (first.forward(x2.clone()), other.forward(x2.clone()));
+            let case = format!("{side}², second stride {}", other.stride[0]);
+            assert!(relative_error(a.clone(), c.clone()) < 1e-4, "{case}: first differs");
+            assert!(relative_error(b.clone(), d.clone()) < 1e-4, "{case}: second differs");
+            let upstream = (random(a.dims(), &device), random(b.dims(), &device));
+            let ours = (a * upstream.0.clone()).sum() + (b * upstream.1.clone()).sum();
+            let theirs = (c * upstream.0).sum() + (d * upstream.1).sum();
+            let (ga, gb) = (ours.backward(), theirs.backward());
+            let error = relative_error(x1.grad(&ga).unwrap(), x2.grad(&gb).unwrap());
+            assert!(error < 1e-4, "{case}: input gradient differs by {error}");
+        }
+        let (alone, none) = forward_conv_pair(&first, None, random([1, 4, 6, 6], &device));
+        assert_eq!((alone.dims(), none.is_none()), ([1, 3, 3, 3], true));
     }
 
     #[test]
