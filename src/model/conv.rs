@@ -1,5 +1,5 @@
-//! A 2-D convolution computed as one matrix product over the whole batch (im2col + GEMM),
-//! whose gradients autodiff then computes as fat matrix products too.
+//! 2-D convolutions computed as matrix products, whose gradients autodiff then computes as
+//! fat matrix products too.
 //!
 //! Why: burn-flex (the CPU backend) has a fast convolution *forward* but overrides no
 //! convolution *backward*, so burn's default takes the weight gradient as a convolution over
@@ -7,21 +7,24 @@
 //! transposed convolution. For the 16–256-channel layers of ResNetV2-Small those become
 //! GEMMs with N = kh·kw (1 for a 1×1 layer): thin shapes that keep the cores waiting.
 //!
-//! Written as `cols = im2col(x)` and `out = W · cols` with the batch folded into the columns,
-//! the forward is one `[Cout, Cin·kh·kw] × [Cin·kh·kw, B·Ho·Wo]` product, and autodiff's
-//! matmul backward gives
-//! - the weight gradient as one product `dY[Cout, B·Ho·Wo] · colsᵀ[B·Ho·Wo, Cin·kh·kw]`
-//!   (the long dimension is the reduction: the shape GEMM kernels like), and
-//! - the input gradient as `Wᵀ · dY` followed by the backward of the slices that built the
-//!   columns (col2im as a sum of shifted copies).
+//! Two forms:
+//! - **One product over the batch** ([`conv2d_as_matmul`]): `cols = im2col(x)` and
+//!   `out = W · cols` with the batch folded into the columns, one
+//!   `[Cout, Cin·kh·kw] × [Cin·kh·kw, B·Ho·Wo]` product. Autodiff's matmul backward gives the
+//!   weight gradient as one product `dY[Cout, B·Ho·Wo] · colsᵀ[B·Ho·Wo, Cin·kh·kw]` (the long
+//!   dimension is the reduction: the shape GEMM kernels like) and the input gradient as
+//!   `Wᵀ · dY` followed by the backward of the slices that built the columns. Folding the
+//!   batch into the columns costs a transposed copy of the input and of the output, each way.
+//! - **One product per image** ([`conv1x1_batched`], 1×1 only): an NCHW image already is a
+//!   `[Cin, H·W]` matrix, so `W · X[b]` needs no copy, nor do its gradients.
 //!
-//! Measured per layer (`cargo bench --bench conv`, BENCHMARKS.md): for 1×1 layers, where the
-//! columns are the input itself (or its every other pixel at stride 2), this is 1.3–3.2×
-//! faster than burn's forward + backward; for 3×3 layers building and un-building the nine
-//! shifted copies from slices costs more than it saves (0.3–0.6×). So [`forward_conv`] uses
-//! it for 1×1 layers on the CPU backend of native builds. WebGPU has its own convolution
-//! kernels, and the browser's CPU page keeps burn's path, whose memory the page's memory
-//! plan was measured with.
+//! Measured per layer (`cargo bench --bench conv`, BENCHMARKS.md): for 1×1 layers both beat
+//! burn's forward + backward; the per-image form wins from about 32 × 32 pixels
+//! ([`BATCHED_FROM_PIXELS`]), the one product below. For 3×3 layers building and un-building
+//! the nine shifted copies from slices costs more than it saves (0.3–0.6×), so they keep
+//! burn's. [`forward_conv`] picks the form, on the CPU backend of native builds only: WebGPU
+//! has its own convolution kernels, and the browser's CPU page keeps burn's path, whose
+//! memory the page's memory plan was measured with.
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
