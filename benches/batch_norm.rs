@@ -5,32 +5,15 @@
 //! RAYON_NUM_THREADS=2 cargo bench --bench batch_norm -- [--batch 64]
 //! ```
 
-use std::time::Instant;
+mod common;
 
 use burn::nn::BatchNormConfig;
 use burn::tensor::{Device, Distribution, Tensor};
+use common::{flag_value, median_ms};
 use tagtrain::model::norm::batch_norm_train_composed;
 
-fn median_ms(mut run: impl FnMut()) -> f64 {
-    run();
-    let mut times = Vec::new();
-    let started = Instant::now();
-    while times.len() < 3 || (times.len() < 15 && started.elapsed().as_secs_f64() < 3.0) {
-        let t = Instant::now();
-        run();
-        times.push(t.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
-}
-
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let batch = args
-        .iter()
-        .position(|a| a == "--batch")
-        .and_then(|i| args.get(i + 1))
-        .map_or(64, |v| v.parse().expect("a number"));
+    let batch = flag_value("--batch", 64);
     let device = Device::flex().autodiff();
     println!("| channels | side | burn ms | composed ms | speed-up |");
     println!("|---|---|---|---|---|");

@@ -12,11 +12,12 @@
 //! median of several repetitions) and the speed-up. The input gradient is computed except for
 //! the stem (whose input, the images, needs none), as in training.
 
-use std::time::Instant;
+mod common;
 
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor};
+use common::{flag_value, median_ms};
 use tagtrain::model::conv::{BATCHED_FROM_PIXELS, conv1x1_batched, conv2d_as_matmul};
 
 /// One convolution: `(name, in, out, side, kernel, stride, padding)`.
@@ -67,28 +68,9 @@ enum Form {
     PerImage,
 }
 
-fn median_ms(mut run: impl FnMut()) -> f64 {
-    run(); // warm-up: allocations, thread pool
-    let mut times = Vec::new();
-    let started = Instant::now();
-    while times.len() < 3 || (times.len() < 15 && started.elapsed().as_secs_f64() < 3.0) {
-        let t = Instant::now();
-        run();
-        times.push(t.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
-}
-
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |flag: &str, default: usize| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .map_or(default, |v| v.parse().expect("a number"))
-    };
-    let (side, batch, depth) = (value("--side", 64), value("--batch", 64), value("--depth", 11));
+    let (side, batch, depth) =
+        (flag_value("--side", 64), flag_value("--batch", 64), flag_value("--depth", 11));
     let device = Device::flex().autodiff();
     println!("ResNetV2-Small-{depth}, {side} px, batch {batch}, burn flex, forward + backward");
     println!(
