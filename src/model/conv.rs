@@ -38,9 +38,10 @@ use burn::tensor::{Device, Tensor, s};
 /// (`cargo bench --bench conv`, BENCHMARKS.md).
 pub const BATCHED_FROM_PIXELS: usize = 32 * 32;
 
-/// Whether [`forward_conv`] computes 1×1 convolutions on `device` as matrix products: on the
-/// CPU backend of native builds (see the module docs).
-pub fn uses_matmul_convolution(device: &Device) -> bool {
+/// Whether `device` is the CPU backend of a native build: where [`forward_conv`] computes 1×1
+/// convolutions as matrix products (see the module docs) and
+/// [`forward_batch_norm`](super::norm::forward_batch_norm) takes its statistics without copies.
+pub fn on_native_cpu(device: &Device) -> bool {
     cfg!(not(target_arch = "wasm32")) && *device == Device::flex()
 }
 
@@ -69,9 +70,7 @@ fn form_for(conv: &Conv2d, pixels: usize, device: &Device) -> Form {
     };
     let stride = conv.stride[0];
     match padding {
-        Some(padding)
-            if one_by_one && conv.stride[1] == stride && uses_matmul_convolution(device) =>
-        {
+        Some(padding) if one_by_one && conv.stride[1] == stride && on_native_cpu(device) => {
             if padding == 0 && pixels >= BATCHED_FROM_PIXELS {
                 Form::PerImage { stride }
             } else {
@@ -98,7 +97,7 @@ fn apply(conv: &Conv2d, input: Tensor<4>, form: Form) -> Tensor<4> {
 }
 
 /// Applies `conv` to `input`: a 1×1 convolution as a matrix product where that is faster
-/// (see [`uses_matmul_convolution`]), anything else through burn's own convolution. Both
+/// (see [`on_native_cpu`]), anything else through burn's own convolution. Both
 /// give the same values and gradients.
 ///
 /// # Shapes
@@ -324,7 +323,7 @@ mod tests {
     fn forward_conv_matches_the_module_with_bias() {
         let device = Device::flex().autodiff();
         let conv = Conv2dConfig::new([4, 6], [1, 1]).with_stride([2, 2]).init(&device);
-        assert!(uses_matmul_convolution(&device));
+        assert!(on_native_cpu(&device));
         // Below and above `BATCHED_FROM_PIXELS`: both 1×1 forms.
         for side in [9, 33] {
             let x = random([2, 4, side, side], &device);

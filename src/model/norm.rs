@@ -3,15 +3,15 @@
 //! Why: burn's default `batch_norm_train` (which burn-flex, the CPU backend, does not
 //! override) takes each channel's statistics over `x.swap_dims(0, 1).reshape([C, −1])`, a full
 //! transposed copy of the activation, twice in the forward and twice more in the backward. On
-//! the CPU those copies were the largest single item of a training step's profile (18 % in
-//! `copy_2d_tiled`). Summing over `[B, C, H·W]`'s last axis and then its first reads the
+//! the CPU those copies took about 10 % of a training step (`copy_2d_tiled` fell from 18 % to
+//! 9 % of the profile without them; BENCHMARKS.md). Summing over `[B, C, H·W]`'s last axis and then its first reads the
 //! activation in memory order and copies nothing; autodiff derives the backward from the same
 //! reductions and element-wise operations.
 
 use burn::nn::BatchNorm;
 use burn::tensor::Tensor;
 
-use crate::model::conv::uses_matmul_convolution;
+use crate::model::conv::on_native_cpu;
 
 /// Applies `norm` to `input`: in training on the CPU backend of native builds, through
 /// [`batch_norm_train_composed`] (updating the running statistics as burn's module does);
@@ -23,7 +23,7 @@ use crate::model::conv::uses_matmul_convolution;
 pub fn forward_batch_norm(norm: &BatchNorm, input: Tensor<4>) -> Tensor<4> {
     let device = input.device();
     let training = device.is_autodiff() && norm.training.is_enabled();
-    if !(training && uses_matmul_convolution(&device)) {
+    if !(training && on_native_cpu(&device)) {
         return norm.forward(input);
     }
     let (output, mean, variance) =
