@@ -41,6 +41,8 @@ pub const BATCHED_FROM_PIXELS: usize = 32 * 32;
 /// Whether `device` is the CPU backend of a native build: where [`forward_conv`] computes 1×1
 /// convolutions as matrix products (see the module docs) and
 /// [`forward_batch_norm`](super::norm::forward_batch_norm) takes its statistics without copies.
+/// Not on WebGPU: there both forms made the page's training 0.53× as fast as burn-cubecl's
+/// kernels (BENCHMARKS.md, issue #13 fifth part).
 pub fn on_native_cpu(device: &Device) -> bool {
     cfg!(not(target_arch = "wasm32")) && *device == Device::flex()
 }
