@@ -4,9 +4,9 @@
 //! override) takes each channel's statistics over `x.swap_dims(0, 1).reshape([C, −1])`, a full
 //! transposed copy of the activation, twice in the forward and twice more in the backward. On
 //! the CPU those copies took about 10 % of a training step (`copy_2d_tiled` fell from 18 % to
-//! 9 % of the profile without them; BENCHMARKS.md). Summing over `[B, C, H·W]`'s last axis and then its first reads the
-//! activation in memory order and copies nothing; autodiff derives the backward from the same
-//! reductions and element-wise operations.
+//! 9 % of the profile without them; BENCHMARKS.md). Summing over `[B, C, H·W]`'s last axis
+//! and then its first reads the activation in memory order and copies nothing; autodiff
+//! derives the backward from the same reductions and element-wise operations.
 
 use burn::nn::BatchNorm;
 use burn::tensor::Tensor;
