@@ -100,13 +100,47 @@ pub struct Predictor {
     limits: Limits,
     /// Test-time augmentation, when switched on.
     tta: Option<TtaViews>,
+    /// Most images one forward pass may hold, views included: what a GPU's largest buffer
+    /// allows ([`Predictor::fit_to_buffers`]); `None` on the CPU.
+    images_per_pass: Option<usize>,
 }
 
 impl Predictor {
     /// Loads a model file onto `device`.
     pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Self> {
         let (model, metadata) = checkpoint::load(bytes, device)?;
-        Ok(Self { model, metadata, device: device.clone(), limits: Limits::default(), tta: None })
+        Ok(Self {
+            model,
+            metadata,
+            device: device.clone(),
+            limits: Limits::default(),
+            tta: None,
+            images_per_pass: None,
+        })
+    }
+
+    /// Splits every prediction into forward passes whose tensors fit in one buffer of
+    /// `max_buffer_bytes` (a GPU's, [`crate::ComputeDevice::max_buffer_bytes`]; `None`: no
+    /// limit).
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::WillNotFit`] when not even one image fits: a model trained at a size
+    /// this GPU cannot run; the CPU can.
+    pub fn fit_to_buffers(&mut self, max_buffer_bytes: Option<u64>) -> Result<()> {
+        self.images_per_pass = match max_buffer_bytes {
+            None => None,
+            Some(limit) => {
+                let side = self.metadata.input.image_size as usize;
+                let (fitting, _) = crate::memory::batch_for_buffer(
+                    &self.metadata.architecture,
+                    side,
+                    usize::MAX,
+                    limit,
+                )?;
+                Some(fitting)
+            }
+        };
+        Ok(())
     }
 
     /// Averages every prediction over shifted (and, for a model trained with flips, mirrored)
@@ -141,9 +175,29 @@ impl Predictor {
                 self.metadata.input.channels
             )));
         }
-        if images.is_empty() {
-            return Ok(Vec::new());
+        let views = self.tta.map_or(1, TtaViews::count);
+        let per_pass = self.images_per_pass.map_or(usize::MAX, |n| n / views);
+        if per_pass == 0 {
+            return Err(Error::new(crate::ErrorKind::WillNotFit {
+                needed: views as u64,
+                available: self.images_per_pass.unwrap_or(0) as u64,
+                advice: format!(
+                    "averaging over {views} shifted copies of an image takes more than this \
+                     GPU's largest buffer at {size} px: turn the averaging off, or predict on \
+                     the CPU"
+                ),
+            }));
         }
+        let mut out = Vec::with_capacity(images.len() * self.metadata.labels.len());
+        for chunk in images.chunks(per_pass) {
+            out.extend(self.forward_pass(chunk).await?);
+        }
+        Ok(out)
+    }
+
+    /// [`Predictor::probabilities`] of images checked to be the model's size, in one pass.
+    async fn forward_pass(&self, images: &[&[u8]]) -> Result<Vec<f32>> {
+        let size = self.metadata.input.image_size as usize;
         let input = images_tensor(
             images.iter().copied(),
             size,
@@ -289,18 +343,56 @@ mod tests {
 
     const DIGIT: &[u8] = include_bytes!("../tests/fixtures/digit.png");
 
-    fn predictor() -> Predictor {
+    /// A model file of a freshly initialised Small-11 with labels a, b, c.
+    fn model_file() -> Vec<u8> {
         let config = crate::ResNetV2Config::for_depth(11, 3).unwrap();
-        let device = Device::flex();
-        let network = config.init(&device).unwrap();
+        let network = config.init(&Device::flex()).unwrap();
         let metadata = ModelMetadata {
             labels: vec!["a".into(), "b".into(), "c".into()],
             thresholds: vec![0.5; 3],
             architecture: config,
             ..Default::default()
         };
-        let bytes = pollster::block_on(checkpoint::save(&network, &metadata)).unwrap();
-        Predictor::from_bytes(&bytes, &device).unwrap()
+        pollster::block_on(checkpoint::save(&network, &metadata)).unwrap()
+    }
+
+    fn predictor() -> Predictor {
+        Predictor::from_bytes(&model_file(), &Device::flex()).unwrap()
+    }
+
+    #[test]
+    fn passes_sized_to_a_gpus_largest_buffer_predict_the_same() {
+        let bytes = model_file();
+        let whole = Predictor::from_bytes(&bytes, &Device::flex()).unwrap();
+        let mut split = Predictor::from_bytes(&bytes, &Device::flex()).unwrap();
+        // Small-11 at 32 px: the largest tensor is 64 channels × 32², 4 bytes a float.
+        let per_image = 64 * 32 * 32 * 4;
+        split.fit_to_buffers(Some(3 * per_image + 7)).unwrap();
+        let input = &whole.metadata().input;
+        let pixels =
+            decode_image("digit", DIGIT, 32, input.channels, input.resize, &Limits::default())
+                .unwrap();
+        let mut images: Vec<Vec<u8>> = Vec::new();
+        for i in 0..8u8 {
+            images.push(pixels.iter().map(|&p| p.wrapping_add(i * 17)).collect());
+        }
+        let refs: Vec<&[u8]> = images.iter().map(Vec::as_slice).collect();
+        let a = pollster::block_on(whole.probabilities(&refs)).unwrap();
+        let b = pollster::block_on(split.probabilities(&refs)).unwrap();
+        assert_eq!(b.len(), 8 * 3);
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() < 1e-5, "{a:?} vs {b:?}");
+        }
+        // Five shifted views of one image need five images' room.
+        split.set_test_time_augmentation(true);
+        let e = pollster::block_on(split.probabilities(&refs[..1])).unwrap_err();
+        assert!(matches!(e.kind(), crate::ErrorKind::WillNotFit { .. }), "{e}");
+        assert!(e.to_string().contains("turn the averaging off"), "{e}");
+        split.fit_to_buffers(Some(5 * per_image)).unwrap();
+        assert_eq!(pollster::block_on(split.probabilities(&refs)).unwrap().len(), 8 * 3);
+        // Not even one image: the model cannot run on this GPU, and says so.
+        let e = split.fit_to_buffers(Some(per_image - 1)).unwrap_err();
+        assert!(e.to_string().contains("?backend=cpu"), "{e}");
     }
 
     #[test]

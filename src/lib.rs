@@ -47,7 +47,7 @@ pub use memory::{MemoryPlan, MemoryVerdict};
 pub use metrics::{LabelMetrics, MultiLabelMetrics};
 pub use model::{ResNetKind, ResNetV2, ResNetV2Config, StrideOn};
 pub use options::{
-    AugmentOptions, Bounds, ModelChoice, OptionLimits, TrainingChoices, TrainingOptions,
+    AugmentOptions, Bounds, KeptEpoch, ModelChoice, OptionLimits, TrainingChoices, TrainingOptions,
     WeightsInit,
 };
 pub use thresholds::ThresholdGoal;

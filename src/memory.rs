@@ -175,6 +175,49 @@ impl MemoryPlan {
     }
 }
 
+/// The batch size to train with on a device whose buffers hold at most `max_buffer_bytes`
+/// (a GPU: WebGPU guarantees 128 MiB, phones give little more, desktops 1–4 GiB), and a notice
+/// when it is smaller than `batch_size`: the largest batch whose every tensor fits in one
+/// buffer, since a larger one would fail to allocate mid-step. The tab's plan above bounds the
+/// sum of a run's memory; this bounds its largest piece.
+///
+/// # Errors
+/// [`ErrorKind::WillNotFit`] when not even one image's largest tensor fits, saying what to
+/// change; options that name no valid network.
+pub(crate) fn batch_for_buffer(
+    network: &ResNetV2Config,
+    side: usize,
+    batch_size: usize,
+    max_buffer_bytes: u64,
+) -> Result<(usize, Option<String>)> {
+    let per_image = network.footprint(side)?.largest_tensor_per_image.max(1) * 4;
+    let fitting = max_buffer_bytes / per_image;
+    if fitting == 0 {
+        return Err(Error::new(ErrorKind::WillNotFit {
+            needed: per_image,
+            available: max_buffer_bytes,
+            advice: format!(
+                "At {side} px one image's largest tensor takes {}, more than this GPU's largest \
+                 buffer ({}): train at a smaller image size, or on the CPU (open the page with \
+                 ?backend=cpu).",
+                size(per_image),
+                size(max_buffer_bytes),
+            ),
+        }));
+    }
+    if batch_size as u64 <= fitting {
+        return Ok((batch_size, None));
+    }
+    let fitting = fitting as usize;
+    let notice = format!(
+        "Batches of {fitting} images instead of {batch_size}: at {side} px a batch of {batch_size} \
+         needs tensors of {}, and this GPU's buffers hold at most {}.",
+        size(per_image.saturating_mul(batch_size as u64)),
+        size(max_buffer_bytes),
+    );
+    Ok((fitting, Some(notice)))
+}
+
 /// The plan's terms, as functions of the image side and the number of images, so that the
 /// advice can search for what would fit.
 struct Parts {
@@ -347,5 +390,27 @@ mod tests {
         assert_eq!(plan.verdict, MemoryVerdict::TooLarge);
         assert!(!plan.message.contains("image size of"), "{}", plan.message);
         assert!(plan.message.contains("Train on at most"), "{}", plan.message);
+    }
+
+    #[test]
+    fn the_batch_shrinks_to_the_largest_gpu_buffer() {
+        let network = ResNetV2Config::for_depth(11, 21).unwrap();
+        // Small networks' largest tensor is the first stage's output: 64 channels at full size.
+        let per_image = 64 * 128 * 128 * 4;
+        // WebGPU's guaranteed 128 MiB holds 32 images' at 128 px.
+        let webgpu_minimum = 128 << 20;
+        assert_eq!(batch_for_buffer(&network, 128, 64, webgpu_minimum).unwrap().0, 32);
+        let (batch, notice) = batch_for_buffer(&network, 128, 64, per_image * 5 + 1).unwrap();
+        assert_eq!(batch, 5);
+        let notice = notice.unwrap();
+        assert!(notice.starts_with("Batches of 5 images instead of 64: at 128 px"), "{notice}");
+        // A batch that fits is left alone, without a notice.
+        assert_eq!(batch_for_buffer(&network, 128, 5, per_image * 5).unwrap(), (5, None));
+        assert_eq!(batch_for_buffer(&network, 32, 64, 1 << 30).unwrap(), (64, None));
+        // Not even one image: the error says what to change.
+        let error = batch_for_buffer(&network, 128, 64, per_image - 1).unwrap_err();
+        assert!(matches!(error.kind(), ErrorKind::WillNotFit { .. }), "{error}");
+        let text = error.to_string();
+        assert!(text.contains("smaller image size") && text.contains("?backend=cpu"), "{text}");
     }
 }

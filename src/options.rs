@@ -74,6 +74,29 @@ impl std::fmt::Display for WeightsInit {
     }
 }
 
+/// Which epoch's weights a run keeps. JSON: `"best"`, `"last"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeptEpoch {
+    /// The epoch with the best validation mAP.
+    #[default]
+    Best,
+    /// The last epoch's when the schedule runs to its end, where the learning rate has fallen
+    /// to its floor; the best epoch's when early stopping ends the run (as Keras'
+    /// `restore_best_weights`).
+    Last,
+}
+
+impl KeptEpoch {
+    /// The JSON name (`best`, `last`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Best => "best",
+            Self::Last => "last",
+        }
+    }
+}
+
 /// What the user chooses before training. Every field has a default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -121,6 +144,8 @@ pub struct TrainingOptions {
     /// Stop after this many epochs without a better validation mAP, keeping the best weights;
     /// 0 trains every epoch (the best weights are still kept).
     pub patience: usize,
+    /// Which epoch's weights the model file keeps (and thresholds are tuned for).
+    pub keep: KeptEpoch,
     /// How each label's threshold is tuned on the validation images when the model is saved.
     pub threshold_goal: ThresholdGoal,
     /// How images become square at `image_size` (used when decoding; stored in the model).
@@ -148,6 +173,7 @@ impl Default for TrainingOptions {
             ema_decay: 0.0,
             gradient_clip: 1.0,
             patience: 5,
+            keep: KeptEpoch::Best,
             threshold_goal: ThresholdGoal::MaxF1,
             resize: ResizePolicy::Stretch,
             labels: None,

@@ -63,14 +63,18 @@ struct BackendOptions {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct BackendInfo {
     kind: &'static str,
     adapter: String,
     notice: Option<String>,
+    /// The GPU's largest buffer in bytes (null on the CPU): batches are sized to fit it.
+    max_buffer_bytes: Option<u64>,
 }
 
 /// Picks and initialises the backend once: `{ prefer: "auto" | "webgpu" | "cpu" }`.
-/// Resolves to `{ kind: "webgpu" | "cpu", adapter, notice }`. Later calls return the same.
+/// Resolves to `{ kind: "webgpu" | "cpu", adapter, notice, maxBufferBytes }`. Later calls
+/// return the same.
 #[wasm_bindgen(js_name = initBackend)]
 pub async fn init_backend(options: JsValue) -> Result<JsValue, JsError> {
     if let Ok(existing) = device() {
@@ -94,6 +98,7 @@ fn info(compute: &ComputeDevice) -> BackendInfo {
         kind: compute.kind.as_str(),
         adapter: compute.adapter.clone(),
         notice: compute.notice.clone(),
+        max_buffer_bytes: compute.max_buffer_bytes,
     }
 }
 
@@ -482,7 +487,8 @@ impl JsPredictor {
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(bytes: Vec<u8>) -> Result<JsPredictor, JsError> {
         let compute = device()?;
-        let inner = infer::Predictor::from_bytes(&bytes, &compute.device).map_err(err)?;
+        let mut inner = infer::Predictor::from_bytes(&bytes, &compute.device).map_err(err)?;
+        inner.fit_to_buffers(compute.max_buffer_bytes).map_err(err)?;
         Ok(JsPredictor { inner: Rc::new(inner), backend: compute.kind.as_str() })
     }
 

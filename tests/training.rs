@@ -511,3 +511,51 @@ fn a_model_of_the_old_layout_loads_and_fine_tunes_with_its_own_layout() {
     let (_, child_metadata) = child.snapshot().unwrap();
     assert_eq!(child_metadata.architecture.layout(), StrideOn::ThreeByThree);
 }
+
+/// A device whose largest buffer holds `images` images' largest tensor at 16 px (a GPU's
+/// `maxStorageBufferBindingSize`), on the CPU backend so that the run is real and quick.
+fn device_with_buffers_for(images: u64) -> ComputeDevice {
+    let network = tagtrain::ResNetV2Config::for_depth(11, 3).unwrap();
+    let per_image = network.footprint(16).unwrap().largest_tensor_per_image * 4;
+    ComputeDevice { max_buffer_bytes: Some(per_image * images + 3), ..ComputeDevice::cpu(None) }
+}
+
+/// On a GPU whose buffers cannot hold a batch's tensors, the batch shrinks to what fits and the
+/// run says so; it trains at that batch. A run saved with a larger batch is refused there in
+/// words (its epochs are counted in its batches), and resumes where the buffers are larger.
+#[test]
+fn the_batch_fits_the_gpus_largest_buffer() {
+    let dataset = synthetic_dataset(96, 16, 3);
+    let options = TrainingOptions { epochs: 2, batch_size: 32, ..options() };
+    let mut small =
+        TrainingSession::new(dataset.clone(), options.clone(), device_with_buffers_for(6)).unwrap();
+    let info = small.info();
+    assert_eq!(info.batch_size, 6);
+    assert_eq!(info.steps_per_epoch, info.train_images / 6);
+    let notice = info.batch_notice.expect("a notice says the batch changed");
+    assert!(notice.starts_with("Batches of 6 images instead of 32"), "{notice}");
+    assert_eq!(
+        small.options().batch_size,
+        6,
+        "the run (and its model file) records the batch used"
+    );
+    let losses = run_to_end(&mut small);
+    assert_eq!(losses.len(), 2 * info.steps_per_epoch);
+    assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
+
+    let mut large =
+        TrainingSession::new(dataset.clone(), options.clone(), device_with_buffers_for(32))
+            .unwrap();
+    assert_eq!((large.info().batch_size, large.info().batch_notice), (32, None));
+    while session_step(&large) < large.info().steps_per_epoch {
+        pollster::block_on(large.step()).unwrap();
+    }
+    let saved = pollster::block_on(large.save_state()).unwrap();
+    let e = TrainingSession::resume(dataset.clone(), device_with_buffers_for(6), &saved)
+        .err()
+        .expect("a batch of 32 does not fit buffers of 6 images");
+    assert!(matches!(e.kind(), tagtrain::ErrorKind::RunState { .. }), "{e}");
+    assert!(e.to_string().contains("?backend=cpu"), "{e}");
+    let resumed = TrainingSession::resume(dataset, ComputeDevice::cpu(None), &saved).unwrap();
+    assert_eq!(resumed.info().batch_size, 32);
+}

@@ -22,6 +22,7 @@ function showBadge(/** @type {BackendInfo} */ info) {
   const badge = $("#backend");
   badge.textContent = info.kind === "webgpu" ? "WebGPU" : "CPU";
   badge.dataset.kind = info.kind; // styles the badge; read by the browser tests
+  badge.dataset.maxBuffer = String(info.maxBufferBytes ?? ""); // read by the browser tests
   $("#adapter").textContent = info.adapter ? `(${info.adapter})` : "";
 }
 

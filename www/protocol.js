@@ -166,6 +166,8 @@ export const Progress = Object.freeze({
  * @property {boolean} positiveWeights
  * @property {number} [gradientClip]
  * @property {number} patience
+ * @property {"best" | "last"} [keep]  Which epoch's weights are saved: the best validation mAP's, or the last
+ *   one's when the schedule runs to its end (the best one's when early stopping ends it).
  * @property {{ goal: "maxF1" } | { goal: "precision" | "recall", target: number }} thresholdGoal
  * @property {string} resize  One of `TrainingChoices.resizePolicies`.
  * @property {string[] | null} [labels]  The label columns to train on, by name (null or missing:
@@ -195,6 +197,8 @@ export const Progress = Object.freeze({
  * @property {"webgpu" | "cpu"} kind
  * @property {string | null} adapter  The GPU adapter's name, when there is one.
  * @property {string | null} notice  Something the person should know about the backend.
+ * @property {number | null} maxBufferBytes  The GPU's largest buffer (null on the CPU); training
+ *   batches and prediction passes are sized to fit it.
  * @property {TrainingChoices} choices  What the options form offers (`trainingChoices()`).
  */
 
@@ -341,6 +345,9 @@ export const Progress = Object.freeze({
  * @property {number} info.parameters
  * @property {string} info.model
  * @property {"webgpu" | "cpu"} info.backend
+ * @property {number} info.batchSize  Images per step.
+ * @property {string | null} info.batchNotice  Set when the batch asked for was lowered to fit the
+ *   GPU's largest buffer (`maxStorageBufferBindingSize`).
  * @property {"new" | "continue" | "new-head"} info.init
  * @property {number} info.wasmMemoryBytes  The worker's wasm memory after decoding (its peak so far).
  * @property {{ epochs: EpochReport[], stepLosses: number[] }} info.history  What a resumed run

@@ -65,6 +65,11 @@ pub struct ComputeDevice {
     pub adapter: String,
     /// Set when the GPU was wanted but could not be had.
     pub notice: Option<String>,
+    /// The largest buffer one tensor may take, in bytes: on a GPU the smaller of the device's
+    /// `maxStorageBufferBindingSize` and `maxBufferSize` (WebGPU guarantees only 128 MiB, and
+    /// phones give little more); `None` on the CPU, whose tensors are bounded by memory alone.
+    /// A training batch is sized to fit ([`crate::TrainingSession`]).
+    pub max_buffer_bytes: Option<u64>,
 }
 
 impl ComputeDevice {
@@ -75,6 +80,7 @@ impl ComputeDevice {
             kind: BackendKind::Cpu,
             adapter: "CPU (burn flex)".into(),
             notice,
+            max_buffer_bytes: None,
         }
     }
 
@@ -99,11 +105,16 @@ impl ComputeDevice {
         match Device::wgpu_options().init_with_setup_async().await {
             Ok((device, setup)) => {
                 let info = setup.adapter.get_info();
+                // cubecl requests the device with these limits and allocates no buffer larger.
+                let limits = setup.device.limits();
                 Self {
                     device,
                     kind: BackendKind::Gpu,
                     adapter: format!("{} ({:?})", info.name, info.backend),
                     notice: None,
+                    max_buffer_bytes: Some(
+                        limits.max_storage_buffer_binding_size.min(limits.max_buffer_size),
+                    ),
                 }
             }
             // wgpu's error lists every backend it tried; the user needs the conclusion.

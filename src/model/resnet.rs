@@ -227,6 +227,8 @@ impl ResNetV2Config {
     /// As [`ResNetV2Config::init`].
     pub fn footprint(&self, side: usize) -> Result<Footprint> {
         let base = self.width();
+        // The input itself: the random crop pads it by at most half its side each way.
+        let padded = 2 * side + 2;
         let (kernel, mut side) = match self.kind {
             ResNetKind::Small => (3, side),
             // Stride-2 stem, then a stride-2 pool.
@@ -234,6 +236,7 @@ impl ResNetV2Config {
         };
         let mut parameters = self.in_channels * base * kernel * kernel;
         let mut floats = base * side * side;
+        let mut largest = (self.in_channels * padded * padded).max(base * side * side);
         if self.kind == ResNetKind::Large {
             side = side.div_ceil(2);
             floats += base * side * side;
@@ -252,6 +255,10 @@ impl ResNetV2Config {
             };
             floats += 2 * input * side * side + 3 * width * conv1_side * conv1_side;
             floats += (3 * width + 2 * out + usize::from(projection) * out) * inner * inner;
+            largest = largest
+                .max(input * side * side)
+                .max(width * conv1_side * conv1_side)
+                .max(out.max(width) * inner * inner);
             parameters += input * width + width * width * 9 + width * out;
             parameters += usize::from(projection) * input * out;
             // BatchNorm: scale, shift and the two running statistics, as burn counts them.
@@ -261,7 +268,11 @@ impl ResNetV2Config {
         let features = self.features()?;
         floats += 2 * features * side * side;
         parameters += 4 * features + (features + 1) * self.num_labels;
-        Ok(Footprint { activations_per_image: floats as u64, parameters: parameters as u64 })
+        Ok(Footprint {
+            activations_per_image: floats as u64,
+            largest_tensor_per_image: largest.max(features * side * side) as u64,
+            parameters: parameters as u64,
+        })
     }
 }
 
@@ -270,6 +281,10 @@ impl ResNetV2Config {
 pub struct Footprint {
     /// Floats the forward pass produces for one image.
     pub activations_per_image: u64,
+    /// Floats of the largest single tensor of the forward pass for one image (the input, or a
+    /// layer's output at the highest resolution). A batch's tensor, and its gradient, is
+    /// `batch ×` this: what must fit in one GPU buffer.
+    pub largest_tensor_per_image: u64,
     /// Parameters as `Module::num_params` counts them (BatchNorm's running statistics
     /// included).
     pub parameters: u64,
@@ -344,6 +359,21 @@ mod tests {
         assert!(ResNetKind::for_depth(2).is_err());
         let wrong = ResNetV2Config::new(ResNetKind::Large, 11, 3);
         assert!(wrong.init(&Device::flex()).is_err());
+    }
+
+    #[test]
+    fn footprint_finds_the_largest_tensor() {
+        // Small: the first stage's output, 4 × 16 channels at the input's size.
+        let small = ResNetV2Config::for_depth(20, 3).unwrap();
+        assert_eq!(small.footprint(32).unwrap().largest_tensor_per_image, 64 * 32 * 32);
+        // Large: a 64-channel stride-2 stem (16 × side²) against the first stage's 256
+        // channels after the pool (also 16 × side²).
+        let large = ResNetV2Config::for_depth(26, 3).unwrap();
+        assert_eq!(large.footprint(64).unwrap().largest_tensor_per_image, 16 * 64 * 64);
+        // One channel at width 4: the padded input (the crop pads by up to half the side
+        // each way) is larger than any layer's output.
+        let narrow = small.with_in_channels(1).with_base_width(Some(1));
+        assert_eq!(narrow.footprint(32).unwrap().largest_tensor_per_image, 66 * 66);
     }
 
     #[test]

@@ -47,7 +47,8 @@ pub struct EpochReport {
     pub train_loss: f64,
     /// Validation loss (`None` without validation images).
     pub valid_loss: Option<f64>,
-    /// True when this epoch's weights are the best so far (they are the ones kept).
+    /// True when this epoch's weights are the ones kept so far: the best so far, or the last
+    /// epoch's at the schedule's end with [`crate::KeptEpoch::Last`].
     pub best: bool,
     /// Validation metrics at 0.5 (thresholds are tuned only when the model is saved).
     #[serde(flatten)]
@@ -82,6 +83,10 @@ pub struct SessionInfo {
     pub model: String,
     /// `webgpu` or `cpu`.
     pub backend: &'static str,
+    /// Images per step.
+    pub batch_size: usize,
+    /// Set when the batch size asked for was lowered to fit the GPU's largest buffer.
+    pub batch_notice: Option<String>,
     /// How the weights started (see [`super::TrainingSession::from_model`]).
     pub init: WeightsInit,
     /// The labels trained (the chosen label columns), in the model's order.

@@ -19,6 +19,7 @@ use crate::data::batcher::{images_tensor, targets_tensor};
 use crate::data::{Dataset, Normalization, Split, stratified_split, validation_share};
 use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
+use crate::memory::batch_for_buffer;
 use crate::metrics::evaluate;
 use crate::model::{ResNetV2, ResNetV2Config};
 use crate::options::{LIMITS, TrainingOptions, WeightsInit};
@@ -82,6 +83,8 @@ pub struct TrainingSession {
     /// Set when a step's loss was not finite: the run is over, and the weights after that
     /// step are not to be saved.
     diverged: Option<Error>,
+    /// Set when the batch size asked for was lowered to fit the GPU's largest buffer.
+    batch_notice: Option<String>,
 }
 
 impl TrainingSession {
@@ -127,6 +130,8 @@ impl TrainingSession {
         let train_device = compute.device.clone().autodiff();
         train_device.seed(options.seed);
         let start = start(&dataset, &options, &split.train, model_file, &train_device)?;
+        let batch_notice =
+            fit_batch_to_buffers(&mut options, &start.config, &dataset, &split, &compute)?;
         let (pos_weight, valid_targets) = split_tensors(&dataset, &options, &split, &train_device);
         let ema =
             (options.ema_decay > 0.0).then(|| WeightAverage::new(options.ema_decay, &start.model));
@@ -143,7 +148,7 @@ impl TrainingSession {
             compute,
             train_device,
             rng: SeededRng::new(options.seed.wrapping_add(1)),
-            early_stopping: EarlyStopping::new(options.patience),
+            early_stopping: EarlyStopping::new(options.patience, options.keep),
             options,
             order: Vec::new(),
             step: 0,
@@ -157,6 +162,7 @@ impl TrainingSession {
             budget: options_budget,
             ema,
             diverged: None,
+            batch_notice,
         })
     }
 
@@ -188,6 +194,12 @@ impl TrainingSession {
         let mut tensors = read_f32_tensors(state)
             .map_err(|e| Error::run_state(format!("its tensors cannot be read ({e})")))?;
         let config = header.architecture;
+        // A run's batch cannot change (its epochs are counted in steps): on a GPU with smaller
+        // buffers than the one it started on, it resumes on the CPU or not at all.
+        let mut fitted = options.clone();
+        if fit_batch_to_buffers(&mut fitted, &config, &dataset, &split, &compute)?.is_some() {
+            return Err(batch_too_large_to_resume(&options, &compute));
+        }
         let damaged = |e: Error| Error::run_state(format!("its weights do not fit ({e})"));
         let model = load_into(config.init(&train_device)?, &mut tensors, "model.", &train_device)
             .map_err(damaged)?;
@@ -244,6 +256,7 @@ impl TrainingSession {
         let (pos_weight, valid_targets) = split_tensors(&dataset, &options, &split, &train_device);
         let early_stopping = EarlyStopping::restore(
             options.patience,
+            options.keep,
             best,
             header.stale_epochs,
             header.stopped_early,
@@ -277,6 +290,7 @@ impl TrainingSession {
             budget: options_budget,
             ema,
             diverged: None,
+            batch_notice: None,
         })
     }
 
@@ -370,6 +384,8 @@ impl TrainingSession {
             parameters: self.model.as_ref().map(|m| m.num_params()).unwrap_or(0),
             model: self.config.name(),
             backend: self.compute.kind.as_str(),
+            batch_size: self.options.batch_size,
+            batch_notice: self.batch_notice.clone(),
             init: self.init,
             labels: self.dataset.labels.clone(),
             duplicates: self
@@ -480,7 +496,8 @@ impl TrainingSession {
                 None => self.model.as_ref().ok_or_else(busy)?,
             };
             let validated = !self.split.valid.is_empty();
-            self.early_stopping.observe(&mut report, model, probs, validated);
+            let schedule_end = self.step >= self.total_steps();
+            self.early_stopping.observe(&mut report, model, probs, validated, schedule_end);
             self.history.epochs.push(report.clone());
             Some(report)
         } else {
@@ -739,6 +756,39 @@ fn split_tensors(
 }
 
 /// A step or read while another step holds the model (only possible through misuse of the API).
+/// Lowers `options.batch_size` to what the device's largest buffer holds (a GPU's; the CPU
+/// has no such limit) and returns the notice saying so. A batch is never larger than the
+/// training images, so only that many need to fit.
+fn fit_batch_to_buffers(
+    options: &mut TrainingOptions,
+    config: &ResNetV2Config,
+    dataset: &Dataset,
+    split: &Split,
+    compute: &ComputeDevice,
+) -> Result<Option<String>> {
+    let Some(limit) = compute.max_buffer_bytes else {
+        return Ok(None);
+    };
+    let batch = options.batch_size.min(split.train.len().max(1));
+    let (fitting, notice) = batch_for_buffer(config, dataset.image_size, batch, limit)?;
+    if notice.is_some() {
+        options.batch_size = fitting;
+    }
+    Ok(notice)
+}
+
+/// A saved run whose batch is too large for this device's buffers: its epochs are counted in
+/// steps of that batch, so it cannot change.
+fn batch_too_large_to_resume(options: &TrainingOptions, compute: &ComputeDevice) -> Error {
+    Error::run_state(format!(
+        "its batches of {} images are too large for this GPU's buffers ({} MiB at most): \
+         resume it on the CPU (open the page with ?backend=cpu), or start a new run, which \
+         picks a batch that fits",
+        options.batch_size,
+        compute.max_buffer_bytes.unwrap_or(0) >> 20,
+    ))
+}
+
 fn busy() -> Error {
     Error::misuse("the session is busy with another step; await it first")
 }

@@ -10,9 +10,14 @@ export async function trainPredictReload({ webgpu, expectBackend, fineTune = fal
   const { page } = app;
   try {
     assert.equal(await backendOf(page), expectBackend);
+    const maxBuffer = await page.getAttribute("#backend", "data-max-buffer");
     if (expectBackend === "cpu") {
       assert.ok(await page.isVisible("#backend-notice"), "the CPU fallback is announced");
       assert.match(await page.textContent("#backend-notice"), /CPU/);
+      assert.equal(maxBuffer, "", "the CPU has no buffer limit");
+    } else {
+      // The adapter's limit is read (WebGPU guarantees at least 128 MiB): batches fit it.
+      assert.ok(Number(maxBuffer) >= 128 * 2 ** 20, `the GPU's largest buffer: ${maxBuffer}`);
     }
 
     await loadSample(page);
@@ -27,6 +32,7 @@ export async function trainPredictReload({ webgpu, expectBackend, fineTune = fal
     await page.click("#train");
     await page.waitForSelector("#train-status[data-state=done]", { timeout: 15 * 60_000 });
     assert.match(await page.textContent("#train-status"), /Done/);
+    assert.ok(await page.isHidden("#train-batch"), "a batch of 8 at 32 px fits any GPU's buffers");
 
     const epochs = await page.$$eval("#epoch-history tbody tr", (rows) =>
       rows.map((r) => ({ train: Number(r.dataset.trainLoss), valid: Number(r.dataset.validLoss), map: Number(r.dataset.map) })));

@@ -60,6 +60,7 @@ export function showChoices(/** @type {TrainingChoices} */ choices) {
   $("#opt-time-budget").max = String(budget.max / 60);
   $("#opt-time-budget").value = defaults.timeBudgetSeconds == null ? "" : String(defaults.timeBudgetSeconds / 60);
   $("#opt-patience").value = String(defaults.patience);
+  $("#opt-keep").value = defaults.keep;
   $("#opt-seed").value = String(defaults.seed);
   $("#opt-crop").checked = defaults.augment.crop;
   $("#opt-jitter").checked = defaults.augment.jitter;
@@ -163,6 +164,7 @@ export function trainingOptions() {
     labelSmoothing: Number($("#opt-label-smoothing").value),
     emaDecay: Number($("#opt-ema").value),
     patience: Number($("#opt-patience").value),
+    keep: $("#opt-keep").value,
     seed: Number($("#opt-seed").value),
     positiveWeights: $("#opt-pos-weight").checked,
     thresholdGoal: goal === "maxF1" ? { goal } : { goal, target: Number($("#opt-threshold-target").value) },

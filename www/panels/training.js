@@ -273,6 +273,9 @@ function showSplitNotes(/** @type {import("../protocol.js").StartedEvent["info"]
   labels.textContent = `Labels trained: ${(i.labels ?? []).join(", ")}.` +
     (i.groups != null ? ` ${i.groups} groups of the group column are kept whole by the split.` : "");
   labels.hidden = !i.labels;
+  const batch = $("#train-batch");
+  batch.hidden = !i.batchNotice;
+  batch.textContent = i.batchNotice ?? "";
   const duplicates = $("#train-duplicates");
   const sets = i.duplicates ?? [];
   duplicates.hidden = sets.length === 0;
@@ -309,7 +312,7 @@ function showValidation(/** @type {EpochReport} */ v) {
   }, el("td", {}, String(v.epoch)), el("td", {}, v.trainLoss.toFixed(4)), el("td", {}, fmt(v.validLoss)),
   el("td", {}, fmt(v.map)), el("td", {}, fmt(v.microF1)), el("td", {}, fmt(v.macroF1))));
   $("#metrics-summary").textContent =
-    `After epoch ${v.epoch}${v.best ? " (best so far, kept)" : ""}: train loss ${v.trainLoss.toFixed(4)}` +
+    `After epoch ${v.epoch}${v.best ? " (kept)" : ""}: train loss ${v.trainLoss.toFixed(4)}` +
     (v.validLoss != null ? `, validation loss ${v.validLoss.toFixed(4)}` : ", no validation images") +
     ` · ${overallMetricsText(v)} (F1, Hamming loss and subset accuracy at 0.5 until the run ends)`;
   $("#metrics-caption").textContent = "Per label on the validation images, at a threshold of 0.5 until the " +

@@ -55,8 +55,12 @@ fn dataset_from_bytes(path: &str, bytes: Vec<u8>) -> anyhow::Result<DatasetSourc
 
 /// The model file at `path`, loaded onto `compute`.
 fn open_model(path: &str, compute: &ComputeDevice) -> anyhow::Result<Predictor> {
-    Predictor::from_bytes(&read(path)?, &compute.device)
-        .with_context(|| format!("{path} cannot be used as a model"))
+    let mut predictor = Predictor::from_bytes(&read(path)?, &compute.device)
+        .with_context(|| format!("{path} cannot be used as a model"))?;
+    predictor
+        .fit_to_buffers(compute.max_buffer_bytes)
+        .with_context(|| format!("{path} cannot run on this GPU"))?;
+    Ok(predictor)
 }
 
 /// The device `--device` asks for, initialised; a fallback is noted on stderr.

@@ -5,8 +5,8 @@ use serde::Serialize;
 use tagtrain::data::Recommendation;
 use tagtrain::train::{LrFindOptions, LrFinder};
 use tagtrain::{
-    AugmentOptions, InputSpec, ResizePolicy, ThresholdGoal, TrainingOptions, TrainingSession,
-    TrainingSummary, checkpoint,
+    AugmentOptions, InputSpec, KeptEpoch, ResizePolicy, ThresholdGoal, TrainingOptions,
+    TrainingSession, TrainingSummary, checkpoint,
 };
 use web_time::Instant;
 
@@ -57,6 +57,13 @@ pub(super) const COMMAND: Command = Command {
             .with_default(|| TrainingOptions::default().seed.to_string()),
         Flag::valued("patience", "N", "stop after N epochs without a better mAP; 0: never")
             .with_default(|| TrainingOptions::default().patience.to_string()),
+        Flag::valued(
+            "keep",
+            "best|last",
+            "the weights to save: the best validation mAP's epoch, or the last epoch's when \
+             the schedule runs to its end (the best one's when early stopping ends it)",
+        )
+        .with_default(|| TrainingOptions::default().keep.as_str().into()),
         Flag::valued("labels", "A,B,…", "train only these label columns (default: all)"),
         Flag::valued("exclude-labels", "A,B,…", "train every label column but these"),
         Flag::switch("no-augment", "no augmentation at all (no random crop)"),
@@ -253,6 +260,11 @@ fn training_options(
         _ => ResizePolicy::parse(&args.value_or_default("resize"))
             .map_err(|e| args.usage_error(e.to_string()))?,
     };
+    let keep = match &*args.value_or_default("keep") {
+        "best" => KeptEpoch::Best,
+        "last" => KeptEpoch::Last,
+        other => return Err(args.usage_error(format!("--keep {other}: use best or last"))),
+    };
     let goal = args.value_or_default("thresholds");
     let threshold_goal = parse_goal(&goal).ok_or_else(|| {
         args.usage_error(format!(
@@ -289,6 +301,7 @@ fn training_options(
         },
         seed: args.number_or_default("seed")?,
         patience: args.number_or_default("patience")?,
+        keep,
         resize,
         positive_weights: args.flag("pos-weight"),
         gradient_clip: args.number_or_default("grad-clip")?,
@@ -438,6 +451,9 @@ fn run_to_end(
         info.valid_images,
         info.total_steps
     );
+    if let Some(notice) = &info.batch_notice {
+        eprintln!("note: {notice}");
+    }
     if let Some(seconds) =
         session.options().time_budget_seconds.filter(|_| session.choosing_epochs())
     {
@@ -476,7 +492,7 @@ fn run_to_end(
                 v.metrics.map,
                 v.metrics.micro_f1,
                 v.metrics.macro_f1,
-                if v.best { "  (best)" } else { "" }
+                if v.best { "  (kept)" } else { "" }
             );
         }
         if let (Some(path), Some(_), false) = (run_file, &event.validation, event.done) {
@@ -561,6 +577,10 @@ mod tests {
         assert_eq!(options(flags, None).unwrap(), expected);
         assert_eq!(options("--no-augment", None).unwrap().augment, AugmentOptions::NONE);
         assert_eq!(options("--valid-fraction auto", None).unwrap().validation_fraction, None);
+        assert_eq!(options("--keep best", None).unwrap().keep, KeptEpoch::Best);
+        assert_eq!(options("--keep last", None).unwrap().keep, KeptEpoch::Last);
+        let wrong = options("--keep newest", None).unwrap_err().to_string();
+        assert!(wrong.contains("--keep newest: use best or last"), "{wrong}");
         for (text, seconds) in [("5m", 300.0), ("5", 300.0), ("1.5h", 5400.0), ("45s", 45.0)] {
             let budget = options(&format!("--time-budget {text}"), None).unwrap();
             assert_eq!(budget.time_budget_seconds, Some(seconds), "{text}");
