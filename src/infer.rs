@@ -100,9 +100,10 @@ pub struct Predictor {
     limits: Limits,
     /// Test-time augmentation, when switched on.
     tta: Option<TtaViews>,
-    /// Most images one forward pass may hold, views included: what a GPU's largest buffer
-    /// allows ([`Predictor::fit_to_buffers`]); `None` on the CPU.
-    images_per_pass: Option<usize>,
+    /// The GPU's largest buffer and one image's largest tensor, in bytes
+    /// ([`Predictor::fit_to_buffers`]): a forward pass holds at most `buffer / image` images,
+    /// views included. `None` on the CPU.
+    buffer: Option<(u64, u64)>,
 }
 
 impl Predictor {
@@ -115,7 +116,7 @@ impl Predictor {
             device: device.clone(),
             limits: Limits::default(),
             tta: None,
-            images_per_pass: None,
+            buffer: None,
         })
     }
 
@@ -127,17 +128,15 @@ impl Predictor {
     /// [`crate::ErrorKind::WillNotFit`] when not even one image fits: a model trained at a size
     /// this GPU cannot run; the CPU can.
     pub fn fit_to_buffers(&mut self, max_buffer_bytes: Option<u64>) -> Result<()> {
-        self.images_per_pass = match max_buffer_bytes {
+        self.buffer = match max_buffer_bytes {
             None => None,
             Some(limit) => {
                 let side = self.metadata.input.image_size as usize;
-                let (fitting, _) = crate::memory::batch_for_buffer(
-                    &self.metadata.architecture,
-                    side,
-                    usize::MAX,
-                    limit,
-                )?;
-                Some(fitting)
+                let network = &self.metadata.architecture;
+                // Errors (in words) when not even one image fits.
+                crate::memory::batch_for_buffer(network, side, 1, limit)?;
+                let image = network.footprint(side)?.largest_tensor_per_image * 4;
+                Some((limit, image))
             }
         };
         Ok(())
@@ -176,11 +175,13 @@ impl Predictor {
             )));
         }
         let views = self.tta.map_or(1, TtaViews::count);
-        let per_pass = self.images_per_pass.map_or(usize::MAX, |n| n / views);
-        if per_pass == 0 {
+        let per_pass = self.buffer.map_or(usize::MAX, |(limit, image)| {
+            usize::try_from(limit / (image * views as u64)).unwrap_or(usize::MAX)
+        });
+        if let (0, Some((limit, image))) = (per_pass, self.buffer) {
             return Err(Error::new(crate::ErrorKind::WillNotFit {
-                needed: views as u64,
-                available: self.images_per_pass.unwrap_or(0) as u64,
+                needed: image * views as u64,
+                available: limit,
                 advice: format!(
                     "averaging over {views} shifted copies of an image takes more than this \
                      GPU's largest buffer at {size} px: turn the averaging off, or predict on \

@@ -755,7 +755,6 @@ fn split_tensors(
     (pos_weight, valid_targets)
 }
 
-/// A step or read while another step holds the model (only possible through misuse of the API).
 /// Lowers `options.batch_size` to what the device's largest buffer holds (a GPU's; the CPU
 /// has no such limit) and returns the notice saying so. A batch is never larger than the
 /// training images, so only that many need to fit.
@@ -789,6 +788,7 @@ fn batch_too_large_to_resume(options: &TrainingOptions, compute: &ComputeDevice)
     ))
 }
 
+/// A step or read while another step holds the model (only possible through misuse of the API).
 fn busy() -> Error {
     Error::misuse("the session is busy with another step; await it first")
 }

@@ -1,12 +1,13 @@
 // The recipe's choices in the page (CPU): a validation share left to the dataset, a time budget
-// instead of epochs, label smoothing, and test-time augmentation when predicting. (What the
+// instead of epochs, label smoothing, the last epoch's weights kept, and test-time augmentation
+// when predicting. (What the
 // core decides is tested in Rust: src/data/split.rs, src/train/budget.rs, src/infer/tta.rs.)
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
 import { FIXTURES, loadSample, openApp, shownPredictions } from "./harness.mjs";
 
-test("validation share from the data, a time budget, label smoothing, test-time augmentation", { timeout: 15 * 60_000 }, async () => {
+test("validation share from the data, a time budget, label smoothing, the last epoch kept, test-time augmentation", { timeout: 15 * 60_000 }, async () => {
   const app = await openApp({ webgpu: false });
   const { page } = app;
   try {
@@ -17,6 +18,7 @@ test("validation share from the data, a time budget, label smoothing, test-time 
     assert.equal(await page.inputValue("#opt-time-budget"), "");
     assert.equal(await page.inputValue("#opt-label-smoothing"), "0");
     assert.equal(await page.inputValue("#opt-ema"), "0");
+    assert.equal(await page.inputValue("#opt-keep"), "best");
 
     // About 15 seconds of training instead of a number of epochs.
     await page.fill("#opt-image-size", "16");
@@ -26,16 +28,21 @@ test("validation share from the data, a time budget, label smoothing, test-time 
     await page.click("details.advanced summary");
     await page.fill("#opt-label-smoothing", "0.1");
     await page.fill("#opt-ema", "0.9");
+    await page.selectOption("#opt-keep", "last");
+    await page.fill("#opt-patience", "0");
     await page.click("#train");
     await page.waitForSelector("#train-budget:not([hidden])", { timeout: 5 * 60_000 });
     const epochs = Number(await page.getAttribute("#train-budget", "data-epochs"));
     assert.ok(epochs >= 1, `${epochs} epochs chosen`);
     assert.match(await page.textContent("#train-budget"), /fit the time budget|fits the time budget/);
     await page.waitForSelector("#train-status[data-state=done]", { timeout: 10 * 60_000 });
-    // The run went past the single epoch the field asked for when more fit (early stopping may
-    // end it sooner, never later).
+    // The run went past the single epoch the field asked for when more fit: without early
+    // stopping, exactly the epochs chosen.
     const rows = await page.$$eval("#epoch-history tbody tr", (r) => r.length);
-    assert.ok(rows >= 1 && rows <= epochs, `${rows} epochs run of ${epochs} chosen`);
+    assert.equal(rows, epochs, `${rows} epochs run of ${epochs} chosen`);
+    // The schedule ran to its end, so its last epoch's weights are the ones kept.
+    const kept = await page.$$eval("#epoch-history tbody tr", (r) => r.map((tr) => tr.dataset.kept));
+    assert.equal(kept.at(-1), "true", `kept marks: ${kept}`);
     assert.ok(await page.isHidden("#error"), `no error shown: ${await page.textContent("#error-message")}`);
 
     // Test-time augmentation: ticking it predicts the shown image again, averaged over shifted

@@ -309,6 +309,7 @@ function showValidation(/** @type {EpochReport} */ v) {
     "data-train-loss": String(v.trainLoss),
     "data-valid-loss": String(v.validLoss ?? ""),
     "data-map": String(v.map),
+    "data-kept": String(v.best),
   }, el("td", {}, String(v.epoch)), el("td", {}, v.trainLoss.toFixed(4)), el("td", {}, fmt(v.validLoss)),
   el("td", {}, fmt(v.map)), el("td", {}, fmt(v.microF1)), el("td", {}, fmt(v.macroF1))));
   $("#metrics-summary").textContent =
