@@ -121,7 +121,8 @@ pub struct TrainingSummary {
     pub steps: usize,
     /// Whole epochs run.
     pub epochs_completed: usize,
-    /// Epoch whose weights were kept (best validation mAP).
+    /// Epoch whose weights were kept: the best validation mAP's, or the last one's with
+    /// `options.keep` = `last` when the schedule ran to its end (the JSON name predates that).
     #[serde(default)]
     pub best_epoch: Option<usize>,
     /// Whether early stopping ended the run.

@@ -1,4 +1,5 @@
-//! Keeping the best epoch's weights, and early stopping when validation stops improving.
+//! Keeping the best epoch's weights (or the last one's, [`KeptEpoch::Last`]), and early
+//! stopping when validation stops improving.
 
 use burn::module::Module;
 
@@ -7,7 +8,8 @@ use crate::options::KeptEpoch;
 
 use super::events::EpochReport;
 
-/// The best epoch so far: its weights (inference mode) and validation probabilities.
+/// The epoch kept so far, its weights (inference mode) and validation probabilities: the best
+/// one, or the schedule's last with [`KeptEpoch::Last`].
 pub(super) struct BestEpoch {
     /// The weights, detached from autodiff.
     pub model: ResNetV2,
