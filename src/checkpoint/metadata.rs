@@ -116,6 +116,7 @@ pub struct TrainingSummary {
     #[serde(default)]
     pub init: WeightsInit,
     /// The options the run used.
+    #[serde(deserialize_with = "crate::options::recorded_options")]
     pub options: TrainingOptions,
     /// Optimisation steps run.
     pub steps: usize,

@@ -124,6 +124,7 @@ pub(super) struct BestHeader {
 #[serde(rename_all = "camelCase")]
 pub(super) struct RunHeader {
     pub version: u32,
+    #[serde(deserialize_with = "crate::options::recorded_options")]
     pub options: TrainingOptions,
     pub architecture: ResNetV2Config,
     pub normalization: Normalization,
