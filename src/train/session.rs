@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -40,6 +40,18 @@ use super::resume::{
 };
 use super::schedule::warmup_cosine;
 use super::start::start;
+
+/// Held while a run seeds the backend's generator and draws its initial weights.
+static INITIAL_WEIGHTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Draws every parameter that is still lazy (burn initialises a parameter at its first use).
+struct DrawWeights;
+
+impl ModuleVisitor for DrawWeights {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let _ = param.val();
+    }
+}
 
 /// A training run in progress.
 pub struct TrainingSession {
@@ -128,8 +140,17 @@ impl TrainingSession {
         let split = run_split(&dataset, &options);
         let options_budget = options.time_budget_seconds.map(EpochBudget::new);
         let train_device = compute.device.clone().autodiff();
-        train_device.seed(options.seed);
-        let start = start(&dataset, &options, &split.train, model_file, &train_device)?;
+        let start = {
+            // The CPU backend draws initial weights from one process-wide generator, and
+            // lazily, at a parameter's first use: two runs starting at once (tests in
+            // parallel, or an embedder's two sessions) would take turns on it and not repeat.
+            // Seeding and every draw happen under one lock instead.
+            let _draws = INITIAL_WEIGHTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            train_device.seed(options.seed);
+            let start = start(&dataset, &options, &split.train, model_file, &train_device)?;
+            start.model.visit(&mut DrawWeights);
+            start
+        };
         let batch_notice =
             fit_batch_to_buffers(&mut options, &start.config, &dataset, &split, &compute)?;
         let (pos_weight, valid_targets) = split_tensors(&dataset, &options, &split, &train_device);
