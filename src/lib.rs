@@ -45,7 +45,7 @@ pub use infer::{Evaluation, LabelPrediction, Predictor};
 pub use limits::Limits;
 pub use memory::{MemoryPlan, MemoryVerdict};
 pub use metrics::{LabelMetrics, MultiLabelMetrics};
-pub use model::{ResNetKind, ResNetV2, ResNetV2Config, StrideOn};
+pub use model::{ConvInit, ResNetKind, ResNetV2, ResNetV2Config, StrideOn};
 pub use options::{
     AugmentOptions, Bounds, KeptEpoch, ModelChoice, OptionLimits, TrainingChoices, TrainingOptions,
     WeightsInit,

@@ -165,6 +165,8 @@ export const Progress = Object.freeze({
  * @property {{ crop: boolean, flip: boolean, jitter: boolean }} augment
  * @property {boolean} positiveWeights
  * @property {number} [gradientClip]
+ * @property {"burn" | "he"} [convInit]  How a new network's convolutions start: burn's uniform init or
+ *   He's normal init (see `ConvInit` in src/model/block.rs).
  * @property {number} patience
  * @property {"best" | "last"} [keep]  Which epoch's weights are saved: the best validation mAP's, or the last
  *   one's when the schedule runs to its end (the best one's when early stopping ends it).

@@ -5,5 +5,5 @@ pub mod conv;
 pub mod norm;
 pub mod resnet;
 
-pub use block::StrideOn;
+pub use block::{ConvInit, StrideOn};
 pub use resnet::{ResNetKind, ResNetV2, ResNetV2Config};

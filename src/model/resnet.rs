@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-use super::block::{EXPANSION, PreActBottleneck, PreActBottleneckConfig, StrideOn};
+use super::block::{
+    ConvInit, EXPANSION, PreActBottleneck, PreActBottleneckConfig, StrideOn, conv_initializer,
+};
 use super::conv::forward_conv;
 use super::norm::forward_batch_norm;
 
@@ -160,17 +162,29 @@ impl ResNetV2Config {
         format!("ResNetV2-{kind}-{}", self.depth)
     }
 
-    /// Builds the network on `device`.
+    /// Builds the network on `device`, its convolutions starting from burn's initialisation
+    /// (weights that are loaded next, from a model file or a saved run, replace them anyway).
     ///
     /// # Errors
     /// An invalid depth, a depth of the other family, or zero labels.
     pub fn init(&self, device: &Device) -> Result<ResNetV2> {
+        self.init_with(ConvInit::Burn, device)
+    }
+
+    /// Builds the network on `device` for training from scratch, its convolutions starting
+    /// from `conv_init` (the training option `convInit`).
+    ///
+    /// # Errors
+    /// As [`Self::init`].
+    pub fn init_with(&self, conv_init: ConvInit, device: &Device) -> Result<ResNetV2> {
         let base = self.width();
+        let stem_init = conv_initializer(conv_init);
         let (stem, stem_pool) = match self.kind {
             ResNetKind::Small => (
                 Conv2dConfig::new([self.in_channels, base], [3, 3])
                     .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
                     .with_bias(false)
+                    .with_initializer(stem_init.clone())
                     .init(device),
                 None,
             ),
@@ -179,6 +193,7 @@ impl ResNetV2Config {
                     .with_stride([2, 2])
                     .with_padding(PaddingConfig2d::Explicit(3, 3, 3, 3))
                     .with_bias(false)
+                    .with_initializer(stem_init.clone())
                     .init(device),
                 Some(
                     MaxPool2dConfig::new([3, 3])
@@ -188,7 +203,7 @@ impl ResNetV2Config {
                 ),
             ),
         };
-        let units: Vec<_> = self.unit_configs()?.iter().map(|c| c.init(device)).collect();
+        let units: Vec<_> = self.unit_configs(conv_init)?.iter().map(|c| c.init(device)).collect();
         let channels = self.features()?;
         Ok(ResNetV2 {
             stem,
@@ -201,7 +216,7 @@ impl ResNetV2Config {
 
     /// The residual units in order: stage `s` has width `base × 2^s`, and its first unit
     /// halves the resolution (except in the first stage).
-    fn unit_configs(&self) -> Result<Vec<PreActBottleneckConfig>> {
+    fn unit_configs(&self, conv_init: ConvInit) -> Result<Vec<PreActBottleneckConfig>> {
         let base = self.width();
         let mut units = Vec::new();
         let mut channels = base;
@@ -210,7 +225,8 @@ impl ResNetV2Config {
                 let stride = if s > 0 && u == 0 { 2 } else { 1 };
                 let config = PreActBottleneckConfig::new(channels, base << s)
                     .with_stride(stride)
-                    .with_stride_on(self.layout());
+                    .with_stride_on(self.layout())
+                    .with_conv_init(conv_init);
                 channels = config.out_channels();
                 units.push(config);
             }
@@ -241,7 +257,7 @@ impl ResNetV2Config {
             side = side.div_ceil(2);
             floats += base * side * side;
         }
-        for unit in self.unit_configs()? {
+        for unit in self.unit_configs(ConvInit::Burn)? {
             let (input, width, out) = (unit.in_channels, unit.width, unit.out_channels());
             let inner = side.div_ceil(unit.stride);
             let projection = unit.stride != 1 || input != out;

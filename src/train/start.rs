@@ -40,7 +40,7 @@ pub(super) fn start(
         let config =
             ResNetV2Config::for_depth(options.depth, labels)?.with_in_channels(dataset.channels);
         return Ok(Start {
-            model: config.init(device)?,
+            model: config.init_with(options.conv_init, device)?,
             config,
             norm: Normalization::measure(dataset, train),
             init: WeightsInit::New,

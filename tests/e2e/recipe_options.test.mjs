@@ -20,6 +20,7 @@ test("validation share from the data, a time budget, label smoothing, the last e
     assert.equal(await page.inputValue("#opt-ema"), "0");
     // The last epoch's weights by default (the best validation epoch's when stopped early).
     assert.equal(await page.inputValue("#opt-keep"), "last");
+    assert.equal(await page.inputValue("#opt-conv-init"), "burn");
 
     // About 15 seconds of training instead of a number of epochs.
     await page.fill("#opt-image-size", "16");
@@ -30,6 +31,8 @@ test("validation share from the data, a time budget, label smoothing, the last e
     await page.fill("#opt-label-smoothing", "0.1");
     await page.fill("#opt-ema", "0.9");
     await page.fill("#opt-patience", "0");
+    // He's initialisation reaches the worker, and the run trains with it to its end.
+    await page.selectOption("#opt-conv-init", "he");
     await page.click("#train");
     await page.waitForSelector("#train-budget:not([hidden])", { timeout: 5 * 60_000 });
     const epochs = Number(await page.getAttribute("#train-budget", "data-epochs"));

@@ -61,6 +61,7 @@ export function showChoices(/** @type {TrainingChoices} */ choices) {
   $("#opt-time-budget").value = defaults.timeBudgetSeconds == null ? "" : String(defaults.timeBudgetSeconds / 60);
   $("#opt-patience").value = String(defaults.patience);
   $("#opt-keep").value = defaults.keep;
+  $("#opt-conv-init").value = defaults.convInit;
   $("#opt-seed").value = String(defaults.seed);
   $("#opt-crop").checked = defaults.augment.crop;
   $("#opt-jitter").checked = defaults.augment.jitter;
@@ -165,6 +166,7 @@ export function trainingOptions() {
     emaDecay: Number($("#opt-ema").value),
     patience: Number($("#opt-patience").value),
     keep: $("#opt-keep").value,
+    convInit: $("#opt-conv-init").value,
     seed: Number($("#opt-seed").value),
     positiveWeights: $("#opt-pos-weight").checked,
     thresholdGoal: goal === "maxF1" ? { goal } : { goal, target: Number($("#opt-threshold-target").value) },
