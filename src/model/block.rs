@@ -57,7 +57,7 @@ pub struct PreActBottleneckConfig {
 /// step. Burn's init starts those weights 2.5× (3×3) to 5× (1×1) smaller than He's, so they
 /// learn faster. On the digit mosaics that is worth 0.04 to 0.12 test mAP (Small-20 and
 /// Small-11, 8 epochs); on the emoji set at Small-20 He's calmer start generalised better,
-/// +0.011 to +0.017 (BENCHMARKS.md, "A default recipe"). Burn's is the default.
+/// +0.011 to +0.017 on the means (BENCHMARKS.md, "A default recipe"). Burn's is the default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConvInit {
