@@ -50,7 +50,7 @@ pub struct PreActBottleneckConfig {
 }
 
 /// How a network's convolutions start when it is trained from scratch. JSON: `"burn"`, `"he"`.
-/// Not stored with the network: loaded weights replace it.
+/// Not part of the architecture (loaded weights replace it); a run's options record it.
 ///
 /// Why a choice: behind a batch norm a convolution's output scale does not matter, but its
 /// weights' does, since Adam's steps have a fixed size and a smaller weight turns further per
