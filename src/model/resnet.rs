@@ -203,7 +203,9 @@ impl ResNetV2Config {
                 ),
             ),
         };
-        let units: Vec<_> = self.unit_configs(conv_init)?.iter().map(|c| c.init(device)).collect();
+        let units: Vec<_> = (self.unit_configs()?.into_iter())
+            .map(|unit| unit.with_conv_init(conv_init).init(device))
+            .collect();
         let channels = self.features()?;
         Ok(ResNetV2 {
             stem,
@@ -216,7 +218,7 @@ impl ResNetV2Config {
 
     /// The residual units in order: stage `s` has width `base × 2^s`, and its first unit
     /// halves the resolution (except in the first stage).
-    fn unit_configs(&self, conv_init: ConvInit) -> Result<Vec<PreActBottleneckConfig>> {
+    fn unit_configs(&self) -> Result<Vec<PreActBottleneckConfig>> {
         let base = self.width();
         let mut units = Vec::new();
         let mut channels = base;
@@ -225,8 +227,7 @@ impl ResNetV2Config {
                 let stride = if s > 0 && u == 0 { 2 } else { 1 };
                 let config = PreActBottleneckConfig::new(channels, base << s)
                     .with_stride(stride)
-                    .with_stride_on(self.layout())
-                    .with_conv_init(conv_init);
+                    .with_stride_on(self.layout());
                 channels = config.out_channels();
                 units.push(config);
             }
@@ -257,7 +258,7 @@ impl ResNetV2Config {
             side = side.div_ceil(2);
             floats += base * side * side;
         }
-        for unit in self.unit_configs(ConvInit::Burn)? {
+        for unit in self.unit_configs()? {
             let (input, width, out) = (unit.in_channels, unit.width, unit.out_channels());
             let inner = side.div_ceil(unit.stride);
             let projection = unit.stride != 1 || input != out;

@@ -247,6 +247,18 @@ fn train(args: &Args) -> anyhow::Result<()> {
 /// The training options the flags ask for. Unset depth and image size follow the dataset's
 /// `recommended` model, except that fine-tuning keeps the `parent` model's input (size and
 /// resize policy) unless told otherwise; every other unset option is the library's default.
+/// A flag whose values are an option enum's JSON names (`--keep last`), read through serde so
+/// that the names are written once, on the enum.
+fn choice<T: serde::de::DeserializeOwned>(
+    args: &Args,
+    flag: &str,
+    names: &str,
+) -> anyhow::Result<T> {
+    let value = args.value_or_default(flag);
+    serde_json::from_value(serde_json::Value::String(value.to_string()))
+        .map_err(|_| args.usage_error(format!("--{flag} {value}: use {names}")))
+}
+
 fn training_options(
     args: &Args,
     recommended: &Recommendation,
@@ -267,16 +279,8 @@ fn training_options(
         _ => ResizePolicy::parse(&args.value_or_default("resize"))
             .map_err(|e| args.usage_error(e.to_string()))?,
     };
-    let keep = match &*args.value_or_default("keep") {
-        "best" => KeptEpoch::Best,
-        "last" => KeptEpoch::Last,
-        other => return Err(args.usage_error(format!("--keep {other}: use best or last"))),
-    };
-    let conv_init = match &*args.value_or_default("conv-init") {
-        "burn" => ConvInit::Burn,
-        "he" => ConvInit::He,
-        other => return Err(args.usage_error(format!("--conv-init {other}: use burn or he"))),
-    };
+    let keep: KeptEpoch = choice(args, "keep", "best or last")?;
+    let conv_init: ConvInit = choice(args, "conv-init", "burn or he")?;
     let goal = args.value_or_default("thresholds");
     let threshold_goal = parse_goal(&goal).ok_or_else(|| {
         args.usage_error(format!(
