@@ -1063,7 +1063,8 @@ impl LearningRateTest {
         })
     }
 
-    /// `{ points: [{ learningRate, loss, smoothed }], suggested, minLossRate, divergedAt }`.
+    /// `{ points: [{ learningRate, loss, smoothed }], suggested, minLossRate, steepestRate,
+    /// divergedAt }`.
     pub fn report(&self) -> Result<JsValue, JsError> {
         let guard = self.finder.borrow();
         to_js(&guard.as_ref().ok_or_else(busy)?.report().map_err(err)?)

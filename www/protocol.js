@@ -504,7 +504,8 @@ export const Progress = Object.freeze({
 /**
  * @typedef {object} LrFindReport
  * @property {LrPoint[]} points  Lowest rate first.
- * @property {number} suggested  A tenth of `minLossRate`.
+ * @property {number} suggested  `steepestRate`, or a tenth of `minLossRate` where lower.
  * @property {number} minLossRate  Where the smoothed loss was lowest.
+ * @property {number | null} steepestRate  Where the loss fell fastest, when it fell.
  * @property {number | null} divergedAt  Where the loss blew up, when it did.
  */

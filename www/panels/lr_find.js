@@ -60,8 +60,11 @@ async function findLearningRate(client) {
       $("#opt-learning-rate").value = String(suggested);
       updateMemoryPlan();
       Object.assign(status.dataset, { state: "done", suggested: String(suggested), points: String(report.points.length) });
-      status.textContent = `Suggested learning rate ${suggested} (filled in): a tenth of ` +
-        `${report.minLossRate.toExponential(1)}, where the loss was lowest. ` +
+      const steepest = report.steepestRate != null
+        ? `where the loss fell fastest (${report.steepestRate.toExponential(1)}), or a tenth of `
+        : "a tenth of ";
+      status.textContent = `Suggested learning rate ${suggested} (filled in): ${steepest}` +
+        `${report.minLossRate.toExponential(1)}, where the loss was lowest, whichever is lower. ` +
         (report.divergedAt != null
           ? `The loss blew up at ${report.divergedAt.toExponential(1)}.`
           : "The loss did not blow up in the range tried.");
