@@ -1063,7 +1063,7 @@ impl LearningRateTest {
         })
     }
 
-    /// `{ points: [{ learningRate, loss, smoothed }], suggested, minLossRate, steepestRate,
+    /// `{ points: [{ learningRate, loss, smoothed }], suggested, minLossRate, kneeRate,
     /// divergedAt }`.
     pub fn report(&self) -> Result<JsValue, JsError> {
         let guard = self.finder.borrow();

@@ -504,8 +504,8 @@ export const Progress = Object.freeze({
 /**
  * @typedef {object} LrFindReport
  * @property {LrPoint[]} points  Lowest rate first.
- * @property {number} suggested  `steepestRate`, or a tenth of `minLossRate` where lower.
+ * @property {number} suggested  `kneeRate`, or a tenth of `minLossRate` where lower.
  * @property {number} minLossRate  Where the smoothed loss was lowest.
- * @property {number | null} steepestRate  Where the loss fell fastest, when it fell.
+ * @property {number | null} kneeRate  Where the loss's fall levelled off, when it fell.
  * @property {number | null} divergedAt  Where the loss blew up, when it did.
  */

@@ -60,10 +60,10 @@ async function findLearningRate(client) {
       $("#opt-learning-rate").value = String(suggested);
       updateMemoryPlan();
       Object.assign(status.dataset, { state: "done", suggested: String(suggested), points: String(report.points.length) });
-      const steepest = report.steepestRate != null
-        ? `where the loss fell fastest (${report.steepestRate.toExponential(1)}), or a tenth of `
+      const knee = report.kneeRate != null
+        ? `where the loss's fall levelled off (${report.kneeRate.toExponential(1)}), or a tenth of `
         : "a tenth of ";
-      status.textContent = `Suggested learning rate ${suggested} (filled in): ${steepest}` +
+      status.textContent = `Suggested learning rate ${suggested} (filled in): ${knee}` +
         `${report.minLossRate.toExponential(1)}, where the loss was lowest, whichever is lower. ` +
         (report.divergedAt != null
           ? `The loss blew up at ${report.divergedAt.toExponential(1)}.`

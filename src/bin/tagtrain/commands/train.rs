@@ -388,13 +388,13 @@ fn find_learning_rate(
         Some(lr) => eprintln!("  the loss blew up at lr {lr:.2e}"),
         None => eprintln!("  the loss did not blow up below lr {:.2e}", range.max_lr),
     }
-    let steepest = match report.steepest_rate {
-        Some(lr) => format!("fastest fall at lr {lr:.2e}"),
+    let knee = match report.knee_rate {
+        Some(lr) => format!("the fall levelled off at lr {lr:.2e}"),
         None => "the loss never fell".to_owned(),
     };
     eprintln!(
-        "{steepest}, lowest loss at lr {:.2e}; training with the fastest fall's rate or a tenth of \
-         the lowest's, whichever is lower: --lr {:.2e}",
+        "{knee}, lowest loss at lr {:.2e}; training at the first or a tenth of the second, \
+         whichever is lower: --lr {:.2e}",
         report.min_loss_rate, report.suggested
     );
     Ok(report.suggested)
