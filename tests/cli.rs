@@ -326,7 +326,7 @@ fn train_lr_auto_runs_the_range_test_and_trains_at_its_suggestion() {
     assert!(err.contains("learning-rate range test"), "{err}");
     // The rate it prints is the rate the model file says it trained with.
     let printed: f64 = err
-        .split("training with a tenth of it: --lr ")
+        .split("whichever is lower: --lr ")
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|v| v.parse().ok())
