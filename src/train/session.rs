@@ -38,7 +38,7 @@ use super::loss::{bce_with_logits, bce_with_logits_cpu, positive_weights};
 use super::resume::{
     BestHeader, DatasetFingerprint, HEADER_KEY, RUN_FORMAT, RUN_VERSION, RunHeader, read_header,
 };
-use super::schedule::warmup_cosine;
+use super::schedule::{warmup_cosine, warmup_steps};
 use super::start::start;
 
 /// Held while a run seeds the backend's generator and draws its initial weights.
@@ -470,7 +470,7 @@ impl TrainingSession {
         }
         let bs = self.options.batch_size.min(self.order.len());
         let (loss, grads, model) = self.batch_gradients(in_epoch * bs, bs)?;
-        let warmup = (total / 20).min(100);
+        let warmup = warmup_steps(self.steps_per_epoch, total);
         let lr = warmup_cosine(self.step, total, warmup, self.options.learning_rate, 0.01);
         let model = self.optim.step(lr, model, grads);
         if let Some(ema) = &mut self.ema {
