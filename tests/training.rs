@@ -348,6 +348,56 @@ fn resumed_run_ends_as_the_uninterrupted_one(ema_decay: f32) {
     }
 }
 
+/// An epoch trains on every training image once: the last batch is partial. A run saved when
+/// epochs took full batches only (as tagtrain did before) resumes with its own epochs.
+#[test]
+fn an_epoch_trains_every_image_and_older_runs_keep_their_epochs() {
+    let dataset = synthetic_dataset(100, 16, 3);
+    let options = TrainingOptions { epochs: 2, batch_size: 16, ..options() };
+    let mut session =
+        TrainingSession::new(dataset.clone(), options, ComputeDevice::cpu(None)).unwrap();
+    let info = session.info();
+    let (images, full) = (info.train_images, info.train_images / 16);
+    assert!(images % 16 >= 2, "the test needs a partial batch: {images} images");
+    assert_eq!(info.steps_per_epoch, full + 1);
+    let start = pollster::block_on(session.save_state()).unwrap();
+    let losses = run_to_end(&mut session);
+    assert_eq!(losses.len(), 2 * (full + 1));
+    // The epoch's loss is the mean over its images: the partial batch weighs its share.
+    let partial = (images - 16 * full) as f64;
+    let weighted = losses[..full].iter().sum::<f64>() * 16.0 + losses[full] * partial;
+    let reported = session.history().epochs[0].train_loss;
+    assert!((reported - weighted / images as f64).abs() < 1e-6, "{reported} vs {losses:?}");
+
+    // The same start as an older version saved it: its header says `full` steps an epoch.
+    let old = older_steps_per_epoch(&start, full + 1, full);
+    let mut resumed = TrainingSession::resume(dataset.clone(), ComputeDevice::cpu(None), &old)
+        .expect("an older run resumes");
+    assert_eq!(resumed.info().steps_per_epoch, full);
+    assert_eq!(run_to_end(&mut resumed).len(), 2 * full);
+    assert_eq!(resumed.history().epochs.len(), 2);
+
+    // Any other count is another split of the dataset.
+    let other = older_steps_per_epoch(&start, full + 1, full + 2);
+    let e = TrainingSession::resume(dataset, ComputeDevice::cpu(None), &other).err().unwrap();
+    assert!(e.to_string().contains("split of the dataset"), "{e}");
+}
+
+/// `run` with its header's steps per epoch changed from `from` to `to` (one digit each, so that
+/// the header keeps its length).
+fn older_steps_per_epoch(run: &[u8], from: usize, to: usize) -> Vec<u8> {
+    let (from, to) =
+        (format!("\\\"stepsPerEpoch\\\":{from},"), format!("\\\"stepsPerEpoch\\\":{to},"));
+    assert_eq!(from.len(), to.len());
+    let header_end = 8 + u64::from_le_bytes(run[..8].try_into().unwrap()) as usize;
+    let header = std::str::from_utf8(&run[8..header_end]).unwrap();
+    assert_eq!(header.matches(&from).count(), 1, "{header}");
+    let mut out = run[..8].to_vec();
+    out.extend_from_slice(header.replace(&from, &to).as_bytes());
+    out.extend_from_slice(&run[header_end..]);
+    out
+}
+
 /// A saved run is refused, in words, on another dataset, mid-epoch, and from a newer version.
 #[test]
 fn a_saved_run_is_refused_on_another_dataset() {
@@ -531,7 +581,7 @@ fn the_batch_fits_the_gpus_largest_buffer() {
         TrainingSession::new(dataset.clone(), options.clone(), device_with_buffers_for(6)).unwrap();
     let info = small.info();
     assert_eq!(info.batch_size, 6);
-    assert_eq!(info.steps_per_epoch, info.train_images / 6);
+    assert_eq!(info.steps_per_epoch, tagtrain::train::steps_per_epoch(info.train_images, 6));
     let notice = info.batch_notice.expect("a notice says the batch changed");
     assert!(notice.starts_with("Batches of 6 images instead of 32"), "{notice}");
     assert_eq!(

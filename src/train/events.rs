@@ -73,7 +73,8 @@ pub struct SessionInfo {
     pub train_images: usize,
     /// Images validated on.
     pub valid_images: usize,
-    /// Optimisation steps per epoch (a last partial batch is dropped).
+    /// Optimisation steps per epoch (the last batch may be partial; a lone last image waits for
+    /// the next epoch's shuffle).
     pub steps_per_epoch: usize,
     /// Steps of the whole run.
     pub total_steps: usize,

@@ -10,6 +10,23 @@ pub fn warmup_steps(steps_per_epoch: usize, total: usize) -> usize {
     steps_per_epoch.min(total / 4)
 }
 
+/// Steps in an epoch of `images` training images at batches of `batch`: every image once, the
+/// last batch partial, except that a last batch of one image is left out (as PyTorch users
+/// write it; a batch norm over one image normalises each channel by its own spread only). Before
+/// this, the partial batch was always left out: on the emoji set (2,745 training images at
+/// batch 64) that skipped 57 images an epoch and trained 42 steps an epoch to the reference's 43.
+pub fn steps_per_epoch(images: usize, batch: usize) -> usize {
+    let batch = batch.max(1);
+    let partial = usize::from(images % batch >= 2);
+    (images / batch + partial).max(1)
+}
+
+/// What [`steps_per_epoch`] was before the partial batch trained: full batches only. Runs saved
+/// then resume with it.
+pub fn full_batches_per_epoch(images: usize, batch: usize) -> usize {
+    (images / batch.max(1)).max(1)
+}
+
 /// Learning rate at `step` (0-based) of `total` steps: a linear warm-up over the first
 /// `warmup` steps, then a half cosine from `peak` down to `peak × floor`.
 pub fn warmup_cosine(step: usize, total: usize, warmup: usize, peak: f64, floor: f64) -> f64 {
@@ -32,6 +49,17 @@ mod tests {
         assert_eq!(warmup_steps(780, 780 * 100), 780);
         assert_eq!(warmup_steps(42, 42 * 2), 21);
         assert_eq!(warmup_steps(1, 3), 0);
+    }
+
+    #[test]
+    fn an_epoch_trains_every_image_but_a_lone_last_one() {
+        assert_eq!(steps_per_epoch(2745, 64), 43);
+        assert_eq!(steps_per_epoch(2688, 64), 42);
+        assert_eq!(steps_per_epoch(2689, 64), 42, "a last batch of one is left out");
+        assert_eq!(steps_per_epoch(2690, 64), 43);
+        assert_eq!(steps_per_epoch(20, 64), 1, "fewer images than a batch: one step");
+        assert_eq!(steps_per_epoch(1, 64), 1);
+        assert_eq!(full_batches_per_epoch(2745, 64), 42);
     }
 
     #[test]

@@ -38,7 +38,7 @@ use super::loss::{bce_with_logits, bce_with_logits_cpu, positive_weights};
 use super::resume::{
     BestHeader, DatasetFingerprint, HEADER_KEY, RUN_FORMAT, RUN_VERSION, RunHeader, read_header,
 };
-use super::schedule::{warmup_cosine, warmup_steps};
+use super::schedule::{full_batches_per_epoch, steps_per_epoch, warmup_cosine, warmup_steps};
 use super::start::start;
 
 /// Held while a run seeds the backend's generator and draws its initial weights.
@@ -82,8 +82,9 @@ pub struct TrainingSession {
     /// How the weights started, and the runs before this one (fine-tuning).
     init: WeightsInit,
     lineage: Vec<TrainingSummary>,
+    /// The epoch's training loss summed over its images so far, and their number.
     epoch_loss_sum: f64,
-    epoch_loss_count: usize,
+    epoch_loss_images: usize,
     throughput: Throughput,
     /// Every epoch's report and every step's loss, oldest first (a resumed run's included).
     history: RunHistory,
@@ -160,7 +161,7 @@ impl TrainingSession {
             model: Some(start.model),
             optim: AdamW::new(options.weight_decay, options.gradient_clip),
             config: start.config,
-            steps_per_epoch: (split.train.len() / options.batch_size).max(1),
+            steps_per_epoch: steps_per_epoch(split.train.len(), options.batch_size),
             valid_targets,
             dataset,
             fingerprint: std::cell::OnceCell::new(),
@@ -177,7 +178,7 @@ impl TrainingSession {
             init: start.init,
             lineage: start.lineage,
             epoch_loss_sum: 0.0,
-            epoch_loss_count: 0,
+            epoch_loss_images: 0,
             throughput: Throughput::default(),
             history: RunHistory::default(),
             budget: options_budget,
@@ -206,10 +207,14 @@ impl TrainingSession {
         let options = header.options;
         options.validate()?;
         let split = run_split(&dataset, &options);
-        let steps_per_epoch = (split.train.len() / options.batch_size).max(1);
-        if steps_per_epoch != header.steps_per_epoch {
+        // Runs saved before the last partial batch trained keep their full batches only.
+        let (images, batch) = (split.train.len(), options.batch_size);
+        let saved = header.steps_per_epoch;
+        if saved != steps_per_epoch(images, batch) && saved != full_batches_per_epoch(images, batch)
+        {
             return Err(Error::run_state("its split of the dataset does not match this one's"));
         }
+        let steps_per_epoch = saved;
         let train_device = compute.device.clone().autodiff();
         train_device.seed(options.seed);
         let mut tensors = read_f32_tensors(state)
@@ -303,7 +308,7 @@ impl TrainingSession {
             init: header.init,
             lineage: header.lineage,
             epoch_loss_sum: 0.0,
-            epoch_loss_count: 0,
+            epoch_loss_images: 0,
             throughput: Throughput::default(),
             history: RunHistory { epochs: header.history, step_losses: header.step_losses },
             // A run saved before its time budget chose the epochs (an epoch shorter than the
@@ -466,10 +471,12 @@ impl TrainingSession {
             self.order = self.split.train.clone();
             self.rng.shuffle(&mut self.order);
             self.epoch_loss_sum = 0.0;
-            self.epoch_loss_count = 0;
+            self.epoch_loss_images = 0;
         }
-        let bs = self.options.batch_size.min(self.order.len());
-        let (loss, grads, model) = self.batch_gradients(in_epoch * bs, bs)?;
+        // The last batch of an epoch may be partial.
+        let start = in_epoch * self.options.batch_size;
+        let bs = self.options.batch_size.min(self.order.len() - start);
+        let (loss, grads, model) = self.batch_gradients(start, bs)?;
         let warmup = warmup_steps(self.steps_per_epoch, total);
         let lr = warmup_cosine(self.step, total, warmup, self.options.learning_rate, 0.01);
         let model = self.optim.step(lr, model, grads);
@@ -505,9 +512,10 @@ impl TrainingSession {
             }
         }
         let total = self.total_steps();
-        self.epoch_loss_sum += f64::from(loss_value);
+        // The epoch's loss is the mean over its images, a partial batch counting for less.
+        self.epoch_loss_sum += f64::from(loss_value) * bs as f64;
         self.history.step_losses.push(loss_value);
-        self.epoch_loss_count += 1;
+        self.epoch_loss_images += bs;
 
         let epoch = (self.step - 1) / self.steps_per_epoch + 1;
         let validation = if self.step.is_multiple_of(self.steps_per_epoch) {
@@ -597,7 +605,7 @@ impl TrainingSession {
 
     /// Validation report of the current weights, and their validation probabilities.
     async fn validate(&self, epoch: usize) -> Result<(EpochReport, Vec<f32>)> {
-        let train_loss = self.epoch_loss_sum / self.epoch_loss_count.max(1) as f64;
+        let train_loss = self.epoch_loss_sum / self.epoch_loss_images.max(1) as f64;
         let labels = &self.dataset.labels;
         let thresholds = vec![0.5; labels.len()];
         let (valid_loss, probs) = if self.split.valid.is_empty() {
