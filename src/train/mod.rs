@@ -20,5 +20,5 @@ pub use events::{EpochReport, LabelCurve, RunHistory, SessionInfo, StepEvent, Th
 pub use loss::{bce_with_logits, bce_with_logits_cpu, positive_weights};
 pub use lr_find::{LrFindOptions, LrFindReport, LrFinder, LrPoint};
 pub use resume::{DatasetFingerprint, RUN_FORMAT, RUN_VERSION, SavedRunInfo, saved_run_info};
-pub use schedule::{full_batches_per_epoch, steps_per_epoch, warmup_cosine, warmup_steps};
+pub use schedule::{steps_per_epoch, warmup_cosine, warmup_steps};
 pub use session::TrainingSession;

@@ -26,7 +26,7 @@ pub fn steps_per_epoch(images: usize, batch: usize) -> usize {
 
 /// What [`steps_per_epoch`] was before the partial batch trained: full batches only. Runs saved
 /// then resume with it.
-pub fn full_batches_per_epoch(images: usize, batch: usize) -> usize {
+pub(super) fn full_batches_per_epoch(images: usize, batch: usize) -> usize {
     (images / batch.max(1)).max(1)
 }
 
