@@ -19,7 +19,9 @@ pub struct AugmentOptions {
     /// Random crop with padding (default on).
     pub crop: bool,
     /// The crop's padding as a share of the image side (at least 1 pixel): the crop moves by
-    /// up to this share in each direction.
+    /// up to this share in each direction. Default 1/16 (4 px at 64 px, the PyTorch
+    /// reference's): 1/8 trained worse on both benchmark sets in 8 epochs (BENCHMARKS.md,
+    /// "A default recipe", session 16).
     pub crop_padding: f32,
     /// Random horizontal flip (default off: flags, arrows and text change meaning mirrored).
     pub flip: bool,
@@ -30,13 +32,16 @@ pub struct AugmentOptions {
 
 impl Default for AugmentOptions {
     fn default() -> Self {
-        Self { crop: true, crop_padding: 0.125, flip: false, jitter: false }
+        Self { crop: true, crop_padding: 0.0625, flip: false, jitter: false }
     }
 }
 
 impl AugmentOptions {
     /// No augmentation at all.
-    pub const NONE: Self = Self { crop: false, crop_padding: 0.125, flip: false, jitter: false };
+    pub const NONE: Self = Self { crop: false, crop_padding: 0.0625, flip: false, jitter: false };
+
+    /// The crop's padding of runs recorded before the share was an option (1/8 of the side).
+    pub const RECORDED_CROP_PADDING: f32 = 0.125;
 
     /// True when at least one augmentation runs.
     pub fn any(self) -> bool {
@@ -189,8 +194,10 @@ impl Default for TrainingOptions {
 
 /// Reads the options a run recorded (a model file's training summary, a saved run). Records
 /// written before `keep` existed kept the best epoch, which is no longer the default, so a
-/// missing `keep` reads as `best` there; an options object from the page or an embedder
-/// without `keep` still gets today's default.
+/// missing `keep` reads as `best` there; likewise a recorded augmentation without
+/// `cropPadding` padded by 1/8 of the side ([`AugmentOptions::RECORDED_CROP_PADDING`]), which
+/// test-time augmentation and a resumed run must repeat. An options object from the page or an
+/// embedder without them still gets today's defaults.
 pub(crate) fn recorded_options<'de, D>(
     deserializer: D,
 ) -> std::result::Result<TrainingOptions, D::Error>
@@ -200,6 +207,11 @@ where
     let mut value = serde_json::Value::deserialize(deserializer)?;
     if let Some(fields) = value.as_object_mut() {
         fields.entry("keep").or_insert_with(|| KeptEpoch::Best.as_str().into());
+        if let Some(augment) = fields.get_mut("augment").and_then(|a| a.as_object_mut()) {
+            augment
+                .entry("cropPadding")
+                .or_insert_with(|| AugmentOptions::RECORDED_CROP_PADDING.into());
+        }
     }
     TrainingOptions::deserialize(value).map_err(serde::de::Error::custom)
 }
@@ -409,6 +421,27 @@ mod tests {
         assert_eq!(page.keep, KeptEpoch::Last);
         let wrong = serde_json::from_str::<Record>(r#"{"options": {"keep": "newest"}}"#);
         assert!(wrong.unwrap_err().to_string().contains("newest"));
+    }
+
+    #[test]
+    fn a_recorded_augmentation_without_its_padding_padded_by_an_eighth() {
+        #[derive(Debug, Deserialize)]
+        struct Record {
+            #[serde(deserialize_with = "recorded_options")]
+            options: TrainingOptions,
+        }
+        let old = r#"{"options": {"augment": {"crop": true, "flip": false, "jitter": true}}}"#;
+        let old: Record = serde_json::from_str(old).unwrap();
+        assert_eq!(old.options.augment.crop_padding, 0.125);
+        assert!(old.options.augment.jitter);
+        let new = r#"{"options": {"augment": {"crop": true, "cropPadding": 0.25}}}"#;
+        let new: Record = serde_json::from_str(new).unwrap();
+        assert_eq!(new.options.augment.crop_padding, 0.25);
+        // The page sends no padding: it gets today's default.
+        let page: TrainingOptions =
+            serde_json::from_str(r#"{"augment": {"crop": true, "flip": true}}"#).unwrap();
+        assert_eq!(page.augment.crop_padding, 0.0625);
+        assert_eq!(TrainingOptions::default().augment.crop_padding, 0.0625);
     }
 
     #[test]

@@ -570,7 +570,7 @@ mod tests {
         let flags = "--epochs 3 --depth 20 --image-size 48 --batch-size 4 --lr 0.01 \
                      --weight-decay 0 --valid-fraction 0.3 --seed 9 --patience 0 --flip \
                      --pos-weight --resize letterbox --thresholds recall=0.9 --jitter \
-                     --crop-pad 0.0625 --grad-clip 0 --label-smoothing 0.1 --time-budget 90s --ema 0.99 \
+                     --crop-pad 0.1 --grad-clip 0 --label-smoothing 0.1 --time-budget 90s --ema 0.99 \
                      --conv-init he";
         let expected = TrainingOptions {
             depth: 20,
@@ -585,7 +585,7 @@ mod tests {
             augment: AugmentOptions {
                 flip: true,
                 jitter: true,
-                crop_padding: 0.0625,
+                crop_padding: 0.1,
                 ..AugmentOptions::default()
             },
             positive_weights: true,
