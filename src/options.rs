@@ -30,18 +30,22 @@ pub struct AugmentOptions {
     pub jitter: bool,
 }
 
+/// The crop's padding when none is chosen: 1/16 of the side (see [`AugmentOptions::crop_padding`]).
+const DEFAULT_CROP_PADDING: f32 = 0.0625;
+
+/// The crop's padding of runs recorded before the share was an option: 1/8 of the side.
+const RECORDED_CROP_PADDING: f32 = 0.125;
+
 impl Default for AugmentOptions {
     fn default() -> Self {
-        Self { crop: true, crop_padding: 0.0625, flip: false, jitter: false }
+        Self { crop: true, crop_padding: DEFAULT_CROP_PADDING, flip: false, jitter: false }
     }
 }
 
 impl AugmentOptions {
     /// No augmentation at all.
-    pub const NONE: Self = Self { crop: false, crop_padding: 0.0625, flip: false, jitter: false };
-
-    /// The crop's padding of runs recorded before the share was an option (1/8 of the side).
-    pub const RECORDED_CROP_PADDING: f32 = 0.125;
+    pub const NONE: Self =
+        Self { crop: false, crop_padding: DEFAULT_CROP_PADDING, flip: false, jitter: false };
 
     /// True when at least one augmentation runs.
     pub fn any(self) -> bool {
@@ -195,7 +199,7 @@ impl Default for TrainingOptions {
 /// Reads the options a run recorded (a model file's training summary, a saved run). Records
 /// written before `keep` existed kept the best epoch, which is no longer the default, so a
 /// missing `keep` reads as `best` there; likewise a recorded augmentation without
-/// `cropPadding` padded by 1/8 of the side ([`AugmentOptions::RECORDED_CROP_PADDING`]), which
+/// `cropPadding` padded by 1/8 of the side ([`RECORDED_CROP_PADDING`]), which
 /// test-time augmentation and a resumed run must repeat. An options object from the page or an
 /// embedder without them still gets today's defaults.
 pub(crate) fn recorded_options<'de, D>(
@@ -208,9 +212,7 @@ where
     if let Some(fields) = value.as_object_mut() {
         fields.entry("keep").or_insert_with(|| KeptEpoch::Best.as_str().into());
         if let Some(augment) = fields.get_mut("augment").and_then(|a| a.as_object_mut()) {
-            augment
-                .entry("cropPadding")
-                .or_insert_with(|| AugmentOptions::RECORDED_CROP_PADDING.into());
+            augment.entry("cropPadding").or_insert_with(|| RECORDED_CROP_PADDING.into());
         }
     }
     TrainingOptions::deserialize(value).map_err(serde::de::Error::custom)
