@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the code's habits (rustfmt, clippy with warnings as errors, documented public
-# items), the Rust unit and integration tests (native, flex CPU backend), then the browser
+# items), the Rust unit and integration tests (native, flex CPU backend; the GPU convolution
+# kernels on SwiftShader's Vulkan), then the browser
 # end-to-end tests (headless Chromium, WebGPU on SwiftShader and the CPU fallback).
 # On a fresh machine it first installs what is missing: Chromium (Debian), the npm test tools,
 # the wasm32 target and the pinned wasm-bindgen-cli.
@@ -42,6 +43,20 @@ cargo clippy --release --lib --target wasm32-unknown-unknown --no-default-featur
 
 echo "==> cargo test (native)"
 cargo test --release
+
+# The project's GPU convolution kernels (src/model/gpu_conv) against burn's, natively on
+# SwiftShader: Chromium's software Vulkan driver and the loader it ships (this machine has no
+# GPU). Only these tests see the driver; the others stay on the CPU backend.
+SWIFTSHADER_ICD="${SWIFTSHADER_ICD:-/usr/lib/chromium/vk_swiftshader_icd.json}"
+if [ ! -f "$SWIFTSHADER_ICD" ]; then
+  echo "error: no SwiftShader Vulkan driver at $SWIFTSHADER_ICD (Debian's chromium ships it;" \
+    "set SWIFTSHADER_ICD to another vk_swiftshader_icd.json)" >&2
+  exit 1
+fi
+echo "==> cargo test gpu_conv (native wgpu on SwiftShader)"
+LD_LIBRARY_PATH="$(dirname "$SWIFTSHADER_ICD")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+  VK_ICD_FILENAMES="$SWIFTSHADER_ICD" TAGTRAIN_REQUIRE_GPU=1 \
+  cargo test --release --lib gpu_conv
 
 bash scripts/build-web.sh
 bash scripts/build-predict.sh

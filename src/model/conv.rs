@@ -22,9 +22,10 @@
 //! burn's forward + backward; the per-image form wins from about 32 × 32 pixels
 //! ([`BATCHED_FROM_PIXELS`]), the one product below. For 3×3 layers building and un-building
 //! the nine shifted copies from slices costs more than it saves (0.3–0.6×), so they keep
-//! burn's. [`forward_conv`] picks the form, on the CPU backend of native builds only: WebGPU
-//! has its own convolution kernels, and the browser's CPU page keeps burn's path, whose
-//! memory the page's memory plan was measured with.
+//! burn's. [`forward_conv`] picks the form, on the CPU backend of native builds only; the
+//! browser's CPU page keeps burn's path, whose memory the page's memory plan was measured with.
+//! On a GPU the 1×1 and 3×3 convolutions run the project's own kernels
+//! ([`super::gpu_conv`]), the rest burn's.
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
@@ -56,6 +57,9 @@ enum Form {
     OneProduct { stride: usize, padding: usize },
     /// [`conv1x1_batched`] with this stride.
     PerImage { stride: usize },
+    /// The project's GPU kernels ([`super::gpu_conv`]) with this stride and padding.
+    #[cfg(feature = "gpu")]
+    GpuKernels { stride: usize, padding: usize },
 }
 
 /// The fastest form for `conv` on an input of `pixels` (height · width) on `device`.
@@ -71,6 +75,18 @@ fn form_for(conv: &Conv2d, pixels: usize, device: &Device) -> Form {
         _ => None,
     };
     let stride = conv.stride[0];
+    #[cfg(feature = "gpu")]
+    if let Some(padding) = padding {
+        let square = conv.kernel_size[0] == conv.kernel_size[1];
+        if square
+            && conv.groups == 1
+            && conv.dilation == [1, 1]
+            && conv.stride[1] == stride
+            && super::gpu_conv::supports(device, conv.kernel_size[0], stride, padding)
+        {
+            return Form::GpuKernels { stride, padding };
+        }
+    }
     match padding {
         Some(padding) if one_by_one && conv.stride[1] == stride && on_native_cpu(device) => {
             if padding == 0 && pixels >= BATCHED_FROM_PIXELS {
@@ -91,6 +107,10 @@ fn apply(conv: &Conv2d, input: Tensor<4>, form: Form) -> Tensor<4> {
             conv2d_as_matmul(input, conv.weight.val(), stride, padding)
         }
         Form::PerImage { stride } => conv1x1_batched(input, conv.weight.val(), stride),
+        #[cfg(feature = "gpu")]
+        Form::GpuKernels { stride, padding } => {
+            super::gpu_conv::conv2d(input, conv.weight.val(), stride, padding)
+        }
     };
     match &conv.bias {
         Some(bias) => output + bias.val().reshape([1, -1, 1, 1]),
@@ -98,9 +118,10 @@ fn apply(conv: &Conv2d, input: Tensor<4>, form: Form) -> Tensor<4> {
     }
 }
 
-/// Applies `conv` to `input`: a 1×1 convolution as a matrix product where that is faster
-/// (see [`on_native_cpu`]), anything else through burn's own convolution. Both
-/// give the same values and gradients.
+/// Applies `conv` to `input`: on a GPU through the project's kernels where they apply
+/// ([`super::gpu_conv::supports`]); on the native CPU a 1×1 convolution as a matrix product
+/// where that is faster (see [`on_native_cpu`]); anything else through burn's own convolution.
+/// All give the same values and gradients.
 ///
 /// # Shapes
 /// - `input`: `[batch, in_channels, height, width]`

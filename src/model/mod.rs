@@ -2,6 +2,8 @@
 
 pub mod block;
 pub mod conv;
+#[cfg(feature = "gpu")]
+pub mod gpu_conv;
 pub mod norm;
 pub mod resnet;
 

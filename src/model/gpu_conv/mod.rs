@@ -1,0 +1,330 @@
+//! 2-D convolutions on the GPU with kernels of our own, forward and both gradients.
+//!
+//! Why: burn-cubecl (0.22, autotune off) computes a convolution with its direct kernel, which
+//! permutes NCHW to NHWC and back around every call and gives each thread one pixel and one
+//! vector of output channels; it takes the weight gradient as that same kernel over swapped axes
+//! and the input gradient as a direct transposed convolution. On SwiftShader (a software GPU on
+//! the CPU's cores) those were three quarters of a training step's kernel time (BENCHMARKS.md,
+//! issue #13). The kernels here stay in NCHW, read the weights in place, and give each thread a
+//! tile held in registers, so that each value loaded serves several multiply-adds:
+//! - **forward** ([`conv2d`]): 8 output channels × 8 neighbouring output pixels of a row; the
+//!   row of inputs loaded for a kernel row serves all its taps and the 8 channels. A 1×1
+//!   convolution without stride takes each plane as one row (it sees no neighbourhood);
+//! - **input gradient**: the same kernel over the output gradient, reading the weights flipped
+//!   and transposed. A strided 1×1's is its unstrided one at the output's resolution, spread
+//!   to every stride-th pixel (the others get no gradient);
+//! - **weight gradient**: a thread owns 8 output channels × every tap of one input channel
+//!   (3×3) or × 8 input channels (1×1), summing over 4 pixels at a time and a share of the
+//!   batch; the shares' partial sums are added after.
+//!
+//! [`GpuConv2d`] is a burn backend extension: `Cube` (with `Fusion` over it) runs the kernels
+//! and `Autodiff` records the backward, which calls the two gradient kernels. Square kernels of
+//! side 1 or 3, one group, no dilation, equal strides and paddings on both axes, and a stride
+//! only on 1×1 take this path ([`supports`]); anything else keeps burn's.
+
+mod kernels;
+
+#[cfg(feature = "train")]
+use burn::backend::autodiff::{
+    Autodiff, NodeId,
+    checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
+    grads::Gradients,
+    ops::{Backward, Ops, OpsKind},
+};
+use burn::backend::{Backend, Dispatch, TensorMetadata, backend_extension, tensor::FloatTensor};
+use burn::tensor::{Device, Shape, Tensor};
+
+/// The kernel sides the GPU kernels are compiled for.
+const KERNEL_SIDES: [usize; 2] = [1, 3];
+
+/// Whether [`conv2d`] computes a convolution of this `kernel` side, `stride` and `padding` on
+/// `device`: a GPU device, a 1×1 or 3×3 kernel whose padding leaves a tap inside, and a stride
+/// only on 1×1 kernels (a strided 1×1's input gradient is its unstrided one spread out; the
+/// strided 3×3 of models saved with that layout keeps burn's kernels).
+pub fn supports(device: &Device, kernel: usize, stride: usize, padding: usize) -> bool {
+    on_gpu(device)
+        && KERNEL_SIDES.contains(&kernel)
+        && padding < kernel
+        && (stride == 1 || (kernel == 1 && stride > 1))
+}
+
+/// Whether `device` is a GPU (the cubecl backend) rather than the CPU.
+pub fn on_gpu(device: &Device) -> bool {
+    matches!(device.as_dispatch().clone().inner(), burn::backend::DispatchDevice::Cube(_))
+}
+
+/// The output side of a convolution along one axis.
+fn output_side(input: usize, kernel: usize, stride: usize, padding: usize) -> usize {
+    (input + 2 * padding - kernel) / stride + 1
+}
+
+fn forward_shape(input: &Shape, weight: &Shape, stride: usize, padding: usize) -> Shape {
+    let kernel = weight[2];
+    Shape::new([
+        input[0],
+        weight[0],
+        output_side(input[2], kernel, stride, padding),
+        output_side(input[3], kernel, stride, padding),
+    ])
+}
+
+/// The 2-D convolution and its two gradients as one backend extension (see the module docs).
+/// Tensors are NCHW; weights `[out_channels, in_channels, k, k]`; no bias (added outside).
+#[backend_extension(
+    Cube: cfg(feature = "gpu"),
+    Fusion: cfg(feature = "gpu"),
+    Autodiff: cfg(feature = "train")
+)]
+pub trait GpuConv2d: Backend {
+    /// The convolution of `input` by `weight` with the same `stride` and zero `padding` on both
+    /// spatial axes.
+    #[fusion(dtype = input, shape = forward_shape(input, weight, *stride, *padding))]
+    fn gpu_conv2d(
+        input: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        stride: usize,
+        padding: usize,
+    ) -> FloatTensor<Self>;
+
+    /// The gradient of [`Self::gpu_conv2d`] with respect to its input, whose spatial size was
+    /// `height × width`, from the gradient of its output.
+    #[fusion(dtype = grad, shape = Shape::new([grad[0], weight[1], *height, *width]))]
+    fn gpu_conv2d_input_grad(
+        grad: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        height: usize,
+        width: usize,
+        stride: usize,
+        padding: usize,
+    ) -> FloatTensor<Self>;
+
+    /// The gradient of [`Self::gpu_conv2d`] with respect to its `kernel × kernel` weight, from
+    /// its input and the gradient of its output.
+    #[fusion(dtype = grad, shape = Shape::new([grad[1], input[1], *kernel, *kernel]))]
+    fn gpu_conv2d_weight_grad(
+        input: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    ) -> FloatTensor<Self>;
+}
+
+#[cfg(feature = "train")]
+impl<B: GpuConv2d, C: CheckpointStrategy> GpuConv2d for Autodiff<B, C> {
+    fn gpu_conv2d(
+        input: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        stride: usize,
+        padding: usize,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct Conv2dBackward;
+
+        impl<B: GpuConv2d> Backward<B, 2> for Conv2dBackward {
+            type State = (NodeId, NodeId, usize, usize);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 2>,
+                grads: &mut Gradients,
+                checkpointer: &mut Checkpointer,
+            ) {
+                let [node_input, node_weight] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (input_state, weight_state, stride, padding) = ops.state;
+                let input: FloatTensor<B> = checkpointer.retrieve_node_output(input_state);
+                let weight: FloatTensor<B> = checkpointer.retrieve_node_output(weight_state);
+
+                if let Some(node) = node_input {
+                    let shape = input.shape();
+                    let input_grad = B::gpu_conv2d_input_grad(
+                        grad.clone(),
+                        weight.clone(),
+                        shape[2],
+                        shape[3],
+                        stride,
+                        padding,
+                    );
+                    grads.register::<B>(node.id, input_grad);
+                }
+                if let Some(node) = node_weight {
+                    let kernel = weight.shape()[2];
+                    let weight_grad =
+                        B::gpu_conv2d_weight_grad(input, grad, kernel, stride, padding);
+                    grads.register::<B>(node.id, weight_grad);
+                }
+            }
+        }
+
+        match Conv2dBackward.prepare::<C>([input.node(), weight.node()]).compute_bound().stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let input_state = prep.checkpoint(&input);
+                let weight_state = prep.checkpoint(&weight);
+                let output =
+                    B::gpu_conv2d(input.into_primitive(), weight.into_primitive(), stride, padding);
+                prep.finish((input_state, weight_state, stride, padding), output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::gpu_conv2d(
+                input.into_primitive(),
+                weight.into_primitive(),
+                stride,
+                padding,
+            )),
+        }
+    }
+
+    // The gradients are only called by the backward above, on the inner backend; called on
+    // autodiff tensors they compute the same values, untracked.
+    fn gpu_conv2d_input_grad(
+        grad: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        height: usize,
+        width: usize,
+        stride: usize,
+        padding: usize,
+    ) -> FloatTensor<Self> {
+        FloatTensor::<Self>::new(B::gpu_conv2d_input_grad(
+            grad.into_primitive(),
+            weight.into_primitive(),
+            height,
+            width,
+            stride,
+            padding,
+        ))
+    }
+
+    fn gpu_conv2d_weight_grad(
+        input: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    ) -> FloatTensor<Self> {
+        FloatTensor::<Self>::new(B::gpu_conv2d_weight_grad(
+            input.into_primitive(),
+            grad.into_primitive(),
+            kernel,
+            stride,
+            padding,
+        ))
+    }
+}
+
+/// The convolution of `input` by `weight` (no bias) with the GPU kernels, differentiable.
+/// Call it only where [`supports`] says so.
+///
+/// # Shapes
+/// - `input`: `[batch, in_channels, height, width]`
+/// - `weight`: `[out_channels, in_channels, k, k]`
+/// - output: `[batch, out_channels, out_height, out_width]`
+pub fn conv2d(input: Tensor<4>, weight: Tensor<4>, stride: usize, padding: usize) -> Tensor<4> {
+    Tensor::from_dispatch(Dispatch::gpu_conv2d(
+        input.into_dispatch(),
+        weight.into_dispatch(),
+        stride,
+        padding,
+    ))
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::device::{BackendKind, BackendPreference, ComputeDevice};
+    use burn::tensor::Distribution;
+    use burn::tensor::module::conv2d as burn_conv2d;
+    use burn::tensor::ops::ConvOptions;
+
+    /// `(batch, in, out, side, kernel, stride, padding)`: ResNetV2-Small's layer kinds (the
+    /// 3-channel stem, 1×1 and 3×3 units, strided 1×1s) and the edges of the tiles: batch 1,
+    /// sides and channel counts the tiles do not divide, padding 0 and 2, odd strided sides.
+    const SHAPES: [(usize, usize, usize, usize, usize, usize, usize); 10] = [
+        (2, 3, 16, 9, 3, 1, 1),
+        (1, 16, 16, 8, 3, 1, 1),
+        (3, 12, 8, 7, 3, 1, 0),
+        (1, 5, 7, 10, 3, 1, 1),
+        (2, 4, 8, 6, 3, 1, 2),
+        (2, 16, 64, 8, 1, 1, 0),
+        (1, 6, 10, 5, 1, 1, 0),
+        (2, 16, 32, 9, 1, 2, 0),
+        (3, 8, 4, 7, 1, 2, 0),
+        (1, 64, 16, 4, 1, 3, 0),
+    ];
+
+    /// The GPU, or `None` where this machine has no adapter. `TAGTRAIN_REQUIRE_GPU=1` (set by
+    /// `scripts/test.sh` when it provides SwiftShader's Vulkan driver) turns that into a failure.
+    fn gpu() -> Option<Device> {
+        // wgpu's device is set up once per process; the tests share it.
+        static GPU: std::sync::OnceLock<Option<Device>> = std::sync::OnceLock::new();
+        let gpu = GPU.get_or_init(|| {
+            let compute = pollster::block_on(ComputeDevice::init(BackendPreference::Gpu, true));
+            (compute.kind == BackendKind::Gpu).then_some(compute.device)
+        });
+        if let Some(gpu) = gpu {
+            return Some(gpu.clone());
+        }
+        assert!(
+            std::env::var_os("TAGTRAIN_REQUIRE_GPU").is_none(),
+            "TAGTRAIN_REQUIRE_GPU is set but no GPU adapter was found"
+        );
+        eprintln!("no GPU adapter: the GPU convolution kernels are not checked here");
+        None
+    }
+
+    /// Largest absolute difference, relative to the larger of 1 and `expected`'s largest value.
+    fn relative_error(actual: Tensor<4>, expected: Tensor<4>) -> f32 {
+        let scale = expected.clone().abs().max().into_scalar::<f32>().max(1.0);
+        (actual - expected).abs().max().into_scalar::<f32>() / scale
+    }
+
+    #[test]
+    fn supports_only_the_gpu_and_the_kernels_compiled_for() {
+        assert!(!supports(&Device::flex(), 3, 1, 1));
+        let Some(gpu) = gpu() else { return };
+        assert!(supports(&gpu, 3, 1, 1));
+        assert!(supports(&gpu, 1, 2, 0));
+        assert!(!supports(&gpu, 3, 2, 1), "a strided 3×3 keeps burn's kernels");
+        assert!(!supports(&gpu, 7, 1, 3));
+        assert!(!supports(&gpu, 3, 1, 3), "padding that leaves no tap inside");
+    }
+
+    /// Forward values and both gradients under a random upstream gradient equal burn's own
+    /// convolution's on the same GPU, to 1e-4 of the largest value.
+    #[test]
+    fn forward_and_gradients_match_burns_convolution() {
+        let Some(gpu) = gpu() else { return };
+        let device = gpu.autodiff();
+        for (batch, cin, cout, side, kernel, stride, padding) in SHAPES {
+            let case = format!(
+                "{batch}×{cin}→{cout} at {side}², {kernel}×{kernel} /{stride} pad {padding}"
+            );
+            assert!(supports(&device, kernel, stride, padding), "{case}");
+            let normal = Distribution::Normal(0.0, 1.0);
+            let x = Tensor::<4>::random([batch, cin, side, side], normal, &device);
+            let w = Tensor::<4>::random([cout, cin, kernel, kernel], normal, &device);
+            let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1);
+
+            let (x1, w1) = (x.clone().require_grad(), w.clone().require_grad());
+            let ours = conv2d(x1.clone(), w1.clone(), stride, padding);
+            let (x2, w2) = (x.clone().require_grad(), w.clone().require_grad());
+            let theirs = burn_conv2d(x2.clone(), w2.clone(), None, options);
+            assert_eq!(ours.dims(), theirs.dims(), "{case}");
+            let error = relative_error(ours.clone(), theirs.clone());
+            assert!(error < 1e-4, "{case}: forward differs by {error}");
+
+            let upstream = Tensor::<4>::random(ours.dims(), normal, &device);
+            let ours_grads = (ours * upstream.clone()).sum().backward();
+            let theirs_grads = (theirs * upstream).sum().backward();
+            for (name, a, b) in [
+                ("input", x1.grad(&ours_grads), x2.grad(&theirs_grads)),
+                ("weight", w1.grad(&ours_grads), w2.grad(&theirs_grads)),
+            ] {
+                let (a, b) = (a.expect("our gradient"), b.expect("burn's gradient"));
+                assert_eq!(a.dims(), b.dims(), "{case}: {name} gradient shape");
+                let error = relative_error(a, b);
+                assert!(error < 1e-4, "{case}: {name} gradient differs by {error}");
+            }
+        }
+    }
+}
