@@ -44,19 +44,20 @@ cargo clippy --release --lib --target wasm32-unknown-unknown --no-default-featur
 echo "==> cargo test (native)"
 cargo test --release
 
-# The project's GPU convolution kernels (src/model/gpu_conv) against burn's, natively on
-# SwiftShader: Chromium's software Vulkan driver and the loader it ships (this machine has no
-# GPU). Only these tests see the driver; the others stay on the CPU backend.
+# The project's GPU paths against burn's (the convolution kernels of src/model/gpu_conv, the
+# shared subsample of src/model/conv.rs, the composed batch norm of src/model/norm.rs), natively on SwiftShader: Chromium's software Vulkan
+# driver and the loader it ships (this machine has no GPU). Only these tests see the driver;
+# the others stay on the CPU backend.
 SWIFTSHADER_ICD="${SWIFTSHADER_ICD:-/usr/lib/chromium/vk_swiftshader_icd.json}"
 if [ ! -f "$SWIFTSHADER_ICD" ]; then
   echo "error: no SwiftShader Vulkan driver at $SWIFTSHADER_ICD (Debian's chromium ships it;" \
     "set SWIFTSHADER_ICD to another vk_swiftshader_icd.json)" >&2
   exit 1
 fi
-echo "==> cargo test gpu_conv (native wgpu on SwiftShader)"
+echo "==> cargo test gpu_conv model::conv model::norm (native wgpu on SwiftShader)"
 LD_LIBRARY_PATH="$(dirname "$SWIFTSHADER_ICD")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
   VK_ICD_FILENAMES="$SWIFTSHADER_ICD" TAGTRAIN_REQUIRE_GPU=1 \
-  cargo test --release --lib gpu_conv
+  cargo test --release --lib -- gpu_conv model::conv model::norm
 
 bash scripts/build-web.sh
 bash scripts/build-predict.sh

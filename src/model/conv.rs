@@ -153,14 +153,20 @@ pub fn forward_conv_pair(
         (Form::PerImage { stride }, Some(Form::PerImage { stride: other }))
             if stride > 1 && stride == other =>
         {
-            Some(stride)
+            Some((stride, Form::PerImage { stride: 1 }))
+        }
+        // Strided GPU kernels are 1×1 (`gpu_conv::supports`), so unpadded.
+        #[cfg(feature = "gpu")]
+        (Form::GpuKernels { stride, .. }, Some(Form::GpuKernels { stride: other, .. }))
+            if stride > 1 && stride == other =>
+        {
+            Some((stride, Form::GpuKernels { stride: 1, padding: 0 }))
         }
         _ => None,
     };
     match (shared_stride, second) {
-        (Some(stride), Some(second)) => {
+        (Some((stride, unstrided)), Some(second)) => {
             let subsample = input.slice(s![.., .., ..;stride, ..;stride]);
-            let unstrided = Form::PerImage { stride: 1 };
             (apply(first, subsample.clone(), unstrided), Some(apply(second, subsample, unstrided)))
         }
         _ => (apply(first, input.clone(), form), second.map(|conv| forward_conv(conv, input))),
@@ -318,7 +324,21 @@ mod tests {
 
     #[test]
     fn a_pair_of_strided_1x1_convolutions_matches_the_modules() {
-        let device = Device::flex().autodiff();
+        a_pair_of_strided_1x1_convolutions_matches_the_modules_on(Device::flex());
+    }
+
+    /// On a GPU the pair shares one subsample for the project's kernels
+    /// ([`super::super::gpu_conv`]); the modules' forward is burn's own kernels.
+    #[cfg(feature = "gpu")]
+    #[test]
+    fn a_pair_of_strided_1x1_convolutions_matches_the_modules_on_the_gpu() {
+        if let Some(gpu) = crate::device::test_gpu() {
+            a_pair_of_strided_1x1_convolutions_matches_the_modules_on(gpu);
+        }
+    }
+
+    fn a_pair_of_strided_1x1_convolutions_matches_the_modules_on(device: Device) {
+        let device = device.autodiff();
         let first = Conv2dConfig::new([4, 3], [1, 1]).with_stride([2, 2]).init(&device);
         let second = Conv2dConfig::new([4, 5], [1, 1]).with_stride([2, 2]).init(&device);
         let unstrided = Conv2dConfig::new([4, 5], [1, 1]).init(&device);

@@ -13,8 +13,20 @@ use burn::tensor::Tensor;
 
 use crate::model::conv::on_native_cpu;
 
-/// Applies `norm` to `input`: in training on the CPU backend of native builds, through
-/// [`batch_norm_train_composed`] (updating the running statistics as burn's module does);
+/// Where training takes the batch norm composed ([`batch_norm_train_composed`]): the CPU
+/// backend of native builds, and a GPU, where burn's copies cost as much (the WebGPU page's
+/// kernels took 10 % less time without them on SwiftShader; BENCHMARKS.md). Not the browser's
+/// CPU page, whose memory plan was measured with burn's.
+fn composed_on(device: &burn::tensor::Device) -> bool {
+    #[cfg(feature = "gpu")]
+    if crate::model::gpu_conv::on_gpu(device) {
+        return true;
+    }
+    on_native_cpu(device)
+}
+
+/// Applies `norm` to `input`: in training on the CPU backend of native builds and on a GPU,
+/// through [`batch_norm_train_composed`] (updating the running statistics as burn's module does);
 /// anywhere else, through burn's module. Both give the same values, gradients and statistics.
 ///
 /// # Shapes
@@ -23,7 +35,7 @@ use crate::model::conv::on_native_cpu;
 pub fn forward_batch_norm(norm: &BatchNorm, input: Tensor<4>) -> Tensor<4> {
     let device = input.device();
     let training = device.is_autodiff() && norm.training.is_enabled();
-    if !(training && on_native_cpu(&device)) {
+    if !(training && composed_on(&device)) {
         return norm.forward(input);
     }
     let (output, mean, variance) =
@@ -84,9 +96,21 @@ mod tests {
 
     #[test]
     fn equals_burns_batch_norm_in_values_gradients_and_running_statistics() {
-        let device = Device::flex().autodiff();
+        equals_burns_batch_norm_on(Device::flex());
+    }
+
+    #[cfg(feature = "gpu")]
+    #[test]
+    fn equals_burns_batch_norm_on_the_gpu() {
+        if let Some(gpu) = crate::device::test_gpu() {
+            equals_burns_batch_norm_on(gpu);
+        }
+    }
+
+    fn equals_burns_batch_norm_on(device: Device) {
+        let device = device.autodiff();
         // Otherwise `forward_batch_norm` would be burn's module, compared with itself.
-        assert!(on_native_cpu(&device), "the composed path runs on this device");
+        assert!(composed_on(&device), "the composed path runs on this device");
         for [batch, channels, side] in [[4, 3, 5], [1, 8, 4], [2, 16, 1]] {
             // Not the initial ones and zeros, so that a swapped gamma and beta shows; two
             // separate modules, since clones share their running statistics.

@@ -2,7 +2,10 @@
 //!
 //! All tensors are contiguous NCHW `f32`. A thread owns a tile of outputs held in registers:
 //! the loads of one kernel row serve all of its taps, and each weight serves several pixels
-//! (see the module docs of the parent for the tiles).
+//! (see the module docs of the parent for the tiles). The kernels never test a load: padded
+//! convolutions read a zero-padded copy ([`pad`]), and a tile's pixels past a row's end read
+//! its last pixel, their results dropped. On SwiftShader the tests and masks had cost more
+//! than the copy (a 3×3's forward took 104 ms with them, 65 ms after; BENCHMARKS.md).
 
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::{DType, TensorMetadata};
@@ -23,11 +26,22 @@ const WEIGHT_GRAD_THREADS: usize = 4096;
 
 /// Where position `at` of a zero-padded input axis (`at` counts from the padding's start) is
 /// in the input, and whether it is inside it; outside, the index is 0, so it can be read.
+/// Without padding (`padded` false) every position a kept output reads is inside, and one past
+/// the end (a tile's pixels beyond the row's) is clamped to it: no test, no mask.
 #[cube]
-fn input_position(at: usize, padding: usize, size: usize) -> (usize, bool) {
-    let index = at - padding;
-    let valid = at >= padding && index < size;
-    (select(valid, index, 0), valid)
+fn input_position(
+    at: usize,
+    padding: usize,
+    size: usize,
+    #[comptime] padded: bool,
+) -> (usize, bool) {
+    if comptime!(padded) {
+        let index = at - padding;
+        let valid = at >= padding && index < size;
+        (select(valid, index, 0), valid)
+    } else {
+        (clamp_max(at, size - 1), true)
+    }
 }
 
 /// `output[b, o, y, x] = Σ input[b, c, y·s + i − p, x·s + j − p] · weight[o, c, i, j]` over a
@@ -39,6 +53,7 @@ fn conv2d_kernel<F: Float>(
     weight: &Tensor<F>,
     output: &mut Tensor<F>,
     padding: usize,
+    #[comptime] padded: bool,
     #[comptime] kernel: usize,
     #[comptime] stride: usize,
     #[comptime] transposed: bool,
@@ -81,14 +96,15 @@ fn conv2d_kernel<F: Float>(
         let channel_start = (b * in_channels + c) * plane;
         #[unroll]
         for i in 0..kernel {
-            let (iy, row_valid) = input_position(y * stride + i, padding, in_height);
+            let (iy, row_valid) = input_position(y * stride + i, padding, in_height, padded);
             if row_valid {
                 let row_start = channel_start + iy * in_width;
                 #[unroll]
                 for j in 0..row_len {
                     // A stride longer than the kernel skips some columns.
                     if comptime!(kernel >= stride || j % stride < kernel) {
-                        let (ix, valid) = input_position(x0 * stride + j, padding, in_width);
+                        let (ix, valid) =
+                            input_position(x0 * stride + j, padding, in_width, padded);
                         row[j] = select(valid, input[row_start + ix], F::new(0.0));
                     }
                 }
@@ -128,7 +144,8 @@ fn conv2d_kernel<F: Float>(
 
 /// `partial[s, o, c, i, j] = Σ grad[b, o, y, x] · input[b, c, y·s + i − p, x·s + j − p]` over
 /// the batch share `s` (`batches_per_share` images) and every output pixel. A thread owns
-/// `tile_channels` output channels × `tile_inputs` input channels × every tap.
+/// `tile_channels` output channels × `tile_inputs` input channels × every tap. `ragged`: the
+/// output's rows do not divide into tiles of pixels.
 #[cube(launch_unchecked)]
 fn conv2d_weight_grad_kernel<F: Float>(
     input: &Tensor<F>,
@@ -136,6 +153,8 @@ fn conv2d_weight_grad_kernel<F: Float>(
     partial: &mut Tensor<F>,
     padding: usize,
     batches_per_share: usize,
+    #[comptime] padded: bool,
+    #[comptime] ragged: bool,
     #[comptime] kernel: usize,
     #[comptime] stride: usize,
     #[comptime] tile_channels: usize,
@@ -189,10 +208,14 @@ fn conv2d_weight_grad_kernel<F: Float>(
                 for o in 0..tile_channels {
                     #[unroll]
                     for p in 0..tile_pixels {
-                        let valid = x0 + p < out_width;
                         let at = grad_start + o * out_plane + y * out_width + x0 + p;
-                        grads[o * tile_pixels + p] =
-                            select(valid, grad[select(valid, at, 0)], F::new(0.0));
+                        grads[o * tile_pixels + p] = if comptime!(ragged) {
+                            // The last tile of a row overhangs it: zeros there.
+                            let valid = x0 + p < out_width;
+                            select(valid, grad[select(valid, at, 0)], F::new(0.0))
+                        } else {
+                            grad[at]
+                        };
                     }
                 }
                 #[unroll]
@@ -200,7 +223,8 @@ fn conv2d_weight_grad_kernel<F: Float>(
                     let input_start = (b * in_channels + c0 + c) * in_plane;
                     #[unroll]
                     for i in 0..kernel {
-                        let (iy, row_valid) = input_position(y * stride + i, padding, in_height);
+                        let (iy, row_valid) =
+                            input_position(y * stride + i, padding, in_height, padded);
                         if row_valid {
                             let row_start = input_start + iy * in_width;
                             #[unroll]
@@ -208,7 +232,7 @@ fn conv2d_weight_grad_kernel<F: Float>(
                                 // A stride longer than the kernel skips some columns.
                                 if comptime!(kernel >= stride || j % stride < kernel) {
                                     let (ix, valid) =
-                                        input_position(x0 * stride + j, padding, in_width);
+                                        input_position(x0 * stride + j, padding, in_width, padded);
                                     row[j] = select(valid, input[row_start + ix], F::new(0.0));
                                 }
                             }
@@ -245,6 +269,14 @@ fn conv2d_weight_grad_kernel<F: Float>(
     }
 }
 
+/// The plane (`batch · channels + channel`), row and column of element `at` of a contiguous
+/// NCHW tensor of planes `height × width`.
+#[cube]
+fn plane_position(at: usize, height: usize, width: usize) -> (usize, usize, usize) {
+    let rest = at / width;
+    (rest / height, rest % height, at % width)
+}
+
 /// `output[b, c, y, x] = input[b, c, y / s, x / s]` where `s` divides both, else 0: the input
 /// gradient of a strided 1×1 convolution, from the one at the output's resolution.
 #[cube(launch_unchecked)]
@@ -254,20 +286,34 @@ fn spread_kernel<F: Float>(
     #[comptime] stride: usize,
     #[define(F)] _dtype: ElemType,
 ) {
-    let height = output.shape(2);
-    let width = output.shape(3);
-    if ABSOLUTE_POS >= output.shape(0) * output.shape(1) * height * width {
+    if ABSOLUTE_POS >= output.len() {
         terminate!();
     }
-    let x = ABSOLUTE_POS % width;
-    let rest = ABSOLUTE_POS / width;
-    let y = rest % height;
-    let plane = rest / height;
+    let (plane, y, x) = plane_position(ABSOLUTE_POS, output.shape(2), output.shape(3));
     let (sy, sx) = (y / stride, x / stride);
     let (in_height, in_width) = (input.shape(2), input.shape(3));
     let valid = sy * stride == y && sx * stride == x && sy < in_height && sx < in_width;
     let at = (plane * in_height + sy) * in_width + sx;
     output[ABSOLUTE_POS] = select(valid, input[select(valid, at, 0)], F::new(0.0));
+}
+
+/// `output` is `input` with `padding` zeros around each plane.
+#[cube(launch_unchecked)]
+fn pad_kernel<F: Float>(
+    input: &Tensor<F>,
+    output: &mut Tensor<F>,
+    padding: usize,
+    #[define(F)] _dtype: ElemType,
+) {
+    if ABSOLUTE_POS >= output.len() {
+        terminate!();
+    }
+    let (plane, y, x) = plane_position(ABSOLUTE_POS, output.shape(2), output.shape(3));
+    let (in_height, in_width) = (input.shape(2), input.shape(3));
+    let (iy, row_valid) = input_position(y, padding, in_height, true);
+    let (ix, column_valid) = input_position(x, padding, in_width, true);
+    let at = (plane * in_height + iy) * in_width + ix;
+    output[ABSOLUTE_POS] = select(row_valid && column_valid, input[at], F::new(0.0));
 }
 
 /// A thread's tile: output channels × input channels (the weight gradient's; 1 elsewhere) ×
@@ -281,12 +327,14 @@ struct Tile {
 
 impl Tile {
     /// The tiles measured fastest on SwiftShader (A2 at 32 px, Small-11, batch 64; BENCHMARKS.md):
-    /// 8 channels × 8 pixels for a convolution; for the weight gradient 8 × 8 channel pairs of a
-    /// 1×1 (whose one tap would leave a thread with too little to do per load) and 8 output
-    /// channels of a 3×3 with its 9 taps, over 4 pixels. Channels that do not divide by the
-    /// tile get a tile of 1 along that axis.
-    fn for_conv(out_channels: usize) -> Self {
-        Self { channels: 8, inputs: 1, pixels: 8 }.fitted(out_channels, 1)
+    /// for a convolution 16 channels × 8 pixels, or 8 × 16 for a 1×1 without stride (whose
+    /// planes are one row); for the weight gradient 8 × 8 channel pairs of a 1×1 (whose one tap
+    /// would leave a thread little to do per load) and 8 output channels of a 3×3 with its 9
+    /// taps, over 4 pixels. Channels that do not divide by the tile get a tile of 1 along that
+    /// axis.
+    fn for_conv(out_channels: usize, flat: bool) -> Self {
+        let (channels, pixels) = if flat { (8, 16) } else { (16, 8) };
+        Self { channels, inputs: 1, pixels }.fitted(out_channels, 1)
     }
 
     fn for_weight_grad(out_channels: usize, in_channels: usize, kernel: usize) -> Self {
@@ -336,7 +384,7 @@ fn launch_conv2d(
     let (input, view) =
         if flat { (flatten(input), flatten(output.clone())) } else { (input, output.clone()) };
     let [batch, out_channels, out_height, out_width] = dims(&view);
-    let tile = Tile::for_conv(out_channels);
+    let tile = Tile::for_conv(out_channels, flat);
     let threads =
         batch * (out_channels / tile.channels) * out_height * out_width.div_ceil(tile.pixels);
     let client = output.client.clone();
@@ -355,6 +403,7 @@ fn launch_conv2d(
             weight.into_tensor_arg(),
             view.into_tensor_arg(),
             padding,
+            padding > 0,
             kernel,
             stride,
             transposed,
@@ -400,6 +449,35 @@ fn check_f32(tensor: &CubeTensor) {
     assert_eq!(tensor.dtype, DType::F32, "the GPU convolution kernels take f32 tensors");
 }
 
+/// `input` with `padding` zeros around each plane ([`pad_kernel`]); itself if `padding` is 0.
+/// The convolutions read a padded copy rather than testing every load: on SwiftShader the
+/// tests cost more than the copy.
+fn pad(input: CubeTensor, padding: usize) -> CubeTensor {
+    if padding == 0 {
+        return input;
+    }
+    let [batch, channels, height, width] = dims(&input);
+    let output = empty(&input, [batch, channels, height + 2 * padding, width + 2 * padding]);
+    let threads = output.meta.num_elements();
+    let client = output.client.clone();
+    let cube_dim = CubeDim::new(&client, threads);
+    let cube_count = calculate_cube_count_elemwise(&client, threads, cube_dim);
+    let dtype = burn::backend::cubecl::dtype_to_storage_type(output.dtype);
+    // SAFETY: threads stop at the output's size; reads outside the input are at index 0, masked.
+    unsafe {
+        pad_kernel::launch_unchecked(
+            &client,
+            cube_count,
+            cube_dim,
+            input.into_tensor_arg(),
+            output.clone().into_tensor_arg(),
+            padding,
+            dtype,
+        );
+    }
+    output
+}
+
 impl GpuConv2d for CubeBackend {
     fn gpu_conv2d(
         input: CubeTensor,
@@ -411,7 +489,14 @@ impl GpuConv2d for CubeBackend {
         let [batch, _, height, width] = dims(&input);
         let [out_channels, _, kernel, _] = dims(&weight);
         let input = into_contiguous(input);
-        let weight = into_contiguous(weight);
+        // A 1×1's weights are read transposed, `[in, out]`, where a thread's channels are
+        // neighbours: one cache line a step instead of one per channel (its flip is nothing).
+        let transposed = kernel == 1;
+        let weight = if transposed {
+            into_contiguous(Self::float_swap_dims(weight, 0, 1))
+        } else {
+            into_contiguous(weight)
+        };
         let output = empty(
             &input,
             [
@@ -421,7 +506,7 @@ impl GpuConv2d for CubeBackend {
                 super::output_side(width, kernel, stride, padding),
             ],
         );
-        launch_conv2d(input, weight, output, kernel, stride, padding, false)
+        launch_conv2d(pad(input, padding), weight, output, kernel, stride, 0, transposed)
     }
 
     fn gpu_conv2d_input_grad(
@@ -441,8 +526,8 @@ impl GpuConv2d for CubeBackend {
         let weight = into_contiguous(weight);
         if stride == 1 {
             let output = empty(&grad, [batch, in_channels, height, width]);
-            let padding = kernel - 1 - padding;
-            return launch_conv2d(grad, weight, output, kernel, 1, padding, true);
+            let grad = pad(grad, kernel - 1 - padding);
+            return launch_conv2d(grad, weight, output, kernel, 1, 0, true);
         }
         // Strided, 1×1 only (`supports`): the gradient reaches every stride-th pixel.
         let output = empty(&grad, [batch, in_channels, out_height, out_width]);
@@ -460,7 +545,8 @@ impl GpuConv2d for CubeBackend {
         check_f32(&input);
         let [batch, in_channels, ..] = dims(&input);
         let [_, out_channels, ..] = dims(&grad);
-        let (input, grad) = (into_contiguous(input), into_contiguous(grad));
+        let (input, grad) = (pad(into_contiguous(input), padding), into_contiguous(grad));
+        let padding = 0;
         let (input, grad) = if kernel == 1 && stride == 1 && padding == 0 {
             (flatten(input), flatten(grad))
         } else {
@@ -477,6 +563,7 @@ impl GpuConv2d for CubeBackend {
             Shape::new([shares, out_channels, in_channels, kernel * kernel]),
             input.dtype,
         );
+        let ragged = !dims(&grad)[3].is_multiple_of(tile.pixels);
         let threads = shares * per_share;
         let client = input.client.clone();
         let cube_dim = CubeDim::new(&client, threads);
@@ -493,6 +580,8 @@ impl GpuConv2d for CubeBackend {
                 partial.clone().into_tensor_arg(),
                 padding,
                 batches_per_share,
+                padding > 0,
+                ragged,
                 kernel,
                 stride,
                 tile.channels,

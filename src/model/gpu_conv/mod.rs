@@ -7,12 +7,15 @@
 //! the CPU's cores) those were three quarters of a training step's kernel time (BENCHMARKS.md,
 //! issue #13). The kernels here stay in NCHW, read the weights in place, and give each thread a
 //! tile held in registers, so that each value loaded serves several multiply-adds:
-//! - **forward** ([`conv2d`]): 8 output channels × 8 neighbouring output pixels of a row; the
-//!   row of inputs loaded for a kernel row serves all its taps and the 8 channels. A 1×1
-//!   convolution without stride takes each plane as one row (it sees no neighbourhood);
+//! - **forward** ([`conv2d`]): 16 output channels × 8 neighbouring output pixels of a row; the
+//!   row of inputs loaded for a kernel row serves all its taps and the 16 channels. A 1×1
+//!   convolution without stride takes each plane as one row (it sees no neighbourhood) and
+//!   8 channels × 16 pixels;
 //! - **input gradient**: the same kernel over the output gradient, reading the weights flipped
 //!   and transposed. A strided 1×1's is its unstrided one at the output's resolution, spread
-//!   to every stride-th pixel (the others get no gradient);
+//!   to every stride-th pixel (the others get no gradient). In the network a strided 1×1 is
+//!   a unit's first convolution and its projection, which share one subsample of their input
+//!   ([`super::conv::forward_conv_pair`]) and so never take this path;
 //! - **weight gradient**: a thread owns 8 output channels × every tap of one input channel
 //!   (3×3) or × 8 input channels (1×1), summing over 4 pixels at a time and a share of the
 //!   batch; the shares' partial sums are added after.
@@ -231,7 +234,7 @@ pub fn conv2d(input: Tensor<4>, weight: Tensor<4>, stride: usize, padding: usize
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::device::{BackendKind, BackendPreference, ComputeDevice};
+    use crate::device::test_gpu as gpu;
     use burn::tensor::Distribution;
     use burn::tensor::module::conv2d as burn_conv2d;
     use burn::tensor::ops::ConvOptions;
@@ -251,26 +254,6 @@ mod tests {
         (3, 8, 4, 7, 1, 2, 0),
         (1, 64, 16, 4, 1, 3, 0),
     ];
-
-    /// The GPU, or `None` where this machine has no adapter. `TAGTRAIN_REQUIRE_GPU=1` (set by
-    /// `scripts/test.sh` when it provides SwiftShader's Vulkan driver) turns that into a failure.
-    fn gpu() -> Option<Device> {
-        // wgpu's device is set up once per process; the tests share it.
-        static GPU: std::sync::OnceLock<Option<Device>> = std::sync::OnceLock::new();
-        let gpu = GPU.get_or_init(|| {
-            let compute = pollster::block_on(ComputeDevice::init(BackendPreference::Gpu, true));
-            (compute.kind == BackendKind::Gpu).then_some(compute.device)
-        });
-        if let Some(gpu) = gpu {
-            return Some(gpu.clone());
-        }
-        assert!(
-            std::env::var_os("TAGTRAIN_REQUIRE_GPU").is_none(),
-            "TAGTRAIN_REQUIRE_GPU is set but no GPU adapter was found"
-        );
-        eprintln!("no GPU adapter: the GPU convolution kernels are not checked here");
-        None
-    }
 
     /// Largest absolute difference, relative to the larger of 1 and `expected`'s largest value.
     fn relative_error(actual: Tensor<4>, expected: Tensor<4>) -> f32 {
