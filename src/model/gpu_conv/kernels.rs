@@ -24,36 +24,24 @@ use super::GpuConv2d;
 /// core of a software GPU and the units of a small hardware one busy.
 const WEIGHT_GRAD_THREADS: usize = 4096;
 
-/// Where position `at` of a zero-padded input axis (`at` counts from the padding's start) is
-/// in the input, and whether it is inside it; outside, the index is 0, so it can be read.
-/// Without padding (`padded` false) every position a kept output reads is inside, and one past
-/// the end (a tile's pixels beyond the row's) is clamped to it: no test, no mask.
+/// Where position `at` of an axis padded by `padding` zeros is in the unpadded axis of
+/// `size`, and whether it is inside it; outside, the index is 0, so it can be read.
 #[cube]
-fn input_position(
-    at: usize,
-    padding: usize,
-    size: usize,
-    #[comptime] padded: bool,
-) -> (usize, bool) {
-    if comptime!(padded) {
-        let index = at - padding;
-        let valid = at >= padding && index < size;
-        (select(valid, index, 0), valid)
-    } else {
-        (clamp_max(at, size - 1), true)
-    }
+fn input_position(at: usize, padding: usize, size: usize) -> (usize, bool) {
+    let index = at - padding;
+    let valid = at >= padding && index < size;
+    (select(valid, index, 0), valid)
 }
 
-/// `output[b, o, y, x] = Σ input[b, c, y·s + i − p, x·s + j − p] · weight[o, c, i, j]` over a
-/// zero-padded input. `transposed`: the weight is `[in, out, k, k]` with its taps flipped, read
-/// as `weight[c, o, k − 1 − i, k − 1 − j]` (the input gradient's convolution).
+/// `output[b, o, y, x] = Σ input[b, c, y·s + i, x·s + j] · weight[o, c, i, j]`, the input
+/// already padded. `transposed`: the weight is `[in, out, k, k]` with its taps flipped, read
+/// as `weight[c, o, k − 1 − i, k − 1 − j]` (the input gradient's convolution). A tile's
+/// pixels past the row's end read its last input column; they are not written.
 #[cube(launch_unchecked)]
 fn conv2d_kernel<F: Float>(
     input: &Tensor<F>,
     weight: &Tensor<F>,
     output: &mut Tensor<F>,
-    padding: usize,
-    #[comptime] padded: bool,
     #[comptime] kernel: usize,
     #[comptime] stride: usize,
     #[comptime] transposed: bool,
@@ -96,34 +84,29 @@ fn conv2d_kernel<F: Float>(
         let channel_start = (b * in_channels + c) * plane;
         #[unroll]
         for i in 0..kernel {
-            let (iy, row_valid) = input_position(y * stride + i, padding, in_height, padded);
-            if row_valid {
-                let row_start = channel_start + iy * in_width;
-                #[unroll]
-                for j in 0..row_len {
-                    // A stride longer than the kernel skips some columns.
-                    if comptime!(kernel >= stride || j % stride < kernel) {
-                        let (ix, valid) =
-                            input_position(x0 * stride + j, padding, in_width, padded);
-                        row[j] = select(valid, input[row_start + ix], F::new(0.0));
-                    }
+            let row_start = channel_start + (y * stride + i) * in_width;
+            #[unroll]
+            for j in 0..row_len {
+                // A stride longer than the kernel skips some columns.
+                if comptime!(kernel >= stride || j % stride < kernel) {
+                    row[j] = input[row_start + clamp_max(x0 * stride + j, in_width - 1)];
                 }
+            }
+            #[unroll]
+            for j in 0..kernel {
                 #[unroll]
-                for j in 0..kernel {
+                for o in 0..tile_channels {
+                    // Read in place: neighbouring threads read the same weights, so
+                    // their layout does not matter, and reordering them would be a copy.
+                    let w = if comptime!(transposed) {
+                        let (fi, fj) = (comptime!(kernel - 1 - i), comptime!(kernel - 1 - j));
+                        weight[((c * out_channels + o0 + o) * kernel + fi) * kernel + fj]
+                    } else {
+                        weight[(((o0 + o) * in_channels + c) * kernel + i) * kernel + j]
+                    };
                     #[unroll]
-                    for o in 0..tile_channels {
-                        // Read in place: neighbouring threads read the same weights, so
-                        // their layout does not matter, and reordering them would be a copy.
-                        let w = if comptime!(transposed) {
-                            let (fi, fj) = (comptime!(kernel - 1 - i), comptime!(kernel - 1 - j));
-                            weight[((c * out_channels + o0 + o) * kernel + fi) * kernel + fj]
-                        } else {
-                            weight[(((o0 + o) * in_channels + c) * kernel + i) * kernel + j]
-                        };
-                        #[unroll]
-                        for p in 0..tile_pixels {
-                            sums[o * tile_pixels + p] += row[p * stride + j] * w;
-                        }
+                    for p in 0..tile_pixels {
+                        sums[o * tile_pixels + p] += row[p * stride + j] * w;
                     }
                 }
             }
@@ -151,9 +134,7 @@ fn conv2d_weight_grad_kernel<F: Float>(
     input: &Tensor<F>,
     grad: &Tensor<F>,
     partial: &mut Tensor<F>,
-    padding: usize,
     batches_per_share: usize,
-    #[comptime] padded: bool,
     #[comptime] ragged: bool,
     #[comptime] kernel: usize,
     #[comptime] stride: usize,
@@ -223,31 +204,26 @@ fn conv2d_weight_grad_kernel<F: Float>(
                     let input_start = (b * in_channels + c0 + c) * in_plane;
                     #[unroll]
                     for i in 0..kernel {
-                        let (iy, row_valid) =
-                            input_position(y * stride + i, padding, in_height, padded);
-                        if row_valid {
-                            let row_start = input_start + iy * in_width;
-                            #[unroll]
-                            for j in 0..row_len {
-                                // A stride longer than the kernel skips some columns.
-                                if comptime!(kernel >= stride || j % stride < kernel) {
-                                    let (ix, valid) =
-                                        input_position(x0 * stride + j, padding, in_width, padded);
-                                    row[j] = select(valid, input[row_start + ix], F::new(0.0));
-                                }
+                        let row_start = input_start + (y * stride + i) * in_width;
+                        #[unroll]
+                        for j in 0..row_len {
+                            // A stride longer than the kernel skips some columns.
+                            if comptime!(kernel >= stride || j % stride < kernel) {
+                                let x = clamp_max(x0 * stride + j, in_width - 1);
+                                row[j] = input[row_start + x];
                             }
+                        }
+                        #[unroll]
+                        for j in 0..kernel {
                             #[unroll]
-                            for j in 0..kernel {
+                            for o in 0..tile_channels {
+                                let at = o * per_output + (c * kernel + i) * kernel + j;
+                                let mut sum = sums[at];
                                 #[unroll]
-                                for o in 0..tile_channels {
-                                    let at = o * per_output + (c * kernel + i) * kernel + j;
-                                    let mut sum = sums[at];
-                                    #[unroll]
-                                    for p in 0..tile_pixels {
-                                        sum += grads[o * tile_pixels + p] * row[p * stride + j];
-                                    }
-                                    sums[at] = sum;
+                                for p in 0..tile_pixels {
+                                    sum += grads[o * tile_pixels + p] * row[p * stride + j];
                                 }
+                                sums[at] = sum;
                             }
                         }
                     }
@@ -310,8 +286,8 @@ fn pad_kernel<F: Float>(
     }
     let (plane, y, x) = plane_position(ABSOLUTE_POS, output.shape(2), output.shape(3));
     let (in_height, in_width) = (input.shape(2), input.shape(3));
-    let (iy, row_valid) = input_position(y, padding, in_height, true);
-    let (ix, column_valid) = input_position(x, padding, in_width, true);
+    let (iy, row_valid) = input_position(y, padding, in_height);
+    let (ix, column_valid) = input_position(x, padding, in_width);
     let at = (plane * in_height + iy) * in_width + ix;
     output[ABSOLUTE_POS] = select(row_valid && column_valid, input[at], F::new(0.0));
 }
@@ -368,19 +344,17 @@ fn empty(like: &CubeTensor, shape: [usize; 4]) -> CubeTensor {
 }
 
 /// Launches [`conv2d_kernel`] into `output`.
-#[allow(clippy::too_many_arguments)]
 fn launch_conv2d(
     input: CubeTensor,
     weight: CubeTensor,
     output: CubeTensor,
     kernel: usize,
     stride: usize,
-    padding: usize,
     transposed: bool,
 ) -> CubeTensor {
     // A 1×1 convolution without stride sees no neighbourhood: its planes are rows of
     // height · width pixels, so the tiles never straddle a row's end.
-    let flat = kernel == 1 && stride == 1 && padding == 0;
+    let flat = kernel == 1 && stride == 1;
     let (input, view) =
         if flat { (flatten(input), flatten(output.clone())) } else { (input, output.clone()) };
     let [batch, out_channels, out_height, out_width] = dims(&view);
@@ -402,8 +376,6 @@ fn launch_conv2d(
             input.into_tensor_arg(),
             weight.into_tensor_arg(),
             view.into_tensor_arg(),
-            padding,
-            padding > 0,
             kernel,
             stride,
             transposed,
@@ -506,7 +478,7 @@ impl GpuConv2d for CubeBackend {
                 super::output_side(width, kernel, stride, padding),
             ],
         );
-        launch_conv2d(pad(input, padding), weight, output, kernel, stride, 0, transposed)
+        launch_conv2d(pad(input, padding), weight, output, kernel, stride, transposed)
     }
 
     fn gpu_conv2d_input_grad(
@@ -527,11 +499,11 @@ impl GpuConv2d for CubeBackend {
         if stride == 1 {
             let output = empty(&grad, [batch, in_channels, height, width]);
             let grad = pad(grad, kernel - 1 - padding);
-            return launch_conv2d(grad, weight, output, kernel, 1, 0, true);
+            return launch_conv2d(grad, weight, output, kernel, 1, true);
         }
         // Strided, 1×1 only (`supports`): the gradient reaches every stride-th pixel.
         let output = empty(&grad, [batch, in_channels, out_height, out_width]);
-        let sparse = launch_conv2d(grad, weight, output, 1, 1, 0, true);
+        let sparse = launch_conv2d(grad, weight, output, 1, 1, true);
         spread(sparse, height, width, stride)
     }
 
@@ -545,9 +517,9 @@ impl GpuConv2d for CubeBackend {
         check_f32(&input);
         let [batch, in_channels, ..] = dims(&input);
         let [_, out_channels, ..] = dims(&grad);
+        // The kernel reads a padded copy, as the forward does.
         let (input, grad) = (pad(into_contiguous(input), padding), into_contiguous(grad));
-        let padding = 0;
-        let (input, grad) = if kernel == 1 && stride == 1 && padding == 0 {
+        let (input, grad) = if kernel == 1 && stride == 1 {
             (flatten(input), flatten(grad))
         } else {
             (input, grad)
@@ -578,9 +550,7 @@ impl GpuConv2d for CubeBackend {
                 input.into_tensor_arg(),
                 grad.into_tensor_arg(),
                 partial.clone().into_tensor_arg(),
-                padding,
                 batches_per_share,
-                padding > 0,
                 ragged,
                 kernel,
                 stride,
