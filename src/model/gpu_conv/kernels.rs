@@ -365,9 +365,9 @@ fn launch_conv2d(
     let cube_dim = CubeDim::new(&client, threads);
     let cube_count = calculate_cube_count_elemwise(&client, threads, cube_dim);
     let dtype = burn::backend::cubecl::dtype_to_storage_type(output.dtype);
-    // SAFETY: every index the kernel reads or writes is below the shapes it is given: rows and
-    // columns outside the input are replaced by index 0 and masked, and the output's threads
-    // stop at its size.
+    // SAFETY: every index the kernel reads or writes is below the shapes it is given: the
+    // input is already padded, so the rows a kept output reads are inside it and columns past
+    // a row's end are clamped to it; the threads stop at the output's size.
     unsafe {
         conv2d_kernel::launch_unchecked(
             &client,
