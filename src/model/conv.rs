@@ -241,16 +241,19 @@ pub fn conv1x1_batched(input: Tensor<4>, weight: Tensor<4>, stride: usize) -> Te
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use burn::nn::conv::Conv2dConfig;
     use burn::tensor::Distribution;
     use burn::tensor::module::conv2d;
     use burn::tensor::ops::ConvOptions;
 
+    /// A convolution's case: `(batch, in, out, side, kernel, stride, padding)`.
+    pub(in crate::model) type Case = (usize, usize, usize, usize, usize, usize, usize);
+
     /// `(batch, in, out, side, kernel, stride, padding)`: the layer shapes of ResNetV2-Small
     /// and the edge cases (batch 1, odd sides, stride 2 with and without padding).
-    const SHAPES: [(usize, usize, usize, usize, usize, usize, usize); 9] = [
+    const SHAPES: [Case; 9] = [
         (2, 3, 16, 9, 3, 1, 1),
         (1, 16, 16, 8, 3, 1, 1),
         (3, 8, 12, 7, 3, 2, 1),
@@ -273,17 +276,15 @@ mod tests {
     }
 
     /// Forward values, and the gradients of both inputs under a random upstream gradient,
-    /// equal burn's own convolution's on `device`.
-    fn matches_burn_on(
+    /// equal burn's own convolution's on `device`, for each of `cases` (to 1e-4 of the
+    /// largest value).
+    pub(in crate::model) fn matches_burn_on(
         device: &Device,
         form: fn(Tensor<4>, Tensor<4>, usize, usize) -> Tensor<4>,
-        only_1x1: bool,
+        cases: &[Case],
     ) {
         let device = device.clone().autodiff();
-        for (batch, cin, cout, side, kernel, stride, padding) in SHAPES {
-            if only_1x1 && (kernel != 1 || padding != 0) {
-                continue;
-            }
+        for &(batch, cin, cout, side, kernel, stride, padding) in cases {
             let x = random([batch, cin, side, side], &device);
             let w = random([cout, cin, kernel, kernel], &device);
             let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1);
@@ -306,7 +307,9 @@ mod tests {
                 ("input", x1.grad(&ours_grads), x2.grad(&theirs_grads)),
                 ("weight", w1.grad(&ours_grads), w2.grad(&theirs_grads)),
             ] {
-                let error = relative_error(a.expect("a gradient"), b.expect("a gradient"));
+                let (a, b) = (a.expect("a gradient"), b.expect("a gradient"));
+                assert_eq!(a.dims(), b.dims(), "{case}: {name} gradient shape");
+                let error = relative_error(a, b);
                 assert!(error < 1e-4, "{case}: {name} gradient differs by {error}");
             }
         }
@@ -314,12 +317,20 @@ mod tests {
 
     #[test]
     fn matches_burn_convolution_on_the_cpu() {
-        matches_burn_on(&Device::flex(), conv2d_as_matmul, false);
+        matches_burn_on(&Device::flex(), conv2d_as_matmul, &SHAPES);
     }
 
     #[test]
     fn the_per_image_1x1_form_matches_burn_convolution_on_the_cpu() {
-        matches_burn_on(&Device::flex(), |x, w, stride, _| conv1x1_batched(x, w, stride), true);
+        let unpadded_1x1: Vec<Case> = SHAPES
+            .into_iter()
+            .filter(|&(.., kernel, _, padding)| kernel == 1 && padding == 0)
+            .collect();
+        matches_burn_on(
+            &Device::flex(),
+            |x, w, stride, _| conv1x1_batched(x, w, stride),
+            &unpadded_1x1,
+        );
     }
 
     #[test]

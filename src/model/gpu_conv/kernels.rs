@@ -334,13 +334,19 @@ fn dims(tensor: &CubeTensor) -> [usize; 4] {
     [shape[0], shape[1], shape[2], shape[3]]
 }
 
-fn empty(like: &CubeTensor, shape: [usize; 4]) -> CubeTensor {
+fn empty(like: &CubeTensor, shape: impl Into<Shape>) -> CubeTensor {
     empty_device_contiguous_dtype(
         like.client.clone(),
         like.device.clone(),
-        Shape::new(shape),
+        shape.into(),
         like.dtype,
     )
+}
+
+/// The cubes and their size for `threads` threads, one per unit of work.
+fn grid(client: &Client, threads: usize) -> (CubeCount, CubeDim) {
+    let cube_dim = CubeDim::new(client, threads);
+    (calculate_cube_count_elemwise(client, threads, cube_dim), cube_dim)
 }
 
 /// Launches [`conv2d_kernel`] into `output`.
@@ -362,8 +368,7 @@ fn launch_conv2d(
     let threads =
         batch * (out_channels / tile.channels) * out_height * out_width.div_ceil(tile.pixels);
     let client = output.client.clone();
-    let cube_dim = CubeDim::new(&client, threads);
-    let cube_count = calculate_cube_count_elemwise(&client, threads, cube_dim);
+    let (cube_count, cube_dim) = grid(&client, threads);
     let dtype = burn::backend::cubecl::dtype_to_storage_type(output.dtype);
     // SAFETY: every index the kernel reads or writes is below the shapes it is given: the
     // input is already padded, so the rows a kept output reads are inside it and columns past
@@ -399,8 +404,7 @@ fn spread(input: CubeTensor, height: usize, width: usize, stride: usize) -> Cube
     let output = empty(&input, [batch, channels, height, width]);
     let threads = batch * channels * height * width;
     let client = output.client.clone();
-    let cube_dim = CubeDim::new(&client, threads);
-    let cube_count = calculate_cube_count_elemwise(&client, threads, cube_dim);
+    let (cube_count, cube_dim) = grid(&client, threads);
     let dtype = burn::backend::cubecl::dtype_to_storage_type(output.dtype);
     // SAFETY: threads stop at the output's size; input reads are masked to index 0.
     unsafe {
@@ -432,8 +436,7 @@ fn pad(input: CubeTensor, padding: usize) -> CubeTensor {
     let output = empty(&input, [batch, channels, height + 2 * padding, width + 2 * padding]);
     let threads = output.meta.num_elements();
     let client = output.client.clone();
-    let cube_dim = CubeDim::new(&client, threads);
-    let cube_count = calculate_cube_count_elemwise(&client, threads, cube_dim);
+    let (cube_count, cube_dim) = grid(&client, threads);
     let dtype = burn::backend::cubecl::dtype_to_storage_type(output.dtype);
     // SAFETY: threads stop at the output's size; reads outside the input are at index 0, masked.
     unsafe {
@@ -458,8 +461,8 @@ impl GpuConv2d for CubeBackend {
         padding: usize,
     ) -> CubeTensor {
         check_f32(&input);
-        let [batch, _, height, width] = dims(&input);
-        let [out_channels, _, kernel, _] = dims(&weight);
+        let shape = super::forward_shape(&input.shape(), &weight.shape(), stride, padding);
+        let kernel = dims(&weight)[2];
         let input = into_contiguous(input);
         // A 1×1's weights are read transposed, `[in, out]`, where a thread's channels are
         // neighbours: one cache line a step instead of one per channel (its flip is nothing).
@@ -469,15 +472,7 @@ impl GpuConv2d for CubeBackend {
         } else {
             into_contiguous(weight)
         };
-        let output = empty(
-            &input,
-            [
-                batch,
-                out_channels,
-                super::output_side(height, kernel, stride, padding),
-                super::output_side(width, kernel, stride, padding),
-            ],
-        );
+        let output = empty(&input, shape);
         launch_conv2d(pad(input, padding), weight, output, kernel, stride, transposed)
     }
 
@@ -529,17 +524,11 @@ impl GpuConv2d for CubeBackend {
         let shares = WEIGHT_GRAD_THREADS.div_ceil(per_share).clamp(1, batch);
         let batches_per_share = batch.div_ceil(shares);
         let shares = batch.div_ceil(batches_per_share);
-        let partial = empty_device_contiguous_dtype(
-            input.client.clone(),
-            input.device.clone(),
-            Shape::new([shares, out_channels, in_channels, kernel * kernel]),
-            input.dtype,
-        );
+        let partial = empty(&input, [shares, out_channels, in_channels, kernel * kernel]);
         let ragged = !dims(&grad)[3].is_multiple_of(tile.pixels);
         let threads = shares * per_share;
         let client = input.client.clone();
-        let cube_dim = CubeDim::new(&client, threads);
-        let cube_count = calculate_cube_count_elemwise(&client, threads, cube_dim);
+        let (cube_count, cube_dim) = grid(&client, threads);
         let dtype = burn::backend::cubecl::dtype_to_storage_type(input.dtype);
         // SAFETY: as in `launch_conv2d`; the batch share stops at the batch.
         unsafe {

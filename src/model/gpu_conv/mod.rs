@@ -34,6 +34,7 @@ use burn::backend::autodiff::{
     grads::Gradients,
     ops::{Backward, Ops, OpsKind},
 };
+use burn::backend::ops::conv::calculate_conv_output_size;
 use burn::backend::{Backend, Dispatch, TensorMetadata, backend_extension, tensor::FloatTensor};
 use burn::tensor::{Device, Shape, Tensor};
 
@@ -56,19 +57,10 @@ pub fn on_gpu(device: &Device) -> bool {
     matches!(device.as_dispatch().clone().inner(), burn::backend::DispatchDevice::Cube(_))
 }
 
-/// The output side of a convolution along one axis.
-fn output_side(input: usize, kernel: usize, stride: usize, padding: usize) -> usize {
-    (input + 2 * padding - kernel) / stride + 1
-}
-
+/// The output's shape of [`GpuConv2d::gpu_conv2d`].
 fn forward_shape(input: &Shape, weight: &Shape, stride: usize, padding: usize) -> Shape {
-    let kernel = weight[2];
-    Shape::new([
-        input[0],
-        weight[0],
-        output_side(input[2], kernel, stride, padding),
-        output_side(input[3], kernel, stride, padding),
-    ])
+    let side = |size| calculate_conv_output_size(weight[2], stride, padding, 1, size);
+    Shape::new([input[0], weight[0], side(input[2]), side(input[3])])
 }
 
 /// The 2-D convolution and its two gradients as one backend extension (see the module docs).
@@ -235,14 +227,12 @@ pub fn conv2d(input: Tensor<4>, weight: Tensor<4>, stride: usize, padding: usize
 mod tests {
     use super::*;
     use crate::device::test_gpu as gpu;
-    use burn::tensor::Distribution;
-    use burn::tensor::module::conv2d as burn_conv2d;
-    use burn::tensor::ops::ConvOptions;
+    use crate::model::conv::tests::{Case, matches_burn_on};
 
     /// `(batch, in, out, side, kernel, stride, padding)`: ResNetV2-Small's layer kinds (the
     /// 3-channel stem, 1×1 and 3×3 units, strided 1×1s) and the edges of the tiles: batch 1,
     /// sides and channel counts the tiles do not divide, padding 0 and 2, odd strided sides.
-    const SHAPES: [(usize, usize, usize, usize, usize, usize, usize); 10] = [
+    const SHAPES: [Case; 10] = [
         (2, 3, 16, 9, 3, 1, 1),
         (1, 16, 16, 8, 3, 1, 1),
         (3, 12, 8, 7, 3, 1, 0),
@@ -254,12 +244,6 @@ mod tests {
         (3, 8, 4, 7, 1, 2, 0),
         (1, 64, 16, 4, 1, 3, 0),
     ];
-
-    /// Largest absolute difference, relative to the larger of 1 and `expected`'s largest value.
-    fn relative_error(actual: Tensor<4>, expected: Tensor<4>) -> f32 {
-        let scale = expected.clone().abs().max().into_scalar::<f32>().max(1.0);
-        (actual - expected).abs().max().into_scalar::<f32>() / scale
-    }
 
     #[test]
     fn supports_only_the_gpu_and_the_kernels_compiled_for() {
@@ -277,37 +261,12 @@ mod tests {
     #[test]
     fn forward_and_gradients_match_burns_convolution() {
         let Some(gpu) = gpu() else { return };
-        let device = gpu.autodiff();
-        for (batch, cin, cout, side, kernel, stride, padding) in SHAPES {
-            let case = format!(
-                "{batch}×{cin}→{cout} at {side}², {kernel}×{kernel} /{stride} pad {padding}"
+        for (.., kernel, stride, padding) in SHAPES {
+            assert!(
+                supports(&gpu, kernel, stride, padding),
+                "{kernel}×{kernel} /{stride} pad {padding}"
             );
-            assert!(supports(&device, kernel, stride, padding), "{case}");
-            let normal = Distribution::Normal(0.0, 1.0);
-            let x = Tensor::<4>::random([batch, cin, side, side], normal, &device);
-            let w = Tensor::<4>::random([cout, cin, kernel, kernel], normal, &device);
-            let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1);
-
-            let (x1, w1) = (x.clone().require_grad(), w.clone().require_grad());
-            let ours = conv2d(x1.clone(), w1.clone(), stride, padding);
-            let (x2, w2) = (x.clone().require_grad(), w.clone().require_grad());
-            let theirs = burn_conv2d(x2.clone(), w2.clone(), None, options);
-            assert_eq!(ours.dims(), theirs.dims(), "{case}");
-            let error = relative_error(ours.clone(), theirs.clone());
-            assert!(error < 1e-4, "{case}: forward differs by {error}");
-
-            let upstream = Tensor::<4>::random(ours.dims(), normal, &device);
-            let ours_grads = (ours * upstream.clone()).sum().backward();
-            let theirs_grads = (theirs * upstream).sum().backward();
-            for (name, a, b) in [
-                ("input", x1.grad(&ours_grads), x2.grad(&theirs_grads)),
-                ("weight", w1.grad(&ours_grads), w2.grad(&theirs_grads)),
-            ] {
-                let (a, b) = (a.expect("our gradient"), b.expect("burn's gradient"));
-                assert_eq!(a.dims(), b.dims(), "{case}: {name} gradient shape");
-                let error = relative_error(a, b);
-                assert!(error < 1e-4, "{case}: {name} gradient differs by {error}");
-            }
         }
+        matches_burn_on(&gpu, conv2d, &SHAPES);
     }
 }
