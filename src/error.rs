@@ -308,6 +308,12 @@ impl Error {
         Self::new(ErrorKind::Misuse { message: message.into() })
     }
 
+    /// A label asked for by name that `whose` (the dataset, the model) does not have: the one
+    /// wording wherever a label is named, listing the labels there are.
+    pub fn no_such_label(whose: &str, name: &str, labels: &[String]) -> Self {
+        Self::misuse(no_such_label_text(whose, name, labels))
+    }
+
     pub(crate) fn option(option: &'static str, message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidOption { option, message: message.into() })
     }
@@ -324,6 +330,12 @@ impl Error {
     pub(crate) fn backend(reason: impl fmt::Display) -> Self {
         Self::new(ErrorKind::Backend { reason: reason.to_string() })
     }
+}
+
+/// "the dataset has no label 'x'; its labels are a, b": the text of [`Error::no_such_label`],
+/// for callers that report it as another kind (an option, a command-line flag).
+pub fn no_such_label_text(whose: &str, name: &str, labels: &[String]) -> String {
+    format!("the {whose} has no label '{name}'; its labels are {}", labels.join(", "))
 }
 
 impl From<ErrorKind> for Error {

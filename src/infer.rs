@@ -279,7 +279,7 @@ impl Predictor {
                 label: label.clone(),
                 probability,
                 threshold,
-                positive: probability >= threshold,
+                positive: crate::scoring::is_positive(probability, threshold),
             })
             .collect();
         out.sort_by(|a, b| b.probability.total_cmp(&a.probability));

@@ -40,7 +40,7 @@ mod wasm;
 pub use checkpoint::{InputSpec, ModelMetadata, TrainingSummary};
 pub use data::{Dataset, DatasetSource, DatasetSummary, Normalization, ResizePolicy};
 pub use device::{BackendKind, BackendPreference, ComputeDevice};
-pub use error::{Error, ErrorKind, PROBLEMS_KEPT, PROBLEMS_SHOWN, Result};
+pub use error::{Error, ErrorKind, PROBLEMS_KEPT, PROBLEMS_SHOWN, Result, no_such_label_text};
 pub use infer::{Evaluation, LabelPrediction, Predictor};
 pub use limits::Limits;
 pub use memory::{MemoryPlan, MemoryVerdict};

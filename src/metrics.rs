@@ -1,7 +1,7 @@
 //! Multi-label metrics, computed on the CPU from probabilities and 0/1 targets.
 //!
 //! Conventions follow scikit-learn (checked against it in the tests):
-//! - A label is predicted present when its probability is `>=` its threshold.
+//! - A label is predicted positive when its probability is `>=` its threshold (`scoring::is_positive`).
 //! - Precision with no predicted positive is 0, recall with no positive example is 0, and F1
 //!   is 0 when precision + recall is 0 (`zero_division=0`).
 //! - Average precision is `average_precision_score`: the step-wise `Σ (Rₙ − Rₙ₋₁) Pₙ` over
@@ -19,7 +19,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::scoring::{ScoreTable, Sweep, f1, ratio, sweep};
+use crate::scoring::{ScoreTable, Sweep, f1, is_positive, ratio, sweep};
 
 /// Metrics of one label.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,7 +73,7 @@ pub fn evaluate(
     let table = ScoreTable::new(probs, targets, names.len());
     let (l, n) = (table.labels(), table.rows());
     let threshold = |j: usize| thresholds.get(j).copied().unwrap_or(0.5);
-    let predicted = |i: usize, j: usize| table.prob(i, j) >= threshold(j);
+    let predicted = |i: usize, j: usize| is_positive(table.prob(i, j), threshold(j));
     let mut labels = Vec::with_capacity(l);
     let (mut tp_all, mut fp_all, mut fn_all) = (0usize, 0usize, 0usize);
     for (j, name) in names.iter().enumerate() {

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::metrics::{MultiLabelMetrics, evaluate};
-use crate::scoring::{ScoreTable, clean, ratio, sweep};
+use crate::scoring::{ScoreTable, is_positive, ratio, sweep};
 use crate::thresholds::{CurvePoint, curve_of};
 
 /// Which images a review measures.
@@ -315,12 +315,8 @@ impl Review {
     /// # Errors
     /// [`crate::ErrorKind::Misuse`] naming the labels there are.
     pub fn label_index(&self, label: &str) -> Result<usize> {
-        self.labels.iter().position(|l| l == label).ok_or_else(|| {
-            Error::misuse(format!(
-                "the model has no label '{label}'; its labels are {}",
-                self.labels.join(", ")
-            ))
-        })
+        (self.labels.iter().position(|l| l == label))
+            .ok_or_else(|| Error::no_such_label("model", label, &self.labels))
     }
 
     /// The false positives and false negatives of label `j` at its threshold in force, the
@@ -331,9 +327,8 @@ impl Review {
         let mut fps = Vec::new();
         let mut fns = Vec::new();
         for r in 0..self.len() {
-            // The metrics' own rule: present when the probability reaches the threshold, NaN as 0.
             let p = table.prob(r, j);
-            match (clean(p) >= threshold, table.target(r, j) == 1) {
+            match (is_positive(p, threshold), table.target(r, j) == 1) {
                 (true, false) => fps.push((p, r)),
                 (false, true) => fns.push((p, r)),
                 _ => {}
@@ -374,7 +369,7 @@ impl Review {
                     probability,
                     threshold: self.thresholds[j],
                     truth: table.target(r, j) == 1,
-                    positive: clean(probability) >= self.thresholds[j],
+                    positive: is_positive(probability, self.thresholds[j]),
                 }
             })
             .collect();

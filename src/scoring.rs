@@ -4,11 +4,19 @@
 //! Probabilities and targets travel as `n × labels` row-major tables ([`ScoreTable`]); one
 //! label's column is swept from the highest score down ([`sweep`]), tied scores forming one
 //! threshold, so that every consumer agrees on ties, on NaN (a diverged model's NaN counts as
-//! 0, here and only here) and on what "predicted present" means (`score >= threshold`).
+//! 0, here and only here) and on what a label **positive** means: its score reaches its
+//! threshold ([`is_positive`]). "Positive" is the one word for that across the CLI's JSON, the
+//! page, the predict package and the docs.
 
 /// A NaN score counts as 0.
 pub fn clean(score: f32) -> f32 {
     if score.is_nan() { 0.0 } else { score }
+}
+
+/// Whether a label with `score` is predicted positive at `threshold`: `score >= threshold`,
+/// NaN counting as 0. Every decision of the product (metrics, reviews, predictions) asks this.
+pub fn is_positive(score: f32, threshold: f32) -> bool {
+    clean(score) >= threshold
 }
 
 /// `k / n`, 0 when `n` is 0 (scikit-learn's `zero_division=0`).
@@ -65,7 +73,7 @@ impl<'a> ScoreTable<'a> {
     }
 }
 
-/// The cumulative counts when every example scoring at least `threshold` is predicted present.
+/// The cumulative counts when every example scoring at least `threshold` is predicted positive.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SweepPoint {
     /// A distinct score.
@@ -130,6 +138,14 @@ pub fn sweep(scores: &[f32], truth: &[u8]) -> Sweep {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn positive_means_reaching_the_threshold_with_nan_as_zero() {
+        assert!(is_positive(0.5, 0.5));
+        assert!(!is_positive(0.4999, 0.5));
+        assert!(is_positive(f32::NAN, 0.0));
+        assert!(!is_positive(f32::NAN, 0.1));
+    }
 
     #[test]
     fn ties_form_one_point_and_nan_counts_as_zero() {

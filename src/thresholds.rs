@@ -4,7 +4,7 @@
 //! recall collapses. Each label gets its own threshold, chosen on the validation images for a
 //! goal the user picks, stored in the model file and used by prediction.
 //!
-//! Candidates are the distinct validation probabilities (a label is predicted present when its
+//! Candidates are the distinct validation probabilities (a label is predicted positive when its
 //! probability is `>=` the threshold). The chosen threshold is placed halfway between the
 //! chosen probability and the next lower one, which makes the same decisions on the validation
 //! images but leaves a margin on both sides for new ones.
@@ -38,7 +38,7 @@ pub enum ThresholdGoal {
 /// Precision and recall of one label when the threshold is `threshold`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct CurvePoint {
-    /// Labels with probability `>=` this are predicted present.
+    /// Labels with probability `>=` this are predicted positive.
     pub threshold: f32,
     /// Precision at this threshold (`tp / (tp + fp)`).
     pub precision: f64,

@@ -23,7 +23,7 @@ pub struct ModelMetadata {
     pub version: u32,
     /// Label names, in output order.
     pub labels: Vec<String>,
-    /// Probability at or above which each label is predicted present.
+    /// Probability at or above which each label is predicted positive.
     pub thresholds: Vec<f32>,
     /// How images are prepared.
     pub input: InputSpec,

@@ -11,8 +11,8 @@ async function usage(file: File, image: HTMLImageElement, video: HTMLVideoElemen
   const metadata: ModelMetadata = model.metadata;
   const resize: "stretch" | "center-crop" | "letterbox" = metadata.input.resize;
   const results: LabelResult[] = await model.predict(file);
-  for (const { label, probability, threshold, present } of results) {
-    const line: string = `${label} ${probability.toFixed(3)} ${threshold} ${present ? "yes" : "no"}`;
+  for (const { label, probability, threshold, positive } of results) {
+    const line: string = `${label} ${probability.toFixed(3)} ${threshold} ${positive ? "yes" : "no"}`;
     void line;
   }
   await model.predict(image);

@@ -27,13 +27,13 @@ async function useModel(source, name) {
   }
 }
 
-/** One bar per label: the probability, the threshold as a mark, green when present. */
+/** One bar per label: the probability, the threshold as a mark, green when positive. */
 function showResults(results) {
   // Read by the browser tests: how many times the bars were drawn.
   document.body.dataset.updates = String(Number(document.body.dataset.updates ?? 0) + 1);
   $("#bars").replaceChildren(...results.map((r) => {
     const item = document.createElement("li");
-    item.className = r.present ? "present" : "";
+    item.className = r.positive ? "positive" : "";
     item.dataset.label = r.label;
     item.dataset.probability = String(r.probability);
     const track = document.createElement("span");

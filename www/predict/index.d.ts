@@ -10,7 +10,9 @@ export interface LabelResult {
   /** The label's decision threshold, tuned on validation images when the model was trained
    * (or as set in the training page). */
   threshold: number;
-  /** `probability >= threshold`. */
+  /** Whether the label applies: `probability >= threshold`. */
+  positive: boolean;
+  /** @deprecated The old name of `positive`, removed in the next release. */
   present: boolean;
 }
 

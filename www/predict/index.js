@@ -5,7 +5,7 @@
 //   import { Model } from "./predict/index.js";
 //   const model = await Model.load("model.safetensors");
 //   const results = await model.predict(document.querySelector("img"));
-//   // [{ label: "cat", probability: 0.93, threshold: 0.41, present: true }, …]
+//   // [{ label: "cat", probability: 0.93, threshold: 0.41, positive: true }, …]
 //
 // Types and docs: index.d.ts. Colour: pixels are taken as sRGB; transparent areas are put on
 // white, as in training.
@@ -133,8 +133,9 @@ export class Model {
     const inputs = [];
     for (const source of sources) inputs.push(await inputOf(source));
     const replies = await this.#predictor.predictMany(inputs);
+    // `present` is the old name of `positive`, kept for one release (README: "Names").
     return replies.map((predictions) => predictions.map(({ label, probability, threshold, positive }) =>
-      ({ label, probability, threshold, present: positive })));
+      ({ label, probability, threshold, positive, present: positive })));
   }
 
   /** Frees the model's memory in the module; the model cannot predict afterwards. */
