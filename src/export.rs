@@ -35,7 +35,7 @@ pub const MODEL_FILE: &str = "model.safetensors";
 /// A model file tagtrain cannot read; a site file missing or not as the app ships it (then the
 /// app's own build is broken, and the message says which file).
 pub fn web_export(model: &[u8], files: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
-    let metadata = checkpoint::read_metadata(model)?;
+    let metadata = checkpoint::check(model)?;
     let file = |path: &str| -> Result<&[u8]> {
         files.iter().find(|(p, _)| p == path).map(|(_, b)| b.as_slice()).ok_or_else(|| {
             Error::misuse(format!("the export needs the app's file '{path}'; rebuild the app"))

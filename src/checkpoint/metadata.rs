@@ -27,7 +27,8 @@ pub struct ModelMetadata {
     pub thresholds: Vec<f32>,
     /// How images are prepared.
     pub input: InputSpec,
-    /// The network.
+    /// The network (`{ kind, depth, numLabels, inChannels, baseWidth, strideOn }`).
+    #[serde(with = "architecture_json")]
     pub architecture: ResNetV2Config,
     /// How the model was trained.
     pub training: Option<TrainingSummary>,
@@ -82,6 +83,52 @@ impl ModelMetadata {
     pub(crate) fn header(&self) -> Result<[(String, String); 2]> {
         let json = serde_json::to_string(self).map_err(Error::backend)?;
         Ok([("format".to_string(), FORMAT.to_string()), ("tagtrain".to_string(), json)])
+    }
+}
+
+/// The architecture as the model file writes it: camelCase like the rest of the metadata (burn's
+/// `Config` derive, which `ResNetV2Config` uses, writes its own field names, snake_case). Files
+/// written before this release, with the snake_case names, read the same.
+mod architecture_json {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::model::{ResNetKind, ResNetV2Config, StrideOn};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Architecture {
+        kind: ResNetKind,
+        depth: usize,
+        #[serde(alias = "num_labels")]
+        num_labels: usize,
+        #[serde(alias = "in_channels")]
+        in_channels: usize,
+        #[serde(alias = "base_width", default)]
+        base_width: Option<usize>,
+        #[serde(alias = "stride_on", default)]
+        stride_on: Option<StrideOn>,
+    }
+
+    pub fn serialize<S: Serializer>(a: &ResNetV2Config, serializer: S) -> Result<S::Ok, S::Error> {
+        Architecture {
+            kind: a.kind,
+            depth: a.depth,
+            num_labels: a.num_labels,
+            in_channels: a.in_channels,
+            base_width: a.base_width,
+            stride_on: a.stride_on,
+        }
+        .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<ResNetV2Config, D::Error> {
+        let a = Architecture::deserialize(deserializer)?;
+        Ok(ResNetV2Config::new(a.kind, a.depth, a.num_labels)
+            .with_in_channels(a.in_channels)
+            .with_base_width(a.base_width)
+            .with_stride_on(a.stride_on))
     }
 }
 
@@ -144,7 +191,8 @@ pub struct TrainingSummary {
     pub final_valid_loss: Option<f64>,
 }
 
-/// Reads only the metadata of a model file.
+/// Reads only the metadata of a model file, checked field by field against the limits
+/// training uses ([`super::check::check_metadata`]).
 pub fn read_metadata(bytes: &[u8]) -> Result<ModelMetadata> {
     let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(not_safetensors)?;
     let info = header.metadata().as_ref().ok_or_else(|| {
@@ -160,17 +208,7 @@ pub fn read_metadata(bytes: &[u8]) -> Result<ModelMetadata> {
         .ok_or_else(|| Error::model_file("__metadata__ has no 'tagtrain' entry"))?;
     let metadata: ModelMetadata =
         serde_json::from_str(json).map_err(|e| Error::model_file(format!("metadata JSON: {e}")))?;
-    if metadata.version > VERSION {
-        return Err(Error::model_file(format!(
-            "format version {} is newer than this tagtrain understands ({VERSION}); update tagtrain",
-            metadata.version
-        )));
-    }
-    if metadata.labels.len() != metadata.architecture.num_labels
-        || metadata.thresholds.len() != metadata.labels.len()
-    {
-        return Err(Error::model_file("label, threshold and output counts disagree"));
-    }
+    super::check::check_metadata(&metadata)?;
     Ok(metadata)
 }
 
@@ -188,4 +226,36 @@ pub fn check_thresholds(metadata: &ModelMetadata, thresholds: &[f32]) -> Result<
         return Err(Error::option("thresholds", format!("'{label}': {t} is not in [0, 1]")));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::StrideOn;
+
+    #[test]
+    fn the_architecture_is_written_in_camel_case_and_read_in_either_case() {
+        let metadata = ModelMetadata {
+            architecture: ResNetV2Config::new(ResNetKind::Small, 20, 1).with_base_width(Some(8)),
+            ..ModelMetadata::default()
+        };
+        let json = serde_json::to_value(&metadata).unwrap();
+        let architecture = &json["architecture"];
+        assert_eq!(architecture["numLabels"], 1);
+        assert_eq!(architecture["inChannels"], 3);
+        assert_eq!(architecture["baseWidth"], 8);
+        assert_eq!(architecture["strideOn"], "1x1");
+        assert!(architecture.get("num_labels").is_none(), "{architecture}");
+        let back: ModelMetadata = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(back, metadata);
+
+        // A file written before: snake_case names, and no layout (the 3×3 one).
+        let mut old = json;
+        old["architecture"] = serde_json::json!({
+            "kind": "small", "depth": 20, "num_labels": 1, "in_channels": 3, "base_width": 8
+        });
+        let old: ModelMetadata = serde_json::from_value(old).unwrap();
+        assert_eq!(old.architecture, metadata.architecture.clone().with_stride_on(None));
+        assert_eq!(old.architecture.layout(), StrideOn::ThreeByThree);
+    }
 }

@@ -18,8 +18,10 @@ use safetensors::tensor::{Dtype, TensorView};
 use crate::error::{Error, Result};
 use crate::model::ResNetV2;
 
+mod check;
 mod metadata;
 
+pub use check::{MAX_BASE_WIDTH, MAX_DEPTH, MAX_LABEL_BYTES, check_metadata, check_tensors};
 pub use metadata::{
     FORMAT, InputSpec, ModelMetadata, TrainingSummary, VERSION, check_thresholds, read_metadata,
 };
@@ -204,6 +206,14 @@ impl ModuleMapper for Loader<'_> {
     }
 }
 
+/// Reads and checks a whole model file without loading it: its metadata field by field and
+/// its tensors against the architecture ([`check_tensors`]). What `inspect` reports.
+pub fn check(bytes: &[u8]) -> Result<ModelMetadata> {
+    let metadata = read_metadata(bytes)?;
+    check_tensors(bytes, &metadata.architecture)?;
+    Ok(metadata)
+}
+
 /// Loads a model file onto `device`, in inference mode.
 pub fn load(bytes: &[u8], device: &Device) -> Result<(ResNetV2, ModelMetadata)> {
     let (model, metadata) = load_trainable(bytes, device)?;
@@ -213,7 +223,7 @@ pub fn load(bytes: &[u8], device: &Device) -> Result<(ResNetV2, ModelMetadata)> 
 /// Loads a model file onto `device` with trainable parameters (an autodiff device for
 /// fine-tuning).
 pub fn load_trainable(bytes: &[u8], device: &Device) -> Result<(ResNetV2, ModelMetadata)> {
-    let metadata = read_metadata(bytes)?;
+    let metadata = check(bytes)?;
     let mut tensors = read_f32_tensors(bytes)?;
     let model = load_into(metadata.architecture.init(device)?, &mut tensors, "", device)?;
     if let Some(extra) = tensors.keys().next() {

@@ -127,11 +127,19 @@ test("the example page predicts dropped images and follows the camera, and says 
       assert.match(await page.textContent("#model-info"), /model\.safetensors: ResNetV2-Small-11, 4 labels, 32 px \(stretch\)/);
       await page.setInputFiles("#image-file", join(FIXTURES, "digit.png"));
       await page.waitForSelector("body[data-predicted='digit.png']");
-      const bars = await page.$$eval("#bars li", (items) => items.map((li) => [li.dataset.label, Number(li.dataset.probability)]));
+      const bars = await page.$$eval("#bars li", (items) => items.map((li) => [li.dataset.label,
+        Number(li.dataset.probability), li.querySelector(".fill").getBoundingClientRect(),
+        li.querySelector(".track").getBoundingClientRect()]));
       assert.equal(bars.length, 4);
-      for (const [label, probability] of bars) {
+      for (const [label, probability, fill, track] of bars) {
         const expected = cli.predictions.find((p) => p.label === label).probability;
         assert.ok(Math.abs(probability - expected) <= TOLERANCE, `${label}: ${probability} vs CLI ${expected}`);
+        // What a person sees: each bar's fill is drawn, as wide a share of its track as the
+        // probability, and as tall as the track.
+        assert.ok(track.width > 50, `${label}: the track is ${track.width} px wide`);
+        assert.ok(Math.abs(fill.width - probability * track.width) <= 1.5,
+          `${label}: the fill is ${fill.width} px of ${track.width} for ${probability}`);
+        assert.ok(fill.height >= track.height - 0.5, `${label}: the fill is ${fill.height} px tall`);
       }
 
       // From a canvas, in this page: the same numbers.

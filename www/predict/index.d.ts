@@ -34,7 +34,8 @@ export interface ModelMetadata {
   labels: string[];
   thresholds: number[];
   input: InputSpec;
-  /** The network: `{ kind, depth, num_labels, in_channels, base_width, stride_on }`. */
+  /** The network: `{ kind, depth, numLabels, inChannels, baseWidth, strideOn }` (older model
+   * files spell these in snake_case, `num_labels`, …; they are given here in camelCase too). */
   architecture: { kind: "small" | "large"; depth: number; [key: string]: unknown };
   /** The last training run: options, epochs, validation mAP, … (`null` when never trained). */
   training: Record<string, unknown> | null;

@@ -9,9 +9,12 @@
 //
 // Types and docs: index.d.ts. Colour: pixels are taken as sRGB; transparent areas are put on
 // white, as in training.
-import init, { initBackend, Predictor } from "./pkg/tagtrain_predict.js";
+import * as firstInstance from "./pkg/tagtrain_predict.js";
 
+/** The module in use: its glue's exports, started once (`initialize`). */
 let started = null;
+/** How many times the module was started afresh after a trap (the next glue URL's tag). */
+let restarts = 0;
 
 /**
  * Loads and starts the WebAssembly module once. Called by `Model.load`; call it yourself to
@@ -19,13 +22,56 @@ let started = null;
  * @param {{ wasm?: string | URL | Response | BufferSource }} [options]
  */
 export function initialize({ wasm } = {}) {
-  started ??= init(wasm === undefined ? undefined : { module_or_path: wasm })
-    .then(() => initBackend({ prefer: "cpu" }))
-    .catch((e) => {
-      started = null;
-      throw e;
-    });
-  return started;
+  started ??= startModule(firstInstance, wasm).catch((e) => {
+    started = null;
+    throw e;
+  });
+  return started.then(() => undefined);
+}
+
+/** Instantiates the glue `glue` (with the wasm at `wasm`, if given) on the CPU backend. */
+async function startModule(glue, wasm) {
+  await glue.default(wasm === undefined ? undefined : { module_or_path: wasm });
+  await glue.initBackend({ prefer: "cpu" });
+  return { glue, wasm, dead: false, pending: new Set() };
+}
+
+/**
+ * A trap inside the module (a Rust panic, which should never happen, or running out of memory)
+ * leaves that instance unusable: every later call into it would fail or hang. Start a new
+ * instance (a new copy of the glue, so its state is fresh) for every later call; each `Model`
+ * reloads its file into it on its next call. Returns the error to throw, in words.
+ */
+function restartAfter(instance, error) {
+  const words = new Error(`the prediction module stopped (${error.message}); it was restarted, and ` +
+    "the model will be loaded again on the next call");
+  if (instance.dead) return words;
+  instance.dead = true;
+  for (const reject of instance.pending) reject(words);
+  instance.pending.clear();
+  const previous = started;
+  restarts += 1;
+  const tag = restarts;
+  started = previous.then(({ wasm }) =>
+    import(`./pkg/tagtrain_predict.js?instance=${tag}`).then((glue) => startModule(glue, wasm)));
+  started.catch(() => { started = null; });
+  return words;
+}
+
+// A trap inside an asynchronous call happens in the module's own task queue, not in the call's
+// promise, which would then never settle: the trap reaches the global scope, where it stops the
+// instance in use and settles its pending calls.
+for (const [event, reason] of [["error", (e) => e.error], ["unhandledrejection", (e) => e.reason]]) {
+  globalThis.addEventListener?.(event, (e) => {
+    const error = reason(e);
+    if (!isTrap(error) || started === null) return;
+    started.then((instance) => restartAfter(instance, error), () => {});
+  });
+}
+
+/** Whether `error` is a trap of the WebAssembly module rather than an error it returned. */
+function isTrap(error) {
+  return typeof WebAssembly !== "undefined" && error instanceof WebAssembly.RuntimeError;
 }
 
 /** The bytes of a model source: a URL (string or URL), a Response, a Blob/File, or bytes. */
@@ -81,23 +127,44 @@ async function inputOf(source) {
 }
 
 export class Model {
+  /** The predictor in the module instance `#instance`; `null` once disposed. */
   #predictor;
+  #instance;
+  #bytes;
   #metadata;
 
-  /** @param {Predictor} predictor */
-  constructor(predictor) {
+  /** Use `Model.load`. */
+  constructor(instance, predictor, bytes) {
+    this.#instance = instance;
     this.#predictor = predictor;
+    this.#bytes = bytes;
     this.#metadata = predictor.metadata();
   }
 
   /**
-   * Loads a tagtrain model file (`.safetensors`).
+   * Loads a tagtrain model file (`.safetensors`). A file that is not a usable tagtrain model
+   * (cut short, edited, another program's) is refused with an `Error` saying what is wrong.
    * @param {string | URL | Response | Blob | ArrayBuffer | ArrayBufferView} source
    * @param {{ wasm?: string | URL | Response | BufferSource }} [options]
    */
   static async load(source, options) {
     await initialize(options);
-    return new Model(Predictor.fromBytes(await bytesOf(source)));
+    const bytes = await bytesOf(source);
+    const instance = await started;
+    return new Model(instance, guarded(instance, () => instance.glue.Predictor.fromBytes(bytes)), bytes.slice());
+  }
+
+  /** The predictor, in the module instance in use (reloaded there after a restart). */
+  async #current() {
+    if (this.#predictor === null) {
+      throw new Error("this model was disposed; load it again with Model.load to predict");
+    }
+    const instance = await started;
+    if (instance !== this.#instance) {
+      this.#predictor = guarded(instance, () => instance.glue.Predictor.fromBytes(this.#bytes));
+      this.#instance = instance;
+    }
+    return this.#predictor;
   }
 
   /** The labels, in the model's order. */
@@ -132,7 +199,8 @@ export class Model {
   async predictBatch(sources) {
     const inputs = [];
     for (const source of sources) inputs.push(await inputOf(source));
-    const replies = await this.#predictor.predictMany(inputs);
+    const predictor = await this.#current();
+    const replies = await guardedAsync(this.#instance, () => predictor.predictMany(inputs));
     // `present` is the old name of `positive`, kept for one release (README: "Names").
     return replies.map((predictions) => predictions.map(({ label, probability, threshold, positive }) =>
       ({ label, probability, threshold, positive, present: positive })));
@@ -140,6 +208,35 @@ export class Model {
 
   /** Frees the model's memory in the module; the model cannot predict afterwards. */
   dispose() {
-    this.#predictor.free();
+    if (this.#predictor !== null && !this.#instance.dead) this.#predictor.free();
+    this.#predictor = null;
   }
+}
+
+/** `call()` into `instance`, a trap of the module turned into a restart and a readable error. */
+function guarded(instance, call) {
+  try {
+    return call();
+  } catch (e) {
+    throw isTrap(e) ? restartAfter(instance, e) : asError(e);
+  }
+}
+
+/** `guarded` for a call that returns a promise, which also settles if the module traps. */
+async function guardedAsync(instance, call) {
+  let reject;
+  const trapped = new Promise((_, r) => { reject = r; });
+  instance.pending.add(reject);
+  try {
+    return await Promise.race([call(), trapped]);
+  } catch (e) {
+    throw isTrap(e) ? restartAfter(instance, e) : asError(e);
+  } finally {
+    instance.pending.delete(reject);
+  }
+}
+
+/** The module's errors as `Error`s (wasm-bindgen's `JsError` already is one). */
+function asError(e) {
+  return e instanceof Error ? e : new Error(String(e));
 }

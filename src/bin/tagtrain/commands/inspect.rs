@@ -40,7 +40,7 @@ fn inspect(args: &Args) -> anyhow::Result<()> {
         let summary = dataset_from_bytes(path, bytes)?.summary();
         if json { print_json(&summary) } else { print_dataset(path, &summary) }
     } else {
-        let metadata = checkpoint::read_metadata(&bytes)
+        let metadata = checkpoint::check(&bytes)
             .with_context(|| format!("{path} cannot be used as a model"))?;
         if json { print_json(&metadata) } else { print_model(path, &metadata) }
     }

@@ -1,0 +1,117 @@
+//! Model files are hostile input (issue #32): every file of the corpus that
+//! `scripts/hostile-models.mjs` makes from a good model (cut short, a header that lies, tensors
+//! that do not fit, metadata out of every range) is refused by `tagtrain inspect` and
+//! `tagtrain predict` with a message and a non-zero exit, never a panic or an abort, within
+//! 64 MiB of memory beyond the file's own size and what the program takes to start. The one
+//! good file of the corpus (markup in its label names) loads and predicts.
+
+#![cfg(unix)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const GOOD: &str = "tests/fixtures/library-v1/m1-digits/model.safetensors";
+const DIGIT: &str = "tests/fixtures/digit.png";
+/// What a refused file may cost beyond its size and the program's own start.
+const BUDGET: u64 = 64 << 20;
+
+/// One run of the binary: exit code, stderr, and the child's peak resident memory in bytes.
+struct Run {
+    success: bool,
+    stderr: String,
+    peak_bytes: u64,
+}
+
+/// Runs `tagtrain args…` and reads the child's peak resident set from `wait4`.
+fn run(args: &[&str]) -> Run {
+    let child = Command::new(env!("CARGO_BIN_EXE_tagtrain"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let pid = child.id() as libc::pid_t;
+    let mut stderr = child.stderr.expect("piped");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut text).ok();
+        text
+    });
+    let mut status = 0;
+    // SAFETY: `usage` is a plain C struct the call fills; `pid` is our own child, not yet reaped.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "wait4 failed");
+    Run {
+        success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        stderr: reader.join().unwrap(),
+        // Linux reports ru_maxrss in KiB.
+        peak_bytes: usage.ru_maxrss as u64 * 1024,
+    }
+}
+
+/// The corpus, written by the repository's script into a fresh folder: `(file, why, good)`.
+fn corpus() -> Vec<(PathBuf, String, bool)> {
+    let dir = std::env::temp_dir().join(format!("tagtrain-hostile-models-{}", std::process::id()));
+    let made = Command::new("node")
+        .args(["scripts/hostile-models.mjs", GOOD, dir.to_str().unwrap()])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("node runs (scripts/test.sh installs it)");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let cases: Vec<_> = manifest
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                dir.join(c["file"].as_str().unwrap()),
+                c["why"].as_str().unwrap().to_string(),
+                c["good"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert!(cases.len() >= 25, "the corpus shrank to {}", cases.len());
+    cases
+}
+
+fn size(path: &Path) -> u64 {
+    std::fs::metadata(path).unwrap().len()
+}
+
+#[test]
+fn every_edited_model_file_is_refused_in_words_within_bounded_memory() {
+    // What the program takes to start and read a good model, the baseline of the budget.
+    let baseline = run(&["inspect", GOOD]);
+    assert!(baseline.success, "the good model: {}", baseline.stderr);
+    let mut report = Vec::new();
+    for (path, why, good) in corpus() {
+        let file = path.to_str().unwrap();
+        for args in [vec!["inspect", file], vec!["predict", file, DIGIT]] {
+            let run = run(&args);
+            let case = format!("{} {} ({why})", args[0], path.file_name().unwrap().display());
+            assert!(
+                !run.stderr.contains("panicked") && !run.stderr.contains("memory allocation"),
+                "{case}: {}",
+                run.stderr
+            );
+            if good {
+                assert!(run.success, "{case} should work: {}", run.stderr);
+            } else {
+                assert!(!run.success, "{case} was accepted");
+                assert!(
+                    run.stderr.contains("cannot be used") || run.stderr.contains("model"),
+                    "{case}: the message does not say what is wrong: {}",
+                    run.stderr
+                );
+            }
+            let beyond = run.peak_bytes.saturating_sub(baseline.peak_bytes + size(&path));
+            assert!(beyond <= BUDGET, "{case}: {} MiB beyond the budget's base", beyond >> 20);
+            report.push(format!("{case}: {}", run.stderr.lines().last().unwrap_or("")));
+        }
+    }
+    println!("{}", report.join("\n"));
+}
