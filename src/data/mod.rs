@@ -14,6 +14,7 @@ mod decode;
 mod duplicates;
 pub mod image;
 mod index;
+mod locate;
 mod source;
 mod split;
 mod summary;
