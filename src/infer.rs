@@ -134,7 +134,7 @@ impl Predictor {
                 let side = self.metadata.input.image_size as usize;
                 let network = &self.metadata.architecture;
                 // Errors (in words) when not even one image fits.
-                crate::memory::batch_for_buffer(network, side, 1, limit)?;
+                crate::model::batch_for_buffer(network, side, 1, limit)?;
                 let image = network.footprint(side)?.largest_tensor_per_image * 4;
                 Some((limit, image))
             }

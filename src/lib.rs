@@ -30,6 +30,7 @@ pub mod rng;
 #[cfg(feature = "train")]
 pub mod saliency;
 pub mod scoring;
+mod summary;
 pub mod thresholds;
 #[cfg(feature = "train")]
 pub mod train;
@@ -38,7 +39,7 @@ pub mod train;
 mod wasm;
 
 pub use checkpoint::{InputSpec, ModelMetadata, TrainingSummary};
-pub use data::{Dataset, DatasetSource, DatasetSummary, Normalization, ResizePolicy};
+pub use data::{Dataset, DatasetSource, Normalization, ResizePolicy};
 pub use device::{BackendKind, BackendPreference, ComputeDevice};
 pub use error::{Error, ErrorKind, PROBLEMS_KEPT, PROBLEMS_SHOWN, Result, no_such_label_text};
 pub use infer::{Evaluation, LabelPrediction, Predictor};
@@ -50,6 +51,7 @@ pub use options::{
     AugmentOptions, Bounds, KeptEpoch, ModelChoice, OptionLimits, TrainingChoices, TrainingOptions,
     WeightsInit,
 };
+pub use summary::{DatasetSummary, Recommendation};
 pub use thresholds::ThresholdGoal;
 #[cfg(feature = "train")]
 pub use train::{EpochReport, LabelCurve, SessionInfo, StepEvent, TrainingSession};

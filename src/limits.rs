@@ -43,6 +43,28 @@ impl Default for Limits {
     }
 }
 
+/// The smallest training image side in pixels: below it the network's stages have nothing left
+/// to downsample.
+pub(crate) const MIN_IMAGE_SIZE: u32 = 8;
+
+/// The largest training image side in pixels (a model's input, when decoding at its size, is
+/// user data too).
+pub(crate) const MAX_IMAGE_SIZE: u32 = 512;
+
+/// The training image side, from [`MIN_IMAGE_SIZE`] to [`MAX_IMAGE_SIZE`].
+///
+/// # Errors
+/// [`crate::ErrorKind::Options`] naming `imageSize` and the range.
+pub(crate) fn check_image_size(image_size: u32) -> Result<()> {
+    if (MIN_IMAGE_SIZE..=MAX_IMAGE_SIZE).contains(&image_size) {
+        return Ok(());
+    }
+    Err(Error::option(
+        "imageSize",
+        format!("{image_size} is not between {MIN_IMAGE_SIZE} and {MAX_IMAGE_SIZE} pixels"),
+    ))
+}
+
 /// Entries at most this size are never called zip bombs, whatever their ratio.
 const RATIO_FREE_BYTES: u64 = 1 << 20;
 

@@ -22,8 +22,9 @@
 
 use serde::Serialize;
 
+use crate::data::DatasetSource;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::ResNetV2Config;
+use crate::model::{ResNetV2Config, byte_size};
 use crate::options::{LIMITS, TrainingOptions};
 
 /// The most a wasm32 module can address: a tab's heap can never grow past this.
@@ -101,9 +102,9 @@ impl MemoryPlan {
             MemoryVerdict::Fits => format!(
                 "Training at {} px needs about {} of this tab's memory ({}), of the {} a tab can use.",
                 options.image_size,
-                size(total),
+                byte_size(total),
                 parts.breakdown(options.image_size, dataset.images),
-                size(TAB_MEMORY_BYTES),
+                byte_size(TAB_MEMORY_BYTES),
             ),
             _ => {
                 let lead = if verdict == MemoryVerdict::Tight {
@@ -116,9 +117,9 @@ impl MemoryPlan {
                      most {}. {}",
                     options.image_size,
                     dataset.images,
-                    size(total),
+                    byte_size(total),
                     parts.breakdown(options.image_size, dataset.images),
-                    size(TAB_MEMORY_BYTES),
+                    byte_size(TAB_MEMORY_BYTES),
                     parts.advice(options.image_size, dataset.images),
                 )
             }
@@ -152,9 +153,9 @@ impl MemoryPlan {
                  all and needs room to decode the images: split the dataset into zips of at most \
                  {} each, or train with the command-line tool (`tagtrain train`), which has no \
                  such limit.",
-                size(zip_bytes),
-                size(TAB_MEMORY_BYTES),
-                size(available)
+                byte_size(zip_bytes),
+                byte_size(TAB_MEMORY_BYTES),
+                byte_size(available)
             ),
         }))
     }
@@ -175,47 +176,21 @@ impl MemoryPlan {
     }
 }
 
-/// The batch size to train with on a device whose buffers hold at most `max_buffer_bytes`
-/// (a GPU: WebGPU guarantees 128 MiB, phones give little more, desktops 1–4 GiB), and a notice
-/// when it is smaller than `batch_size`: the largest batch whose every tensor fits in one
-/// buffer, since a larger one would fail to allocate mid-step. The tab's plan above bounds the
-/// sum of a run's memory; this bounds its largest piece.
-///
-/// # Errors
-/// [`ErrorKind::WillNotFit`] when not even one image's largest tensor fits, saying what to
-/// change; options that name no valid network.
-pub(crate) fn batch_for_buffer(
-    network: &ResNetV2Config,
-    side: usize,
-    batch_size: usize,
-    max_buffer_bytes: u64,
-) -> Result<(usize, Option<String>)> {
-    let per_image = network.footprint(side)?.largest_tensor_per_image.max(1) * 4;
-    let fitting = max_buffer_bytes / per_image;
-    if fitting == 0 {
-        return Err(Error::new(ErrorKind::WillNotFit {
-            needed: per_image,
-            available: max_buffer_bytes,
-            advice: format!(
-                "At {side} px one image's largest tensor takes {}, more than this GPU's largest \
-                 buffer ({}): train at a smaller image size, or on the CPU (open the page with \
-                 ?backend=cpu).",
-                size(per_image),
-                size(max_buffer_bytes),
-            ),
-        }));
+impl DatasetSource {
+    /// What training on this dataset with `options` will hold in memory (see
+    /// [`MemoryPlan`]), before any image is decoded.
+    ///
+    /// # Errors
+    /// Options naming no valid network.
+    pub fn memory_plan(&self, options: &TrainingOptions) -> Result<MemoryPlan> {
+        let dataset = PlannedDataset {
+            zip_bytes: self.zip_bytes(),
+            images: self.len(),
+            channels: if self.grayscale() { 1 } else { 3 },
+            labels: self.labels().len(),
+        };
+        MemoryPlan::for_training(dataset, options)
     }
-    if batch_size as u64 <= fitting {
-        return Ok((batch_size, None));
-    }
-    let fitting = fitting as usize;
-    let notice = format!(
-        "Batches of {fitting} images instead of {batch_size}: at {side} px a batch of {batch_size} \
-         needs tensors of {}, and this GPU's buffers hold at most {}.",
-        size(per_image.saturating_mul(batch_size as u64)),
-        size(max_buffer_bytes),
-    );
-    Ok((fitting, Some(notice)))
 }
 
 /// The plan's terms, as functions of the image side and the number of images, so that the
@@ -257,9 +232,9 @@ impl Parts {
     fn breakdown(&self, side: u32, images: usize) -> String {
         format!(
             "zip {}, decoded images {}, network {}",
-            size(self.zip(images)),
-            size(self.pixels(side, images)),
-            size(self.network(side))
+            byte_size(self.zip(images)),
+            byte_size(self.pixels(side, images)),
+            byte_size(self.network(side))
         )
     }
 
@@ -304,15 +279,6 @@ fn verdict(total: u64) -> MemoryVerdict {
         MemoryVerdict::Tight
     } else {
         MemoryVerdict::Fits
-    }
-}
-
-/// `512 MiB`, `1.4 GiB`.
-fn size(bytes: u64) -> String {
-    if bytes >= 1 << 30 {
-        format!("{:.1} GiB", bytes as f64 / f64::from(1u32 << 30))
-    } else {
-        format!("{} MiB", bytes.div_ceil(1 << 20))
     }
 }
 
@@ -390,27 +356,5 @@ mod tests {
         assert_eq!(plan.verdict, MemoryVerdict::TooLarge);
         assert!(!plan.message.contains("image size of"), "{}", plan.message);
         assert!(plan.message.contains("Train on at most"), "{}", plan.message);
-    }
-
-    #[test]
-    fn the_batch_shrinks_to_the_largest_gpu_buffer() {
-        let network = ResNetV2Config::for_depth(11, 21).unwrap();
-        // Small networks' largest tensor is the first stage's output: 64 channels at full size.
-        let per_image = 64 * 128 * 128 * 4;
-        // WebGPU's guaranteed 128 MiB holds 32 images' at 128 px.
-        let webgpu_minimum = 128 << 20;
-        assert_eq!(batch_for_buffer(&network, 128, 64, webgpu_minimum).unwrap().0, 32);
-        let (batch, notice) = batch_for_buffer(&network, 128, 64, per_image * 5 + 1).unwrap();
-        assert_eq!(batch, 5);
-        let notice = notice.unwrap();
-        assert!(notice.starts_with("Batches of 5 images instead of 64: at 128 px"), "{notice}");
-        // A batch that fits is left alone, without a notice.
-        assert_eq!(batch_for_buffer(&network, 128, 5, per_image * 5).unwrap(), (5, None));
-        assert_eq!(batch_for_buffer(&network, 32, 64, 1 << 30).unwrap(), (64, None));
-        // Not even one image: the error says what to change.
-        let error = batch_for_buffer(&network, 128, 64, per_image - 1).unwrap_err();
-        assert!(matches!(error.kind(), ErrorKind::WillNotFit { .. }), "{error}");
-        let text = error.to_string();
-        assert!(text.contains("smaller image size") && text.contains("?backend=cpu"), "{text}");
     }
 }

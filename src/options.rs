@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::ResizePolicy;
 use crate::error::{Error, Result};
+use crate::limits::{MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, check_image_size};
 use crate::model::{ConvInit, ResNetKind};
 use crate::thresholds::ThresholdGoal;
 
@@ -263,7 +264,7 @@ pub const LIMITS: OptionLimits = OptionLimits {
     epochs: Bounds::new(1.0, 10_000.0),
     time_budget_seconds: Bounds::new(10.0, 604_800.0),
     batch_size: Bounds::new(1.0, 4096.0),
-    image_size: Bounds::new(8.0, 512.0),
+    image_size: Bounds::new(MIN_IMAGE_SIZE as f64, MAX_IMAGE_SIZE as f64),
     learning_rate: Bounds::new(1e-9, 10.0),
     weight_decay: Bounds::new(0.0, 0.99),
     validation_fraction: Bounds::new(0.0, 0.5),
@@ -279,11 +280,6 @@ fn check(name: &'static str, value: f64, bounds: Bounds, unit: &str) -> Result<(
             format!("{value} is not between {} and {}{unit}", bounds.min, bounds.max),
         ))
     }
-}
-
-/// The training image side, in [`LIMITS`] (also checked when decoding at a model's size).
-pub(crate) fn check_image_size(image_size: u32) -> Result<()> {
-    check("imageSize", f64::from(image_size), LIMITS.image_size, " pixels")
 }
 
 impl TrainingOptions {

@@ -138,7 +138,7 @@ fn a_30000_pixel_square_png_is_refused_before_allocating() {
 fn semicolons_bom_and_crlf_are_read() {
     let csv = b"\xEF\xBB\xBFimage;cat;dog\r\nx.png;1;0\r\ny.png; 0 ;1.0\r\n".to_vec();
     let source = open(zip_of(&[("index.csv", csv), one("x.png"), one("y.png")])).unwrap();
-    let s = source.summary();
+    let s = source.summary().profile;
     assert_eq!(s.images, 2);
     assert_eq!(s.labels.iter().map(|l| l.positives).collect::<Vec<_>>(), vec![1, 1]);
     assert!(s.warnings.iter().any(|w| w.contains("semicolons")), "{:?}", s.warnings);
@@ -154,7 +154,7 @@ fn one_wrapping_folder_backslashes_and_dot_slash() {
         one("__MACOSX/data/._x.png"),
     ]);
     let source = open(zip).unwrap();
-    assert_eq!(source.summary().images, 2);
+    assert_eq!(source.summary().profile.images, 2);
 }
 
 #[test]
@@ -201,7 +201,7 @@ fn the_split_column_is_honoured_and_counted() {
     let mut source =
         open(zip_of(&[("index.csv", csv), one("w.png"), one("x.png"), one("y.png"), one("z.png")]))
             .unwrap();
-    let s = source.summary();
+    let s = source.summary().profile;
     let counts = s.split_column.clone().unwrap();
     assert_eq!((counts.train, counts.valid, counts.test), (2, 1, 1));
     assert_eq!(s.labels.len(), 1, "split is not a label");
@@ -225,7 +225,7 @@ fn summary_counts_labels_per_image_and_cooccurrence() {
         one("z.png"),
     ]))
     .unwrap();
-    let s = source.summary();
+    let s = source.summary().profile;
     assert_eq!(s.labels_per_image, vec![1, 1, 1, 1]);
     assert_eq!(s.cooccurrence, vec![vec![3, 2, 1], vec![2, 2, 1], vec![1, 1, 1]]);
     assert!(!s.grayscale);
@@ -236,7 +236,8 @@ fn summary_counts_labels_per_image_and_cooccurrence() {
 #[test]
 fn labels_without_positives_or_negatives_are_warnings() {
     let csv = b"image,never,always\nx.png,0,1\ny.png,0,1\n".to_vec();
-    let s = open(zip_of(&[("index.csv", csv), one("x.png"), one("y.png")])).unwrap().summary();
+    let s =
+        open(zip_of(&[("index.csv", csv), one("x.png"), one("y.png")])).unwrap().summary().profile;
     assert!(s.warnings.iter().any(|w| w.contains("'never' has no positive")), "{:?}", s.warnings);
     assert!(s.warnings.iter().any(|w| w.contains("'always' has no negative")), "{:?}", s.warnings);
 }
@@ -354,7 +355,7 @@ fn utf16_csv_from_excel_is_read_with_a_warning() {
         }
         let source = open(zip_of(&[("index.csv", csv), one("x.png")])).unwrap();
         assert_eq!(source.labels(), ["à_la_mode"]);
-        let warnings = source.summary().warnings;
+        let warnings = source.summary().profile.warnings;
         assert!(
             warnings.iter().any(|w| w.contains("UTF-16") && w.contains("converted to UTF-8")),
             "{warnings:?}"
@@ -367,7 +368,7 @@ fn windows_1252_csv_is_read_with_a_warning_naming_the_line() {
     let csv = b"image,a\nx.png,1\ncaf\xe9.png,0\n".to_vec();
     let source = open(zip_of(&[("index.csv", csv), one("x.png"), one("café.png")])).unwrap();
     assert_eq!(source.len(), 2);
-    let warnings = source.summary().warnings;
+    let warnings = source.summary().profile.warnings;
     assert!(
         warnings
             .iter()

@@ -17,13 +17,15 @@ fn open(bytes: Vec<u8>) -> tagtrain::Result<DatasetSource> {
 fn smoke_dataset_summary_and_decode() {
     let mut source = open(SMOKE.to_vec()).unwrap();
     let summary = source.summary();
-    assert_eq!(summary.images, 60);
-    assert_eq!(summary.image_column, "image");
-    let names: Vec<&str> = summary.labels.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(summary.profile.images, 60);
+    assert_eq!(summary.profile.image_column, "image");
+    let names: Vec<&str> = summary.profile.labels.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(names, ["digit_0", "digit_1", "digit_2", "digit_3"]);
-    assert!(summary.labels.iter().all(|l| l.positives > 0 && l.positives + l.negatives == 60));
-    assert_eq!(summary.sizes.len(), 1);
-    assert_eq!((summary.sizes[0].width, summary.sizes[0].height), (32, 32));
+    assert!(
+        summary.profile.labels.iter().all(|l| l.positives > 0 && l.positives + l.negatives == 60)
+    );
+    assert_eq!(summary.profile.sizes.len(), 1);
+    assert_eq!((summary.profile.sizes[0].width, summary.profile.sizes[0].height), (32, 32));
     assert_eq!(summary.recommended.kind, tagtrain::ResNetKind::Small);
     assert_eq!(summary.recommended.depth, 11);
     assert_eq!(summary.recommended.image_size, 32);
@@ -41,7 +43,7 @@ fn smoke_dataset_summary_and_decode() {
     assert!(seen.windows(2).all(|w| w[0] < w[1]), "progress only grows: {seen:?}");
     assert_eq!(dataset.len(), 60);
     // Grey MNIST mosaics: one channel, stored once, as u8.
-    assert!(summary.grayscale);
+    assert!(summary.profile.grayscale);
     assert_eq!(dataset.channels, 1);
     assert_eq!(dataset.pixels.len(), 60 * 16 * 16);
     assert_eq!(dataset.pixels.capacity(), 60 * 16 * 16, "one buffer, allocated once");
@@ -118,7 +120,7 @@ fn nested_folder_wrapping_and_relative_paths() {
         ("__MACOSX/data/._x.png", b"junk".to_vec()),
     ]);
     let mut source = open(zip).unwrap();
-    assert_eq!(source.summary().images, 2);
+    assert_eq!(source.summary().profile.images, 2);
     let ds = source.decode(8, tagtrain::data::ResizePolicy::Stretch, |_, _| {}).unwrap();
     assert_eq!(&ds.image(0)[0..3], &[255, 0, 0]);
     assert_eq!(&ds.image(1)[0..3], &[0, 255, 0]);
@@ -155,7 +157,9 @@ fn unlisted_images_are_a_warning() {
         ("z.png", solid_png(4, 4, [0, 0, 0])),
     ]);
     let summary = open(zip).unwrap().summary();
-    assert!(summary.warnings.iter().any(|w| w.contains("not listed") && w.contains("z.png")));
+    assert!(
+        summary.profile.warnings.iter().any(|w| w.contains("not listed") && w.contains("z.png"))
+    );
 }
 
 #[test]
@@ -168,7 +172,7 @@ fn released_zip_is_taken_back_only_from_the_same_zip() {
     // The page drops the zip's bytes after decoding; the summary and the plan stay.
     source.release_zip();
     assert!(!source.holds_zip());
-    assert_eq!(source.summary().images, 60);
+    assert_eq!(source.summary().profile.images, 60);
     let plan = source.memory_plan(&tagtrain::TrainingOptions::default()).unwrap();
     assert_eq!(plan.zip_bytes, SMOKE.len() as u64);
     let err = source.decode(16, ResizePolicy::Stretch, |_, _| {}).unwrap_err();

@@ -58,11 +58,16 @@ fn a_group_column_and_duplicates_keep_subjects_on_one_side() {
     entries.extend(files.iter().map(|(n, b)| (n.as_str(), b.clone())));
     let mut source = DatasetSource::from_zip(zip_of(&entries), &Limits::default()).unwrap();
     let summary = source.summary();
-    let groups = summary.group_column.as_ref().expect("the group column is found");
+    let groups = summary.profile.group_column.as_ref().expect("the group column is found");
     assert_eq!((groups.column.as_str(), groups.groups), ("group", 60));
-    assert_eq!(summary.labels.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
-    assert_eq!(summary.duplicates.len(), 10, "{:?}", summary.duplicates);
-    assert!(summary.duplicates.iter().all(|set| set.len() == 2 && set[1].starts_with("copy")));
+    assert_eq!(
+        summary.profile.labels.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
+        ["a", "b", "c"]
+    );
+    assert_eq!(summary.profile.duplicates.len(), 10, "{:?}", summary.profile.duplicates);
+    assert!(
+        summary.profile.duplicates.iter().all(|set| set.len() == 2 && set[1].starts_with("copy"))
+    );
     let dataset = source.decode(8, ResizePolicy::Stretch, |_, _| {}).unwrap();
     assert_eq!(dataset.len(), n + 10);
     assert_eq!(dataset.duplicates.len(), 10);

@@ -136,7 +136,7 @@ fn a_png_whose_icc_profile_inflates_to_512_mib_costs_its_size() {
     let zip_len = zip.len();
     let (pixels, peak) = peak_during(|| {
         let mut source = DatasetSource::from_zip(zip, &Limits::default()).expect("loads");
-        assert_eq!(source.summary().images, 1);
+        assert_eq!(source.summary().profile.images, 1);
         let data = source.decode(16, ResizePolicy::Stretch, |_, _| {}).expect("decodes");
         // The profile is dropped, the pixels are the image's.
         data.image(0)[..3].to_vec()

@@ -139,8 +139,8 @@ fn a_zip_of_every_awkward_file_loads_and_decodes() {
     let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
     let mut source = DatasetSource::from_zip(common::zip_of(&refs), &Limits::default()).unwrap();
     let summary = source.summary();
-    assert_eq!(summary.images, 6);
-    assert!(!summary.grayscale, "colour photos among them");
+    assert_eq!(summary.profile.images, 6);
+    assert!(!summary.profile.grayscale, "colour photos among them");
     for policy in [ResizePolicy::Stretch, ResizePolicy::CenterCrop, ResizePolicy::Letterbox] {
         let ds = source.decode(24, policy, |_, _| {}).unwrap();
         assert_eq!(ds.pixels.len(), 6 * 24 * 24 * 3);

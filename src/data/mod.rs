@@ -1,22 +1,32 @@
 //! Everything between the user's zip and a batch of tensors: the archive (hostile input,
-//! bounded by [`crate::Limits`]), `index.csv`, image decoding and resizing, the decoded
-//! [`Dataset`], the train/validation split, and batches.
+//! bounded by [`crate::Limits`]), `index.csv`, image decoding and resizing, the zip-backed
+//! [`DatasetSource`] and its profile, decoding it into a [`Dataset`], duplicates, the
+//! train/validation split, and batches.
+//!
+//! The bottom of the pipeline: it imports only `error`, `limits` and `rng`
+//! (`tests/module_graph` checks). What needs the model or the options (the recommended
+//! set-up, the memory plan) asks the data from above.
 
 mod archive;
 pub mod batcher;
 mod dataset;
+mod decode;
+mod duplicates;
 pub mod image;
 mod index;
+mod locate;
+mod source;
 mod split;
 mod summary;
 
 pub use archive::what_else;
 pub use batcher::Normalization;
-pub use dataset::{Dataset, DatasetSource, Decoder};
+pub use dataset::Dataset;
+pub use decode::Decoder;
 pub use image::ResizePolicy;
 pub use index::{IndexCsv, IndexRow, NO_GROUP, SplitTag};
+pub use source::DatasetSource;
 pub use split::{Split, VALIDATION_POSITIVES, stratified_split, validation_share};
 pub use summary::{
-    DatasetSummary, GroupCounts, LabelCount, RARE_LABEL_EXAMPLES, Recommendation, SizeCount,
-    SplitCounts,
+    DatasetProfile, GroupCounts, LabelCount, RARE_LABEL_EXAMPLES, SizeCount, SplitCounts,
 };

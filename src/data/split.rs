@@ -13,7 +13,8 @@
 
 use crate::rng::SeededRng;
 
-use super::dataset::{Dataset, merge_sets};
+use super::dataset::Dataset;
+use super::duplicates::merge_sets;
 use super::index::{NO_GROUP, SplitTag};
 use super::summary::RARE_LABEL_EXAMPLES;
 

@@ -1,12 +1,10 @@
-//! What the user sees of a dataset before training: label counts, image sizes, labels per
-//! image, co-occurrence, the split column, warnings, and the recommended model.
+//! What a dataset holds, shown to the user before training: label counts, image sizes, labels
+//! per image, co-occurrence, the split and group columns, warnings and copies. The training
+//! set-up recommended for it needs the model: `crate::summary` adds it.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-
-use crate::model::ResNetKind;
-use crate::options::TrainingOptions;
 
 use super::image::{ImageHeader, all_grayscale};
 use super::index::{IndexCsv, SplitTag};
@@ -14,7 +12,7 @@ use super::index::{IndexCsv, SplitTag};
 /// Labels and pixel sizes of a dataset, shown to the user before training.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct DatasetSummary {
+pub struct DatasetProfile {
     /// Number of images (rows).
     pub images: usize,
     /// Name of the CSV column the image paths were read from.
@@ -29,8 +27,6 @@ pub struct DatasetSummary {
     pub max_side: u32,
     /// Problems that do not stop training.
     pub warnings: Vec<String>,
-    /// What the brief recommends for these images.
-    pub recommended: Recommendation,
     /// `labels_per_image[k]`: how many images carry exactly `k` labels.
     pub labels_per_image: Vec<usize>,
     /// `cooccurrence[a][b]`: images carrying both label `a` and label `b` (the diagonal holds
@@ -98,48 +94,8 @@ pub struct SizeCount {
     pub count: usize,
 }
 
-/// The model kind, depth and image size the brief recommends for a dataset.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Recommendation {
-    /// `"small"` for images up to 96 px, `"large"` above.
-    pub kind: ResNetKind,
-    /// The smallest depth of that kind ("try the smallest first").
-    pub depth: usize,
-    /// Training image size in pixels (square).
-    pub image_size: u32,
-    /// Images per step ([`Recommendation::batch_for_images`]; a browser tab's memory may
-    /// lower it: [`crate::DatasetSource::summary`]).
-    pub batch_size: usize,
-}
-
-impl Recommendation {
-    /// The brief: 10–96 px → ResNetV2 Small; 96–320 px → Large; above 320 px → resize to 320.
-    pub fn for_sides(median_side: u32) -> Self {
-        let (small, large) = (ResNetKind::Small, ResNetKind::Large);
-        let image_size =
-            median_side.clamp(*small.recommended_sides().start(), *large.recommended_sides().end());
-        let kind = if small.recommended_sides().contains(&image_size) { small } else { large };
-        let batch_size = TrainingOptions::default().batch_size;
-        Self { kind, depth: kind.depths()[0], image_size, batch_size }
-    }
-
-    /// Images per step for a dataset of `images`: enough steps an epoch for the optimiser to
-    /// make progress (about 30 or more), in batches large enough to use the hardware and to
-    /// give batch norm steady statistics. A power of two from 8 to 64: 3,000 images train in
-    /// batches of 64, 1,000 in 32, 60 in 8.
-    pub fn batch_for_images(images: usize) -> usize {
-        const STEPS_PER_EPOCH: usize = 30;
-        let mut batch = 8;
-        while batch < 64 && batch * 2 * STEPS_PER_EPOCH <= images {
-            batch *= 2;
-        }
-        batch
-    }
-}
-
-impl DatasetSummary {
-    /// The summary of a checked dataset: its `index.csv`, each row's image header, and the
+impl DatasetProfile {
+    /// The profile of a checked dataset: its `index.csv`, each row's image header, and the
     /// warnings found while checking.
     pub fn new(index: &IndexCsv, headers: &[ImageHeader], warnings: &[String]) -> Self {
         let n = index.len();
@@ -169,9 +125,6 @@ impl DatasetSummary {
             .map(|((width, height), count)| SizeCount { width, height, count })
             .collect();
         sizes.sort_by_key(|s| std::cmp::Reverse(s.count));
-        let mut sides: Vec<u32> = headers.iter().map(|h| h.width.min(h.height)).collect();
-        sides.sort_unstable();
-        let median = sides.get(sides.len() / 2).copied().unwrap_or(32);
         let l = index.labels.len();
         let mut labels_per_image = vec![0usize; l + 1];
         let mut cooccurrence = vec![vec![0usize; l]; l];
@@ -218,10 +171,6 @@ impl DatasetSummary {
             min_side: headers.iter().map(|h| h.width.min(h.height)).min().unwrap_or(0),
             max_side: headers.iter().map(|h| h.width.max(h.height)).max().unwrap_or(0),
             warnings,
-            recommended: Recommendation {
-                batch_size: Recommendation::batch_for_images(n),
-                ..Recommendation::for_sides(median)
-            },
             labels_per_image,
             cooccurrence,
             grayscale: all_grayscale(headers),
@@ -230,16 +179,57 @@ impl DatasetSummary {
             duplicates: Vec::new(),
         }
     }
+
+    /// The median of the images' shorter sides (32 when there is no image): what the
+    /// recommended image size follows.
+    pub fn median_side(&self) -> u32 {
+        let mut sides: Vec<(u32, usize)> =
+            self.sizes.iter().map(|s| (s.width.min(s.height), s.count)).collect();
+        sides.sort_unstable();
+        let middle = sides.iter().map(|&(_, count)| count).sum::<usize>() / 2;
+        let mut before = 0;
+        for (side, count) in sides {
+            before += count;
+            if before > middle {
+                return side;
+            }
+        }
+        32
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn profile(sizes: &[(u32, u32, usize)]) -> DatasetProfile {
+        let sizes = sizes.iter().map(|&(width, height, count)| SizeCount { width, height, count });
+        DatasetProfile {
+            images: 0,
+            image_column: "image".into(),
+            labels: Vec::new(),
+            sizes: sizes.collect(),
+            min_side: 0,
+            max_side: 0,
+            warnings: Vec::new(),
+            labels_per_image: Vec::new(),
+            cooccurrence: Vec::new(),
+            grayscale: false,
+            split_column: None,
+            group_column: None,
+            duplicates: Vec::new(),
+        }
+    }
+
+    /// As sorting every image's shorter side and taking the one at half the count.
     #[test]
-    fn batches_leave_about_thirty_steps_an_epoch() {
-        let batch = Recommendation::batch_for_images;
-        assert_eq!([batch(0), batch(60), batch(479), batch(480)], [8, 8, 8, 16]);
-        assert_eq!([batch(1000), batch(1920), batch(3050), batch(1_000_000)], [32, 64, 64, 64]);
+    fn the_median_side_counts_every_image() {
+        assert_eq!(profile(&[]).median_side(), 32);
+        assert_eq!(profile(&[(64, 48, 1)]).median_side(), 48);
+        // Sides 20, 20, 30, 100: the one at index 2.
+        assert_eq!(profile(&[(100, 120, 1), (20, 50, 2), (40, 30, 1)]).median_side(), 30);
+        // Sides 20 ×3, 90 ×2: index 2.
+        assert_eq!(profile(&[(90, 90, 2), (20, 20, 3)]).median_side(), 20);
+        assert_eq!(profile(&[(90, 90, 3), (20, 20, 2)]).median_side(), 90);
     }
 }

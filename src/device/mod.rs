@@ -126,24 +126,3 @@ impl ComputeDevice {
         }
     }
 }
-
-/// The GPU for tests, or `None` where this machine has no adapter (the tests that take it then
-/// check nothing). `TAGTRAIN_REQUIRE_GPU=1`, which `scripts/test.sh` sets where it provides
-/// SwiftShader's Vulkan driver, turns a missing adapter into a failure.
-#[cfg(all(test, feature = "gpu", not(target_arch = "wasm32")))]
-pub(crate) fn test_gpu() -> Option<Device> {
-    // wgpu's device is set up once per process; the tests share it.
-    static GPU: std::sync::OnceLock<Option<Device>> = std::sync::OnceLock::new();
-    let gpu = GPU.get_or_init(|| {
-        let compute = pollster::block_on(ComputeDevice::init(BackendPreference::Gpu, true));
-        (compute.kind == BackendKind::Gpu).then_some(compute.device)
-    });
-    if gpu.is_none() {
-        assert!(
-            std::env::var_os("TAGTRAIN_REQUIRE_GPU").is_none(),
-            "TAGTRAIN_REQUIRE_GPU is set but no GPU adapter was found"
-        );
-        eprintln!("no GPU adapter: the GPU paths are not checked here");
-    }
-    gpu.clone()
-}

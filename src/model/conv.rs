@@ -241,15 +241,10 @@ pub fn conv1x1_batched(input: Tensor<4>, weight: Tensor<4>, stride: usize) -> Te
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+mod tests {
     use super::*;
+    use crate::model::testing::{Case, matches_burn_on, random, relative_error};
     use burn::nn::conv::Conv2dConfig;
-    use burn::tensor::Distribution;
-    use burn::tensor::module::conv2d;
-    use burn::tensor::ops::ConvOptions;
-
-    /// A convolution's case: `(batch, in, out, side, kernel, stride, padding)`.
-    pub(in crate::model) type Case = (usize, usize, usize, usize, usize, usize, usize);
 
     /// `(batch, in, out, side, kernel, stride, padding)`: the layer shapes of ResNetV2-Small
     /// and the edge cases (batch 1, odd sides, stride 2 with and without padding).
@@ -264,56 +259,6 @@ pub(super) mod tests {
         (1, 1, 2, 5, 1, 1, 0),
         (1, 8, 4, 7, 1, 2, 0),
     ];
-
-    fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
-        Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
-    }
-
-    /// Largest absolute difference, relative to the larger of 1 and `expected`'s largest value.
-    fn relative_error(actual: Tensor<4>, expected: Tensor<4>) -> f32 {
-        let scale = expected.clone().abs().max().into_scalar::<f32>().max(1.0);
-        (actual - expected).abs().max().into_scalar::<f32>() / scale
-    }
-
-    /// Forward values, and the gradients of both inputs under a random upstream gradient,
-    /// equal burn's own convolution's on `device`, for each of `cases` (to 1e-4 of the
-    /// largest value).
-    pub(in crate::model) fn matches_burn_on(
-        device: &Device,
-        form: fn(Tensor<4>, Tensor<4>, usize, usize) -> Tensor<4>,
-        cases: &[Case],
-    ) {
-        let device = device.clone().autodiff();
-        for &(batch, cin, cout, side, kernel, stride, padding) in cases {
-            let x = random([batch, cin, side, side], &device);
-            let w = random([cout, cin, kernel, kernel], &device);
-            let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1);
-
-            let (x1, w1) = (x.clone().require_grad(), w.clone().require_grad());
-            let ours = form(x1.clone(), w1.clone(), stride, padding);
-            let (x2, w2) = (x.clone().require_grad(), w.clone().require_grad());
-            let theirs = conv2d(x2.clone(), w2.clone(), None, options);
-            let case = format!(
-                "{batch}×{cin}→{cout} at {side}², {kernel}×{kernel} /{stride} pad {padding}"
-            );
-            assert_eq!(ours.dims(), theirs.dims(), "{case}");
-            let error = relative_error(ours.clone(), theirs.clone());
-            assert!(error < 1e-4, "{case}: forward differs by {error}");
-
-            let upstream = random(ours.dims(), &device);
-            let ours_grads = (ours * upstream.clone()).sum().backward();
-            let theirs_grads = (theirs * upstream).sum().backward();
-            for (name, a, b) in [
-                ("input", x1.grad(&ours_grads), x2.grad(&theirs_grads)),
-                ("weight", w1.grad(&ours_grads), w2.grad(&theirs_grads)),
-            ] {
-                let (a, b) = (a.expect("a gradient"), b.expect("a gradient"));
-                assert_eq!(a.dims(), b.dims(), "{case}: {name} gradient shape");
-                let error = relative_error(a, b);
-                assert!(error < 1e-4, "{case}: {name} gradient differs by {error}");
-            }
-        }
-    }
 
     #[test]
     fn matches_burn_convolution_on_the_cpu() {
@@ -343,7 +288,7 @@ pub(super) mod tests {
     #[cfg(feature = "gpu")]
     #[test]
     fn a_pair_of_strided_1x1_convolutions_matches_the_modules_on_the_gpu() {
-        if let Some(gpu) = crate::device::test_gpu() {
+        if let Some(gpu) = crate::model::testing::test_gpu() {
             a_pair_of_strided_1x1_convolutions_matches_the_modules_on(gpu);
         }
     }

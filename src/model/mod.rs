@@ -2,10 +2,15 @@
 
 pub mod block;
 pub mod conv;
+mod footprint;
 #[cfg(feature = "gpu")]
 pub mod gpu_conv;
 pub mod norm;
 pub mod resnet;
+#[cfg(test)]
+mod testing;
 
 pub use block::{ConvInit, StrideOn};
+pub use footprint::Footprint;
+pub(crate) use footprint::{batch_for_buffer, byte_size};
 pub use resnet::{ResNetKind, ResNetV2, ResNetV2Config};

@@ -88,11 +88,7 @@ mod tests {
     use burn::nn::BatchNormConfig;
     use burn::tensor::{Device, Distribution};
 
-    /// Largest absolute difference, relative to the larger of 1 and `expected`'s largest value.
-    fn relative_error<const D: usize>(actual: Tensor<D>, expected: Tensor<D>) -> f32 {
-        let scale = expected.clone().abs().max().into_scalar::<f32>().max(1.0);
-        (actual - expected).abs().max().into_scalar::<f32>() / scale
-    }
+    use crate::model::testing::relative_error;
 
     #[test]
     fn equals_burns_batch_norm_in_values_gradients_and_running_statistics() {
@@ -102,7 +98,7 @@ mod tests {
     #[cfg(feature = "gpu")]
     #[test]
     fn equals_burns_batch_norm_on_the_gpu() {
-        if let Some(gpu) = crate::device::test_gpu() {
+        if let Some(gpu) = crate::model::testing::test_gpu() {
             equals_burns_batch_norm_on(gpu);
         }
     }

@@ -140,7 +140,7 @@ impl ResNetV2Config {
         self.stride_on.unwrap_or(StrideOn::ThreeByThree)
     }
 
-    fn width(&self) -> usize {
+    pub(super) fn width(&self) -> usize {
         self.base_width.unwrap_or(match self.kind {
             ResNetKind::Small => 16,
             ResNetKind::Large => 64,
@@ -218,7 +218,7 @@ impl ResNetV2Config {
 
     /// The residual units in order: stage `s` has width `base × 2^s`, and its first unit
     /// halves the resolution (except in the first stage).
-    fn unit_configs(&self) -> Result<Vec<PreActBottleneckConfig>> {
+    pub(super) fn unit_configs(&self) -> Result<Vec<PreActBottleneckConfig>> {
         let base = self.width();
         let mut units = Vec::new();
         let mut channels = base;
@@ -234,77 +234,6 @@ impl ResNetV2Config {
         }
         Ok(units)
     }
-
-    /// What one training step needs per image of `side` × `side` px, and the trainable
-    /// parameters, counted from the config (nothing is allocated): the figures that size a
-    /// run's memory before it starts, since autodiff keeps every intermediate tensor of the
-    /// forward pass for the backward pass.
-    ///
-    /// # Errors
-    /// As [`ResNetV2Config::init`].
-    pub fn footprint(&self, side: usize) -> Result<Footprint> {
-        let base = self.width();
-        // The input itself: the random crop pads it by at most half its side each way.
-        let padded = 2 * side + 2;
-        let (kernel, mut side) = match self.kind {
-            ResNetKind::Small => (3, side),
-            // Stride-2 stem, then a stride-2 pool.
-            ResNetKind::Large => (7, side.div_ceil(2)),
-        };
-        let mut parameters = self.in_channels * base * kernel * kernel;
-        let mut floats = base * side * side;
-        let mut largest = (self.in_channels * padded * padded).max(base * side * side);
-        if self.kind == ResNetKind::Large {
-            side = side.div_ceil(2);
-            floats += base * side * side;
-        }
-        for unit in self.unit_configs()? {
-            let (input, width, out) = (unit.in_channels, unit.width, unit.out_channels());
-            let inner = side.div_ceil(unit.stride);
-            let projection = unit.stride != 1 || input != out;
-            // bn1 and its ReLU at the input resolution; conv1 + bn2 + ReLU at the input
-            // resolution where the 3×3 strides, at the output resolution where the 1×1 does;
-            // conv2 + bn3 + ReLU, conv3 and the sum at the output resolution; the projection
-            // when there is one.
-            let conv1_side = match unit.stride_on {
-                StrideOn::OneByOne => inner,
-                StrideOn::ThreeByThree => side,
-            };
-            floats += 2 * input * side * side + 3 * width * conv1_side * conv1_side;
-            floats += (3 * width + 2 * out + usize::from(projection) * out) * inner * inner;
-            largest = largest
-                .max(input * side * side)
-                .max(width * conv1_side * conv1_side)
-                .max(out.max(width) * inner * inner);
-            parameters += input * width + width * width * 9 + width * out;
-            parameters += usize::from(projection) * input * out;
-            // BatchNorm: scale, shift and the two running statistics, as burn counts them.
-            parameters += 4 * (input + 2 * width);
-            side = inner;
-        }
-        let features = self.features()?;
-        floats += 2 * features * side * side;
-        parameters += 4 * features + (features + 1) * self.num_labels;
-        Ok(Footprint {
-            activations_per_image: floats as u64,
-            largest_tensor_per_image: largest.max(features * side * side) as u64,
-            parameters: parameters as u64,
-        })
-    }
-}
-
-/// See [`ResNetV2Config::footprint`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Footprint {
-    /// Floats the forward pass produces for one image.
-    pub activations_per_image: u64,
-    /// Floats of the largest single tensor of the forward pass for one image (the input, or a
-    /// layer's output at the highest resolution). A batch's tensor, and its gradient, is
-    /// `batch ×` this: what must fit in one GPU buffer.
-    pub largest_tensor_per_image: u64,
-    /// Parameters as `Module::num_params` counts them (BatchNorm's running statistics
-    /// included).
-    pub parameters: u64,
 }
 
 impl ResNetV2 {
@@ -376,39 +305,6 @@ mod tests {
         assert!(ResNetKind::for_depth(2).is_err());
         let wrong = ResNetV2Config::new(ResNetKind::Large, 11, 3);
         assert!(wrong.init(&Device::flex()).is_err());
-    }
-
-    #[test]
-    fn footprint_finds_the_largest_tensor() {
-        // Small: the first stage's output, 4 × 16 channels at the input's size.
-        let small = ResNetV2Config::for_depth(20, 3).unwrap();
-        assert_eq!(small.footprint(32).unwrap().largest_tensor_per_image, 64 * 32 * 32);
-        // Large: a 64-channel stride-2 stem (16 × side²) against the first stage's 256
-        // channels after the pool (also 16 × side²).
-        let large = ResNetV2Config::for_depth(26, 3).unwrap();
-        assert_eq!(large.footprint(64).unwrap().largest_tensor_per_image, 16 * 64 * 64);
-        // One channel at width 4: the padded input (the crop pads by up to half the side
-        // each way) is larger than any layer's output.
-        let narrow = small.with_in_channels(1).with_base_width(Some(1));
-        assert_eq!(narrow.footprint(32).unwrap().largest_tensor_per_image, 66 * 66);
-    }
-
-    #[test]
-    fn footprint_counts_the_parameters_init_makes() {
-        for (depth, labels) in [(11, 3), (20, 21), (26, 5)] {
-            let config = ResNetV2Config::for_depth(depth, labels).unwrap();
-            let model = config.init(&Device::flex()).unwrap();
-            assert_eq!(config.footprint(32).unwrap().parameters, model.num_params() as u64);
-        }
-        let small = ResNetV2Config::for_depth(11, 3).unwrap();
-        let (a, b) = (small.footprint(32).unwrap(), small.footprint(64).unwrap());
-        assert_eq!(b.activations_per_image, 4 * a.activations_per_image);
-        // The 3×3 layout keeps conv1's output at the input resolution in the two downsampling
-        // units: 3 floats × width × (side² − (side/2)²) more in each.
-        let old = small.clone().with_stride_on(None).footprint(32).unwrap();
-        let more = 3 * 32 * (32 * 32 - 16 * 16) + 3 * 64 * (16 * 16 - 8 * 8);
-        assert_eq!(old.activations_per_image, a.activations_per_image + more);
-        assert_eq!(old.parameters, a.parameters);
     }
 
     #[test]

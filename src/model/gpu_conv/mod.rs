@@ -226,8 +226,7 @@ pub fn conv2d(input: Tensor<4>, weight: Tensor<4>, stride: usize, padding: usize
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::device::test_gpu as gpu;
-    use crate::model::conv::tests::{Case, matches_burn_on};
+    use crate::model::testing::{Case, matches_burn_on, test_gpu as gpu};
 
     /// `(batch, in, out, side, kernel, stride, padding)`: ResNetV2-Small's layer kinds (the
     /// 3-channel stem, 1×1 and 3×3 units, strided 1×1s) and the edges of the tiles: batch 1,

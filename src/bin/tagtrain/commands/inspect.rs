@@ -50,15 +50,19 @@ fn inspect(args: &Args) -> anyhow::Result<()> {
 fn print_dataset(path: &str, summary: &DatasetSummary) -> anyhow::Result<()> {
     println!(
         "{path}: {} images, {} labels (image paths from column '{}')",
-        summary.images,
-        summary.labels.len(),
-        summary.image_column
+        summary.profile.images,
+        summary.profile.labels.len(),
+        summary.profile.image_column
     );
-    let sizes: Vec<String> =
-        summary.sizes.iter().map(|s| format!("{}×{} ({})", s.width, s.height, s.count)).collect();
+    let sizes: Vec<String> = summary
+        .profile
+        .sizes
+        .iter()
+        .map(|s| format!("{}×{} ({})", s.width, s.height, s.count))
+        .collect();
     println!("image sizes: {}", sizes.join(", "));
     println!("{:<28} {:>9} {:>9}", "label", "positives", "negatives");
-    for l in &summary.labels {
+    for l in &summary.profile.labels {
         println!("{:<28} {:>9} {:>9}", l.name, l.positives, l.negatives);
     }
     let r = &summary.recommended;
@@ -66,7 +70,7 @@ fn print_dataset(path: &str, summary: &DatasetSummary) -> anyhow::Result<()> {
         "recommended: ResNetV2 {} depth {} at {} px, batches of {}",
         r.kind, r.depth, r.image_size, r.batch_size
     );
-    for warning in &summary.warnings {
+    for warning in &summary.profile.warnings {
         println!("warning: {warning}");
     }
     Ok(())

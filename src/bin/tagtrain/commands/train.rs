@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use serde::Serialize;
-use tagtrain::data::Recommendation;
+use tagtrain::Recommendation;
 use tagtrain::train::{LrFindOptions, LrFinder};
 use tagtrain::{
     AugmentOptions, ConvInit, InputSpec, KeptEpoch, ResizePolicy, ThresholdGoal, TrainingOptions,
@@ -146,7 +146,7 @@ fn train(args: &Args) -> anyhow::Result<()> {
     let init = args.value("init").map(read).transpose()?;
     let mut source = open_dataset(data)?;
     let summary = source.summary();
-    for warning in &summary.warnings {
+    for warning in &summary.profile.warnings {
         eprintln!("warning: {warning}");
     }
     let run_file = args.value("checkpoint");

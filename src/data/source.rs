@@ -1,0 +1,254 @@
+//! The zip-backed source of a dataset: a zip checked but not yet decoded.
+//!
+//! Loading happens in two steps so that the user sees the data before choosing how to train:
+//! [`DatasetSource::from_zip`] checks the archive, `index.csv` and every image header and gives
+//! a [`DatasetProfile`], or every problem found at once; decoding (`decode.rs`) then makes a
+//! [`super::Dataset`] at the chosen size. What needs the model (the recommended set-up, the
+//! memory plan) is asked of the source from above: `crate::summary`, `crate::memory`.
+
+use crate::error::{Error, ErrorKind, ProblemList, Result};
+use crate::limits::Limits;
+
+use super::archive::{Archive, ZipIdentity};
+use super::dataset::Dataset;
+use super::duplicates::{byte_duplicates_warning, byte_key, equal_sets};
+use super::image::{ImageHeader, all_grayscale, header};
+use super::index::{IndexCsv, SplitTag};
+use super::locate::{find_index_csv, locate_images, unlisted_images_warning};
+use super::summary::DatasetProfile;
+
+/// A dataset zip that has been checked but not yet decoded.
+///
+/// It holds the zip's bytes, since images are inflated only when decoded. Where memory is
+/// short (a browser tab), [`DatasetSource::release_zip`] drops them once the images are
+/// decoded, and [`DatasetSource::attach_zip`] takes the same zip back before the next decoding.
+pub struct DatasetSource {
+    /// `None` once released.
+    archive: Option<Archive>,
+    zip: ZipIdentity,
+    index: IndexCsv,
+    /// Zip entry path of each row's image.
+    entries: Vec<String>,
+    /// Header of each row's image.
+    headers: Vec<ImageHeader>,
+    warnings: Vec<String>,
+    /// Rows whose files are the same bytes (same CRC-32 and size), each set in row order.
+    byte_duplicates: Vec<Vec<usize>>,
+    limits: Limits,
+}
+
+impl DatasetSource {
+    /// Opens a dataset zip: checks the archive, parses `index.csv`, checks that every listed
+    /// image is present and reads every image header.
+    ///
+    /// # Errors
+    /// A broken archive or `index.csv` structure stops at once. Problems of single rows and
+    /// images (a bad value, a duplicate, a missing or undecodable image, …) are collected: one
+    /// is returned as itself, several as [`ErrorKind::Problems`], each located (zip entry, CSV
+    /// line and column, image name).
+    pub fn from_zip(bytes: Vec<u8>, limits: &Limits) -> Result<Self> {
+        let mut archive = Archive::from_bytes(bytes, limits)?;
+        let index_path = find_index_csv(&archive)?;
+        let mut index = read_index(&mut archive, &index_path, limits)?;
+        let mut problems = ProblemList::default();
+        std::mem::take(&mut index.problems).into_iter().for_each(|p| problems.push(p));
+        let mut warnings = index.warnings.clone();
+
+        let (entries, found) = locate_images(&archive, &index, &index_path, &mut problems);
+        warnings.extend(unlisted_images_warning(&archive, &entries));
+        let headers = read_headers(&mut archive, &entries, limits, &mut problems);
+        if let Some(error) = problems.into_error() {
+            return Err(error);
+        }
+        index.retain(|row| found[row]);
+        if index.is_empty() {
+            return Err(Error::new(ErrorKind::EmptyDataset {
+                reason: "index.csv lists no usable image; add one row per image".into(),
+            }));
+        }
+
+        warnings.extend(label_balance_warnings(&index));
+        let byte_duplicates = equal_sets(entries.iter().enumerate().filter_map(|(row, path)| {
+            let (crc, size) = archive.checksum(path)?;
+            Some((byte_key(crc, size), row))
+        }));
+        warnings.extend(byte_duplicates_warning(&byte_duplicates, &entries));
+        Ok(Self {
+            zip: archive.identity(),
+            archive: Some(archive),
+            index,
+            entries,
+            headers,
+            warnings,
+            byte_duplicates,
+            limits: limits.clone(),
+        })
+    }
+
+    /// Label names, in CSV order.
+    pub fn labels(&self) -> &[String] {
+        &self.index.labels
+    }
+
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when there is no image.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Size of the zip in bytes.
+    pub fn zip_bytes(&self) -> u64 {
+        self.zip.byte_len
+    }
+
+    /// What the data holds: label counts, image sizes, the split and group columns, warnings
+    /// and byte-for-byte copies.
+    pub fn profile(&self) -> DatasetProfile {
+        let mut profile = DatasetProfile::new(&self.index, &self.headers, &self.warnings);
+        profile.duplicates = self
+            .byte_duplicates
+            .iter()
+            .map(|set| set.iter().map(|&i| self.entries[i].clone()).collect())
+            .collect();
+        profile
+    }
+
+    /// Zip entry path of each image, in index order.
+    pub fn entries(&self) -> &[String] {
+        &self.entries
+    }
+
+    /// Each image's true labels (0/1, `len × labels`), in index order.
+    pub fn targets(&self) -> &[u8] {
+        self.index.targets()
+    }
+
+    /// True when every image is grayscale (then training uses one channel).
+    pub fn grayscale(&self) -> bool {
+        all_grayscale(&self.headers)
+    }
+
+    /// Drops the zip's bytes, keeping what the profile and a memory plan need. Decoding again
+    /// needs [`DatasetSource::attach_zip`] first.
+    pub fn release_zip(&mut self) {
+        self.archive = None;
+    }
+
+    /// Whether the zip's bytes are held (decoding is possible).
+    pub fn holds_zip(&self) -> bool {
+        self.archive.is_some()
+    }
+
+    /// Takes back the bytes of the zip this dataset was opened from (after
+    /// [`DatasetSource::release_zip`]).
+    ///
+    /// # Errors
+    /// Any other zip (different entries, contents or size): [`ErrorKind::Misuse`].
+    pub fn attach_zip(&mut self, bytes: Vec<u8>) -> Result<()> {
+        let archive = Archive::from_bytes(bytes, &self.limits)?;
+        if archive.identity() != self.zip {
+            return Err(Error::misuse(
+                "this is not the zip the dataset was loaded from (it changed on disk?); load the dataset again",
+            ));
+        }
+        self.archive = Some(archive);
+        Ok(())
+    }
+
+    /// Fails unless the zip's bytes are held.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Misuse`] once released.
+    pub(super) fn require_zip(&self) -> Result<()> {
+        match self.archive {
+            Some(_) => Ok(()),
+            None => Err(Error::misuse(
+                "the dataset's zip was released after decoding; attach it again first",
+            )),
+        }
+    }
+
+    /// The file bytes of image `index`, with its entry path.
+    ///
+    /// # Errors
+    /// An index past the images, a released zip, or an entry that cannot be read.
+    pub(super) fn read_image(&mut self, index: usize) -> Result<(&str, Vec<u8>)> {
+        let path = self.entries.get(index).ok_or_else(|| {
+            Error::misuse(format!(
+                "image {index} is past the dataset's {} images",
+                self.entries.len()
+            ))
+        })?;
+        self.require_zip()?;
+        let archive = self.archive.as_mut().expect("checked: the zip is held");
+        let bytes = archive.read(path, u64::MAX)?;
+        Ok((path.as_str(), bytes))
+    }
+
+    /// The caps its images are decoded under.
+    pub(super) fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The dataset at `image_size` with `channels`, everything but its pixels: labels, names,
+    /// the split and group columns, the byte-for-byte copies.
+    pub(super) fn undecoded(&self, image_size: u32, channels: usize) -> Dataset {
+        Dataset {
+            image_size: image_size as usize,
+            channels,
+            pixels: Vec::new(),
+            targets: self.index.targets().to_vec(),
+            labels: self.index.labels.clone(),
+            names: self.entries.clone(),
+            splits: self
+                .index
+                .has_split
+                .then(|| self.index.rows().map(|r| r.split.unwrap_or(SplitTag::Train)).collect()),
+            groups: self.index.groups().map(<[u32]>::to_vec),
+            duplicates: self.byte_duplicates.clone(),
+        }
+    }
+}
+
+/// `index.csv` at `path`, parsed; its row problems and warnings are kept in it.
+fn read_index(archive: &mut Archive, path: &str, limits: &Limits) -> Result<IndexCsv> {
+    let csv_bytes = archive.read(path, limits.max_csv_bytes)?;
+    IndexCsv::parse_with(&csv_bytes, limits)
+}
+
+/// The header of each entry's image; an unreadable one is a problem.
+fn read_headers(
+    archive: &mut Archive,
+    entries: &[String],
+    limits: &Limits,
+    problems: &mut ProblemList,
+) -> Vec<ImageHeader> {
+    let mut headers = Vec::with_capacity(entries.len());
+    for path in entries {
+        match archive.read(path, u64::MAX).and_then(|bytes| header(path, &bytes, limits)) {
+            Ok(h) => headers.push(h),
+            Err(e) => problems.push(e),
+        }
+    }
+    headers
+}
+
+/// A warning for each label that cannot be learned: on no image, or on every image.
+fn label_balance_warnings(index: &IndexCsv) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (j, name) in index.labels.iter().enumerate() {
+        let positives = index.rows().filter(|r| r.labels[j] == 1).count();
+        if positives == 0 {
+            warnings.push(format!("label '{name}' has no positive example; it cannot be learned"));
+        } else if positives == index.len() {
+            warnings.push(format!(
+                "label '{name}' has no negative example (it is on every image); it cannot be learned"
+            ));
+        }
+    }
+    warnings
+}
