@@ -1,6 +1,7 @@
 //! Training: options come from [`crate::TrainingOptions`]; here are the loss, the
-//! learning-rate schedule, augmentation, where the weights start, early stopping, the events a
-//! run reports, and the step-by-step session that ties them together.
+//! learning-rate schedule, augmentation, how a run starts, early stopping, the events a run
+//! reports, the step-by-step session that ties them together, what a run produces, and the run
+//! file that saves a run and resumes it.
 
 mod adamw;
 mod augment;

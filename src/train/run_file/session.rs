@@ -54,8 +54,8 @@ impl TrainingSession {
     /// # Errors
     /// [`crate::ErrorKind::RunState`] for a file that is not a run, one saved by a newer
     /// version, or another dataset (said in words).
-    pub fn resume(dataset: Dataset, compute: ComputeDevice, state: &[u8]) -> Result<Self> {
-        let header = RunFileHeader::read(state)?;
+    pub fn resume(dataset: Dataset, compute: ComputeDevice, run_file: &[u8]) -> Result<Self> {
+        let header = RunFileHeader::read(run_file)?;
         let dataset = chosen_labels(dataset, &header.options)?;
         let fingerprint = header.check_dataset(&dataset)?;
         let options = header.options.clone();
@@ -78,7 +78,7 @@ impl TrainingSession {
             .map(EpochBudget::new);
         let train_device = compute.device.clone().autodiff();
         train_device.seed(options.seed);
-        let restored = super::read(state, header, &train_device, &compute.device)?;
+        let restored = super::read(run_file, header, &train_device, &compute.device)?;
         Ok(Self::assemble(SessionParts {
             dataset,
             fingerprint: Some(fingerprint),
