@@ -1,6 +1,6 @@
-//! How a run starts: from fresh weights, from a saved model (fine-tuning), or resumed from its
-//! run file. Every way ends in the same parts ([`SessionParts`]), which one constructor
-//! assembles into a [`TrainingSession`].
+//! How a run starts: from fresh weights or from a saved model (fine-tuning). Either way, and a
+//! run resumed from its run file too (the `run_file` module), ends in the same parts
+//! ([`SessionParts`]), which one constructor assembles into a [`TrainingSession`].
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor, TensorData};
