@@ -1,6 +1,7 @@
 //! Training: options come from [`crate::TrainingOptions`]; here are the loss, the
-//! learning-rate schedule, augmentation, where the weights start, early stopping, the events a
-//! run reports, and the step-by-step session that ties them together.
+//! learning-rate schedule, augmentation, how a run starts, early stopping, the events a run
+//! reports, the step-by-step session that ties them together, what a run produces, and the run
+//! file that saves a run and resumes it.
 
 mod adamw;
 mod augment;
@@ -10,7 +11,8 @@ mod ema;
 mod events;
 mod loss;
 mod lr_find;
-mod resume;
+mod products;
+mod run_file;
 mod schedule;
 mod session;
 mod start;
@@ -19,6 +21,6 @@ pub use budget::{TIMED_STEPS, epochs_for_budget};
 pub use events::{EpochReport, LabelCurve, RunHistory, SessionInfo, StepEvent, Throughput};
 pub use loss::{bce_with_logits, bce_with_logits_cpu, positive_weights};
 pub use lr_find::{LrFindOptions, LrFindReport, LrFinder, LrPoint};
-pub use resume::{DatasetFingerprint, RUN_FORMAT, RUN_VERSION, SavedRunInfo, saved_run_info};
+pub use run_file::{DatasetFingerprint, RUN_FORMAT, RUN_VERSION, SavedRunInfo, saved_run_info};
 pub use schedule::{steps_per_epoch, warmup_cosine, warmup_steps};
 pub use session::TrainingSession;

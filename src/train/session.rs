@@ -5,381 +5,118 @@
 //! wasm one code path. Every read from the device is asynchronous (a synchronous read panics on
 //! WebGPU in the browser).
 
-use std::collections::BTreeMap;
-
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::optim::GradientsParams;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 
-use crate::checkpoint::{
-    InputSpec, ModelMetadata, NamedTensor, Readback, TrainingSummary, load_into, read_f32_tensors,
-    serialize,
-};
+use crate::checkpoint::TrainingSummary;
 use crate::data::batcher::{images_tensor, targets_tensor};
-use crate::data::{Dataset, Normalization, Split, stratified_split, validation_share};
+use crate::data::{Dataset, Normalization, Split};
 use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
 use crate::metrics::evaluate;
 use crate::model::batch_for_buffer;
 use crate::model::{ResNetV2, ResNetV2Config};
 use crate::options::{LIMITS, TrainingOptions, WeightsInit};
-use crate::review::{Review, ReviewSource};
 use crate::rng::SeededRng;
-use crate::scoring::ScoreTable;
-use crate::thresholds::{curve, tune_thresholds};
 
-use super::adamw::{AdamW, Moments};
+use super::adamw::AdamW;
 use super::augment::augment;
-use super::best::{BestEpoch, EarlyStopping};
-use super::budget::{EpochBudget, TIMED_STEPS};
+use super::best::EarlyStopping;
+use super::budget::EpochBudget;
 use super::ema::WeightAverage;
-use super::events::{EpochReport, LabelCurve, RunHistory, SessionInfo, StepEvent, Throughput};
-use super::loss::{bce_with_logits, bce_with_logits_cpu, positive_weights};
-use super::resume::{
-    BestHeader, DatasetFingerprint, HEADER_KEY, RUN_FORMAT, RUN_VERSION, RunHeader, read_header,
-};
-use super::schedule::{full_batches_per_epoch, steps_per_epoch, warmup_cosine, warmup_steps};
-use super::start::start;
-
-/// Held while a run seeds the backend's generator and draws its initial weights.
-static INITIAL_WEIGHTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Draws every parameter that is still lazy (burn initialises a parameter at its first use).
-struct DrawWeights;
-
-impl ModuleVisitor for DrawWeights {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let _ = param.val();
-    }
-}
+use super::events::{EpochReport, RunHistory, SessionInfo, StepEvent, Throughput};
+use super::loss::{bce_with_logits, bce_with_logits_cpu};
+use super::run_file::DatasetFingerprint;
+use super::schedule::{warmup_cosine, warmup_steps};
+use super::start::{SessionParts, split_tensors};
 
 /// A training run in progress.
+///
+/// Built in one place ([`Self::assemble`]) from the parts the `start` module prepares. The
+/// fields the run's products (the `products` module) and its run file (`run_file`) read are
+/// visible to the `train` module; the step loop's working state stays here.
 pub struct TrainingSession {
     /// `None` only while a step is running (the optimiser takes the model by value).
-    model: Option<ResNetV2>,
-    optim: AdamW,
-    config: ResNetV2Config,
-    options: TrainingOptions,
-    dataset: Dataset,
+    pub(super) model: Option<ResNetV2>,
+    pub(super) optim: AdamW,
+    pub(super) config: ResNetV2Config,
+    pub(super) options: TrainingOptions,
+    pub(super) dataset: Dataset,
     /// The dataset's fingerprint for run files, computed at the first save (it hashes every
     /// pixel, and the dataset never changes during a run).
-    fingerprint: std::cell::OnceCell<DatasetFingerprint>,
-    split: Split,
+    pub(super) fingerprint: std::cell::OnceCell<DatasetFingerprint>,
+    pub(super) split: Split,
     /// The validation images' 0/1 targets, row-major (the split never changes).
-    valid_targets: Vec<u8>,
-    norm: Normalization,
-    compute: ComputeDevice,
+    pub(super) valid_targets: Vec<u8>,
+    pub(super) norm: Normalization,
+    pub(super) compute: ComputeDevice,
     train_device: Device,
-    rng: SeededRng,
+    pub(super) rng: SeededRng,
     /// This epoch's shuffled training images.
     order: Vec<usize>,
-    steps_per_epoch: usize,
-    step: usize,
+    pub(super) steps_per_epoch: usize,
+    pub(super) step: usize,
     /// Loss weight of each label's positives, when `positive_weights` is on.
     pos_weight: Option<Tensor<1>>,
     /// The best epoch's weights, and whether to stop.
-    early_stopping: EarlyStopping,
+    pub(super) early_stopping: EarlyStopping,
     /// How the weights started, and the runs before this one (fine-tuning).
-    init: WeightsInit,
-    lineage: Vec<TrainingSummary>,
+    pub(super) init: WeightsInit,
+    pub(super) lineage: Vec<TrainingSummary>,
     /// The epoch's training loss summed over its images so far, and their number.
     epoch_loss_sum: f64,
     epoch_loss_images: usize,
-    throughput: Throughput,
+    pub(super) throughput: Throughput,
     /// Every epoch's report and every step's loss, oldest first (a resumed run's included).
-    history: RunHistory,
+    pub(super) history: RunHistory,
     /// A run with a time budget until its first steps have been timed and its epochs chosen.
     budget: Option<EpochBudget>,
     /// The moving average of the weights (`emaDecay` > 0): validated, kept and saved in
     /// place of the weights themselves.
-    ema: Option<WeightAverage>,
+    pub(super) ema: Option<WeightAverage>,
     /// Set when a step's loss was not finite: the run is over, and the weights after that
     /// step are not to be saved.
-    diverged: Option<Error>,
+    pub(super) diverged: Option<Error>,
     /// Set when the batch size asked for was lowered to fit the GPU's largest buffer.
     batch_notice: Option<String>,
 }
 
 impl TrainingSession {
-    /// Prepares a run from fresh weights: splits the data, measures the normalisation and
-    /// builds the network.
-    pub fn new(dataset: Dataset, options: TrainingOptions, compute: ComputeDevice) -> Result<Self> {
-        Self::build(dataset, options, compute, None)
-    }
-
-    /// Prepares a run that starts from a saved model (fine-tuning).
-    ///
-    /// With the same labels, in the same order, training continues from every weight
-    /// ([`WeightsInit::Continue`]). With a different label set the backbone is kept and the
-    /// classifier head is rebuilt for the new labels ([`WeightsInit::NewHead`]). Either way the
-    /// architecture and the input normalisation come from the model (the backbone learned on
-    /// them; `depth` in `options` is ignored), and the saved model records the earlier runs in
-    /// its lineage.
-    pub fn from_model(
-        dataset: Dataset,
-        options: TrainingOptions,
-        compute: ComputeDevice,
-        model_file: &[u8],
-    ) -> Result<Self> {
-        Self::build(dataset, options, compute, Some(model_file))
-    }
-
-    fn build(
-        dataset: Dataset,
-        options: TrainingOptions,
-        compute: ComputeDevice,
-        model_file: Option<&[u8]>,
-    ) -> Result<Self> {
-        options.validate()?;
-        let dataset = chosen_labels(dataset, &options)?;
-        if dataset.len() < 2 {
-            return Err(Error::empty_dataset("at least 2 images are needed to train"));
-        }
-        // The run records the share it used (a resumed run, and the model file, then say it).
-        let mut options = options;
-        options.validation_fraction.get_or_insert_with(|| validation_share(&dataset));
-        let split = run_split(&dataset, &options);
-        let options_budget = options.time_budget_seconds.map(EpochBudget::new);
-        let train_device = compute.device.clone().autodiff();
-        let start = {
-            // The CPU backend draws initial weights from one process-wide generator, and
-            // lazily, at a parameter's first use: two runs starting at once (tests in
-            // parallel, or an embedder's two sessions) would take turns on it and not repeat.
-            // Seeding and every draw happen under one lock instead.
-            let _draws = INITIAL_WEIGHTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            train_device.seed(options.seed);
-            let start = start(&dataset, &options, &split.train, model_file, &train_device)?;
-            start.model.visit(&mut DrawWeights);
-            start
-        };
-        let batch_notice =
-            fit_batch_to_buffers(&mut options, &start.config, &dataset, &split, &compute)?;
-        let (pos_weight, valid_targets) = split_tensors(&dataset, &options, &split, &train_device);
-        let ema =
-            (options.ema_decay > 0.0).then(|| WeightAverage::new(options.ema_decay, &start.model));
-        Ok(Self {
+    /// The one constructor: a session from its parts, with the split's tensors uploaded.
+    pub(super) fn assemble(parts: SessionParts) -> Self {
+        let SessionParts { dataset, options, split, start, progress, .. } = parts;
+        let (pos_weight, valid_targets) =
+            split_tensors(&dataset, &options, &split, &parts.train_device);
+        Self {
             model: Some(start.model),
-            optim: AdamW::new(options.weight_decay, options.gradient_clip),
+            optim: progress.optim,
             config: start.config,
-            steps_per_epoch: steps_per_epoch(split.train.len(), options.batch_size),
-            valid_targets,
-            dataset,
-            fingerprint: std::cell::OnceCell::new(),
-            split,
-            norm: start.norm,
-            compute,
-            train_device,
-            rng: SeededRng::new(options.seed.wrapping_add(1)),
-            early_stopping: EarlyStopping::new(options.patience, options.keep),
             options,
+            dataset,
+            fingerprint: parts.fingerprint.map(Into::into).unwrap_or_default(),
+            split,
+            valid_targets,
+            norm: start.norm,
+            compute: parts.compute,
+            train_device: parts.train_device,
+            rng: progress.rng,
             order: Vec::new(),
-            step: 0,
+            steps_per_epoch: parts.steps_per_epoch,
+            step: progress.step,
             pos_weight,
+            early_stopping: progress.early_stopping,
             init: start.init,
             lineage: start.lineage,
             epoch_loss_sum: 0.0,
             epoch_loss_images: 0,
             throughput: Throughput::default(),
-            history: RunHistory::default(),
-            budget: options_budget,
-            ema,
+            history: progress.history,
+            budget: parts.budget,
+            ema: progress.ema,
             diverged: None,
-            batch_notice,
-        })
-    }
-
-    /// Takes up a run saved by [`Self::save_state`] on the same dataset (decoded at the same
-    /// size): it goes on with the same weights, optimiser moments, random state, best epoch and
-    /// history, so it ends as the uninterrupted run would have.
-    ///
-    /// # Errors
-    /// [`crate::ErrorKind::RunState`] for a file that is not a run, one saved by a newer
-    /// version, or another dataset (said in words).
-    pub fn resume(dataset: Dataset, compute: ComputeDevice, state: &[u8]) -> Result<Self> {
-        let header = read_header(state)?;
-        let dataset = chosen_labels(dataset, &header.options)?;
-        let fingerprint = DatasetFingerprint::of(&dataset);
-        if let Some(why) = header.dataset.difference(&fingerprint) {
-            return Err(Error::run_state(format!(
-                "it belongs to another dataset: {why}. Open the dataset the run started with"
-            )));
+            batch_notice: parts.batch_notice,
         }
-        let options = header.options;
-        options.validate()?;
-        let split = run_split(&dataset, &options);
-        // Runs saved before the last partial batch trained keep their full batches only.
-        let (images, batch) = (split.train.len(), options.batch_size);
-        let saved = header.steps_per_epoch;
-        if saved != steps_per_epoch(images, batch) && saved != full_batches_per_epoch(images, batch)
-        {
-            return Err(Error::run_state("its split of the dataset does not match this one's"));
-        }
-        let steps_per_epoch = saved;
-        let train_device = compute.device.clone().autodiff();
-        train_device.seed(options.seed);
-        let mut tensors = read_f32_tensors(state)
-            .map_err(|e| Error::run_state(format!("its tensors cannot be read ({e})")))?;
-        let config = header.architecture;
-        // A run's batch cannot change (its epochs are counted in steps): on a GPU with smaller
-        // buffers than the one it started on, it resumes on the CPU or not at all.
-        let mut fitted = options.clone();
-        if fit_batch_to_buffers(&mut fitted, &config, &dataset, &split, &compute)?.is_some() {
-            return Err(batch_too_large_to_resume(&options, &compute));
-        }
-        let damaged = |e: Error| Error::run_state(format!("its weights do not fit ({e})"));
-        let model = load_into(config.init(&train_device)?, &mut tensors, "model.", &train_device)
-            .map_err(damaged)?;
-        let best = match header.best {
-            None => None,
-            Some(BestHeader { epoch, map, valid_loss }) => {
-                let device = &compute.device;
-                let model = load_into(config.init(device)?, &mut tensors, "best.", device)
-                    .map_err(damaged)?;
-                let probs = tensors.remove("best.probs").map(|(_, v)| v).unwrap_or_default();
-                Some(BestEpoch { model, epoch, map, valid_loss, probs })
-            }
-        };
-        let mut moments = BTreeMap::<String, Moments>::new();
-        let firsts: Vec<String> =
-            tensors.keys().filter(|k| k.starts_with("adam.first.")).cloned().collect();
-        for key in firsts {
-            let path = &key["adam.first.".len()..];
-            let second = tensors.remove(&format!("adam.second.{path}"));
-            let (Some((_, first)), Some((_, second))) = (tensors.remove(&key), second) else {
-                return Err(Error::run_state(format!(
-                    "the optimiser state of '{path}' is missing"
-                )));
-            };
-            let tensor = |values: Vec<f32>| {
-                let n = values.len();
-                Tensor::<1>::from_data(TensorData::new(values, [n]), &compute.device)
-            };
-            moments
-                .insert(path.to_string(), Moments { first: tensor(first), second: tensor(second) });
-        }
-        let ema = if options.ema_decay > 0.0 {
-            let device = &compute.device;
-            let average =
-                load_into(config.init(device)?, &mut tensors, "ema.", device).map_err(damaged)?;
-            Some(WeightAverage::restore(options.ema_decay, header.ema_updates, average))
-        } else {
-            None
-        };
-        if let Some(extra) = tensors.keys().next() {
-            return Err(Error::run_state(format!("unexpected tensor '{extra}'")));
-        }
-        let options_budget = options
-            .time_budget_seconds
-            .filter(|_| header.step < 1 + TIMED_STEPS)
-            .map(EpochBudget::new);
-        let mut optim = AdamW::new(options.weight_decay, options.gradient_clip);
-        optim.restore(header.optimizer_steps, moments);
-        let rng = header
-            .rng
-            .parse::<u64>()
-            .map(SeededRng::from_state)
-            .map_err(|_| Error::run_state("its random state is damaged"))?;
-        let (pos_weight, valid_targets) = split_tensors(&dataset, &options, &split, &train_device);
-        let early_stopping = EarlyStopping::restore(
-            options.patience,
-            options.keep,
-            best,
-            header.stale_epochs,
-            header.stopped_early,
-        );
-        Ok(Self {
-            model: Some(model),
-            optim,
-            config,
-            steps_per_epoch,
-            valid_targets,
-            dataset,
-            fingerprint: fingerprint.into(),
-            split,
-            norm: header.normalization,
-            compute,
-            train_device,
-            rng,
-            early_stopping,
-            options,
-            order: Vec::new(),
-            step: header.step,
-            pos_weight,
-            init: header.init,
-            lineage: header.lineage,
-            epoch_loss_sum: 0.0,
-            epoch_loss_images: 0,
-            throughput: Throughput::default(),
-            history: RunHistory { epochs: header.history, step_losses: header.step_losses },
-            // A run saved before its time budget chose the epochs (an epoch shorter than the
-            // timed steps) times its steps again and chooses now.
-            budget: options_budget,
-            ema,
-            diverged: None,
-            batch_notice: None,
-        })
-    }
-
-    /// The run's state at the end of an epoch, as a run file (see the `resume` module): what
-    /// [`Self::resume`] needs to go on exactly from here. Read back asynchronously, so it works
-    /// on WebGPU in the browser.
-    ///
-    /// # Errors
-    /// [`crate::ErrorKind::Misuse`] in the middle of an epoch (the epoch's shuffle is not
-    /// saved) or after a diverged step; backend failures.
-    pub async fn save_state(&self) -> Result<Vec<u8>> {
-        if !self.step.is_multiple_of(self.steps_per_epoch) {
-            return Err(Error::misuse("a run is saved at the end of an epoch"));
-        }
-        if let Some(diverged) = &self.diverged {
-            return Err(diverged.clone());
-        }
-        let model = self.model.as_ref().ok_or_else(busy)?.valid();
-        let mut readback = Readback::default().module("model.", &model);
-        let best = self.early_stopping.best();
-        if let Some(best) = best {
-            readback = readback.module("best.", &best.model);
-        }
-        if let Some(ema) = &self.ema {
-            readback = readback.module("ema.", ema.model());
-        }
-        for (path, moments) in self.optim.moments() {
-            readback = readback
-                .tensor(format!("adam.first.{path}"), moments.first.clone())
-                .tensor(format!("adam.second.{path}"), moments.second.clone());
-        }
-        let mut tensors = readback.read().await?;
-        if let Some(best) = best {
-            let values = best.probs.clone();
-            tensors.push(NamedTensor {
-                name: "best.probs".to_string(),
-                shape: vec![values.len()],
-                values,
-            });
-        }
-        let header = RunHeader {
-            version: RUN_VERSION,
-            options: self.options.clone(),
-            architecture: self.config.clone(),
-            normalization: self.norm.clone(),
-            dataset: self.fingerprint.get_or_init(|| DatasetFingerprint::of(&self.dataset)).clone(),
-            step: self.step,
-            steps_per_epoch: self.steps_per_epoch,
-            rng: self.rng.state().to_string(),
-            optimizer_steps: self.optim.time(),
-            best: best.map(|b| BestHeader { epoch: b.epoch, map: b.map, valid_loss: b.valid_loss }),
-            stale_epochs: self.early_stopping.stale_epochs(),
-            stopped_early: self.early_stopping.stopped(),
-            init: self.init,
-            lineage: self.lineage.clone(),
-            history: self.history.epochs.clone(),
-            step_losses: self.history.step_losses.clone(),
-            ema_updates: self.ema.as_ref().map_or(0, WeightAverage::updates),
-        };
-        let json = serde_json::to_string(&header).map_err(Error::backend)?;
-        let metadata =
-            [("format".to_string(), RUN_FORMAT.to_string()), (HEADER_KEY.to_string(), json)];
-        serialize(&tensors, metadata)
     }
 
     /// Every epoch's validation report and every step's loss so far, oldest first (a resumed
@@ -641,100 +378,6 @@ impl TrainingSession {
         Ok(out)
     }
 
-    /// The network to save, in inference mode, with everything the model file needs: the best
-    /// epoch's weights when validation ran (early stopping keeps them), else the latest, and
-    /// per-label thresholds tuned on their validation probabilities.
-    ///
-    /// # Errors
-    /// After a diverged step with no epoch completed before it: there are no weights to keep.
-    pub fn snapshot(&self) -> Result<(ResNetV2, ModelMetadata)> {
-        let best = self.early_stopping.best();
-        let model = match (best, &self.diverged) {
-            (Some(best), _) => best.model.clone(),
-            // The weights after a diverged step are not a model; nothing earlier was kept.
-            (None, Some(diverged)) => return Err(diverged.clone()),
-            (None, None) => match &self.ema {
-                Some(ema) => ema.model().clone(),
-                None => self.model.as_ref().ok_or_else(busy)?.valid(),
-            },
-        };
-        let labels = self.dataset.labels.clone();
-        let thresholds = self.tuned_thresholds();
-        let input = InputSpec {
-            image_size: self.dataset.image_size as u32,
-            channels: self.dataset.channels,
-            resize: self.options.resize,
-            normalization: self.norm.clone(),
-        };
-        let training = TrainingSummary {
-            labels: labels.clone(),
-            init: self.init,
-            options: self.options.clone(),
-            steps: self.step,
-            epochs_completed: self.step / self.steps_per_epoch,
-            best_epoch: best.map(|b| b.epoch),
-            stopped_early: self.early_stopping.stopped(),
-            train_images: self.split.train.len(),
-            valid_images: self.split.valid.len(),
-            backend: self.compute.kind.as_str().to_string(),
-            images_per_sec: self.throughput.images_per_sec(),
-            final_map: best.map(|b| b.map),
-            final_valid_loss: best.and_then(|b| b.valid_loss),
-        };
-        let config = self.config.clone();
-        let lineage = self.lineage.clone();
-        Ok((model, ModelMetadata::trained(labels, thresholds, input, config, training, lineage)))
-    }
-
-    /// Each label's precision–recall curve on the validation images, for the kept weights
-    /// (empty curves without validation images). The page draws threshold sliders from these.
-    pub fn threshold_curves(&self) -> Vec<LabelCurve> {
-        let probs = self.early_stopping.best().map(|b| b.probs.as_slice()).unwrap_or(&[]);
-        let table = ScoreTable::new(probs, &self.valid_targets, self.dataset.labels.len());
-        self.dataset
-            .labels
-            .iter()
-            .enumerate()
-            .map(|(j, label)| {
-                let (scores, truth) = table.column(j);
-                LabelCurve { label: label.clone(), points: curve(&scores, &truth) }
-            })
-            .collect()
-    }
-
-    /// Each label's threshold tuned on the validation images for the kept weights (0.5 without
-    /// validation images).
-    fn tuned_thresholds(&self) -> Vec<f32> {
-        let labels = self.dataset.labels.len();
-        match self.early_stopping.best() {
-            Some(best) if !best.probs.is_empty() => tune_thresholds(
-                &best.probs,
-                &self.valid_targets,
-                labels,
-                self.options.threshold_goal,
-            ),
-            _ => vec![0.5; labels],
-        }
-    }
-
-    /// The kept weights on the validation images, at the tuned thresholds: what the page's
-    /// curves, error galleries and report show after training. `None` before an epoch was
-    /// validated, or without validation images.
-    pub fn review(&self) -> Option<Review> {
-        let best = self.early_stopping.best().filter(|b| !b.probs.is_empty())?;
-        let names = self.split.valid.iter().map(|&i| self.dataset.names[i].clone()).collect();
-        Review::new(
-            ReviewSource::Validation,
-            self.dataset.labels.clone(),
-            self.tuned_thresholds(),
-            self.split.valid.clone(),
-            names,
-            best.probs.clone(),
-            self.valid_targets.clone(),
-        )
-        .ok()
-    }
-
     /// Training throughput so far.
     pub fn throughput(&self) -> &Throughput {
         &self.throughput
@@ -746,78 +389,7 @@ impl TrainingSession {
     }
 }
 
-/// The dataset with only the label columns `options.labels` chose (all when `None`).
-fn chosen_labels(mut dataset: Dataset, options: &TrainingOptions) -> Result<Dataset> {
-    if let Some(labels) = &options.labels {
-        dataset.select_labels(labels)?;
-    }
-    Ok(dataset)
-}
-
-/// The run's train/validation split: stratified by the seed (all images train when the
-/// validation share leaves none to train on). A run without a share (a saved run from before
-/// the share was chosen from the data never lacks one) uses the dataset's.
-fn run_split(dataset: &Dataset, options: &TrainingOptions) -> Split {
-    let share = options.validation_fraction.unwrap_or_else(|| validation_share(dataset));
-    let mut split = stratified_split(dataset, share, options.seed);
-    if split.train.is_empty() {
-        split.train = std::mem::take(&mut split.valid);
-    }
-    split
-}
-
-/// The positive weights (uploaded once; every step reuses the device tensor) and the
-/// validation targets of a split.
-fn split_tensors(
-    dataset: &Dataset,
-    options: &TrainingOptions,
-    split: &Split,
-    device: &Device,
-) -> (Option<Tensor<1>>, Vec<u8>) {
-    let pos_weight = options.positive_weights.then(|| {
-        let w = positive_weights(dataset, &split.train);
-        let labels = w.len();
-        Tensor::<1>::from_data(TensorData::new(w, [labels]), device)
-    });
-    let valid_targets =
-        split.valid.iter().flat_map(|&i| dataset.target(i).iter().copied()).collect();
-    (pos_weight, valid_targets)
-}
-
-/// Lowers `options.batch_size` to what the device's largest buffer holds (a GPU's; the CPU
-/// has no such limit) and returns the notice saying so. A batch is never larger than the
-/// training images, so only that many need to fit.
-fn fit_batch_to_buffers(
-    options: &mut TrainingOptions,
-    config: &ResNetV2Config,
-    dataset: &Dataset,
-    split: &Split,
-    compute: &ComputeDevice,
-) -> Result<Option<String>> {
-    let Some(limit) = compute.max_buffer_bytes else {
-        return Ok(None);
-    };
-    let batch = options.batch_size.min(split.train.len().max(1));
-    let (fitting, notice) = batch_for_buffer(config, dataset.image_size, batch, limit)?;
-    if notice.is_some() {
-        options.batch_size = fitting;
-    }
-    Ok(notice)
-}
-
-/// A saved run whose batch is too large for this device's buffers: its epochs are counted in
-/// steps of that batch, so it cannot change.
-fn batch_too_large_to_resume(options: &TrainingOptions, compute: &ComputeDevice) -> Error {
-    Error::run_state(format!(
-        "its batches of {} images are too large for this GPU's buffers ({} MiB at most): \
-         resume it on the CPU (open the page with ?backend=cpu), or start a new run, which \
-         picks a batch that fits",
-        options.batch_size,
-        compute.max_buffer_bytes.unwrap_or(0) >> 20,
-    ))
-}
-
 /// A step or read while another step holds the model (only possible through misuse of the API).
-fn busy() -> Error {
+pub(super) fn busy() -> Error {
     Error::misuse("the session is busy with another step; await it first")
 }

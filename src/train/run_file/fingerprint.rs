@@ -1,0 +1,82 @@
+//! Which dataset a run trains on: a run file is refused on another one.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::Dataset;
+
+/// Which dataset a run trains on, to refuse resuming it on another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetFingerprint {
+    /// Number of images.
+    pub images: usize,
+    /// Label names, in order.
+    pub labels: Vec<String>,
+    /// Side the images were decoded at.
+    pub image_size: usize,
+    /// Channels per pixel.
+    pub channels: usize,
+    /// FNV-1a 64 of the image names, targets and decoded pixels, in hex.
+    pub digest: String,
+}
+
+impl DatasetFingerprint {
+    /// The fingerprint of a decoded dataset.
+    pub fn of(dataset: &Dataset) -> Self {
+        let mut hash = Fnv::default();
+        for name in &dataset.names {
+            hash.write(name.as_bytes());
+            hash.write(&[0]);
+        }
+        hash.write(&dataset.targets);
+        hash.write(&dataset.pixels);
+        Self {
+            images: dataset.len(),
+            labels: dataset.labels.clone(),
+            image_size: dataset.image_size,
+            channels: dataset.channels,
+            digest: format!("{:016x}", hash.0),
+        }
+    }
+
+    /// Why `other` is not this dataset, in words; `None` when it is.
+    pub fn difference(&self, other: &Self) -> Option<String> {
+        if self.labels != other.labels {
+            Some(format!(
+                "it trained on the labels {:?} and this dataset has {:?}",
+                self.labels, other.labels
+            ))
+        } else if self.images != other.images {
+            Some(format!(
+                "it trained on {} images and this dataset has {}",
+                self.images, other.images
+            ))
+        } else if (self.image_size, self.channels) != (other.image_size, other.channels) {
+            Some(format!(
+                "it trained on {0}×{0} images with {1} channels, not {2}×{2} with {3}",
+                self.image_size, self.channels, other.image_size, other.channels
+            ))
+        } else if self.digest != other.digest {
+            Some("the images or their labels differ from the ones it trained on".to_string())
+        } else {
+            None
+        }
+    }
+}
+
+/// 64-bit FNV-1a.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
