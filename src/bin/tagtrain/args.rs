@@ -45,7 +45,7 @@ impl Args {
     /// `-` alone) must be one of the command's flags; a valued flag takes the next word whatever
     /// it looks like, so `--lr -1` reaches validation rather than the parser.
     pub fn parse(command: &'static Command, words: &[String]) -> anyhow::Result<Self> {
-        let mistake = |message: String| UsageError::new(message, Some(command));
+        let mistake = |message: String| usage_error(message, Some(command));
         let mut positional = Vec::new();
         let mut given = Vec::new();
         let mut notes = Vec::new();
@@ -97,7 +97,7 @@ impl Args {
 
     /// A usage error about these arguments, followed by the command's usage.
     pub fn usage_error(&self, message: impl Into<String>) -> anyhow::Error {
-        UsageError::new(message, Some(self.command))
+        usage_error(message, Some(self.command))
     }
 
     /// `error` in the command line's terms: an invalid option that one of the command's flags
@@ -194,16 +194,16 @@ pub struct UsageError {
 }
 
 impl UsageError {
-    /// A usage error saying `message` about `command` (`None`: about the command line as a
-    /// whole), ready to return from a command.
-    pub fn new(message: impl Into<String>, command: Option<&'static Command>) -> anyhow::Error {
-        Self { message: message.into(), command }.into()
-    }
-
     /// The command whose usage applies, when one was recognised.
     pub fn command(&self) -> Option<&'static Command> {
         self.command
     }
+}
+
+/// A usage error saying `message` about `command` (`None`: about the command line as a whole),
+/// ready to return from a command.
+pub fn usage_error(message: impl Into<String>, command: Option<&'static Command>) -> anyhow::Error {
+    UsageError { message: message.into(), command }.into()
 }
 
 impl std::fmt::Debug for UsageError {

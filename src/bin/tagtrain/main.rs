@@ -19,7 +19,7 @@ mod usage;
 
 use std::process::ExitCode;
 
-use args::{Args, UsageError};
+use args::{Args, UsageError, usage_error};
 
 /// Exit status of a usage mistake (1 is a failure of the work itself).
 const USAGE_EXIT: u8 = 2;
@@ -67,14 +67,14 @@ fn set_up_process() {
 /// Runs the command named by the first word on the rest.
 fn run(words: &[String]) -> anyhow::Result<()> {
     let Some((name, rest)) = words.split_first() else {
-        return Err(UsageError::new("no command given", None));
+        return Err(usage_error("no command given", None));
     };
     if matches!(name.as_str(), "-h" | "--help" | "help") {
         println!("usage:\n{}", usage::usage(commands::COMMANDS));
         return Ok(());
     }
     let command = commands::find(name)
-        .ok_or_else(|| UsageError::new(format!("unknown command '{name}'"), None))?;
+        .ok_or_else(|| usage_error(format!("unknown command '{name}'"), None))?;
     let args = Args::parse(command, rest)?;
     for note in args.notes() {
         eprintln!("note: {note}");

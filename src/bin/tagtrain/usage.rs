@@ -79,6 +79,7 @@ pub fn usage_of(error: &UsageError, commands: &[Command]) -> String {
 mod tests {
     use super::*;
     use crate::args::tests::SAMPLE;
+    use crate::args::usage_error;
     use crate::commands::COMMANDS;
 
     #[test]
@@ -115,11 +116,11 @@ mod tests {
 
     #[test]
     fn a_usage_error_is_followed_by_its_commands_usage_or_every_commands() {
-        let error = UsageError::new("--count: too many", Some(&SAMPLE));
+        let error = usage_error("--count: too many", Some(&SAMPLE));
         let text = usage_of(error.downcast_ref().unwrap(), COMMANDS);
         assert!(text.starts_with("--count: too many\n\nusage:\n  tagtrain sample FILE"), "{text}");
         assert!(!text.contains("tagtrain train"), "{text}");
-        let error = UsageError::new("no command given", None);
+        let error = usage_error("no command given", None);
         let text = usage_of(error.downcast_ref().unwrap(), COMMANDS);
         assert!(text.starts_with("no command given\n\nusage:\n"), "{text}");
         assert!(text.contains("tagtrain train") && text.ends_with("prints this text"), "{text}");
