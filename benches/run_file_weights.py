@@ -1,4 +1,4 @@
-# The current weights of a tagtrain run file (`tagtrain train --checkpoint RUN`: its "model."
+# The current weights of a tagtrain run file (`tagtrain train --run-file FILE`: its "model."
 # tensors, the weights after the epoch it was saved at) as a model file that `tagtrain eval`
 # scores. The labels, normalisation and thresholds come from a model file of the same run.
 # Used to score a run's later epochs against the epoch it kept (BENCHMARKS.md, "A default

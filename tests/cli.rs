@@ -178,6 +178,28 @@ fn exit_codes_and_located_errors() {
         tagtrain(&["train", SAMPLE, "-o", "x", "--resize", "squash"]).status.code(),
         Some(2)
     );
+    // An option out of range is said to be the flag's, as typed, not the library's field.
+    for (flag, value) in [
+        ("--ema", "1"),
+        ("--label-smoothing", "0.7"),
+        ("--valid-fraction", "0.9"),
+        ("--device", "tpu"),
+    ] {
+        let out = tagtrain(&["train", SAMPLE, "-o", "x", flag, value]);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        let said = stderr(&out);
+        assert!(said.starts_with(&format!("tagtrain: {flag}: ")), "{flag} {value}: {said}");
+        assert!(!said.contains("option '"), "{said}");
+    }
+    // So is one the library only refuses when the run starts.
+    let out = tagtrain(&["train", SAMPLE, "-o", "x", "--depth", "12", "--quiet"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("tagtrain: --depth: 12 is not a ResNetV2 depth"),
+        "{}",
+        stderr(&out)
+    );
+
     // A label the dataset does not have is named, with the labels it has.
     let out = tagtrain(&["train", SAMPLE, "-o", "x", "--labels", "digit_0,digit_9"]);
     assert_eq!(out.status.code(), Some(2));
@@ -233,16 +255,17 @@ fn exit_codes_and_located_errors() {
     std::fs::remove_dir_all(dir).ok();
 }
 
-/// `train --checkpoint RUN` resumes a run saved after epoch 2 of 3 (as a crash would leave it):
+/// `train --run-file FILE` resumes a run saved after epoch 2 of 3 (as a crash would leave it):
 /// only epoch 3 is trained, the model records 3 epochs, and the finished run's file is removed.
-/// The file belongs to its dataset: another zip is refused in words.
+/// The file belongs to its dataset: another zip is refused in words. The flag's former name,
+/// `--checkpoint`, still works, with a note.
 #[test]
-fn train_checkpoint_resumes_a_saved_run() {
+fn train_run_file_resumes_a_saved_run() {
     use tagtrain::{
         ComputeDevice, DatasetSource, Limits, ResizePolicy, TrainingOptions, TrainingSession,
     };
 
-    let dir = temp_dir("checkpoint");
+    let dir = temp_dir("run-file");
     let run = dir.join("run.tagtrain-run");
     let run_s = run.to_str().unwrap();
     let mut source =
@@ -277,12 +300,18 @@ fn train_checkpoint_resumes_a_saved_run() {
     ]);
     assert!(!refused.status.success());
     assert!(stderr(&refused).contains("another dataset"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).starts_with("note: --checkpoint is now --run-file;"),
+        "{}",
+        stderr(&refused)
+    );
     assert!(run.exists(), "a refused resume keeps the saved run");
 
-    let out = tagtrain(&["train", SAMPLE, "-o", model_s, "--checkpoint", run_s, "--quiet"]);
+    let out = tagtrain(&["train", SAMPLE, "-o", model_s, "--run-file", run_s, "--quiet"]);
     let err = stderr(&out);
     assert!(out.status.success(), "train failed: {err}");
     assert!(err.contains("after epoch 2 of 3"), "{err}");
+    assert!(!err.contains("--checkpoint"), "the new name needs no note: {err}");
     assert!(err.contains("epoch   3") && !err.contains("epoch   1 "), "only epoch 3 runs: {err}");
     assert!(!run.exists(), "the finished run's file is removed");
     let inspect = json(&tagtrain(&["inspect", model_s, "--json"]));

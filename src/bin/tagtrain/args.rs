@@ -4,70 +4,15 @@
 //! and which alias it has, the usage text is written (`usage.rs`), defaults are shown and
 //! applied, and every lookup by name is checked: asking for a flag the command does not
 //! declare is a bug, and panics (in release builds too) rather than silently reading nothing.
+//!
+//! A mistake in the command line is a [`UsageError`]; it names the command whose usage applies,
+//! and `usage.rs` writes that usage when the error is printed, so this module needs nothing
+//! from it.
 
 use std::borrow::Cow;
 use std::str::FromStr;
 
-use crate::usage::usage_error;
-
-/// One option of a command.
-pub struct Flag {
-    /// The long name: `--name` on the command line, and the key of every lookup.
-    pub name: &'static str,
-    /// A one-letter alias, written `-o`.
-    pub short: Option<char>,
-    /// The value's placeholder in the usage text (`N`, `PX`); `None` for a switch.
-    pub value: Option<&'static str>,
-    /// One line of explanation for the usage text.
-    pub help: &'static str,
-    /// The command refuses to run without it.
-    pub required: bool,
-    /// The value used when the flag is absent, as it would be typed. A function so that it can
-    /// read the library's defaults, which then show in the usage text without being copied.
-    pub default: Option<fn() -> String>,
-}
-
-impl Flag {
-    /// A flag without a value (`--quiet`).
-    pub const fn switch(name: &'static str, help: &'static str) -> Self {
-        Self { name, short: None, value: None, help, required: false, default: None }
-    }
-
-    /// A flag followed by a value (`--epochs N`); `placeholder` names the value in the usage.
-    pub const fn valued(name: &'static str, placeholder: &'static str, help: &'static str) -> Self {
-        Self { name, short: None, value: Some(placeholder), help, required: false, default: None }
-    }
-
-    /// Also accepted as `-letter`.
-    pub const fn short(mut self, letter: char) -> Self {
-        self.short = Some(letter);
-        self
-    }
-
-    /// Must be given.
-    pub const fn required(mut self) -> Self {
-        self.required = true;
-        self
-    }
-
-    /// Takes `default()` when absent.
-    pub const fn with_default(mut self, default: fn() -> String) -> Self {
-        self.default = Some(default);
-        self
-    }
-
-    /// True when `word` (as typed) names this flag.
-    fn is_spelled(&self, word: &str) -> bool {
-        match (word.strip_prefix("--"), word.strip_prefix('-')) {
-            (Some(long), _) => long == self.name,
-            (None, Some(short)) => {
-                let mut letters = short.chars();
-                self.short.is_some() && letters.next() == self.short && letters.next().is_none()
-            }
-            (None, None) => false,
-        }
-    }
-}
+use crate::flag::Flag;
 
 /// A subcommand: its operands, what it does, its flags and the function that runs it.
 pub struct Command {
@@ -91,6 +36,8 @@ pub struct Args {
     positional: Vec<String>,
     /// Flags given, by long name, with their values; later ones override earlier ones.
     given: Vec<(&'static str, Option<String>)>,
+    /// Notes for the user about how the flags were written (a former name used).
+    notes: Vec<String>,
 }
 
 impl Args {
@@ -98,9 +45,10 @@ impl Args {
     /// `-` alone) must be one of the command's flags; a valued flag takes the next word whatever
     /// it looks like, so `--lr -1` reaches validation rather than the parser.
     pub fn parse(command: &'static Command, words: &[String]) -> anyhow::Result<Self> {
-        let mistake = |message: String| usage_error(message, command.usage());
+        let mistake = |message: String| usage_error(message, Some(command));
         let mut positional = Vec::new();
         let mut given = Vec::new();
+        let mut notes = Vec::new();
         let mut words = words.iter();
         while let Some(word) = words.next() {
             if !word.starts_with('-') || word == "-" {
@@ -121,6 +69,12 @@ impl Args {
                         .clone(),
                 ),
             };
+            if word.strip_prefix("--").is_some_and(|long| long != flag.name) {
+                notes.push(format!(
+                    "{word} is now --{}; the old name stops working in the next release",
+                    flag.name
+                ));
+            }
             given.push((flag.name, value));
         }
         let missing =
@@ -128,7 +82,12 @@ impl Args {
         if let Some(flag) = missing {
             return Err(mistake(format!("{} needs {}", command.name, flag.synopsis())));
         }
-        Ok(Self { command, positional, given })
+        Ok(Self { command, positional, given, notes })
+    }
+
+    /// What the user should know about how the flags were written, one line each.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     /// The positional arguments.
@@ -138,7 +97,34 @@ impl Args {
 
     /// A usage error about these arguments, followed by the command's usage.
     pub fn usage_error(&self, message: impl Into<String>) -> anyhow::Error {
-        usage_error(message, self.command.usage())
+        usage_error(message, Some(self.command))
+    }
+
+    /// `error` in the command line's terms: an invalid option that one of the command's flags
+    /// sets is said to be that flag's (`--ema: …` rather than `option 'emaDecay': …`), the one
+    /// given when several flags set it. Other errors are returned as they are.
+    pub fn in_flag_terms(&self, error: tagtrain::Error) -> anyhow::Error {
+        match self.flag_message(&error) {
+            Some(message) => anyhow::Error::msg(message),
+            None => error.into(),
+        }
+    }
+
+    /// `error` as a usage error, in the command line's terms (see [`Args::in_flag_terms`]).
+    pub fn invalid(&self, error: tagtrain::Error) -> anyhow::Error {
+        self.usage_error(self.flag_message(&error).unwrap_or_else(|| error.to_string()))
+    }
+
+    /// `--flag: what is wrong` when `error` is about an option one of the command's flags sets.
+    fn flag_message(&self, error: &tagtrain::Error) -> Option<String> {
+        let tagtrain::ErrorKind::InvalidOption { option, message } = error.kind() else {
+            return None;
+        };
+        let setting: Vec<&Flag> =
+            self.command.flags.iter().filter(|f| f.option == Some(*option)).collect();
+        let given = setting.iter().find(|f| self.given.iter().any(|(n, _)| *n == f.name));
+        let flag = given.or(setting.first())?;
+        Some(format!("--{}: {message}", flag.name))
     }
 
     /// True when the switch `name` was given.
@@ -197,10 +183,50 @@ impl Args {
     }
 }
 
+/// A mistake in the command line (exit status 2), as opposed to a failure of the work. It
+/// shows as its message; `usage::usage_of` writes the usage text that follows it.
+pub struct UsageError {
+    /// What is wrong.
+    message: String,
+    /// The command whose usage applies; `None`: no command was recognised, and every
+    /// command's usage applies.
+    command: Option<&'static Command>,
+}
+
+impl UsageError {
+    /// The command whose usage applies, when one was recognised.
+    pub fn command(&self) -> Option<&'static Command> {
+        self.command
+    }
+}
+
+/// A usage error saying `message` about `command` (`None`: about the command line as a whole),
+/// ready to return from a command.
+pub fn usage_error(message: impl Into<String>, command: Option<&'static Command>) -> anyhow::Error {
+    UsageError { message: message.into(), command }.into()
+}
+
+impl std::fmt::Debug for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let command = self.command.map(|c| c.name);
+        f.debug_struct("UsageError")
+            .field("message", &self.message)
+            .field("command", &command)
+            .finish()
+    }
+}
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::usage::UsageError;
 
     /// A command with one flag of each kind.
     pub(crate) static SAMPLE: Command = Command {
@@ -211,6 +237,8 @@ pub(crate) mod tests {
             Flag::valued("output", "OUT", "where").short('o').required(),
             Flag::valued("count", "N", "how many").with_default(|| "7".into()),
             Flag::switch("quiet", "say less"),
+            Flag::valued("run-file", "FILE", "the run").formerly("checkpoint").sets("runFile"),
+            Flag::valued("resume", "FILE", "the run again").sets("runFile"),
         ],
         run: |_| Ok(()),
     };
@@ -264,5 +292,40 @@ pub(crate) mod tests {
     #[should_panic(expected = "--quiet is a switch")]
     fn reading_a_switch_as_a_value_is_a_bug() {
         parse(&["-o", "x"]).unwrap().value("quiet");
+    }
+
+    #[test]
+    fn a_former_name_is_the_flag_with_a_note() {
+        let args = parse(&["-o", "x", "--checkpoint", "run.bin"]).unwrap();
+        assert_eq!(args.value("run-file"), Some("run.bin"));
+        assert_eq!(
+            args.notes(),
+            ["--checkpoint is now --run-file; the old name stops working in the next release"]
+        );
+        let args = parse(&["-o", "x", "--run-file", "run.bin"]).unwrap();
+        assert_eq!(args.value("run-file"), Some("run.bin"));
+        assert!(args.notes().is_empty());
+    }
+
+    #[test]
+    fn errors_about_an_option_name_the_flag_that_sets_it() {
+        let invalid = |option| {
+            tagtrain::Error::new(tagtrain::ErrorKind::InvalidOption {
+                option,
+                message: "is wrong".into(),
+            })
+        };
+        let args = parse(&["-o", "x"]).unwrap();
+        assert_eq!(args.in_flag_terms(invalid("runFile")).to_string(), "--run-file: is wrong");
+        let error = args.invalid(invalid("runFile"));
+        assert!(error.is::<UsageError>());
+        assert_eq!(error.to_string(), "--run-file: is wrong");
+        // The flag given, when several set the option.
+        let args = parse(&["-o", "x", "--resume", "run.bin"]).unwrap();
+        assert_eq!(args.in_flag_terms(invalid("runFile")).to_string(), "--resume: is wrong");
+        // An option no flag sets, and any other error, are left as the library says them.
+        let other = args.in_flag_terms(invalid("depth")).to_string();
+        assert_eq!(other, invalid("depth").to_string());
+        assert!(args.invalid(invalid("depth")).is::<UsageError>());
     }
 }

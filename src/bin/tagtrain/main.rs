@@ -6,18 +6,20 @@
 //! success, 1 when the data, model or run fails (the message says where and what to do), 2 on
 //! a usage mistake.
 //!
-//! `args` parses the command line against one flag table per command, `usage` writes the usage
-//! text from those tables, `commands` holds one file per command, `progress` draws the bars.
+//! `flag` declares one flag, `args` parses the command line against one table of flags per
+//! command, `usage` writes the usage text from those tables, `commands` holds one file per
+//! command, `progress` draws the bars. No two import each other: `flag` and `progress` import
+//! none of the others, `args` imports `flag`, `usage` those two, `commands` all but `usage`.
 
 mod args;
 mod commands;
+mod flag;
 mod progress;
 mod usage;
 
 use std::process::ExitCode;
 
-use args::Args;
-use usage::{UsageError, usage_error};
+use args::{Args, UsageError, usage_error};
 
 /// Exit status of a usage mistake (1 is a failure of the work itself).
 const USAGE_EXIT: u8 = 2;
@@ -28,15 +30,17 @@ fn main() -> ExitCode {
     let words: Vec<String> = std::env::args().skip(1).collect();
     match run(&words) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.is::<UsageError>() => {
-            eprintln!("tagtrain: {e}");
-            ExitCode::from(USAGE_EXIT)
-        }
-        Err(e) => {
-            // `:#` prints the whole chain of context: where, then what went wrong.
-            eprintln!("tagtrain: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast_ref::<UsageError>() {
+            Some(mistake) => {
+                eprintln!("tagtrain: {}", usage::usage_of(mistake, commands::COMMANDS));
+                ExitCode::from(USAGE_EXIT)
+            }
+            None => {
+                // `:#` prints the whole chain of context: where, then what went wrong.
+                eprintln!("tagtrain: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 
@@ -62,15 +66,18 @@ fn set_up_process() {
 
 /// Runs the command named by the first word on the rest.
 fn run(words: &[String]) -> anyhow::Result<()> {
-    let overview = || usage::usage(commands::COMMANDS);
     let Some((name, rest)) = words.split_first() else {
-        return Err(usage_error("no command given", overview()));
+        return Err(usage_error("no command given", None));
     };
     if matches!(name.as_str(), "-h" | "--help" | "help") {
-        println!("usage:\n{}", overview());
+        println!("usage:\n{}", usage::usage(commands::COMMANDS));
         return Ok(());
     }
     let command = commands::find(name)
-        .ok_or_else(|| usage_error(format!("unknown command '{name}'"), overview()))?;
-    (command.run)(&Args::parse(command, rest)?)
+        .ok_or_else(|| usage_error(format!("unknown command '{name}'"), None))?;
+    let args = Args::parse(command, rest)?;
+    for note in args.notes() {
+        eprintln!("note: {note}");
+    }
+    (command.run)(&args)
 }

@@ -1,22 +1,12 @@
-//! The usage text, written from the flag tables, and usage errors (exit status 2).
+//! The usage text, written from the flag tables: one command's, every command's, and the
+//! one that follows a usage error.
 
 use std::fmt::Write as _;
 
-use crate::args::{Command, Flag};
+use crate::args::{Command, UsageError};
+use crate::flag::Flag;
 
 impl Flag {
-    /// How the flag is written in a synopsis: `-o MODEL.safetensors`, `--epochs N`, `--json`.
-    pub(crate) fn synopsis(&self) -> String {
-        let name = match self.short {
-            Some(letter) => format!("-{letter}"),
-            None => format!("--{}", self.name),
-        };
-        match self.value {
-            Some(placeholder) => format!("{name} {placeholder}"),
-            None => name,
-        }
-    }
-
     /// How the flag is written in an option list: `-o, --output MODEL.safetensors`.
     fn spelling(&self) -> String {
         let short = self.short.map(|letter| format!("-{letter}, ")).unwrap_or_default();
@@ -75,32 +65,21 @@ pub fn usage(commands: &[Command]) -> String {
     format!("{}\n\n  tagtrain help\n    prints this text", sections.join("\n\n"))
 }
 
-/// A mistake in the command line (exit status 2), as opposed to a failure of the work.
-#[derive(Debug)]
-pub struct UsageError {
-    /// What is wrong.
-    message: String,
-    /// The usage text that applies (one command's, or all of them).
-    usage: String,
+/// What `tagtrain` prints for the usage `error`: its message, then the usage of its command
+/// (of every command in `commands` when it has none).
+pub fn usage_of(error: &UsageError, commands: &[Command]) -> String {
+    let usage = match error.command() {
+        Some(command) => command.usage(),
+        None => usage(commands),
+    };
+    format!("{error}\n\nusage:\n{usage}")
 }
-
-/// A usage error saying `message`, then `usage`, ready to return from a command.
-pub fn usage_error(message: impl Into<String>, usage: String) -> anyhow::Error {
-    UsageError { message: message.into(), usage }.into()
-}
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}\n\nusage:\n{}", self.message, self.usage)
-    }
-}
-
-impl std::error::Error for UsageError {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::args::tests::SAMPLE;
+    use crate::args::usage_error;
     use crate::commands::COMMANDS;
 
     #[test]
@@ -119,6 +98,10 @@ mod tests {
             for (i, flag) in command.flags.iter().enumerate() {
                 let later = &command.flags[i + 1..];
                 assert!(!later.iter().any(|f| f.name == flag.name), "--{} twice", flag.name);
+                if let Some(former) = flag.former_name {
+                    let taken = command.flags.iter().any(|f| f.name == former);
+                    assert!(!taken, "--{former} is a flag and --{}'s former name", flag.name);
+                }
                 assert!(
                     flag.short.is_none() || !later.iter().any(|f| f.short == flag.short),
                     "-{:?} twice",
@@ -129,5 +112,17 @@ mod tests {
             }
             assert!(text.contains(&format!("tagtrain {} {}", command.name, command.operands)));
         }
+    }
+
+    #[test]
+    fn a_usage_error_is_followed_by_its_commands_usage_or_every_commands() {
+        let error = usage_error("--count: too many", Some(&SAMPLE));
+        let text = usage_of(error.downcast_ref().unwrap(), COMMANDS);
+        assert!(text.starts_with("--count: too many\n\nusage:\n  tagtrain sample FILE"), "{text}");
+        assert!(!text.contains("tagtrain train"), "{text}");
+        let error = usage_error("no command given", None);
+        let text = usage_of(error.downcast_ref().unwrap(), COMMANDS);
+        assert!(text.starts_with("no command given\n\nusage:\n"), "{text}");
+        assert!(text.contains("tagtrain train") && text.ends_with("prints this text"), "{text}");
     }
 }

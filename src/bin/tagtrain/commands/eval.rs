@@ -8,7 +8,8 @@ use tagtrain::report::{ReportTitle, Thumbnail, html_report};
 use super::{
     DEVICE, JSON, TTA, decode_with_progress, device, open_dataset, open_model, print_json,
 };
-use crate::args::{Args, Command, Flag};
+use crate::args::{Args, Command};
+use crate::flag::Flag;
 
 /// The command's declaration: operands, description and flags.
 pub(super) const COMMAND: Command = Command {

@@ -10,7 +10,8 @@ use anyhow::Context;
 use serde::Serialize;
 use tagtrain::{BackendPreference, ComputeDevice, DatasetSource, Limits, Predictor};
 
-use crate::args::{Args, Command, Flag};
+use crate::args::{Args, Command};
+use crate::flag::Flag;
 use crate::progress::Progress;
 
 /// Every command, in the order the usage text lists them.
@@ -35,7 +36,8 @@ const TTA: Flag = Flag::switch(
 /// `--device`: which backend computes.
 const DEVICE: Flag =
     Flag::valued("device", "cpu|gpu", "the backend (gpu: wgpu on Vulkan, Metal or DX12)")
-        .with_default(|| "cpu".into());
+        .with_default(|| "cpu".into())
+        .sets("device");
 
 /// The bytes of `path`, or an error naming it.
 fn read(path: &str) -> anyhow::Result<Vec<u8>> {
@@ -66,7 +68,7 @@ fn open_model(path: &str, compute: &ComputeDevice) -> anyhow::Result<Predictor> 
 /// The device `--device` asks for, initialised; a fallback is noted on stderr.
 fn device(args: &Args) -> anyhow::Result<ComputeDevice> {
     let preference = BackendPreference::parse(&args.value_or_default(DEVICE.name))
-        .map_err(|e| args.usage_error(e.to_string()))?;
+        .map_err(|e| args.invalid(e))?;
     let compute = pollster::block_on(ComputeDevice::init(preference, true));
     if let Some(notice) = &compute.notice {
         eprintln!("note: {notice}");

@@ -1,0 +1,162 @@
+//! `tagtrain train`'s flags: one declaration each, in the order the usage text lists them.
+//!
+//! A flag that sets one of the library's [`TrainingOptions`] says which (`.sets("emaDecay")`,
+//! the option's JSON name). The parser reads this table, and the same declaration turns the
+//! library's errors about an option into errors about the flag the user typed (`--ema`); the
+//! tests below fail when an option has no flag or a flag names no option.
+
+use tagtrain::{AugmentOptions, ResizePolicy, TrainingOptions};
+
+use crate::commands::DEVICE;
+use crate::flag::Flag;
+
+/// Every flag of `tagtrain train`.
+pub(super) const FLAGS: &[Flag] = &[
+    Flag::valued("output", "MODEL.safetensors", "the model file to write").short('o').required(),
+    Flag::valued("epochs", "N", "passes over the training images")
+        .with_default(|| TrainingOptions::default().epochs.to_string())
+        .sets("epochs"),
+    Flag::valued(
+        "time-budget",
+        "5m|90s|1h",
+        "train for about this long instead: the first steps are timed and --epochs set to \
+         what fits (a bare number is minutes)",
+    )
+    .sets("timeBudgetSeconds"),
+    Flag::valued("depth", "N", "ResNetV2 depth (default: the one recommended for the data)")
+        .sets("depth"),
+    Flag::valued(
+        "image-size",
+        "PX",
+        "input side in pixels (default: the --init model's, else recommended)",
+    )
+    .sets("imageSize"),
+    Flag::valued(
+        "batch-size",
+        "N",
+        "images per step (default: from the dataset's size, 8 to 64, about 30 steps an epoch)",
+    )
+    .sets("batchSize"),
+    Flag::valued("lr", "X|auto", "peak learning rate of AdamW; auto: a range test picks it")
+        .with_default(|| TrainingOptions::default().learning_rate.to_string())
+        .sets("learningRate"),
+    Flag::valued("weight-decay", "X", "AdamW decoupled weight decay")
+        .with_default(|| TrainingOptions::default().weight_decay.to_string())
+        .sets("weightDecay"),
+    Flag::valued(
+        "valid-fraction",
+        "F|auto",
+        "share of images held out for validation; auto: 10 % of a large dataset, up to 20 % \
+         of a small one, more where a label is rare",
+    )
+    .with_default(|| "auto".into())
+    .sets("validationFraction"),
+    Flag::valued("seed", "N", "seed of the split, batch order, augmentation and weights")
+        .with_default(|| TrainingOptions::default().seed.to_string())
+        .sets("seed"),
+    Flag::valued("patience", "N", "stop after N epochs without a better mAP; 0: never")
+        .with_default(|| TrainingOptions::default().patience.to_string())
+        .sets("patience"),
+    Flag::valued(
+        "keep",
+        "best|last",
+        "the weights to save: the best validation mAP's epoch, or the last epoch's when \
+         the schedule runs to its end (the best one's when early stopping ends it)",
+    )
+    .with_default(|| TrainingOptions::default().keep.as_str().into())
+    .sets("keep"),
+    Flag::valued("labels", "A,B,…", "train only these label columns (default: all)").sets("labels"),
+    Flag::valued("exclude-labels", "A,B,…", "train every label column but these").sets("labels"),
+    Flag::switch("no-augment", "no augmentation at all (no random crop)").sets("augment.crop"),
+    Flag::switch("jitter", "also jitter brightness and contrast when augmenting")
+        .sets("augment.jitter"),
+    Flag::valued("crop-pad", "F", "the random crop's padding as a share of the image side")
+        .with_default(|| AugmentOptions::default().crop_padding.to_string())
+        .sets("augment.cropPadding"),
+    Flag::switch("flip", "also flip images left-right when augmenting").sets("augment.flip"),
+    Flag::switch("pos-weight", "weight rare labels' positives up in the loss")
+        .sets("positiveWeights"),
+    Flag::valued("label-smoothing", "E", "aim targets at E/2 and 1 − E/2; 0: off")
+        .with_default(|| TrainingOptions::default().label_smoothing.to_string())
+        .sets("labelSmoothing"),
+    Flag::valued("ema", "D", "validate and keep a moving average of the weights, decay D; 0: off")
+        .with_default(|| TrainingOptions::default().ema_decay.to_string())
+        .sets("emaDecay"),
+    Flag::valued("grad-clip", "X", "clip each parameter's gradient to this L2 norm; 0: off")
+        .with_default(|| TrainingOptions::default().gradient_clip.to_string())
+        .sets("gradientClip"),
+    Flag::valued(
+        "conv-init",
+        "burn|he",
+        "how a new network's convolutions start: burn's uniform init (learns fast), or \
+         He's normal init (calmer; generalised better at depth 20 on photo-like data)",
+    )
+    .with_default(|| TrainingOptions::default().conv_init.as_str().into())
+    .sets("convInit"),
+    Flag::valued(
+        "init",
+        "MODEL",
+        "start from a model file (same labels: continue; others: new head)",
+    )
+    .sets("init"),
+    Flag::valued(
+        "resize",
+        "stretch|center-crop|letterbox",
+        "how images become square; --init keeps the model's",
+    )
+    .with_default(|| ResizePolicy::default().to_string())
+    .sets("resize"),
+    Flag::valued("thresholds", "f1|precision=P|recall=R", "what label thresholds aim for")
+        .with_default(|| "f1".into())
+        .sets("thresholdGoal"),
+    Flag::valued(
+        "run-file",
+        "FILE",
+        "save the run to FILE after every epoch; if FILE exists, resume it (its own options, \
+         the same dataset) — run the same command again after a crash",
+    )
+    .formerly("checkpoint"),
+    DEVICE,
+    Flag::valued("report", "REPORT.json", "also write the run's results as JSON"),
+    Flag::switch("quiet", "no progress bars"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The options a flag may set: [`TrainingOptions`]' JSON names, with the augmentations'
+    /// named `augment.crop` as the library's errors name them; `init`, the library's name for
+    /// a model to start from that does not fit the data, and `device`, for the backend.
+    fn options() -> Vec<String> {
+        let json = serde_json::to_value(TrainingOptions::default()).unwrap();
+        let mut names = vec!["init".to_string(), "device".to_string()];
+        for (name, value) in json.as_object().unwrap() {
+            match value.as_object().filter(|_| name == "augment") {
+                Some(group) => names.extend(group.keys().map(|field| format!("{name}.{field}"))),
+                None => names.push(name.clone()),
+            }
+        }
+        names
+    }
+
+    #[test]
+    fn every_training_option_has_a_flag_and_every_flag_a_real_option() {
+        let options = options();
+        for option in &options {
+            assert!(
+                FLAGS.iter().any(|f| f.option == Some(option.as_str())),
+                "no flag of `tagtrain train` sets {option}"
+            );
+        }
+        for flag in FLAGS {
+            if let Some(option) = flag.option {
+                assert!(
+                    options.iter().any(|o| o == option),
+                    "--{} sets no option {option}",
+                    flag.name
+                );
+            }
+        }
+    }
+}

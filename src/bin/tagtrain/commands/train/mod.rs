@@ -1,0 +1,142 @@
+//! `tagtrain train`: a dataset zip in, a model file (and optionally a JSON report) out.
+//!
+//! `flags` declares the command's flags, `options` reads them into the library's
+//! [`TrainingOptions`](tagtrain::TrainingOptions), `run` steps the run and reports on it.
+
+mod flags;
+mod options;
+mod run;
+
+use anyhow::Context;
+use serde::Serialize;
+use tagtrain::{TrainingSession, TrainingSummary, checkpoint};
+use web_time::Instant;
+
+use super::{decode_with_progress, device, open_dataset, read};
+use crate::args::{Args, Command};
+use flags::FLAGS;
+use options::{chosen_labels, lr_auto, training_options};
+use run::{find_learning_rate, print_review, remove_run_file, run_to_end};
+
+/// The command's declaration: operands, description and flags.
+pub(super) const COMMAND: Command = Command {
+    name: "train",
+    operands: "DATA.zip",
+    about: "trains a ResNetV2 on a dataset zip (index.csv + images) and writes the model file",
+    flags: FLAGS,
+    run: train,
+};
+
+/// What `train --report` writes: the run as the model file records it (camelCase, like the
+/// model's metadata), plus what only this process measured.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TrainReport<'a> {
+    /// The model file written.
+    model: &'a str,
+    /// The network's name (`ResNetV2-Small-11`); `inspect --json` shows its configuration.
+    architecture: String,
+    /// Each label's tuned threshold, in the model's label order.
+    thresholds: &'a [f32],
+    /// The run: `steps`, `epochsCompleted`, `bestEpoch`, `stoppedEarly`, `finalMap`,
+    /// `imagesPerSec` (validation included) and the options used.
+    #[serde(flatten)]
+    training: Option<&'a TrainingSummary>,
+    /// Training throughput in optimisation steps alone (validation excluded).
+    train_images_per_sec: f64,
+    /// Wall-clock seconds from the first step until the model file was written.
+    seconds: f64,
+}
+
+/// Trains on the dataset zip and writes the model file, and the report when asked.
+fn train(args: &Args) -> anyhow::Result<()> {
+    let [data] = args.positional() else {
+        return Err(args.usage_error("train takes one dataset zip"));
+    };
+    let output = args.required("output");
+    let quiet = args.flag("quiet");
+    let init = args.value("init").map(read).transpose()?;
+    let mut source = open_dataset(data)?;
+    let summary = source.summary();
+    for warning in &summary.profile.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let run_file = args.value("run-file");
+    // A run saved by an earlier `--run-file` is resumed with its own options.
+    let saved =
+        run_file.filter(|path| std::path::Path::new(path).exists()).map(read).transpose()?;
+    if saved.is_some() && init.is_some() {
+        return Err(args.usage_error(
+            "--init starts a new run, and --run-file names a saved run to resume: use one",
+        ));
+    }
+    let parent = init.as_deref().map(checkpoint::read_metadata).transpose().context("--init")?;
+    let options = match &saved {
+        Some(state) => {
+            let info = tagtrain::train::saved_run_info(state)
+                .with_context(|| format!("--run-file {}", run_file.unwrap_or_default()))?;
+            eprintln!(
+                "resuming {} after epoch {} of {} (its options; the other training flags are \
+                 not used)",
+                run_file.unwrap_or_default(),
+                info.epochs_completed,
+                info.epochs
+            );
+            info.options
+        }
+        None => {
+            let mut options =
+                training_options(args, &summary.recommended, parent.as_ref().map(|m| &m.input))?;
+            options.labels = chosen_labels(args, source.labels())?;
+            options
+        }
+    };
+    let compute = device(args)?;
+    let dataset = decode_with_progress(source.len(), quiet, |progress| {
+        source.decode(options.image_size, options.resize, progress)
+    })?;
+    let mut options = options;
+    if saved.is_none() && lr_auto(args) {
+        options.learning_rate = find_learning_rate(&dataset, &options, &compute, quiet)?;
+    }
+    let mut session = match (&saved, &init) {
+        (Some(state), _) => TrainingSession::resume(dataset, compute, state)
+            .with_context(|| format!("--run-file {}", run_file.unwrap_or_default()))?,
+        // The flags chose the options: the library's complaints about one name its flag.
+        (None, None) => {
+            TrainingSession::new(dataset, options, compute).map_err(|e| args.in_flag_terms(e))?
+        }
+        (None, Some(bytes)) => TrainingSession::from_model(dataset, options, compute, bytes)
+            .map_err(|e| args.in_flag_terms(e))?,
+    };
+    let started = Instant::now();
+    run_to_end(&mut session, quiet, run_file)?;
+    let (model, metadata) = session.snapshot()?;
+    let bytes = pollster::block_on(checkpoint::save(&model, &metadata))?;
+    std::fs::write(output, bytes).with_context(|| format!("cannot write {output}"))?;
+    let run = metadata.training.as_ref();
+    eprintln!(
+        "saved {output} (weights of epoch {}, validation mAP {})",
+        run.and_then(|r| r.best_epoch).map(|e| e.to_string()).unwrap_or_else(|| "last".into()),
+        run.and_then(|r| r.final_map).map(|m| format!("{m:.4}")).unwrap_or_else(|| "-".into())
+    );
+    if !quiet {
+        print_review(&session);
+    }
+    if let Some(path) = run_file {
+        remove_run_file(path)?;
+    }
+    if let Some(path) = args.value("report") {
+        let report = TrainReport {
+            model: output,
+            architecture: metadata.architecture.name(),
+            thresholds: &metadata.thresholds,
+            training: run,
+            train_images_per_sec: session.throughput().train_images_per_sec(),
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("cannot write {path}"))?;
+    }
+    Ok(())
+}
