@@ -14,6 +14,7 @@ use crate::thresholds::ThresholdGoal;
 
 /// Which augmentations run. Serialised camelCase; every field has a default.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", default)]
 pub struct AugmentOptions {
     /// Random crop with padding (default on).
@@ -55,6 +56,7 @@ impl AugmentOptions {
 
 /// How a run's weights started. JSON: `"new"`, `"continue"`, `"new-head"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum WeightsInit {
     /// Fresh weights.
@@ -85,6 +87,7 @@ impl std::fmt::Display for WeightsInit {
 
 /// Which epoch's weights a run keeps. JSON: `"best"`, `"last"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum KeptEpoch {
     /// The epoch with the best validation mAP.
@@ -110,6 +113,7 @@ impl KeptEpoch {
 
 /// What the user chooses before training. Every field has a default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", default)]
 pub struct TrainingOptions {
     /// ResNetV2 depth: 11, 20, 29, 56 (Small) or 26, 50, 101 (Large).
@@ -220,6 +224,7 @@ where
 
 /// An inclusive range of a numeric option.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Bounds {
     /// Smallest accepted value.
     pub min: f64,
@@ -240,6 +245,7 @@ impl Bounds {
 
 /// The ranges of the numeric options (see [`TrainingOptions`] for what each one means).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct OptionLimits {
     /// Passes over the data.
@@ -327,6 +333,7 @@ impl TrainingOptions {
 
 /// One family of networks as the page offers it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ModelChoice {
     /// `small` or `large`.
@@ -341,6 +348,7 @@ pub struct ModelChoice {
 
 /// Everything a front end needs to offer the options without knowing the rules.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct TrainingChoices {
     /// The network families and their depths.

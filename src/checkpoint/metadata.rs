@@ -15,6 +15,7 @@ pub const VERSION: u32 = 1;
 
 /// Everything besides the weights that prediction needs, and what the user should know.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ModelMetadata {
     /// Always [`FORMAT`].
@@ -92,6 +93,7 @@ pub(crate) fn not_safetensors(e: safetensors::SafeTensorError) -> Error {
 
 /// Image preparation stored with the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct InputSpec {
     /// Square side in pixels.
@@ -107,6 +109,7 @@ pub struct InputSpec {
 
 /// A record of the training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct TrainingSummary {
     /// Labels this run trained on.

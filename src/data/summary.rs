@@ -13,6 +13,7 @@ use super::index::{IndexCsv, SplitTag};
 
 /// Labels and pixel sizes of a dataset, shown to the user before training.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct DatasetSummary {
     /// Number of images (rows).
@@ -49,6 +50,7 @@ pub struct DatasetSummary {
 
 /// What the `group` column holds.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct GroupCounts {
     /// The column's header.
     pub column: String,
@@ -64,6 +66,7 @@ pub const RARE_LABEL_EXAMPLES: usize = 10;
 
 /// How many rows the `split` column puts on each side.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SplitCounts {
     /// Rows tagged `train`.
     pub train: usize,
@@ -75,6 +78,7 @@ pub struct SplitCounts {
 
 /// Positive and negative examples of one label.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct LabelCount {
     /// The label column's name.
     pub name: String,
@@ -89,6 +93,7 @@ pub struct LabelCount {
 
 /// How many images have one size.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SizeCount {
     /// Width in pixels.
     pub width: u32,
@@ -100,6 +105,7 @@ pub struct SizeCount {
 
 /// The model kind, depth and image size the brief recommends for a dataset.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Recommendation {
     /// `"small"` for images up to 96 px, `"large"` above.
