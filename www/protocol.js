@@ -163,7 +163,7 @@ export const Progress = Object.freeze({
  * @property {number} [side]  Thumbnail side in px (default 96).
  */
 
-/** @typedef {{ label: string } & ({ index: number } | { file: File })} SaliencyArgs  An image of the dataset, or a file. */
+/** @typedef {{ label: string, index?: number, file?: File }} SaliencyArgs  An image of the dataset (`index`), or a file. */
 
 // ---------------------------------------------------------------------------------------------
 // Generated from the Rust structs (www/types/)
