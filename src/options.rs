@@ -531,21 +531,21 @@ mod tests {
     /// accepts.
     #[test]
     fn the_ranges_sent_to_the_page_agree_with_validate() {
-        for value in [-0.01, 0.0, 0.25, 0.49, 0.5, 0.9] {
+        // The options are f32; the page's numbers, f64.
+        for value in [-0.01f32, 0.0, 0.25, 0.49, 0.5, 0.9] {
             let options = TrainingOptions { label_smoothing: value, ..Default::default() };
-            assert_eq!(
-                LIMITS.label_smoothing.contains(value),
-                options.validate().is_ok(),
-                "{value}"
-            );
+            let page = LIMITS.label_smoothing.contains(f64::from(value));
+            assert_eq!(page, options.validate().is_ok(), "{value}");
         }
-        for value in [-0.1, 0.0, 0.9, 0.9999, 1.0, 2.0] {
+        for value in [-0.1f32, 0.0, 0.9, 0.9999, 1.0, 2.0] {
             let options = TrainingOptions { ema_decay: value, ..Default::default() };
-            assert_eq!(LIMITS.ema_decay.contains(value), options.validate().is_ok(), "{value}");
+            let page = LIMITS.ema_decay.contains(f64::from(value));
+            assert_eq!(page, options.validate().is_ok(), "{value}");
         }
-        for value in [-1.0, 0.0, 1.0, 1e300, f64::INFINITY, f64::NAN] {
+        for value in [-1.0f32, 0.0, 1.0, f32::MAX, f32::INFINITY, f32::NAN] {
             let options = TrainingOptions { gradient_clip: value, ..Default::default() };
-            assert_eq!(LIMITS.gradient_clip.contains(value), options.validate().is_ok(), "{value}");
+            let page = LIMITS.gradient_clip.contains(f64::from(value));
+            assert_eq!(page, options.validate().is_ok(), "{value}");
         }
         let defaults = TrainingOptions::default();
         assert!(LIMITS.patience.contains(defaults.patience as f64));

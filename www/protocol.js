@@ -140,9 +140,10 @@ export const Progress = Object.freeze({
 /** @typedef {{ state: Blob }} RunFileArgs  A run file, as `Trainer.saveState` wrote it (store.js keeps it). */
 
 /**
- * Training options as the page sends them: the worker fills in what is missing from
- * `TrainingChoices.defaults`.
- * @typedef {Partial<TrainingOptions>} OptionsArg
+ * Training options as the page sends them: Rust fills in what is missing (from
+ * `TrainingChoices.defaults`), in `augment` too.
+ * @typedef {Partial<Omit<TrainingOptions, "augment">> & {
+ *   augment?: Partial<import("./types/AugmentOptions").AugmentOptions> }} OptionsArg
  */
 
 /**

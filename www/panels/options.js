@@ -114,8 +114,9 @@ export function showChoices(/** @type {TrainingChoices} */ choices) {
   $("#opt-jitter").checked = defaults.augment.jitter;
   $("#opt-flip").checked = defaults.augment.flip;
   $("#opt-pos-weight").checked = defaults.positiveWeights;
-  $("#opt-threshold-goal").value = defaults.thresholdGoal.goal;
-  if (defaults.thresholdGoal.target != null) $("#opt-threshold-target").value = String(defaults.thresholdGoal.target);
+  const goal = defaults.thresholdGoal;
+  $("#opt-threshold-goal").value = goal.goal;
+  if ("target" in goal) $("#opt-threshold-target").value = String(goal.target);
   updateModelHint();
 }
 
@@ -194,7 +195,10 @@ function optionalNumber(/** @type {string} */ selector, /** @type {number} */ sc
   return text === "" ? null : Number(text) * scale;
 }
 
-/** The options as the form sets them. @returns {TrainingOptions} */
+/**
+ * The options as the form sets them (Rust fills in the rest).
+ * @returns {import("../protocol.js").OptionsArg}
+ */
 export function trainingOptions() {
   const goal = $("#opt-threshold-goal").value;
   return {
