@@ -24,9 +24,9 @@ echo "==> building the wasm module (release)"
 cargo build --release --lib --target wasm32-unknown-unknown
 WASM="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/tagtrain.wasm"
 
-echo "==> generating JS glue"
+echo "==> generating JS glue (and its .d.ts, which tsc checks the page against)"
 rm -rf www/pkg
-wasm-bindgen --target web --no-typescript --out-dir www/pkg "$WASM"
+wasm-bindgen --target web --out-dir www/pkg "$WASM"
 
 optimise_wasm www/pkg/tagtrain_bg.wasm
 ls -l www/pkg/tagtrain_bg.wasm

@@ -3,7 +3,7 @@
 // the version and precache.js change, the browser sees a new service worker, and the new files
 // are fetched and checked together (never JS of one build with the wasm of another).
 // No dependencies. Run at the end of scripts/build-web.sh and scripts/build-predict.sh; it
-// lists whatever is in www/ (skipping sw.js, this output and dot-files).
+// lists whatever is in www/ (skipping sw.js, this output, dot-files and .ts declarations).
 // Usage: node scripts/precache.mjs [--check] [root]   (root defaults to www/; --check writes
 // nothing and exits 1 when precache.js is missing or out of date, as the offline tests do)
 import { createHash } from "node:crypto";
@@ -17,6 +17,8 @@ const root = args.find((a) => a !== "--check") ?? join(fileURLToPath(new URL("..
 const OUTPUT = "precache.js";
 /** Not cached: the service worker itself (the browser fetches it), and the list it imports. */
 const SKIP = new Set(["sw.js", OUTPUT]);
+/** Not cached either: TypeScript declarations, read by tsc only (www/types/, pkg/*.d.ts). */
+const isDeclaration = (path) => path.endsWith(".ts");
 
 /** Every file under `dir`, as paths relative to `root` with `/`, sorted. */
 function walk(dir) {
@@ -32,7 +34,7 @@ function walk(dir) {
 
 const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
 const files = walk(root)
-  .filter((path) => !SKIP.has(path))
+  .filter((path) => !SKIP.has(path) && !isDeclaration(path))
   .map((path) => {
     const bytes = readFileSync(join(root, path));
     return { path, sha256: sha256(bytes), size: bytes.length };

@@ -23,6 +23,7 @@ const EVAL_BATCH: usize = 64;
 
 /// A model measured on a labelled dataset (`tagtrain eval`, the page's *Evaluate*).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Evaluation {
     /// Images evaluated.
@@ -81,6 +82,7 @@ pub enum ImageInput {
 
 /// One label's prediction for one image.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct LabelPrediction {
     /// The label's name.
     pub label: String,

@@ -22,6 +22,8 @@ pub mod memory;
 pub mod metrics;
 pub mod model;
 mod options;
+#[cfg(all(test, feature = "train"))]
+mod payload_types;
 #[cfg(feature = "train")]
 pub mod report;
 pub mod review;

@@ -46,6 +46,7 @@ const BASE_BYTES: u64 = 32 << 20;
 
 /// Whether a planned run fits in a browser tab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum MemoryVerdict {
     /// Within [`TAB_COMFORT_BYTES`].
@@ -58,6 +59,7 @@ pub enum MemoryVerdict {
 
 /// What a training run will hold in memory; see the module docs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct MemoryPlan {
     /// The dataset zip's bytes.

@@ -23,6 +23,7 @@ use crate::scoring::{ScoreTable, Sweep, f1, is_positive, ratio, sweep};
 
 /// Metrics of one label.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct LabelMetrics {
     /// The label's name.
     pub name: String,
@@ -45,6 +46,7 @@ pub struct LabelMetrics {
 
 /// Metrics over all labels.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct MultiLabelMetrics {
     /// Each label's metrics, in the model's label order.

@@ -15,6 +15,7 @@ use crate::thresholds::ThresholdGoal;
 
 /// Which augmentations run. Serialised camelCase; every field has a default.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", default)]
 pub struct AugmentOptions {
     /// Random crop with padding (default on).
@@ -56,6 +57,7 @@ impl AugmentOptions {
 
 /// How a run's weights started. JSON: `"new"`, `"continue"`, `"new-head"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum WeightsInit {
     /// Fresh weights.
@@ -86,6 +88,7 @@ impl std::fmt::Display for WeightsInit {
 
 /// Which epoch's weights a run keeps. JSON: `"best"`, `"last"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum KeptEpoch {
     /// The epoch with the best validation mAP.
@@ -111,6 +114,7 @@ impl KeptEpoch {
 
 /// What the user chooses before training. Every field has a default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", default)]
 pub struct TrainingOptions {
     /// ResNetV2 depth: 11, 20, 29, 56 (Small) or 26, 50, 101 (Large).
@@ -219,28 +223,48 @@ where
     TrainingOptions::deserialize(value).map_err(serde::de::Error::custom)
 }
 
-/// An inclusive range of a numeric option.
+/// The range of a numeric option: inclusive unless an end says it is excluded.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
 pub struct Bounds {
-    /// Smallest accepted value.
+    /// Smallest accepted value (or, with `min_excluded`, the value everything must exceed).
     pub min: f64,
-    /// Largest accepted value.
+    /// Largest accepted value (or, with `max_excluded`, the value everything must stay below).
     pub max: f64,
+    /// True when `min` itself is refused.
+    pub min_excluded: bool,
+    /// True when `max` itself is refused.
+    pub max_excluded: bool,
 }
 
 impl Bounds {
+    /// `[min, max]`.
     const fn new(min: f64, max: f64) -> Self {
-        Self { min, max }
+        Self { min, max, min_excluded: false, max_excluded: false }
     }
 
-    /// True when `value` is in `[min, max]` (NaN never is).
+    /// `[min, max)`.
+    const fn below(min: f64, max: f64) -> Self {
+        Self { max_excluded: true, ..Self::new(min, max) }
+    }
+
+    /// `(min, max]`.
+    const fn above(min: f64, max: f64) -> Self {
+        Self { min_excluded: true, ..Self::new(min, max) }
+    }
+
+    /// True when `value` is in the range (NaN never is).
     pub fn contains(self, value: f64) -> bool {
-        value >= self.min && value <= self.max
+        let above_min = if self.min_excluded { value > self.min } else { value >= self.min };
+        let below_max = if self.max_excluded { value < self.max } else { value <= self.max };
+        above_min && below_max
     }
 }
 
 /// The ranges of the numeric options (see [`TrainingOptions`] for what each one means).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct OptionLimits {
     /// Passes over the data.
@@ -257,6 +281,18 @@ pub struct OptionLimits {
     pub weight_decay: Bounds,
     /// Share of images held out.
     pub validation_fraction: Bounds,
+    /// Label smoothing (0: off), below 0.5.
+    pub label_smoothing: Bounds,
+    /// Decay of the weights' moving average (0: off), below 1.
+    pub ema_decay: Bounds,
+    /// Gradient norm clip (0: off); any finite positive number.
+    pub gradient_clip: Bounds,
+    /// Epochs without a better validation mAP before stopping (0: never stops early).
+    pub patience: Bounds,
+    /// The seed: any integer a JS number holds exactly.
+    pub seed: Bounds,
+    /// The precision or recall a threshold goal aims at.
+    pub threshold_target: Bounds,
 }
 
 /// The ranges every front end offers and [`TrainingOptions::validate`] enforces.
@@ -268,6 +304,12 @@ pub const LIMITS: OptionLimits = OptionLimits {
     learning_rate: Bounds::new(1e-9, 10.0),
     weight_decay: Bounds::new(0.0, 0.99),
     validation_fraction: Bounds::new(0.0, 0.5),
+    label_smoothing: Bounds::below(0.0, 0.5),
+    ema_decay: Bounds::below(0.0, 1.0),
+    gradient_clip: Bounds::new(0.0, f64::MAX),
+    patience: Bounds::new(0.0, u32::MAX as f64),
+    seed: Bounds::new(0.0, 9_007_199_254_740_991.0),
+    threshold_target: Bounds::above(0.0, 1.0),
 };
 
 /// `value` of option `name` within `bounds`, or an error naming the option and the range.
@@ -323,6 +365,7 @@ impl TrainingOptions {
 
 /// One family of networks as the page offers it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ModelChoice {
     /// `small` or `large`.
@@ -337,6 +380,7 @@ pub struct ModelChoice {
 
 /// Everything a front end needs to offer the options without knowing the rules.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct TrainingChoices {
     /// The network families and their depths.
@@ -345,6 +389,12 @@ pub struct TrainingChoices {
     pub limits: OptionLimits,
     /// The resize policies by JSON name.
     pub resize_policies: Vec<&'static str>,
+    /// How a new network's convolutions may start, the default first.
+    pub conv_inits: Vec<ConvInit>,
+    /// Which epoch's weights a run may keep, the default first.
+    pub kept_epochs: Vec<KeptEpoch>,
+    /// The threshold goals by JSON name (`goal`), the default first.
+    pub threshold_goals: Vec<&'static str>,
     /// The default options.
     pub defaults: TrainingOptions,
 }
@@ -365,6 +415,9 @@ impl TrainingChoices {
             models: vec![model(ResNetKind::Small), model(ResNetKind::Large)],
             limits: LIMITS,
             resize_policies: ResizePolicy::ALL.iter().map(|p| p.as_str()).collect(),
+            conv_inits: vec![ConvInit::Burn, ConvInit::He],
+            kept_epochs: vec![KeptEpoch::Last, KeptEpoch::Best],
+            threshold_goals: vec!["maxF1", "precision", "recall"],
             defaults: TrainingOptions::default(),
         }
     }
@@ -454,5 +507,79 @@ mod tests {
         );
         assert_eq!(json["defaults"]["depth"], 11);
         assert_eq!(serde_json::to_value(WeightsInit::NewHead).unwrap(), "new-head");
+    }
+
+    #[test]
+    fn bounds_exclude_only_the_ends_they_say() {
+        let below = Bounds::below(0.0, 0.5);
+        assert!(below.contains(0.0) && below.contains(0.49) && !below.contains(0.5));
+        let above = Bounds::above(0.0, 1.0);
+        assert!(!above.contains(0.0) && above.contains(0.01) && above.contains(1.0));
+        assert!(!above.contains(f64::NAN) && !Bounds::new(0.0, 1.0).contains(f64::NAN));
+        let json = serde_json::to_value(LIMITS.ema_decay).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"min": 0.0, "max": 1.0, "minExcluded": false, "maxExcluded": true})
+        );
+    }
+
+    /// The page checks its inputs with these ranges: they must accept exactly what `validate`
+    /// accepts.
+    #[test]
+    fn the_ranges_sent_to_the_page_agree_with_validate() {
+        // The options are f32; the page's numbers, f64.
+        for value in [-0.01f32, 0.0, 0.25, 0.49, 0.5, 0.9] {
+            let options = TrainingOptions { label_smoothing: value, ..Default::default() };
+            let page = LIMITS.label_smoothing.contains(f64::from(value));
+            assert_eq!(page, options.validate().is_ok(), "{value}");
+        }
+        for value in [-0.1f32, 0.0, 0.9, 0.9999, 1.0, 2.0] {
+            let options = TrainingOptions { ema_decay: value, ..Default::default() };
+            let page = LIMITS.ema_decay.contains(f64::from(value));
+            assert_eq!(page, options.validate().is_ok(), "{value}");
+        }
+        for value in [-1.0f32, 0.0, 1.0, f32::MAX, f32::INFINITY, f32::NAN] {
+            let options = TrainingOptions { gradient_clip: value, ..Default::default() };
+            let page = LIMITS.gradient_clip.contains(f64::from(value));
+            assert_eq!(page, options.validate().is_ok(), "{value}");
+        }
+        let defaults = TrainingOptions::default();
+        assert!(LIMITS.patience.contains(defaults.patience as f64));
+        assert!(LIMITS.seed.contains(defaults.seed as f64));
+        assert!(LIMITS.seed.max == (1u64 << 53) as f64 - 1.0, "JS's Number.MAX_SAFE_INTEGER");
+        assert!(!LIMITS.threshold_target.contains(0.0) && LIMITS.threshold_target.contains(1.0));
+    }
+
+    #[test]
+    fn choices_offer_every_variant_with_the_default_first() {
+        let choices = TrainingChoices::new();
+        let defaults = TrainingOptions::default();
+        for init in [ConvInit::Burn, ConvInit::He] {
+            // A new variant fails to compile here until it is offered.
+            match init {
+                ConvInit::Burn | ConvInit::He => assert!(choices.conv_inits.contains(&init)),
+            }
+        }
+        assert_eq!(choices.conv_inits[0], defaults.conv_init);
+        for keep in [KeptEpoch::Best, KeptEpoch::Last] {
+            match keep {
+                KeptEpoch::Best | KeptEpoch::Last => assert!(choices.kept_epochs.contains(&keep)),
+            }
+        }
+        assert_eq!(choices.kept_epochs[0], defaults.keep);
+        let goals = [
+            ThresholdGoal::MaxF1,
+            ThresholdGoal::Precision { target: 0.9 },
+            ThresholdGoal::Recall { target: 0.9 },
+        ];
+        let names: Vec<String> = goals
+            .iter()
+            .map(|goal| match serde_json::to_value(goal).unwrap()["goal"].as_str() {
+                Some(name) => name.to_string(),
+                None => panic!("{goal:?} has no goal name"),
+            })
+            .collect();
+        assert_eq!(choices.threshold_goals, names);
+        assert_eq!(serde_json::to_value(defaults.threshold_goal).unwrap()["goal"], names[0]);
     }
 }

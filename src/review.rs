@@ -15,6 +15,7 @@ use crate::thresholds::{CurvePoint, curve_of};
 
 /// Which images a review measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum ReviewSource {
     /// The validation images of the run that trained the model.
@@ -41,6 +42,7 @@ pub struct Review {
 
 /// One point of a ROC curve.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RocPoint {
     /// Images with a probability `>=` this are predicted positive (`f32::MAX` for the curve's
     /// start, where nothing is).
@@ -53,6 +55,7 @@ pub struct RocPoint {
 
 /// Where a label stands at its threshold in force: the point the page draws on its curves.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct OperatingPoint {
     /// The threshold in force.
     pub threshold: f32,
@@ -66,6 +69,7 @@ pub struct OperatingPoint {
 
 /// A label's curves.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct LabelCurves {
     /// The label's name.
@@ -84,6 +88,7 @@ pub struct LabelCurves {
 
 /// What the page shows of a review, and the report prints.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewSummary {
     /// Which images were measured.
@@ -102,6 +107,7 @@ pub struct ReviewSummary {
 
 /// One reviewed image in a gallery.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ReviewedImage {
     /// Its index in the dataset.
     pub index: usize,
@@ -115,6 +121,7 @@ pub struct ReviewedImage {
 
 /// One label's mistakes at its threshold in force.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct LabelErrors {
     /// The label.
@@ -133,6 +140,7 @@ pub struct LabelErrors {
 
 /// One label of one image.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct LabelVerdict {
     /// The label.
     pub label: String,
@@ -148,6 +156,7 @@ pub struct LabelVerdict {
 
 /// Every label of one reviewed image against its truth.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ImageVerdicts {
     /// Its index in the dataset.
     pub index: usize,

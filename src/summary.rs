@@ -12,6 +12,7 @@ use crate::options::TrainingOptions;
 /// A dataset's profile and the recommended set-up, shown to the user before training; one
 /// object with the profile's fields and `recommended`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct DatasetSummary {
     /// Labels, sizes, columns, warnings and copies.
     #[serde(flatten)]
@@ -22,6 +23,7 @@ pub struct DatasetSummary {
 
 /// The model kind, depth and image size the brief recommends for a dataset.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Recommendation {
     /// `"small"` for images up to 96 px, `"large"` above.

@@ -16,6 +16,7 @@ use crate::scoring::{ScoreTable, Sweep, f1, sweep};
 /// What the thresholds aim for. JSON: `{ "goal": "maxF1" }`, `{ "goal": "precision",
 /// "target": 0.9 }` or `{ "goal": "recall", "target": 0.9 }`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "goal", rename_all = "camelCase")]
 pub enum ThresholdGoal {
     /// The threshold maximising each label's F1.
@@ -37,6 +38,7 @@ pub enum ThresholdGoal {
 
 /// Precision and recall of one label when the threshold is `threshold`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CurvePoint {
     /// Labels with probability `>=` this are predicted positive.
     pub threshold: f32,

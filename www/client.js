@@ -4,6 +4,7 @@ import { Reply, Request } from "./protocol.js";
 
 /** @typedef {import("./protocol.js").BackendInfo} BackendInfo */
 /** @typedef {import("./protocol.js").ProgressEvent} ProgressEvent */
+/** @typedef {import("./protocol.js").Requests} Requests */
 
 /**
  * @typedef {object} Pending
@@ -81,11 +82,13 @@ export class WorkerClient {
 
   /**
    * Sends a request; resolves with its result or rejects with the worker's error message.
-   * @param {string} type  One of `Request`.
-   * @param {object} [args]  The request's arguments (see the typedefs in protocol.js).
+   * @template {keyof Requests} T
+   * @param {T} type  One of `Request`.
+   * @param {Requests[T][0]} [args]  The request's arguments (`Requests` in protocol.js).
    * @param {{ onProgress?: (event: ProgressEvent) => void }} [options]
+   * @returns {Promise<Requests[T][1]>}
    */
-  request(type, args = {}, { onProgress } = {}) {
+  request(type, args = /** @type {Requests[T][0]} */ ({}), { onProgress } = {}) {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, onProgress });

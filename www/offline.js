@@ -29,8 +29,8 @@ export async function initOffline() {
 function offerUpdate(/** @type {ServiceWorkerRegistration} */ registration) {
   const waiting = registration.waiting;
   if (!waiting || !navigator.serviceWorker.controller) return;
-  const notice = document.querySelector("#update-notice");
-  const button = document.querySelector("#update-reload");
+  const notice = /** @type {HTMLElement} */ (document.querySelector("#update-notice"));
+  const button = /** @type {HTMLButtonElement} */ (document.querySelector("#update-reload"));
   notice.hidden = false;
   button.onclick = () => {
     button.disabled = true;

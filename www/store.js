@@ -90,8 +90,7 @@ export async function storageError(e, doing) {
     }
     const error = new Error(`The browser's storage for this page is full (${doing}). Delete models you no ` +
       `longer need in “Your models”, or discard the saved run, then try again.${largest}`);
-    error.quota = true;
-    return error;
+    return Object.assign(error, { quota: true });
   }
   return new Error(`Storage failed while ${doing}: ${e?.message ?? e}`);
 }
@@ -112,8 +111,10 @@ export async function storageInfo() {
 
 /** Asks the browser to keep this origin's data under storage pressure; resolves to the answer. */
 export async function requestPersistence() {
-  if (!navigator.storage?.persist) return false;
-  return (await navigator.storage.persisted()) || navigator.storage.persist();
+  // `persist` is the page's alone: workers (which import this module too) have no such method.
+  const storage = /** @type {StorageManager & { persist?: () => Promise<boolean> }} */ (navigator.storage);
+  if (!storage?.persist) return false;
+  return (await storage.persisted()) || storage.persist();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,13 +6,15 @@
 // A classic script: module service workers cannot use importScripts and are not everywhere.
 importScripts("./precache.js");
 
+/** This script's global: a service worker's (tsc's worker library calls it a plain worker's). */
+const sw = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self));
 const { version, files } = self.TAGTRAIN_PRECACHE;
 const CACHE_PREFIX = "tagtrain-";
 const CACHE = `${CACHE_PREFIX}${version}`;
 
 /** The listed path of a URL of this origin: a folder means its index.html. */
 function pathOf(/** @type {URL} */ url) {
-  const scope = new URL(self.registration.scope);
+  const scope = new URL(sw.registration.scope);
   if (url.origin !== scope.origin || !url.pathname.startsWith(scope.pathname)) return null;
   const path = url.pathname.slice(scope.pathname.length);
   return path === "" || path.endsWith("/") ? `${path}index.html` : path;
@@ -29,7 +31,7 @@ async function precache() {
   const cache = await caches.open(CACHE);
   try {
     await Promise.all(files.map(async ({ path, sha256 }) => {
-      const url = new URL(path, self.registration.scope);
+      const url = new URL(path, sw.registration.scope);
       const response = await fetch(url, { cache: "reload" });
       if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
       const body = await response.arrayBuffer();
@@ -45,23 +47,23 @@ async function precache() {
   }
 }
 
-self.addEventListener("install", (event) => {
+sw.addEventListener("install", (event) => {
   // No skipWaiting(): a page keeps the build it started with until the person reloads (app.js
   // offers it), so a running training never has its files swapped under it.
   event.waitUntil(precache());
 });
 
-self.addEventListener("activate", (event) => {
+sw.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
     const old = (await caches.keys()).filter((name) => name.startsWith(CACHE_PREFIX) && name !== CACHE);
     await Promise.all(old.map((name) => caches.delete(name)));
-    await self.clients.claim();
+    await sw.clients.claim();
   })());
 });
 
-self.addEventListener("message", (event) => {
+sw.addEventListener("message", (event) => {
   // The page's "Reload to update".
-  if (event.data?.type === "SKIP_WAITING") self.skipWaiting();
+  if (event.data?.type === "SKIP_WAITING") sw.skipWaiting();
 });
 
 /** The cached response for a same-origin GET, or the network's (which is not cached). */
@@ -70,7 +72,7 @@ async function respond(/** @type {Request} */ request) {
   const path = pathOf(url);
   if (path !== null) {
     const cache = await caches.open(CACHE);
-    const key = new URL(path, self.registration.scope);
+    const key = new URL(path, sw.registration.scope);
     key.search = url.search;
     // A navigation with a query (`./?backend=cpu`) is the same page.
     const cached = await cache.match(key, { ignoreSearch: request.mode === "navigate" });
@@ -79,9 +81,9 @@ async function respond(/** @type {Request} */ request) {
   return fetch(request);
 }
 
-self.addEventListener("fetch", (event) => {
+sw.addEventListener("fetch", (event) => {
   const { request } = event;
   // Other origins and other methods are left to the browser, never cached.
-  if (request.method !== "GET" || new URL(request.url).origin !== self.location.origin) return;
+  if (request.method !== "GET" || new URL(request.url).origin !== sw.location.origin) return;
   event.respondWith(respond(request));
 });

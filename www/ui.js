@@ -85,7 +85,10 @@ export function overallMetricsText(/** @type {Metrics} */ m) {
     `macro-F1 ${fmt(m.macroF1)} · Hamming loss ${fmt(m.hammingLoss)} · subset accuracy ${fmt(m.subsetAccuracy)}`;
 }
 
-/** The columns of a per-label metrics table, with each label's cell. */
+/**
+ * The columns of a per-label metrics table, with each label's cell.
+ * @type {[string, (m: import("./protocol.js").LabelMetrics) => string][]}
+ */
 const LABEL_COLUMNS = [
   ["Label", (m) => m.name],
   ["Precision", (m) => fmt(m.precision)],
@@ -116,8 +119,12 @@ export function renderLabelMetrics(table, /** @type {Metrics["labels"]} */ label
 /** @typedef {import("./protocol.js").Thumbnail} Thumbnail */
 /** @typedef {import("./protocol.js").Review} Review */
 
-/** Draws the worker's pixels onto `canvas` (resized to them). */
-export function drawPixels(canvas, /** @type {Thumbnail} */ pixels) {
+/**
+ * Draws the worker's pixels onto `canvas` (resized to them).
+ * @param {HTMLCanvasElement} canvas
+ * @param {{ width: number, height: number, rgba: Uint8ClampedArray<ArrayBuffer> | Uint8Array<ArrayBuffer> }} pixels
+ */
+export function drawPixels(canvas, pixels) {
   canvas.width = pixels.width;
   canvas.height = pixels.height;
   // ImageData takes a Uint8ClampedArray; a view of the same bytes, whatever typed array arrived.

@@ -7,6 +7,9 @@ import init, {
 import { Progress, Reply, Request } from "./protocol.js";
 import { saveRunState } from "./store.js";
 
+/** @typedef {import("./protocol.js").Requests} Requests */
+/** @typedef {import("./protocol.js").ProgressEvent} ProgressEvent */
+
 /**
  * Every GPU device the module asks for, so that its loss is reported (Reply.DEVICE_LOST) instead
  * of leaving a training step waiting forever. `globalThis.tagtrainGpuDevices` is a diagnostic
@@ -170,7 +173,11 @@ async function saveEpoch(trainer, epoch, progress) {
   }
 }
 
-/** Each handler gets the request's arguments and `progress(event)`, which posts a progress reply. */
+/**
+ * Each handler gets the request's arguments and `progress(event)`, which posts a progress reply.
+ * @type {{ [T in keyof Requests]: (args: Requests[T][0], progress: (event: ProgressEvent) => void)
+ *   => Promise<Requests[T][1]> }}
+ */
 const handlers = {
   async [Request.INIT]({ prefer }) {
     ready ??= init().then(async (exports) => {

@@ -15,6 +15,7 @@ pub const VERSION: u32 = 1;
 
 /// Everything besides the weights that prediction needs, and what the user should know.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ModelMetadata {
     /// Always [`FORMAT`].
@@ -29,6 +30,7 @@ pub struct ModelMetadata {
     pub input: InputSpec,
     /// The network (`{ kind, depth, numLabels, inChannels, baseWidth, strideOn }`).
     #[serde(with = "architecture_json")]
+    #[cfg_attr(test, ts(as = "architecture_json::Architecture"))]
     pub architecture: ResNetV2Config,
     /// How the model was trained.
     pub training: Option<TrainingSummary>,
@@ -94,9 +96,11 @@ mod architecture_json {
 
     use crate::model::{ResNetKind, ResNetV2Config, StrideOn};
 
+    /// The network's JSON form in the model file.
     #[derive(Serialize, Deserialize)]
+    #[cfg_attr(test, derive(ts_rs::TS))]
     #[serde(rename_all = "camelCase")]
-    struct Architecture {
+    pub(super) struct Architecture {
         kind: ResNetKind,
         depth: usize,
         #[serde(alias = "num_labels")]
@@ -139,6 +143,7 @@ pub(crate) fn not_safetensors(e: safetensors::SafeTensorError) -> Error {
 
 /// Image preparation stored with the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct InputSpec {
     /// Square side in pixels.
@@ -154,6 +159,7 @@ pub struct InputSpec {
 
 /// A record of the training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct TrainingSummary {
     /// Labels this run trained on.

@@ -11,6 +11,7 @@ use super::dataset::Dataset;
 /// Per-channel mean and standard deviation, in `[0, 1]` pixel units. Stored in the model file so
 /// that prediction normalises exactly as training did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Normalization {
     /// Per-channel mean.
     pub mean: Vec<f32>,

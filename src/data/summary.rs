@@ -11,6 +11,7 @@ use super::index::{IndexCsv, SplitTag};
 
 /// Labels and pixel sizes of a dataset, shown to the user before training.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct DatasetProfile {
     /// Number of images (rows).
@@ -45,6 +46,7 @@ pub struct DatasetProfile {
 
 /// What the `group` column holds.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct GroupCounts {
     /// The column's header.
     pub column: String,
@@ -60,6 +62,7 @@ pub const RARE_LABEL_EXAMPLES: usize = 10;
 
 /// How many rows the `split` column puts on each side.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SplitCounts {
     /// Rows tagged `train`.
     pub train: usize,
@@ -71,6 +74,7 @@ pub struct SplitCounts {
 
 /// Positive and negative examples of one label.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct LabelCount {
     /// The label column's name.
     pub name: String,
@@ -85,6 +89,7 @@ pub struct LabelCount {
 
 /// How many images have one size.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SizeCount {
     /// Width in pixels.
     pub width: u32,

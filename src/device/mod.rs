@@ -9,6 +9,7 @@ mod browser;
 
 /// Which backend runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum BackendKind {
     /// WebGPU in the browser, or wgpu (Vulkan, Metal, …) natively.

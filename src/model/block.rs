@@ -22,6 +22,7 @@ use super::norm::forward_batch_norm;
 /// resolution; torchvision's "ResNet v1.5" and BiT's ResNetV2 stride on the 3×3. Measured here
 /// on the same recipe (BENCHMARKS.md, "A default recipe"), the 1×1 layout learns better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum StrideOn {
     /// The first 1×1 convolution strides (new models).
     #[serde(rename = "1x1")]
@@ -59,6 +60,7 @@ pub struct PreActBottleneckConfig {
 /// Small-11, 8 epochs); on the emoji set at Small-20 He's calmer start generalised better,
 /// +0.011 to +0.017 on the means (BENCHMARKS.md, "A default recipe"). Burn's is the default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum ConvInit {
     /// Burn's default, uniform with variance `1 / (3 · fan_in)`.

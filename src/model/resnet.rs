@@ -27,6 +27,7 @@ use super::norm::forward_batch_norm;
 
 /// The two families of the brief.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum ResNetKind {
     /// For images of about 10–96 px.
@@ -79,6 +80,7 @@ impl std::fmt::Display for ResNetKind {
 
 /// Configuration of the whole network; it travels inside every saved model.
 #[derive(Config, Debug, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ResNetV2Config {
     /// Small or Large.
     pub kind: ResNetKind,

@@ -11,6 +11,7 @@ use crate::thresholds::CurvePoint;
 
 /// Reported after each step.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct StepEvent {
     /// 1-based epoch of this step.
@@ -39,6 +40,7 @@ pub struct StepEvent {
 
 /// Validation at the end of an epoch.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct EpochReport {
     /// 1-based epoch.
@@ -57,6 +59,7 @@ pub struct EpochReport {
 
 /// What a run has reported so far: the page redraws its curves from it when a run is resumed.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct RunHistory {
     /// Every epoch's validation report, oldest first.
@@ -67,6 +70,7 @@ pub struct RunHistory {
 
 /// Sizes of a run, known before the first step.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionInfo {
     /// Images trained on.
@@ -101,6 +105,7 @@ pub struct SessionInfo {
 
 /// One label's validation precision–recall curve.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct LabelCurve {
     /// The label's name.
     pub label: String,

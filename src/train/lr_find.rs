@@ -26,6 +26,7 @@ use super::TrainingSession;
 
 /// The range a test sweeps.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", default)]
 pub struct LrFindOptions {
     /// The first rate.
@@ -44,6 +45,7 @@ impl Default for LrFindOptions {
 
 /// One rate tried.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct LrPoint {
     /// The learning rate of this batch.
@@ -57,6 +59,7 @@ pub struct LrPoint {
 
 /// What a range test found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct LrFindReport {
     /// Every rate tried, lowest first.

@@ -129,5 +129,5 @@ if (navigator.mediaDevices?.getUserMedia) {
 }
 // The model to load at once: `?model=…`, or the <meta name="tagtrain-model"> of an exported page.
 const preset = new URLSearchParams(location.search).get("model") ??
-  document.querySelector('meta[name="tagtrain-model"]')?.content;
+  /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="tagtrain-model"]'))?.content;
 if (preset) useModel(new URL(preset, location.href), preset.split("/").pop());

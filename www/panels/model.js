@@ -123,8 +123,11 @@ function setDownload(bytes) {
 /** The last run's precision–recall curves, for a model whose review is missing. */
 let runCurves = null;
 
-/** The precision–recall points of label `j`: the review's, else the run's. */
-function prPoints(j) {
+/**
+ * The precision–recall points of label `j`: the review's, else the run's.
+ * @returns {import("../protocol.js").CurvePoint[]}
+ */
+function prPoints(/** @type {number} */ j) {
   return state.review?.curves[j]?.pr ?? runCurves?.[j]?.points ?? [];
 }
 

@@ -6,11 +6,27 @@ import { $, el, onFileChosen } from "../ui.js";
 
 /** @typedef {import("../protocol.js").TrainingChoices} TrainingChoices */
 /** @typedef {import("../protocol.js").TrainingOptions} TrainingOptions */
+/** @typedef {import("../protocol.js").Bounds} Bounds */
 
-/** How each resize policy is named on the page; a policy missing here shows its JSON name. */
-const RESIZE_NAMES = { stretch: "Stretch", "center-crop": "Center crop", letterbox: "Letterbox (pad)" };
+/**
+ * How each choice of a select is named on the page, by its JSON name; a choice missing here
+ * shows its JSON name. Which choices there are comes from `TrainingChoices`.
+ * @type {Record<string, Record<string, string>>}
+ */
+const CHOICE_NAMES = {
+  resize: { stretch: "Stretch", "center-crop": "Center crop", letterbox: "Letterbox (pad)" },
+  convInit: {
+    burn: "uniform, small (learns fast)",
+    he: "He's normal (calmer; suited Small-20 on photo-like images)",
+  },
+  keep: { last: "the last epoch's (the best's if stopped early)", best: "the best validation mAP's epoch" },
+  thresholdGoal: { maxF1: "best F1", precision: "a precision of", recall: "a recall of" },
+};
 
-/** The numeric inputs whose range and default come from `TrainingChoices`, by option name. */
+/**
+ * The numeric inputs whose range and default come from `TrainingChoices`, by option name.
+ * @type {Partial<Record<keyof TrainingChoices["limits"] & keyof TrainingOptions, string>>}
+ */
 const NUMBER_INPUTS = {
   imageSize: "#opt-image-size",
   epochs: "#opt-epochs",
@@ -18,6 +34,11 @@ const NUMBER_INPUTS = {
   learningRate: "#opt-learning-rate",
   weightDecay: "#opt-weight-decay",
   validationFraction: "#opt-validation",
+  labelSmoothing: "#opt-label-smoothing",
+  emaDecay: "#opt-ema",
+  gradientClip: "#opt-gradient-clip",
+  patience: "#opt-patience",
+  seed: "#opt-seed",
 };
 
 /** "Small", "Large". */
@@ -35,40 +56,67 @@ export function initOptionsForm(client) {
   $("#init-model-clear").addEventListener("click", () => showInitModel(null));
 }
 
+/**
+ * Gives `input` the range `bounds` (times `scale`: the time budget is in minutes on the page): its
+ * min and max, and for an end the range excludes, a message while the value sits on it (the
+ * form then refuses Train, as Rust would).
+ * @param {HTMLInputElement} input
+ * @param {Bounds} bounds
+ */
+function applyBounds(input, bounds, scale = 1) {
+  const [min, max] = [bounds.min * scale, bounds.max * scale];
+  input.min = String(min);
+  input.max = String(max);
+  if (!bounds.minExcluded && !bounds.maxExcluded) return;
+  const check = () => {
+    const value = Number(input.value);
+    const onExcludedEnd = input.value !== "" &&
+      ((bounds.minExcluded && value === min) || (bounds.maxExcluded && value === max));
+    input.setCustomValidity(onExcludedEnd
+      ? `Must be ${bounds.minExcluded ? `above ${min}` : `at least ${min}`} and ` +
+        `${bounds.maxExcluded ? `below ${max}` : `at most ${max}`}.`
+      : "");
+  };
+  input.oninput = check;
+  check();
+}
+
+/** A select's options: `values` (JSON names) with their names on the page. */
+function fillSelect(/** @type {HTMLSelectElement} */ select, /** @type {string[]} */ values,
+  /** @type {Record<string, string>} */ names) {
+  select.replaceChildren(...values.map((value) => el("option", { value }, names[value] ?? value)));
+}
+
 /** Fills the form from the backend's choices: the depths, the ranges and the defaults. */
 export function showChoices(/** @type {TrainingChoices} */ choices) {
   const { defaults, limits } = choices;
   $("#opt-depth").replaceChildren(...choices.models.map((m) =>
     el("optgroup", { label: `ResNetV2 ${familyName(m.kind)} (${m.minImageSize}–${m.maxImageSize} px)` },
       ...m.depths.map((depth) => el("option", { value: String(depth) }, `${familyName(m.kind)}-${depth}`)))));
-  $("#opt-resize").replaceChildren(...choices.resizePolicies.map((policy) =>
-    el("option", { value: policy }, RESIZE_NAMES[policy] ?? policy)));
+  fillSelect($("#opt-resize"), choices.resizePolicies, CHOICE_NAMES.resize);
+  fillSelect($("#opt-conv-init"), choices.convInits, CHOICE_NAMES.convInit);
+  fillSelect($("#opt-keep"), choices.keptEpochs, CHOICE_NAMES.keep);
+  fillSelect($("#opt-threshold-goal"), choices.thresholdGoals, CHOICE_NAMES.thresholdGoal);
   for (const [option, selector] of Object.entries(NUMBER_INPUTS)) {
     const input = $(selector);
-    input.min = String(limits[option].min);
-    input.max = String(limits[option].max);
     // An option the dataset decides when left empty (the validation share) has no default.
     input.value = defaults[option] == null ? "" : String(defaults[option]);
+    applyBounds(input, limits[option]);
   }
+  applyBounds($("#opt-threshold-target"), limits.thresholdTarget);
   $("#opt-depth").value = String(defaults.depth);
   $("#opt-resize").value = defaults.resize;
-  $("#opt-gradient-clip").value = String(defaults.gradientClip);
-  $("#opt-label-smoothing").value = String(defaults.labelSmoothing);
-  $("#opt-ema").value = String(defaults.emaDecay);
-  const budget = limits.timeBudgetSeconds;
-  $("#opt-time-budget").min = String(budget.min / 60);
-  $("#opt-time-budget").max = String(budget.max / 60);
   $("#opt-time-budget").value = defaults.timeBudgetSeconds == null ? "" : String(defaults.timeBudgetSeconds / 60);
-  $("#opt-patience").value = String(defaults.patience);
+  applyBounds($("#opt-time-budget"), limits.timeBudgetSeconds, 1 / 60);
   $("#opt-keep").value = defaults.keep;
   $("#opt-conv-init").value = defaults.convInit;
-  $("#opt-seed").value = String(defaults.seed);
   $("#opt-crop").checked = defaults.augment.crop;
   $("#opt-jitter").checked = defaults.augment.jitter;
   $("#opt-flip").checked = defaults.augment.flip;
   $("#opt-pos-weight").checked = defaults.positiveWeights;
-  $("#opt-threshold-goal").value = defaults.thresholdGoal.goal;
-  if (defaults.thresholdGoal.target != null) $("#opt-threshold-target").value = String(defaults.thresholdGoal.target);
+  const goal = defaults.thresholdGoal;
+  $("#opt-threshold-goal").value = goal.goal;
+  if ("target" in goal) $("#opt-threshold-target").value = String(goal.target);
   updateModelHint();
 }
 
@@ -147,7 +195,10 @@ function optionalNumber(/** @type {string} */ selector, /** @type {number} */ sc
   return text === "" ? null : Number(text) * scale;
 }
 
-/** The options as the form sets them. @returns {TrainingOptions} */
+/**
+ * The options as the form sets them (Rust fills in the rest).
+ * @returns {import("../protocol.js").OptionsArg}
+ */
 export function trainingOptions() {
   const goal = $("#opt-threshold-goal").value;
   return {

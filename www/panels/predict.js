@@ -5,7 +5,7 @@ import { state, update, onStateChange } from "../state.js";
 import { $, bar, clearError, dropTarget, el, onFileChosen, showError } from "../ui.js";
 import { createHeatViewer } from "./saliency.js";
 
-/** @typedef {import("../protocol.js").PredictResult} PredictResult */
+/** @typedef {import("../protocol.js").Requests["predict"][1]} PredictResult */
 
 /** The object URL of the previewed image, revoked when another one is shown. */
 let previewUrl = null;

@@ -240,6 +240,8 @@ function showProgress(/** @type {ProgressEvent} */ event) {
     state.datasetSplit = true;
     return;
   }
+  // What is left is a training step (a learning-rate test's points go to its own panel).
+  if (event.kind !== Progress.STEP) return;
   if (event.epochsChosen != null) {
     run.totalSteps = event.totalSteps;
     const budget = $("#train-budget");

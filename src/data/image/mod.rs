@@ -29,6 +29,7 @@ use header::{checked_decoder, prepared};
 /// How a non-square (or differently sized) image becomes `size × size`. Stored in the model so
 /// that prediction prepares images exactly as training did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum ResizePolicy {
     /// Scale each side to `size`, changing the aspect ratio (nothing is lost, shapes stretch).

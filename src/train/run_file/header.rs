@@ -59,6 +59,7 @@ pub(in crate::train) struct RunFileHeader {
 
 /// What the page shows about a saved run before it is resumed.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SavedRunInfo {
     /// Whole epochs done.
