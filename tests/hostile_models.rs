@@ -23,6 +23,8 @@ struct Run {
 }
 
 /// Runs `tagtrain args…` and reads the child's peak resident set from `wait4`.
+// The child is reaped by `wait4` (which also reports its peak memory), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
 fn run(args: &[&str]) -> Run {
     let child = Command::new(env!("CARGO_BIN_EXE_tagtrain"))
         .args(args)

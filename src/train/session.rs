@@ -15,7 +15,6 @@ use crate::data::{Dataset, Normalization, Split};
 use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
 use crate::metrics::evaluate;
-use crate::model::batch_for_buffer;
 use crate::model::{ResNetV2, ResNetV2Config};
 use crate::options::{LIMITS, TrainingOptions, WeightsInit};
 use crate::rng::SeededRng;

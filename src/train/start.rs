@@ -9,7 +9,7 @@ use crate::checkpoint::{TrainingSummary, load_trainable};
 use crate::data::{Dataset, Normalization, Split, stratified_split, validation_share};
 use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
-use crate::memory::batch_for_buffer;
+use crate::model::batch_for_buffer;
 use crate::model::{ResNetV2, ResNetV2Config};
 use crate::options::{TrainingOptions, WeightsInit};
 use crate::rng::SeededRng;
