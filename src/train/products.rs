@@ -1,6 +1,5 @@
-//! What a run produces besides its weights' progress: the model to save with its metadata
-//! (the snapshot), each label's precision–recall curve, the tuned thresholds and the review of
-//! the validation images.
+//! The run's products: the model to save with its metadata (the snapshot), each label's
+//! precision–recall curve, the tuned thresholds and the review of the validation images.
 
 use burn::module::Module;
 

@@ -57,29 +57,6 @@ pub(in crate::train) struct RunFileHeader {
     pub ema_updates: usize,
 }
 
-/// What the page shows about a saved run before it is resumed.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[serde(rename_all = "camelCase")]
-pub struct SavedRunInfo {
-    /// Whole epochs done.
-    pub epochs_completed: usize,
-    /// Epochs the run was asked for.
-    pub epochs: usize,
-    /// Whether early stopping had already ended it.
-    pub stopped_early: bool,
-    /// Labels trained.
-    pub labels: Vec<String>,
-    /// Images in the dataset.
-    pub images: usize,
-    /// The network, e.g. `ResNetV2 Small-11`.
-    pub model: String,
-    /// The options of the run.
-    pub options: TrainingOptions,
-    /// Validation mAP of the best epoch so far.
-    pub best_map: Option<f64>,
-}
-
 impl RunFileHeader {
     /// Reads a run file's header. `bytes` may be the whole file or only its beginning up to the end
     /// of the safetensors header (8-byte length + JSON): the page reads no more than that to show
@@ -151,6 +128,29 @@ fn header_metadata(bytes: &[u8]) -> Option<std::collections::HashMap<String, Str
     let length = usize::try_from(u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?)).ok()?;
     let json = bytes.get(8..8 + length.min(MAX_HEADER_BYTES))?;
     serde_json::from_slice::<Header>(json).ok().map(|h| h.metadata)
+}
+
+/// What the page shows about a saved run before it is resumed.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SavedRunInfo {
+    /// Whole epochs done.
+    pub epochs_completed: usize,
+    /// Epochs the run was asked for.
+    pub epochs: usize,
+    /// Whether early stopping had already ended it.
+    pub stopped_early: bool,
+    /// Labels trained.
+    pub labels: Vec<String>,
+    /// Images in the dataset.
+    pub images: usize,
+    /// The network, e.g. `ResNetV2 Small-11`.
+    pub model: String,
+    /// The options of the run.
+    pub options: TrainingOptions,
+    /// Validation mAP of the best epoch so far.
+    pub best_map: Option<f64>,
 }
 
 /// What the page shows about the run in `bytes` before resuming it.
