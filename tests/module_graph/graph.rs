@@ -304,22 +304,23 @@ fn parse(file: &str, source: &str, module: &ModPath, known: &BTreeSet<ModPath>) 
                 }
                 continue;
             }
-            Token::Ident(word) if ["crate", "super", "self"].contains(&word.as_str()) => {
-                if toks.get(i + 1).map(|t| &t.0) == Some(&Token::PathSep) {
-                    let line = toks[i].1;
-                    let mut path = vec![word.clone()];
-                    i += 1;
-                    while let (Some((Token::PathSep, _)), Some((Token::Ident(s), _))) =
-                        (toks.get(i), toks.get(i + 1))
-                    {
-                        path.push(s.clone());
-                        i += 2;
-                    }
-                    if let Some(path) = absolute(&path, &scope, known) {
-                        parsed.paths.push((path, line));
-                    }
-                    continue;
+            Token::Ident(word)
+                if ["crate", "super", "self"].contains(&word.as_str())
+                    && toks.get(i + 1).map(|t| &t.0) == Some(&Token::PathSep) =>
+            {
+                let line = toks[i].1;
+                let mut path = vec![word.clone()];
+                i += 1;
+                while let (Some((Token::PathSep, _)), Some((Token::Ident(s), _))) =
+                    (toks.get(i), toks.get(i + 1))
+                {
+                    path.push(s.clone());
+                    i += 2;
                 }
+                if let Some(path) = absolute(&path, &scope, known) {
+                    parsed.paths.push((path, line));
+                }
+                continue;
             }
             _ => {}
         }
