@@ -191,14 +191,13 @@ fn exit_codes_and_located_errors() {
         assert!(said.starts_with(&format!("tagtrain: {flag}: ")), "{flag} {value}: {said}");
         assert!(!said.contains("option '"), "{said}");
     }
-    // So is one the library only refuses when the run starts.
-    let out = tagtrain(&["train", SAMPLE, "-o", "x", "--depth", "12", "--quiet"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("tagtrain: --depth: 12 is not a ResNetV2 depth"),
-        "{}",
-        stderr(&out)
-    );
+    // So is one the library only refuses when the run (or its learning-rate test) starts.
+    for lr in ["0.002", "auto"] {
+        let out = tagtrain(&["train", SAMPLE, "-o", "x", "--depth", "12", "--lr", lr, "--quiet"]);
+        assert_eq!(out.status.code(), Some(1), "--lr {lr}");
+        let said = stderr(&out);
+        assert!(said.contains("tagtrain: --depth: 12 is not a ResNetV2 depth"), "{said}");
+    }
 
     // A label the dataset does not have is named, with the labels it has.
     let out = tagtrain(&["train", SAMPLE, "-o", "x", "--labels", "digit_0,digit_9"]);

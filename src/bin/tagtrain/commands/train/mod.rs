@@ -97,7 +97,8 @@ fn train(args: &Args) -> anyhow::Result<()> {
     })?;
     let mut options = options;
     if saved.is_none() && lr_auto(args) {
-        options.learning_rate = find_learning_rate(&dataset, &options, &compute, quiet)?;
+        options.learning_rate = find_learning_rate(&dataset, &options, &compute, quiet)
+            .map_err(|e| args.in_flag_terms(e))?;
     }
     let mut session = match (&saved, &init) {
         (Some(state), _) => TrainingSession::resume(dataset, compute, state)

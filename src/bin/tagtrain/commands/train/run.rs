@@ -25,7 +25,7 @@ pub(super) fn find_learning_rate(
     options: &TrainingOptions,
     compute: &tagtrain::ComputeDevice,
     quiet: bool,
-) -> anyhow::Result<f64> {
+) -> tagtrain::Result<f64> {
     let range = LrFindOptions::default();
     let mut finder = LrFinder::new(dataset.clone(), options.clone(), compute.clone(), range)?;
     let mut bar = Progress::new("lr test", finder.total_steps(), quiet);
