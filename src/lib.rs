@@ -34,6 +34,7 @@ pub mod scoring;
 pub mod thresholds;
 #[cfg(feature = "train")]
 pub mod train;
+pub mod workspace;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

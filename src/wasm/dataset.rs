@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 
 use super::backend::device;
 use super::convert::{promise, to_js};
-use super::decode::decode_all;
+use super::decode::{decode_all, js_progress};
 use super::interop::{set_field, thumbnail_js};
 use super::lr_test::LearningRateTest;
 use super::trainer::Trainer;
@@ -21,8 +21,9 @@ use crate::report::Thumbnail;
 use crate::train::{LrFindOptions, LrFinder, TrainingSession};
 use crate::{Limits, MemoryPlan, ResizePolicy};
 
-/// A dataset zip, checked and summarised, not yet decoded.
+/// A dataset zip, checked and summarised, not yet decoded. Clones share it.
 #[wasm_bindgen]
+#[derive(Clone)]
 pub struct Dataset {
     /// Shared with a decoding in progress, which borrows it only between two yields.
     pub(super) source: Rc<RefCell<DatasetSource>>,
@@ -87,15 +88,10 @@ impl Dataset {
         init_model: Option<Vec<u8>>,
         on_progress: Option<js_sys::Function>,
     ) -> js_sys::Promise {
-        let (source, sides) = (self.source.clone(), self.sides.clone());
+        let dataset = self.clone();
         promise(async move {
-            let options = training_options(options)?;
-            let (data, compute) = decode_for_run(&source, &options, on_progress.as_ref()).await?;
-            let session = match init_model {
-                None => TrainingSession::new(data, options, compute),
-                Some(bytes) => TrainingSession::from_model(data, options, compute, &bytes),
-            }?;
-            Ok(Trainer::started(session, &sides).into())
+            let on_progress = js_progress(on_progress.as_ref());
+            Ok(dataset.training(options, init_model, &on_progress).await?.into())
         })
     }
 
@@ -108,12 +104,10 @@ impl Dataset {
         state: Vec<u8>,
         on_progress: Option<js_sys::Function>,
     ) -> js_sys::Promise {
-        let (source, sides) = (self.source.clone(), self.sides.clone());
+        let dataset = self.clone();
         promise(async move {
-            let options = crate::train::saved_run_info(&state)?.options;
-            let (data, compute) = decode_for_run(&source, &options, on_progress.as_ref()).await?;
-            let session = TrainingSession::resume(data, compute, &state)?;
-            Ok(Trainer::started(session, &sides).into())
+            let on_progress = js_progress(on_progress.as_ref());
+            Ok(dataset.resumed(&state, &on_progress).await?.into())
         })
     }
 
@@ -125,12 +119,10 @@ impl Dataset {
         options: JsValue,
         on_progress: Option<js_sys::Function>,
     ) -> js_sys::Promise {
-        let source = self.source.clone();
+        let dataset = self.clone();
         promise(async move {
-            let options = training_options(options)?;
-            let (data, compute) = decode_for_run(&source, &options, on_progress.as_ref()).await?;
-            let finder = LrFinder::new(data, options, compute, LrFindOptions::default())?;
-            Ok(LearningRateTest::new(finder).into())
+            let on_progress = js_progress(on_progress.as_ref());
+            Ok(dataset.learning_rate_test(options, &on_progress).await?.into())
         })
     }
 
@@ -157,8 +149,60 @@ impl Dataset {
 }
 
 impl Dataset {
+    /// What `prepareTraining` resolves to.
+    pub(super) async fn training(
+        &self,
+        options: JsValue,
+        init_model: Option<Vec<u8>>,
+        on_progress: &dyn Fn(usize, usize),
+    ) -> Result<Trainer, JsError> {
+        let options = training_options(options)?;
+        let (data, compute) = self.decode_for_run(&options, on_progress).await?;
+        let session = match init_model {
+            None => TrainingSession::new(data, options, compute),
+            Some(bytes) => TrainingSession::from_model(data, options, compute, &bytes),
+        }?;
+        Ok(Trainer::started(session, &self.sides))
+    }
+
+    /// What `resumeTraining` resolves to.
+    pub(super) async fn resumed(
+        &self,
+        state: &[u8],
+        on_progress: &dyn Fn(usize, usize),
+    ) -> Result<Trainer, JsError> {
+        let options = crate::train::saved_run_info(state)?.options;
+        let (data, compute) = self.decode_for_run(&options, on_progress).await?;
+        let session = TrainingSession::resume(data, compute, state)?;
+        Ok(Trainer::started(session, &self.sides))
+    }
+
+    /// What `prepareLearningRateTest` resolves to.
+    pub(super) async fn learning_rate_test(
+        &self,
+        options: JsValue,
+        on_progress: &dyn Fn(usize, usize),
+    ) -> Result<LearningRateTest, JsError> {
+        let options = training_options(options)?;
+        let (data, compute) = self.decode_for_run(&options, on_progress).await?;
+        Ok(LearningRateTest::new(LrFinder::new(data, options, compute, LrFindOptions::default())?))
+    }
+
+    /// Refuses a run that would not fit in the tab (rather than let it trap halfway through
+    /// decoding), then decodes the dataset as `options` ask, for a run on the worker's device.
+    async fn decode_for_run(
+        &self,
+        options: &TrainingOptions,
+        on_progress: &dyn Fn(usize, usize),
+    ) -> Result<(data::Dataset, ComputeDevice), JsError> {
+        self.source()?.memory_plan(options).and_then(|p| p.check())?;
+        let compute = device()?;
+        let decoder = self.source()?.decoder(options.image_size, options.resize)?;
+        Ok((decode_all(&self.source, decoder, on_progress).await?, compute))
+    }
+
     /// The zip's source, unless a decoding holds it.
-    fn source(&self) -> Result<Ref<'_, DatasetSource>, JsError> {
+    pub(super) fn source(&self) -> Result<Ref<'_, DatasetSource>, JsError> {
         self.source.try_borrow().map_err(|_| busy())
     }
 
@@ -231,19 +275,6 @@ fn training_options(options: JsValue) -> Result<TrainingOptions, JsError> {
     };
     options.validate()?;
     Ok(options)
-}
-
-/// Refuses a run that would not fit in the tab (rather than let it trap halfway through
-/// decoding), then decodes the dataset as `options` ask, for a run on the worker's device.
-async fn decode_for_run(
-    source: &Rc<RefCell<DatasetSource>>,
-    options: &TrainingOptions,
-    on_progress: Option<&js_sys::Function>,
-) -> Result<(data::Dataset, ComputeDevice), JsError> {
-    source.borrow().memory_plan(options).and_then(|p| p.check())?;
-    let compute = device()?;
-    let decoder = source.borrow().decoder(options.image_size, options.resize)?;
-    Ok((decode_all(source, decoder, on_progress).await?, compute))
 }
 
 /// Each image's side in a session's split.

@@ -18,17 +18,14 @@ const DECODE_CHUNK: usize = 32;
 pub(super) async fn decode_all(
     source: &Rc<RefCell<DatasetSource>>,
     mut decoder: Decoder,
-    on_progress: Option<&js_sys::Function>,
+    on_progress: &dyn Fn(usize, usize),
 ) -> Result<data::Dataset, JsError> {
     loop {
         let done = source
             .try_borrow_mut()
             .map_err(|_| JsError::new("the dataset is busy; try again"))?
             .decode_next(&mut decoder, DECODE_CHUNK)?;
-        if let Some(f) = on_progress {
-            // A throwing callback must not stop the decoding.
-            let _ = f.call2(&JsValue::NULL, &decoder.done().into(), &decoder.total().into());
-        }
+        on_progress(decoder.done(), decoder.total());
         if done {
             if let Ok(mut source) = source.try_borrow_mut() {
                 source.release_zip();
@@ -39,8 +36,18 @@ pub(super) async fn decode_all(
     }
 }
 
+/// `f(done, total)`, if there is an `f`, as a decoding's progress call.
+pub(super) fn js_progress(f: Option<&js_sys::Function>) -> impl Fn(usize, usize) + '_ {
+    move |done, total| {
+        if let Some(f) = f {
+            // A throwing callback must not stop the decoding.
+            let _ = f.call2(&JsValue::NULL, &done.into(), &total.into());
+        }
+    }
+}
+
 /// Resolves on the next turn of the event loop (`setTimeout(0)`), letting queued messages in.
-async fn next_tick() {
+pub(super) async fn next_tick() {
     let promise = js_sys::Promise::new(&mut |resolve, _reject| {
         let global = js_sys::global();
         let set_timeout = js_sys::Reflect::get(&global, &"setTimeout".into())

@@ -8,10 +8,11 @@ use wasm_bindgen::prelude::*;
 
 use super::convert::{promise, to_js};
 use super::trainer::busy;
-use crate::train::LrFinder;
+use crate::train::{LrFinder, LrPoint};
 
 /// A learning-rate range test on the dataset, made by `Dataset.prepareLearningRateTest`.
 #[wasm_bindgen]
+#[derive(Clone)]
 pub struct LearningRateTest {
     /// Taken out while a step runs, so no borrow is held across an `await`.
     finder: Rc<RefCell<Option<LrFinder>>>,
@@ -20,6 +21,14 @@ pub struct LearningRateTest {
 impl LearningRateTest {
     pub(super) fn new(finder: LrFinder) -> Self {
         LearningRateTest { finder: Rc::new(RefCell::new(Some(finder))) }
+    }
+
+    /// Tries the next rate: what `step` resolves to (`None` once the test is done).
+    pub(super) async fn next_point(&self) -> Result<Option<LrPoint>, JsError> {
+        let mut finder = self.finder.borrow_mut().take().ok_or_else(busy)?;
+        let result = finder.step().await;
+        *self.finder.borrow_mut() = Some(finder);
+        Ok(result?)
     }
 }
 
@@ -34,12 +43,9 @@ impl LearningRateTest {
     /// Runs the next batch; resolves to `{ learningRate, loss, smoothed }`, or `null` once the
     /// test is done (every rate tried, or the loss blew up).
     pub fn step(&self) -> js_sys::Promise {
-        let cell = self.finder.clone();
+        let test = self.clone();
         promise(async move {
-            let mut finder = cell.borrow_mut().take().ok_or_else(busy)?;
-            let result = finder.step().await;
-            *cell.borrow_mut() = Some(finder);
-            match result? {
+            match test.next_point().await? {
                 Some(point) => to_js(&point),
                 None => Ok(JsValue::NULL),
             }

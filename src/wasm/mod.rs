@@ -16,6 +16,9 @@
 //! await p.predict(imageBytes);                       // { predictions: [{ label, probability, … }] }
 //! ```
 //!
+//! The worker itself keeps one `Workspace` (`workspace.rs`), which holds what is loaded and
+//! runs whole requests (`train`, `evaluate`, `gallery`, …) with these classes.
+//!
 //! Built without the `train` feature, only the backend and `Predictor` remain: the predict
 //! package's API.
 
@@ -32,12 +35,18 @@ mod export;
 #[cfg(feature = "train")]
 mod interop;
 #[cfg(feature = "train")]
+mod loaded;
+#[cfg(feature = "train")]
 mod lr_test;
 mod predictor;
 #[cfg(feature = "train")]
 mod review;
 #[cfg(feature = "train")]
+mod runs;
+#[cfg(feature = "train")]
 mod trainer;
+#[cfg(feature = "train")]
+mod workspace;
 
 use wasm_bindgen::prelude::*;
 

@@ -28,6 +28,7 @@ struct Predictions {
 
 /// A model loaded from a model file, ready to predict.
 #[wasm_bindgen(js_name = Predictor)]
+#[derive(Clone)]
 pub struct JsPredictor {
     /// Shared with the predictions (and evaluations) in flight.
     pub(super) inner: Rc<infer::Predictor>,

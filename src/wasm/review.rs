@@ -7,7 +7,7 @@ use wasm_bindgen::prelude::*;
 
 use super::convert::{bytes_js, promise, to_js};
 use super::dataset::Dataset;
-use super::decode::decode_all;
+use super::decode::{decode_all, js_progress};
 use super::interop::set_field;
 use super::predictor::JsPredictor;
 use crate::ResizePolicy;
@@ -172,19 +172,27 @@ impl JsPredictor {
         dataset: &Dataset,
         on_progress: Option<js_sys::Function>,
     ) -> js_sys::Promise {
-        let inner = self.inner.clone();
-        let source = dataset.source.clone();
+        let (predictor, dataset) = (self.clone(), dataset.clone());
         promise(async move {
-            let input = inner.metadata().input.clone();
-            let decoder = source.borrow().decoder_with_channels(
-                input.image_size,
-                input.resize,
-                input.channels,
-            )?;
-            let data = decode_all(&source, decoder, on_progress.as_ref()).await?;
-            let evaluation = inner.evaluate(&data).await?;
-            let review = evaluation.review(&data, inner.metadata())?;
-            Ok(JsReview::new(review, evaluation.images_per_sec).into())
+            let on_progress = js_progress(on_progress.as_ref());
+            Ok(predictor.review_of(&dataset, &on_progress).await?.into())
         })
+    }
+}
+
+impl JsPredictor {
+    /// What `reviewDataset` resolves to.
+    pub(super) async fn review_of(
+        &self,
+        dataset: &Dataset,
+        on_progress: &dyn Fn(usize, usize),
+    ) -> Result<JsReview, JsError> {
+        let input = &self.inner.metadata().input;
+        let (size, resize, channels) = (input.image_size, input.resize, input.channels);
+        let decoder = dataset.source()?.decoder_with_channels(size, resize, channels)?;
+        let data = decode_all(&dataset.source, decoder, on_progress).await?;
+        let evaluation = self.inner.evaluate(&data).await?;
+        let review = evaluation.review(&data, self.inner.metadata())?;
+        Ok(JsReview::new(review, evaluation.images_per_sec))
     }
 }

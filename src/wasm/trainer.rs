@@ -10,10 +10,11 @@ use super::dataset::session_sides;
 use super::review::JsReview;
 use crate::checkpoint;
 use crate::gallery::Side;
-use crate::train::TrainingSession;
+use crate::train::{StepEvent, TrainingSession};
 
-/// A training run, stepped from JS.
+/// A training run, stepped from JS. Clones share it.
 #[wasm_bindgen]
+#[derive(Clone)]
 pub struct Trainer {
     /// Taken out while a step runs, so no borrow is held across an `await`.
     session: Rc<RefCell<Option<TrainingSession>>>,
@@ -26,8 +27,31 @@ impl Trainer {
         Trainer { session: Rc::new(RefCell::new(Some(session))) }
     }
 
+    /// Runs one step: what `step` resolves to.
+    pub(super) async fn next_step(&self) -> Result<StepEvent, JsError> {
+        let mut session = self.session.borrow_mut().take().ok_or_else(busy)?;
+        let result = session.step().await;
+        *self.session.borrow_mut() = Some(session);
+        Ok(result?)
+    }
+
+    /// The run file at the end of an epoch: what `saveState` resolves to.
+    pub(super) async fn run_file(&self) -> Result<Vec<u8>, JsError> {
+        // Taken out while reading back, so no borrow is held across the `await`.
+        let session = self.session.borrow_mut().take().ok_or_else(busy)?;
+        let result = session.save_state().await;
+        *self.session.borrow_mut() = Some(session);
+        Ok(result?)
+    }
+
+    /// The model file of the current weights: what `exportModel` resolves to.
+    pub(super) async fn model_file(&self) -> Result<Vec<u8>, JsError> {
+        let (model, metadata) = self.with(|s| s.snapshot())??;
+        Ok(checkpoint::save(&model, &metadata).await?)
+    }
+
     /// `read` of the session, unless a step holds it.
-    fn with<T>(&self, read: impl FnOnce(&TrainingSession) -> T) -> Result<T, JsError> {
+    pub(super) fn with<T>(&self, read: impl FnOnce(&TrainingSession) -> T) -> Result<T, JsError> {
         Ok(read(self.session.borrow().as_ref().ok_or_else(busy)?))
     }
 }
@@ -42,13 +66,8 @@ impl Trainer {
     /// Runs one step. Resolves to `{ epoch, step, totalSteps, loss, imagesPerSec,
     /// etaSeconds, validation, done }`.
     pub fn step(&self) -> js_sys::Promise {
-        let cell = self.session.clone();
-        promise(async move {
-            let mut session = cell.borrow_mut().take().ok_or_else(busy)?;
-            let result = session.step().await;
-            *cell.borrow_mut() = Some(session);
-            to_js(&result?)
-        })
+        let trainer = self.clone();
+        promise(async move { to_js(&trainer.next_step().await?) })
     }
 
     /// `[{ label, points: [{ threshold, precision, recall }] }]`: each label's validation
@@ -74,25 +93,16 @@ impl Trainer {
     /// `Dataset.resumeTraining`: weights, optimiser moments, random state, history.
     #[wasm_bindgen(js_name = saveState)]
     pub fn save_state(&self) -> js_sys::Promise {
-        let cell = self.session.clone();
-        promise(async move {
-            // Taken out while reading back, so no borrow is held across the `await`.
-            let session = cell.borrow_mut().take().ok_or_else(busy)?;
-            let result = session.save_state().await;
-            *cell.borrow_mut() = Some(session);
-            Ok(bytes_js(&result?).into())
-        })
+        let trainer = self.clone();
+        promise(async move { Ok(bytes_js(&trainer.run_file().await?).into()) })
     }
 
     /// Resolves to the model file (`Uint8Array`, `.safetensors` with metadata) of the current
     /// weights.
     #[wasm_bindgen(js_name = exportModel)]
     pub fn export_model(&self) -> js_sys::Promise {
-        let snapshot = self.with(|s| s.snapshot());
-        promise(async move {
-            let (model, metadata) = snapshot??;
-            Ok(bytes_js(&checkpoint::save(&model, &metadata).await?).into())
-        })
+        let trainer = self.clone();
+        promise(async move { Ok(bytes_js(&trainer.model_file().await?).into()) })
     }
 }
 
