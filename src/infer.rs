@@ -94,6 +94,35 @@ pub struct LabelPrediction {
     pub positive: bool,
 }
 
+/// A model's metadata as the page shows it: every metadata field, plus the input's
+/// `imageSize`, the architecture's `model` name and the `backend` it runs on, at the top level
+/// for display.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetadataView<'a> {
+    /// The model file's metadata, its fields at the top level.
+    #[serde(flatten)]
+    pub metadata: &'a ModelMetadata,
+    /// Side of the square images the model takes.
+    pub image_size: u32,
+    /// The architecture's name, e.g. `ResNetV2-Small-11`.
+    pub model: String,
+    /// The backend predicting ("webgpu", "cpu").
+    pub backend: &'a str,
+}
+
+impl<'a> MetadataView<'a> {
+    /// The view of `metadata` on `backend`.
+    pub fn new(metadata: &'a ModelMetadata, backend: &'a str) -> Self {
+        MetadataView {
+            metadata,
+            image_size: metadata.input.image_size,
+            model: metadata.architecture.name(),
+            backend,
+        }
+    }
+}
+
 /// A model ready to predict.
 pub struct Predictor {
     model: ResNetV2,
@@ -396,6 +425,21 @@ mod tests {
         // Not even one image: the model cannot run on this GPU, and says so.
         let e = split.fit_to_buffers(Some(per_image - 1)).unwrap_err();
         assert!(e.to_string().contains("?backend=cpu"), "{e}");
+    }
+
+    #[test]
+    fn the_metadata_view_adds_size_model_and_backend_at_the_top_level() {
+        let p = predictor();
+        let view = serde_json::to_value(MetadataView::new(p.metadata(), "cpu")).unwrap();
+        // What the page read before the view was a type: the metadata's own fields, plus three.
+        let mut want = serde_json::to_value(p.metadata()).unwrap();
+        let object = want.as_object_mut().unwrap();
+        object.insert("imageSize".into(), 32.into());
+        object.insert("model".into(), p.metadata().architecture.name().into());
+        object.insert("backend".into(), "cpu".into());
+        assert_eq!(view, want);
+        assert_eq!(view["labels"], serde_json::json!(["a", "b", "c"]));
+        assert_eq!(view["input"]["imageSize"], 32);
     }
 
     #[test]

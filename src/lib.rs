@@ -4,7 +4,7 @@
 //! The pipeline: [`data`] (zip → `index.csv` → decoded `u8` images → batches) → [`train`]
 //! (a step-by-step session with async device reads) → [`checkpoint`] (one `.safetensors` file
 //! with JSON metadata) → [`infer`] (per-label probabilities). [`device`] picks WebGPU or the CPU.
-//! The browser front end lives in `wasm.rs` (the only `#[wasm_bindgen]` file); the CLI in
+//! The browser front end lives in `wasm/` (the only `#[wasm_bindgen]` module); the CLI in
 //! `src/bin/tagtrain/`.
 //!
 //! The types a program needs are re-exported here, at the crate root.
@@ -16,6 +16,7 @@ pub mod data;
 pub mod device;
 mod error;
 pub mod export;
+pub mod gallery;
 pub mod infer;
 mod limits;
 pub mod memory;
@@ -36,6 +37,7 @@ mod summary;
 pub mod thresholds;
 #[cfg(feature = "train")]
 pub mod train;
+pub mod workspace;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

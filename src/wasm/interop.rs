@@ -1,0 +1,69 @@
+//! The `train` build's JS interop beyond serde: objects completed field by field (typed arrays
+//! serde does not write), thumbnails as `ImageData` takes them, promises awaited, files read,
+//! progress posted.
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use super::convert::to_js;
+use crate::report::Thumbnail;
+
+/// Sets `object[key] = field`, for the fields serde cannot write (typed arrays); `what` the
+/// object says which, in the (never expected) failure.
+pub(super) fn set_field(
+    object: &JsValue,
+    key: &str,
+    field: &JsValue,
+    what: &str,
+) -> Result<(), JsError> {
+    js_sys::Reflect::set(object, &key.into(), field)
+        .map(|_| ())
+        .map_err(|_| JsError::new(&format!("internal: cannot build {what}")))
+}
+
+/// `{ width, height, rgba: Uint8ClampedArray }`, ready for `new ImageData(rgba, width, height)`.
+pub(super) fn thumbnail_js(t: &Thumbnail) -> Result<JsValue, JsError> {
+    let object = JsValue::from(js_sys::Object::new());
+    let rgba = js_sys::Uint8ClampedArray::from(t.rgba.as_slice());
+    set_field(&object, "width", &t.width.into(), "a thumbnail")?;
+    set_field(&object, "height", &t.height.into(), "a thumbnail")?;
+    set_field(&object, "rgba", &rgba.into(), "a thumbnail")?;
+    Ok(object)
+}
+
+/// Awaits `value` (a promise, or a value as `Promise.resolve` takes it); a rejection as what
+/// it was rejected with.
+pub(super) async fn await_js(value: JsValue) -> Result<JsValue, JsValue> {
+    wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&value)).await
+}
+
+/// What a JS error says: an `Error`'s message, a thrown string, or its debug form.
+pub(super) fn message_of(error: &JsValue) -> String {
+    match error.dyn_ref::<js_sys::Error>() {
+        Some(e) => e.message().into(),
+        None => error.as_string().unwrap_or_else(|| format!("{error:?}")),
+    }
+}
+
+/// The bytes of a `Blob` (a `File`), read with its `arrayBuffer()`.
+pub(super) async fn read_blob(blob: &JsValue) -> Result<Vec<u8>, JsValue> {
+    let read: js_sys::Function = js_sys::Reflect::get(blob, &"arrayBuffer".into())?.dyn_into()?;
+    let buffer = await_js(read.call0(blob)?).await?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// A JS object of `fields`, for replies whose fields are JS values already.
+pub(super) fn object(fields: &[(&str, JsValue)]) -> Result<JsValue, JsError> {
+    let object = JsValue::from(js_sys::Object::new());
+    for (key, value) in fields {
+        set_field(&object, key, value, "a reply")?;
+    }
+    Ok(object)
+}
+
+/// Calls `f(value)` and lets a throw go: progress reports must not stop the work.
+pub(super) fn report(f: &js_sys::Function, value: &impl Serialize) {
+    if let Ok(value) = to_js(value) {
+        let _ = f.call1(&JsValue::NULL, &value);
+    }
+}

@@ -1,0 +1,274 @@
+//! `Workspace`: what the worker has loaded (a dataset, a model, its review) and what it runs,
+//! so that `worker.js` only passes messages. The rules between them, and their words, are the
+//! library's (`src/workspace.rs`); `loaded.rs` holds the browser's objects under those rules.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+
+use super::convert::{bytes_js, promise};
+use super::dataset::{Dataset, check_zip_size};
+use super::interop::{await_js, message_of, object, read_blob};
+use super::loaded::{LoadedDataset, LoadedModel, State, explainer, images};
+use super::review::JsReview;
+use super::runs::{self, Run};
+
+/// Everything the worker has loaded and runs; every request of the worker protocol is one
+/// method.
+#[wasm_bindgen]
+pub struct Workspace {
+    state: Rc<RefCell<State>>,
+}
+
+#[wasm_bindgen]
+impl Workspace {
+    /// Nothing loaded yet.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Workspace {
+        Workspace { state: Rc::default() }
+    }
+
+    /// Opens the dataset zip `file` (a `File`) in place of the last one, resolving to its
+    /// summary (see `Dataset.summary`). A zip the tab cannot hold is refused before it is read;
+    /// a bad one leaves the last dataset loaded.
+    #[wasm_bindgen(js_name = loadDataset)]
+    pub fn load_dataset(&self, file: JsValue) -> js_sys::Promise {
+        let state = self.state.clone();
+        promise(async move {
+            let size = js_sys::Reflect::get(&file, &"size".into()).ok().and_then(|s| s.as_f64());
+            check_zip_size(size.unwrap_or(0.0))?;
+            let bytes = read_blob(&file).await.map_err(|e| JsError::new(&message_of(&e)))?;
+            let dataset = Dataset::from_zip(bytes)?;
+            let summary = dataset.summary()?;
+            let name = js_sys::Reflect::get(&file, &"name".into()).ok().and_then(|n| n.as_string());
+            let name = name.unwrap_or_else(|| "dataset.zip".into());
+            state.borrow_mut().set_dataset(LoadedDataset { dataset, file, name });
+            Ok(summary)
+        })
+    }
+
+    /// What training the loaded dataset with `options` would hold in memory (see
+    /// `Dataset.memoryPlan`).
+    #[wasm_bindgen(js_name = memoryPlan)]
+    pub fn memory_plan(&self, options: JsValue) -> Result<JsValue, JsError> {
+        self.state.borrow().dataset()?.dataset.memory_plan(options)
+    }
+
+    /// Trains on the loaded dataset (from the model file `init_model`, a `File`, when given)
+    /// until the end, a stop or a failure, posting `progress(event)`: decoding, started, each
+    /// step, and with `autosave(bytes)` (a function resolving once the run file is stored)
+    /// each epoch's save. Resolves to `{ stopped, failure?, model, metadata, curves, review }`;
+    /// the model becomes the current one.
+    pub fn train(
+        &self,
+        options: JsValue,
+        init_model: JsValue,
+        autosave: Option<js_sys::Function>,
+        progress: js_sys::Function,
+    ) -> js_sys::Promise {
+        let state = self.state.clone();
+        promise(async move {
+            let init_model = if init_model.is_undefined() || init_model.is_null() {
+                None
+            } else {
+                Some(read_blob(&init_model).await.map_err(|e| JsError::new(&message_of(&e)))?)
+            };
+            runs::train(&state, Run::New { options, init_model }, autosave, &progress).await
+        })
+    }
+
+    /// Resumes the run file `run` (a `File`) on the loaded dataset, as `train` does, saving
+    /// each epoch with `autosave`.
+    pub fn resume(
+        &self,
+        run: JsValue,
+        autosave: js_sys::Function,
+        progress: js_sys::Function,
+    ) -> js_sys::Promise {
+        let state = self.state.clone();
+        promise(async move {
+            let bytes = read_blob(&run).await.map_err(|e| JsError::new(&message_of(&e)))?;
+            runs::train(&state, Run::Resumed(bytes), Some(autosave), &progress).await
+        })
+    }
+
+    /// A learning-rate range test on the loaded dataset, posting each rate tried; resolves to
+    /// its report (see `LearningRateTest.report`).
+    #[wasm_bindgen(js_name = findLearningRate)]
+    pub fn find_learning_rate(
+        &self,
+        options: JsValue,
+        progress: js_sys::Function,
+    ) -> js_sys::Promise {
+        let state = self.state.clone();
+        promise(async move { runs::find_learning_rate(&state, options, &progress).await })
+    }
+
+    /// Measures the current model on the loaded dataset, posting the decoding's progress;
+    /// resolves to the evaluation, whose review becomes the model's.
+    pub fn evaluate(&self, progress: js_sys::Function) -> js_sys::Promise {
+        let state = self.state.clone();
+        promise(async move { runs::evaluate(&state, &progress).await })
+    }
+
+    /// Asks a training run or learning-rate test to stop after its step: `{ stopping }`, whether
+    /// one was running.
+    pub fn stop(&self) -> Result<JsValue, JsError> {
+        let stopping = self.state.borrow_mut().request_stop();
+        object(&[("stopping", stopping.into())])
+    }
+
+    /// Makes the model file `file` (a `File`) the current model, if it loads: `{ model,
+    /// metadata }`.
+    #[wasm_bindgen(js_name = loadModel)]
+    pub fn load_model(&self, file: JsValue) -> js_sys::Promise {
+        let state = self.state.clone();
+        promise(async move {
+            let bytes = read_blob(&file).await.map_err(|e| JsError::new(&message_of(&e)))?;
+            let model = LoadedModel::from_bytes(bytes)?;
+            let reply = object(&model.reply()?)?;
+            state.borrow_mut().set_model(model, None);
+            Ok(reply)
+        })
+    }
+
+    /// New per-label thresholds for the model, its file and its review: `{ model, metadata,
+    /// review }`.
+    #[wasm_bindgen(js_name = setThresholds)]
+    pub fn set_thresholds(&self, thresholds: Vec<f32>) -> Result<JsValue, JsError> {
+        let mut state = self.state.borrow_mut();
+        let model = state.model_mut("change the thresholds")?;
+        let bytes = crate::checkpoint::with_thresholds(&model.bytes, &thresholds)?;
+        model.predictor.set_thresholds(thresholds.clone())?;
+        model.bytes = bytes;
+        let mut reply = model.reply()?;
+        if let Some(review) = state.review_mut() {
+            review.set_thresholds(thresholds)?;
+        }
+        reply.push(("review", review_summary(&state)?));
+        object(&reply)
+    }
+
+    /// Predicts the image `file` (a `File`) with the current model, averaging shifted copies
+    /// when `tta`: `{ predictions }` (see `Predictor.predict`).
+    pub fn predict(&self, file: JsValue, tta: bool) -> js_sys::Promise {
+        let state = self.state.clone();
+        promise(async move {
+            state.borrow().model()?;
+            let bytes = read_blob(&file).await.map_err(|e| JsError::new(&message_of(&e)))?;
+            let predicting = {
+                let mut state = state.borrow_mut();
+                let model = state.model_settings_mut()?;
+                if model.tta != tta {
+                    model.predictor.set_test_time_augmentation(tta)?;
+                    model.tta = tta;
+                }
+                model.predictor.predict(bytes)
+            };
+            await_js(predicting.into()).await.map_err(|e| JsError::new(&message_of(&e)))
+        })
+    }
+
+    /// The current model's review summary (see `Review.summary`), or `null`.
+    pub fn review(&self) -> Result<JsValue, JsError> {
+        review_summary(&self.state.borrow())
+    }
+
+    /// One page of the loaded dataset's images (see `Dataset.gallery`).
+    pub fn gallery(&self, filter: JsValue) -> js_sys::Promise {
+        let state = self.state.clone();
+        promise(async move { images(&state).await?.dataset.gallery(filter) })
+    }
+
+    /// A label's false positives and negatives (see `Review.errors`).
+    pub fn errors(&self, label: String, limit: usize, side: Option<u32>) -> js_sys::Promise {
+        let state = self.state.clone();
+        promise(async move {
+            state.borrow().measured()?;
+            let loaded = images(&state).await?;
+            state.borrow().measured()?.errors(&loaded.dataset, &label, limit, side)
+        })
+    }
+
+    /// The images with the highest loss (see `Review.mostWrong`).
+    #[wasm_bindgen(js_name = mostWrong)]
+    pub fn most_wrong(&self, limit: usize, side: Option<u32>) -> js_sys::Promise {
+        let state = self.state.clone();
+        promise(async move {
+            state.borrow().measured()?;
+            let loaded = images(&state).await?;
+            Ok(state.borrow().measured()?.most_wrong(&loaded.dataset, limit, side)?.into())
+        })
+    }
+
+    /// Every label of image `index` against its truth (see `Review.verdicts`).
+    #[wasm_bindgen(js_name = imageDetail)]
+    pub fn image_detail(&self, index: usize) -> Result<JsValue, JsError> {
+        let state = self.state.borrow();
+        let review = state.measured()?;
+        review.verdicts(&state.dataset()?.dataset, index)
+    }
+
+    /// The heat map of `label` on the image file `file` (a `File`), or without one on image
+    /// `index` of the loaded dataset (see `Explainer`).
+    pub fn saliency(&self, file: JsValue, index: Option<usize>, label: String) -> js_sys::Promise {
+        let state = self.state.clone();
+        promise(async move {
+            let explainer = explainer(&state)?;
+            if !(file.is_undefined() || file.is_null()) {
+                let bytes = read_blob(&file).await.map_err(|e| JsError::new(&message_of(&e)))?;
+                return explainer.of_file_now(&bytes, label).await;
+            }
+            let loaded = images(&state).await?;
+            explainer.of_image_now(&loaded.dataset, index.unwrap_or(0), label).await
+        })
+    }
+
+    /// The evaluation report (see `Review.report`), titled `title` or the model's name.
+    pub fn report(&self, title: Option<String>) -> js_sys::Promise {
+        let state = self.state.clone();
+        promise(async move {
+            state.borrow().measured()?;
+            let loaded = images(&state).await?;
+            let state = state.borrow();
+            let model =
+                state.model().ok().map(|m| m.predictor.inner.metadata().architecture.name());
+            let title = title.or(model).unwrap_or_else(|| "model".into());
+            Ok(state.measured()?.report(&loaded.dataset, title, loaded.name.clone())?.into())
+        })
+    }
+
+    /// "Export for the web" of the current model: a zip (see `exportForWeb`), the app's files
+    /// read with `fetch_file(path)`, a function resolving to their bytes.
+    #[wasm_bindgen(js_name = exportForWeb)]
+    pub fn export_for_web(&self, fetch_file: js_sys::Function) -> js_sys::Promise {
+        let state = self.state.clone();
+        promise(async move {
+            let model = state.borrow().model()?.bytes.clone();
+            let paths = crate::export::SITE_FILES;
+            let reads: Vec<JsValue> = paths
+                .iter()
+                .map(|path| fetch_file.call1(&JsValue::NULL, &(*path).into()))
+                .collect::<Result<_, _>>()
+                .map_err(|e| JsError::new(&message_of(&e)))?;
+            let mut files = Vec::new();
+            for (path, read) in paths.iter().zip(reads) {
+                let bytes = await_js(read).await.map_err(|e| JsError::new(&message_of(&e)))?;
+                files.push((path.to_string(), js_sys::Uint8Array::new(&bytes).to_vec()));
+            }
+            Ok(bytes_js(&crate::export::web_export(&model, &files)?).into())
+        })
+    }
+}
+
+impl Default for Workspace {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The review's summary, or `null`.
+fn review_summary(state: &State) -> Result<JsValue, JsError> {
+    state.review().map_or(Ok(JsValue::NULL), JsReview::summary)
+}
