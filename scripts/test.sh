@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the code's habits (rustfmt, clippy with warnings as errors, documented public
 # items), the Rust unit and integration tests (native, flex CPU backend; the GPU convolution
-# kernels on SwiftShader's Vulkan), then the browser
+# kernels on SwiftShader's Vulkan), the page's JavaScript type-checked by tsc, then the browser
 # end-to-end tests (headless Chromium, WebGPU on SwiftShader and the CPU fallback).
 # On a fresh machine it first installs what is missing: Chromium (Debian), the npm test tools,
 # the wasm32 target and the pinned wasm-bindgen-cli.
