@@ -111,7 +111,7 @@ impl Args {
     }
 
     /// `error` as a usage error, in the command line's terms (see [`Args::in_flag_terms`]).
-    pub fn invalid(&self, error: tagtrain::Error) -> anyhow::Error {
+    pub fn usage_error_from(&self, error: tagtrain::Error) -> anyhow::Error {
         self.usage_error(self.flag_message(&error).unwrap_or_else(|| error.to_string()))
     }
 
@@ -317,7 +317,7 @@ pub(crate) mod tests {
         };
         let args = parse(&["-o", "x"]).unwrap();
         assert_eq!(args.in_flag_terms(invalid("runFile")).to_string(), "--run-file: is wrong");
-        let error = args.invalid(invalid("runFile"));
+        let error = args.usage_error_from(invalid("runFile"));
         assert!(error.is::<UsageError>());
         assert_eq!(error.to_string(), "--run-file: is wrong");
         // The flag given, when several set the option.
@@ -326,6 +326,6 @@ pub(crate) mod tests {
         // An option no flag sets, and any other error, are left as the library says them.
         let other = args.in_flag_terms(invalid("depth")).to_string();
         assert_eq!(other, invalid("depth").to_string());
-        assert!(args.invalid(invalid("depth")).is::<UsageError>());
+        assert!(args.usage_error_from(invalid("depth")).is::<UsageError>());
     }
 }

@@ -68,7 +68,7 @@ fn open_model(path: &str, compute: &ComputeDevice) -> anyhow::Result<Predictor> 
 /// The device `--device` asks for, initialised; a fallback is noted on stderr.
 fn device(args: &Args) -> anyhow::Result<ComputeDevice> {
     let preference = BackendPreference::parse(&args.value_or_default(DEVICE.name))
-        .map_err(|e| args.invalid(e))?;
+        .map_err(|e| args.usage_error_from(e))?;
     let compute = pollster::block_on(ComputeDevice::init(preference, true));
     if let Some(notice) = &compute.notice {
         eprintln!("note: {notice}");

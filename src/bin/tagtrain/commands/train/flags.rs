@@ -112,8 +112,8 @@ pub(super) const FLAGS: &[Flag] = &[
     Flag::valued(
         "run-file",
         "FILE",
-        "save the run to FILE after every epoch; if FILE exists, resume it (its own options, \
-         the same dataset) — run the same command again after a crash",
+        "write the run file FILE after every epoch; if FILE exists, resume its run (its own \
+         options, the same dataset) — run the same command again after a crash",
     )
     .formerly("checkpoint"),
     DEVICE,

@@ -27,7 +27,8 @@ pub(super) fn training_options(
     };
     let resize = match (args.value("resize"), parent) {
         (None, Some(input)) => input.resize,
-        _ => ResizePolicy::parse(&args.value_or_default("resize")).map_err(|e| args.invalid(e))?,
+        _ => ResizePolicy::parse(&args.value_or_default("resize"))
+            .map_err(|e| args.usage_error_from(e))?,
     };
     let keep: KeptEpoch = choice(args, "keep", "best or last")?;
     let conv_init: ConvInit = choice(args, "conv-init", "burn or he")?;
@@ -78,7 +79,7 @@ pub(super) fn training_options(
         augment,
         ..TrainingOptions::default()
     };
-    options.validate().map_err(|e| args.invalid(e))?;
+    options.validate().map_err(|e| args.usage_error_from(e))?;
     Ok(options)
 }
 
