@@ -71,7 +71,7 @@ bash scripts/build-web.sh
 # The page's JavaScript, type-checked against the wasm module's .d.ts (just written to www/pkg/)
 # and the payload types generated from the Rust structs (www/types/; `cargo test` above failed
 # if they were stale). The page, then the worker and the service worker (other globals).
-echo "==> tsc (the page, the worker)"
+say "tsc (the page, the worker)"
 npx tsc -p .
 npx tsc -p tsconfig.worker.json
 
