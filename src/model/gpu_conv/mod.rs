@@ -26,6 +26,7 @@
 //! only on 1×1 take this path ([`supports`]); anything else keeps burn's.
 
 mod kernels;
+mod launch;
 
 #[cfg(feature = "train")]
 use burn::backend::autodiff::{

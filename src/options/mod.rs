@@ -9,9 +9,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::ResizePolicy;
 use crate::error::{Error, Result};
-use crate::limits::{MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, check_image_size};
-use crate::model::{ConvInit, ResNetKind};
+use crate::limits::check_image_size;
+use crate::model::ConvInit;
 use crate::thresholds::ThresholdGoal;
+
+mod choices;
+mod limits;
+
+pub use choices::{ModelChoice, TrainingChoices};
+use limits::check;
+pub use limits::{Bounds, LIMITS, OptionLimits};
 
 /// Which augmentations run. Serialised camelCase; every field has a default.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -223,107 +230,6 @@ where
     TrainingOptions::deserialize(value).map_err(serde::de::Error::custom)
 }
 
-/// The range of a numeric option: inclusive unless an end says it is excluded.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[serde(rename_all = "camelCase")]
-pub struct Bounds {
-    /// Smallest accepted value (or, with `min_excluded`, the value everything must exceed).
-    pub min: f64,
-    /// Largest accepted value (or, with `max_excluded`, the value everything must stay below).
-    pub max: f64,
-    /// True when `min` itself is refused.
-    pub min_excluded: bool,
-    /// True when `max` itself is refused.
-    pub max_excluded: bool,
-}
-
-impl Bounds {
-    /// `[min, max]`.
-    const fn new(min: f64, max: f64) -> Self {
-        Self { min, max, min_excluded: false, max_excluded: false }
-    }
-
-    /// `[min, max)`.
-    const fn below(min: f64, max: f64) -> Self {
-        Self { max_excluded: true, ..Self::new(min, max) }
-    }
-
-    /// `(min, max]`.
-    const fn above(min: f64, max: f64) -> Self {
-        Self { min_excluded: true, ..Self::new(min, max) }
-    }
-
-    /// True when `value` is in the range (NaN never is).
-    pub fn contains(self, value: f64) -> bool {
-        let above_min = if self.min_excluded { value > self.min } else { value >= self.min };
-        let below_max = if self.max_excluded { value < self.max } else { value <= self.max };
-        above_min && below_max
-    }
-}
-
-/// The ranges of the numeric options (see [`TrainingOptions`] for what each one means).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[serde(rename_all = "camelCase")]
-pub struct OptionLimits {
-    /// Passes over the data.
-    pub epochs: Bounds,
-    /// Seconds a time budget may give (10 s to a week).
-    pub time_budget_seconds: Bounds,
-    /// Images per step.
-    pub batch_size: Bounds,
-    /// Training image side in pixels.
-    pub image_size: Bounds,
-    /// Peak learning rate.
-    pub learning_rate: Bounds,
-    /// AdamW weight decay.
-    pub weight_decay: Bounds,
-    /// Share of images held out.
-    pub validation_fraction: Bounds,
-    /// Label smoothing (0: off), below 0.5.
-    pub label_smoothing: Bounds,
-    /// Decay of the weights' moving average (0: off), below 1.
-    pub ema_decay: Bounds,
-    /// Gradient norm clip (0: off); any finite positive number.
-    pub gradient_clip: Bounds,
-    /// Epochs without a better validation mAP before stopping (0: never stops early).
-    pub patience: Bounds,
-    /// The seed: any integer a JS number holds exactly.
-    pub seed: Bounds,
-    /// The precision or recall a threshold goal aims at.
-    pub threshold_target: Bounds,
-}
-
-/// The ranges every front end offers and [`TrainingOptions::validate`] enforces.
-pub const LIMITS: OptionLimits = OptionLimits {
-    epochs: Bounds::new(1.0, 10_000.0),
-    time_budget_seconds: Bounds::new(10.0, 604_800.0),
-    batch_size: Bounds::new(1.0, 4096.0),
-    image_size: Bounds::new(MIN_IMAGE_SIZE as f64, MAX_IMAGE_SIZE as f64),
-    learning_rate: Bounds::new(1e-9, 10.0),
-    weight_decay: Bounds::new(0.0, 0.99),
-    validation_fraction: Bounds::new(0.0, 0.5),
-    label_smoothing: Bounds::below(0.0, 0.5),
-    ema_decay: Bounds::below(0.0, 1.0),
-    gradient_clip: Bounds::new(0.0, f64::MAX),
-    patience: Bounds::new(0.0, u32::MAX as f64),
-    seed: Bounds::new(0.0, 9_007_199_254_740_991.0),
-    threshold_target: Bounds::above(0.0, 1.0),
-};
-
-/// `value` of option `name` within `bounds`, or an error naming the option and the range.
-fn check(name: &'static str, value: f64, bounds: Bounds, unit: &str) -> Result<()> {
-    if bounds.contains(value) {
-        Ok(())
-    } else {
-        Err(Error::option(
-            name,
-            format!("{value} is not between {} and {}{unit}", bounds.min, bounds.max),
-        ))
-    }
-}
-
 impl TrainingOptions {
     /// Checks every option, naming the one that is wrong.
     pub fn validate(&self) -> Result<()> {
@@ -360,72 +266,6 @@ impl TrainingOptions {
             return Err(Error::option("gradientClip", "must be 0 (off) or a positive number"));
         }
         Ok(())
-    }
-}
-
-/// One family of networks as the page offers it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[serde(rename_all = "camelCase")]
-pub struct ModelChoice {
-    /// `small` or `large`.
-    pub kind: ResNetKind,
-    /// The depths offered, smallest first.
-    pub depths: &'static [usize],
-    /// The image sides this family suits (the brief's recommendation).
-    pub min_image_size: u32,
-    /// See `min_image_size`.
-    pub max_image_size: u32,
-}
-
-/// Everything a front end needs to offer the options without knowing the rules.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[serde(rename_all = "camelCase")]
-pub struct TrainingChoices {
-    /// The network families and their depths.
-    pub models: Vec<ModelChoice>,
-    /// The ranges of the numeric options.
-    pub limits: OptionLimits,
-    /// The resize policies by JSON name.
-    pub resize_policies: Vec<&'static str>,
-    /// How a new network's convolutions may start, the default first.
-    pub conv_inits: Vec<ConvInit>,
-    /// Which epoch's weights a run may keep, the default first.
-    pub kept_epochs: Vec<KeptEpoch>,
-    /// The threshold goals by JSON name (`goal`), the default first.
-    pub threshold_goals: Vec<&'static str>,
-    /// The default options.
-    pub defaults: TrainingOptions,
-}
-
-impl TrainingChoices {
-    /// The choices of this build.
-    pub fn new() -> Self {
-        let model = |kind: ResNetKind| {
-            let sides = kind.recommended_sides();
-            ModelChoice {
-                kind,
-                depths: kind.depths(),
-                min_image_size: *sides.start(),
-                max_image_size: *sides.end(),
-            }
-        };
-        Self {
-            models: vec![model(ResNetKind::Small), model(ResNetKind::Large)],
-            limits: LIMITS,
-            resize_policies: ResizePolicy::ALL.iter().map(|p| p.as_str()).collect(),
-            conv_inits: vec![ConvInit::Burn, ConvInit::He],
-            kept_epochs: vec![KeptEpoch::Last, KeptEpoch::Best],
-            threshold_goals: vec!["maxF1", "precision", "recall"],
-            defaults: TrainingOptions::default(),
-        }
-    }
-}
-
-impl Default for TrainingChoices {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

@@ -1,0 +1,74 @@
+//! Everything a front end needs to offer the options without knowing the rules: the network
+//! families with their depths, the ranges, the enum choices and the defaults.
+
+use serde::Serialize;
+
+use super::{KeptEpoch, LIMITS, OptionLimits, TrainingOptions};
+use crate::data::ResizePolicy;
+use crate::model::{ConvInit, ResNetKind};
+
+/// One family of networks as the page offers it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ModelChoice {
+    /// `small` or `large`.
+    pub kind: ResNetKind,
+    /// The depths offered, smallest first.
+    pub depths: &'static [usize],
+    /// The image sides this family suits (the brief's recommendation).
+    pub min_image_size: u32,
+    /// See `min_image_size`.
+    pub max_image_size: u32,
+}
+
+/// Everything a front end needs to offer the options without knowing the rules.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct TrainingChoices {
+    /// The network families and their depths.
+    pub models: Vec<ModelChoice>,
+    /// The ranges of the numeric options.
+    pub limits: OptionLimits,
+    /// The resize policies by JSON name.
+    pub resize_policies: Vec<&'static str>,
+    /// How a new network's convolutions may start, the default first.
+    pub conv_inits: Vec<ConvInit>,
+    /// Which epoch's weights a run may keep, the default first.
+    pub kept_epochs: Vec<KeptEpoch>,
+    /// The threshold goals by JSON name (`goal`), the default first.
+    pub threshold_goals: Vec<&'static str>,
+    /// The default options.
+    pub defaults: TrainingOptions,
+}
+
+impl TrainingChoices {
+    /// The choices of this build.
+    pub fn new() -> Self {
+        let model = |kind: ResNetKind| {
+            let sides = kind.recommended_sides();
+            ModelChoice {
+                kind,
+                depths: kind.depths(),
+                min_image_size: *sides.start(),
+                max_image_size: *sides.end(),
+            }
+        };
+        Self {
+            models: vec![model(ResNetKind::Small), model(ResNetKind::Large)],
+            limits: LIMITS,
+            resize_policies: ResizePolicy::ALL.iter().map(|p| p.as_str()).collect(),
+            conv_inits: vec![ConvInit::Burn, ConvInit::He],
+            kept_epochs: vec![KeptEpoch::Last, KeptEpoch::Best],
+            threshold_goals: vec!["maxF1", "precision", "recall"],
+            defaults: TrainingOptions::default(),
+        }
+    }
+}
+
+impl Default for TrainingChoices {
+    fn default() -> Self {
+        Self::new()
+    }
+}
