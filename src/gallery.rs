@@ -102,12 +102,10 @@ impl GalleryFilter {
         }
         let column = match &self.label {
             None => None,
-            Some(name) => Some(labels.iter().position(|l| l == name).ok_or_else(|| {
-                Error::misuse(format!(
-                    "the dataset has no label '{name}'; its labels are {}",
-                    labels.join(", ")
-                ))
-            })?),
+            Some(name) => Some(
+                (labels.iter().position(|l| l == name))
+                    .ok_or_else(|| Error::no_such_label("dataset", name, labels))?,
+            ),
         };
         let images = targets.len().checked_div(labels.len()).unwrap_or(0);
         let matching: Vec<usize> = (0..images)

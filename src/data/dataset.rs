@@ -1,7 +1,7 @@
 //! The decoded dataset: the pixels of every image at the training size, as `u8`, in one
 //! buffer, with multi-hot labels. [`super::DatasetSource`] makes it from a zip.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, no_such_label_text};
 
 use super::index::SplitTag;
 
@@ -70,13 +70,7 @@ impl Dataset {
         let mut columns = Vec::with_capacity(labels.len());
         for (k, name) in labels.iter().enumerate() {
             let column = self.labels.iter().position(|l| l == name).ok_or_else(|| {
-                Error::option(
-                    "labels",
-                    format!(
-                        "the dataset has no label '{name}'; its labels are {}",
-                        self.labels.join(", ")
-                    ),
-                )
+                Error::option("labels", no_such_label_text("dataset", name, &self.labels))
             })?;
             if labels[..k].contains(name) {
                 return Err(Error::option("labels", format!("'{name}' is chosen twice")));

@@ -2,11 +2,36 @@
 //! decoding) or the same pixels once decoded at the training size. The split keeps each set on
 //! one side, so that a copy never validates its own original.
 
-/// 64-bit FNV-1a: tells identical buffers apart from different ones (duplicate detection).
+/// 64-bit FNV-1a, the project's one content hash: it tells identical buffers apart from
+/// different ones (duplicate detection here, a run file's dataset fingerprint). Not for
+/// anything an adversary may want to collide.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fnv1a(u64);
+
+impl Fnv1a {
+    /// The hash of nothing yet.
+    pub(crate) fn new() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+
+    /// Adds `bytes` to what is hashed.
+    pub(crate) fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    /// The hash of everything written.
+    pub(crate) fn finish(self) -> u64 {
+        self.0
+    }
+}
+
+/// The FNV-1a hash of one buffer.
 pub(super) fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    let mut hash = Fnv1a::new();
+    hash.write(bytes);
+    hash.finish()
 }
 
 /// Sets of indices sharing a key, each in index order, sets ordered by their first index.

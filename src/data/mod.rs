@@ -23,6 +23,8 @@ pub use archive::what_else;
 pub use batcher::Normalization;
 pub use dataset::Dataset;
 pub use decode::Decoder;
+#[cfg(feature = "train")]
+pub(crate) use duplicates::Fnv1a;
 pub use image::ResizePolicy;
 pub use index::{IndexCsv, IndexRow, NO_GROUP, SplitTag};
 pub use source::DatasetSource;

@@ -25,17 +25,17 @@ pub struct Bounds {
 
 impl Bounds {
     /// `[min, max]`.
-    const fn new(min: f64, max: f64) -> Self {
+    pub(crate) const fn new(min: f64, max: f64) -> Self {
         Self { min, max, min_excluded: false, max_excluded: false }
     }
 
     /// `[min, max)`.
-    const fn below(min: f64, max: f64) -> Self {
+    pub(crate) const fn below(min: f64, max: f64) -> Self {
         Self { max_excluded: true, ..Self::new(min, max) }
     }
 
     /// `(min, max]`.
-    const fn above(min: f64, max: f64) -> Self {
+    pub(crate) const fn above(min: f64, max: f64) -> Self {
         Self { min_excluded: true, ..Self::new(min, max) }
     }
 

@@ -53,6 +53,12 @@ pub fn positive_weights(dataset: &Dataset, indices: &[usize]) -> Vec<f32> {
         .collect()
 }
 
+/// A logit's probability on the CPU (validation reads logits back once for the loss and the
+/// probabilities).
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
 /// The same loss on the CPU, for validation from read-back logits (f64 accumulation).
 pub fn bce_with_logits_cpu(logits: &[f32], targets: &[u8]) -> f64 {
     let total: f64 = logits

@@ -25,7 +25,7 @@ use super::best::EarlyStopping;
 use super::budget::EpochBudget;
 use super::ema::WeightAverage;
 use super::events::{EpochReport, RunHistory, SessionInfo, StepEvent, Throughput};
-use super::loss::{bce_with_logits, bce_with_logits_cpu};
+use super::loss::{bce_with_logits, bce_with_logits_cpu, sigmoid};
 use super::run_file::DatasetFingerprint;
 use super::schedule::{warmup_cosine, warmup_steps};
 use super::start::{SessionParts, split_tensors};
@@ -349,7 +349,7 @@ impl TrainingSession {
         } else {
             let logits = self.logits(&self.split.valid).await?;
             let loss = bce_with_logits_cpu(&logits, &self.valid_targets);
-            (Some(loss), logits.iter().map(|x| 1.0 / (1.0 + (-x).exp())).collect())
+            (Some(loss), logits.iter().copied().map(sigmoid).collect())
         };
         let metrics = evaluate(labels, &probs, &self.valid_targets, &thresholds);
         Ok((EpochReport { epoch, train_loss, valid_loss, best: false, metrics }, probs))

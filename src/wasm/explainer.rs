@@ -88,12 +88,8 @@ async fn explain(
 ) -> Result<JsValue, JsError> {
     let pixels = pixels?;
     let metadata = inner.metadata();
-    let j = metadata.labels.iter().position(|l| *l == label).ok_or_else(|| {
-        JsError::new(&format!(
-            "the model has no label '{label}'; its labels are {}",
-            metadata.labels.join(", ")
-        ))
-    })?;
+    let j = (metadata.labels.iter().position(|l| *l == label))
+        .ok_or_else(|| crate::Error::no_such_label("model", &label, &metadata.labels))?;
     let map = inner.heat_map(&pixels, j).await?;
     let side = map.side;
     let image = Thumbnail::from_pixels(&pixels, side, metadata.input.channels);

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::Dataset;
+use crate::data::{Dataset, Fnv1a};
 
 /// Which dataset a run trains on, to refuse resuming it on another.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,7 +23,7 @@ pub struct DatasetFingerprint {
 impl DatasetFingerprint {
     /// The fingerprint of a decoded dataset.
     pub fn of(dataset: &Dataset) -> Self {
-        let mut hash = Fnv::default();
+        let mut hash = Fnv1a::new();
         for name in &dataset.names {
             hash.write(name.as_bytes());
             hash.write(&[0]);
@@ -35,7 +35,7 @@ impl DatasetFingerprint {
             labels: dataset.labels.clone(),
             image_size: dataset.image_size,
             channels: dataset.channels,
-            digest: format!("{:016x}", hash.0),
+            digest: format!("{:016x}", hash.finish()),
         }
     }
 
@@ -60,23 +60,6 @@ impl DatasetFingerprint {
             Some("the images or their labels differ from the ones it trained on".to_string())
         } else {
             None
-        }
-    }
-}
-
-/// 64-bit FNV-1a.
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Self(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
     }
 }

@@ -127,8 +127,8 @@ pub(super) fn chosen_labels(args: &Args, labels: &[String]) -> anyhow::Result<Op
     let unknown = |flag: &str, names: &[String]| {
         names.iter().find(|n| !labels.contains(n)).map(|n| {
             args.usage_error(format!(
-                "--{flag}: the dataset has no label '{n}'; its labels are {}",
-                labels.join(", ")
+                "--{flag}: {}",
+                tagtrain::no_such_label_text("dataset", n, &labels)
             ))
         })
     };
