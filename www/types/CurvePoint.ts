@@ -5,7 +5,7 @@
  */
 export type CurvePoint = { 
 /**
- * Labels with probability `>=` this are predicted present.
+ * Labels with probability `>=` this are predicted positive.
  */
 threshold: number, 
 /**

@@ -6,9 +6,14 @@ import type { SizeCount } from "./SizeCount";
 import type { SplitCounts } from "./SplitCounts";
 
 /**
- * Labels and pixel sizes of a dataset, shown to the user before training.
+ * A dataset's profile and the recommended set-up, shown to the user before training; one
+ * object with the profile's fields and `recommended`.
  */
 export type DatasetSummary = { 
+/**
+ * What the brief recommends for these images.
+ */
+recommended: Recommendation, 
 /**
  * Number of images (rows).
  */
@@ -37,10 +42,6 @@ maxSide: number,
  * Problems that do not stop training.
  */
 warnings: Array<string>, 
-/**
- * What the brief recommends for these images.
- */
-recommended: Recommendation, 
 /**
  * `labels_per_image[k]`: how many images carry exactly `k` labels.
  */

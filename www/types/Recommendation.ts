@@ -19,6 +19,6 @@ depth: number,
 imageSize: number, 
 /**
  * Images per step ([`Recommendation::batch_for_images`]; a browser tab's memory may
- * lower it: [`crate::DatasetSource::summary`]).
+ * lower it: [`DatasetSource::summary`]).
  */
 batchSize: number, };
