@@ -117,3 +117,13 @@ fn every_edited_model_file_is_refused_in_words_within_bounded_memory() {
     }
     println!("{}", report.join("\n"));
 }
+
+#[test]
+fn an_image_that_is_not_one_is_refused_in_prediction_words() {
+    let garbage = std::env::temp_dir().join(format!("tagtrain-garbage-{}.png", std::process::id()));
+    std::fs::write(&garbage, b"this is text, not a PNG").unwrap();
+    let run = run(&["predict", GOOD, garbage.to_str().unwrap()]);
+    assert!(!run.success);
+    assert!(run.stderr.contains("give a JPEG or PNG image"), "{}", run.stderr);
+    assert!(!run.stderr.contains("row"), "dataset wording: {}", run.stderr);
+}

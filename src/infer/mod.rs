@@ -11,7 +11,7 @@ use crate::checkpoint::{self, ModelMetadata};
 use crate::data::Dataset;
 use crate::data::batcher::images_tensor;
 use crate::data::image::{decode_image, rgba_input};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::limits::Limits;
 use crate::metrics::{MultiLabelMetrics, evaluate};
 use crate::model::ResNetV2;
@@ -248,14 +248,9 @@ impl Predictor {
     /// probability, highest first.
     pub async fn predict_file(&self, name: &str, bytes: &[u8]) -> Result<Vec<LabelPrediction>> {
         let input = &self.metadata.input;
-        let pixels = decode_image(
-            name,
-            bytes,
-            input.image_size,
-            input.channels,
-            input.resize,
-            &self.limits,
-        )?;
+        let pixels =
+            decode_image(name, bytes, input.image_size, input.channels, input.resize, &self.limits)
+                .map_err(not_a_prediction_input)?;
         let probs = self.probabilities(&[&pixels]).await?;
         Ok(self.label_predictions(&probs))
     }
@@ -275,7 +270,8 @@ impl Predictor {
             let name = format!("image #{i}");
             pixels.push(match image {
                 ImageInput::Encoded(bytes) => {
-                    decode_image(&name, &bytes, size, channels, resize, &self.limits)?
+                    decode_image(&name, &bytes, size, channels, resize, &self.limits)
+                        .map_err(not_a_prediction_input)?
                 }
                 ImageInput::Rgba { pixels, width, height } => rgba_input(
                     &name,
@@ -369,11 +365,25 @@ impl Predictor {
     }
 }
 
+/// An image given for prediction is no dataset row: its decoding errors say what to give
+/// instead of what to do with `index.csv`.
+fn not_a_prediction_input(e: Error) -> Error {
+    match e.kind() {
+        ErrorKind::ImageDecode { image, reason } => Error::misuse(format!(
+            "image '{image}' cannot be decoded ({reason}); give a JPEG or PNG image"
+        )),
+        ErrorKind::UnsupportedImage { image, format } => Error::misuse(format!(
+            "image '{image}' is a {format}; tagtrain predicts on JPEG and PNG images: convert it first"
+        )),
+        _ => e,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const DIGIT: &[u8] = include_bytes!("../tests/fixtures/digit.png");
+    const DIGIT: &[u8] = include_bytes!("../../tests/fixtures/digit.png");
 
     /// A model file of a freshly initialised Small-11 with labels a, b, c.
     fn model_file() -> Vec<u8> {
