@@ -128,7 +128,7 @@ pub(super) fn chosen_labels(args: &Args, labels: &[String]) -> anyhow::Result<Op
         names.iter().find(|n| !labels.contains(n)).map(|n| {
             args.usage_error(format!(
                 "--{flag}: {}",
-                tagtrain::no_such_label_text("dataset", n, &labels)
+                tagtrain::no_such_label_text("dataset", n, labels)
             ))
         })
     };
