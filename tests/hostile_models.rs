@@ -112,7 +112,11 @@ fn every_edited_model_file_is_refused_in_words_within_bounded_memory() {
             }
             let beyond = run.peak_bytes.saturating_sub(baseline.peak_bytes + size(&path));
             assert!(beyond <= BUDGET, "{case}: {} MiB beyond the budget's base", beyond >> 20);
-            report.push(format!("{case}: {}", run.stderr.lines().last().unwrap_or("")));
+            report.push(format!(
+                "{case}: peak {:.1} MiB beyond the base; {}",
+                beyond as f64 / f64::from(1 << 20),
+                run.stderr.lines().last().unwrap_or("")
+            ));
         }
     }
     println!("{}", report.join("\n"));

@@ -13,7 +13,7 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};
 use safetensors::tensor::Dtype;
 
-use super::metadata::{FORMAT, ModelMetadata, TrainingSummary, VERSION};
+use super::metadata::{FORMAT, ModelMetadata, TrainingSummary, VERSION, not_safetensors};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::model::{ResNetKind, ResNetV2Config};
@@ -27,6 +27,27 @@ pub const MAX_DEPTH: usize = 200;
 pub const MAX_BASE_WIDTH: usize = 256;
 /// Longest label name, in bytes.
 pub const MAX_LABEL_BYTES: usize = 1_000;
+
+/// Reads only the metadata of a model file, checked field by field against the limits
+/// training uses ([`check_metadata`]).
+pub fn read_metadata(bytes: &[u8]) -> Result<ModelMetadata> {
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(not_safetensors)?;
+    let info = header.metadata().as_ref().ok_or_else(|| {
+        Error::model_file("the file has no __metadata__; it was not written by tagtrain")
+    })?;
+    if info.get("format").map(String::as_str) != Some(FORMAT) {
+        return Err(Error::model_file(format!(
+            "__metadata__.format is not '{FORMAT}'; it was not written by tagtrain"
+        )));
+    }
+    let json = info
+        .get("tagtrain")
+        .ok_or_else(|| Error::model_file("__metadata__ has no 'tagtrain' entry"))?;
+    let metadata: ModelMetadata =
+        serde_json::from_str(json).map_err(|e| Error::model_file(format!("metadata JSON: {e}")))?;
+    check_metadata(&metadata)?;
+    Ok(metadata)
+}
 
 /// Every metadata field against the limits training uses, naming the first that is wrong.
 pub fn check_metadata(m: &ModelMetadata) -> Result<()> {
@@ -145,8 +166,7 @@ fn check_run(run: &TrainingSummary) -> Result<()> {
 /// The file's tensors against `architecture`: every tensor it needs, with its shape, as
 /// `f32`, and nothing else. Only the header is read; nothing is allocated from the file.
 pub fn check_tensors(bytes: &[u8], architecture: &ResNetV2Config) -> Result<()> {
-    let (_, header) =
-        safetensors::SafeTensors::read_metadata(bytes).map_err(super::metadata::not_safetensors)?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(not_safetensors)?;
     let stored = header.tensors();
     let expected = expected_tensors(architecture)?;
     for (name, shape) in &expected {

@@ -197,27 +197,6 @@ pub struct TrainingSummary {
     pub final_valid_loss: Option<f64>,
 }
 
-/// Reads only the metadata of a model file, checked field by field against the limits
-/// training uses ([`super::check::check_metadata`]).
-pub fn read_metadata(bytes: &[u8]) -> Result<ModelMetadata> {
-    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(not_safetensors)?;
-    let info = header.metadata().as_ref().ok_or_else(|| {
-        Error::model_file("the file has no __metadata__; it was not written by tagtrain")
-    })?;
-    if info.get("format").map(String::as_str) != Some(FORMAT) {
-        return Err(Error::model_file(format!(
-            "__metadata__.format is not '{FORMAT}'; it was not written by tagtrain"
-        )));
-    }
-    let json = info
-        .get("tagtrain")
-        .ok_or_else(|| Error::model_file("__metadata__ has no 'tagtrain' entry"))?;
-    let metadata: ModelMetadata =
-        serde_json::from_str(json).map_err(|e| Error::model_file(format!("metadata JSON: {e}")))?;
-    super::check::check_metadata(&metadata)?;
-    Ok(metadata)
-}
-
 /// One threshold per label, each in `[0, 1]`.
 pub fn check_thresholds(metadata: &ModelMetadata, thresholds: &[f32]) -> Result<()> {
     if thresholds.len() != metadata.labels.len() {

@@ -21,10 +21,10 @@ use crate::model::ResNetV2;
 mod check;
 mod metadata;
 
-pub use check::{MAX_BASE_WIDTH, MAX_DEPTH, MAX_LABEL_BYTES, check_metadata, check_tensors};
-pub use metadata::{
-    FORMAT, InputSpec, ModelMetadata, TrainingSummary, VERSION, check_thresholds, read_metadata,
+pub use check::{
+    MAX_BASE_WIDTH, MAX_DEPTH, MAX_LABEL_BYTES, check_metadata, check_tensors, read_metadata,
 };
+pub use metadata::{FORMAT, InputSpec, ModelMetadata, TrainingSummary, VERSION, check_thresholds};
 
 /// Collects every float tensor with its module path (after a prefix).
 #[derive(Default)]

@@ -9,6 +9,7 @@ mod best;
 mod budget;
 mod ema;
 mod events;
+mod fingerprint;
 mod loss;
 mod lr_find;
 mod products;
@@ -19,8 +20,9 @@ mod start;
 
 pub use budget::{TIMED_STEPS, epochs_for_budget};
 pub use events::{EpochReport, LabelCurve, RunHistory, SessionInfo, StepEvent, Throughput};
+pub use fingerprint::DatasetFingerprint;
 pub use loss::{bce_with_logits, bce_with_logits_cpu, positive_weights};
 pub use lr_find::{LrFindOptions, LrFindReport, LrFinder, LrPoint};
-pub use run_file::{DatasetFingerprint, RUN_FORMAT, RUN_VERSION, SavedRunInfo, saved_run_info};
+pub use run_file::{RUN_FORMAT, RUN_VERSION, SavedRunInfo, saved_run_info};
 pub use schedule::{steps_per_epoch, warmup_cosine, warmup_steps};
 pub use session::TrainingSession;

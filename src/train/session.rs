@@ -25,8 +25,8 @@ use super::best::EarlyStopping;
 use super::budget::EpochBudget;
 use super::ema::WeightAverage;
 use super::events::{EpochReport, RunHistory, SessionInfo, StepEvent, Throughput};
+use super::fingerprint::DatasetFingerprint;
 use super::loss::{bce_with_logits, bce_with_logits_cpu, sigmoid};
-use super::run_file::DatasetFingerprint;
 use super::schedule::{warmup_cosine, warmup_steps};
 use super::start::{SessionParts, split_tensors};
 

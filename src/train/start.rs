@@ -19,8 +19,8 @@ use super::best::EarlyStopping;
 use super::budget::EpochBudget;
 use super::ema::WeightAverage;
 use super::events::RunHistory;
+use super::fingerprint::DatasetFingerprint;
 use super::loss::positive_weights;
-use super::run_file::DatasetFingerprint;
 use super::schedule::steps_per_epoch;
 use super::session::TrainingSession;
 

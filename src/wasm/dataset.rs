@@ -15,7 +15,7 @@ use super::lr_test::LearningRateTest;
 use super::trainer::Trainer;
 use crate::data::{self, DatasetSource};
 use crate::device::ComputeDevice;
-use crate::gallery::{GalleryFilter, GalleryImage, Side, split_sides, thumbnail_side};
+use crate::gallery::{GalleryFilter, GalleryImage, Side, thumbnail_side};
 use crate::options::TrainingOptions;
 use crate::report::Thumbnail;
 use crate::train::{LrFindOptions, LrFinder, TrainingSession};
@@ -275,9 +275,4 @@ fn training_options(options: JsValue) -> Result<TrainingOptions, JsError> {
     };
     options.validate()?;
     Ok(options)
-}
-
-/// Each image's side in a session's split.
-pub(super) fn session_sides(session: &TrainingSession) -> Vec<Side> {
-    split_sides(session.dataset().len(), &session.split().valid)
 }

@@ -6,7 +6,9 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use super::convert::to_js;
+use crate::gallery::{Side, split_sides};
 use crate::report::Thumbnail;
+use crate::train::TrainingSession;
 
 /// Sets `object[key] = field`, for the fields serde cannot write (typed arrays); `what` the
 /// object says which, in the (never expected) failure.
@@ -66,4 +68,15 @@ pub(super) fn report(f: &js_sys::Function, value: &impl Serialize) {
     if let Ok(value) = to_js(value) {
         let _ = f.call1(&JsValue::NULL, &value);
     }
+}
+
+/// The error for a call while a step, a save or an export holds the session (also the
+/// learning-rate test's).
+pub(super) fn busy() -> JsError {
+    JsError::new("the trainer is busy with another request; await the previous call first")
+}
+
+/// Each image's side in a session's split.
+pub(super) fn session_sides(session: &TrainingSession) -> Vec<Side> {
+    split_sides(session.dataset().len(), &session.split().valid)
 }

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 use super::convert::{promise, to_js};
-use super::trainer::busy;
+use super::interop::busy;
 use crate::train::{LrFinder, LrPoint};
 
 /// A learning-rate range test on the dataset, made by `Dataset.prepareLearningRateTest`.

@@ -10,6 +10,7 @@ use super::dataset::Dataset;
 use super::decode::{decode_all, js_progress};
 use super::interop::set_field;
 use super::predictor::JsPredictor;
+use super::trainer::Trainer;
 use crate::ResizePolicy;
 use crate::gallery::{MOST_IMAGES, Side, THUMBNAIL_SIDE, thumbnail_side};
 use crate::infer::Evaluation;
@@ -194,5 +195,14 @@ impl JsPredictor {
         let evaluation = self.inner.evaluate(&data).await?;
         let review = evaluation.review(&data, self.inner.metadata())?;
         Ok(JsReview::new(review, evaluation.images_per_sec))
+    }
+}
+
+#[wasm_bindgen]
+impl Trainer {
+    /// The kept weights on the run's validation images at the tuned thresholds (a `Review`),
+    /// or `undefined` before an epoch was validated.
+    pub fn review(&self) -> Result<Option<JsReview>, JsError> {
+        self.with(|s| s.review().map(|review| JsReview::new(review, 0.0)))
     }
 }

@@ -6,8 +6,7 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 use super::convert::{bytes_js, promise, to_js};
-use super::dataset::session_sides;
-use super::review::JsReview;
+use super::interop::{busy, session_sides};
 use crate::checkpoint;
 use crate::gallery::Side;
 use crate::train::{StepEvent, TrainingSession};
@@ -83,12 +82,6 @@ impl Trainer {
         self.with(|s| to_js(&s.history()))?
     }
 
-    /// The kept weights on the run's validation images at the tuned thresholds (a `Review`),
-    /// or `undefined` before an epoch was validated.
-    pub fn review(&self) -> Result<Option<JsReview>, JsError> {
-        self.with(|s| s.review().map(|review| JsReview::new(review, 0.0)))
-    }
-
     /// Resolves to the run's state at the end of an epoch (`Uint8Array`, a run file) for
     /// `Dataset.resumeTraining`: weights, optimiser moments, random state, history.
     #[wasm_bindgen(js_name = saveState)]
@@ -111,10 +104,4 @@ impl Trainer {
 #[wasm_bindgen(js_name = savedRunInfo)]
 pub fn saved_run_info(state: &[u8]) -> Result<JsValue, JsError> {
     to_js(&crate::train::saved_run_info(state)?)
-}
-
-/// The error for a call while a step, a save or an export holds the session (also the
-/// learning-rate test's).
-pub(super) fn busy() -> JsError {
-    JsError::new("the trainer is busy with another request; await the previous call first")
 }

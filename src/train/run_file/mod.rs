@@ -18,7 +18,6 @@
 //! Resuming from the file continues exactly where the run was: the same shuffles and
 //! augmentations (the random state is saved), the same optimiser moments, the same curves.
 
-mod fingerprint;
 mod header;
 mod session;
 
@@ -41,7 +40,7 @@ use super::ema::WeightAverage;
 use super::events::RunHistory;
 use super::start::{Progress, Start};
 
-pub use fingerprint::DatasetFingerprint;
+use super::fingerprint::DatasetFingerprint;
 use header::BestHeader;
 pub(super) use header::RunFileHeader;
 pub use header::{SavedRunInfo, saved_run_info};
