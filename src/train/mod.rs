@@ -12,6 +12,7 @@ mod events;
 mod fingerprint;
 mod loss;
 mod lr_find;
+mod parts;
 mod products;
 mod run_file;
 mod schedule;

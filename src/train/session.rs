@@ -27,8 +27,8 @@ use super::ema::WeightAverage;
 use super::events::{EpochReport, RunHistory, SessionInfo, StepEvent, Throughput};
 use super::fingerprint::DatasetFingerprint;
 use super::loss::{bce_with_logits, bce_with_logits_cpu, sigmoid};
+use super::parts::{SessionParts, split_tensors};
 use super::schedule::{warmup_cosine, warmup_steps};
-use super::start::{SessionParts, split_tensors};
 
 /// A training run in progress.
 ///

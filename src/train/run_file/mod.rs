@@ -38,7 +38,7 @@ use super::adamw::{AdamW, Moments};
 use super::best::{BestEpoch, EarlyStopping};
 use super::ema::WeightAverage;
 use super::events::RunHistory;
-use super::start::{Progress, Start};
+use super::parts::{Progress, Start};
 
 use super::fingerprint::DatasetFingerprint;
 use header::BestHeader;

@@ -9,8 +9,9 @@ use crate::options::TrainingOptions;
 
 use super::{DatasetFingerprint, RunFileContents, RunFileHeader};
 use crate::train::budget::{EpochBudget, TIMED_STEPS};
+use crate::train::parts::SessionParts;
 use crate::train::session::{TrainingSession, busy};
-use crate::train::start::{SessionParts, chosen_labels, fit_batch_to_buffers, run_split};
+use crate::train::start::{chosen_labels, fit_batch_to_buffers, run_split};
 
 impl TrainingSession {
     /// The run's state at the end of an epoch, as a run file (see the `run_file` module): what
