@@ -132,7 +132,13 @@ async function resume(client, onModel, loadDataset) {
   }
   if (file !== state.datasetFile && !(await loadDataset(file))) return;
   $("#resume-run").hidden = true;
-  await run(client, onModel, Request.RESUME, { state: saved.state });
+  const failure = await run(client, onModel, Request.RESUME, { state: saved.state });
+  if (failure) {
+    // Only the run file's header is read to describe it, so a file damaged past its header (cut
+    // short, say) fails here: say so where the saved run is offered, with Discard beside it.
+    $("#resume-text").textContent = `This saved run cannot be resumed: ${failure instanceof Error ? failure.message : String(failure)}`;
+    $("#resume-run").hidden = false;
+  }
 }
 
 /** Sets the run's phase, also on `#train-status[data-state]` (which the browser tests wait for). */
@@ -148,8 +154,13 @@ async function train(client, onModel) {
   await run(client, onModel, Request.TRAIN, { options: trainingOptions(), initModel: state.initModel, autosave });
 }
 
-/** Runs a training request (`train` or `resume`) to its end, showing its progress. */
+/**
+ * Runs a training request (`train` or `resume`) to its end, showing its progress. Resolves to
+ * what made it fail, or `null`.
+ * @returns {Promise<unknown>}
+ */
 async function run(client, onModel, type, args) {
+  let failure = null;
   update({ training: true, run: newRun() });
   setPhase("preparing");
   const status = $("#train-status");
@@ -186,8 +197,10 @@ async function run(client, onModel, type, args) {
     setPhase("failed");
     status.textContent = "Training failed; the previous model (if any) is kept.";
     showError("Training failed", e);
+    failure = e;
   }
   update({ training: false });
+  return failure;
 }
 
 function showProgress(/** @type {ProgressEvent} */ event) {
