@@ -7,7 +7,9 @@
 //! normalisation's length and finiteness, thresholds in `[0, 1]`); [`check_tensors`] holds the
 //! file's tensors (names, shapes, dtypes) to the architecture the metadata claims, reading only
 //! the safetensors header (whose reader has already held every offset to the file's length).
-//! Loading, inspecting, predicting, evaluating and fine-tuning all pass through both.
+//! Every reader of a model file passes through [`check_metadata`] before it builds anything;
+//! `inspect` and the export for the web also run [`check_tensors`], and loading holds each
+//! tensor to the same architecture as it reads it.
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};

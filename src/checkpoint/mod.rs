@@ -223,7 +223,10 @@ pub fn load(bytes: &[u8], device: &Device) -> Result<(ResNetV2, ModelMetadata)> 
 /// Loads a model file onto `device` with trainable parameters (an autodiff device for
 /// fine-tuning).
 pub fn load_trainable(bytes: &[u8], device: &Device) -> Result<(ResNetV2, ModelMetadata)> {
-    let metadata = check(bytes)?;
+    // The metadata's checks bound the network before it is built; the tensors are then held to
+    // it as they load (dtype, names, shapes, none left over), so `check_tensors`, which builds
+    // the network once more to compare the header against, would only repeat that.
+    let metadata = read_metadata(bytes)?;
     let mut tensors = read_f32_tensors(bytes)?;
     let model = load_into(metadata.architecture.init(device)?, &mut tensors, "", device)?;
     if let Some(extra) = tensors.keys().next() {
