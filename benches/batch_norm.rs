@@ -10,7 +10,7 @@ mod common;
 use burn::nn::BatchNormConfig;
 use burn::tensor::{Device, Distribution, Tensor};
 use common::{flag_value, median_ms};
-use tagtrain::model::norm::batch_norm_train_composed;
+use tagtrain::unstable::batch_norm_train_composed;
 
 fn main() {
     let batch = flag_value("--batch", 64);

@@ -1,5 +1,5 @@
 //! Convolution forward + backward per layer shape, burn's own against the matrix-product forms
-//! of `tagtrain::model::conv` (one product over the batch; for 1×1 layers also one product
+//! of `tagtrain::unstable::conv` (one product over the batch; for 1×1 layers also one product
 //! per image), on the CPU backend. Run by hand, never in CI:
 //!
 //! ```text
@@ -18,7 +18,7 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor};
 use common::{flag_value, median_ms};
-use tagtrain::model::conv::{BATCHED_FROM_PIXELS, conv1x1_batched, conv2d_as_matmul};
+use tagtrain::unstable::conv::{BATCHED_FROM_PIXELS, conv1x1_batched, conv2d_as_matmul};
 
 /// One convolution: `(name, in, out, side, kernel, stride, padding)`.
 type Layer = (String, usize, usize, usize, usize, usize, usize);

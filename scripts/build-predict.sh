@@ -13,20 +13,21 @@ if [ "$CARGO_VERSION" != "$PACKAGE_VERSION" ]; then
   exit 1
 fi
 
-echo "==> building the predict-only wasm module (release, --no-default-features)"
-cargo build --release --lib --target wasm32-unknown-unknown --no-default-features
-WASM="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/tagtrain.wasm"
+say "building the predict-only wasm module (release, --no-default-features)"
+CARGO_TARGET_DIR="$TAGTRAIN_WEB_TARGET_DIR" \
+  cargo build --release --lib --target wasm32-unknown-unknown --no-default-features
+WASM="$TAGTRAIN_WEB_TARGET_DIR/wasm32-unknown-unknown/release/tagtrain.wasm"
 
-echo "==> generating its JS glue"
+say "generating its JS glue"
 rm -rf www/predict/pkg
 wasm-bindgen --target web --no-typescript --out-name tagtrain_predict --out-dir www/predict/pkg "$WASM"
 
 optimise_wasm www/predict/pkg/tagtrain_predict_bg.wasm
 
-echo "==> tsc: the package's types against tests/predict-types/usage.ts"
+say "tsc: the package's types against tests/predict-types/usage.ts"
 node_modules/.bin/tsc -p tests/predict-types
 
-echo "==> npm pack"
+say "npm pack"
 PACK_DIR="$CARGO_TARGET_DIR/predict-pack"
 mkdir -p "$PACK_DIR"
 (cd www/predict && npm pack --silent --pack-destination "$PACK_DIR" >/dev/null)

@@ -3,41 +3,54 @@
 //!
 //! The pipeline: [`data`] (zip → `index.csv` → decoded `u8` images → batches) → [`train`]
 //! (a step-by-step session with async device reads) → [`checkpoint`] (one `.safetensors` file
-//! with JSON metadata) → [`infer`] (per-label probabilities). [`device`] picks WebGPU or the CPU.
-//! The browser front end lives in `wasm/` (the only `#[wasm_bindgen]` module); the CLI in
-//! `src/bin/tagtrain/`.
+//! with JSON metadata) → [`infer`] (per-label probabilities), with [`metrics`], [`review`] and
+//! [`report`] to judge a model. [`ComputeDevice`] picks WebGPU or the CPU. The browser front end
+//! lives in `wasm/` (the only `#[wasm_bindgen]` module); the CLI in `src/bin/tagtrain/`.
 //!
-//! The types a program needs are re-exported here, at the crate root.
+//! The types a program needs are re-exported here, at the crate root; the network, the device,
+//! the options and the limits are internal modules. [`unstable`] holds the hooks of this crate's
+//! benchmarks, fuzz targets and tests, with no promise that they stay.
 
 #![warn(missing_docs)]
 
+// The public modules follow the pipeline; the rest is internal, and what a program needs of it
+// is re-exported below. Hooks for the benches, fuzz targets and tests are in [`unstable`].
 pub mod checkpoint;
 pub mod data;
-pub mod device;
-mod error;
-pub mod export;
-pub mod gallery;
 pub mod infer;
-mod limits;
-pub mod memory;
 pub mod metrics;
-pub mod model;
-mod options;
-#[cfg(all(test, feature = "train"))]
-mod payload_types;
 #[cfg(feature = "train")]
 pub mod report;
 pub mod review;
-#[doc(hidden)]
-pub mod rng;
-#[cfg(feature = "train")]
-pub mod saliency;
-pub mod scoring;
-mod summary;
-pub mod thresholds;
 #[cfg(feature = "train")]
 pub mod train;
-pub mod workspace;
+pub mod unstable;
+
+mod device;
+mod error;
+// The web export and the page's gallery and worker state are the browser's: only the wasm
+// bindings use them (their own unit tests run natively, where some of it goes unused).
+#[cfg(any(target_arch = "wasm32", test))]
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod export;
+#[cfg(any(target_arch = "wasm32", test))]
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod gallery;
+mod limits;
+mod memory;
+mod model;
+mod options;
+#[cfg(all(test, feature = "train"))]
+mod payload_types;
+mod rng;
+#[cfg(feature = "train")]
+mod saliency;
+mod scoring;
+mod summary;
+mod thresholds;
+#[cfg(any(target_arch = "wasm32", test))]
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod workspace;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
@@ -50,11 +63,13 @@ pub use infer::{Evaluation, LabelPrediction, Predictor};
 pub use limits::Limits;
 pub use memory::{MemoryPlan, MemoryVerdict};
 pub use metrics::{LabelMetrics, MultiLabelMetrics};
-pub use model::{ConvInit, ResNetKind, ResNetV2, ResNetV2Config, StrideOn};
+pub use model::{ConvInit, Footprint, ResNetKind, ResNetV2, ResNetV2Config, StrideOn};
 pub use options::{
     AugmentOptions, Bounds, KeptEpoch, ModelChoice, OptionLimits, TrainingChoices, TrainingOptions,
     WeightsInit,
 };
+#[cfg(feature = "train")]
+pub use saliency::{HeatMap, Saliency};
 pub use summary::{DatasetSummary, Recommendation};
 pub use thresholds::ThresholdGoal;
 #[cfg(feature = "train")]

@@ -67,13 +67,6 @@ pub fn curve_of(sweep: &Sweep) -> Vec<CurvePoint> {
         .collect()
 }
 
-/// Precision and recall of one label at `threshold` (0 and 0 when nothing is predicted).
-pub fn precision_recall_at(scores: &[f32], truth: &[u8], threshold: f32) -> (f64, f64) {
-    let mut points = curve(scores, truth);
-    points.retain(|p| p.threshold >= threshold);
-    points.last().map(|p| (p.precision, p.recall)).unwrap_or((0.0, 0.0))
-}
-
 /// One threshold per label for `goal`, from validation probabilities and targets (`n × labels`,
 /// row-major). Labels without a positive or without examples keep 0.5.
 pub fn tune_thresholds(
@@ -139,6 +132,14 @@ pub fn tune_one(scores: &[f32], truth: &[u8], goal: ThresholdGoal) -> f32 {
 mod tests {
     use super::*;
     use crate::rng::SeededRng;
+
+    /// Precision and recall of one label at `threshold` (0 and 0 when nothing is predicted):
+    /// the oracle the tuned thresholds are checked against.
+    fn precision_recall_at(scores: &[f32], truth: &[u8], threshold: f32) -> (f64, f64) {
+        let mut points = curve(scores, truth);
+        points.retain(|p| p.threshold >= threshold);
+        points.last().map(|p| (p.precision, p.recall)).unwrap_or((0.0, 0.0))
+    }
 
     fn f1_at(scores: &[f32], truth: &[u8], t: f32) -> f64 {
         let (p, r) = precision_recall_at(scores, truth, t);

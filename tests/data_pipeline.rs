@@ -222,7 +222,7 @@ fn the_recommended_batch_fits_a_tab() {
         };
         source.memory_plan(&options).unwrap().network_bytes
     };
-    let half_tab = tagtrain::memory::TAB_COMFORT_BYTES / 2;
+    let half_tab = tagtrain::unstable::TAB_COMFORT_BYTES / 2;
     assert!(recommended.batch_size == 8 || plan(recommended.batch_size) <= half_tab);
     assert!(plan(recommended.batch_size * 2) > half_tab);
 }

@@ -7,11 +7,11 @@ mod common;
 
 use common::{png, zip_of};
 use image::RgbImage;
+use tagtrain::ComputeDevice;
+use tagtrain::Saliency;
 use tagtrain::data::{Dataset, DatasetSource, NO_GROUP, stratified_split};
-use tagtrain::device::ComputeDevice;
 use tagtrain::infer::Predictor;
-use tagtrain::rng::SeededRng;
-use tagtrain::saliency::Saliency;
+use tagtrain::unstable::SeededRng;
 use tagtrain::{Limits, ResizePolicy, TrainingOptions, TrainingSession, checkpoint};
 
 /// A noisy `size`-px PNG, different for every `seed`.

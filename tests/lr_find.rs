@@ -5,7 +5,7 @@
 mod common;
 
 use common::synthetic_dataset;
-use tagtrain::device::ComputeDevice;
+use tagtrain::ComputeDevice;
 use tagtrain::train::{LrFindOptions, LrFinder};
 use tagtrain::{TrainingOptions, TrainingSession};
 

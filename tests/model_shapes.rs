@@ -1,7 +1,7 @@
 //! Every supported depth builds and maps images to one logit per label.
 
 use burn::tensor::{Device, Tensor};
-use tagtrain::model::{ResNetKind, ResNetV2Config};
+use tagtrain::{ResNetKind, ResNetV2Config};
 
 #[test]
 fn every_supported_depth_gives_batch_by_labels() {

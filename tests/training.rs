@@ -3,8 +3,8 @@
 mod common;
 
 use common::synthetic_dataset;
+use tagtrain::ComputeDevice;
 use tagtrain::checkpoint;
-use tagtrain::device::ComputeDevice;
 use tagtrain::infer::Predictor;
 use tagtrain::{TrainingOptions, TrainingSession, WeightsInit};
 
@@ -63,7 +63,7 @@ fn learns_a_synthetic_multi_label_task_and_round_trips() {
     let images: Vec<&[u8]> = (0..8).map(|i| dataset.image(i)).collect();
     let loaded = pollster::block_on(predictor.probabilities(&images)).unwrap();
     let direct = {
-        let input = tagtrain::data::batcher::images_tensor(
+        let input = tagtrain::unstable::images_tensor(
             images.iter().copied(),
             16,
             &metadata.input.normalization,

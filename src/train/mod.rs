@@ -19,11 +19,9 @@ mod schedule;
 mod session;
 mod start;
 
-pub use budget::{TIMED_STEPS, epochs_for_budget};
+pub use budget::TIMED_STEPS;
 pub use events::{EpochReport, LabelCurve, RunHistory, SessionInfo, StepEvent, Throughput};
-pub use fingerprint::DatasetFingerprint;
-pub use loss::{bce_with_logits, bce_with_logits_cpu, positive_weights};
 pub use lr_find::{LrFindOptions, LrFindReport, LrFinder, LrPoint};
-pub use run_file::{RUN_FORMAT, RUN_VERSION, SavedRunInfo, saved_run_info};
-pub use schedule::{steps_per_epoch, warmup_cosine, warmup_steps};
+pub use run_file::{SavedRunInfo, saved_run_info};
+pub use schedule::steps_per_epoch;
 pub use session::TrainingSession;

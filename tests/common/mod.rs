@@ -5,7 +5,7 @@ use std::io::{Cursor, Write};
 
 use image::{DynamicImage, ImageFormat, RgbImage};
 use tagtrain::data::Dataset;
-use tagtrain::rng::SeededRng;
+use tagtrain::unstable::SeededRng;
 use zip::write::SimpleFileOptions;
 
 /// Builds a zip from (path, bytes) pairs.
