@@ -14,9 +14,8 @@ if [ "$CARGO_VERSION" != "$PACKAGE_VERSION" ]; then
 fi
 
 say "building the predict-only wasm module (release, --no-default-features)"
-CARGO_TARGET_DIR="$TAGTRAIN_WEB_TARGET_DIR" \
-  cargo build --release --lib --target wasm32-unknown-unknown --no-default-features
-WASM="$TAGTRAIN_WEB_TARGET_DIR/wasm32-unknown-unknown/release/tagtrain.wasm"
+cargo build --release --lib --target wasm32-unknown-unknown --no-default-features
+WASM="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/tagtrain.wasm"
 
 say "generating its JS glue"
 rm -rf www/predict/pkg

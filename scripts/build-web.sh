@@ -13,24 +13,16 @@ fi
 
 WB_VERSION="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)"
 if [ -z "$WB_VERSION" ]; then echo "cannot find wasm-bindgen in Cargo.lock" >&2; exit 1; fi
-# wasm-bindgen-cli compiles alongside the module, in a temporary target dir of its own (cargo
-# install's default), so neither waits on the other's lock.
-BINDGEN_INSTALL=
 if ! command -v wasm-bindgen >/dev/null || [ "$(wasm-bindgen --version | awk '{print $2}')" != "$WB_VERSION" ]; then
-  say "installing wasm-bindgen-cli $WB_VERSION (while the module builds)"
+  say "installing wasm-bindgen-cli $WB_VERSION"
   # Not --locked: one of its locked dependencies is no longer in the registry. Not linted either
   # (scripts/test.sh lints this project's crates through RUSTC_WORKSPACE_WRAPPER).
-  env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS -u CARGO_TARGET_DIR \
-    cargo install --quiet wasm-bindgen-cli --version "=$WB_VERSION" &
-  BINDGEN_INSTALL=$!
+  env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS cargo install wasm-bindgen-cli --version "=$WB_VERSION"
 fi
 
 say "building the wasm module (release)"
-CARGO_TARGET_DIR="$TAGTRAIN_WEB_TARGET_DIR" cargo build --release --lib --target wasm32-unknown-unknown
-WASM="$TAGTRAIN_WEB_TARGET_DIR/wasm32-unknown-unknown/release/tagtrain.wasm"
-if [ -n "$BINDGEN_INSTALL" ]; then
-  wait "$BINDGEN_INSTALL" || { echo "installing wasm-bindgen-cli $WB_VERSION failed" >&2; exit 1; }
-fi
+cargo build --release --lib --target wasm32-unknown-unknown
+WASM="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/tagtrain.wasm"
 
 say "generating JS glue (and its .d.ts, which tsc checks the page against)"
 rm -rf www/pkg

@@ -1,9 +1,6 @@
 # Shared set-up for the scripts: sourced, not run.
 # Cargo's target dir lives outside the clone so CI and later runs reuse the (slow) Burn build.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tagtrain-target}"
-# The two wasm modules build in a target dir of their own, so that scripts/test.sh can build them
-# while the native tests build: Cargo's lock on a target dir would make the builds take turns.
-export TAGTRAIN_WEB_TARGET_DIR="${TAGTRAIN_WEB_TARGET_DIR:-$CARGO_TARGET_DIR/web}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ROOT
 

@@ -9,7 +9,6 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 
-
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
@@ -45,32 +44,6 @@ RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
 export RUSTC_WORKSPACE_WRAPPER
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 
-# Two lanes at once, so that neither core idles while Cargo waits on one big crate (issue #31: a
-# cold run went from 51 to … minutes on 2 cores). The native lane builds, lints and runs the Rust
-# tests; the web lane builds the two wasm modules (in their own target dir: env.sh), lints them
-# the same way, and type-checks the page. Its lines start with "[web]". The browser tests need
-# both.
-web_lane() {
-  bash scripts/build-web.sh
-  # The page's JavaScript, type-checked against the wasm module's .d.ts (just written to
-  # www/pkg/) and the payload types generated from the Rust structs (www/types/; the native
-  # lane's `cargo test` fails if they are stale). The page, then the worker and the service
-  # worker (other globals).
-  say "tsc (the page, the worker)"
-  npx tsc -p .
-  npx tsc -p tsconfig.worker.json
-  bash scripts/build-predict.sh
-}
-stop_tree() {
-  local child
-  for child in $(pgrep -P "$1"); do stop_tree "$child"; done
-  kill "$1" 2>/dev/null || true
-}
-say "web lane: started alongside the native lane"
-web_lane > >(sed -u 's/^/[web] /') 2>&1 &
-WEB_LANE=$!
-trap 'stop_tree "$WEB_LANE"' EXIT
-
 say "cargo test (native; every target built and linted, warnings are errors)"
 cargo test --release --all-targets --no-run
 cargo test --release
@@ -90,12 +63,16 @@ LD_LIBRARY_PATH="$(dirname "$SWIFTSHADER_ICD")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PA
   VK_ICD_FILENAMES="$SWIFTSHADER_ICD" TAGTRAIN_REQUIRE_GPU=1 \
   cargo test --release --lib -- gpu_conv model::conv model::norm
 
-say "native lane done; waiting for the web lane"
-if ! wait "$WEB_LANE"; then
-  echo "error: the web lane failed (its lines start with [web])" >&2
-  exit 1
-fi
-trap - EXIT
+bash scripts/build-web.sh
+
+# The page's JavaScript, type-checked against the wasm module's .d.ts (just written to www/pkg/)
+# and the payload types generated from the Rust structs (www/types/; `cargo test` above failed
+# if they were stale). The page, then the worker and the service worker (other globals).
+say "tsc (the page, the worker)"
+npx tsc -p .
+npx tsc -p tsconfig.worker.json
+
+bash scripts/build-predict.sh
 
 say "browser end-to-end tests"
 node --test --test-concurrency=1 tests/e2e/

@@ -28,13 +28,13 @@ pub mod unstable;
 
 mod device;
 mod error;
-// The web export and the page's gallery and worker state are the browser's: only the wasm
-// bindings use them (their own unit tests run natively, where some of it goes unused).
-#[cfg(any(target_arch = "wasm32", test))]
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+// The web export and the page's gallery and worker state are the training page's: only its
+// wasm bindings use them (their own unit tests run natively, where some of it goes unused).
+#[cfg(any(all(target_arch = "wasm32", feature = "train"), test))]
+#[cfg_attr(not(all(target_arch = "wasm32", feature = "train")), allow(dead_code))]
 mod export;
-#[cfg(any(target_arch = "wasm32", test))]
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+#[cfg(any(all(target_arch = "wasm32", feature = "train"), test))]
+#[cfg_attr(not(all(target_arch = "wasm32", feature = "train")), allow(dead_code))]
 mod gallery;
 mod limits;
 mod memory;
@@ -48,8 +48,8 @@ mod saliency;
 mod scoring;
 mod summary;
 mod thresholds;
-#[cfg(any(target_arch = "wasm32", test))]
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+#[cfg(any(all(target_arch = "wasm32", feature = "train"), test))]
+#[cfg_attr(not(all(target_arch = "wasm32", feature = "train")), allow(dead_code))]
 mod workspace;
 
 #[cfg(target_arch = "wasm32")]

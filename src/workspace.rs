@@ -46,11 +46,6 @@ impl<D, M, R> Default for Workspace<D, M, R> {
 }
 
 impl<D, M, R> Workspace<D, M, R> {
-    /// Nothing loaded, nothing running.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// The loaded dataset.
     ///
     /// # Errors
@@ -159,11 +154,6 @@ impl<D, M, R> Workspace<D, M, R> {
         self.running = None;
     }
 
-    /// The task running, if any.
-    pub fn running(&self) -> Option<Task> {
-        self.running
-    }
-
     /// Asks the running training run or learning-rate test to stop after its current step;
     /// whether one was running.
     pub fn request_stop(&mut self) -> bool {
@@ -212,7 +202,7 @@ mod tests {
 
     #[test]
     fn nothing_loaded_says_what_to_load() {
-        let mut w = Loaded::new();
+        let mut w = Loaded::default();
         assert_eq!(
             w.dataset().unwrap_err().to_string(),
             "no dataset is loaded; load a dataset zip first"
@@ -227,16 +217,16 @@ mod tests {
         );
         assert!(w.start(Task::Training).is_err());
         assert!(w.images().is_err());
-        assert_eq!(w.running(), None);
+        assert_eq!(w.running, None);
         assert!(!w.request_stop());
     }
 
     #[test]
     fn one_task_at_a_time_and_the_images_wait_for_it() {
-        let mut w = Loaded::new();
+        let mut w = Loaded::default();
         w.set_dataset("zip");
         assert_eq!(*w.start(Task::Training).unwrap(), "zip");
-        assert_eq!(w.running(), Some(Task::Training));
+        assert_eq!(w.running, Some(Task::Training));
         assert_eq!(
             w.start(Task::Training).unwrap_err().to_string(),
             "a training run is in progress; train when it is done"
@@ -261,7 +251,7 @@ mod tests {
 
     #[test]
     fn an_evaluation_needs_a_model_and_freezes_it() {
-        let mut w = Loaded::new();
+        let mut w = Loaded::default();
         w.set_dataset("zip");
         assert!(
             w.start(Task::Evaluation).unwrap_err().to_string().starts_with("no model is loaded")
@@ -283,7 +273,7 @@ mod tests {
 
     #[test]
     fn a_new_dataset_or_model_replaces_the_review() {
-        let mut w = Loaded::new();
+        let mut w = Loaded::default();
         w.set_dataset("zip");
         w.set_model("model", Some("validation"));
         assert_eq!(w.review(), Some(&"validation"));
@@ -297,7 +287,7 @@ mod tests {
 
     #[test]
     fn a_stop_is_for_the_running_run_only() {
-        let mut w = Loaded::new();
+        let mut w = Loaded::default();
         w.set_dataset("zip");
         assert!(!w.request_stop());
         w.start(Task::Training).unwrap();
