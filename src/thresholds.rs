@@ -11,7 +11,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::scoring::{ScoreTable, Sweep, f1, sweep};
+use crate::scoring::Sweep;
+#[cfg(feature = "train")]
+use crate::scoring::{ScoreTable, f1, sweep};
 
 /// What the thresholds aim for. JSON: `{ "goal": "maxF1" }`, `{ "goal": "precision",
 /// "target": 0.9 }` or `{ "goal": "recall", "target": 0.9 }`.
@@ -50,6 +52,7 @@ pub struct CurvePoint {
 
 /// The precision–recall curve of one label: one point per distinct probability, highest
 /// threshold first. Empty without examples. NaN probabilities count as 0.
+#[cfg(feature = "train")]
 pub fn curve(scores: &[f32], truth: &[u8]) -> Vec<CurvePoint> {
     curve_of(&sweep(scores, truth))
 }
@@ -69,6 +72,7 @@ pub fn curve_of(sweep: &Sweep) -> Vec<CurvePoint> {
 
 /// One threshold per label for `goal`, from validation probabilities and targets (`n × labels`,
 /// row-major). Labels without a positive or without examples keep 0.5.
+#[cfg(feature = "train")]
 pub fn tune_thresholds(
     probs: &[f32],
     targets: &[u8],
@@ -85,6 +89,7 @@ pub fn tune_thresholds(
 }
 
 /// The threshold of one label for `goal`.
+#[cfg(feature = "train")]
 pub fn tune_one(scores: &[f32], truth: &[u8], goal: ThresholdGoal) -> f32 {
     let points = curve(scores, truth);
     let positives = truth.iter().filter(|t| **t == 1).count();
@@ -128,7 +133,7 @@ pub fn tune_one(scores: &[f32], truth: &[u8], goal: ThresholdGoal) -> f32 {
     (points[chosen].threshold + next_lower) / 2.0
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "train"))]
 mod tests {
     use super::*;
     use crate::rng::SeededRng;

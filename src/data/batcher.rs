@@ -83,6 +83,7 @@ pub fn images_tensor<'a>(
 }
 
 /// Builds the `[batch, labels]` 0/1 target tensor for the given images.
+#[cfg(feature = "train")]
 pub fn targets_tensor(dataset: &Dataset, indices: &[usize], device: &Device) -> Tensor<2> {
     let values: Vec<f32> =
         indices.iter().flat_map(|&i| dataset.target(i).iter().map(|t| f32::from(*t))).collect();
