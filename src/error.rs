@@ -110,6 +110,13 @@ pub enum ErrorKind {
         /// The decoder's reason.
         reason: String,
     },
+    /// An audio clip could not be decoded, or holds nothing to hear.
+    AudioDecode {
+        /// The clip's path in the zip (or the name the caller gave).
+        clip: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The dataset has nothing to train on.
     EmptyDataset {
         /// Why, and what to do.
@@ -300,6 +307,10 @@ impl Error {
         Self::new(ErrorKind::ImageDecode { image: image.to_string(), reason: reason.to_string() })
     }
 
+    pub(crate) fn audio_decode(clip: &str, reason: &str) -> Self {
+        Self::new(ErrorKind::AudioDecode { clip: clip.to_string(), reason: reason.to_string() })
+    }
+
     pub(crate) fn empty_dataset(reason: impl Into<String>) -> Self {
         Self::new(ErrorKind::EmptyDataset { reason: reason.into() })
     }
@@ -398,6 +409,10 @@ impl fmt::Display for Error {
             ImageDecode { image, reason } => write!(
                 f,
                 "image '{image}' cannot be decoded ({reason}); replace it with a valid .jpg or .png or remove its row"
+            ),
+            AudioDecode { clip, reason } => write!(
+                f,
+                "clip '{clip}' cannot be used: {reason}; replace it with a valid WAV, FLAC, Ogg Vorbis or MP3 file or remove its row"
             ),
             EmptyDataset { reason } => write!(f, "the dataset cannot be used: {reason}"),
             InvalidOption { option, message } => write!(f, "option '{option}': {message}"),

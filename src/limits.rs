@@ -26,6 +26,13 @@ pub struct Limits {
     pub max_image_side: u32,
     /// Most pixels (width × height) in one image.
     pub max_image_pixels: u64,
+    /// Longest audio clip in seconds (its mono samples are held while its spectrogram is made:
+    /// 4 bytes × rate × seconds, 230 MB at the defaults' extremes).
+    pub max_clip_seconds: u32,
+    /// Highest audio sample rate in samples per second.
+    pub max_sample_rate: u32,
+    /// Most audio channels in one file (they are mixed to mono as they are decoded).
+    pub max_audio_channels: u32,
 }
 
 impl Default for Limits {
@@ -39,6 +46,9 @@ impl Default for Limits {
             max_columns: 2_000,
             max_image_side: 12_000,
             max_image_pixels: 50_000_000,
+            max_clip_seconds: 600,
+            max_sample_rate: 96_000,
+            max_audio_channels: 32,
         }
     }
 }
@@ -113,6 +123,33 @@ impl Limits {
         at_most("side (pixels)", &place, self.max_image_side.into(), side.into())?;
         let pixels = u64::from(width) * u64::from(height);
         at_most("pixel count", &place, self.max_image_pixels, pixels)
+    }
+
+    /// An audio file's sample rate, declared in its header.
+    pub fn check_audio_rate(&self, name: &str, rate: u32) -> Result<()> {
+        let place = format!("clip '{name}'");
+        at_most("sample rate (Hz)", &place, self.max_sample_rate.into(), rate.into())?;
+        if rate == 0 {
+            return Err(Error::audio_decode(name, "its header says 0 samples per second"));
+        }
+        Ok(())
+    }
+
+    /// An audio file's channel count.
+    pub fn check_audio_channels(&self, name: &str, channels: u64) -> Result<()> {
+        at_most(
+            "channel count",
+            &format!("clip '{name}'"),
+            self.max_audio_channels.into(),
+            channels,
+        )
+    }
+
+    /// An audio clip's length in frames at `rate` (declared in its header, or decoded so far),
+    /// against [`Limits::max_clip_seconds`].
+    pub fn check_audio_length(&self, name: &str, frames: u64, rate: u32) -> Result<()> {
+        let limit = u64::from(self.max_clip_seconds) * u64::from(rate);
+        at_most("length (samples per channel)", &format!("clip '{name}'"), limit, frames)
     }
 
     /// The bytes a decoder may allocate for one image: 8 per pixel (16-bit RGBA) at most.

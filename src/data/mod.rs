@@ -8,6 +8,7 @@
 //! set-up, the memory plan) asks the data from above.
 
 mod archive;
+pub mod audio;
 pub(crate) mod batcher;
 mod dataset;
 mod decode;

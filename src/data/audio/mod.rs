@@ -1,0 +1,46 @@
+//! Sound as pictures (issue #33): an audio file becomes a log-mel spectrogram, a one-channel
+//! image the network trains on like any photo.
+//!
+//! [`decode_audio`] reads WAV, FLAC, Ogg Vorbis and MP3 (symphonia, pure Rust: the page, the CLI
+//! and the predict package share this path) and mixes to mono; [`resample`] brings the clip to
+//! the settings' rate; [`window_of`] takes the fixed-length window; [`log_mel`] and
+//! [`LogMel::to_image`] make the picture. [`SoundSettings`] records every choice.
+
+mod decode;
+mod resample;
+mod spectrogram;
+
+pub use decode::{AudioFormat, Clip, decode_audio};
+pub use resample::resample;
+pub use spectrogram::{Crop, DB_CEIL, DB_FLOOR, LogMel, SoundSettings, log_mel, window_of};
+
+use crate::error::Result;
+use crate::limits::Limits;
+
+/// A clip's spectrogram image, `side × side`, one channel: decoded, mixed to mono, resampled,
+/// windowed by `crop`, and drawn by `settings` (which must have passed
+/// [`SoundSettings::check`]).
+///
+/// # Errors
+/// As [`decode_audio`].
+pub fn spectrogram_image(
+    name: &str,
+    bytes: &[u8],
+    settings: &SoundSettings,
+    side: usize,
+    crop: Crop,
+    limits: &Limits,
+) -> Result<Vec<u8>> {
+    let clip = decode_audio(name, bytes, limits)?;
+    Ok(clip_image(&clip, settings, side, crop))
+}
+
+/// A decoded clip's spectrogram image (see [`spectrogram_image`]).
+pub fn clip_image(clip: &Clip, settings: &SoundSettings, side: usize, crop: Crop) -> Vec<u8> {
+    let samples = resample(&clip.samples, clip.sample_rate, settings.sample_rate);
+    let window = window_of(&samples, settings.clip_samples(), crop);
+    log_mel(&window, settings).to_image(side)
+}
+
+#[cfg(test)]
+mod tests;
