@@ -2,7 +2,12 @@
 # Builds the predict-only package (@tagtrain/predict, issue #10) into www/predict/pkg/: the same
 # Rust core without training (no autodiff, optimiser or session) and without the GPU backend,
 # then packs it with `npm pack`. Run after scripts/build-web.sh (which installs the tools).
+#
+#   --no-precache   leave the service worker's list alone (scripts/test.sh writes it once the
+#                   web module's wasm-opt, running beside this build, is done).
 set -euo pipefail
+PRECACHE=1
+if [ "${1:-}" = "--no-precache" ]; then PRECACHE=0; fi
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 
@@ -47,4 +52,4 @@ if [ "$TOTAL_GZ" -gt "$BUDGET" ]; then
 fi
 
 # The service worker's list of files to keep offline, with their hashes (www/precache.js).
-node scripts/precache.mjs
+if [ "$PRECACHE" = 1 ]; then node scripts/precache.mjs; fi

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Builds the wasm module and its JS glue into www/pkg/.
+# Builds the wasm module and its JS glue into www/pkg/, optimises it with wasm-opt and lists the
+# files the service worker keeps offline.
 # Installs what is missing: the wasm32 target and wasm-bindgen-cli at exactly the version in
 # Cargo.lock (a mismatch makes the glue and the module disagree).
+#
+#   --bind-only   stop after wasm-bindgen: no wasm-opt, no precache list. scripts/test.sh runs
+#                 the single-threaded wasm-opt itself, beside the predict package's build.
 set -euo pipefail
+BIND_ONLY=0
+if [ "${1:-}" = "--bind-only" ]; then BIND_ONLY=1; fi
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 
@@ -27,6 +33,7 @@ WASM="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/tagtrain.wasm"
 say "generating JS glue (and its .d.ts, which tsc checks the page against)"
 rm -rf www/pkg
 wasm-bindgen --target web --out-dir www/pkg "$WASM"
+if [ "$BIND_ONLY" = 1 ]; then exit 0; fi
 
 optimise_wasm www/pkg/tagtrain_bg.wasm
 ls -l www/pkg/tagtrain_bg.wasm

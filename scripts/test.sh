@@ -3,8 +3,8 @@
 # items), the Rust unit and integration tests (native, flex CPU backend; the GPU convolution
 # kernels on SwiftShader's Vulkan), the page's JavaScript type-checked by tsc, then the browser
 # end-to-end tests (headless Chromium, WebGPU on SwiftShader and the CPU fallback).
-# On a fresh machine it first installs what is missing: Chromium (Debian), the npm test tools,
-# the wasm32 target and the pinned wasm-bindgen-cli.
+# On a fresh machine it first installs what is missing: Chromium, sox and espeak-ng (Debian),
+# the npm test tools, the wasm32 target and the pinned wasm-bindgen-cli.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
@@ -15,6 +15,13 @@ if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   say "installing Debian's chromium"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+# The sound tests synthesise their clips (scripts/make-sounds.mjs).
+if ! command -v sox >/dev/null || ! command -v espeak-ng >/dev/null || ! command -v zip >/dev/null \
+  || ! sox -h 2>/dev/null | grep -q "FILE FORMATS:.* mp3"; then
+  say "installing Debian's sox, libsox-fmt-mp3, espeak-ng and zip"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sox libsox-fmt-mp3 espeak-ng zip >/dev/null
 fi
 if ! command -v node >/dev/null; then
   say "installing Node.js"
@@ -44,8 +51,22 @@ RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
 export RUSTC_WORKSPACE_WRAPPER
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 
-say "cargo test (native; every target built and linted, warnings are errors)"
+say "cargo test --no-run (native; every target built and linted, warnings are errors)"
 cargo test --release --all-targets --no-run
+
+# The web module is built next, and its wasm-opt (one core, minutes) runs in the background
+# while the other core runs the native tests and, after them, the predict package's build: the
+# steps share the two cores instead of waiting in line (issue #31). Failures still stop the run:
+# the background step's status is checked before the browser tests.
+bash scripts/build-web.sh --bind-only
+OPT_LOG="$(mktemp)"
+optimise_wasm www/pkg/tagtrain_bg.wasm >"$OPT_LOG" 2>&1 &
+OPT_PID=$!
+# A failure below ends the run: take the background step with it.
+trap 'kill "$OPT_PID" 2>/dev/null || true' EXIT
+say "wasm-opt of the web module started in the background"
+
+say "cargo test (native)"
 cargo test --release
 
 # The project's GPU paths against burn's (the convolution kernels of src/model/gpu_conv, the
@@ -63,16 +84,24 @@ LD_LIBRARY_PATH="$(dirname "$SWIFTSHADER_ICD")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PA
   VK_ICD_FILENAMES="$SWIFTSHADER_ICD" TAGTRAIN_REQUIRE_GPU=1 \
   cargo test --release --lib -- gpu_conv model::conv model::norm
 
-bash scripts/build-web.sh
-
-# The page's JavaScript, type-checked against the wasm module's .d.ts (just written to www/pkg/)
-# and the payload types generated from the Rust structs (www/types/; `cargo test` above failed
-# if they were stale). The page, then the worker and the service worker (other globals).
+# The page's JavaScript, type-checked against the wasm module's .d.ts (written to www/pkg/ by
+# wasm-bindgen) and the payload types generated from the Rust structs (www/types/; `cargo test`
+# above failed if they were stale). The page, then the worker and the service worker.
 say "tsc (the page, the worker)"
 npx tsc -p .
 npx tsc -p tsconfig.worker.json
 
-bash scripts/build-predict.sh
+bash scripts/build-predict.sh --no-precache
+
+say "waiting for the web module's wasm-opt"
+if ! wait "$OPT_PID"; then
+  cat "$OPT_LOG" >&2
+  echo "error: wasm-opt of the web module failed" >&2
+  exit 1
+fi
+cat "$OPT_LOG"
+ls -l www/pkg/tagtrain_bg.wasm
+node scripts/precache.mjs
 
 say "browser end-to-end tests"
 node --test --test-concurrency=1 tests/e2e/

@@ -117,6 +117,13 @@ pub enum ErrorKind {
         /// What is wrong with it.
         reason: String,
     },
+    /// A dataset lists both images and sound clips.
+    MixedMedia {
+        /// One of its images.
+        image: String,
+        /// One of its sound clips.
+        clip: String,
+    },
     /// The dataset has nothing to train on.
     EmptyDataset {
         /// Why, and what to do.
@@ -311,6 +318,10 @@ impl Error {
         Self::new(ErrorKind::AudioDecode { clip: clip.to_string(), reason: reason.to_string() })
     }
 
+    pub(crate) fn mixed_media(image: &str, clip: &str) -> Self {
+        Self::new(ErrorKind::MixedMedia { image: image.to_string(), clip: clip.to_string() })
+    }
+
     pub(crate) fn empty_dataset(reason: impl Into<String>) -> Self {
         Self::new(ErrorKind::EmptyDataset { reason: reason.into() })
     }
@@ -413,6 +424,10 @@ impl fmt::Display for Error {
             AudioDecode { clip, reason } => write!(
                 f,
                 "clip '{clip}' cannot be used: {reason}; replace it with a valid WAV, FLAC, Ogg Vorbis or MP3 file or remove its row"
+            ),
+            MixedMedia { image, clip } => write!(
+                f,
+                "index.csv lists images (such as '{image}') and sound clips (such as '{clip}'); a dataset holds one kind: put the images and the sounds in two zips"
             ),
             EmptyDataset { reason } => write!(f, "the dataset cannot be used: {reason}"),
             InvalidOption { option, message } => write!(f, "option '{option}': {message}"),

@@ -48,13 +48,14 @@ impl Recommendation {
         Self { kind, depth: kind.depths()[0], image_size, batch_size }
     }
 
-    /// The brief's recommendation for a profiled dataset: by its median side, in batches by
-    /// its number of images.
+    /// The brief's recommendation for a profiled dataset: by its median side (for sound clips,
+    /// the spectrogram's mel bands: one row per band), in batches by its number of images.
     pub fn for_profile(profile: &DatasetProfile) -> Self {
-        Self {
-            batch_size: Self::batch_for_images(profile.images),
-            ..Self::for_sides(profile.median_side())
-        }
+        let side = match &profile.sound {
+            Some(sound) => sound.settings.mel_bands,
+            None => profile.median_side(),
+        };
+        Self { batch_size: Self::batch_for_images(profile.images), ..Self::for_sides(side) }
     }
 
     /// Images per step for a dataset of `images`: enough steps an epoch for the optimiser to
@@ -114,6 +115,8 @@ mod tests {
     fn serialises_as_one_object_of_the_profile_and_the_recommendation() {
         let profile = DatasetProfile {
             images: 60,
+            kind: crate::data::MediaKind::Images,
+            sound: None,
             image_column: "image".into(),
             labels: Vec::new(),
             sizes: vec![crate::data::SizeCount { width: 40, height: 30, count: 60 }],
@@ -142,12 +145,14 @@ mod tests {
                 "groupColumn",
                 "imageColumn",
                 "images",
+                "kind",
                 "labels",
                 "labelsPerImage",
                 "maxSide",
                 "minSide",
                 "recommended",
                 "sizes",
+                "sound",
                 "splitColumn",
                 "warnings",
             ]

@@ -365,3 +365,95 @@ fn train_lr_auto_runs_the_range_test_and_trains_at_its_suggestion() {
     assert!(used > 1e-6 && used < 1.0, "{used}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Issue #33: the synthesised sound dataset (`scripts/make-sounds.mjs`: sox and espeak-ng;
+/// six labels that co-occur, seven encodings, five rates, mono and stereo): `inspect`
+/// summarises it, training hears every label, `eval`, `predict` and `predict --windows` score
+/// clips, and a model of one kind refuses files of the other.
+#[test]
+fn sounds_inspect_train_eval_predict() {
+    let dir = temp_dir("sounds");
+    let made = Command::new("node")
+        .args(["scripts/make-sounds.mjs", dir.to_str().unwrap(), "--train", "160", "--test", "60"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("node runs");
+    assert!(
+        made.success(),
+        "make-sounds.mjs failed (it needs sox, libsox-fmt-mp3, espeak-ng and zip)"
+    );
+    let train = dir.join("sounds_train.zip");
+    let test = dir.join("sounds_test.zip");
+    let (train, test) = (train.to_str().unwrap(), test.to_str().unwrap());
+
+    let text = tagtrain(&["inspect", train]);
+    assert!(text.status.success(), "{}", stderr(&text));
+    let text = stdout(&text);
+    assert!(text.contains("160 sound clips, 6 labels (file paths from column 'audio')"), "{text}");
+    for part in [
+        "clip lengths:",
+        "sample rates:",
+        "44100 Hz",
+        "formats:",
+        "MP3",
+        "Ogg Vorbis",
+        "spectrograms:",
+    ] {
+        assert!(text.contains(part), "no '{part}' in:\n{text}");
+    }
+    let summary = json(&tagtrain(&["inspect", train, "--json"]));
+    let profile = &summary; // the profile's fields, beside `recommended`
+    assert_eq!(profile["kind"], "sounds");
+    assert_eq!(profile["sound"]["clips"], 160);
+    let median = profile["sound"]["medianSeconds"].as_f64().unwrap();
+    assert!((0.8..=2.0).contains(&median), "median {median}");
+    assert_eq!(summary["recommended"]["imageSize"], 64);
+
+    let model = dir.join("sounds.safetensors");
+    let model = model.to_str().unwrap();
+    let trained = tagtrain(&["train", train, "-o", model, "--epochs", "12", "--masks", "--quiet"]);
+    assert!(trained.status.success(), "{}", stderr(&trained));
+    let about = stdout(&tagtrain(&["inspect", model]));
+    assert!(
+        about.contains("1 channel(s)") && about.contains("sound clips as spectrograms"),
+        "{about}"
+    );
+
+    let evaluation = json(&tagtrain(&["eval", model, test, "--json"]));
+    let map = evaluation["map"].as_f64().unwrap();
+    assert!(map > 0.8, "test mAP {map}: the model does not hear the labels");
+
+    let clip = std::fs::read_dir(dir.join("test"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "mp3"))
+        .expect("an MP3 among the test clips");
+    let clip = clip.to_str().unwrap();
+    let predicted = json(&tagtrain(&["predict", model, clip, "--json"]));
+    assert_eq!(predicted[0]["predictions"].as_array().unwrap().len(), 6);
+    let windows = json(&tagtrain(&["predict", model, clip, "--windows", "0.25", "--json"]));
+    let windows = windows[0]["windows"].as_array().unwrap();
+    assert!(windows.len() >= 2, "{windows:?}");
+    assert_eq!(windows[1]["startSeconds"], 0.25);
+    assert_eq!(windows[0]["labels"].as_array().unwrap().len(), 6);
+
+    // A model of images refuses a sound clip, and this one an image, in words.
+    let image_model = dir.join("digits.safetensors");
+    let image_model = image_model.to_str().unwrap();
+    let trained = tagtrain(&["train", SAMPLE, "-o", image_model, "--epochs", "1", "--quiet"]);
+    assert!(trained.status.success(), "{}", stderr(&trained));
+    let refused = tagtrain(&["predict", image_model, clip]);
+    assert!(stderr(&refused).contains("trained on images"), "{}", stderr(&refused));
+    let refused = tagtrain(&["predict", model, DIGIT]);
+    assert!(stderr(&refused).contains("trained on sound clips"), "{}", stderr(&refused));
+    let refused = tagtrain(&["eval", image_model, test]);
+    assert!(stderr(&refused).contains("holds sound clips"), "{}", stderr(&refused));
+    let refused = tagtrain(&["train", SAMPLE, "-o", image_model, "--clip-seconds", "1"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("--clip-seconds applies to sound clips"),
+        "{}",
+        stderr(&refused)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -376,3 +376,116 @@ fn windows_1252_csv_is_read_with_a_warning_naming_the_line() {
         "{warnings:?}"
     );
 }
+
+// --- Sound clips (issue #33) ------------------------------------------------------------
+
+/// A fixture of `tests/fixtures/sounds/` (see `scripts/make-sounds.mjs --fixtures`): its name
+/// and bytes.
+macro_rules! fixture {
+    ($name:literal) => {
+        ($name, include_bytes!(concat!("fixtures/sounds/", $name)).as_slice())
+    };
+}
+
+/// A stored zip of `files` (name, bytes) with `index.csv` first.
+fn sound_zip(csv: &str, files: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("index.csv", stored).unwrap();
+    zip.write_all(csv.as_bytes()).unwrap();
+    for (name, bytes) in files {
+        zip.start_file(*name, stored).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+#[test]
+fn a_zip_of_clips_is_a_dataset_of_spectrograms() {
+    let files = [
+        fixture!("tone_wav16_16k_stereo.wav"),
+        fixture!("tone_flac_22k_mono.flac"),
+        fixture!("tone_ogg_22k_stereo.ogg"),
+        fixture!("tone_mp3_44k_stereo.mp3"),
+    ];
+    let csv = "audio,tone,stereo\ntone_wav16_16k_stereo.wav,1,1\ntone_flac_22k_mono.flac,1,0\n\
+               tone_ogg_22k_stereo.ogg,1,1\ntone_mp3_44k_stereo.mp3,1,1\n";
+    let mut source = DatasetSource::from_zip(sound_zip(csv, &files), &Limits::default()).unwrap();
+    assert_eq!(source.kind(), tagtrain::data::MediaKind::Sounds);
+    let profile = source.profile();
+    assert_eq!(
+        (profile.kind, profile.image_column.as_str()),
+        (tagtrain::data::MediaKind::Sounds, "audio")
+    );
+    let sound = profile.sound.expect("a sound profile");
+    assert_eq!(sound.clips, 4);
+    // Every clip is 0.3 s (the MP3's length is learned by decoding it: no frame count).
+    assert!((sound.median_seconds - 0.3).abs() < 0.05, "{sound:?}");
+    assert!((sound.total_seconds - 1.2).abs() < 0.1, "{sound:?}");
+    assert_eq!(sound.formats.len(), 4);
+    assert_eq!(sound.channels.iter().map(|c| c.count).sum::<usize>(), 4);
+    assert_eq!(
+        sound.settings,
+        tagtrain::data::audio::SoundSettings::for_median_seconds(sound.median_seconds)
+    );
+    assert!(profile.grayscale);
+
+    let dataset = source.decode(32, ResizePolicy::Stretch, |_, _| {}).unwrap();
+    assert_eq!((dataset.len(), dataset.channels, dataset.image_size), (4, 1, 32));
+    // The same tone: a bright band in the same row of every picture, and pictures near each
+    // other (the MP3 less near: its encoder's delay moves the tone in time, and it cuts the
+    // highs).
+    let first = dataset.image(0);
+    // Half scale (−6 dB) spread over neighbouring bands and rows: about −10 dB, level 190.
+    assert!(first.iter().any(|&p| p > 170), "no loud band: {:?}", first.iter().max());
+    let brightest_row = |image: &[u8]| {
+        (0..32)
+            .max_by_key(|&y| image[y * 32..(y + 1) * 32].iter().map(|&p| u32::from(p)).sum::<u32>())
+    };
+    for i in 1..4 {
+        assert_eq!(brightest_row(dataset.image(i)), brightest_row(first), "clip {i}");
+        let mean =
+            first.iter().zip(dataset.image(i)).map(|(a, b)| f64::from(a.abs_diff(*b))).sum::<f64>()
+                / first.len() as f64;
+        assert!(mean < 16.0, "clip {i}: mean difference {mean}");
+    }
+    // Thumbnails repeat the one channel.
+    let rgb = source.decode_one(1, 16, 3, ResizePolicy::Letterbox).unwrap();
+    assert_eq!(rgb.len(), 16 * 16 * 3);
+    assert!(rgb.chunks_exact(3).all(|p| p[0] == p[1] && p[1] == p[2]));
+
+    let bad = tagtrain::data::audio::SoundSettings { hop: 0, ..Default::default() };
+    assert!(source.set_sound_settings(bad).unwrap_err().to_string().contains("sound.hop"));
+}
+
+#[test]
+fn images_and_clips_in_one_dataset_are_refused_in_words() {
+    let png = include_bytes!("fixtures/digit.png").as_slice();
+    let files = [fixture!("tone_flac_22k_mono.flac"), ("digit.png", png)];
+    let csv = "file,a\ntone_flac_22k_mono.flac,1\ndigit.png,0\n";
+    let Err(err) = DatasetSource::from_zip(sound_zip(csv, &files), &Limits::default()) else {
+        panic!("the dataset was accepted");
+    };
+    let text = err.to_string();
+    assert!(matches!(err.kind(), tagtrain::ErrorKind::MixedMedia { .. }), "{text}");
+    assert!(text.contains("'digit.png'") && text.contains("'tone_flac_22k_mono.flac'"), "{text}");
+    assert!(text.contains("two zips"), "{text}");
+}
+
+#[test]
+fn a_bad_clip_in_a_dataset_is_named() {
+    let files = [
+        fixture!("tone_flac_22k_mono.flac"),
+        fixture!("bad_plain_text.mp3"),
+        fixture!("bad_hours.wav"),
+    ];
+    let csv = "sound,a\ntone_flac_22k_mono.flac,1\nbad_plain_text.mp3,0\nbad_hours.wav,1\n";
+    let Err(err) = DatasetSource::from_zip(sound_zip(csv, &files), &Limits::default()) else {
+        panic!("the dataset was accepted");
+    };
+    let text = err.to_string();
+    assert!(text.contains("clip 'bad_plain_text.mp3'"), "{text}");
+    assert!(text.contains("clip 'bad_hours.wav'"), "{text}");
+}

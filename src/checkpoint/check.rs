@@ -102,6 +102,15 @@ pub fn check_metadata(m: &ModelMetadata) -> Result<()> {
     {
         return bad("input.normalization holds a mean that is not finite or a standard deviation that is not positive".into());
     }
+    if let Some(sound) = &input.sound {
+        if input.channels != 1 {
+            return bad(format!(
+                "input.sound is set, and input.channels is {}, not 1",
+                input.channels
+            ));
+        }
+        sound.check().map_err(|e| Error::model_file(format!("input.sound: {e}")))?;
+    }
     check_architecture(&m.architecture, input.channels)?;
     for run in m.training.iter().chain(&m.lineage) {
         check_run(run)?;
@@ -252,6 +261,7 @@ mod tests {
                 channels: 3,
                 resize: ResizePolicy::Stretch,
                 normalization: Normalization { mean: vec![0.5; 3], std: vec![0.25; 3] },
+                sound: None,
             },
             architecture: ResNetV2Config::new(ResNetKind::Small, 11, 2),
             ..ModelMetadata::default()
@@ -286,6 +296,19 @@ mod tests {
         refused(|m| m.labels[1] = "line\nbreak".into(), "control characters");
         refused(|m| m.version = VERSION + 1, "newer than this tagtrain");
         refused(|m| m.format = "other".into(), "format is 'other'");
+        let sound = crate::data::audio::SoundSettings { hop: 0, ..Default::default() };
+        refused(
+            |m| m.input.sound = Some(sound.clone()),
+            "input.sound is set, and input.channels is 3",
+        );
+        refused(
+            |m| {
+                m.input.channels = 1;
+                m.input.normalization = Normalization { mean: vec![0.5], std: vec![0.25] };
+                m.input.sound = Some(sound);
+            },
+            "option 'sound.hop'",
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::audio::SoundSettings;
 use crate::data::{Normalization, ResizePolicy};
 use crate::error::{Error, Result};
 use crate::model::{ResNetKind, ResNetV2Config};
@@ -51,6 +52,7 @@ impl Default for ModelMetadata {
                 channels: 3,
                 resize: ResizePolicy::Stretch,
                 normalization: Normalization { mean: vec![0.5; 3], std: vec![0.25; 3] },
+                sound: None,
             },
             architecture: ResNetV2Config::new(ResNetKind::Small, 11, 1),
             training: None,
@@ -155,6 +157,10 @@ pub struct InputSpec {
     pub resize: ResizePolicy,
     /// Per-channel mean and std in `[0, 1]` units.
     pub normalization: Normalization,
+    /// How a sound clip becomes the input image, for a model trained on sound clips (absent:
+    /// the model takes images).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sound: Option<SoundSettings>,
 }
 
 /// A record of the training run.

@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result, no_such_label_text};
 
+use super::audio::SoundSettings;
 use super::index::SplitTag;
 
 /// Decoded images at the training size, ready for batching.
@@ -28,6 +29,9 @@ pub struct Dataset {
     /// Sets of images that are the same (same file bytes, or the same pixels once decoded at
     /// the training size), each in index order. The split keeps a set on one side.
     pub duplicates: Vec<Vec<usize>>,
+    /// How the files became pictures when they are sound clips (their spectrograms); `None`
+    /// for images.
+    pub sound: Option<SoundSettings>,
 }
 
 impl Dataset {

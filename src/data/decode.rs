@@ -1,11 +1,13 @@
 //! Decoding a [`DatasetSource`]'s images into a [`Dataset`]: all at once
 //! ([`DatasetSource::decode`]), or a few at a time so that a browser stays responsive
 //! ([`DatasetSource::decoder`] and [`DatasetSource::decode_next`]), or one image alone
-//! ([`DatasetSource::decode_one`]: a thumbnail, an image to explain).
+//! ([`DatasetSource::decode_one`]: a thumbnail, an image to explain). Sound clips become their
+//! spectrograms here, by the source's [`SoundSettings`].
 
 use crate::error::{Error, Result};
 use crate::limits::check_image_size;
 
+use super::audio::{Crop, SoundSettings, spectrogram_image};
 use super::dataset::Dataset;
 use super::duplicates::{equal_sets, fnv1a, merge_sets};
 use super::image::{ResizePolicy, decode_image};
@@ -97,11 +99,15 @@ impl DatasetSource {
         // Released is an error even with nothing left to decode.
         self.require_zip()?;
         let limits = self.limits().clone();
+        let sound = self.sound_settings().cloned();
         let ds = &mut decoder.dataset;
         for index in decoder.next..end {
             let (path, bytes) = self.read_image(index)?;
             let side = ds.image_size as u32;
-            let px = decode_image(path, &bytes, side, ds.channels, decoder.resize, &limits)?;
+            let px = match &sound {
+                Some(settings) => sound_pixels(path, &bytes, settings, side, ds.channels, &limits)?,
+                None => decode_image(path, &bytes, side, ds.channels, decoder.resize, &limits)?,
+            };
             ds.pixels.extend_from_slice(&px);
             decoder.pixel_hashes.push(fnv1a(&px));
         }
@@ -123,9 +129,31 @@ impl DatasetSource {
         resize: ResizePolicy,
     ) -> Result<Vec<u8>> {
         let limits = self.limits().clone();
+        let sound = self.sound_settings().cloned();
         let (path, bytes) = self.read_image(index)?;
-        decode_image(path, &bytes, side, channels, resize, &limits)
+        match &sound {
+            Some(settings) => sound_pixels(path, &bytes, settings, side, channels, &limits),
+            None => decode_image(path, &bytes, side, channels, resize, &limits),
+        }
     }
+}
+
+/// Clip `path`'s spectrogram (its centre window) as `side × side` pixels with `channels`
+/// channels (the one channel repeated for RGB: a thumbnail).
+fn sound_pixels(
+    path: &str,
+    bytes: &[u8],
+    settings: &SoundSettings,
+    side: u32,
+    channels: usize,
+    limits: &crate::limits::Limits,
+) -> Result<Vec<u8>> {
+    let grey = spectrogram_image(path, bytes, settings, side as usize, Crop::Centre, limits)?;
+    Ok(if channels == 1 {
+        grey
+    } else {
+        grey.iter().flat_map(|&p| std::iter::repeat_n(p, channels)).collect()
+    })
 }
 
 /// A decoding in progress; see [`DatasetSource::decoder`].

@@ -77,13 +77,13 @@ pub(super) fn locate_images(
 pub(super) fn unlisted_images_warning(archive: &Archive, entries: &[String]) -> Option<String> {
     let listed: HashSet<&str> = entries.iter().map(String::as_str).collect();
     let unlisted: Vec<&str> =
-        archive.paths().filter(|p| is_image_path(p) && !listed.contains(p)).collect();
+        archive.paths().filter(|p| is_data_path(p) && !listed.contains(p)).collect();
     if unlisted.is_empty() {
         return None;
     }
     let examples = unlisted.iter().take(3).copied().collect::<Vec<_>>().join(", ");
     Some(format!(
-        "{} image(s) in the zip are not listed in index.csv and are ignored (e.g. {examples})",
+        "{} file(s) in the zip are not listed in index.csv and are ignored (e.g. {examples})",
         unlisted.len()
     ))
 }
@@ -93,7 +93,11 @@ fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-fn is_image_path(path: &str) -> bool {
+/// An image or a sound clip by its name.
+fn is_data_path(path: &str) -> bool {
     let lower = path.to_lowercase();
-    [".png", ".jpg", ".jpeg"].iter().any(|e| lower.ends_with(e))
+    [".png", ".jpg", ".jpeg"]
+        .iter()
+        .chain(&super::audio::SOUND_EXTENSIONS)
+        .any(|e| lower.ends_with(e))
 }

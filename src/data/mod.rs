@@ -1,5 +1,6 @@
 //! Everything between the user's zip and a batch of tensors: the archive (hostile input,
-//! bounded by [`crate::Limits`]), `index.csv`, image decoding and resizing, the zip-backed
+//! bounded by [`crate::Limits`]), `index.csv`, image decoding and resizing, sound clips as
+//! spectrograms ([`audio`]), the zip-backed
 //! [`DatasetSource`] and its profile, decoding it into a [`Dataset`], duplicates, the
 //! train/validation split, and batches.
 //!
@@ -31,5 +32,6 @@ pub use index::{IndexCsv, IndexRow, NO_GROUP, SplitTag};
 pub use source::DatasetSource;
 pub use split::{Split, VALIDATION_POSITIVES, stratified_split, validation_share};
 pub use summary::{
-    DatasetProfile, GroupCounts, LabelCount, RARE_LABEL_EXAMPLES, SizeCount, SplitCounts,
+    DatasetProfile, GroupCounts, LabelCount, MediaKind, NameCount, RARE_LABEL_EXAMPLES, SizeCount,
+    SoundProfile, SplitCounts, ValueCount,
 };

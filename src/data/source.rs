@@ -10,12 +10,15 @@ use crate::error::{Error, ErrorKind, ProblemList, Result};
 use crate::limits::Limits;
 
 use super::archive::{Archive, ZipIdentity};
+use super::audio::{
+    AudioFormat, ClipHeader, SOUND_EXTENSIONS, SoundSettings, clip_header, decode_audio,
+};
 use super::dataset::Dataset;
 use super::duplicates::{byte_duplicates_warning, byte_key, equal_sets};
 use super::image::{ImageHeader, all_grayscale, header};
 use super::index::{IndexCsv, SplitTag};
 use super::locate::{find_index_csv, locate_images, unlisted_images_warning};
-use super::summary::DatasetProfile;
+use super::summary::{DatasetProfile, MediaKind, SoundProfile};
 
 /// A dataset zip that has been checked but not yet decoded.
 ///
@@ -29,8 +32,13 @@ pub struct DatasetSource {
     index: IndexCsv,
     /// Zip entry path of each row's image.
     entries: Vec<String>,
-    /// Header of each row's image.
+    /// Header of each row's image (none when the files are sound clips).
     headers: Vec<ImageHeader>,
+    /// Header of each row's sound clip, with its length (none when the files are images).
+    clips: Vec<ClipHeader>,
+    /// How the clips become spectrograms (set for sound clips only): chosen from the data, or
+    /// by the caller ([`DatasetSource::set_sound_settings`]).
+    sound: Option<SoundSettings>,
     warnings: Vec<String>,
     /// Rows whose files are the same bytes (same CRC-32 and size), each set in row order.
     byte_duplicates: Vec<Vec<usize>>,
@@ -56,14 +64,15 @@ impl DatasetSource {
 
         let (entries, found) = locate_images(&archive, &index, &index_path, &mut problems);
         warnings.extend(unlisted_images_warning(&archive, &entries));
-        let headers = read_headers(&mut archive, &entries, limits, &mut problems);
+        let (headers, clips) = read_headers(&mut archive, &entries, limits, &mut problems);
         if let Some(error) = problems.into_error() {
             return Err(error);
         }
         index.retain(|row| found[row]);
         if index.is_empty() {
             return Err(Error::new(ErrorKind::EmptyDataset {
-                reason: "index.csv lists no usable image; add one row per image".into(),
+                reason: "index.csv lists no usable image or sound clip; add one row per file"
+                    .into(),
             }));
         }
 
@@ -73,12 +82,15 @@ impl DatasetSource {
             Some((byte_key(crc, size), row))
         }));
         warnings.extend(byte_duplicates_warning(&byte_duplicates, &entries));
+        let sound = (!clips.is_empty()).then(|| SoundProfile::new(&clips).settings);
         Ok(Self {
             zip: archive.identity(),
             archive: Some(archive),
             index,
             entries,
             headers,
+            clips,
+            sound,
             warnings,
             byte_duplicates,
             limits: limits.clone(),
@@ -109,6 +121,13 @@ impl DatasetSource {
     /// and byte-for-byte copies.
     pub fn profile(&self) -> DatasetProfile {
         let mut profile = DatasetProfile::new(&self.index, &self.headers, &self.warnings);
+        if self.kind() == MediaKind::Sounds {
+            let mut sound = SoundProfile::new(&self.clips);
+            sound.settings = self.sound.clone().unwrap_or(sound.settings);
+            profile.kind = MediaKind::Sounds;
+            profile.sound = Some(sound);
+            profile.grayscale = true;
+        }
         profile.duplicates = self
             .byte_duplicates
             .iter()
@@ -127,9 +146,37 @@ impl DatasetSource {
         self.index.targets()
     }
 
-    /// True when every image is grayscale (then training uses one channel).
+    /// True when every image is grayscale (then training uses one channel), and for sound
+    /// clips (their spectrograms have one channel).
     pub fn grayscale(&self) -> bool {
-        all_grayscale(&self.headers)
+        self.kind() == MediaKind::Sounds || all_grayscale(&self.headers)
+    }
+
+    /// What the files are.
+    pub fn kind(&self) -> MediaKind {
+        if self.clips.is_empty() { MediaKind::Images } else { MediaKind::Sounds }
+    }
+
+    /// How the clips become spectrograms; `None` for images.
+    pub fn sound_settings(&self) -> Option<&SoundSettings> {
+        self.sound.as_ref()
+    }
+
+    /// Sets how the clips become spectrograms (a user's choice, or a model's when evaluating).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidOption`] naming a setting out of range, or `sound` for a dataset of
+    /// images.
+    pub fn set_sound_settings(&mut self, settings: SoundSettings) -> Result<()> {
+        if self.kind() != MediaKind::Sounds {
+            return Err(Error::option(
+                "sound",
+                "the dataset holds images; spectrogram settings apply to sound clips",
+            ));
+        }
+        settings.check()?;
+        self.sound = Some(settings);
+        Ok(())
     }
 
     /// Drops the zip's bytes, keeping what the profile and a memory plan need. Decoding again
@@ -210,6 +257,7 @@ impl DatasetSource {
                 .then(|| self.index.rows().map(|r| r.split.unwrap_or(SplitTag::Train)).collect()),
             groups: self.index.groups().map(<[u32]>::to_vec),
             duplicates: self.byte_duplicates.clone(),
+            sound: self.sound.clone(),
         }
     }
 }
@@ -220,21 +268,58 @@ fn read_index(archive: &mut Archive, path: &str, limits: &Limits) -> Result<Inde
     IndexCsv::parse_with(&csv_bytes, limits)
 }
 
-/// The header of each entry's image; an unreadable one is a problem.
+/// The header of each entry's file: images' headers, or sound clips' (a file is a clip when its
+/// name or its first bytes say so). An unreadable one is a problem, and so is a dataset with
+/// both kinds. A clip whose header does not say its length (an MP3 without a frame count) is
+/// decoded to learn it.
 fn read_headers(
     archive: &mut Archive,
     entries: &[String],
     limits: &Limits,
     problems: &mut ProblemList,
-) -> Vec<ImageHeader> {
+) -> (Vec<ImageHeader>, Vec<ClipHeader>) {
     let mut headers = Vec::with_capacity(entries.len());
+    let mut clips = Vec::new();
+    let (mut an_image, mut a_clip) = (None, None);
     for path in entries {
-        match archive.read(path, u64::MAX).and_then(|bytes| header(path, &bytes, limits)) {
-            Ok(h) => headers.push(h),
-            Err(e) => problems.push(e),
+        let bytes = match archive.read(path, u64::MAX) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                problems.push(e);
+                continue;
+            }
+        };
+        if is_sound(path, &bytes) {
+            a_clip.get_or_insert(path);
+            let header = clip_header(path, &bytes, limits).and_then(|mut h| {
+                if h.seconds.is_none() {
+                    h.seconds = Some(decode_audio(path, &bytes, limits)?.seconds());
+                }
+                Ok(h)
+            });
+            match header {
+                Ok(h) => clips.push(h),
+                Err(e) => problems.push(e),
+            }
+        } else {
+            an_image.get_or_insert(path);
+            match header(path, &bytes, limits) {
+                Ok(h) => headers.push(h),
+                Err(e) => problems.push(e),
+            }
         }
     }
-    headers
+    if let (Some(image), Some(clip)) = (an_image, a_clip) {
+        problems.push(Error::mixed_media(image, clip));
+    }
+    (headers, clips)
+}
+
+/// A sound clip by its name (a text file called `x.mp3` is then refused as a bad clip, not
+/// as a bad image) or by its first bytes.
+fn is_sound(path: &str, bytes: &[u8]) -> bool {
+    let lower = path.to_ascii_lowercase();
+    SOUND_EXTENSIONS.iter().any(|e| lower.ends_with(e)) || AudioFormat::sniff(bytes).is_some()
 }
 
 /// A warning for each label that cannot be learned: on no image, or on every image.

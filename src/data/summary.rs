@@ -6,16 +6,113 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::audio::{ClipHeader, SoundSettings};
 use super::image::{ImageHeader, all_grayscale};
 use super::index::{IndexCsv, SplitTag};
+
+/// What a dataset's files are: one kind per dataset.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub enum MediaKind {
+    /// JPEG and PNG images.
+    #[default]
+    Images,
+    /// Sound clips (WAV, FLAC, Ogg Vorbis, MP3), trained on as log-mel spectrograms.
+    Sounds,
+}
+
+/// What a dataset of sound clips holds (issue #33).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SoundProfile {
+    /// Clips.
+    pub clips: usize,
+    /// Their length together, seconds.
+    pub total_seconds: f64,
+    /// The shortest clip, seconds.
+    pub shortest_seconds: f64,
+    /// The median clip, seconds: the default window follows it.
+    pub median_seconds: f64,
+    /// The longest clip, seconds.
+    pub longest_seconds: f64,
+    /// Clips per sample rate (Hz), most common first.
+    pub sample_rates: Vec<ValueCount>,
+    /// Clips per channel count, most common first.
+    pub channels: Vec<ValueCount>,
+    /// Clips per format (`WAV`, `FLAC`, `Ogg Vorbis`, `MP3`), most common first.
+    pub formats: Vec<NameCount>,
+    /// The spectrogram settings chosen for this data (changeable before training).
+    pub settings: SoundSettings,
+}
+
+/// How many clips share one value.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ValueCount {
+    /// The value.
+    pub value: u32,
+    /// Clips with it.
+    pub count: usize,
+}
+
+/// How many clips share one name.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct NameCount {
+    /// The name.
+    pub name: String,
+    /// Clips with it.
+    pub count: usize,
+}
+
+impl SoundProfile {
+    /// The profile of clips whose headers (each with its length) are `clips`.
+    pub fn new(clips: &[ClipHeader]) -> Self {
+        let mut seconds: Vec<f64> = clips.iter().map(|c| c.seconds.unwrap_or(0.0)).collect();
+        seconds.sort_by(f64::total_cmp);
+        let median = seconds.get(seconds.len() / 2).copied().unwrap_or(0.0);
+        let counted = |values: Vec<u32>| {
+            let mut by: BTreeMap<u32, usize> = BTreeMap::new();
+            values.into_iter().for_each(|v| *by.entry(v).or_default() += 1);
+            let mut out: Vec<ValueCount> =
+                by.into_iter().map(|(value, count)| ValueCount { value, count }).collect();
+            out.sort_by_key(|v| std::cmp::Reverse(v.count));
+            out
+        };
+        let mut by_format: BTreeMap<&str, usize> = BTreeMap::new();
+        clips.iter().for_each(|c| *by_format.entry(c.format.name()).or_default() += 1);
+        let mut formats: Vec<NameCount> = by_format
+            .into_iter()
+            .map(|(name, count)| NameCount { name: name.to_string(), count })
+            .collect();
+        formats.sort_by_key(|f| std::cmp::Reverse(f.count));
+        Self {
+            clips: clips.len(),
+            total_seconds: seconds.iter().sum(),
+            shortest_seconds: seconds.first().copied().unwrap_or(0.0),
+            median_seconds: median,
+            longest_seconds: seconds.last().copied().unwrap_or(0.0),
+            sample_rates: counted(clips.iter().map(|c| c.sample_rate).collect()),
+            channels: counted(clips.iter().map(|c| u32::from(c.channels)).collect()),
+            formats,
+            settings: SoundSettings::for_median_seconds(median),
+        }
+    }
+}
 
 /// Labels and pixel sizes of a dataset, shown to the user before training.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct DatasetProfile {
-    /// Number of images (rows).
+    /// Number of images or sound clips (rows).
     pub images: usize,
+    /// What the files are.
+    pub kind: MediaKind,
+    /// Durations, rates and formats, when the files are sound clips.
+    pub sound: Option<SoundProfile>,
     /// Name of the CSV column the image paths were read from.
     pub image_column: String,
     /// Per-label counts.
@@ -170,6 +267,8 @@ impl DatasetProfile {
         }
         Self {
             images: n,
+            kind: MediaKind::Images,
+            sound: None,
             image_column: index.image_column.clone(),
             labels,
             sizes,
@@ -211,6 +310,8 @@ mod tests {
         let sizes = sizes.iter().map(|&(width, height, count)| SizeCount { width, height, count });
         DatasetProfile {
             images: 0,
+            kind: MediaKind::Images,
+            sound: None,
             image_column: "image".into(),
             labels: Vec::new(),
             sizes: sizes.collect(),

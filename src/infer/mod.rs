@@ -1,7 +1,10 @@
 //! Prediction: a loaded model, its metadata, per-label probabilities for images, and the
 //! model measured on a labelled dataset.
 
+mod sound;
 pub mod tta;
+
+pub use sound::WindowPrediction;
 
 use burn::tensor::Device;
 use serde::Serialize;
@@ -10,7 +13,7 @@ use web_time::Instant;
 use crate::checkpoint::{self, ModelMetadata};
 use crate::data::Dataset;
 use crate::data::batcher::images_tensor;
-use crate::data::image::{decode_image, rgba_input};
+use crate::data::image::rgba_input;
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::Limits;
 use crate::metrics::{MultiLabelMetrics, evaluate};
@@ -194,7 +197,7 @@ impl Predictor {
     }
 
     /// Probabilities (`images × labels`, row-major) for images already decoded at the model's
-    /// input size and channel count (`HWC`, as [`decode_image`] returns them).
+    /// input size and channel count (`HWC`, as [`crate::data::image::decode_image`] returns them).
     pub async fn probabilities(&self, images: &[&[u8]]) -> Result<Vec<f32>> {
         let size = self.metadata.input.image_size as usize;
         let expected = size * size * self.metadata.input.channels;
@@ -244,13 +247,10 @@ impl Predictor {
         data.try_to_vec::<f32>().map_err(|e| Error::backend(format!("{e:?}")))
     }
 
-    /// Decodes one image file (`name` is used in errors) and predicts every label, sorted by
-    /// probability, highest first.
+    /// Decodes one image file, or for a model of sound clips one sound file (`name` is used in
+    /// errors), and predicts every label, sorted by probability, highest first.
     pub async fn predict_file(&self, name: &str, bytes: &[u8]) -> Result<Vec<LabelPrediction>> {
-        let input = &self.metadata.input;
-        let pixels =
-            decode_image(name, bytes, input.image_size, input.channels, input.resize, &self.limits)
-                .map_err(not_a_prediction_input)?;
+        let pixels = self.prepare_file(name, bytes)?;
         let probs = self.probabilities(&[&pixels]).await?;
         Ok(self.label_predictions(&probs))
     }
@@ -269,9 +269,11 @@ impl Predictor {
         for (i, image) in images.into_iter().enumerate() {
             let name = format!("image #{i}");
             pixels.push(match image {
-                ImageInput::Encoded(bytes) => {
-                    decode_image(&name, &bytes, size, channels, resize, &self.limits)
-                        .map_err(not_a_prediction_input)?
+                ImageInput::Encoded(bytes) => self.prepare_file(&name, &bytes)?,
+                ImageInput::Rgba { .. } if self.metadata.input.sound.is_some() => {
+                    return Err(Error::misuse(format!(
+                        "{name} is pixels, and this model was trained on sound clips: give it sound files or samples"
+                    )));
                 }
                 ImageInput::Rgba { pixels, width, height } => rgba_input(
                     &name,
@@ -382,6 +384,7 @@ fn not_a_prediction_input(e: Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::image::decode_image;
 
     const DIGIT: &[u8] = include_bytes!("../../tests/fixtures/digit.png");
 

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::ResizePolicy;
+use crate::data::audio::SoundSettings;
 use crate::error::{Error, Result};
 use crate::limits::check_image_size;
 use crate::model::ConvInit;
@@ -35,8 +36,13 @@ pub struct AugmentOptions {
     /// Random horizontal flip (default off: flags, arrows and text change meaning mirrored).
     pub flip: bool,
     /// Brightness/contrast jitter (default off: it cost 0.04 test mAP on the emoji benchmark
-    /// in 8 epochs, BENCHMARKS.md, "A default recipe").
+    /// in 8 epochs, BENCHMARKS.md, "A default recipe"). On a spectrogram it is a random gain
+    /// and a change of dynamic range.
     pub jitter: bool,
+    /// SpecAugment-style masks, for sound clips' spectrograms: per image, one band of up to
+    /// 1/8 of the rows (frequencies) and one span of up to 1/8 of the columns (time) set to
+    /// the mean (default off).
+    pub masks: bool,
 }
 
 /// The crop's padding when none is chosen: 1/16 of the side (see [`AugmentOptions::crop_padding`]).
@@ -47,18 +53,29 @@ const RECORDED_CROP_PADDING: f32 = 0.125;
 
 impl Default for AugmentOptions {
     fn default() -> Self {
-        Self { crop: true, crop_padding: DEFAULT_CROP_PADDING, flip: false, jitter: false }
+        Self {
+            crop: true,
+            crop_padding: DEFAULT_CROP_PADDING,
+            flip: false,
+            jitter: false,
+            masks: false,
+        }
     }
 }
 
 impl AugmentOptions {
     /// No augmentation at all.
-    pub const NONE: Self =
-        Self { crop: false, crop_padding: DEFAULT_CROP_PADDING, flip: false, jitter: false };
+    pub const NONE: Self = Self {
+        crop: false,
+        crop_padding: DEFAULT_CROP_PADDING,
+        flip: false,
+        jitter: false,
+        masks: false,
+    };
 
     /// True when at least one augmentation runs.
     pub fn any(self) -> bool {
-        self.crop || self.flip || self.jitter
+        self.crop || self.flip || self.jitter || self.masks
     }
 }
 
@@ -179,6 +196,10 @@ pub struct TrainingOptions {
     /// The label columns to train on, by name and in this order; `None` trains every label
     /// column. The model file lists exactly these labels.
     pub labels: Option<Vec<String>>,
+    /// How sound clips become spectrograms (issue #33); `None` for images, and for sound
+    /// clips chosen from the data (the run records what it used). For sound clips the crop
+    /// moves in time only.
+    pub sound: Option<SoundSettings>,
 }
 
 impl Default for TrainingOptions {
@@ -204,6 +225,7 @@ impl Default for TrainingOptions {
             threshold_goal: ThresholdGoal::MaxF1,
             resize: ResizePolicy::Stretch,
             labels: None,
+            sound: None,
         }
     }
 }
@@ -264,6 +286,15 @@ impl TrainingOptions {
         }
         if !(self.gradient_clip >= 0.0 && self.gradient_clip.is_finite()) {
             return Err(Error::option("gradientClip", "must be 0 (off) or a positive number"));
+        }
+        if let Some(sound) = &self.sound {
+            sound.check()?;
+            if self.augment.flip {
+                return Err(Error::option(
+                    "augment.flip",
+                    "sound clips are not mirrored (time would run backwards): turn the flip off",
+                ));
+            }
         }
         Ok(())
     }

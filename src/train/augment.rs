@@ -8,7 +8,13 @@
 //!   space, i.e. the mean colour), then crop `size × size` at a random offset in `[0, 2p]`.
 //! - **Horizontal flip** (off by default: flags, arrows and text change meaning when mirrored).
 //! - **Brightness/contrast jitter**: `x' = (x − m)·c + m + b` with `m` the image's mean,
-//!   `c ~ U(0.8, 1.2)`, `b ~ U(−0.2, 0.2)` (normalised units).
+//!   `c ~ U(0.8, 1.2)`, `b ~ U(−0.2, 0.2)` (normalised units). On a spectrogram: a gain and a
+//!   change of dynamic range.
+//! - **Masks** (SpecAugment, for spectrograms): one band of `U{0..=h/8}` rows and one span of
+//!   `U{0..=w/8}` columns per image set to 0 (the mean).
+//!
+//! For sound clips' spectrograms (`sound`), the crop moves in time only: frequencies keep their
+//! rows, as a sound keeps its pitch when it starts later.
 
 use burn::tensor::ops::PadMode;
 use burn::tensor::{Tensor, TensorData};
@@ -21,7 +27,12 @@ use crate::rng::SeededRng;
 /// # Shapes
 /// - `images`: `[batch, channels, size, size]`
 /// - output: the same shape
-pub fn augment(images: Tensor<4>, options: AugmentOptions, rng: &mut SeededRng) -> Tensor<4> {
+pub fn augment(
+    images: Tensor<4>,
+    options: AugmentOptions,
+    sound: bool,
+    rng: &mut SeededRng,
+) -> Tensor<4> {
     if !options.any() {
         return images;
     }
@@ -35,10 +46,11 @@ pub fn augment(images: Tensor<4>, options: AugmentOptions, rng: &mut SeededRng) 
     if options.crop {
         let side = height.min(width) as f32;
         let pad = ((side * options.crop_padding).round() as usize).max(1);
-        let padded = x.pad((pad, pad, pad, pad), PadMode::Constant(0.0));
+        let pad_y = if sound { 0 } else { pad };
+        let padded = x.pad((pad, pad, pad_y, pad_y), PadMode::Constant(0.0));
         let crops: Vec<Tensor<4>> = (0..batch)
             .map(|i| {
-                let dy = rng.below(2 * pad + 1);
+                let dy = if sound { 0 } else { rng.below(2 * pad + 1) };
                 let dx = rng.below(2 * pad + 1);
                 padded.clone().slice([
                     i..i + 1,
@@ -56,6 +68,27 @@ pub fn augment(images: Tensor<4>, options: AugmentOptions, rng: &mut SeededRng) 
         let mask = per_image(mask);
         let flipped = x.clone().flip([3]);
         x = x.clone() + (flipped - x) * mask;
+    }
+
+    if options.masks {
+        // 1 where kept, 0 in the masked band and span; one image after another.
+        let mut keep = vec![1.0f32; batch * height * width];
+        for image in keep.chunks_exact_mut(height * width) {
+            let rows = rng.below(height / 8 + 1);
+            let top = rng.below(height - rows + 1);
+            let cols = rng.below(width / 8 + 1);
+            let left = rng.below(width - cols + 1);
+            for (y, row) in image.chunks_exact_mut(width).enumerate() {
+                if (top..top + rows).contains(&y) {
+                    row.fill(0.0);
+                } else {
+                    row[left..left + cols].fill(0.0);
+                }
+            }
+        }
+        let keep =
+            Tensor::<4>::from_data(TensorData::new(keep, [batch, 1, height, width]), &device);
+        x = x * keep;
     }
 
     if options.jitter {
@@ -87,7 +120,7 @@ mod tests {
         let x = ramp(4, 16);
         let before = pollster::block_on(values(x.clone()));
         let options = AugmentOptions { flip: true, ..AugmentOptions::default() };
-        let y = augment(x, options, &mut SeededRng::new(3));
+        let y = augment(x, options, false, &mut SeededRng::new(3));
         assert_eq!(y.dims(), [4, 3, 16, 16]);
         let after = pollster::block_on(values(y));
         assert!(before.iter().zip(&after).any(|(a, b)| (a - b).abs() > 1e-3));
@@ -96,10 +129,10 @@ mod tests {
     #[test]
     fn none_is_identity_and_same_seed_repeats() {
         let x = ramp(2, 8);
-        let same = augment(x.clone(), AugmentOptions::NONE, &mut SeededRng::new(1));
+        let same = augment(x.clone(), AugmentOptions::NONE, false, &mut SeededRng::new(1));
         assert_eq!(pollster::block_on(values(same)), pollster::block_on(values(x.clone())));
-        let a = augment(x.clone(), AugmentOptions::default(), &mut SeededRng::new(9));
-        let b = augment(x, AugmentOptions::default(), &mut SeededRng::new(9));
+        let a = augment(x.clone(), AugmentOptions::default(), false, &mut SeededRng::new(9));
+        let b = augment(x, AugmentOptions::default(), false, &mut SeededRng::new(9));
         assert_eq!(pollster::block_on(values(a)), pollster::block_on(values(b)));
     }
 
@@ -110,7 +143,7 @@ mod tests {
         let original = pollster::block_on(values(x.clone()));
         let mirrored = pollster::block_on(values(x.clone().flip([3])));
         let options = AugmentOptions { flip: true, ..AugmentOptions::NONE };
-        let y = pollster::block_on(values(augment(x, options, &mut SeededRng::new(5))));
+        let y = pollster::block_on(values(augment(x, options, false, &mut SeededRng::new(5))));
         let per = 3 * 4 * 4;
         let mut flipped = 0;
         for i in 0..8 {
@@ -121,5 +154,44 @@ mod tests {
             flipped += usize::from(mirror && !same);
         }
         assert!(flipped > 0 && flipped < 8, "{flipped} of 8 flipped");
+    }
+
+    #[test]
+    fn a_sound_crop_moves_in_time_only() {
+        // Each row holds one value: after a time-only crop every row still holds its own
+        // value (or the padding's 0), never a neighbour row's.
+        let (size, batch) = (8, 6);
+        let rows: Vec<f32> =
+            (0..batch * size * size).map(|i| ((i / size) % size + 1) as f32).collect();
+        let x =
+            Tensor::<4>::from_data(TensorData::new(rows, [batch, 1, size, size]), &Device::flex());
+        let options = AugmentOptions { crop_padding: 0.25, ..AugmentOptions::default() };
+        let y = pollster::block_on(values(augment(x, options, true, &mut SeededRng::new(4))));
+        for (i, v) in y.iter().enumerate() {
+            let row = (i / size) % size;
+            assert!(*v == 0.0 || *v == (row + 1) as f32, "row {row} holds {v}");
+        }
+        assert!(y.contains(&0.0), "no image moved");
+    }
+
+    #[test]
+    fn masks_blank_at_most_an_eighth_of_rows_and_of_columns() {
+        let (size, batch) = (16, 8);
+        let x = Tensor::<4>::ones([batch, 1, size, size], &Device::flex());
+        let options = AugmentOptions { masks: true, ..AugmentOptions::NONE };
+        let y = pollster::block_on(values(augment(x, options, true, &mut SeededRng::new(2))));
+        let mut masked_any = false;
+        for image in y.chunks_exact(size * size) {
+            let blank_rows =
+                image.chunks_exact(size).filter(|r| r.iter().all(|v| *v == 0.0)).count();
+            let blank_cols =
+                (0..size).filter(|&c| (0..size).all(|r| image[r * size + c] == 0.0)).count();
+            assert!(
+                blank_rows <= size / 8 && blank_cols <= size / 8,
+                "{blank_rows} rows, {blank_cols} columns"
+            );
+            masked_any |= image.contains(&0.0);
+        }
+        assert!(masked_any);
     }
 }

@@ -38,6 +38,7 @@ impl TrainingSession {
             channels: self.dataset.channels,
             resize: self.options.resize,
             normalization: self.norm.clone(),
+            sound: self.options.sound.clone(),
         };
         let training = TrainingSummary {
             labels: labels.clone(),

@@ -303,7 +303,8 @@ impl TrainingSession {
             &self.norm,
             &self.train_device,
         );
-        let images = augment(images, self.options.augment, &mut self.rng);
+        let images =
+            augment(images, self.options.augment, self.options.sound.is_some(), &mut self.rng);
         let targets = targets_tensor(&self.dataset, batch, &self.train_device);
         let model = self.model.take().ok_or_else(busy)?;
         let logits = model.forward(images);

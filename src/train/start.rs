@@ -44,6 +44,17 @@ pub(super) fn start(
         });
     };
     let (model, parent) = load_trainable(bytes, device)?;
+    if parent.input.sound.is_some() != dataset.sound.is_some() {
+        let (model_holds, data_holds) = if dataset.sound.is_some() {
+            ("images", "sound clips")
+        } else {
+            ("sound clips", "images")
+        };
+        return Err(Error::option(
+            "init",
+            format!("the model was trained on {model_holds} and this dataset holds {data_holds}"),
+        ));
+    }
     if parent.input.channels != dataset.channels {
         return Err(Error::option(
             "init",
@@ -108,13 +119,31 @@ impl TrainingSession {
         compute: ComputeDevice,
         model_file: Option<&[u8]>,
     ) -> Result<Self> {
+        let mut options = options;
+        // A dataset of sound clips knows how its spectrograms were made; the run (and the
+        // model file) records it, and options that say otherwise are a mistake.
+        match (&options.sound, &dataset.sound) {
+            (None, Some(sound)) => options.sound = Some(sound.clone()),
+            (Some(_), None) => {
+                return Err(Error::option(
+                    "sound",
+                    "spectrogram settings are set, and the dataset holds images",
+                ));
+            }
+            (Some(asked), Some(made)) if asked != made => {
+                return Err(Error::option(
+                    "sound",
+                    "the dataset's clips were made into spectrograms with other settings; decode them with these",
+                ));
+            }
+            _ => {}
+        }
         options.validate()?;
         let dataset = chosen_labels(dataset, &options)?;
         if dataset.len() < 2 {
             return Err(Error::empty_dataset("at least 2 images are needed to train"));
         }
         // The run records the share it used (a resumed run, and the model file, then say it).
-        let mut options = options;
         options.validation_fraction.get_or_insert_with(|| validation_share(&dataset));
         let split = run_split(&dataset, &options);
         let budget = options.time_budget_seconds.map(EpochBudget::new);

@@ -21,6 +21,13 @@ cropPadding: number,
 flip: boolean, 
 /**
  * Brightness/contrast jitter (default off: it cost 0.04 test mAP on the emoji benchmark
- * in 8 epochs, BENCHMARKS.md, "A default recipe").
+ * in 8 epochs, BENCHMARKS.md, "A default recipe"). On a spectrogram it is a random gain
+ * and a change of dynamic range.
  */
-jitter: boolean, };
+jitter: boolean, 
+/**
+ * SpecAugment-style masks, for sound clips' spectrograms: per image, one band of up to
+ * 1/8 of the rows (frequencies) and one span of up to 1/8 of the columns (time) set to
+ * the mean (default off).
+ */
+masks: boolean, };

@@ -3,6 +3,7 @@ import type { AugmentOptions } from "./AugmentOptions";
 import type { ConvInit } from "./ConvInit";
 import type { KeptEpoch } from "./KeptEpoch";
 import type { ResizePolicy } from "./ResizePolicy";
+import type { SoundSettings } from "./SoundSettings";
 import type { ThresholdGoal } from "./ThresholdGoal";
 
 /**
@@ -103,4 +104,10 @@ resize: ResizePolicy,
  * The label columns to train on, by name and in this order; `None` trains every label
  * column. The model file lists exactly these labels.
  */
-labels: Array<string> | null, };
+labels: Array<string> | null, 
+/**
+ * How sound clips become spectrograms (issue #33); `None` for images, and for sound
+ * clips chosen from the data (the run records what it used). For sound clips the crop
+ * moves in time only.
+ */
+sound: SoundSettings | null, };

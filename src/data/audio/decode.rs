@@ -94,6 +94,81 @@ impl Clip {
 /// Samples this quiet or quieter (−100 dBFS) count as silence.
 const SILENCE: f32 = 1e-5;
 
+/// What an audio file's header says, read without decoding a sample: enough for a dataset's
+/// summary and for the limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClipHeader {
+    /// The container.
+    pub format: AudioFormat,
+    /// Samples per second.
+    pub sample_rate: u32,
+    /// Channels (0 when the header does not say).
+    pub channels: u16,
+    /// Length in seconds, when the header says.
+    pub seconds: Option<f64>,
+}
+
+/// Reads clip `name`'s header and checks it against `limits`.
+///
+/// # Errors
+/// As [`decode_audio`], for what the header alone shows.
+pub fn clip_header(name: &str, bytes: &[u8], limits: &Limits) -> Result<ClipHeader> {
+    Ok(Opened::new(name, bytes, limits)?.header)
+}
+
+/// A probed file: its reader, its audio track and what its header says, checked.
+struct Opened {
+    reader: Box<dyn symphonia::core::formats::FormatReader>,
+    track_id: u32,
+    params: symphonia::core::codecs::audio::AudioCodecParameters,
+    declared_frames: Option<u64>,
+    header: ClipHeader,
+}
+
+impl Opened {
+    fn new(name: &str, bytes: &[u8], limits: &Limits) -> Result<Self> {
+        let bad = |reason: &str| Error::audio_decode(name, reason);
+        let format = AudioFormat::sniff(bytes)
+            .ok_or_else(|| bad("it is not a WAV, FLAC, Ogg Vorbis or MP3 file"))?;
+        let source = MediaSourceStream::new(
+            Box::new(Cursor::new(bytes.to_vec())),
+            MediaSourceStreamOptions::default(),
+        );
+        let mut hint = Hint::new();
+        hint.with_extension(format.extension());
+        let reader = symphonia::default::get_probe()
+            .probe(&hint, source, FormatOptions::default(), MetadataOptions::default())
+            .map_err(|e| bad(&format!("not a readable {} file: {}", format.name(), why(&e))))?;
+        let track = reader
+            .default_track(TrackType::Audio)
+            .ok_or_else(|| bad(&format!("the {} file has no audio track", format.name())))?;
+        let track_id = track.id;
+        let params = track
+            .codec_params
+            .as_ref()
+            .and_then(|p| p.audio())
+            .ok_or_else(|| bad("its audio track has no codec parameters"))?
+            .clone();
+        let rate = params.sample_rate.ok_or_else(|| bad("it does not say its sample rate"))?;
+        limits.check_audio_rate(name, rate)?;
+        let channels = params.channels.as_ref().map_or(0, |c| c.count());
+        if channels > 0 {
+            limits.check_audio_channels(name, channels as u64)?;
+        }
+        let declared_frames = track.num_frames;
+        if let Some(frames) = declared_frames {
+            limits.check_audio_length(name, frames, rate)?;
+        }
+        let header = ClipHeader {
+            format,
+            sample_rate: rate,
+            channels: channels.try_into().unwrap_or(u16::MAX),
+            seconds: declared_frames.map(|f| f as f64 / f64::from(rate)),
+        };
+        Ok(Self { reader, track_id, params, declared_frames, header })
+    }
+}
+
 /// Decodes audio file `name` (a zip entry or a file the caller names) from `bytes`.
 ///
 /// # Errors
@@ -103,37 +178,9 @@ const SILENCE: f32 = 1e-5;
 /// reached while decoding) is over `limits`.
 pub fn decode_audio(name: &str, bytes: &[u8], limits: &Limits) -> Result<Clip> {
     let bad = |reason: &str| Error::audio_decode(name, reason);
-    let format = AudioFormat::sniff(bytes)
-        .ok_or_else(|| bad("it is not a WAV, FLAC, Ogg Vorbis or MP3 file"))?;
-    let source = MediaSourceStream::new(
-        Box::new(Cursor::new(bytes.to_vec())),
-        MediaSourceStreamOptions::default(),
-    );
-    let mut hint = Hint::new();
-    hint.with_extension(format.extension());
-    let mut reader = symphonia::default::get_probe()
-        .probe(&hint, source, FormatOptions::default(), MetadataOptions::default())
-        .map_err(|e| bad(&format!("not a readable {} file: {}", format.name(), why(&e))))?;
-    let track = reader
-        .default_track(TrackType::Audio)
-        .ok_or_else(|| bad(&format!("the {} file has no audio track", format.name())))?;
-    let track_id = track.id;
-    let params = track
-        .codec_params
-        .as_ref()
-        .and_then(|p| p.audio())
-        .ok_or_else(|| bad("its audio track has no codec parameters"))?
-        .clone();
-    let declared_rate = params.sample_rate.ok_or_else(|| bad("it does not say its sample rate"))?;
-    limits.check_audio_rate(name, declared_rate)?;
-    let declared_channels = params.channels.as_ref().map_or(0, |c| c.count());
-    if declared_channels > 0 {
-        limits.check_audio_channels(name, declared_channels as u64)?;
-    }
-    let declared_frames = track.num_frames;
-    if let Some(frames) = declared_frames {
-        limits.check_audio_length(name, frames, declared_rate)?;
-    }
+    let Opened { mut reader, track_id, params, declared_frames, header } =
+        Opened::new(name, bytes, limits)?;
+    let (format, declared_rate) = (header.format, header.sample_rate);
     let mut decoder = symphonia::default::get_codecs()
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(|e| bad(&format!("its codec is not one tagtrain decodes: {}", why(&e))))?;

@@ -10,11 +10,14 @@ mod decode;
 mod resample;
 mod spectrogram;
 
-pub use decode::{AudioFormat, Clip, decode_audio};
+pub use decode::{AudioFormat, Clip, ClipHeader, clip_header, decode_audio};
 pub use resample::resample;
 pub use spectrogram::{Crop, DB_CEIL, DB_FLOOR, LogMel, SoundSettings, log_mel, window_of};
 
 use crate::error::Result;
+
+/// File name endings of the sound formats tagtrain reads.
+pub const SOUND_EXTENSIONS: [&str; 5] = [".wav", ".flac", ".ogg", ".oga", ".mp3"];
 use crate::limits::Limits;
 
 /// A clip's spectrogram image, `side × side`, one channel: decoded, mixed to mono, resampled,

@@ -31,6 +31,7 @@ pub const DB_CEIL: f32 = 20.0;
 
 /// How clips become spectrograms; recorded in the model file and repeated by prediction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SoundSettings {
     /// Samples per second every clip is resampled to.
@@ -88,7 +89,7 @@ impl SoundSettings {
             if ok { Ok(()) } else { Err(Error::option(name, what)) }
         };
         range(
-            "sampleRate",
+            "sound.sampleRate",
             RATES.contains(&self.sample_rate),
             format!(
                 "{} Hz is not between {} and {} Hz",
@@ -98,7 +99,7 @@ impl SoundSettings {
             ),
         )?;
         range(
-            "clipSeconds",
+            "sound.clipSeconds",
             CLIP_SECONDS.contains(&self.clip_seconds),
             format!(
                 "{} s is not between {} and {} s",
@@ -108,7 +109,7 @@ impl SoundSettings {
             ),
         )?;
         range(
-            "window",
+            "sound.window",
             WINDOWS.contains(&self.window) && self.window.is_power_of_two(),
             format!(
                 "{} samples is not a power of two from {} to {}",
@@ -118,12 +119,12 @@ impl SoundSettings {
             ),
         )?;
         range(
-            "hop",
+            "sound.hop",
             (1..=self.window).contains(&self.hop),
             format!("{} samples is not between 1 and the window ({})", self.hop, self.window),
         )?;
         range(
-            "melBands",
+            "sound.melBands",
             MEL_BANDS.contains(&self.mel_bands) && self.mel_bands <= self.window / 2,
             format!(
                 "{} is not between {} and {} (nor above half the window)",
@@ -134,12 +135,12 @@ impl SoundSettings {
         )?;
         let nyquist = self.sample_rate as f32 / 2.0;
         range(
-            "minHz",
+            "sound.minHz",
             self.min_hz.is_finite() && self.min_hz >= 0.0 && self.min_hz < self.max_hz,
             format!("{} Hz is not from 0 to below maxHz ({} Hz)", self.min_hz, self.max_hz),
         )?;
         range(
-            "maxHz",
+            "sound.maxHz",
             self.max_hz.is_finite() && self.max_hz <= nyquist,
             format!("{} Hz is above half the sample rate ({nyquist} Hz)", self.max_hz),
         )?;
@@ -346,11 +347,11 @@ mod tests {
     fn the_defaults_pass_their_own_check_and_bad_settings_name_themselves() {
         SoundSettings::default().check().unwrap();
         let bad = SoundSettings { window: 500, ..SoundSettings::default() };
-        assert!(bad.check().unwrap_err().to_string().contains("option 'window'"));
+        assert!(bad.check().unwrap_err().to_string().contains("option 'sound.window'"));
         let bad = SoundSettings { max_hz: 9_000.0, ..SoundSettings::default() };
-        assert!(bad.check().unwrap_err().to_string().contains("option 'maxHz'"));
+        assert!(bad.check().unwrap_err().to_string().contains("option 'sound.maxHz'"));
         let bad = SoundSettings { clip_seconds: f32::NAN, ..SoundSettings::default() };
-        assert!(bad.check().unwrap_err().to_string().contains("option 'clipSeconds'"));
+        assert!(bad.check().unwrap_err().to_string().contains("option 'sound.clipSeconds'"));
     }
 
     #[test]

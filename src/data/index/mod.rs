@@ -1,4 +1,5 @@
-//! Parsing `index.csv`: the image column, the label columns and one row per image.
+//! Parsing `index.csv`: the file column (`image`, `audio`, `sound`, `file` or `path`), the label
+//! columns and one row per image or sound clip.
 //!
 //! Lines are numbered as a text editor shows them: the header is line 1. Label cells accept
 //! `0`/`1` (also `0.0`/`1.0`, with surrounding spaces); a column that holds no 0/1 value at all
@@ -104,6 +105,10 @@ pub struct IndexCsv {
     groups: Vec<u32>,
 }
 
+/// Headers of the column that names each row's file (images or sound clips), any case; the
+/// first column with one of them is it.
+pub const FILE_COLUMNS: [&str; 5] = ["image", "audio", "sound", "file", "path"];
+
 /// The group id of a row whose `group` cell is empty: it is a group of its own.
 pub const NO_GROUP: u32 = u32::MAX;
 
@@ -206,10 +211,12 @@ impl IndexCsv {
                 "the header needs an image column and at least one label column, separated by commas",
             ));
         }
-        let image_col = header.iter().position(|h| h.eq_ignore_ascii_case("image")).unwrap_or(0);
-        if !header[image_col].eq_ignore_ascii_case("image") {
+        let is_file_column =
+            |h: &String| FILE_COLUMNS.iter().any(|name| h.eq_ignore_ascii_case(name));
+        let image_col = header.iter().position(is_file_column).unwrap_or(0);
+        if !is_file_column(&header[image_col]) {
             warnings.push(format!(
-                "no column is named 'image'; image paths are read from the first column '{}'",
+                "no column is named 'image', 'audio', 'sound', 'file' or 'path'; file paths are read from the first column '{}'",
                 header[image_col]
             ));
         }

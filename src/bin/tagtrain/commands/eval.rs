@@ -52,8 +52,12 @@ fn eval(args: &Args) -> anyhow::Result<()> {
     let mut predictor = open_model(model_path, &compute)?;
     predictor.set_test_time_augmentation(args.flag("tta"));
     let mut source = open_dataset(data)?;
+    predictor
+        .fit_source(&mut source)
+        .with_context(|| format!("{data} cannot be used to evaluate {model_path}"))?;
     // The images must look like the model's training images: same size, same way of becoming
-    // square, same channels (a grayscale dataset for an RGB model is repeated over RGB).
+    // square, same channels (a grayscale dataset for an RGB model is repeated over RGB), and
+    // sound clips the same spectrograms.
     let input = &predictor.metadata().input;
     let dataset = decode_with_progress(source.len(), json, |progress| {
         source.decode_with_channels(input.image_size, input.resize, input.channels, progress)

@@ -1,6 +1,8 @@
 //! `tagtrain inspect`: what a dataset zip or a model file holds, or why it cannot be used.
 
 use anyhow::Context;
+use tagtrain::data::SoundProfile;
+use tagtrain::data::audio::SoundSettings;
 use tagtrain::{DatasetSummary, ModelMetadata, checkpoint};
 
 use super::{JSON, dataset_from_bytes, print_json, read};
@@ -49,18 +51,24 @@ fn inspect(args: &Args) -> anyhow::Result<()> {
 /// The dataset summary as text: size, labels, recommendation, warnings.
 fn print_dataset(path: &str, summary: &DatasetSummary) -> anyhow::Result<()> {
     println!(
-        "{path}: {} images, {} labels (image paths from column '{}')",
+        "{path}: {} {}, {} labels (file paths from column '{}')",
         summary.profile.images,
+        if summary.profile.sound.is_some() { "sound clips" } else { "images" },
         summary.profile.labels.len(),
         summary.profile.image_column
     );
-    let sizes: Vec<String> = summary
-        .profile
-        .sizes
-        .iter()
-        .map(|s| format!("{}×{} ({})", s.width, s.height, s.count))
-        .collect();
-    println!("image sizes: {}", sizes.join(", "));
+    match &summary.profile.sound {
+        Some(sound) => print_sound(sound),
+        None => {
+            let sizes: Vec<String> = summary
+                .profile
+                .sizes
+                .iter()
+                .map(|s| format!("{}×{} ({})", s.width, s.height, s.count))
+                .collect();
+            println!("image sizes: {}", sizes.join(", "));
+        }
+    }
     println!("{:<28} {:>9} {:>9}", "label", "positives", "negatives");
     for l in &summary.profile.labels {
         println!("{:<28} {:>9} {:>9}", l.name, l.positives, l.negatives);
@@ -76,6 +84,38 @@ fn print_dataset(path: &str, summary: &DatasetSummary) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What the sound clips are, and the spectrogram settings chosen for them.
+fn print_sound(sound: &SoundProfile) {
+    let counts = |items: Vec<(String, usize)>| {
+        items.into_iter().map(|(v, n)| format!("{v} ({n})")).collect::<Vec<_>>().join(", ")
+    };
+    println!(
+        "clip lengths: {:.2} s shortest, {:.2} s median, {:.2} s longest, {:.1} s in all",
+        sound.shortest_seconds, sound.median_seconds, sound.longest_seconds, sound.total_seconds
+    );
+    println!(
+        "sample rates: {}",
+        counts(sound.sample_rates.iter().map(|r| (format!("{} Hz", r.value), r.count)).collect())
+    );
+    println!(
+        "channels: {}",
+        counts(sound.channels.iter().map(|c| (c.value.to_string(), c.count)).collect())
+    );
+    println!(
+        "formats: {}",
+        counts(sound.formats.iter().map(|f| (f.name.clone(), f.count)).collect())
+    );
+    println!("spectrograms: {}", sound_settings_text(&sound.settings));
+}
+
+/// Spectrogram settings in a line.
+fn sound_settings_text(s: &SoundSettings) -> String {
+    format!(
+        "{} s windows at {} Hz, STFT window {} and hop {} samples, {} mel bands from {} to {} Hz",
+        s.clip_seconds, s.sample_rate, s.window, s.hop, s.mel_bands, s.min_hz, s.max_hz
+    )
+}
+
 /// The model's metadata as text: architecture, input, thresholds and every training run.
 fn print_model(path: &str, metadata: &ModelMetadata) -> anyhow::Result<()> {
     println!(
@@ -87,6 +127,9 @@ fn print_model(path: &str, metadata: &ModelMetadata) -> anyhow::Result<()> {
         metadata.input.channels,
         metadata.input.resize
     );
+    if let Some(sound) = &metadata.input.sound {
+        println!("sound clips as spectrograms: {}", sound_settings_text(sound));
+    }
     for (label, t) in metadata.labels.iter().zip(&metadata.thresholds) {
         println!("  {label:<28} threshold {t:.3}");
     }

@@ -5,6 +5,7 @@
 //! library's errors about an option into errors about the flag the user typed (`--ema`); the
 //! tests below fail when an option has no flag or a flag names no option.
 
+use tagtrain::data::audio::SoundSettings;
 use tagtrain::{AugmentOptions, ResizePolicy, TrainingOptions};
 
 use crate::commands::DEVICE;
@@ -74,6 +75,40 @@ pub(super) const FLAGS: &[Flag] = &[
         .with_default(|| AugmentOptions::default().crop_padding.to_string())
         .sets("augment.cropPadding"),
     Flag::switch("flip", "also flip images left-right when augmenting").sets("augment.flip"),
+    Flag::switch(
+        "masks",
+        "also mask a band of frequencies and a span of time when augmenting (sound clips)",
+    )
+    .sets("augment.masks"),
+    Flag::valued(
+        "clip-seconds",
+        "S",
+        "sound clips: the window the network hears, seconds (default: the median clip's \
+         length; longer clips are cropped, shorter ones padded with silence)",
+    )
+    .sets("sound.clipSeconds"),
+    Flag::valued("sample-rate", "HZ", "sound clips: the rate they are resampled to")
+        .with_default(|| SoundSettings::default().sample_rate.to_string())
+        .sets("sound.sampleRate"),
+    Flag::valued("window", "N", "sound clips: STFT window in samples (a power of two)")
+        .with_default(|| SoundSettings::default().window.to_string())
+        .sets("sound.window"),
+    Flag::valued("hop", "N", "sound clips: samples between two STFT frames")
+        .with_default(|| SoundSettings::default().hop.to_string())
+        .sets("sound.hop"),
+    Flag::valued("mel-bands", "N", "sound clips: mel bands of the spectrogram")
+        .with_default(|| SoundSettings::default().mel_bands.to_string())
+        .sets("sound.melBands"),
+    Flag::valued("min-hz", "F", "sound clips: the lowest frequency the bands cover")
+        .with_default(|| SoundSettings::default().min_hz.to_string())
+        .sets("sound.minHz"),
+    Flag::valued(
+        "max-hz",
+        "F",
+        "sound clips: the highest frequency the bands cover (at most half the sample rate)",
+    )
+    .with_default(|| SoundSettings::default().max_hz.to_string())
+    .sets("sound.maxHz"),
     Flag::switch("pos-weight", "weight rare labels' positives up in the loss")
         .sets("positiveWeights"),
     Flag::valued("label-smoothing", "E", "aim targets at E/2 and 1 − E/2; 0: off")
@@ -126,13 +161,16 @@ mod tests {
     use super::*;
 
     /// The options a flag may set: [`TrainingOptions`]' JSON names, with the augmentations'
-    /// named `augment.crop` as the library's errors name them; `init`, the library's name for
-    /// a model to start from that does not fit the data, and `device`, for the backend.
+    /// and the sound settings' named `augment.crop`, `sound.hop` as the library's errors name
+    /// them; `init`, the library's name for a model to start from that does not fit the data,
+    /// and `device`, for the backend.
     fn options() -> Vec<String> {
-        let json = serde_json::to_value(TrainingOptions::default()).unwrap();
+        let sound = Some(SoundSettings::default());
+        let json =
+            serde_json::to_value(TrainingOptions { sound, ..TrainingOptions::default() }).unwrap();
         let mut names = vec!["init".to_string(), "device".to_string()];
         for (name, value) in json.as_object().unwrap() {
-            match value.as_object().filter(|_| name == "augment") {
+            match value.as_object().filter(|_| name == "augment" || name == "sound") {
                 Some(group) => names.extend(group.keys().map(|field| format!("{name}.{field}"))),
                 None => names.push(name.clone()),
             }

@@ -85,13 +85,18 @@ fn train(args: &Args) -> anyhow::Result<()> {
             info.options
         }
         None => {
+            let parent_input = parent.as_ref().map(|m| &m.input);
+            let sound = source.sound_settings().cloned();
             let mut options =
-                training_options(args, &summary.recommended, parent.as_ref().map(|m| &m.input))?;
+                training_options(args, &summary.recommended, parent_input, sound.as_ref())?;
             options.labels = chosen_labels(args, source.labels())?;
             options
         }
     };
     let compute = device(args)?;
+    if let Some(sound) = &options.sound {
+        source.set_sound_settings(sound.clone()).map_err(|e| args.in_flag_terms(e))?;
+    }
     let dataset = decode_with_progress(source.len(), quiet, |progress| {
         source.decode(options.image_size, options.resize, progress)
     })?;

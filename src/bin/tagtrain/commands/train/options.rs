@@ -1,6 +1,7 @@
 //! `tagtrain train`'s flags read into the library's [`TrainingOptions`].
 
 use tagtrain::Recommendation;
+use tagtrain::data::audio::SoundSettings;
 use tagtrain::{
     AugmentOptions, ConvInit, InputSpec, KeptEpoch, ResizePolicy, ThresholdGoal, TrainingOptions,
 };
@@ -8,12 +9,15 @@ use tagtrain::{
 use crate::args::Args;
 
 /// The training options the flags ask for. Unset depth and image size follow the dataset's
-/// `recommended` model, except that fine-tuning keeps the `parent` model's input (size and
-/// resize policy) unless told otherwise; every other unset option is the library's default.
+/// `recommended` model, except that fine-tuning keeps the `parent` model's input (size, resize
+/// policy, spectrogram settings) unless told otherwise; the spectrogram settings of a dataset
+/// of sound clips otherwise start from `sound` (chosen from the data); every other unset
+/// option is the library's default.
 pub(super) fn training_options(
     args: &Args,
     recommended: &Recommendation,
     parent: Option<&InputSpec>,
+    sound: Option<&SoundSettings>,
 ) -> anyhow::Result<TrainingOptions> {
     let augment = if args.flag("no-augment") {
         AugmentOptions::NONE
@@ -21,6 +25,7 @@ pub(super) fn training_options(
         AugmentOptions {
             flip: args.flag("flip"),
             jitter: args.flag("jitter"),
+            masks: args.flag("masks"),
             crop_padding: args.number_or_default("crop-pad")?,
             ..AugmentOptions::default()
         }
@@ -77,10 +82,58 @@ pub(super) fn training_options(
         ema_decay: args.number_or_default("ema")?,
         threshold_goal,
         augment,
+        sound: sound_settings(args, sound, parent)?,
         ..TrainingOptions::default()
     };
     options.validate().map_err(|e| args.usage_error_from(e))?;
     Ok(options)
+}
+
+/// The valued flags that set spectrogram settings.
+const SOUND_FLAGS: [&str; 7] =
+    ["clip-seconds", "sample-rate", "window", "hop", "mel-bands", "min-hz", "max-hz"];
+
+/// The spectrogram settings: the flags over the `parent` model's, over `data`'s (those chosen
+/// from the clips). `None` for a dataset of images, where a sound flag is a usage error.
+fn sound_settings(
+    args: &Args,
+    data: Option<&SoundSettings>,
+    parent: Option<&InputSpec>,
+) -> anyhow::Result<Option<SoundSettings>> {
+    let Some(data) = data else {
+        let given = SOUND_FLAGS.iter().copied().find(|f| args.value(f).is_some());
+        if let Some(flag) = given.or(args.flag("masks").then_some("masks")) {
+            return Err(args.usage_error(format!(
+                "--{flag} applies to sound clips, and this dataset holds images"
+            )));
+        }
+        return Ok(None);
+    };
+    let mut settings = parent.and_then(|p| p.sound.clone()).unwrap_or_else(|| data.clone());
+    if let Some(v) = args.number("clip-seconds")? {
+        settings.clip_seconds = v;
+    }
+    if let Some(v) = args.number("sample-rate")? {
+        settings.sample_rate = v;
+        // The bands' top follows a new rate unless told.
+        settings.max_hz = settings.max_hz.min(v as f32 / 2.0);
+    }
+    if let Some(v) = args.number("window")? {
+        settings.window = v;
+    }
+    if let Some(v) = args.number("hop")? {
+        settings.hop = v;
+    }
+    if let Some(v) = args.number("mel-bands")? {
+        settings.mel_bands = v;
+    }
+    if let Some(v) = args.number("min-hz")? {
+        settings.min_hz = v;
+    }
+    if let Some(v) = args.number("max-hz")? {
+        settings.max_hz = v;
+    }
+    Ok(Some(settings))
 }
 
 /// A flag whose values are an option enum's JSON names (`--keep last`), read through serde so
@@ -182,7 +235,12 @@ mod tests {
             .map(str::to_string)
             .collect();
         let command = crate::commands::find("train").unwrap();
-        training_options(&Args::parse(command, &words)?, &Recommendation::for_sides(64), parent)
+        training_options(
+            &Args::parse(command, &words)?,
+            &Recommendation::for_sides(64),
+            parent,
+            None,
+        )
     }
 
     #[test]
