@@ -174,8 +174,8 @@ function fixtures(dir) {
   if (new TextDecoder().decode(wav.subarray(36, 40)) !== "data") throw new Error("unexpected WAV layout");
   write("bad_cut.wav", wav.subarray(0, Math.floor(wav.length * 0.6)));
   const hours = wav.slice(0, 44 + 4096);
-  view(hours).setUint32(40, 0xfffffff0, true); // ~18.6 hours of 16 kHz stereo
-  view(hours).setUint32(4, 0xfffffff0 + 36, true);
+  view(hours).setUint32(40, 0xffffff00, true); // ~18.6 hours of 16 kHz stereo
+  view(hours).setUint32(4, 0xffffff00 + 36, true);
   write("bad_hours.wav", hours);
   const rate = wav.slice();
   view(rate).setUint32(24, 50_000_000, true);
@@ -187,13 +187,15 @@ function fixtures(dir) {
   write("bad_empty.wav", empty);
   write("bad_text.mp3", new TextEncoder().encode("ID3 is how this text starts, but it is not a sound.\n"));
   write("bad_plain_text.mp3", new TextEncoder().encode("Not a sound at all, only words.\n"));
-  // The Vorbis identification header renamed: an Ogg stream with no track tagtrain decodes.
+  // The Vorbis identification header renamed (and its page's checksum made right again): a
+  // well-formed Ogg stream with no track tagtrain decodes.
   const ogg = read("tone_ogg_22k_stereo.ogg");
   const noTrack = ogg.slice();
   const marker = new TextEncoder().encode("\x01vorbis");
   for (let i = 0; i + marker.length <= noTrack.length; i++) {
     if (marker.every((b, k) => noTrack[i + k] === b)) noTrack.set(new TextEncoder().encode("\x01sdrawk"), i);
   }
+  fixOggChecksums(noTrack);
   write("bad_no_audio_track.ogg", noTrack);
   // The middle half of the MP3 overwritten.
   const mp3 = read("tone_mp3_44k_stereo.mp3");
@@ -203,6 +205,29 @@ function fixtures(dir) {
   const damagedOgg = ogg.slice();
   damagedOgg.fill(0x55, Math.floor(ogg.length / 3), Math.floor((2 * ogg.length) / 3));
   write("bad_damaged.ogg", damagedOgg);
+}
+
+/** Ogg's CRC-32 (polynomial 0x04c11db7, no reflection, initial 0). */
+function oggCrc(bytes) {
+  let crc = 0;
+  for (const b of bytes) {
+    crc ^= b << 24;
+    for (let k = 0; k < 8; k++) crc = crc & 0x80000000 ? (crc << 1) ^ 0x04c11db7 : crc << 1;
+  }
+  return crc >>> 0;
+}
+
+/** Recomputes the checksum of every page of the Ogg stream `bytes`, in place. */
+function fixOggChecksums(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 0; at + 27 <= bytes.length; ) {
+    const segments = bytes[at + 26];
+    let length = 27 + segments;
+    for (let k = 0; k < segments; k++) length += bytes[at + 27 + k];
+    view.setUint32(at + 22, 0, true);
+    view.setUint32(at + 22, oggCrc(bytes.subarray(at, at + length)), true);
+    at += length;
+  }
 }
 
 const { values, positionals } = parseArgs({

@@ -3,9 +3,12 @@
 //! that do not fit, metadata out of every range) is refused by `tagtrain inspect` and
 //! `tagtrain predict` with a message and a non-zero exit, never a panic or an abort, within
 //! 64 MiB of memory beyond the file's own size and what the program takes to start. The one
-//! good file of the corpus (markup in its label names) loads and predicts.
+//! good file of the corpus (markup in its label names) loads and predicts. Hostile sound clips
+//! (issue #33) are held to the same rule, in a dataset.
 
 #![cfg(unix)]
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -130,4 +133,48 @@ fn an_image_that_is_not_one_is_refused_in_prediction_words() {
     assert!(!run.success);
     assert!(run.stderr.contains("give a JPEG or PNG image"), "{}", run.stderr);
     assert!(!run.stderr.contains("row"), "dataset wording: {}", run.stderr);
+}
+
+/// Hostile sound clips (issue #33): each `bad_*` file of `tests/fixtures/sounds/` (cut short, a
+/// header claiming 18 hours or a 50 MHz rate, no samples, silence, text named `.mp3`, an Ogg
+/// stream with no audio track, damaged MP3 and Ogg data) in a one-clip dataset is refused by
+/// `tagtrain inspect`, naming the clip, never with a panic, within the same memory budget
+/// beyond a good one-clip dataset.
+#[test]
+fn hostile_sound_clips_are_refused_by_name_within_bounded_memory() {
+    let dir = std::env::temp_dir().join(format!("tagtrain-hostile-sounds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sounds");
+    let one_clip = |name: &str| {
+        let bytes = std::fs::read(fixtures.join(name)).unwrap();
+        let csv = format!("audio,a\n{name},1\n").into_bytes();
+        let zip = dir.join(format!("{name}.zip"));
+        std::fs::write(&zip, common::zip_of(&[("index.csv", csv), (name, bytes)])).unwrap();
+        zip
+    };
+    let good = one_clip("tone_wav16_16k_stereo.wav");
+    let baseline = run(&["inspect", good.to_str().unwrap()]);
+    assert!(baseline.success, "the good clip: {}", baseline.stderr);
+    let mut bad: Vec<String> = std::fs::read_dir(&fixtures)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("bad_"))
+        .collect();
+    bad.sort();
+    assert!(bad.len() >= 10, "the hostile clips shrank to {}", bad.len());
+    for name in bad {
+        let zip = one_clip(&name);
+        let run = run(&["inspect", zip.to_str().unwrap()]);
+        assert!(!run.success, "{name} was accepted");
+        assert!(!run.stderr.contains("panicked"), "{name}: {}", run.stderr);
+        assert!(run.stderr.contains(&format!("clip '{name}'")), "{name}: {}", run.stderr);
+        let beyond = run.peak_bytes.saturating_sub(baseline.peak_bytes + size(&zip));
+        assert!(beyond <= BUDGET, "{name}: {} MiB beyond the budget's base", beyond >> 20);
+        println!(
+            "{name}: peak {:.1} MiB beyond the base; {}",
+            beyond as f64 / f64::from(1 << 20),
+            run.stderr.trim()
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }

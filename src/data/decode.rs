@@ -7,7 +7,9 @@
 use crate::error::{Error, Result};
 use crate::limits::check_image_size;
 
-use super::audio::{Crop, SoundSettings, spectrogram_image};
+use super::audio::SoundSettings;
+#[cfg(feature = "sound")]
+use super::audio::{Crop, spectrogram_image};
 use super::dataset::Dataset;
 use super::duplicates::{equal_sets, fnv1a, merge_sets};
 use super::image::{ResizePolicy, decode_image};
@@ -140,6 +142,7 @@ impl DatasetSource {
 
 /// Clip `path`'s spectrogram (its centre window) as `side × side` pixels with `channels`
 /// channels (the one channel repeated for RGB: a thumbnail).
+#[cfg(feature = "sound")]
 fn sound_pixels(
     path: &str,
     bytes: &[u8],
@@ -154,6 +157,19 @@ fn sound_pixels(
     } else {
         grey.iter().flat_map(|&p| std::iter::repeat_n(p, channels)).collect()
     })
+}
+
+/// Without the `sound` feature: refused in words.
+#[cfg(not(feature = "sound"))]
+fn sound_pixels(
+    path: &str,
+    _bytes: &[u8],
+    _settings: &SoundSettings,
+    _side: u32,
+    _channels: usize,
+    _limits: &crate::limits::Limits,
+) -> Result<Vec<u8>> {
+    Err(super::audio::sound_unavailable(path))
 }
 
 /// A decoding in progress; see [`DatasetSource::decoder`].

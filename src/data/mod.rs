@@ -9,6 +9,9 @@
 //! set-up, the memory plan) asks the data from above.
 
 mod archive;
+// Reached only with the `sound` feature; compiled always, since the settings are in options and
+// model files.
+#[cfg_attr(not(feature = "sound"), allow(dead_code))]
 pub mod audio;
 pub(crate) mod batcher;
 mod dataset;

@@ -10,9 +10,9 @@ use crate::error::{Error, ErrorKind, ProblemList, Result};
 use crate::limits::Limits;
 
 use super::archive::{Archive, ZipIdentity};
-use super::audio::{
-    AudioFormat, ClipHeader, SOUND_EXTENSIONS, SoundSettings, clip_header, decode_audio,
-};
+use super::audio::{AudioFormat, ClipHeader, SOUND_EXTENSIONS, SoundSettings};
+#[cfg(feature = "sound")]
+use super::audio::{clip_header, decode_audio};
 use super::dataset::Dataset;
 use super::duplicates::{byte_duplicates_warning, byte_key, equal_sets};
 use super::image::{ImageHeader, all_grayscale, header};
@@ -270,8 +270,8 @@ fn read_index(archive: &mut Archive, path: &str, limits: &Limits) -> Result<Inde
 
 /// The header of each entry's file: images' headers, or sound clips' (a file is a clip when its
 /// name or its first bytes say so). An unreadable one is a problem, and so is a dataset with
-/// both kinds. A clip whose header does not say its length (an MP3 without a frame count) is
-/// decoded to learn it.
+/// both kinds. Clips are decoded whole (their headers checked against the limits first): a
+/// clip costs far less to decode than to train on (BENCHMARKS.md, "Sound").
 fn read_headers(
     archive: &mut Archive,
     entries: &[String],
@@ -291,12 +291,15 @@ fn read_headers(
         };
         if is_sound(path, &bytes) {
             a_clip.get_or_insert(path);
+            // Decoded whole: a cut or damaged clip is found now, with every other problem,
+            // and the summary's lengths are exact (an MP3 rarely says its length).
+            #[cfg(feature = "sound")]
             let header = clip_header(path, &bytes, limits).and_then(|mut h| {
-                if h.seconds.is_none() {
-                    h.seconds = Some(decode_audio(path, &bytes, limits)?.seconds());
-                }
+                h.seconds = Some(decode_audio(path, &bytes, limits)?.seconds());
                 Ok(h)
             });
+            #[cfg(not(feature = "sound"))]
+            let header: Result<ClipHeader> = Err(super::audio::sound_unavailable(path));
             match header {
                 Ok(h) => clips.push(h),
                 Err(e) => problems.push(e),

@@ -5,9 +5,11 @@
 use serde::Serialize;
 
 use super::{LabelPrediction, Predictor, not_a_prediction_input};
-use crate::data::audio::{
-    AudioFormat, Clip, Crop, SoundSettings, clip_image, decode_audio, log_mel, resample,
-};
+#[cfg(not(feature = "sound"))]
+use crate::data::audio::sound_unavailable;
+use crate::data::audio::{AudioFormat, Clip, SoundSettings};
+#[cfg(feature = "sound")]
+use crate::data::audio::{Crop, clip_image, decode_audio, log_mel, resample};
 use crate::data::image::decode_image;
 use crate::data::{DatasetSource, MediaKind};
 use crate::error::{Error, Result};
@@ -60,7 +62,7 @@ impl Predictor {
         let input = &self.metadata.input;
         match &input.sound {
             Some(settings) => {
-                let clip = decode_audio(name, bytes, &self.limits).map_err(|e| {
+                let clip = self.decode(name, bytes).map_err(|e| {
                     if AudioFormat::sniff(bytes).is_none() {
                         Error::misuse(format!(
                             "'{name}' is not a sound clip, and this model was trained on sound clips: give it a WAV, FLAC, Ogg Vorbis or MP3 file"
@@ -69,7 +71,7 @@ impl Predictor {
                         e
                     }
                 })?;
-                Ok(clip_image(&clip, settings, input.image_size as usize, Crop::Centre))
+                self.clip_pixels(&clip, settings)
             }
             None if AudioFormat::sniff(bytes).is_some() => {
                 Err(self.sound(&format!("'{name}'")).unwrap_err())
@@ -99,8 +101,7 @@ impl Predictor {
     ) -> Result<Vec<LabelPrediction>> {
         let settings = self.sound("the input")?.clone();
         let clip = self.samples_clip(samples, sample_rate)?;
-        let pixels =
-            clip_image(&clip, &settings, self.metadata.input.image_size as usize, Crop::Centre);
+        let pixels = self.clip_pixels(&clip, &settings)?;
         let probs = self.probabilities(&[&pixels]).await?;
         Ok(self.label_predictions(&probs))
     }
@@ -118,7 +119,7 @@ impl Predictor {
         step_seconds: Option<f64>,
     ) -> Result<Vec<WindowPrediction>> {
         let settings = self.sound(&format!("'{name}'"))?.clone();
-        let clip = decode_audio(name, bytes, &self.limits)?;
+        let clip = self.decode(name, bytes)?;
         self.windows_of(&clip, &settings, step_seconds).await
     }
 
@@ -164,7 +165,7 @@ impl Predictor {
                 "the step between windows ({step} s) must be a positive number of seconds"
             )));
         }
-        let samples = resample(&clip.samples, clip.sample_rate, settings.sample_rate);
+        let samples = resampled(clip, settings)?;
         let rate = f64::from(settings.sample_rate);
         let len = settings.clip_samples();
         let seconds = samples.len() as f64 / rate;
@@ -179,7 +180,7 @@ impl Predictor {
             let first = ((start * rate).round() as usize).min(samples.len());
             let mut window: Vec<f32> = samples[first..].iter().take(len).copied().collect();
             window.resize(len, 0.0);
-            let pixels = log_mel(&window, settings).to_image(side);
+            let pixels = window_pixels(&window, settings, side)?;
             let probs = self.probabilities(&[&pixels]).await?;
             out.push(WindowPrediction {
                 start_seconds: start,
@@ -190,11 +191,129 @@ impl Predictor {
         Ok(out)
     }
 
+    /// Decodes a sound file by the predictor's limits.
+    #[cfg(feature = "sound")]
+    fn decode(&self, name: &str, bytes: &[u8]) -> Result<Clip> {
+        decode_audio(name, bytes, &self.limits)
+    }
+
+    #[cfg(not(feature = "sound"))]
+    fn decode(&self, name: &str, _bytes: &[u8]) -> Result<Clip> {
+        Err(sound_unavailable(name))
+    }
+
+    /// A clip's input pixels: the spectrogram of its centre window at the model's side.
+    #[cfg(feature = "sound")]
+    fn clip_pixels(&self, clip: &Clip, settings: &SoundSettings) -> Result<Vec<u8>> {
+        Ok(clip_image(clip, settings, self.metadata.input.image_size as usize, Crop::Centre))
+    }
+
+    #[cfg(not(feature = "sound"))]
+    fn clip_pixels(&self, _clip: &Clip, _settings: &SoundSettings) -> Result<Vec<u8>> {
+        Err(sound_unavailable("the samples"))
+    }
+
     /// One input's probabilities with labels and thresholds, in the model's label order.
     fn unsorted_predictions(&self, probs: &[f32]) -> Vec<LabelPrediction> {
         let mut by_label = self.label_predictions(probs);
         let order = &self.metadata.labels;
         by_label.sort_by_key(|p| order.iter().position(|l| *l == p.label));
         by_label
+    }
+}
+
+/// A clip's samples at the settings' rate.
+#[cfg(feature = "sound")]
+fn resampled(clip: &Clip, settings: &SoundSettings) -> Result<Vec<f32>> {
+    Ok(resample(&clip.samples, clip.sample_rate, settings.sample_rate))
+}
+
+#[cfg(not(feature = "sound"))]
+fn resampled(_clip: &Clip, _settings: &SoundSettings) -> Result<Vec<f32>> {
+    Err(sound_unavailable("the recording"))
+}
+
+/// One window's input pixels.
+#[cfg(feature = "sound")]
+fn window_pixels(window: &[f32], settings: &SoundSettings, side: usize) -> Result<Vec<u8>> {
+    Ok(log_mel(window, settings).to_image(side))
+}
+
+#[cfg(not(feature = "sound"))]
+fn window_pixels(_window: &[f32], _settings: &SoundSettings, _side: usize) -> Result<Vec<u8>> {
+    Err(sound_unavailable("the recording"))
+}
+
+#[cfg(all(test, feature = "sound"))]
+mod tests {
+    use burn::tensor::Device;
+
+    use super::*;
+    use crate::checkpoint::{self, InputSpec, ModelMetadata};
+    use crate::data::Normalization;
+
+    const TONE: &[u8] = include_bytes!("../../tests/fixtures/sounds/tone_wav16_16k_stereo.wav");
+
+    /// A freshly initialised Small-11 on 32-px one-channel spectrograms of 0.25 s windows.
+    fn sound_model() -> Predictor {
+        let config = crate::ResNetV2Config::for_depth(11, 2).unwrap().with_in_channels(1);
+        let network = config.init(&Device::flex()).unwrap();
+        let metadata = ModelMetadata {
+            labels: vec!["a".into(), "b".into()],
+            thresholds: vec![0.5; 2],
+            architecture: config,
+            input: InputSpec {
+                image_size: 32,
+                channels: 1,
+                resize: Default::default(),
+                normalization: Normalization { mean: vec![0.4], std: vec![0.2] },
+                sound: Some(SoundSettings { clip_seconds: 0.25, ..SoundSettings::default() }),
+            },
+            ..Default::default()
+        };
+        let bytes = pollster::block_on(checkpoint::save(&network, &metadata)).unwrap();
+        Predictor::from_bytes(&bytes, &Device::flex()).unwrap()
+    }
+
+    #[test]
+    fn a_file_and_its_samples_and_its_windows_predict_alike() {
+        let model = sound_model();
+        let by_file = pollster::block_on(model.predict_file("tone.wav", TONE)).unwrap();
+        // The file's own samples (mixed to mono, at its rate) through the samples path.
+        let clip = decode_audio("tone.wav", TONE, &crate::Limits::default()).unwrap();
+        let by_samples =
+            pollster::block_on(model.predict_samples(&clip.samples, clip.sample_rate)).unwrap();
+        assert_eq!(by_file, by_samples);
+        // 0.3 s in windows of 0.25 s every 0.05 s: starts 0, 0.05; the one centred
+        // (0.025 s) lies between them and the probabilities are near both.
+        let windows =
+            pollster::block_on(model.predict_windows("tone.wav", TONE, Some(0.05))).unwrap();
+        assert_eq!(windows.len(), 2, "{windows:?}");
+        assert_eq!((windows[0].start_seconds, windows[1].start_seconds), (0.0, 0.05));
+        assert!((windows[1].end_seconds - 0.30).abs() < 1e-9);
+        let labels: Vec<&str> = windows[0].labels.iter().map(|p| p.label.as_str()).collect();
+        assert_eq!(labels, ["a", "b"], "the model's label order");
+        let samples_windows = pollster::block_on(model.predict_sample_windows(
+            &clip.samples,
+            clip.sample_rate,
+            Some(0.05),
+        ))
+        .unwrap();
+        assert_eq!(windows, samples_windows);
+    }
+
+    #[test]
+    fn a_model_of_one_kind_refuses_the_other_in_words() {
+        let model = sound_model();
+        let png = include_bytes!("../../tests/fixtures/digit.png");
+        let err = pollster::block_on(model.predict_file("digit.png", png)).unwrap_err();
+        assert!(err.to_string().contains("trained on sound clips"), "{err}");
+        let err = pollster::block_on(model.predict_samples(&[f32::NAN; 100], 16_000)).unwrap_err();
+        assert!(err.to_string().contains("not a number"), "{err}");
+        let err = pollster::block_on(model.predict_samples(&[0.1; 100], 1_000_000)).unwrap_err();
+        assert!(err.to_string().contains("sample rate"), "{err}");
+        let err =
+            pollster::block_on(model.predict_windows("tone.wav", TONE, Some(0.0))).unwrap_err();
+        assert!(err.to_string().contains("positive number of seconds"), "{err}");
     }
 }

@@ -138,7 +138,16 @@ impl Opened {
         hint.with_extension(format.extension());
         let reader = symphonia::default::get_probe()
             .probe(&hint, source, FormatOptions::default(), MetadataOptions::default())
-            .map_err(|e| bad(&format!("not a readable {} file: {}", format.name(), why(&e))))?;
+            .map_err(|e| match e {
+                // The Ogg reader looks for a stream it knows until the end of the file.
+                SymphoniaError::IoError(io)
+                    if format == AudioFormat::Ogg
+                        && io.kind() == std::io::ErrorKind::UnexpectedEof =>
+                {
+                    bad("the Ogg file holds no Vorbis audio (another codec, such as Opus, or cut short)")
+                }
+                e => bad(&format!("not a readable {} file: {}", format.name(), why(&e))),
+            })?;
         let track = reader
             .default_track(TrackType::Audio)
             .ok_or_else(|| bad(&format!("the {} file has no audio track", format.name())))?;

@@ -14,11 +14,20 @@ pub use decode::{AudioFormat, Clip, ClipHeader, clip_header, decode_audio};
 pub use resample::resample;
 pub use spectrogram::{Crop, DB_CEIL, DB_FLOOR, LogMel, SoundSettings, log_mel, window_of};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// File name endings of the sound formats tagtrain reads.
 pub const SOUND_EXTENSIONS: [&str; 5] = [".wav", ".flac", ".ogg", ".oga", ".mp3"];
 use crate::limits::Limits;
+
+/// The error of a build without the `sound` feature (the predict package, for now) when it
+/// meets a sound clip or a model of sound clips.
+pub fn sound_unavailable(name: &str) -> Error {
+    Error::audio_decode(
+        name,
+        "this build of tagtrain reads no sound (the predict package does not yet; use the page or the CLI)",
+    )
+}
 
 /// A clip's spectrogram image, `side × side`, one channel: decoded, mixed to mono, resampled,
 /// windowed by `crop`, and drawn by `settings` (which must have passed

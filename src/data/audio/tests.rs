@@ -86,7 +86,7 @@ fn hostile_files_are_refused_by_name_with_what_to_do() {
         (fixture!("bad_silent.flac"), "silent"),
         (fixture!("bad_text.mp3"), "MP3"),
         (fixture!("bad_plain_text.mp3"), "not a WAV, FLAC, Ogg Vorbis or MP3"),
-        (fixture!("bad_no_audio_track.ogg"), "Ogg"),
+        (fixture!("bad_no_audio_track.ogg"), "holds no Vorbis audio"),
         (fixture!("bad_damaged.mp3"), "damaged"),
         (fixture!("bad_damaged.ogg"), ""),
     ];
