@@ -10,9 +10,9 @@ use crate::error::{Error, ErrorKind, ProblemList, Result};
 use crate::limits::Limits;
 
 use super::archive::{Archive, ZipIdentity};
-use super::audio::{AudioFormat, ClipHeader, SOUND_EXTENSIONS, SoundSettings};
 #[cfg(feature = "sound")]
-use super::audio::{clip_header, decode_audio};
+use super::audio::decode_audio;
+use super::audio::{AudioFormat, ClipHeader, SOUND_EXTENSIONS, SoundSettings};
 use super::dataset::Dataset;
 use super::duplicates::{byte_duplicates_warning, byte_key, equal_sets};
 use super::image::{ImageHeader, all_grayscale, header};
@@ -270,8 +270,8 @@ fn read_index(archive: &mut Archive, path: &str, limits: &Limits) -> Result<Inde
 
 /// The header of each entry's file: images' headers, or sound clips' (a file is a clip when its
 /// name or its first bytes say so). An unreadable one is a problem, and so is a dataset with
-/// both kinds. Clips are decoded whole (their headers checked against the limits first): a
-/// clip costs far less to decode than to train on (BENCHMARKS.md, "Sound").
+/// both kinds. Clips are decoded whole (their headers checked against the limits first, by
+/// the decoder): a clip costs far less to decode than to train on (BENCHMARKS.md, "Sound").
 fn read_headers(
     archive: &mut Archive,
     entries: &[String],
@@ -294,10 +294,7 @@ fn read_headers(
             // Decoded whole: a cut or damaged clip is found now, with every other problem,
             // and the summary's lengths are exact (an MP3 rarely says its length).
             #[cfg(feature = "sound")]
-            let header = clip_header(path, &bytes, limits).and_then(|mut h| {
-                h.seconds = Some(decode_audio(path, &bytes, limits)?.seconds());
-                Ok(h)
-            });
+            let header = decode_audio(path, &bytes, limits).map(|clip| ClipHeader::from(&clip));
             #[cfg(not(feature = "sound"))]
             let header: Result<ClipHeader> = Err(super::audio::sound_unavailable(path));
             match header {

@@ -298,8 +298,14 @@ impl Predictor {
 
     /// Pairs one image's probabilities with labels and thresholds, sorted descending.
     pub fn label_predictions(&self, probs: &[f32]) -> Vec<LabelPrediction> {
-        let mut out: Vec<LabelPrediction> = self
-            .metadata
+        let mut out = self.predictions_in_label_order(probs);
+        out.sort_by(|a, b| b.probability.total_cmp(&a.probability));
+        out
+    }
+
+    /// One input's probabilities with labels and thresholds, in the model's label order.
+    fn predictions_in_label_order(&self, probs: &[f32]) -> Vec<LabelPrediction> {
+        self.metadata
             .labels
             .iter()
             .zip(&self.metadata.thresholds)
@@ -310,9 +316,7 @@ impl Predictor {
                 threshold,
                 positive: crate::scoring::is_positive(probability, threshold),
             })
-            .collect();
-        out.sort_by(|a, b| b.probability.total_cmp(&a.probability));
-        out
+            .collect()
     }
 
     /// For each of the model's labels, the column of `labels` (a dataset's) with the same

@@ -49,11 +49,7 @@ impl Predictor {
 
     /// The model's spectrogram settings, or an error saying the model takes images.
     fn sound(&self, what: &str) -> Result<&SoundSettings> {
-        self.metadata.input.sound.as_ref().ok_or_else(|| {
-            Error::misuse(format!(
-                "{what} is a sound clip, and this model was trained on images: give it a JPEG or PNG image"
-            ))
-        })
+        self.metadata.input.sound.as_ref().ok_or_else(|| trained_on_images(what))
     }
 
     /// The input pixels for one file: its spectrogram (the centre window) for a model of sound
@@ -74,7 +70,7 @@ impl Predictor {
                 self.clip_pixels(&clip, settings)
             }
             None if AudioFormat::sniff(bytes).is_some() => {
-                Err(self.sound(&format!("'{name}'")).unwrap_err())
+                Err(trained_on_images(&format!("'{name}'")))
             }
             None => decode_image(
                 name,
@@ -185,7 +181,7 @@ impl Predictor {
             out.push(WindowPrediction {
                 start_seconds: start,
                 end_seconds: start + window_seconds,
-                labels: self.unsorted_predictions(&probs),
+                labels: self.predictions_in_label_order(&probs),
             });
         }
         Ok(out)
@@ -212,14 +208,13 @@ impl Predictor {
     fn clip_pixels(&self, _clip: &Clip, _settings: &SoundSettings) -> Result<Vec<u8>> {
         Err(sound_unavailable("the samples"))
     }
+}
 
-    /// One input's probabilities with labels and thresholds, in the model's label order.
-    fn unsorted_predictions(&self, probs: &[f32]) -> Vec<LabelPrediction> {
-        let mut by_label = self.label_predictions(probs);
-        let order = &self.metadata.labels;
-        by_label.sort_by_key(|p| order.iter().position(|l| *l == p.label));
-        by_label
-    }
+/// A sound clip given to a model of images.
+fn trained_on_images(what: &str) -> Error {
+    Error::misuse(format!(
+        "{what} is a sound clip, and this model was trained on images: give it a JPEG or PNG image"
+    ))
 }
 
 /// A clip's samples at the settings' rate.

@@ -108,6 +108,18 @@ pub struct ClipHeader {
     pub seconds: Option<f64>,
 }
 
+impl From<&Clip> for ClipHeader {
+    /// What a decoded clip is, with its exact length.
+    fn from(clip: &Clip) -> Self {
+        Self {
+            format: clip.format,
+            sample_rate: clip.sample_rate,
+            channels: clip.channels,
+            seconds: Some(clip.seconds()),
+        }
+    }
+}
+
 /// Reads clip `name`'s header and checks it against `limits`.
 ///
 /// # Errors

@@ -15,10 +15,10 @@ pub use resample::resample;
 pub use spectrogram::{Crop, DB_CEIL, DB_FLOOR, LogMel, SoundSettings, log_mel, window_of};
 
 use crate::error::{Error, Result};
+use crate::limits::Limits;
 
 /// File name endings of the sound formats tagtrain reads.
 pub const SOUND_EXTENSIONS: [&str; 5] = [".wav", ".flac", ".ogg", ".oga", ".mp3"];
-use crate::limits::Limits;
 
 /// The error of a build without the `sound` feature (the predict package, for now) when it
 /// meets a sound clip or a model of sound clips.
