@@ -15,6 +15,8 @@
 //
 //   node scripts/make-sounds.mjs OUT_DIR [--train N] [--test N] [--seed S]
 //   node scripts/make-sounds.mjs --fixtures tests/fixtures/sounds   (the decoder's test files)
+//   node scripts/make-sounds.mjs --sample www/sample/sounds.zip     (the page's sound sample:
+//        48 clips in Ogg Vorbis, MP3 and FLAC at 8–22 kHz, 285 KB)
 //
 // writes OUT_DIR/sounds_train.zip and OUT_DIR/sounds_test.zip, and the clips beside them in
 // OUT_DIR/train/ and OUT_DIR/test/. The same arguments give the same clips (a seeded generator,
@@ -23,7 +25,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 export const LABELS = ["hum", "whistle", "noise", "sweep", "word", "beeps"];
@@ -39,6 +41,13 @@ const ENCODINGS = {
   mp3: { ext: "mp3", args: [] },
 };
 const RATES = [8000, 16000, 22050, 44100, 48000];
+/** The page's bundled sample (`--sample`) is small: compressed encodings at low rates. */
+const SMALL_ENCODINGS = {
+  ogg: { ext: "ogg", args: ["-C", "-1"] },
+  mp3: { ext: "mp3", args: ["-C", "24"] },
+  flac: { ext: "flac", args: ["-b", "16"] },
+};
+const SMALL_RATES = [8000, 16000, 22050];
 /** The rate the parts are made and mixed at. */
 const R = 16000;
 
@@ -101,8 +110,8 @@ function part(rng, work, label, ms, file) {
   throw new Error(`no such label ${label}`);
 }
 
-/** One clip `stem` in `dir`; returns its CSV row. */
-function clip(rng, work, stem, dir) {
+/** One clip `stem` in `dir`; returns its CSV row. `small`: the sample's encodings and rates. */
+function clip(rng, work, stem, dir, small) {
   const ms = 800 + rng.int(1201);
   let present;
   let parts;
@@ -118,12 +127,17 @@ function clip(rng, work, stem, dir) {
       }
     }
   } while (parts.length === 0);
-  const encoding = rng.pick(Object.keys(ENCODINGS));
-  const { ext, args } = ENCODINGS[encoding];
-  let rate = rng.pick(RATES);
+  const encodings = small ? SMALL_ENCODINGS : ENCODINGS;
+  const encoding = rng.pick(Object.keys(encodings));
+  const { ext, args } = encodings[encoding];
+  let rate = rng.pick(small ? SMALL_RATES : RATES);
   // lame has no 8 kHz MPEG-1/2 layer III for every bit rate: MP3 clips are at least 16 kHz.
   if (ext === "mp3" && rate < 16000) rate = 16000;
-  const channels = 1 + rng.int(2);
+  // Lossless costs most: the sample's FLAC clips are at 8 kHz.
+  if (small && ext === "flac") rate = 8000;
+  let channels = 1 + rng.int(2);
+  // The sample's stereo clips are its Ogg ones (stereo Vorbis costs little more).
+  if (small && ext !== "ogg") channels = 1;
   const mixed = join(work, "mix.wav");
   sox(parts.length === 1 ? [parts[0], mixed] : ["-m", ...parts, mixed]);
   const name = `${stem}.${ext}`;
@@ -131,17 +145,20 @@ function clip(rng, work, stem, dir) {
   return [name, ...present.map((p) => (p ? 1 : 0))].join(",");
 }
 
-/** OUT/name/ with `count` clips and index.csv, zipped to OUT/sounds_<name>.zip. */
-function split(rng, work, out, name, count) {
+/**
+ * OUT/name/ with `count` clips and index.csv, zipped to OUT/sounds_<name>.zip (or to `zipPath`).
+ * `small`: the sample's encodings and rates.
+ */
+function split(rng, work, out, name, count, { small = false, zipPath = join(out, `sounds_${name}.zip`) } = {}) {
   const dir = join(out, name);
-  const zip = join(out, `sounds_${name}.zip`);
+  const zip = zipPath;
   rmSync(dir, { recursive: true, force: true });
   rmSync(zip, { force: true });
   mkdirSync(dir, { recursive: true });
   const rows = [`audio,${LABELS.join(",")}`];
   const names = [];
   for (let i = 1; i <= count; i++) {
-    const row = clip(rng, work, `${name}_${String(i).padStart(4, "0")}`, dir);
+    const row = clip(rng, work, `${name}_${String(i).padStart(4, "0")}`, dir, small);
     rows.push(row);
     names.push(row.split(",")[0]);
   }
@@ -237,10 +254,12 @@ const { values, positionals } = parseArgs({
     test: { type: "string", default: "80" },
     seed: { type: "string", default: "33" },
     fixtures: { type: "boolean", default: false },
+    sample: { type: "string" },
   },
 });
-if (positionals.length !== 1) {
-  console.error("usage: node scripts/make-sounds.mjs OUT_DIR [--train N] [--test N] [--seed S] | --fixtures DIR");
+if (positionals.length !== (values.sample ? 0 : 1)) {
+  console.error("usage: node scripts/make-sounds.mjs OUT_DIR [--train N] [--test N] [--seed S] | --fixtures DIR"
+    + " | --sample ZIP");
   process.exit(2);
 }
 for (const tool of ["sox", "espeak-ng", "zip"]) {
@@ -250,6 +269,17 @@ for (const tool of ["sox", "espeak-ng", "zip"]) {
     console.error(`make-sounds.mjs needs ${tool}: apt-get install sox libsox-fmt-mp3 espeak-ng zip`);
     process.exit(1);
   }
+}
+if (values.sample) {
+  // The page's *Try the sound sample*: 48 small clips (seed 7), written to one zip.
+  const work = mkdtempSync(join(tmpdir(), "tagtrain-sounds-"));
+  try {
+    split(generator(7), work, work, "sample", 48, { small: true, zipPath: resolve(values.sample) });
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  console.log(`wrote ${values.sample} (48 clips)`);
+  process.exit(0);
 }
 const out = positionals[0];
 if (values.fixtures) {

@@ -5,7 +5,7 @@ import { state, update } from "./state.js";
 import { Request } from "./protocol.js";
 import { $, clearError, el, initErrorArea, showError } from "./ui.js";
 import { initDatasetPanel } from "./panels/dataset.js";
-import { applyRecommendation, initOptionsForm, showChoices, updateMemoryPlan } from "./panels/options.js";
+import { applyRecommendation, initOptionsForm, showChoices, showSoundSettings, updateMemoryPlan } from "./panels/options.js";
 import { initTrainingPanel } from "./panels/training.js";
 import { initLrFinder } from "./panels/lr_find.js";
 import { initModelPanel, measureAgain, showModel } from "./panels/model.js";
@@ -101,6 +101,7 @@ initOptionsForm(client);
 initLrFinder(client);
 const dataset = initDatasetPanel(client, {
   onSummary: (summary) => {
+    showSoundSettings(summary.sound);
     applyRecommendation(summary.recommended);
     // The model's review may have been of the previous dataset's images.
     if (state.model) measureAgain();

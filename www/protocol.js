@@ -50,6 +50,11 @@ export const Request = Object.freeze({
    */
   GALLERY: "gallery",
   /**
+   * `{ index }` → {@link DatasetFile}: one row's file as the zip holds it (the gallery plays a
+   * clip's original bytes)
+   */
+  DATASET_FILE: "dataset-file",
+  /**
    * no arguments → {@link Review} | null: the current model on the images it was last measured
    * on (the validation images of the run that made it, or the whole dataset after Evaluate), at
    * the thresholds in force; null when there is none
@@ -122,6 +127,7 @@ export const Progress = Object.freeze({
  *   "memory-plan": [{ options: OptionsArg }, MemoryPlan],
  *   "export-web": [{}, Uint8Array],
  *   "gallery": [GalleryArgs, GalleryPage],
+ *   "dataset-file": [{ index: number }, DatasetFile],
  *   "review": [{}, Review | null],
  *   "errors": [{ label: string, limit?: number, side?: number }, LabelErrors],
  *   "most-wrong": [{ limit?: number, side?: number }, ReviewImage[]],
@@ -152,6 +158,14 @@ export const Progress = Object.freeze({
  * @property {File | null} initModel  A model file to continue from (same labels) or to take
  *   the backbone of (other labels); null for new weights.
  * @property {boolean} autosave  Save the run's state to the browser's storage after each epoch.
+ */
+
+/**
+ * @typedef {object} DatasetFile
+ * @property {string} name  The zip entry.
+ * @property {string} mediaType  From the bytes: `audio/ogg`, `audio/mpeg`, `audio/flac`,
+ *   `audio/wav`, `image/png`, `image/jpeg` or `application/octet-stream`.
+ * @property {Uint8Array} bytes
  */
 
 /**

@@ -10,6 +10,7 @@
  * @property {TrainingChoices | null} choices  What the options form offers, from the backend.
  * @property {boolean} datasetLoaded  The worker holds a usable dataset.
  * @property {string} datasetName  Its file name.
+ * @property {"images" | "sounds"} datasetKind  What its files are.
  * @property {File | null} datasetFile  That zip, to load again into a restarted worker.
  * @property {boolean} training  A training run is in flight.
  * @property {boolean} evaluating  An evaluation is in flight.
@@ -55,6 +56,7 @@ export const state = {
   choices: null,
   datasetLoaded: false,
   datasetName: "",
+  datasetKind: "images",
   datasetFile: null,
   training: false,
   evaluating: false,

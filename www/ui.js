@@ -1,7 +1,15 @@
 // Small helpers shared by the panels: element lookup and creation, the error area, number
 // formatting and the metrics renderers used by both training and evaluation.
 
+import { state } from "./state.js";
+
 /** @typedef {import("./protocol.js").Metrics} Metrics */
+
+/** What the loaded dataset's rows are, for "… clips/s" or "… images/s". */
+export const itemsName = () => (state.datasetKind === "sounds" ? "clips" : "images");
+
+/** A number Rust kept as f32 (1.4 arrives as 1.399999976…), as its seven digits give it back. */
+export const f32 = (/** @type {number} */ x) => Number(x.toPrecision(7));
 
 /** The first element matching `selector`. */
 export const $ = (selector) => document.querySelector(selector);

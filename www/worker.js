@@ -101,6 +101,9 @@ const handlers = {
   async [Request.GALLERY]({ label = null, split = null, page = 0, perPage = 48, side }) {
     return (await workspace()).gallery({ label, split, page, perPage, side });
   },
+  async [Request.DATASET_FILE]({ index }) {
+    return (await workspace()).file(index);
+  },
   async [Request.REVIEW]() {
     return (await workspace()).review();
   },

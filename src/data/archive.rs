@@ -141,6 +141,21 @@ fn is_ignored(path: &str) -> bool {
     path.split('/').any(|c| c == "__MACOSX" || c.starts_with('.'))
 }
 
+/// The media type of a dataset's file from its first bytes (`audio/ogg`, `image/png`, …), for
+/// a browser to play or show the original bytes; `application/octet-stream` when unknown.
+pub fn media_type(bytes: &[u8]) -> &'static str {
+    use super::audio::AudioFormat;
+    match AudioFormat::sniff(bytes) {
+        Some(AudioFormat::Wav) => "audio/wav",
+        Some(AudioFormat::Flac) => "audio/flac",
+        Some(AudioFormat::Ogg) => "audio/ogg",
+        Some(AudioFormat::Mp3) => "audio/mpeg",
+        None if bytes.starts_with(b"\x89PNG") => "image/png",
+        None if bytes.starts_with(b"\xff\xd8\xff") => "image/jpeg",
+        None => "application/octet-stream",
+    }
+}
+
 /// What a file that is not a zip is, from its first bytes, for the error message: what people
 /// pick by mistake instead of a dataset zip.
 pub fn what_else(bytes: &[u8]) -> Option<&'static str> {
@@ -173,6 +188,18 @@ pub fn what_else(bytes: &[u8]) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn media_types_follow_the_bytes_not_the_name() {
+        use super::media_type;
+        assert_eq!(media_type(b"OggS\0\x02rest"), "audio/ogg");
+        assert_eq!(media_type(b"fLaC\0\0\0\x22"), "audio/flac");
+        assert_eq!(media_type(b"RIFF\x24\0\0\0WAVEfmt "), "audio/wav");
+        assert_eq!(media_type(b"ID3\x04\0\0"), "audio/mpeg");
+        assert_eq!(media_type(b"\x89PNG\r\n\x1a\n"), "image/png");
+        assert_eq!(media_type(b"\xff\xd8\xff\xe0"), "image/jpeg");
+        assert_eq!(media_type(b"plain text"), "application/octet-stream");
+    }
+
     use super::*;
 
     #[test]

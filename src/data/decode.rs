@@ -7,9 +7,7 @@
 use crate::error::{Error, Result};
 use crate::limits::check_image_size;
 
-use super::audio::SoundSettings;
-#[cfg(feature = "sound")]
-use super::audio::{Crop, spectrogram_image};
+use super::audio::spectrogram_pixels;
 use super::dataset::Dataset;
 use super::duplicates::{equal_sets, fnv1a, merge_sets};
 use super::image::{ResizePolicy, decode_image};
@@ -104,10 +102,12 @@ impl DatasetSource {
         let sound = self.sound_settings().cloned();
         let ds = &mut decoder.dataset;
         for index in decoder.next..end {
-            let (path, bytes) = self.read_image(index)?;
+            let (path, bytes) = self.read_file(index)?;
             let side = ds.image_size as u32;
             let px = match &sound {
-                Some(settings) => sound_pixels(path, &bytes, settings, side, ds.channels, &limits)?,
+                Some(settings) => {
+                    spectrogram_pixels(path, &bytes, settings, side, ds.channels, &limits)?
+                }
                 None => decode_image(path, &bytes, side, ds.channels, decoder.resize, &limits)?,
             };
             ds.pixels.extend_from_slice(&px);
@@ -132,44 +132,12 @@ impl DatasetSource {
     ) -> Result<Vec<u8>> {
         let limits = self.limits().clone();
         let sound = self.sound_settings().cloned();
-        let (path, bytes) = self.read_image(index)?;
+        let (path, bytes) = self.read_file(index)?;
         match &sound {
-            Some(settings) => sound_pixels(path, &bytes, settings, side, channels, &limits),
+            Some(settings) => spectrogram_pixels(path, &bytes, settings, side, channels, &limits),
             None => decode_image(path, &bytes, side, channels, resize, &limits),
         }
     }
-}
-
-/// Clip `path`'s spectrogram (its centre window) as `side × side` pixels with `channels`
-/// channels (the one channel repeated for RGB: a thumbnail).
-#[cfg(feature = "sound")]
-fn sound_pixels(
-    path: &str,
-    bytes: &[u8],
-    settings: &SoundSettings,
-    side: u32,
-    channels: usize,
-    limits: &crate::limits::Limits,
-) -> Result<Vec<u8>> {
-    let grey = spectrogram_image(path, bytes, settings, side as usize, Crop::Centre, limits)?;
-    Ok(if channels == 1 {
-        grey
-    } else {
-        grey.iter().flat_map(|&p| std::iter::repeat_n(p, channels)).collect()
-    })
-}
-
-/// Without the `sound` feature: refused in words.
-#[cfg(not(feature = "sound"))]
-fn sound_pixels(
-    path: &str,
-    _bytes: &[u8],
-    _settings: &SoundSettings,
-    _side: u32,
-    _channels: usize,
-    _limits: &crate::limits::Limits,
-) -> Result<Vec<u8>> {
-    Err(super::audio::sound_unavailable(path))
 }
 
 /// A decoding in progress; see [`DatasetSource::decoder`].

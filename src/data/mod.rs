@@ -24,7 +24,7 @@ mod source;
 mod split;
 mod summary;
 
-pub use archive::what_else;
+pub use archive::{media_type, what_else};
 pub use batcher::Normalization;
 pub use dataset::Dataset;
 pub use decode::Decoder;

@@ -219,11 +219,12 @@ impl DatasetSource {
         }
     }
 
-    /// The file bytes of image `index`, with its entry path.
+    /// The file bytes of row `index` (an image or a sound clip, as the zip holds it), with its
+    /// entry path: what a gallery plays, or decodes.
     ///
     /// # Errors
-    /// An index past the images, a released zip, or an entry that cannot be read.
-    pub(super) fn read_image(&mut self, index: usize) -> Result<(&str, Vec<u8>)> {
+    /// An index past the rows, a released zip, or an entry that cannot be read.
+    pub fn read_file(&mut self, index: usize) -> Result<(&str, Vec<u8>)> {
         let path = self.entries.get(index).ok_or_else(|| {
             Error::misuse(format!(
                 "image {index} is past the dataset's {} images",

@@ -3,8 +3,9 @@
 
 use serde::Serialize;
 
-use super::{KeptEpoch, LIMITS, OptionLimits, TrainingOptions};
+use super::{Bounds, KeptEpoch, LIMITS, OptionLimits, TrainingOptions};
 use crate::data::ResizePolicy;
+use crate::data::audio;
 use crate::model::{ConvInit, ResNetKind};
 
 /// One family of networks as the page offers it.
@@ -20,6 +21,40 @@ pub struct ModelChoice {
     pub min_image_size: u32,
     /// See `min_image_size`.
     pub max_image_size: u32,
+}
+
+/// The ranges of the spectrogram settings (`SoundSettings`), for datasets of sound clips; the
+/// cross-setting rules (a hop within the window, bands within half the window, `maxHz` within
+/// half the rate, `minHz` below `maxHz`) are `SoundSettings::check`'s, whose errors name the
+/// setting.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SoundChoices {
+    /// Hz.
+    pub sample_rate: Bounds,
+    /// Seconds.
+    pub clip_seconds: Bounds,
+    /// STFT window lengths offered, samples: the powers of two in range.
+    pub windows: Vec<u32>,
+    /// Mel bands.
+    pub mel_bands: Bounds,
+}
+
+impl SoundChoices {
+    fn new() -> Self {
+        let bounds =
+            |r: &std::ops::RangeInclusive<u32>| Bounds::new(*r.start() as f64, *r.end() as f64);
+        Self {
+            sample_rate: bounds(&audio::RATES),
+            clip_seconds: Bounds::new(
+                *audio::CLIP_SECONDS.start() as f64,
+                *audio::CLIP_SECONDS.end() as f64,
+            ),
+            windows: audio::WINDOWS.filter(|w| w.is_power_of_two()).collect(),
+            mel_bands: bounds(&audio::MEL_BANDS),
+        }
+    }
 }
 
 /// Everything a front end needs to offer the options without knowing the rules.
@@ -41,6 +76,8 @@ pub struct TrainingChoices {
     pub threshold_goals: Vec<&'static str>,
     /// The default options.
     pub defaults: TrainingOptions,
+    /// The spectrogram settings' ranges (their defaults come with a dataset's profile).
+    pub sound: SoundChoices,
 }
 
 impl TrainingChoices {
@@ -63,6 +100,7 @@ impl TrainingChoices {
             kept_epochs: vec![KeptEpoch::Last, KeptEpoch::Best],
             threshold_goals: vec!["maxF1", "precision", "recall"],
             defaults: TrainingOptions::default(),
+            sound: SoundChoices::new(),
         }
     }
 }

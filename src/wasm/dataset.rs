@@ -8,7 +8,7 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 use super::backend::device;
-use super::convert::{promise, to_js};
+use super::convert::{bytes_js, promise, to_js};
 use super::decode::{decode_all, js_progress};
 use super::interop::{set_field, thumbnail_js};
 use super::lr_test::LearningRateTest;
@@ -146,6 +146,23 @@ impl Dataset {
         set_field(&value, "images", &images, "a gallery page")?;
         Ok(value)
     }
+
+    /// Row `index`'s file as the zip holds it, for the page to play a clip: `{ name,
+    /// mediaType, bytes: Uint8Array }` (`mediaType` from the bytes: `audio/ogg`, `image/png`,
+    /// …). The zip must be held (`attachZip`).
+    pub fn file(&self, index: usize) -> Result<JsValue, JsError> {
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct DatasetFile<'a> {
+            name: &'a str,
+            media_type: &'static str,
+        }
+        let mut source = self.source_mut()?;
+        let (name, bytes) = source.read_file(index)?;
+        let value = to_js(&DatasetFile { name, media_type: data::media_type(&bytes) })?;
+        set_field(&value, "bytes", &bytes_js(&bytes), "a dataset file")?;
+        Ok(value)
+    }
 }
 
 impl Dataset {
@@ -196,6 +213,11 @@ impl Dataset {
         on_progress: &dyn Fn(usize, usize),
     ) -> Result<(data::Dataset, ComputeDevice), JsError> {
         self.source()?.memory_plan(options).and_then(|p| p.check())?;
+        // Spectrogram settings the user changed: the clips are decoded with them (and the
+        // gallery's thumbnails follow).
+        if let Some(sound) = &options.sound {
+            self.source_mut()?.set_sound_settings(sound.clone())?;
+        }
         let compute = device()?;
         let decoder = self.source()?.decoder(options.image_size, options.resize)?;
         Ok((decode_all(&self.source, decoder, on_progress).await?, compute))

@@ -11,6 +11,7 @@ use super::convert::{promise, to_js};
 use super::dataset::Dataset;
 use super::interop::{set_field, thumbnail_js};
 use crate::Limits;
+use crate::data::audio::spectrogram_pixels;
 use crate::data::image::decode_image;
 use crate::report::Thumbnail;
 use crate::saliency::Saliency;
@@ -72,11 +73,17 @@ impl Explainer {
         dataset.decode_one(index, input.image_size, input.channels, input.resize)
     }
 
-    /// An image file as the model takes it.
+    /// An image file as the model takes it (a sound clip's spectrogram, for a model of sound
+    /// clips).
     fn file_pixels(&self, bytes: &[u8]) -> Result<Vec<u8>, JsError> {
         let input = &self.inner.metadata().input;
         let (size, channels, resize) = (input.image_size, input.channels, input.resize);
-        Ok(decode_image("the image", bytes, size, channels, resize, &Limits::default())?)
+        Ok(match &input.sound {
+            Some(sound) => {
+                spectrogram_pixels("the clip", bytes, sound, size, channels, &Limits::default())?
+            }
+            None => decode_image("the image", bytes, size, channels, resize, &Limits::default())?,
+        })
     }
 }
 

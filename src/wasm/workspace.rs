@@ -181,6 +181,13 @@ impl Workspace {
         promise(async move { images(&state).await?.dataset.gallery(filter) })
     }
 
+    /// Row `index`'s file of the loaded dataset, as the zip holds it (see `Dataset.file`): the
+    /// gallery's play button plays a clip's original bytes.
+    pub fn file(&self, index: usize) -> js_sys::Promise {
+        let state = self.state.clone();
+        promise(async move { images(&state).await?.dataset.file(index) })
+    }
+
     /// A label's false positives and negatives (see `Review.errors`).
     pub fn errors(&self, label: String, limit: usize, side: Option<u32>) -> js_sys::Promise {
         let state = self.state.clone();

@@ -21,7 +21,7 @@ export function initDatasetPanel(client, { onSummary, onLabelsChosen }) {
       const summary = await client.request(Request.LOAD_DATASET, { file });
       const names = summary.labels.map((l) => l.name);
       // Another dataset: no run has split it yet, and every label is chosen again.
-      update({ datasetLoaded: true, datasetName: file.name, datasetFile: file, datasetLabels: names,
+      update({ datasetLoaded: true, datasetName: file.name, datasetKind: summary.kind, datasetFile: file, datasetLabels: names,
         chosenLabels: names, datasetSplit: false });
       renderSummary(file.name, summary);
       renderLabelPicker(summary);
@@ -41,16 +41,19 @@ export function initDatasetPanel(client, { onSummary, onLabelsChosen }) {
   dropTarget($("#dataset-drop"), (file) => {
     if (!state.training) loadDataset(file);
   });
-  $("#try-sample").addEventListener("click", async () => {
+  /** Loads a bundled sample (www/sample/). */
+  async function trySample(/** @type {string} */ name) {
     try {
-      const response = await fetch("sample/sample.zip");
+      const response = await fetch(`sample/${name}`);
       if (!response.ok) throw new Error(`the sample could not be fetched (HTTP ${response.status})`);
       const blob = await response.blob();
-      await loadDataset(new File([blob], "sample.zip", { type: "application/zip" }));
+      await loadDataset(new File([blob], name, { type: "application/zip" }));
     } catch (e) {
       showError("Cannot load the sample", e);
     }
-  });
+  }
+  $("#try-sample").addEventListener("click", () => trySample("sample.zip"));
+  $("#try-sound-sample").addEventListener("click", () => trySample("sounds.zip"));
   /** Ticks exactly `names` (a subset of the dataset's labels, in its order). */
   function chooseLabels(/** @type {string[]} */ names) {
     const chosen = new Set(names);
@@ -67,6 +70,7 @@ export function initDatasetPanel(client, { onSummary, onLabelsChosen }) {
   // A training run reads the dataset: it cannot change under it.
   onStateChange(({ training, datasetLabels, chosenLabels }) => {
     $("#try-sample").disabled = training;
+    $("#try-sound-sample").disabled = training;
     $("#dataset-file").disabled = training;
     for (const box of $("#label-choices").querySelectorAll("input")) box.disabled = training;
     $("#labels-all").disabled = training || chosenLabels.length === datasetLabels.length;
@@ -88,13 +92,27 @@ function renderLabelPicker(/** @type {DatasetSummary} */ s) {
   }));
 }
 
+/** What a dataset of sound clips holds, in words: lengths, rates, channels, formats. */
+function soundText(/** @type {import("../types/SoundProfile").SoundProfile} */ p) {
+  const seconds = (x) => `${x.toFixed(x < 10 ? 2 : 1)} s`;
+  const counts = (list, name) => list.map((c) => `${name(c)} (${c.count})`).join(", ");
+  const rate = (hz) => `${hz % 1000 === 0 ? hz / 1000 : (hz / 1000).toFixed(2)} kHz`;
+  const channels = (n) => (n === 1 ? "mono" : n === 2 ? "stereo" : `${n} channels`);
+  return `${p.clips} clips, ${seconds(p.shortestSeconds)} to ${seconds(p.longestSeconds)} long ` +
+    `(median ${seconds(p.medianSeconds)}; ${(p.totalSeconds / 60).toFixed(1)} min in all); ` +
+    `${counts(p.sampleRates, (c) => rate(c.value))}; ${counts(p.channels, (c) => channels(c.value))}; ` +
+    `${counts(p.formats, (c) => c.name)}`;
+}
+
 function renderSummary(name, /** @type {DatasetSummary} */ s) {
   const sizes = s.minSide === s.maxSide
     ? `${s.sizes[0]?.width ?? s.minSide}×${s.sizes[0]?.height ?? s.maxSide} px`
     : `sides from ${s.minSide} to ${s.maxSide} px (resized for training)`;
-  $("#summary-text").textContent =
-    `${name}: ${s.images} images, ${s.labels.length} labels, ${sizes}. ` +
-    `Image paths from column “${s.imageColumn}”.`;
+  $("#summary-text").textContent = s.sound
+    ? `${name}: ${soundText(s.sound)}. ${s.labels.length} labels. Clip paths from column “${s.imageColumn}”.`
+    : `${name}: ${s.images} images, ${s.labels.length} labels, ${sizes}. ` +
+      `Image paths from column “${s.imageColumn}”.`;
+  $("#summary").dataset.kind = s.kind; // read by the browser tests
   $("#summary-warnings").replaceChildren(...s.warnings.map((w) => el("li", {}, w)));
   const most = Math.max(1, ...s.labels.map((l) => l.positives));
   $("#label-counts tbody").replaceChildren(...s.labels.map((l) =>
@@ -105,9 +123,11 @@ function renderSummary(name, /** @type {DatasetSummary} */ s) {
   const split = s.splitColumn
     ? ` The split column puts ${s.splitColumn.train} images in training, ${s.splitColumn.valid} in validation and ${s.splitColumn.test} in test (validated on, never trained on).`
     : "";
-  $("#summary-details").textContent =
-    `Labels per image: ${perImage.join(", ")}.` +
-    (s.grayscale ? " Every image is grayscale: the model trains on one channel." : "") + split;
+  $("#summary-details").textContent = s.sound
+    ? `Labels per clip: ${perImage.join(", ")}. Each clip becomes a one-channel picture, its spectrogram ` +
+      "(settings in 2. Train)." + split
+    : `Labels per image: ${perImage.join(", ")}.` +
+      (s.grayscale ? " Every image is grayscale: the model trains on one channel." : "") + split;
   const groups = $("#summary-groups");
   groups.hidden = !s.groupColumn;
   if (s.groupColumn) {

@@ -1,4 +1,4 @@
-// 1. Dataset, its images: a page of thumbnails at a time with their labels, filtered by label and
+// 1. Dataset, its images (or sound clips as spectrograms, which play): a page of thumbnails at a time with their labels, filtered by label and
 // by side of the last run's split. The worker decodes only the page asked for, so a dataset of
 // 10,000 images stays responsive. Clicking an image opens its detail once the model is measured.
 import { Request } from "../protocol.js";
@@ -40,7 +40,7 @@ export function initGalleryPanel(client, { onOpenImage }) {
       if (mine !== asked) return;
       page = reply.page;
       pages = Math.max(1, reply.pages);
-      grid.replaceChildren(...reply.images.map((image) => item(image, onOpenImage)));
+      grid.replaceChildren(...reply.images.map((image) => item(image, onOpenImage, playClip)));
       Object.assign(grid.dataset, { state: "done", page: String(page), pages: String(pages), total: String(reply.total) });
       $("#gallery-page").textContent = `page ${page + 1} of ${pages} · ${reply.total} images`;
       $("#gallery").hidden = false;
@@ -62,6 +62,24 @@ export function initGalleryPanel(client, { onOpenImage }) {
     $("#gallery-hint").textContent = !state.review ? ""
       : state.review.source === "evaluation" ? "Click an image to see the model's probabilities against its labels."
       : "Click a validation image to see the model's probabilities against its labels.";
+  }
+
+  /** Plays a clip's original bytes (the browser decodes them; the page shows its spectrogram). */
+  async function playClip(/** @type {GalleryImage} */ image) {
+    const player = /** @type {HTMLAudioElement} */ ($("#gallery-audio"));
+    try {
+      /** @type {import("../protocol.js").DatasetFile} */
+      const file = await client.request(Request.DATASET_FILE, { index: image.index });
+      if (player.src) URL.revokeObjectURL(player.src);
+      player.src = URL.createObjectURL(new Blob([/** @type {Uint8Array<ArrayBuffer>} */ (file.bytes)], { type: file.mediaType }));
+      player.dataset.name = file.name; // read by the browser tests
+      player.dataset.mediaType = file.mediaType;
+      player.hidden = false;
+      $("#gallery-playing").textContent = `Playing ${file.name}`;
+      await player.play();
+    } catch (e) {
+      showError(`Cannot play ${image.name}`, e);
+    }
   }
 
   $("#gallery-prev").addEventListener("click", () => load(page - 1));
@@ -86,8 +104,11 @@ export function initGalleryPanel(client, { onOpenImage }) {
   });
 }
 
-/** One thumbnail with its name, labels and side of the split. */
-function item(/** @type {GalleryImage} */ image, onOpenImage) {
+/**
+ * One thumbnail (a sound clip's is its spectrogram, with a play button) with its name, labels
+ * and side of the split.
+ */
+function item(/** @type {GalleryImage} */ image, onOpenImage, playClip) {
   const labels = image.labels.length ? image.labels.join(", ") : "no label";
   const button = el("button", { type: "button", class: "thumb-item", title: image.name },
     thumbnailCanvas(image.thumbnail),
@@ -103,9 +124,13 @@ function item(/** @type {GalleryImage} */ image, onOpenImage) {
     else $("#gallery-hint").textContent = `${image.name} was trained on: the model was measured on the ` +
       "validation images only. Click one of those, or Evaluate to measure every image.";
   });
+  const play = state.datasetKind === "sounds"
+    ? [el("button", { type: "button", class: "play small", title: `Play ${image.name}`, "aria-label": `Play ${image.name}` }, "▶")]
+    : [];
+  play[0]?.addEventListener("click", () => playClip(image));
   // Read by the browser tests.
   return el("li", {
     "data-index": String(image.index), "data-name": image.name, "data-labels": JSON.stringify(image.labels),
     "data-split": image.split ?? "",
-  }, button);
+  }, button, ...play);
 }

@@ -3,7 +3,8 @@
 import { Progress, Request } from "../protocol.js";
 import { setReview, state, update, onStateChange } from "../state.js";
 import {
-  $, clearError, curvePointAt, download, el, onFileChosen, overallMetricsText, renderLabelMetrics, showError,
+  $, clearError, curvePointAt, download, el, f32, itemsName, onFileChosen, overallMetricsText, renderLabelMetrics,
+  showError,
 } from "../ui.js";
 
 /** @typedef {import("../protocol.js").ModelMetadata} ModelMetadata */
@@ -74,11 +75,15 @@ export function initModelPanel(client, { onThresholdsChanged, onModelLoaded }) {
 export function showModel(bytes, metadata, origin, { curves = null, review } = {}) {
   setDownload(bytes);
   const t = metadata.training;
+  const sound = metadata.input.sound;
   $("#model-info").textContent =
-    `${metadata.model}, ${metadata.labels.length} labels, ${metadata.imageSize} px input (${origin})` +
-    (t ? `: ${t.epochsCompleted} epochs on ${t.trainImages} images` +
+    `${metadata.model}, ${metadata.labels.length} labels, ${metadata.imageSize} px input` +
+    (sound ? `, for sound clips (${f32(sound.clipSeconds)} s windows at ${sound.sampleRate} Hz, ` +
+      `${sound.melBands} mel bands from ${f32(sound.minHz)} to ${f32(sound.maxHz)} Hz)` : "") + ` (${origin})` +
+    (t ? `: ${t.epochsCompleted} epochs on ${t.trainImages} ${sound ? "clips" : "images"}` +
       (t.finalMap != null ? `, validation mAP ${t.finalMap.toFixed(3)}` : "") : "") + ".";
   $("#model-info").dataset.labels = JSON.stringify(metadata.labels); // read by the browser tests
+  $("#model-info").dataset.kind = sound ? "sounds" : "images";
   // An evaluation of the previous model would now mislead.
   lastEvaluation = null;
   $("#evaluation").hidden = true;
@@ -241,8 +246,8 @@ function showEvaluation(/** @type {Review | null} */ review) {
   area.dataset.map = String(m.map); // read by the browser tests
   area.dataset.images = String(review.images);
   $("#evaluation-summary").textContent =
-    `${state.model.model} on ${state.datasetName}: ${review.images} images at the thresholds in force ` +
-    `(${lastEvaluation.imagesPerSec.toFixed(1)} images/s) · ${overallMetricsText(m)}`;
+    `${state.model.model} on ${state.datasetName}: ${review.images} ${itemsName()} at the thresholds in force ` +
+    `(${lastEvaluation.imagesPerSec.toFixed(1)} ${itemsName()}/s) · ${overallMetricsText(m)}`;
   renderLabelMetrics($("#evaluation-table"), m.labels);
   area.hidden = false;
 }

@@ -2,7 +2,7 @@
 // `TrainingChoices` (the init reply); nothing here knows a rule of its own.
 import { Request } from "../protocol.js";
 import { state, update } from "../state.js";
-import { $, el, onFileChosen } from "../ui.js";
+import { $, el, f32, onFileChosen } from "../ui.js";
 
 /** @typedef {import("../protocol.js").TrainingChoices} TrainingChoices */
 /** @typedef {import("../protocol.js").TrainingOptions} TrainingOptions */
@@ -39,6 +39,20 @@ const NUMBER_INPUTS = {
   gradientClip: "#opt-gradient-clip",
   patience: "#opt-patience",
   seed: "#opt-seed",
+};
+
+/**
+ * The spectrogram settings' inputs (sound datasets), by `SoundSettings` field.
+ * @type {Record<keyof import("../types/SoundSettings").SoundSettings, string>}
+ */
+const SOUND_INPUTS = {
+  clipSeconds: "#opt-clip-seconds",
+  sampleRate: "#opt-sample-rate",
+  window: "#opt-window",
+  hop: "#opt-hop",
+  melBands: "#opt-mel-bands",
+  minHz: "#opt-min-hz",
+  maxHz: "#opt-max-hz",
 };
 
 /** "Small", "Large". */
@@ -114,10 +128,45 @@ export function showChoices(/** @type {TrainingChoices} */ choices) {
   $("#opt-jitter").checked = defaults.augment.jitter;
   $("#opt-flip").checked = defaults.augment.flip;
   $("#opt-pos-weight").checked = defaults.positiveWeights;
+  $("#opt-masks").checked = defaults.augment.masks;
+  const sound = choices.sound;
+  $("#opt-window").replaceChildren(...sound.windows.map((w) => el("option", { value: String(w) }, String(w))));
+  applyBounds($("#opt-sample-rate"), sound.sampleRate);
+  applyBounds($("#opt-clip-seconds"), sound.clipSeconds);
+  applyBounds($("#opt-mel-bands"), sound.melBands);
   const goal = defaults.thresholdGoal;
   $("#opt-threshold-goal").value = goal.goal;
   if ("target" in goal) $("#opt-threshold-target").value = String(goal.target);
   updateModelHint();
+}
+
+/**
+ * Shows the spectrogram settings for a dataset of sound clips (chosen from its clips), or
+ * hides them for images; a clip is not mirrored, and resize policies are for photos.
+ * @param {import("../types/SoundProfile").SoundProfile | null} sound
+ */
+export function showSoundSettings(sound) {
+  const wasSound = !$("#sound-options").hidden;
+  $("#sound-options").hidden = !sound;
+  $("#opt-resize-field").hidden = !!sound;
+  $("#opt-flip-field").hidden = !!sound;
+  if (sound) {
+    $("#opt-flip").checked = false;
+    const s = /** @type {import("../types/SoundSettings").SoundSettings} */ (Object.fromEntries(
+      Object.entries(sound.settings).map(([field, value]) => [field, f32(value)])));
+    for (const [field, selector] of Object.entries(SOUND_INPUTS)) $(selector).value = String(s[field]);
+    $("#sound-hint").textContent = `Chosen from the clips: a window of ${s.clipSeconds} s (the median clip is ` +
+      `${sound.medianSeconds.toFixed(2)} s; shorter clips are padded with silence, longer ones cropped), ` +
+      `${s.melBands} bands from ${s.minHz} to ${s.maxHz} Hz.`;
+  } else if (wasSound) {
+    $("#opt-flip").checked = state.choices?.defaults.augment.flip ?? false;
+  }
+}
+
+/** The spectrogram settings as the form sets them. */
+function soundSettings() {
+  return /** @type {import("../types/SoundSettings").SoundSettings} */ (Object.fromEntries(
+    Object.entries(SOUND_INPUTS).map(([field, selector]) => [field, Number($(selector).value)])));
 }
 
 /** Takes a dataset's recommended image size, depth and batch size. */
@@ -221,7 +270,12 @@ export function trainingOptions() {
     seed: Number($("#opt-seed").value),
     positiveWeights: $("#opt-pos-weight").checked,
     thresholdGoal: goal === "maxF1" ? { goal } : { goal, target: Number($("#opt-threshold-target").value) },
-    augment: { crop: $("#opt-crop").checked, jitter: $("#opt-jitter").checked, flip: $("#opt-flip").checked },
+    augment: {
+      crop: $("#opt-crop").checked, jitter: $("#opt-jitter").checked, flip: $("#opt-flip").checked,
+      masks: $("#opt-masks").checked,
+    },
+    // Sound clips: the spectrogram settings (the run decodes the clips with them).
+    sound: state.datasetKind === "sounds" ? soundSettings() : null,
     // The labels ticked in 1. Dataset; null when every label is (the worker's default).
     labels: state.chosenLabels.length === state.datasetLabels.length ? null : [...state.chosenLabels],
   };

@@ -1,5 +1,5 @@
-// 4. Predict: choose or drop an image, see each label's probability, and where the model looked
-// for a label (its heat map).
+// 4. Predict: choose or drop an image (or a sound clip, for a model of sounds), see each label's
+// probability, and where the model looked for a label (its heat map; a clip's spectrogram).
 import { Request } from "../protocol.js";
 import { state, update, onStateChange } from "../state.js";
 import { $, bar, clearError, dropTarget, el, onFileChosen, showError } from "../ui.js";
@@ -50,10 +50,21 @@ async function predict(client, /** @type {File} */ file) {
   clearError();
   if (previewUrl) URL.revokeObjectURL(previewUrl);
   previewUrl = URL.createObjectURL(file);
+  // A clip plays; an image shows. (Which it is, is the model's business: Rust refuses the wrong
+  // kind in words.) The heat map below shows a clip's spectrogram.
+  const sound = file.type.startsWith("audio/") || /\.(wav|flac|ogg|oga|mp3)$/i.test(file.name);
   const preview = $("#predict-preview");
-  preview.src = previewUrl;
-  preview.alt = file.name;
-  preview.hidden = false;
+  const player = /** @type {HTMLAudioElement} */ ($("#predict-audio"));
+  preview.hidden = sound;
+  player.hidden = !sound;
+  if (sound) {
+    preview.removeAttribute("src");
+    player.src = previewUrl;
+  } else {
+    player.removeAttribute("src");
+    preview.src = previewUrl;
+    preview.alt = file.name;
+  }
   // data-state and the items' data-* attributes are read by the browser tests.
   const list = $("#predictions");
   list.dataset.state = "predicting";

@@ -3,7 +3,7 @@
 import { Progress, Request } from "../protocol.js";
 import { newRun, onStateChange, state, update } from "../state.js";
 import {
-  $, clearError, el, fmt, formatSeconds, overallMetricsText, renderLabelMetrics, reviewSource, showError,
+  $, clearError, el, fmt, formatSeconds, itemsName, overallMetricsText, renderLabelMetrics, reviewSource, showError,
 } from "../ui.js";
 import { trainingOptions } from "./options.js";
 import { beginRun, discardRun, savedRun, storageInfo } from "../store.js";
@@ -183,7 +183,7 @@ async function run(client, onModel, type, args) {
         ? `Training stopped: ${result.failure}. The model keeps the best epoch before that.`
         : result.stopped
         ? `Stopped at step ${steps}; the model holds the weights at that point.`
-        : `Done: ${steps} steps at ${state.run.imagesPerSec} images/s.` +
+        : `Done: ${steps} steps at ${state.run.imagesPerSec} ${itemsName()}/s.` +
           (state.run.lastMap != null ? ` Validation mAP ${state.run.lastMap.toFixed(3)}.` : "");
     } else {
       setPhase("stopped");
@@ -270,7 +270,7 @@ function showProgress(/** @type {ProgressEvent} */ event) {
   $("#progress").value = event.step / event.totalSteps;
   if (run.phase === "running") {
     status.textContent = `Epoch ${event.epoch}, step ${event.step}/${event.totalSteps} · loss ${event.loss.toFixed(4)} · ` +
-      `${run.imagesPerSec} images/s · ${event.done ? "finishing…" : `ETA ${formatSeconds(event.etaSeconds)}`}`;
+      `${run.imagesPerSec} ${itemsName()}/s · ${event.done ? "finishing…" : `ETA ${formatSeconds(event.etaSeconds)}`}`;
   }
   if (event.validation) {
     const v = event.validation;

@@ -3,6 +3,7 @@ import type { ConvInit } from "./ConvInit";
 import type { KeptEpoch } from "./KeptEpoch";
 import type { ModelChoice } from "./ModelChoice";
 import type { OptionLimits } from "./OptionLimits";
+import type { SoundChoices } from "./SoundChoices";
 import type { TrainingOptions } from "./TrainingOptions";
 
 /**
@@ -36,4 +37,8 @@ thresholdGoals: Array<string>,
 /**
  * The default options.
  */
-defaults: TrainingOptions, };
+defaults: TrainingOptions, 
+/**
+ * The spectrogram settings' ranges (their defaults come with a dataset's profile).
+ */
+sound: SoundChoices, };

@@ -12,7 +12,10 @@ mod spectrogram;
 
 pub use decode::{AudioFormat, Clip, ClipHeader, clip_header, decode_audio};
 pub use resample::resample;
-pub use spectrogram::{Crop, DB_CEIL, DB_FLOOR, LogMel, SoundSettings, log_mel, window_of};
+pub use spectrogram::{
+    CLIP_SECONDS, Crop, DB_CEIL, DB_FLOOR, LogMel, MEL_BANDS, RATES, SoundSettings, WINDOWS,
+    log_mel, window_of,
+};
 
 use crate::error::{Error, Result};
 use crate::limits::Limits;
@@ -45,6 +48,31 @@ pub fn spectrogram_image(
 ) -> Result<Vec<u8>> {
     let clip = decode_audio(name, bytes, limits)?;
     Ok(clip_image(&clip, settings, side, crop))
+}
+
+/// Clip `name`'s spectrogram (its centre window) as `side × side` pixels with `channels`
+/// channels (the one channel repeated for RGB: a thumbnail): a dataset's clip, or a file to
+/// explain. Without the `sound` feature, refused in words.
+///
+/// # Errors
+/// As [`decode_audio`].
+pub fn spectrogram_pixels(
+    name: &str,
+    bytes: &[u8],
+    settings: &SoundSettings,
+    side: u32,
+    channels: usize,
+    limits: &Limits,
+) -> Result<Vec<u8>> {
+    if cfg!(not(feature = "sound")) {
+        return Err(sound_unavailable(name));
+    }
+    let grey = spectrogram_image(name, bytes, settings, side as usize, Crop::Centre, limits)?;
+    Ok(if channels == 1 {
+        grey
+    } else {
+        grey.iter().flat_map(|&p| std::iter::repeat_n(p, channels)).collect()
+    })
 }
 
 /// A decoded clip's spectrogram image (see [`spectrogram_image`]).

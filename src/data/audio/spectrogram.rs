@@ -66,11 +66,16 @@ impl Default for SoundSettings {
     }
 }
 
-/// Bounds on each setting (a model file's are user data too).
-const RATES: std::ops::RangeInclusive<u32> = 4_000..=48_000;
-const CLIP_SECONDS: std::ops::RangeInclusive<f32> = 0.1..=30.0;
-const WINDOWS: std::ops::RangeInclusive<u32> = 64..=8_192;
-const MEL_BANDS: std::ops::RangeInclusive<u32> = 8..=256;
+// Bounds on each setting (a model file's are user data too); the page offers them
+// (`options::SoundChoices`).
+/// Sample rates a clip may be resampled to, Hz.
+pub const RATES: std::ops::RangeInclusive<u32> = 4_000..=48_000;
+/// Window lengths, seconds.
+pub const CLIP_SECONDS: std::ops::RangeInclusive<f32> = 0.1..=30.0;
+/// STFT window lengths, samples (powers of two only).
+pub const WINDOWS: std::ops::RangeInclusive<u32> = 64..=8_192;
+/// Mel bands (at most half the window, too).
+pub const MEL_BANDS: std::ops::RangeInclusive<u32> = 8..=256;
 
 impl SoundSettings {
     /// The defaults with the window set from the clips' median length (rounded to 0.1 s, from

@@ -1,0 +1,136 @@
+// The journey of a person with sound clips, shared by the WebGPU and CPU tests (issue #33):
+// *Try the sound sample* → the summary in clips → spectrograms in the gallery that play → the
+// spectrogram settings changed → train → the model says what it hears with → predict a clip
+// (its heat map is on the spectrogram) → the CLI predicts the same from the downloaded model →
+// an image given to the sound model is refused in words and the page goes on working.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import { backendOf, FIXTURES, openApp, ROOT, shownPredictions, unzip } from "./harness.mjs";
+
+const targetDir = process.env.CARGO_TARGET_DIR ?? join(homedir(), ".cache", "tagtrain-target");
+const binary = join(targetDir, "release", "tagtrain");
+export const SOUND_SAMPLE = join(ROOT, "www", "sample", "sounds.zip");
+
+/** Clip `name` of the bundled sound sample, written to `dir`; returns its path. */
+export function sampleClip(dir, name) {
+  const path = join(dir, name);
+  writeFileSync(path, unzip(readFileSync(SOUND_SAMPLE))[name]);
+  return path;
+}
+
+/** Spread of a canvas's grey levels (0 for a blank or one-colour canvas). */
+const canvasSpread = (canvas) => {
+  const { data } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+  let [min, max] = [255, 0];
+  for (let i = 0; i < data.length; i += 4) {
+    min = Math.min(min, data[i]);
+    max = Math.max(max, data[i]);
+  }
+  return max - min;
+};
+
+export async function soundJourney({ webgpu }) {
+  assert.ok(existsSync(binary), `${binary} is built by \`cargo test --release\` (scripts/test.sh runs it first)`);
+  const dir = mkdtempSync(join(tmpdir(), "tagtrain-sound-"));
+  const app = await openApp({ webgpu });
+  const { page } = app;
+  try {
+    assert.equal(await backendOf(page), webgpu ? "webgpu" : "cpu");
+    await page.click("#try-sound-sample");
+    await page.waitForSelector("#summary:not([hidden])");
+    assert.equal(await page.getAttribute("#summary", "data-kind"), "sounds");
+    const summary = await page.textContent("#summary-text");
+    assert.match(summary, /^sounds\.zip: 48 clips, 0\.\d\d s to 2\.\d\d s long \(median 1\.\d\d s/);
+    assert.match(summary, /Ogg Vorbis \(\d+\)/);
+    assert.match(summary, /MP3 \(\d+\)/);
+    assert.match(summary, /FLAC \(\d+\)/);
+    assert.match(summary, /mono \(\d+\), stereo \(\d+\)/);
+    assert.match(summary, /6 labels\. Clip paths from column “audio”/);
+    assert.equal(await page.locator("#label-counts tbody tr").count(), 6);
+
+    // The gallery: each clip's spectrogram, drawn (not blank), and a button that plays the clip.
+    await page.waitForSelector("#gallery-grid[data-state=done]");
+    assert.equal(await page.locator("#gallery-grid li").count(), 48);
+    const spreads = await page.$$eval("#gallery-grid li canvas", (canvases, spread) =>
+      canvases.slice(0, 6).map((c) => new Function(`return (${spread})`)()(c)), canvasSpread.toString());
+    for (const s of spreads) assert.ok(s > 60, `a spectrogram thumbnail has contrast: ${spreads}`);
+    const first = page.locator("#gallery-grid li").first();
+    const firstName = await first.getAttribute("data-name");
+    await first.locator(".play").click();
+    await page.waitForFunction(() => {
+      const audio = /** @type {HTMLAudioElement} */ (document.querySelector("#gallery-audio"));
+      return audio.readyState >= 1 && audio.duration > 0;
+    });
+    const played = await page.$eval("#gallery-audio", (a) => ({
+      name: a.dataset.name, type: a.dataset.mediaType, duration: a.duration, hidden: a.hidden,
+    }));
+    assert.equal(played.name, firstName);
+    assert.equal(played.type, { ogg: "audio/ogg", mp3: "audio/mpeg", flac: "audio/flac" }[firstName.split(".").pop()]);
+    assert.ok(played.duration > 0.7 && played.duration < 2.2, `the browser decoded the clip: ${played.duration} s`);
+    assert.ok(!played.hidden);
+
+    // The spectrogram settings, chosen from the clips; photos' options are not offered.
+    assert.ok(await page.isVisible("#sound-options"));
+    assert.ok(await page.isHidden("#opt-resize"), "no resize policy for spectrograms");
+    assert.ok(await page.isHidden("#opt-flip"), "clips are not mirrored");
+    assert.equal(await page.inputValue("#opt-clip-seconds"), "1.4", "the median clip, rounded");
+    assert.equal(await page.inputValue("#opt-sample-rate"), "16000");
+    assert.equal(await page.inputValue("#opt-window"), "512");
+    assert.equal(await page.inputValue("#opt-mel-bands"), "64");
+    await page.fill("#opt-clip-seconds", "1.2");
+    await page.fill("#opt-mel-bands", "32");
+    await page.check("#opt-masks");
+    await page.fill("#opt-image-size", "32");
+    await page.selectOption("#opt-depth", "11");
+    await page.fill("#opt-epochs", "3");
+    await page.fill("#opt-batch-size", "8");
+    await page.click("#train");
+    await page.waitForSelector("#train-status[data-state=done]", { timeout: 15 * 60_000 });
+    assert.match(await page.textContent("#train-status"), /Done: \d+ steps at [\d.]+ clips\/s/);
+    const info = await page.textContent("#model-info");
+    assert.match(info, /ResNetV2-Small-11, 6 labels, 32 px input, for sound clips \(1\.2 s windows at 16000 Hz, 32 mel bands from 20 to 8000 Hz\)/);
+    assert.match(info, /3 epochs on \d+ clips/);
+    assert.equal(await page.getAttribute("#model-info", "data-kind"), "sounds");
+
+    // A clip predicted: it plays in the panel, every label gets a probability.
+    const clip = sampleClip(dir, "sample_0001.ogg");
+    await page.setInputFiles("#predict-file", clip);
+    const shown = await shownPredictions(page);
+    assert.deepEqual(shown.map((p) => p.label).sort(), ["beeps", "hum", "noise", "sweep", "whistle", "word"]);
+    assert.ok(await page.isVisible("#predict-audio"));
+    assert.ok(await page.isHidden("#predict-preview"));
+    // Where the model listened: the heat map over the clip's spectrogram.
+    await page.click("#predict-heat-area summary");
+    await page.waitForSelector("#predict-heat[data-state=done]", { timeout: 120_000 });
+    const [imageSpread, heatSpread] = await page.$$eval("#predict-heat canvas", (cs, spread) =>
+      cs.map((c) => new Function(`return (${spread})`)()(c)), canvasSpread.toString());
+    assert.ok(imageSpread > 60, `the clip's spectrogram is drawn (spread ${imageSpread})`);
+    assert.ok(heatSpread > 0, `the heat map over it is drawn (spread ${heatSpread})`);
+
+    // The downloaded model predicts the same clip alike in the CLI.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+    const model = join(dir, "sounds.safetensors");
+    await download.saveAs(model);
+    const [cli] = JSON.parse(execFileSync(binary, ["predict", model, clip, "--json"], { encoding: "utf8" }));
+    const expected = Object.fromEntries(cli.predictions.map((p) => [p.label, p.probability]));
+    for (const p of shown) {
+      assert.ok(Math.abs(p.probability - expected[p.label]) <= 1e-4,
+        `${p.label}: page ${p.probability}, CLI ${expected[p.label]}`);
+    }
+
+    // An image is refused in words; the page still predicts clips.
+    await page.setInputFiles("#predict-file", join(FIXTURES, "digit.png"));
+    await page.waitForSelector("#predictions[data-state=failed]");
+    assert.match(await page.textContent("#error-message"), /trained on sound clips/);
+    await page.setInputFiles("#predict-file", clip);
+    const again = await shownPredictions(page);
+    assert.deepEqual(again, shown);
+    assert.deepEqual(app.problems, []);
+  } finally {
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
