@@ -5,6 +5,12 @@
 //   bash scripts/build-web.sh
 //   node benches/browser_ingest.mjs A2_emoji_tags_train.zip 64 [--cpu]
 //   node benches/browser_ingest.mjs /tmp/jpegs10k.zip 96 [--cpu]
+//   node scripts/make-sounds.mjs /tmp/sounds                    # 240 + 80 synthesised clips
+//   node benches/browser_ingest.mjs /tmp/sounds/sounds_train.zip 64 --cpu
+//
+// For sound clips, opening decodes every clip whole (to check it), and Train decodes again,
+// resamples and draws each clip's log-mel spectrogram: the page's clips/s of issue #33, to set
+// beside `cargo bench --bench audio` (BENCHMARKS.md, "Sound").
 //
 // Decoding happens when Train is pressed (the images are decoded at the chosen size); the page
 // records the time from the click to the first training step and the wasm memory size then.
@@ -20,7 +26,8 @@ let t = Date.now();
 await page.setInputFiles("#dataset-file", zip);
 await page.waitForSelector("#summary:not([hidden])", { timeout: 600_000 });
 const openSeconds = (Date.now() - t) / 1000;
-const images = Number((await page.textContent("#summary-text")).match(/(\d+) images/)[1]);
+const [, count, items] = (await page.textContent("#summary-text")).match(/(\d+) (images|clips)/);
+const images = Number(count);
 await page.fill("#opt-image-size", size);
 await page.fill("#opt-epochs", "1");
 await page.click("#train");
@@ -30,8 +37,9 @@ const memory = Number(await page.getAttribute("#train-status", "data-wasm-memory
 await page.click("#stop");
 await page.waitForSelector("#train-status[data-state=stopped], #train-status[data-state=done]", { timeout: 1_800_000 });
 const mib = (n) => (n / 2 ** 20).toFixed(0);
-console.log(`| browser (${backend} page), ${zip.split("/").pop()} (${mib(statSync(zip).size)} MiB), ${images} images at ${size} px ` +
-  `| open+check ${openSeconds.toFixed(1)} s; decode+resize ${(decodeMs / 1000).toFixed(1)} s = ${(images / (decodeMs / 1000)).toFixed(0)} images/s ` +
+console.log(`| browser (${backend} page), ${zip.split("/").pop()} (${mib(statSync(zip).size)} MiB), ${images} ${items} at ${size} px ` +
+  `| open+check ${openSeconds.toFixed(1)} s; decode+${items === "clips" ? "spectrogram" : "resize"} ` +
+  `${(decodeMs / 1000).toFixed(1)} s = ${(images / (decodeMs / 1000)).toFixed(0)} ${items}/s ` +
   `| wasm memory ${mib(memory)} MiB |`);
 if (app.problems.length) console.log("problems:", app.problems);
 await app.close();

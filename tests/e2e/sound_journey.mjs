@@ -95,6 +95,19 @@ export async function soundJourney({ webgpu }) {
     assert.match(info, /3 epochs on \d+ clips/);
     assert.equal(await page.getAttribute("#model-info", "data-kind"), "sounds");
 
+    // The report's thumbnails are the clips' spectrograms, drawn from the file itself.
+    await page.waitForSelector("#report-download:not([disabled])");
+    const [saved] = await Promise.all([page.waitForEvent("download"), page.click("#report-download")]);
+    const reportPath = join(dir, "report.html");
+    await saved.saveAs(reportPath);
+    const report = readFileSync(reportPath, "utf8");
+    assert.match(report, /sample_\d{4}\.(ogg|mp3|flac)/, "the report names clips");
+    const viewer = await app.context.newPage();
+    await viewer.setContent(report, { waitUntil: "load" });
+    const pictures = await viewer.$$eval("img", (xs) => xs.map((x) => x.complete && x.naturalWidth));
+    assert.ok(pictures.length > 0 && pictures.every((w) => w > 0), `spectrogram thumbnails shown: ${pictures}`);
+    await viewer.close();
+
     // A clip predicted: it plays in the panel, every label gets a probability.
     const clip = sampleClip(dir, "sample_0001.ogg");
     await page.setInputFiles("#predict-file", clip);
