@@ -6,7 +6,8 @@
 //! will not fit; [`MemoryPlan::check`] refuses such a run before anything is allocated.
 //!
 //! A run holds:
-//! - the decoded pixels, once, as bytes at the training size (`images × side² × channels`),
+//! - the decoded pixels, once, as bytes at the training size (`images × side² × channels`;
+//!   three times that for sound clips longer than the window, kept over more time too),
 //! - while decoding, the zip's bytes (each image is inflated, decoded and resized one at a
 //!   time); the page drops them once every image is decoded and reads them again from the file
 //!   for the next decoding ([`crate::DatasetSource::release_zip`]),
@@ -89,6 +90,9 @@ pub struct PlannedDataset {
     pub channels: usize,
     /// Label columns.
     pub labels: usize,
+    /// Sound clips longer than the window: training keeps each one over twice the window too
+    /// (`crate::data::TimeStrips`), three pictures' worth of pixels a clip.
+    pub time_strips: bool,
 }
 
 impl MemoryPlan {
@@ -190,6 +194,7 @@ impl DatasetSource {
             images: self.len(),
             channels: if self.grayscale() { 1 } else { 3 },
             labels: self.labels().len(),
+            time_strips: self.strip_reach(options.image_size) > 0,
         };
         MemoryPlan::for_training(dataset, options)
     }
@@ -212,7 +217,8 @@ impl Parts {
     }
 
     fn pixels(&self, side: u32, images: usize) -> u64 {
-        images as u64 * u64::from(side).pow(2) * self.dataset.channels as u64
+        let pictures = if self.dataset.time_strips { 3 } else { 1 };
+        images as u64 * u64::from(side).pow(2) * self.dataset.channels as u64 * pictures
     }
 
     fn zip(&self, images: usize) -> u64 {
@@ -289,7 +295,13 @@ mod tests {
     use super::*;
 
     fn dataset(images: usize, zip_mib: u64) -> PlannedDataset {
-        PlannedDataset { zip_bytes: zip_mib << 20, images, channels: 3, labels: 2 }
+        PlannedDataset {
+            zip_bytes: zip_mib << 20,
+            images,
+            channels: 3,
+            labels: 2,
+            time_strips: false,
+        }
     }
 
     fn options(image_size: u32) -> TrainingOptions {

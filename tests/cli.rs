@@ -422,6 +422,8 @@ fn sounds_inspect_train_eval_predict() {
     let evaluation = json(&tagtrain(&["eval", model, test, "--json"]));
     let map = evaluation["map"].as_f64().unwrap();
     assert!(map > 0.8, "test mAP {map}: the model does not hear the labels");
+    let said = stdout(&tagtrain(&["eval", model, test]));
+    assert!(said.contains("(60 clips, ") && said.contains(" clips/s):"), "{said}");
 
     let clip = std::fs::read_dir(dir.join("test"))
         .unwrap()

@@ -32,6 +32,21 @@ pub struct Dataset {
     /// How the files became pictures when they are sound clips (their spectrograms); `None`
     /// for images.
     pub sound: Option<SoundSettings>,
+    /// For sound clips longer than the window, decoded for training: each clip's picture over
+    /// more time, which training crops at random places ([`Dataset::training_image`]).
+    pub strips: Option<TimeStrips>,
+}
+
+/// Each clip's spectrogram over its centre window and `reach` columns more each side (see
+/// [`super::audio::TimeStrip`]), for training's random crops in time.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TimeStrips {
+    /// Columns each side of the centre window.
+    pub reach: usize,
+    /// `len × size × (size + 2·reach) × channels` bytes, clip-major, `HWC` within a clip.
+    pub pixels: Vec<u8>,
+    /// Per clip, how many columns a crop may move each way (its own sound, not silence).
+    pub spans: Vec<usize>,
 }
 
 impl Dataset {
@@ -54,6 +69,30 @@ impl Dataset {
     pub fn image(&self, i: usize) -> &[u8] {
         let n = self.image_bytes();
         &self.pixels[i * n..(i + 1) * n]
+    }
+
+    /// Image `i` as training takes it: a clip with a strip is cropped `offset` columns right
+    /// of its centre window (negative: left; clamped to the clip's span), anything else is
+    /// [`Dataset::image`]. Training draws `offset` from [`Dataset::crop_span`].
+    pub fn training_image(&self, i: usize, offset: isize) -> std::borrow::Cow<'_, [u8]> {
+        let Some(strips) = self.strips.as_ref().filter(|_| offset != 0) else {
+            return self.image(i).into();
+        };
+        let span = strips.spans[i] as isize;
+        let left = (strips.reach as isize + offset.clamp(-span, span)) as usize;
+        let (side, c) = (self.image_size, self.channels);
+        let width = side + 2 * strips.reach;
+        let strip = &strips.pixels[i * side * width * c..(i + 1) * side * width * c];
+        strip
+            .chunks_exact(width * c)
+            .flat_map(|row| &row[left * c..(left + side) * c])
+            .copied()
+            .collect()
+    }
+
+    /// How many columns image `i`'s crop may move each way in training (0: none).
+    pub fn crop_span(&self, i: usize) -> usize {
+        self.strips.as_ref().map_or(0, |s| s.spans[i])
     }
 
     /// The targets of image `i`.
@@ -93,5 +132,37 @@ impl Dataset {
         self.targets = targets;
         self.labels = labels.to_vec();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn training_crops_come_from_the_strip_within_the_span() {
+        // Two 2×2 one-channel clips; the first kept over 2 columns more each side (its span 1),
+        // its strip's pixels numbered by column.
+        let strip: Vec<u8> = (0..2).flat_map(|_| 0..6u8).collect();
+        let dataset = Dataset {
+            image_size: 2,
+            channels: 1,
+            pixels: vec![2, 3, 2, 3, 9, 9, 9, 9],
+            targets: vec![1, 0],
+            labels: vec!["a".into()],
+            names: vec!["long.ogg".into(), "short.ogg".into()],
+            strips: Some(TimeStrips {
+                reach: 2,
+                pixels: [strip, vec![7; 12]].concat(),
+                spans: vec![1, 0],
+            }),
+            ..Dataset::default()
+        };
+        assert_eq!(&*dataset.training_image(0, 0), &[2, 3, 2, 3], "offset 0: the window itself");
+        assert_eq!(&*dataset.training_image(0, 1), &[3, 4, 3, 4]);
+        assert_eq!(&*dataset.training_image(0, -1), &[1, 2, 1, 2]);
+        assert_eq!(&*dataset.training_image(0, 5), &[3, 4, 3, 4], "clamped to the span");
+        assert_eq!(&*dataset.training_image(1, 1), &[7, 7, 7, 7], "span 0: the window's columns");
+        assert_eq!((dataset.crop_span(0), dataset.crop_span(1)), (1, 0));
     }
 }

@@ -7,8 +7,9 @@
 use crate::error::{Error, Result};
 use crate::limits::check_image_size;
 
-use super::audio::spectrogram_pixels;
+use super::audio::{spectrogram_pixels, spectrogram_with_strip};
 use super::dataset::Dataset;
+use super::dataset::TimeStrips;
 use super::duplicates::{equal_sets, fnv1a, merge_sets};
 use super::image::{ResizePolicy, decode_image};
 use super::source::DatasetSource;
@@ -57,10 +58,25 @@ impl DatasetSource {
         Ok(decoder.finish())
     }
 
-    /// Starts decoding (see [`DatasetSource::decode_next`]). The pixel buffer is allocated once,
-    /// at its final size.
+    /// Starts decoding for training (see [`DatasetSource::decode_next`]). The pixel buffer is
+    /// allocated once, at its final size. Sound clips longer than the window are also kept
+    /// over more time ([`super::TimeStrips`], [`DatasetSource::strip_reach`]), for training's
+    /// random crops.
     pub fn decoder(&self, image_size: u32, resize: ResizePolicy) -> Result<Decoder> {
-        self.decoder_with_channels(image_size, resize, if self.grayscale() { 1 } else { 3 })
+        let channels = if self.grayscale() { 1 } else { 3 };
+        let mut decoder = self.decoder_with_channels(image_size, resize, channels)?;
+        let reach = self.strip_reach(image_size);
+        if reach > 0 {
+            let side = image_size as usize;
+            let bytes = self.len().saturating_mul(side * (side + 2 * reach) * channels);
+            let mut pixels = Vec::new();
+            pixels.try_reserve_exact(bytes).map_err(|_| {
+                Error::limit("decoded pixel bytes", "the dataset", bytes as u64 - 1, bytes as u64)
+            })?;
+            let spans = Vec::with_capacity(self.len());
+            decoder.dataset.strips = Some(TimeStrips { reach, pixels, spans });
+        }
+        Ok(decoder)
     }
 
     /// Like [`DatasetSource::decoder`], with the channel count fixed by the caller (a model's
@@ -104,11 +120,28 @@ impl DatasetSource {
         for index in decoder.next..end {
             let (path, bytes) = self.read_file(index)?;
             let side = ds.image_size as u32;
-            let px = match &sound {
-                Some(settings) => {
+            let px = match (&sound, &mut ds.strips) {
+                (Some(settings), Some(strips)) => {
+                    let (px, strip) = spectrogram_with_strip(
+                        path,
+                        &bytes,
+                        settings,
+                        side,
+                        ds.channels,
+                        strips.reach,
+                        &limits,
+                    )?;
+                    let strip = strip.expect("a reach gives a strip");
+                    strips.pixels.extend_from_slice(&strip.pixels);
+                    strips.spans.push(strip.span);
+                    px
+                }
+                (Some(settings), None) => {
                     spectrogram_pixels(path, &bytes, settings, side, ds.channels, &limits)?
                 }
-                None => decode_image(path, &bytes, side, ds.channels, decoder.resize, &limits)?,
+                (None, _) => {
+                    decode_image(path, &bytes, side, ds.channels, decoder.resize, &limits)?
+                }
             };
             ds.pixels.extend_from_slice(&px);
             decoder.pixel_hashes.push(fnv1a(&px));

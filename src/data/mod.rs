@@ -26,7 +26,7 @@ mod summary;
 
 pub use archive::{media_type, what_else};
 pub use batcher::Normalization;
-pub use dataset::Dataset;
+pub use dataset::{Dataset, TimeStrips};
 pub use decode::Decoder;
 #[cfg(feature = "train")]
 pub(crate) use duplicates::Fnv1a;

@@ -179,6 +179,17 @@ impl DatasetSource {
         Ok(())
     }
 
+    /// Columns each side of the window that a training decoding keeps of each clip at
+    /// `image_size` (see [`DatasetSource::decoder`]): half a window when some clip is longer
+    /// than the window, else 0 (and for images).
+    pub fn strip_reach(&self, image_size: u32) -> usize {
+        let Some(window) = self.sound_settings().map(|s| f64::from(s.clip_seconds)) else {
+            return 0;
+        };
+        let longer = self.clips.iter().any(|c| c.seconds.is_some_and(|s| s > window));
+        if longer { image_size as usize / 2 } else { 0 }
+    }
+
     /// Drops the zip's bytes, keeping what the profile and a memory plan need. Decoding again
     /// needs [`DatasetSource::attach_zip`] first.
     pub fn release_zip(&mut self) {
@@ -259,6 +270,7 @@ impl DatasetSource {
             groups: self.index.groups().map(<[u32]>::to_vec),
             duplicates: self.byte_duplicates.clone(),
             sound: self.sound.clone(),
+            strips: None,
         }
     }
 }

@@ -14,13 +14,39 @@
 //!   `U{0..=w/8}` columns per image set to 0 (the mean).
 //!
 //! For sound clips' spectrograms (`sound`), the crop moves in time only: frequencies keep their
-//! rows, as a sound keeps its pitch when it starts later.
+//! rows, as a sound keeps its pitch when it starts later. A clip longer than the window is
+//! first cropped at a random place of its own sound ([`time_crops`], on the CPU: the pixels
+//! are gathered there anyway), then shifted as above.
 
 use burn::tensor::ops::PadMode;
 use burn::tensor::{Tensor, TensorData};
 
+use std::borrow::Cow;
+
+use crate::data::Dataset;
 use crate::options::AugmentOptions;
 use crate::rng::SeededRng;
+
+/// The pixels of training images `batch` before augmentation: with `crop` on, a sound clip
+/// kept over more time ([`Dataset::training_image`]) is cropped at a random place within its
+/// own sound, uniformly in columns; other images as they are (and no random number drawn, so
+/// runs on images repeat as before).
+pub fn time_crops<'a>(
+    dataset: &'a Dataset,
+    batch: &[usize],
+    crop: bool,
+    rng: &mut SeededRng,
+) -> Vec<Cow<'a, [u8]>> {
+    batch
+        .iter()
+        .map(|&i| {
+            let span = if crop { dataset.crop_span(i) } else { 0 };
+            let offset =
+                if span > 0 { rng.below(2 * span + 1) as isize - span as isize } else { 0 };
+            dataset.training_image(i, offset)
+        })
+        .collect()
+}
 
 /// Augments a normalised batch.
 ///

@@ -20,7 +20,7 @@ use crate::options::{LIMITS, TrainingOptions, WeightsInit};
 use crate::rng::SeededRng;
 
 use super::adamw::AdamW;
-use super::augment::augment;
+use super::augment::{augment, time_crops};
 use super::best::EarlyStopping;
 use super::budget::EpochBudget;
 use super::ema::WeightAverage;
@@ -297,8 +297,9 @@ impl TrainingSession {
         count: usize,
     ) -> Result<(Tensor<1>, GradientsParams, ResNetV2)> {
         let batch = &self.order[start..start + count];
+        let crops = time_crops(&self.dataset, batch, self.options.augment.crop, &mut self.rng);
         let images = images_tensor(
-            batch.iter().map(|&i| self.dataset.image(i)),
+            crops.iter().map(AsRef::as_ref),
             self.dataset.image_size,
             &self.norm,
             &self.train_device,

@@ -64,15 +64,86 @@ pub fn spectrogram_pixels(
     channels: usize,
     limits: &Limits,
 ) -> Result<Vec<u8>> {
+    Ok(spectrogram_with_strip(name, bytes, settings, side, channels, 0, limits)?.0)
+}
+
+/// [`spectrogram_pixels`] and, with `reach > 0`, the clip's [`TimeStrip`] (its pixels with
+/// `channels` channels too): a training decoding's two pictures of one clip.
+///
+/// # Errors
+/// As [`decode_audio`]; without the `sound` feature, refused in words.
+pub fn spectrogram_with_strip(
+    name: &str,
+    bytes: &[u8],
+    settings: &SoundSettings,
+    side: u32,
+    channels: usize,
+    reach: usize,
+    limits: &Limits,
+) -> Result<(Vec<u8>, Option<TimeStrip>)> {
     if cfg!(not(feature = "sound")) {
         return Err(sound_unavailable(name));
     }
-    let grey = spectrogram_image(name, bytes, settings, side as usize, Crop::Centre, limits)?;
-    Ok(if channels == 1 {
-        grey
-    } else {
-        grey.iter().flat_map(|&p| std::iter::repeat_n(p, channels)).collect()
-    })
+    let clip = decode_audio(name, bytes, limits)?;
+    let (centre, strip) = clip_pictures(&clip, settings, side as usize, reach);
+    let spread = |grey: Vec<u8>| {
+        if channels == 1 {
+            grey
+        } else {
+            grey.iter().flat_map(|&p| std::iter::repeat_n(p, channels)).collect()
+        }
+    };
+    let strip = strip.map(|s| TimeStrip { pixels: spread(s.pixels), span: s.span });
+    Ok((spread(centre), strip))
+}
+
+/// A clip's spectrogram over more time than the window, for training's random crops in time
+/// (issue #33): the picture of the centre window with `reach` columns more each side (time
+/// before and after it, silence past the clip's ends), and how far a crop may move.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeStrip {
+    /// `side × (side + 2·reach)` one-channel pixels, row-major, drawn as [`clip_image`] draws
+    /// the window (the same columns per second).
+    pub pixels: Vec<u8>,
+    /// Columns of the clip's own sound each side of the centre window, at most `reach`: a crop
+    /// moved further would show only silence the clip never had.
+    pub span: usize,
+}
+
+/// The centre window's picture (exactly [`clip_image`] with [`Crop::Centre`]) and, with
+/// `reach > 0`, its [`TimeStrip`]; the clip is resampled once for both.
+pub fn clip_pictures(
+    clip: &Clip,
+    settings: &SoundSettings,
+    side: usize,
+    reach: usize,
+) -> (Vec<u8>, Option<TimeStrip>) {
+    let samples = resample(&clip.samples, clip.sample_rate, settings.sample_rate);
+    let n = settings.clip_samples();
+    let centre = log_mel(&window_of(&samples, n, Crop::Centre), settings).to_image(side);
+    if reach == 0 {
+        return (centre, None);
+    }
+    // The window starts where window_of's centre crop does; the strip adds `extra` samples (as
+    // many as `reach` columns hold, in whole hops so that its frames fall where the window's
+    // do) each side, zeros where the clip has none. Its columns take as many frames as the
+    // window's picture's, from the same first frame: the middle `side` columns are that picture.
+    let start = samples.len().saturating_sub(n) / 2;
+    let hop = settings.hop as usize;
+    let extra = ((reach * n) as f64 / (side * hop) as f64).round() as usize * hop;
+    let wide: Vec<f32> = (0..n + 2 * extra)
+        .map(|k| {
+            (start + k).checked_sub(extra).and_then(|j| samples.get(j)).copied().unwrap_or(0.0)
+        })
+        .collect();
+    let frames_per_column = (1 + n / hop) as f64 / side as f64;
+    let origin = (extra / hop) as f64 - reach as f64 * frames_per_column;
+    let pixels =
+        log_mel(&wide, settings).to_picture_at(side, side + 2 * reach, frames_per_column, origin);
+    // The shorter side: a centred window leaves `start` samples before it and as many (or one
+    // more) after.
+    let span = (start * side / n).min(reach);
+    (centre, Some(TimeStrip { pixels, span }))
 }
 
 /// A decoded clip's spectrogram image (see [`spectrogram_image`]).

@@ -137,3 +137,67 @@ fn sniffing_tells_audio_from_images_and_text() {
     assert_eq!(AudioFormat::sniff(b"image,a,b\n"), None);
     assert_eq!(AudioFormat::sniff(&[]), None);
 }
+
+/// A 16 kHz clip of `seconds`, silent but for a 1 kHz tone over `tone` (start, end seconds).
+fn clip_with_tone(seconds: f64, tone: (f64, f64)) -> Clip {
+    let rate = 16_000u32;
+    let samples = (0..(seconds * f64::from(rate)).round() as usize)
+        .map(|i| {
+            let t = i as f64 / f64::from(rate);
+            let on = t >= tone.0 && t < tone.1;
+            if on { (0.5 * (2.0 * std::f64::consts::PI * 1000.0 * t).sin()) as f32 } else { 0.0 }
+        })
+        .collect();
+    Clip { samples, sample_rate: rate, channels: 1, format: AudioFormat::Wav }
+}
+
+/// Mean level of columns `cols` of a `side`-row picture `width` wide.
+fn columns_mean(picture: &[u8], width: usize, cols: std::ops::Range<usize>) -> f64 {
+    let rows = picture.len() / width;
+    let sum: u64 =
+        (0..rows).flat_map(|y| cols.clone().map(move |x| u64::from(picture[y * width + x]))).sum();
+    sum as f64 / (rows * cols.len()) as f64
+}
+
+#[test]
+fn a_long_clip_is_kept_over_more_time_for_training_crops() {
+    let settings = SoundSettings { clip_seconds: 1.0, ..SoundSettings::default() };
+    let (side, reach) = (32, 16);
+    // 3 s, the tone in the first second only: the centre window (1–2 s) is silent, the strip's
+    // left half-window (0.5–1 s) is not.
+    let clip = clip_with_tone(3.0, (0.0, 1.0));
+    let (centre, strip) = clip_pictures(&clip, &settings, side, reach);
+    assert_eq!(
+        centre,
+        clip_image(&clip, &settings, side, Crop::Centre),
+        "the centre is the window prediction sees"
+    );
+    let strip = strip.expect("a reach gives a strip");
+    let width = side + 2 * reach;
+    assert_eq!(strip.pixels.len(), side * width);
+    assert_eq!(strip.span, reach, "a clip a window longer each side may move the whole reach");
+    let (left, middle) =
+        (columns_mean(&strip.pixels, width, 2..reach - 2), columns_mean(&centre, side, 0..side));
+    // One band of 32 rows holds the tone: its columns' mean rises by a 32nd of its level.
+    assert!(left > middle + 5.0, "the time before the window holds the tone: {left} vs {middle}");
+    // The strip's middle columns draw the same window as the centre picture (but the edge
+    // columns, whose frames reach past the window).
+    let clip = clip_with_tone(3.0, (1.2, 1.6));
+    let (centre, strip) = clip_pictures(&clip, &settings, side, reach);
+    let strip = strip.unwrap().pixels;
+    for y in 0..side {
+        for x in 2..side - 2 {
+            let (a, b) = (centre[y * side + x], strip[y * width + reach + x]);
+            assert!(a.abs_diff(b) <= 2, "row {y} column {x}: window {a}, strip {b}");
+        }
+    }
+
+    // A clip 0.2 s longer than the window may move 0.1 s each way: 3 columns of 32 a second.
+    let (_, strip) = clip_pictures(&clip_with_tone(1.2, (0.0, 1.2)), &settings, side, reach);
+    assert_eq!(strip.unwrap().span, 3);
+    // A short clip keeps its padded window: nothing to crop.
+    let (_, strip) = clip_pictures(&clip_with_tone(0.5, (0.0, 0.5)), &settings, side, reach);
+    assert_eq!(strip.unwrap().span, 0);
+    let (_, none) = clip_pictures(&clip, &settings, side, 0);
+    assert_eq!(none, None);
+}

@@ -86,8 +86,9 @@ fn eval(args: &Args) -> anyhow::Result<()> {
         return print_json(&EvalOutput { model: model_path, data, evaluation: &evaluation });
     }
     let m = &evaluation.metrics;
+    let items = if dataset.sound.is_some() { "clips" } else { "images" };
     println!(
-        "{model_path} on {data} ({} images, {:.1} images/s):",
+        "{model_path} on {data} ({} {items}, {:.1} {items}/s):",
         evaluation.images, evaluation.images_per_sec
     );
     println!(
