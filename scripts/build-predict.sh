@@ -18,8 +18,8 @@ if [ "$CARGO_VERSION" != "$PACKAGE_VERSION" ]; then
   exit 1
 fi
 
-say "building the predict-only wasm module (release, --no-default-features)"
-cargo build --release --lib --target wasm32-unknown-unknown --no-default-features
+say "building the predict-only wasm module (release, --no-default-features --features sound)"
+cargo build --release --lib --target wasm32-unknown-unknown --no-default-features --features sound
 WASM="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/tagtrain.wasm"
 
 say "generating its JS glue"

@@ -7,10 +7,11 @@
 //! [`LogMel::to_image`] make the picture. [`SoundSettings`] records every choice.
 
 mod decode;
+mod real_fft;
 mod resample;
 mod spectrogram;
 
-pub use decode::{AudioFormat, Clip, ClipHeader, clip_header, decode_audio};
+pub use decode::{AudioFormat, Clip, ClipHeader, clip_header, decode_audio, mix_to_mono};
 pub use resample::resample;
 pub use spectrogram::{Crop, DB_CEIL, DB_FLOOR, LogMel, SoundSettings, log_mel, window_of};
 
