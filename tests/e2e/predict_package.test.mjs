@@ -218,7 +218,7 @@ test("Export for the web: the zip, unzipped and served by a plain static server,
 
       const files = unzip(readFileSync(zipPath));
       assert.deepEqual(Object.keys(files).sort(), ["README.txt", "example.css", "example.js", "index.html",
-        "model.safetensors", "predict/README.md", "predict/index.d.ts", "predict/index.js", "predict/package.json",
+        "microphone-worklet.js", "microphone.js", "model.safetensors", "predict/README.md", "predict/index.d.ts", "predict/index.js", "predict/package.json",
         "predict/pkg/tagtrain_predict.js", "predict/pkg/tagtrain_predict_bg.wasm"]);
       assert.deepEqual(files["model.safetensors"], readFileSync(modelPath));
       for (const [name, bytes] of Object.entries(files)) {
