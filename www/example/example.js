@@ -43,7 +43,8 @@ function showInputsFor(kind) {
   if (!sound && microphone) toggleListening();
   $("#camera").hidden = sound;
   $("#listen").hidden = !sound;
-  $("#camera-note").textContent = "";
+  // The note says what the camera or the microphone did; a browser without either keeps it.
+  if (navigator.mediaDevices?.getUserMedia) $("#camera-note").textContent = "";
   $("#drop-what").textContent = sound ? "Drop sound files (WAV, FLAC, Ogg, MP3) here, or" : "Drop images here, or";
   $("#image-file").accept = sound ? "audio/*,.wav,.flac,.ogg,.oga,.mp3" : "image/*";
   document.body.dataset.kind = kind;
@@ -159,6 +160,7 @@ async function toggleListening() {
     return;
   }
   if (!model || model.kind !== "sound") return;
+  $("#listen").disabled = true; // one microphone at a time: no second click while it starts
   try {
     const handle = await startMicrophone(model.metadata.input.sound.clipSeconds);
     microphone = handle;
@@ -170,6 +172,8 @@ async function toggleListening() {
   } catch (e) {
     $("#camera-note").textContent = `No microphone (${e.name ?? e}): drop or choose sound files instead.`;
     document.body.dataset.listening = "unavailable";
+  } finally {
+    $("#listen").disabled = false;
   }
 }
 
