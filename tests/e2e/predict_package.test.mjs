@@ -173,7 +173,9 @@ test("the example page predicts dropped images and follows the camera, and says 
       assert.ok((await updates()) >= before + 5, `at least 5 live updates: ${(await updates()) - before}`);
       assert.ok(seen.size >= 2, `the bars follow the camera: ${seen.size} distinct readings`);
       await page.click("#camera");
-      await page.waitForSelector("#video[hidden]");
+      // Hidden for real (`[hidden]` wins over the page's display rules): attached, not visible.
+      await page.waitForSelector("#video[hidden]", { state: "attached" });
+      assert.ok(await page.isHidden("#video"));
       assert.deepEqual(app.problems, []);
     } finally {
       await app.close();
