@@ -80,18 +80,21 @@ function isTrap(error) {
   return typeof WebAssembly !== "undefined" && error instanceof WebAssembly.RuntimeError;
 }
 
-/** The bytes of a model source: a URL (string or URL), a Response, a Blob/File, or bytes. */
-async function bytesOf(source) {
+/** The bytes of a model source (or of a file, `what` says which): a URL (string or URL), a
+ * Response, a Blob/File, or bytes. */
+async function bytesOf(source, what = "the model") {
   if (typeof source === "string" || source instanceof URL) {
     const response = await fetch(source);
-    if (!response.ok) throw new Error(`cannot fetch the model ${source}: HTTP ${response.status}`);
+    if (!response.ok) throw new Error(`cannot fetch ${what} ${source}: HTTP ${response.status}`);
     return new Uint8Array(await response.arrayBuffer());
   }
   if (typeof Response !== "undefined" && source instanceof Response) return new Uint8Array(await source.arrayBuffer());
   if (typeof Blob !== "undefined" && source instanceof Blob) return new Uint8Array(await source.arrayBuffer());
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
-  throw new TypeError("a model is loaded from a URL, a Response, a Blob/File, an ArrayBuffer or a Uint8Array");
+  throw new TypeError(what === "the model"
+    ? "a model is loaded from a URL, a Response, a Blob/File, an ArrayBuffer or a Uint8Array"
+    : `${what} is a URL, a Response, a Blob/File, an ArrayBuffer, a Uint8Array or an AudioBuffer`);
 }
 
 /** Image sources that are drawn to a canvas to read their pixels. */
@@ -275,7 +278,7 @@ export class Model {
       call = (p) => p.predictSampleWindows(channels, source.sampleRate, hopSeconds);
     } else {
       if (source instanceof Float32Array) throw new TypeError(samplesNotFile);
-      const bytes = await bytesOf(source);
+      const bytes = await bytesOf(source, "the recording");
       call = (p) => p.predictFileWindows(bytes, hopSeconds);
     }
     const predictor = await this.#current();
