@@ -1,14 +1,15 @@
 // @tagtrain/predict with a model of sound clips (issue #33), in a real page: a clip as a file,
 // as raw samples and as an AudioBuffer gives the same probabilities; a long recording is scored
-// window by window; the example page listens to Chromium's fake microphone and its bars follow;
+// window by window; bad input and a model of images given sound are refused in words; the example page listens to Chromium's fake microphone and its bars follow;
 // without a microphone it says so and still predicts files.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { FIXTURES, openApp } from "./harness.mjs";
-import { CLIP_SECONDS, channelsOfWav, toneSequence, trainSoundModel, wavOf } from "./sound_model.mjs";
+import { CLIP_SECONDS, TAGTRAIN, channelsOfWav, toneSequence, trainSoundModel, wavOf } from "./sound_model.mjs";
 
 /** Where one input and another, both the same samples, may differ. */
 const SAME = 1e-4;
@@ -54,8 +55,12 @@ test("a sound model predicts files, samples, AudioBuffers and windows alike in t
     const clip = wavOf([left, right], rate);
     // A long recording: 4.5 s of the sequence at 16 kHz, mono.
     const long = wavOf([toneSequence(4.5, 16_000)], 16_000);
+    // A model of images, to be given sound.
+    const imageModelPath = join(dir, "digits.safetensors");
+    execFileSync(TAGTRAIN, ["train", join(FIXTURES, "smoke_mnist32.zip"), "-o", imageModelPath, "--epochs", "1",
+      "--batch-size", "8", "--quiet"], { stdio: ["ignore", "ignore", "pipe"] });
     const files = { "model.safetensors": readFileSync(modelPath), "clip.wav": clip, "long.wav": long,
-      "digit.png": readFileSync(join(FIXTURES, "digit.png")) };
+      "digit.png": readFileSync(join(FIXTURES, "digit.png")), "digits.safetensors": readFileSync(imageModelPath) };
 
     await t.test("the package: a file, its samples and an AudioBuffer of it, and windows", async () => {
       const app = await openApp({ webgpu: false, path: "example/" });
@@ -93,6 +98,7 @@ test("a sound model predicts files, samples, AudioBuffers and windows alike in t
             windows: await model.predictWindows(new Blob([long]), { hopSeconds: hop }),
             sampleWindows: await model.predictWindows({ samples: longSamples, sampleRate: 16_000 }, { hopSeconds: hop }),
             wholeWindows: await model.predictWindows(long),
+            batch: await model.predictBatch([new Blob([clip]), clip]),
             refusals: {
               image: await refusal(async () => model.predict(await bytes("digit.png"))),
               pixels: await refusal(() => model.predict(new ImageData(8, 8))),
@@ -102,6 +108,16 @@ test("a sound model predicts files, samples, AudioBuffers and windows alike in t
               float32AsFile: await refusal(() => model.predict(mono)),
               text: await refusal(() => model.predict(new TextEncoder().encode("not a sound"))),
             },
+            imageModel: await (async () => {
+              const images = await Model.load("/test-files/digits.safetensors");
+              return {
+                kind: images.kind,
+                file: await refusal(() => images.predict(clip)),
+                audioBuffer: await refusal(() => images.predict(buffer)),
+                samples: await refusal(() => images.predictSamples(mono, rate)),
+                windows: await refusal(() => images.predictWindows(long)),
+              };
+            })(),
           };
         }, { channels: channelsOfWav(clip), longChannels: channelsOfWav(long), rate });
 
@@ -117,6 +133,9 @@ test("a sound model predicts files, samples, AudioBuffers and windows alike in t
           console.log(`# ${road}: at most ${d.toExponential(2)} from the file's probabilities`);
         }
         for (const p of got.file) assert.ok(p.probability >= 0 && p.probability <= 1 && typeof p.positive === "boolean");
+
+        // Sound files in a batch: each as alone.
+        for (const one of got.batch) assert.ok(largestDifference(got.file, one) <= SAME);
 
         // Windows of 1 s every 0.5 s over 4.5 s: starts 0, 0.5, …, 3.5 (the last one that
         // reaches the end), each in the model's label order.
@@ -148,6 +167,11 @@ test("a sound model predicts files, samples, AudioBuffers and windows alike in t
         assert.match(got.refusals.hop, /positive number of seconds/);
         assert.match(got.refusals.float32AsFile, /predictSamples/);
         assert.match(got.refusals.text, /not a sound clip/);
+        // A model of images refuses sound, however it comes, in words.
+        assert.equal(got.imageModel.kind, "image");
+        for (const [road, message] of Object.entries(got.imageModel)) {
+          if (road !== "kind") assert.match(message, /trained on images/, road);
+        }
         assert.deepEqual(app.problems, []);
       } finally {
         await app.close();
