@@ -87,9 +87,10 @@ LD_LIBRARY_PATH="$(dirname "$SWIFTSHADER_ICD")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PA
 # The page's JavaScript, type-checked against the wasm module's .d.ts (written to www/pkg/ by
 # wasm-bindgen) and the payload types generated from the Rust structs (www/types/; `cargo test`
 # above failed if they were stale). The page, then the worker and the service worker.
-say "tsc (the page, the worker)"
+say "tsc (the page, the worker, the example page's audio worklet)"
 npx tsc -p .
 npx tsc -p tsconfig.worker.json
+npx tsc -p tsconfig.worklet.json
 
 bash scripts/build-predict.sh --no-precache
 

@@ -18,6 +18,8 @@ pub const SITE_FILES: &[&str] = &[
     "example/index.html",
     "example/example.js",
     "example/example.css",
+    "example/microphone.js",
+    "example/microphone-worklet.js",
     "predict/index.js",
     "predict/index.d.ts",
     "predict/package.json",
@@ -63,8 +65,9 @@ pub fn web_export(model: &[u8], files: &[(String, Vec<u8>)]) -> Result<Vec<u8>> 
     let readme = format!(
         "{name}: {labels} labels ({list}), {size} px.\n\n\
          Put this folder on any static web host (GitHub Pages, Netlify, an S3 bucket, nginx) and\n\
-         open index.html: it loads {MODEL_FILE} and predicts images you drop or the camera's\n\
-         frames, in the browser, with nothing sent anywhere. To try it on your machine, run a\n\
+         open index.html: it loads {MODEL_FILE} and predicts the images you drop or the camera's\n\
+         frames (for a model of sound clips: the sound files you drop or the microphone), in the\n\
+         browser, with nothing sent anywhere. To try it on your machine, run a\n\
          local server in this folder (e.g. `python3 -m http.server`) and open\n\
          http://localhost:8000/. Opening index.html from the disk (file://) does not work:\n\
          browsers refuse to run module scripts and WebAssembly from file:// pages.\n\n\
@@ -87,6 +90,8 @@ pub fn web_export(model: &[u8], files: &[(String, Vec<u8>)]) -> Result<Vec<u8>> 
     add("index.html", page.as_bytes())?;
     add("example.js", script.as_bytes())?;
     add("example.css", file("example/example.css")?)?;
+    add("microphone.js", file("example/microphone.js")?)?;
+    add("microphone-worklet.js", file("example/microphone-worklet.js")?)?;
     add(MODEL_FILE, model)?;
     add("README.txt", readme.as_bytes())?;
     for path in SITE_FILES.iter().filter(|p| p.starts_with("predict/")) {
@@ -151,6 +156,9 @@ mod tests {
         let readme = String::from_utf8(read("README.txt")).unwrap();
         assert!(readme.starts_with("ResNetV2-Small-11: 2 labels (cat, dog), 32 px."), "{readme}");
         assert!(readme.contains("file://"), "says why opening from the disk does not work");
+        let microphone = String::from_utf8(read("microphone.js")).unwrap();
+        assert!(microphone.contains("\"microphone-worklet.js\""), "beside it in the zip");
+        assert!(!read("microphone-worklet.js").is_empty());
         for path in SITE_FILES.iter().filter(|p| p.starts_with("predict/")) {
             assert!(!read(path).is_empty(), "{path}");
         }

@@ -9,6 +9,7 @@ use wasm_bindgen::prelude::*;
 use super::backend::device;
 use super::convert::{bytes_js, promise, to_js};
 use crate::checkpoint;
+use crate::data::audio::mix_to_mono;
 use crate::infer::{self, ImageInput, MetadataView};
 
 /// The same model file with new per-label thresholds (`Float32Array` or array of numbers).
@@ -93,6 +94,87 @@ impl JsPredictor {
             to_js(&Predictions { predictions })
         })
     }
+}
+
+/// What the window methods resolve to: one entry per window.
+#[derive(Serialize)]
+struct Windows {
+    windows: Vec<infer::WindowPrediction>,
+}
+
+#[wasm_bindgen(js_class = Predictor)]
+impl JsPredictor {
+    /// Predicts raw samples for a model of sound clips: `channels` an array of `Float32Array`s
+    /// of the same length (one for mono; an `AudioBuffer`'s channels are mixed to mono as a
+    /// file's are), at `sampleRate` samples per second. The clip's centre window, as for a file.
+    /// Resolves to `{ predictions }`, highest probability first.
+    #[wasm_bindgen(js_name = predictSamples)]
+    pub fn predict_samples(&self, channels: js_sys::Array, sample_rate: f64) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        let input = mono_samples(&channels, sample_rate);
+        promise(async move {
+            let (samples, rate) = input?;
+            let predictions = inner.predict_samples(&samples, rate).await?;
+            to_js(&Predictions { predictions })
+        })
+    }
+
+    /// Scores a long recording (WAV/FLAC/Ogg Vorbis/MP3 bytes) window by window: windows of the
+    /// model's clip length every `stepSeconds` (the clip length when `undefined`). Resolves to
+    /// `{ windows: [{ startSeconds, endSeconds, labels }] }`, `labels` in the model's order.
+    #[wasm_bindgen(js_name = predictFileWindows)]
+    pub fn predict_file_windows(
+        &self,
+        bytes: Vec<u8>,
+        step_seconds: Option<f64>,
+    ) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let windows = inner.predict_windows("the recording", &bytes, step_seconds).await?;
+            to_js(&Windows { windows })
+        })
+    }
+
+    /// `predictFileWindows` of raw samples (`channels` and `sampleRate` as `predictSamples`).
+    #[wasm_bindgen(js_name = predictSampleWindows)]
+    pub fn predict_sample_windows(
+        &self,
+        channels: js_sys::Array,
+        sample_rate: f64,
+        step_seconds: Option<f64>,
+    ) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        let input = mono_samples(&channels, sample_rate);
+        promise(async move {
+            let (samples, rate) = input?;
+            let windows = inner.predict_sample_windows(&samples, rate, step_seconds).await?;
+            to_js(&Windows { windows })
+        })
+    }
+}
+
+/// `channels` (an array of `Float32Array`s) mixed to mono, and `sample_rate` as a whole number
+/// of samples per second; refused in words otherwise.
+fn mono_samples(channels: &js_sys::Array, sample_rate: f64) -> Result<(Vec<f32>, u32), JsError> {
+    let planar: Vec<Vec<f32>> = channels
+        .iter()
+        .enumerate()
+        .map(|(i, channel)| {
+            channel.dyn_ref::<js_sys::Float32Array>().map(js_sys::Float32Array::to_vec).ok_or_else(
+                || JsError::new(&format!("channel #{i} of the samples is not a Float32Array")),
+            )
+        })
+        .collect::<Result<_, _>>()?;
+    let rate_ok = sample_rate.is_finite()
+        && sample_rate >= 1.0
+        && sample_rate.fract() == 0.0
+        && sample_rate <= f64::from(u32::MAX);
+    if !rate_ok {
+        return Err(JsError::new(&format!(
+            "the sample rate ({sample_rate}) must be a whole, positive number of samples per second"
+        )));
+    }
+    Ok((mix_to_mono(&planar)?, sample_rate as u32))
 }
 
 /// Decoded pixels as `predictMany` takes them. `rgba` stays a JS value: a canvas's

@@ -16,13 +16,14 @@ const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 /**
  * Starts the server and a browser. `webgpu: false` leaves out `--enable-unsafe-webgpu`, so the
  * page has no WebGPU adapter (the CPU-fallback path). `path` opens another page of www/ (e.g.
- * `example/`); `camera: true` gives the page Chromium's fake camera. `root` serves another
+ * `example/`); `camera: true` gives the page Chromium's fake camera; `audio: "PATH.wav"` gives it
+ * a fake microphone that plays that WAV file (16-bit PCM) over and over. `root` serves another
  * folder than www/ (a changed copy of it). `bypassCSP: true` lifts the Content-Security-Policy
  * for tests that use the page as a host for code the app never runs (blob: workers and URLs).
  * `stopServer()` stops the server for real (the offline tests), as `close()` does too.
  */
-export async function openApp({ webgpu = true, query = "", path = "", camera = false, root = join(ROOT, "www"),
-  bypassCSP = false } = {}) {
+export async function openApp({ webgpu = true, query = "", path = "", camera = false, audio = null,
+  root = join(ROOT, "www"), bypassCSP = false } = {}) {
   const server = await serve(root, 0);
   let serving = true;
   const stopServer = () => {
@@ -41,7 +42,9 @@ export async function openApp({ webgpu = true, query = "", path = "", camera = f
   ];
   if (webgpu) args.push("--enable-unsafe-webgpu");
   // Chromium's own test camera (a moving pattern), granted without a prompt.
-  if (camera) args.push("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream");
+  if (camera || audio) args.push("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream");
+  // The fake microphone plays this file instead of Chromium's beeps.
+  if (audio) args.push(`--use-file-for-fake-audio-capture=${audio}`);
   const browser = await chromium.launch({ executablePath: CHROMIUM, ignoreDefaultArgs: true, args });
   const context = await browser.newContext({ acceptDownloads: true, bypassCSP });
   const problems = [];

@@ -173,7 +173,9 @@ test("the example page predicts dropped images and follows the camera, and says 
       assert.ok((await updates()) >= before + 5, `at least 5 live updates: ${(await updates()) - before}`);
       assert.ok(seen.size >= 2, `the bars follow the camera: ${seen.size} distinct readings`);
       await page.click("#camera");
-      await page.waitForSelector("#video[hidden]");
+      // Hidden for real (`[hidden]` wins over the page's display rules): attached, not visible.
+      await page.waitForSelector("#video[hidden]", { state: "attached" });
+      assert.ok(await page.isHidden("#video"));
       assert.deepEqual(app.problems, []);
     } finally {
       await app.close();
@@ -218,7 +220,7 @@ test("Export for the web: the zip, unzipped and served by a plain static server,
 
       const files = unzip(readFileSync(zipPath));
       assert.deepEqual(Object.keys(files).sort(), ["README.txt", "example.css", "example.js", "index.html",
-        "model.safetensors", "predict/README.md", "predict/index.d.ts", "predict/index.js", "predict/package.json",
+        "microphone-worklet.js", "microphone.js", "model.safetensors", "predict/README.md", "predict/index.d.ts", "predict/index.js", "predict/package.json",
         "predict/pkg/tagtrain_predict.js", "predict/pkg/tagtrain_predict_bg.wasm"]);
       assert.deepEqual(files["model.safetensors"], readFileSync(modelPath));
       for (const [name, bytes] of Object.entries(files)) {

@@ -7,8 +7,14 @@
 //   const results = await model.predict(document.querySelector("img"));
 //   // [{ label: "cat", probability: 0.93, threshold: 0.41, positive: true }, …]
 //
+//   const sounds = await Model.load("birds.safetensors"); // a model trained on sound clips
+//   await sounds.predict(file);                          // WAV/FLAC/Ogg Vorbis/MP3: its centre
+//   await sounds.predictSamples(float32Samples, 16000);  // or an AudioBuffer to predict()
+//   await sounds.predictWindows(longRecording, { hopSeconds: 0.5 }); // [{ start, end, predictions }]
+//
 // Types and docs: index.d.ts. Colour: pixels are taken as sRGB; transparent areas are put on
-// white, as in training.
+// white, as in training. Sound is decoded, mixed to mono, resampled and turned into the
+// spectrogram the model was trained on by the Rust core.
 import * as firstInstance from "./pkg/tagtrain_predict.js";
 
 /** The module in use: its glue's exports, started once (`initialize`). */
@@ -74,18 +80,21 @@ function isTrap(error) {
   return typeof WebAssembly !== "undefined" && error instanceof WebAssembly.RuntimeError;
 }
 
-/** The bytes of a model source: a URL (string or URL), a Response, a Blob/File, or bytes. */
-async function bytesOf(source) {
+/** The bytes of a model source (or of a file, `what` says which): a URL (string or URL), a
+ * Response, a Blob/File, or bytes. */
+async function bytesOf(source, what = "the model") {
   if (typeof source === "string" || source instanceof URL) {
     const response = await fetch(source);
-    if (!response.ok) throw new Error(`cannot fetch the model ${source}: HTTP ${response.status}`);
+    if (!response.ok) throw new Error(`cannot fetch ${what} ${source}: HTTP ${response.status}`);
     return new Uint8Array(await response.arrayBuffer());
   }
   if (typeof Response !== "undefined" && source instanceof Response) return new Uint8Array(await source.arrayBuffer());
   if (typeof Blob !== "undefined" && source instanceof Blob) return new Uint8Array(await source.arrayBuffer());
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
-  throw new TypeError("a model is loaded from a URL, a Response, a Blob/File, an ArrayBuffer or a Uint8Array");
+  throw new TypeError(what === "the model"
+    ? "a model is loaded from a URL, a Response, a Blob/File, an ArrayBuffer or a Uint8Array"
+    : `${what} is a URL, a Response, a Blob/File, an ArrayBuffer, a Uint8Array or an AudioBuffer`);
 }
 
 /** Image sources that are drawn to a canvas to read their pixels. */
@@ -114,6 +123,39 @@ function pixelsOf(source) {
   return context.getImageData(0, 0, width, height, { colorSpace: "srgb" });
 }
 
+/** Whether `source` is a Web Audio `AudioBuffer`. */
+function isAudioBuffer(source) {
+  return typeof AudioBuffer !== "undefined" && source instanceof AudioBuffer;
+}
+
+/** An `AudioBuffer`'s channels, for the module to mix to mono as it mixes a file's. */
+function channelsOf(buffer) {
+  return Array.from({ length: buffer.numberOfChannels }, (_, i) => buffer.getChannelData(i));
+}
+
+/** Mono samples as a `Float32Array` (a copy only when given another kind of array). */
+function float32(samples) {
+  if (samples instanceof Float32Array) return samples;
+  if (samples === null || typeof samples !== "object" || typeof samples.length !== "number") {
+    throw new TypeError("samples are a Float32Array (or an array of numbers) of mono samples");
+  }
+  return Float32Array.from(samples);
+}
+
+/** A window of `predictWindows`, as the package names it. */
+function windowOf({ startSeconds, endSeconds, labels }) {
+  return { start: startSeconds, end: endSeconds, predictions: labels.map(withOldName) };
+}
+
+/** A label's prediction with `present`, the old name of `positive`, kept for one release
+ * (README: "Names"). */
+function withOldName({ label, probability, threshold, positive }) {
+  return { label, probability, threshold, positive, present: positive };
+}
+
+const samplesNotFile = "a Float32Array holds samples, not a file: give it to predictSamples(samples, sampleRate) " +
+  "(or predictWindows({ samples, sampleRate }))";
+
 /** What the module takes for one image: file bytes, or `{ rgba, width, height }` pixels. */
 async function inputOf(source) {
   if (typeof ImageData !== "undefined" && source instanceof ImageData) {
@@ -123,6 +165,7 @@ async function inputOf(source) {
     const pixels = pixelsOf(source);
     return { rgba: pixels.data, width: pixels.width, height: pixels.height };
   }
+  if (source instanceof Float32Array) throw new TypeError(samplesNotFile);
   return bytesOf(source);
 }
 
@@ -177,18 +220,70 @@ export class Model {
     return this.#metadata.input.imageSize;
   }
 
+  /** `"sound"` for a model trained on sound clips (its `metadata.input.sound` holds the
+   * spectrogram settings), else `"image"`. */
+  get kind() {
+    return this.#metadata.input.sound ? "sound" : "image";
+  }
+
   /** Everything the model file records: architecture, input, labels, thresholds, training. */
   get metadata() {
     return structuredClone(this.#metadata);
   }
 
   /**
-   * Per-label probabilities for one image, highest first.
-   * @param {Blob | ArrayBuffer | ArrayBufferView | ImageData | CanvasImageSource | VideoFrame} source
+   * Per-label probabilities for one image, or for a model of sound clips one sound (a file's
+   * bytes, or an `AudioBuffer`: its centre window), highest first.
+   * @param {Blob | ArrayBuffer | ArrayBufferView | ImageData | CanvasImageSource | VideoFrame | AudioBuffer} source
    */
   async predict(source) {
+    if (isAudioBuffer(source)) return this.#predictChannels(channelsOf(source), source.sampleRate);
     const [results] = await this.predictBatch([source]);
     return results;
+  }
+
+  /**
+   * Per-label probabilities, highest first, for mono samples (nominally -1 to 1) at
+   * `sampleRate` samples per second: a model of sound clips hears their centre window, as for
+   * a file holding them.
+   * @param {Float32Array | ArrayLike<number>} samples
+   * @param {number} sampleRate
+   */
+  async predictSamples(samples, sampleRate) {
+    return this.#predictChannels([float32(samples)], sampleRate);
+  }
+
+  async #predictChannels(channels, sampleRate) {
+    const predictor = await this.#current();
+    const { predictions } = await guardedAsync(this.#instance, () => predictor.predictSamples(channels, sampleRate));
+    return predictions.map(withOldName);
+  }
+
+  /**
+   * A long recording, window by window: windows of the model's clip length
+   * (`metadata.input.sound.clipSeconds`) starting every `hopSeconds` (the clip length when not
+   * given) from the start. `source`: a sound file (Blob/File/ArrayBuffer/Uint8Array), an
+   * `AudioBuffer`, or `{ samples, sampleRate }` of mono samples. Resolves to
+   * `[{ start, end, predictions }]` (seconds; `predictions` in the model's label order).
+   * @param {Blob | ArrayBuffer | ArrayBufferView | AudioBuffer | { samples: Float32Array | ArrayLike<number>, sampleRate: number }} source
+   * @param {{ hopSeconds?: number }} [options]
+   */
+  async predictWindows(source, { hopSeconds } = {}) {
+    let call;
+    if (isAudioBuffer(source)) {
+      const channels = channelsOf(source);
+      call = (p) => p.predictSampleWindows(channels, source.sampleRate, hopSeconds);
+    } else if (source !== null && typeof source === "object" && "samples" in source) {
+      const channels = [float32(source.samples)];
+      call = (p) => p.predictSampleWindows(channels, source.sampleRate, hopSeconds);
+    } else {
+      if (source instanceof Float32Array) throw new TypeError(samplesNotFile);
+      const bytes = await bytesOf(source, "the recording");
+      call = (p) => p.predictFileWindows(bytes, hopSeconds);
+    }
+    const predictor = await this.#current();
+    const { windows } = await guardedAsync(this.#instance, () => call(predictor));
+    return windows.map(windowOf);
   }
 
   /**
@@ -198,12 +293,13 @@ export class Model {
    */
   async predictBatch(sources) {
     const inputs = [];
-    for (const source of sources) inputs.push(await inputOf(source));
+    for (const source of sources) {
+      if (isAudioBuffer(source)) throw new TypeError("predictBatch takes files and images; give an AudioBuffer to predict()");
+      inputs.push(await inputOf(source));
+    }
     const predictor = await this.#current();
     const replies = await guardedAsync(this.#instance, () => predictor.predictMany(inputs));
-    // `present` is the old name of `positive`, kept for one release (README: "Names").
-    return replies.map((predictions) => predictions.map(({ label, probability, threshold, positive }) =>
-      ({ label, probability, threshold, positive, present: positive })));
+    return replies.map((predictions) => predictions.map(withOldName));
   }
 
   /** Frees the model's memory in the module; the model cannot predict afterwards. */

@@ -298,6 +298,30 @@ pub fn decode_audio(name: &str, bytes: &[u8], limits: &Limits) -> Result<Clip> {
     })
 }
 
+/// Planar channels (an `AudioBuffer`'s, each the same length) mixed to mono as
+/// [`decode_audio`] mixes a file's: the mean of the channels, sample by sample.
+///
+/// # Errors
+/// [`crate::ErrorKind::Misuse`] when there are no channels or their lengths differ.
+pub fn mix_to_mono(channels: &[Vec<f32>]) -> Result<Vec<f32>> {
+    let Some(first) = channels.first() else {
+        return Err(Error::misuse("no channels were given"));
+    };
+    if let Some((i, other)) = channels.iter().enumerate().find(|(_, c)| c.len() != first.len()) {
+        return Err(Error::misuse(format!(
+            "the channels differ in length (channel 0 has {} samples, channel {i} {})",
+            first.len(),
+            other.len()
+        )));
+    }
+    if channels.len() == 1 {
+        return Ok(first.clone());
+    }
+    // The same sum and scale, in the same order, as decoding a file with these channels.
+    let scale = 1.0 / channels.len() as f32;
+    Ok((0..first.len()).map(|i| channels.iter().map(|c| c[i]).sum::<f32>() * scale).collect())
+}
+
 /// Bytes of an MP3's ID3v2 tag (at the start; its size is four 7-bit bytes) and ID3v1 tag
 /// (the last 128 bytes, starting `TAG`).
 fn mp3_tag_bytes(bytes: &[u8]) -> usize {

@@ -7,10 +7,11 @@
 //! [`LogMel::to_image`] make the picture. [`SoundSettings`] records every choice.
 
 mod decode;
+mod real_fft;
 mod resample;
 mod spectrogram;
 
-pub use decode::{AudioFormat, Clip, ClipHeader, clip_header, decode_audio};
+pub use decode::{AudioFormat, Clip, ClipHeader, clip_header, decode_audio, mix_to_mono};
 pub use resample::resample;
 pub use spectrogram::{
     CLIP_SECONDS, Crop, DB_CEIL, DB_FLOOR, LogMel, MEL_BANDS, RATES, SoundSettings, WINDOWS,
@@ -23,12 +24,12 @@ use crate::limits::Limits;
 /// File name endings of the sound formats tagtrain reads.
 pub const SOUND_EXTENSIONS: [&str; 5] = [".wav", ".flac", ".ogg", ".oga", ".mp3"];
 
-/// The error of a build without the `sound` feature (the predict package, for now) when it
-/// meets a sound clip or a model of sound clips.
+/// The error of a build without the `sound` feature when it meets a sound clip or a model of
+/// sound clips (every build tagtrain ships has it: the page, the CLI, the predict package).
 pub fn sound_unavailable(name: &str) -> Error {
     Error::audio_decode(
         name,
-        "this build of tagtrain reads no sound (the predict package does not yet; use the page or the CLI)",
+        "this build of tagtrain reads no sound (it was built without the 'sound' cargo feature)",
     )
 }
 

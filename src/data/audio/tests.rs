@@ -201,3 +201,13 @@ fn a_long_clip_is_kept_over_more_time_for_training_crops() {
     let (_, none) = clip_pictures(&clip, &settings, side, 0);
     assert_eq!(none, None);
 }
+
+#[test]
+fn channels_mix_to_their_mean_and_bad_channels_are_refused() {
+    assert_eq!(mix_to_mono(&[vec![1.0, 2.0], vec![3.0, -4.0]]).unwrap(), vec![2.0, -1.0]);
+    assert_eq!(mix_to_mono(&[vec![0.5, 0.25]]).unwrap(), vec![0.5, 0.25]);
+    let err = mix_to_mono(&[]).unwrap_err();
+    assert!(err.to_string().contains("no channels"), "{err}");
+    let err = mix_to_mono(&[vec![0.0; 3], vec![0.0; 2]]).unwrap_err();
+    assert!(err.to_string().contains("channel 1 2"), "{err}");
+}
