@@ -121,7 +121,7 @@ test("a sound model predicts files, samples, AudioBuffers and windows alike in t
           };
         }, { channels: channelsOfWav(clip), longChannels: channelsOfWav(long), rate });
 
-        assert.equal(got.kind, "sound");
+        assert.equal(got.kind, "sounds");
         assert.equal(got.sound.clipSeconds, CLIP_SECONDS);
         assert.equal(got.file.length, got.labels.length);
         // The same samples by four roads: the file (Blob and bytes, decoded and mixed in Rust),
@@ -168,7 +168,7 @@ test("a sound model predicts files, samples, AudioBuffers and windows alike in t
         assert.match(got.refusals.float32AsFile, /predictSamples/);
         assert.match(got.refusals.text, /not a sound clip/);
         // A model of images refuses sound, however it comes, in words.
-        assert.equal(got.imageModel.kind, "image");
+        assert.equal(got.imageModel.kind, "images");
         for (const [road, message] of Object.entries(got.imageModel)) {
           if (road !== "kind") assert.match(message, /trained on images/, road);
         }
@@ -186,7 +186,7 @@ test("a sound model predicts files, samples, AudioBuffers and windows alike in t
       const { page } = app;
       try {
         await page.setInputFiles("#model-file", modelPath);
-        await page.waitForSelector("body[data-model=ready][data-kind=sound]");
+        await page.waitForSelector("body[data-model=ready][data-kind=sounds]");
         assert.match(await page.textContent("#model-info"), /sound clips \(1 s windows at 16000 Hz\)/);
         assert.ok(await page.isHidden("#camera"), "a sound model has no camera button");
         await page.click("#listen");
@@ -231,7 +231,7 @@ test("a sound model predicts files, samples, AudioBuffers and windows alike in t
         });
         const page = await app.newPage("example/");
         await page.setInputFiles("#model-file", modelPath);
-        await page.waitForSelector("body[data-model=ready][data-kind=sound]");
+        await page.waitForSelector("body[data-model=ready][data-kind=sounds]");
         await page.click("#listen");
         await page.waitForSelector("body[data-listening=unavailable]");
         assert.match(await page.textContent("#camera-note"), /No microphone \(NotFoundError\): drop or choose sound files/);

@@ -1,7 +1,8 @@
 // The journey of a person with sound clips, shared by the WebGPU and CPU tests (issue #33):
 // *Try the sound sample* → the summary in clips → spectrograms in the gallery that play → the
 // spectrogram settings changed → train → the model says what it hears with → predict a clip
-// (its heat map is on the spectrogram) → the CLI predicts the same from the downloaded model →
+// (its heat map is on the spectrogram) → the CLI and the predict package predict the same from
+// the downloaded model (CLI ≡ page ≡ package, 1e-4) →
 // an image given to the sound model is refused in words and the page goes on working.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -133,6 +134,27 @@ export async function soundJourney({ webgpu }) {
       assert.ok(Math.abs(p.probability - expected[p.label]) <= 1e-4,
         `${p.label}: page ${p.probability}, CLI ${expected[p.label]}`);
     }
+
+    // And the predict package (www/predict/) in another page, on the same file's bytes.
+    await app.context.route("**/test-files/*", (route) => route.fulfill({
+      body: readFileSync({ "model.safetensors": model, "clip.ogg": clip }[route.request().url().split("/").pop()]),
+      contentType: "application/octet-stream",
+    }));
+    const host = await app.newPage("example/");
+    const packaged = await host.evaluate(async () => {
+      const { Model } = await import("/predict/index.js");
+      const model = await Model.load("/test-files/model.safetensors");
+      const clipBytes = new Uint8Array(await (await fetch("/test-files/clip.ogg")).arrayBuffer());
+      const predictions = await model.predict(clipBytes);
+      return { kind: model.kind, predictions };
+    });
+    assert.equal(packaged.kind, "sounds");
+    const byPackage = Object.fromEntries(packaged.predictions.map((p) => [p.label, p.probability]));
+    for (const p of shown) {
+      assert.ok(Math.abs(p.probability - byPackage[p.label]) <= 1e-4,
+        `${p.label}: page ${p.probability}, predict package ${byPackage[p.label]}`);
+    }
+    await host.close();
 
     // An image is refused in words; the page still predicts clips.
     await page.setInputFiles("#predict-file", join(FIXTURES, "digit.png"));

@@ -34,7 +34,7 @@ void usage;
 async function soundUsage(clip: File, audio: AudioBuffer, samples: Float32Array) {
   const model = await Model.load("birds.safetensors");
   const kind: ModelKind = model.kind;
-  if (kind === "sound") {
+  if (kind === "sounds") {
     const settings: SoundSettings | null | undefined = model.metadata.input.sound;
     const seconds: number = settings?.clipSeconds ?? 1;
     const fromFile: LabelResult[] = await model.predict(clip);
@@ -57,7 +57,7 @@ async function soundUsage(clip: File, audio: AudioBuffer, samples: Float32Array)
     // @ts-expect-error: an AudioBuffer goes to predict(), one at a time.
     await model.predictBatch([audio]);
     // @ts-expect-error: a model's kind is read-only.
-    model.kind = "image";
+    model.kind = "images";
     void fromFile, fromBytes, fromBuffer, fromSamples;
   }
 }

@@ -38,7 +38,7 @@ async function useModel(source, name) {
 
 /** The inputs of a model's kind: images and the camera, or sounds and the microphone. */
 function showInputsFor(kind) {
-  const sound = kind === "sound";
+  const sound = kind === "sounds";
   if (sound && cameraOn) toggleCamera();
   if (!sound && microphone) toggleListening();
   $("#camera").hidden = sound;
@@ -83,7 +83,7 @@ async function predictFiles(files) {
   $("#error").hidden = true;
   for (const file of files) {
     try {
-      const preview = model.kind === "sound" ? $("#preview-sound") : $("#preview");
+      const preview = model.kind === "sounds" ? $("#preview-sound") : $("#preview");
       $("#preview").hidden = $("#preview-sound").hidden = true;
       preview.src = URL.createObjectURL(file);
       preview.hidden = false;
@@ -159,7 +159,7 @@ async function toggleListening() {
     document.body.dataset.listening = "off";
     return;
   }
-  if (!model || model.kind !== "sound") return;
+  if (!model || model.kind !== "sounds") return;
   $("#listen").disabled = true; // one microphone at a time: no second click while it starts
   try {
     const handle = await startMicrophone(model.metadata.input.sound.clipSeconds);

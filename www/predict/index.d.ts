@@ -49,7 +49,7 @@ export interface SoundSettings {
 }
 
 /** What a model was trained on. */
-export type ModelKind = "image" | "sound";
+export type ModelKind = "images" | "sounds";
 
 /** What a model file records (more fields may appear in newer versions). */
 export interface ModelMetadata {
@@ -135,7 +135,7 @@ export class Model {
   readonly inputSize: number;
   /** Everything the model file records. */
   readonly metadata: ModelMetadata;
-  /** `"sound"` for a model trained on sound clips, `"image"` for one trained on images. Either
+  /** `"sounds"` for a model trained on sound clips, `"images"` for one trained on images. Either
    * refuses the other kind of input with a readable error. */
   readonly kind: ModelKind;
   /** Every label's probability for one image, or for a model of sound clips one sound (its

@@ -220,10 +220,10 @@ export class Model {
     return this.#metadata.input.imageSize;
   }
 
-  /** `"sound"` for a model trained on sound clips (its `metadata.input.sound` holds the
-   * spectrogram settings), else `"image"`. */
+  /** `"sounds"` for a model trained on sound clips (its `metadata.input.sound` holds the
+   * spectrogram settings), else `"images"`: the values of a dataset summary's `kind`. */
   get kind() {
-    return this.#metadata.input.sound ? "sound" : "image";
+    return this.#metadata.input.sound ? "sounds" : "images";
   }
 
   /** Everything the model file records: architecture, input, labels, thresholds, training. */
