@@ -39,10 +39,17 @@ pub struct SoundChoices {
     pub windows: Vec<u32>,
     /// Mel bands.
     pub mel_bands: Bounds,
+    /// The longest clip read, seconds ([`crate::Limits::max_clip_seconds`]).
+    pub max_clip_seconds: u32,
+    /// The highest sample rate read, Hz ([`crate::Limits::max_sample_rate`]).
+    pub max_sample_rate: u32,
+    /// The most channels a clip may have ([`crate::Limits::max_audio_channels`]).
+    pub max_channels: u32,
 }
 
 impl SoundChoices {
     fn new() -> Self {
+        let limits = crate::Limits::default();
         let bounds =
             |r: &std::ops::RangeInclusive<u32>| Bounds::new(*r.start() as f64, *r.end() as f64);
         Self {
@@ -53,6 +60,9 @@ impl SoundChoices {
             ),
             windows: audio::WINDOWS.filter(|w| w.is_power_of_two()).collect(),
             mel_bands: bounds(&audio::MEL_BANDS),
+            max_clip_seconds: limits.max_clip_seconds,
+            max_sample_rate: limits.max_sample_rate,
+            max_channels: limits.max_audio_channels,
         }
     }
 }

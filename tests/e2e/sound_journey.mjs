@@ -81,6 +81,8 @@ export async function soundJourney({ webgpu }) {
     assert.equal(await page.inputValue("#opt-sample-rate"), "16000");
     assert.equal(await page.inputValue("#opt-window"), "512");
     assert.equal(await page.inputValue("#opt-mel-bands"), "64");
+    assert.match(await page.textContent("#sound-hint"),
+      /the median clip is 1\.\d\d s.*up to 10 minutes long, 96 kHz and 32 channels/, "the choice and the limits, shown");
     await page.fill("#opt-clip-seconds", "1.2");
     await page.fill("#opt-mel-bands", "32");
     await page.check("#opt-masks");

@@ -158,6 +158,11 @@ export function showSoundSettings(sound) {
     $("#sound-hint").textContent = `Chosen from the clips: a window of ${s.clipSeconds} s (the median clip is ` +
       `${sound.medianSeconds.toFixed(2)} s; shorter clips are padded with silence, longer ones cropped), ` +
       `${s.melBands} bands from ${s.minHz} to ${s.maxHz} Hz.`;
+    const limits = state.choices?.sound;
+    if (limits) {
+      $("#sound-hint").textContent += ` Clips are read up to ${limits.maxClipSeconds / 60} minutes long, ` +
+        `${limits.maxSampleRate / 1000} kHz and ${limits.maxChannels} channels (longer or faster files are refused by name).`;
+    }
   } else if (wasSound) {
     $("#opt-flip").checked = state.choices?.defaults.augment.flip ?? false;
   }

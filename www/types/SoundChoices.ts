@@ -23,4 +23,16 @@ windows: Array<number>,
 /**
  * Mel bands.
  */
-melBands: Bounds, };
+melBands: Bounds, 
+/**
+ * The longest clip read, seconds ([`crate::Limits::max_clip_seconds`]).
+ */
+maxClipSeconds: number, 
+/**
+ * The highest sample rate read, Hz ([`crate::Limits::max_sample_rate`]).
+ */
+maxSampleRate: number, 
+/**
+ * The most channels a clip may have ([`crate::Limits::max_audio_channels`]).
+ */
+maxChannels: number, };
