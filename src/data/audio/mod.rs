@@ -7,6 +7,7 @@
 //! [`LogMel::to_image`] make the picture. [`SoundSettings`] records every choice.
 
 mod decode;
+mod picture;
 mod real_fft;
 mod resample;
 mod spectrogram;
