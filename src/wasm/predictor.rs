@@ -27,6 +27,12 @@ struct Predictions {
     predictions: Vec<infer::LabelPrediction>,
 }
 
+/// What the window methods resolve to: one entry per window.
+#[derive(Serialize)]
+struct Windows {
+    windows: Vec<infer::WindowPrediction>,
+}
+
 /// A model loaded from a model file, ready to predict.
 #[wasm_bindgen(js_name = Predictor)]
 #[derive(Clone)]
@@ -94,16 +100,7 @@ impl JsPredictor {
             to_js(&Predictions { predictions })
         })
     }
-}
 
-/// What the window methods resolve to: one entry per window.
-#[derive(Serialize)]
-struct Windows {
-    windows: Vec<infer::WindowPrediction>,
-}
-
-#[wasm_bindgen(js_class = Predictor)]
-impl JsPredictor {
     /// Predicts raw samples for a model of sound clips: `channels` an array of `Float32Array`s
     /// of the same length (one for mono; an `AudioBuffer`'s channels are mixed to mono as a
     /// file's are), at `sampleRate` samples per second. The clip's centre window, as for a file.
