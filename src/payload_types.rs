@@ -44,6 +44,7 @@ fn export_payload_types(dir: &Path) -> Result<(), ts_rs::ExportError> {
     LrFindReport::export_all(&cfg)?;
     ModelMetadata::export_all(&cfg)?;
     LabelPrediction::export_all(&cfg)?;
+    crate::infer::WindowPrediction::export_all(&cfg)?;
     Evaluation::export_all(&cfg)?;
     ReviewSummary::export_all(&cfg)?;
     ReviewedImage::export_all(&cfg)?;

@@ -35,6 +35,11 @@ export const Request = Object.freeze({
   SET_THRESHOLDS: "set-thresholds",
   /** `{ file, tta }` (a JPEG or PNG image) → `{ predictions }`, highest probability first */
   PREDICT: "predict",
+  /**
+   * `{ file, stepSeconds }` (a sound clip, for a model of sound clips) → `{ windows }`: the
+   * clip scored window by window, a window of the model's length every `stepSeconds`
+   */
+  PREDICT_WINDOWS: "predict-windows",
   /** no arguments (the loaded dataset and model) → {@link Evaluation}, with decoding progress */
   EVALUATE: "evaluate",
   /** `{ options }` → {@link MemoryPlan} for the loaded dataset; nothing is decoded */
@@ -123,6 +128,7 @@ export const Progress = Object.freeze({
  *   "load-model": [{ file: Blob }, ModelReply],
  *   "set-thresholds": [{ thresholds: number[] }, ModelReply],
  *   "predict": [{ file: File, tta?: boolean }, { predictions: LabelPrediction[] }],
+ *   "predict-windows": [{ file: File, stepSeconds?: number }, { windows: WindowPrediction[] }],
  *   "evaluate": [{}, Evaluation],
  *   "memory-plan": [{ options: OptionsArg }, MemoryPlan],
  *   "export-web": [{}, Uint8Array],
@@ -199,6 +205,7 @@ export const Progress = Object.freeze({
 /** @typedef {import("./types/LrPoint").LrPoint} LrPoint */
 /** @typedef {import("./types/LrFindReport").LrFindReport} LrFindReport */
 /** @typedef {import("./types/LabelPrediction").LabelPrediction} LabelPrediction */
+/** @typedef {import("./types/WindowPrediction").WindowPrediction} WindowPrediction */
 /** @typedef {import("./types/Evaluation").Evaluation} Evaluation */
 /** @typedef {import("./types/MultiLabelMetrics").MultiLabelMetrics} Metrics */
 /** @typedef {import("./types/LabelMetrics").LabelMetrics} LabelMetrics */

@@ -92,6 +92,9 @@ const handlers = {
   async [Request.PREDICT]({ file, tta = false }) {
     return (await workspace()).predict(file, tta);
   },
+  async [Request.PREDICT_WINDOWS]({ file, stepSeconds }) {
+    return (await workspace()).predictWindows(file, stepSeconds);
+  },
   async [Request.EVALUATE](_args, progress) {
     return (await workspace()).evaluate(progress);
   },

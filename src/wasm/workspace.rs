@@ -170,6 +170,21 @@ impl Workspace {
         })
     }
 
+    /// Scores the sound clip `file` (a `File`) window by window with the current model (one
+    /// of sound clips): `{ windows: [{ startSeconds, endSeconds, labels }] }` (see
+    /// `Predictor.predictFileWindows`), a window of the model's length every `stepSeconds`
+    /// (the window's length when `undefined`).
+    #[wasm_bindgen(js_name = predictWindows)]
+    pub fn predict_windows(&self, file: JsValue, step_seconds: Option<f64>) -> js_sys::Promise {
+        let state = self.state.clone();
+        promise(async move {
+            let bytes = read_blob(&file).await.map_err(|e| JsError::new(&message_of(&e)))?;
+            let predicting =
+                state.borrow().model()?.predictor.predict_file_windows(bytes, step_seconds);
+            await_js(predicting.into()).await.map_err(|e| JsError::new(&message_of(&e)))
+        })
+    }
+
     /// The current model's review summary (see `Review.summary`), or `null`.
     pub fn review(&self) -> Result<JsValue, JsError> {
         review_summary(&self.state.borrow())

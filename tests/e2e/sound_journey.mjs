@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { backendOf, FIXTURES, openApp, ROOT, shownPredictions, unzip } from "./harness.mjs";
+import { toneSequence, wavOf } from "./sound_model.mjs";
 
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(homedir(), ".cache", "tagtrain-target");
 const binary = join(targetDir, "release", "tagtrain");
@@ -157,6 +158,37 @@ export async function soundJourney({ webgpu }) {
         `${p.label}: page ${p.probability}, predict package ${byPackage[p.label]}`);
     }
     await host.close();
+
+    // A recording longer than the window is also shown window by window, as the CLI's
+    // `--windows` scores it (one window of the model's length every window).
+    const recording = join(dir, "recording.wav");
+    writeFileSync(recording, wavOf([toneSequence(4.5, 16_000)], 16_000));
+    await page.setInputFiles("#predict-file", recording);
+    await shownPredictions(page);
+    await page.waitForSelector("#predict-timeline[data-state=done]:not([hidden])", { timeout: 120_000 });
+    const rows = await page.$$eval("#predict-windows tbody tr", (trs) => trs.map((tr) => ({
+      start: Number(tr.dataset.start),
+      cells: [...tr.querySelectorAll("td[data-label]")].map((td) =>
+        ({ label: td.dataset.label, probability: Number(td.dataset.probability) })),
+    })));
+    const [cliWindows] = JSON.parse(execFileSync(binary, ["predict", model, recording, "--windows", "1.2", "--json"],
+      { encoding: "utf8" }));
+    assert.equal(rows.length, 4, "4.5 s in windows of 1.2 s");
+    assert.equal(cliWindows.windows.length, 4);
+    // The page steps by the model's window (1.2 in 32 bits), the CLI by the 1.2 it was given.
+    rows.forEach((row, k) => assert.ok(Math.abs(row.start - cliWindows.windows[k].startSeconds) < 1e-6,
+      `window ${k} starts at ${row.start} s in the page, ${cliWindows.windows[k].startSeconds} s in the CLI`));
+    rows.forEach((row, k) => {
+      const cli = Object.fromEntries(cliWindows.windows[k].labels.map((p) => [p.label, p.probability]));
+      assert.equal(row.cells.length, 6);
+      for (const c of row.cells) {
+        assert.ok(Math.abs(c.probability - cli[c.label]) <= 1e-4, `window ${k}, ${c.label}: page ${c.probability}, CLI ${cli[c.label]}`);
+      }
+    });
+    // A clip no longer than the window has no timeline.
+    await page.setInputFiles("#predict-file", clip);
+    await page.waitForSelector("#predict-timeline[data-state=done]", { state: "attached", timeout: 120_000 });
+    assert.ok(await page.isHidden("#predict-timeline"));
 
     // An image is refused in words; the page still predicts clips.
     await page.setInputFiles("#predict-file", join(FIXTURES, "digit.png"));

@@ -32,7 +32,10 @@ export function initPredictPanel(client) {
     heat.show({ file }, state.model.labels, top);
   };
   $("#predict-heat-area").addEventListener("toggle", showHeat);
-  $("#predictions").addEventListener("predicted", showHeat);
+  // A prediction that finished after another file was chosen is not the one shown: no heat map.
+  $("#predictions").addEventListener("predicted", (e) => {
+    if (/** @type {CustomEvent<File>} */ (e).detail === state.lastPredicted) showHeat();
+  });
   // Switching test-time augmentation predicts the shown image again, the other way.
   $("#predict-tta").addEventListener("change", () => {
     if (state.lastPredicted && state.model) predictFile(state.lastPredicted);
@@ -45,9 +48,56 @@ export function initPredictPanel(client) {
   };
 }
 
+/**
+ * For a clip longer than the sound model's window, the clip window by window: one row per
+ * window, a cell per label (its probability; green over its threshold). Hidden otherwise.
+ * @param {import("../client.js").WorkerClient} client
+ * @param {File | null} file
+ */
+async function showTimeline(client, file) {
+  const figure = $("#predict-timeline");
+  const table = $("#predict-windows");
+  figure.hidden = true;
+  figure.dataset.state = "none"; // read by the browser tests: none, loading, done or failed
+  if (!file) return;
+  figure.dataset.state = "loading";
+  /** @type {import("../protocol.js").WindowPrediction[]} */
+  let windows;
+  try {
+    ({ windows } = await client.request(Request.PREDICT_WINDOWS, { file }));
+  } catch (e) {
+    if (file !== state.lastPredicted) return;
+    figure.dataset.state = "failed";
+    showError(`Cannot score ${file.name} over time`, e);
+    return;
+  }
+  // Another file was chosen meanwhile: its own timeline follows.
+  if (file !== state.lastPredicted) return;
+  if (windows.length < 2) {
+    figure.dataset.state = "done";
+    return;
+  }
+  const labels = windows[0].labels.map((p) => p.label);
+  table.replaceChildren(
+    el("thead", {}, el("tr", {}, el("th", {}, "Seconds"), ...labels.map((l) => el("th", {}, l)))),
+    el("tbody", {}, ...windows.map((w) => el("tr", { "data-start": String(w.startSeconds) },
+      el("td", {}, `${w.startSeconds.toFixed(1)}–${w.endSeconds.toFixed(1)}`),
+      ...w.labels.map((p) => {
+        const cell = el("td", { class: p.positive ? "positive" : "", "data-label": p.label,
+          "data-probability": String(p.probability) }, `${(100 * p.probability).toFixed(0)}%`);
+        // Through the CSSOM: the page's Content-Security-Policy refuses style attributes.
+        cell.style.background = `rgba(51, 102, 204, ${(0.6 * p.probability).toFixed(3)})`;
+        return cell;
+      })))));
+  figure.hidden = false;
+  figure.dataset.state = "done";
+}
+
 async function predict(client, /** @type {File} */ file) {
   update({ lastPredicted: file });
   clearError();
+  $("#predict-timeline").hidden = true;
+  $("#predict-timeline").dataset.state = "waiting"; // until the prediction is shown
   if (previewUrl) URL.revokeObjectURL(previewUrl);
   previewUrl = URL.createObjectURL(file);
   // A clip plays; an image shows. (Which it is, is the model's business: Rust refuses the wrong
@@ -71,6 +121,8 @@ async function predict(client, /** @type {File} */ file) {
   try {
     /** @type {PredictResult} */
     const { predictions } = await client.request(Request.PREDICT, { file, tta: $("#predict-tta").checked });
+    // Another file was chosen meanwhile: its prediction is the one to show.
+    if (file !== state.lastPredicted) return;
     list.replaceChildren(...predictions.map((p) =>
       el("li", {
         "data-label": p.label,
@@ -80,10 +132,14 @@ async function predict(client, /** @type {File} */ file) {
       el("span", { class: "value" }, `${(100 * p.probability).toFixed(1)}%`))));
     list.dataset.state = "done";
     list.dataset.image = file.name;
+
     $("#predict-heat-area").hidden = false;
-    list.dispatchEvent(new Event("predicted"));
+    list.dispatchEvent(new CustomEvent("predicted", { detail: file }));
   } catch (e) {
+    if (file !== state.lastPredicted) return;
     list.dataset.state = "failed";
     showError(`Cannot predict ${file.name}`, e);
+    return;
   }
+  await showTimeline(client, sound && state.model?.input.sound ? file : null);
 }

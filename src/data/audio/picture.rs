@@ -52,7 +52,7 @@ impl LogMel {
 /// For each of `to` output positions, the input positions (of `from`) and their weights: the
 /// overlap of the output cell with each input cell when shrinking (area averaging), linear
 /// interpolation between cell centres when growing.
-pub(super) fn resize_axis(from: usize, to: usize) -> Vec<Vec<(usize, f32)>> {
+fn resize_axis(from: usize, to: usize) -> Vec<Vec<(usize, f32)>> {
     resize_axis_at(from, to, from as f64 / to as f64, 0.0)
 }
 
@@ -81,4 +81,38 @@ fn resize_axis_at(from: usize, to: usize, scale: f64, origin: f64) -> Vec<Vec<(u
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resizing_keeps_weights_summing_to_one() {
+        for (from, to) in [(101, 64), (64, 64), (20, 64), (1, 8), (200, 7)] {
+            for taps in resize_axis(from, to) {
+                let sum: f32 = taps.iter().map(|t| t.1).sum();
+                assert!((sum - 1.0).abs() < 1e-5, "{from}→{to}: {taps:?}");
+                assert!(taps.iter().all(|t| t.0 < from));
+            }
+        }
+    }
+
+    #[test]
+    fn a_strip_draws_its_window_where_the_window_would() {
+        // 101 frames into 32 columns; the same frames placed 50 frames into a longer axis, drawn
+        // with the same frames a column from 16 columns earlier: the same taps, moved by 50.
+        let window = resize_axis(101, 32);
+        let scale = 101.0 / 32.0;
+        let strip = resize_axis_at(201, 64, scale, 50.0 - 16.0 * scale);
+        for (j, taps) in window.iter().enumerate() {
+            let moved: Vec<(usize, f32)> = taps.iter().map(|&(i, w)| (i + 50, w)).collect();
+            let got = &strip[16 + j];
+            assert_eq!(got.len(), moved.len(), "column {j}");
+            for (a, b) in got.iter().zip(&moved) {
+                assert_eq!(a.0, b.0, "column {j}");
+                assert!((a.1 - b.1).abs() < 1e-5, "column {j}: {got:?} vs {moved:?}");
+            }
+        }
+    }
 }
