@@ -23,7 +23,7 @@
 
 use serde::Serialize;
 
-use crate::data::DatasetSource;
+use crate::data::{DatasetSource, TimeStrips};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{ResNetV2Config, byte_size};
 use crate::options::{LIMITS, TrainingOptions};
@@ -90,8 +90,8 @@ pub struct PlannedDataset {
     pub channels: usize,
     /// Label columns.
     pub labels: usize,
-    /// Sound clips longer than the window: training keeps each one over twice the window too
-    /// (`crate::data::TimeStrips`), three pictures' worth of pixels a clip.
+    /// Sound clips longer than the window: training keeps each one over more time too
+    /// ([`TimeStrips`]; three pictures' worth of pixels a clip).
     pub time_strips: bool,
 }
 
@@ -217,8 +217,13 @@ impl Parts {
     }
 
     fn pixels(&self, side: u32, images: usize) -> u64 {
-        let pictures = if self.dataset.time_strips { 3 } else { 1 };
-        images as u64 * u64::from(side).pow(2) * self.dataset.channels as u64 * pictures
+        let (side, channels) = (side as usize, self.dataset.channels);
+        let per_image = if self.dataset.time_strips {
+            TimeStrips::clip_bytes(side, channels)
+        } else {
+            side * side * channels
+        };
+        images as u64 * per_image as u64
     }
 
     fn zip(&self, images: usize) -> u64 {

@@ -49,6 +49,19 @@ pub struct TimeStrips {
     pub spans: Vec<usize>,
 }
 
+impl TimeStrips {
+    /// Columns kept each side of a `side`-column window: half a window.
+    pub fn reach_for(side: usize) -> usize {
+        side / 2
+    }
+
+    /// Bytes a clip takes at `side` with `channels` channels, its window's picture and its
+    /// strip together.
+    pub fn clip_bytes(side: usize, channels: usize) -> usize {
+        side * (side + side + 2 * Self::reach_for(side)) * channels
+    }
+}
+
 impl Dataset {
     /// Number of images.
     pub fn len(&self) -> usize {

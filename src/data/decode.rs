@@ -68,11 +68,7 @@ impl DatasetSource {
         let reach = self.strip_reach(image_size);
         if reach > 0 {
             let side = image_size as usize;
-            let bytes = self.len().saturating_mul(side * (side + 2 * reach) * channels);
-            let mut pixels = Vec::new();
-            pixels.try_reserve_exact(bytes).map_err(|_| {
-                Error::limit("decoded pixel bytes", "the dataset", bytes as u64 - 1, bytes as u64)
-            })?;
+            let pixels = pixel_buffer(self.len(), side * (side + 2 * reach) * channels)?;
             let spans = Vec::with_capacity(self.len());
             decoder.dataset.strips = Some(TimeStrips { reach, pixels, spans });
         }
@@ -96,11 +92,7 @@ impl DatasetSource {
             dataset: self.undecoded(image_size, channels),
             pixel_hashes: Vec::with_capacity(total),
         };
-        let bytes = total.saturating_mul(per_image);
-        // The allocator's refusal is the limit here: say how much was asked.
-        decoder.dataset.pixels.try_reserve_exact(bytes).map_err(|_| {
-            Error::limit("decoded pixel bytes", "the dataset", bytes as u64 - 1, bytes as u64)
-        })?;
+        decoder.dataset.pixels = pixel_buffer(total, per_image)?;
         Ok(decoder)
     }
 
@@ -171,6 +163,20 @@ impl DatasetSource {
             None => decode_image(path, &bytes, side, channels, resize, &limits),
         }
     }
+}
+
+/// An empty buffer with room for `count` images of `per_image` bytes, allocated once.
+///
+/// # Errors
+/// The allocator's refusal is the limit here: [`crate::ErrorKind::Limit`] saying how much was
+/// asked.
+fn pixel_buffer(count: usize, per_image: usize) -> Result<Vec<u8>> {
+    let bytes = count.saturating_mul(per_image);
+    let mut pixels = Vec::new();
+    pixels.try_reserve_exact(bytes).map_err(|_| {
+        Error::limit("decoded pixel bytes", "the dataset", bytes as u64 - 1, bytes as u64)
+    })?;
+    Ok(pixels)
 }
 
 /// A decoding in progress; see [`DatasetSource::decoder`].

@@ -13,7 +13,7 @@ use super::archive::{Archive, ZipIdentity};
 #[cfg(feature = "sound")]
 use super::audio::decode_audio;
 use super::audio::{AudioFormat, ClipHeader, SOUND_EXTENSIONS, SoundSettings};
-use super::dataset::Dataset;
+use super::dataset::{Dataset, TimeStrips};
 use super::duplicates::{byte_duplicates_warning, byte_key, equal_sets};
 use super::image::{ImageHeader, all_grayscale, header};
 use super::index::{IndexCsv, SplitTag};
@@ -187,7 +187,7 @@ impl DatasetSource {
             return 0;
         };
         let longer = self.clips.iter().any(|c| c.seconds.is_some_and(|s| s > window));
-        if longer { image_size as usize / 2 } else { 0 }
+        if longer { TimeStrips::reach_for(image_size as usize) } else { 0 }
     }
 
     /// Drops the zip's bytes, keeping what the profile and a memory plan need. Decoding again

@@ -100,9 +100,9 @@ async function predict(client, /** @type {File} */ file) {
   $("#predict-timeline").dataset.state = "waiting"; // until the prediction is shown
   if (previewUrl) URL.revokeObjectURL(previewUrl);
   previewUrl = URL.createObjectURL(file);
-  // A clip plays; an image shows. (Which it is, is the model's business: Rust refuses the wrong
-  // kind in words.) The heat map below shows a clip's spectrogram.
-  const sound = file.type.startsWith("audio/") || /\.(wav|flac|ogg|oga|mp3)$/i.test(file.name);
+  // A model of sound clips is given a clip, which plays; any other model an image, which shows.
+  // (Rust refuses a file of the other kind in words.) The heat map shows a clip's spectrogram.
+  const sound = Boolean(state.model?.input.sound);
   const preview = $("#predict-preview");
   const player = /** @type {HTMLAudioElement} */ ($("#predict-audio"));
   preview.hidden = sound;
@@ -141,5 +141,5 @@ async function predict(client, /** @type {File} */ file) {
     showError(`Cannot predict ${file.name}`, e);
     return;
   }
-  await showTimeline(client, sound && state.model?.input.sound ? file : null);
+  await showTimeline(client, sound ? file : null);
 }

@@ -252,8 +252,7 @@ pub fn decode_audio(name: &str, bytes: &[u8], limits: &Limits) -> Result<Clip> {
         limits.check_audio_channels(name, n as u64)?;
         limits.check_audio_length(name, (samples.len() + buffer.frames()) as u64, declared_rate)?;
         buffer.copy_to_vec_interleaved(&mut interleaved);
-        let scale = 1.0 / n as f32;
-        samples.extend(interleaved.chunks_exact(n).map(|f| f.iter().sum::<f32>() * scale));
+        samples.extend(interleaved.chunks_exact(n).map(|f| mono(f.iter().copied(), n)));
     }
     if samples.is_empty() {
         let reason = match first_error {
@@ -317,9 +316,13 @@ pub fn mix_to_mono(channels: &[Vec<f32>]) -> Result<Vec<f32>> {
     if channels.len() == 1 {
         return Ok(first.clone());
     }
-    // The same sum and scale, in the same order, as decoding a file with these channels.
-    let scale = 1.0 / channels.len() as f32;
-    Ok((0..first.len()).map(|i| channels.iter().map(|c| c[i]).sum::<f32>() * scale).collect())
+    Ok((0..first.len()).map(|i| mono(channels.iter().map(|c| c[i]), channels.len())).collect())
+}
+
+/// One sample of `n` channels mixed to mono: their mean, summed in channel order and scaled
+/// by `1/n` (a file's frames and an `AudioBuffer`'s mix alike, to the bit).
+fn mono(frame: impl Iterator<Item = f32>, n: usize) -> f32 {
+    frame.sum::<f32>() * (1.0 / n as f32)
 }
 
 /// Bytes of an MP3's ID3v2 tag (at the start; its size is four 7-bit bytes) and ID3v1 tag

@@ -122,7 +122,7 @@ pub fn clip_pictures(
 ) -> (Vec<u8>, Option<TimeStrip>) {
     let samples = resample(&clip.samples, clip.sample_rate, settings.sample_rate);
     let n = settings.clip_samples();
-    let centre = log_mel(&window_of(&samples, n, Crop::Centre), settings).to_image(side);
+    let centre = window_picture(&samples, settings, side, Crop::Centre);
     if reach == 0 {
         return (centre, None);
     }
@@ -151,8 +151,12 @@ pub fn clip_pictures(
 /// A decoded clip's spectrogram image (see [`spectrogram_image`]).
 pub fn clip_image(clip: &Clip, settings: &SoundSettings, side: usize, crop: Crop) -> Vec<u8> {
     let samples = resample(&clip.samples, clip.sample_rate, settings.sample_rate);
-    let window = window_of(&samples, settings.clip_samples(), crop);
-    log_mel(&window, settings).to_image(side)
+    window_picture(&samples, settings, side, crop)
+}
+
+/// The picture of the window `crop` takes of `samples` (already at the settings' rate).
+fn window_picture(samples: &[f32], settings: &SoundSettings, side: usize, crop: Crop) -> Vec<u8> {
+    log_mel(&window_of(samples, settings.clip_samples(), crop), settings).to_image(side)
 }
 
 #[cfg(test)]
