@@ -19,8 +19,8 @@ use ts_rs::{Config, TS};
 use crate::review::{ImageVerdicts, LabelErrors, ReviewSummary, ReviewedImage};
 use crate::train::{LabelCurve, LrFindOptions, LrFindReport, RunHistory, SavedRunInfo};
 use crate::{
-    BackendKind, DatasetSummary, Evaluation, LabelPrediction, MemoryPlan, ModelMetadata,
-    SessionInfo, StepEvent, TrainingChoices, TrainingOptions,
+    AgreementReport, BackendKind, DatasetSummary, Evaluation, LabelPrediction, MemoryPlan,
+    ModelMetadata, SessionInfo, StepEvent, TrainingChoices, TrainingOptions,
 };
 
 /// Where the declarations are committed, beside the page that imports them.
@@ -31,6 +31,7 @@ fn export_payload_types(dir: &Path) -> Result<(), ts_rs::ExportError> {
     // serde-wasm-bindgen hands `u64` over as a JS number, not a BigInt.
     let cfg = Config::new().with_out_dir(dir).with_large_int("number");
     BackendKind::export_all(&cfg)?;
+    AgreementReport::export_all(&cfg)?;
     TrainingChoices::export_all(&cfg)?;
     TrainingOptions::export_all(&cfg)?;
     DatasetSummary::export_all(&cfg)?;

@@ -16,6 +16,9 @@ pub enum Task {
     LearningRateTest,
     /// A model measured on the dataset.
     Evaluation,
+    /// The compute backend's forms compared with burn's (`check_agreement`): it needs no
+    /// dataset and holds no images, but shares the device with everything else.
+    BackendCheck,
 }
 
 impl Task {
@@ -25,6 +28,7 @@ impl Task {
             Task::Training => "a training run is in progress",
             Task::LearningRateTest => "a learning-rate test is in progress",
             Task::Evaluation => "an evaluation is in progress",
+            Task::BackendCheck => "a check of the backend is in progress",
         }
     }
 }
@@ -142,11 +146,23 @@ impl<D, M, R> Workspace<D, M, R> {
             Task::Training => "train",
             Task::LearningRateTest => "test learning rates",
             Task::Evaluation => "evaluate",
+            Task::BackendCheck => "check the backend",
         };
         self.idle(what)?;
         self.running = Some(task);
         self.stop_requested = false;
         self.dataset()
+    }
+
+    /// Starts a check of the compute backend ([`Task::BackendCheck`]), which needs nothing
+    /// loaded, until [`Workspace::finish`].
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Misuse`] while another task runs.
+    pub fn start_backend_check(&mut self) -> Result<()> {
+        self.idle("check the backend")?;
+        self.running = Some(Task::BackendCheck);
+        Ok(())
     }
 
     /// The running task is over (done, stopped or failed).
@@ -173,7 +189,9 @@ impl<D, M, R> Workspace<D, M, R> {
     /// [`crate::ErrorKind::Misuse`] without a dataset, or while a task runs.
     pub fn images(&self) -> Result<&D> {
         let dataset = self.dataset()?;
-        self.idle("show the images")?;
+        if self.running != Some(Task::BackendCheck) {
+            self.idle("show the images")?;
+        }
         Ok(dataset)
     }
 
@@ -219,6 +237,29 @@ mod tests {
         assert!(w.images().is_err());
         assert_eq!(w.running, None);
         assert!(!w.request_stop());
+    }
+
+    #[test]
+    fn the_backend_check_needs_nothing_loaded_and_runs_alone() {
+        let mut w = Loaded::default();
+        w.start_backend_check().unwrap();
+        assert_eq!(
+            w.start_backend_check().unwrap_err().to_string(),
+            "a check of the backend is in progress; check the backend when it is done"
+        );
+        w.set_dataset("zip");
+        assert_eq!(
+            w.start(Task::Training).unwrap_err().to_string(),
+            "a check of the backend is in progress; train when it is done"
+        );
+        assert_eq!(*w.images().unwrap(), "zip", "the check holds no images");
+        assert!(!w.request_stop(), "a check is not stopped");
+        w.finish();
+        w.start(Task::Training).unwrap();
+        assert_eq!(
+            w.start_backend_check().unwrap_err().to_string(),
+            "a training run is in progress; check the backend when it is done"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ import { initPredictPanel } from "./panels/predict.js";
 import { initGalleryPanel } from "./panels/gallery.js";
 import { initReviewPanel } from "./panels/review.js";
 import { initLibraryPanel } from "./panels/library.js";
+import { initBackendCheck, offerBackendCheck } from "./panels/backend_check.js";
 import { initOffline } from "./offline.js";
 
 /** @typedef {import("./protocol.js").BackendInfo} BackendInfo */
@@ -24,6 +25,7 @@ function showBadge(/** @type {BackendInfo} */ info) {
   badge.dataset.kind = info.kind; // styles the badge; read by the browser tests
   badge.dataset.maxBuffer = String(info.maxBufferBytes ?? ""); // read by the browser tests
   $("#adapter").textContent = info.adapter ? `(${info.adapter})` : "";
+  offerBackendCheck(info.kind === "webgpu");
 }
 
 function showBackend(/** @type {BackendInfo} */ info) {
@@ -97,6 +99,7 @@ async function restoreAfterCrash(/** @type {import("./client.js").Crash} */ cras
   document.body.dataset.restored = String(Number(document.body.dataset.restored ?? 0) + 1);
 }
 
+initBackendCheck(client);
 initOptionsForm(client);
 initLrFinder(client);
 const dataset = initDatasetPanel(client, {

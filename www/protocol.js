@@ -80,6 +80,12 @@ export const Request = Object.freeze({
    * {@link LrPointEvent} progress: the learning-rate range test; `stop` ends it early
    */
   LR_FIND: "lr-find",
+  /**
+   * no arguments → {@link AgreementReport}: each form of a layer the project computes itself on
+   * this device (the GPU's convolution kernels, the composed batch norm…) against burn's own
+   * kernels on the same inputs; one task at a time, as training is
+   */
+  CHECK_BACKEND: "check-backend",
 });
 
 /** Reply types, worker → page. */
@@ -141,6 +147,7 @@ export const Progress = Object.freeze({
  *   "saliency": [SaliencyArgs, Saliency],
  *   "report": [{ title?: string }, Uint8Array],
  *   "lr-find": [{ options: OptionsArg }, LrFindReport],
+ *   "check-backend": [{}, AgreementReport],
  * }} Requests
  */
 
@@ -211,6 +218,7 @@ export const Progress = Object.freeze({
 /** @typedef {import("./types/LabelMetrics").LabelMetrics} LabelMetrics */
 /** @typedef {import("./types/ReviewSummary").ReviewSummary} Review  See Request.REVIEW. */
 /** @typedef {import("./types/LabelCurves").LabelCurves} LabelCurves */
+/** @typedef {import("./types/AgreementReport").AgreementReport} AgreementReport */
 
 // ---------------------------------------------------------------------------------------------
 // Put together by src/wasm.rs or worker.js around the generated types

@@ -125,6 +125,9 @@ const handlers = {
   async [Request.REPORT]({ title } = {}) {
     return (await workspace()).report(title);
   },
+  async [Request.CHECK_BACKEND]() {
+    return (await workspace()).checkBackend();
+  },
 };
 
 self.onmessage = async ({ data }) => {

@@ -243,78 +243,39 @@ pub fn conv1x1_batched(input: Tensor<4>, weight: Tensor<4>, stride: usize) -> Te
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::testing::{Case, matches_burn_on, random, relative_error};
+    use crate::model::agreement::{self, CPU_CASES, assert_all_agree};
     use burn::nn::conv::Conv2dConfig;
-
-    /// `(batch, in, out, side, kernel, stride, padding)`: the layer shapes of ResNetV2-Small
-    /// and the edge cases (batch 1, odd sides, stride 2 with and without padding).
-    const SHAPES: [Case; 9] = [
-        (2, 3, 16, 9, 3, 1, 1),
-        (1, 16, 16, 8, 3, 1, 1),
-        (3, 8, 12, 7, 3, 2, 1),
-        (2, 16, 64, 8, 1, 1, 0),
-        (2, 16, 32, 9, 1, 2, 0),
-        (1, 4, 6, 6, 3, 1, 0),
-        (2, 5, 7, 10, 3, 2, 0),
-        (1, 1, 2, 5, 1, 1, 0),
-        (1, 8, 4, 7, 1, 2, 0),
-    ];
+    use burn::tensor::Distribution;
+    use pollster::block_on;
 
     #[test]
     fn matches_burn_convolution_on_the_cpu() {
-        matches_burn_on(&Device::flex(), conv2d_as_matmul, &SHAPES);
+        let compared =
+            block_on(agreement::convolution(&Device::flex(), conv2d_as_matmul, &CPU_CASES));
+        assert_all_agree(&compared.unwrap());
     }
 
     #[test]
     fn the_per_image_1x1_form_matches_burn_convolution_on_the_cpu() {
-        let unpadded_1x1: Vec<Case> = SHAPES
+        let unpadded_1x1: Vec<agreement::Case> = CPU_CASES
             .into_iter()
             .filter(|&(.., kernel, _, padding)| kernel == 1 && padding == 0)
             .collect();
-        matches_burn_on(
+        let compared = block_on(agreement::convolution(
             &Device::flex(),
             |x, w, stride, _| conv1x1_batched(x, w, stride),
             &unpadded_1x1,
-        );
+        ));
+        assert_all_agree(&compared.unwrap());
     }
 
     #[test]
     fn a_pair_of_strided_1x1_convolutions_matches_the_modules() {
-        a_pair_of_strided_1x1_convolutions_matches_the_modules_on(Device::flex());
-    }
-
-    /// On a GPU the pair shares one subsample for the project's kernels
-    /// ([`super::super::gpu_conv`]); the modules' forward is burn's own kernels.
-    #[cfg(feature = "gpu")]
-    #[test]
-    fn a_pair_of_strided_1x1_convolutions_matches_the_modules_on_the_gpu() {
-        if let Some(gpu) = crate::model::testing::test_gpu() {
-            a_pair_of_strided_1x1_convolutions_matches_the_modules_on(gpu);
-        }
-    }
-
-    fn a_pair_of_strided_1x1_convolutions_matches_the_modules_on(device: Device) {
-        let device = device.autodiff();
+        assert_all_agree(&block_on(agreement::strided_pair(&Device::flex())).unwrap());
+        let device = Device::flex().autodiff();
         let first = Conv2dConfig::new([4, 3], [1, 1]).with_stride([2, 2]).init(&device);
-        let second = Conv2dConfig::new([4, 5], [1, 1]).with_stride([2, 2]).init(&device);
-        let unstrided = Conv2dConfig::new([4, 5], [1, 1]).init(&device);
-        for (side, other) in [(33, &second), (33, &unstrided), (9, &second)] {
-            let x = random([2, 4, side, side], &device);
-            let (x1, x2) = (x.clone().require_grad(), x.clone().require_grad());
-            let (a, b) = forward_conv_pair(&first, Some(other), x1.clone());
-            let b = b.expect("the second output");
-            let (c, d) = (first.forward(x2.clone()), other.forward(x2.clone()));
-            let case = format!("{side}², second stride {}", other.stride[0]);
-            assert!(relative_error(a.clone(), c.clone()) < 1e-4, "{case}: first differs");
-            assert!(relative_error(b.clone(), d.clone()) < 1e-4, "{case}: second differs");
-            let upstream = (random(a.dims(), &device), random(b.dims(), &device));
-            let ours = (a * upstream.0.clone()).sum() + (b * upstream.1.clone()).sum();
-            let theirs = (c * upstream.0).sum() + (d * upstream.1).sum();
-            let (ga, gb) = (ours.backward(), theirs.backward());
-            let error = relative_error(x1.grad(&ga).unwrap(), x2.grad(&gb).unwrap());
-            assert!(error < 1e-4, "{case}: input gradient differs by {error}");
-        }
-        let (alone, none) = forward_conv_pair(&first, None, random([1, 4, 6, 6], &device));
+        let input = Tensor::random([1, 4, 6, 6], Distribution::Normal(0.0, 1.0), &device);
+        let (alone, none) = forward_conv_pair(&first, None, input);
         assert_eq!((alone.dims(), none.is_none()), ([1, 3, 3, 3], true));
     }
 
@@ -325,8 +286,12 @@ mod tests {
         assert!(on_native_cpu(&device));
         // Below and above `BATCHED_FROM_PIXELS`: both 1×1 forms.
         for side in [9, 33] {
-            let x = random([2, 4, side, side], &device);
-            let error = relative_error(forward_conv(&conv, x.clone()), conv.forward(x));
+            let x = Tensor::random([2, 4, side, side], Distribution::Normal(0.0, 1.0), &device);
+            let error = block_on(agreement::relative_error(
+                forward_conv(&conv, x.clone()),
+                conv.forward(x),
+            ));
+            let error = error.unwrap();
             assert!(error < 1e-4, "{side}²: differs by {error}");
         }
     }

@@ -1,5 +1,7 @@
 //! The network: ResNetV2 and its pre-activation bottleneck unit.
 
+#[cfg(feature = "train")]
+pub mod agreement;
 pub mod block;
 pub mod conv;
 mod footprint;
@@ -7,7 +9,7 @@ mod footprint;
 pub mod gpu_conv;
 pub mod norm;
 pub mod resnet;
-#[cfg(test)]
+#[cfg(all(test, feature = "gpu", not(target_arch = "wasm32")))]
 mod testing;
 
 pub use block::{ConvInit, StrideOn};

@@ -17,7 +17,7 @@ use crate::model::conv::on_native_cpu;
 /// backend of native builds, and a GPU, where burn's copies cost as much (the WebGPU page's
 /// kernels took 10 % less time without them on SwiftShader; BENCHMARKS.md). Not the browser's
 /// CPU page, whose memory plan was measured with burn's.
-fn composed_on(device: &burn::tensor::Device) -> bool {
+pub(super) fn composed_on(device: &burn::tensor::Device) -> bool {
     #[cfg(feature = "gpu")]
     if crate::model::gpu_conv::on_gpu(device) {
         return true;
@@ -83,91 +83,15 @@ pub fn batch_norm_train_composed(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use burn::module::Param;
-    use burn::nn::BatchNormConfig;
-    use burn::tensor::{Device, TensorData};
+    use burn::tensor::Device;
 
-    use crate::model::testing::relative_error;
-    use crate::rng::SeededRng;
-
-    /// A tensor of `shape` drawn uniformly from `low..high` by a seeded generator of our own:
-    /// the same values whichever tests run beside it (the CPU backend's generator is one for
-    /// the process, so its draws depend on what else draws). A batch norm over two values per
-    /// channel is ill-conditioned when the two nearly meet, and random draws found such pairs
-    /// now and then.
-    fn fixed<const D: usize>(
-        shape: [usize; D],
-        rng: &mut SeededRng,
-        (low, high): (f32, f32),
-        device: &Device,
-    ) -> Tensor<D> {
-        let values: Vec<f32> =
-            (0..shape.iter().product::<usize>()).map(|_| low + (high - low) * rng.unit()).collect();
-        Tensor::from_data(TensorData::new(values, shape), device)
-    }
+    use crate::model::agreement::{self, assert_all_agree};
 
     #[test]
     fn equals_burns_batch_norm_in_values_gradients_and_running_statistics() {
-        equals_burns_batch_norm_on(Device::flex());
-    }
-
-    #[cfg(feature = "gpu")]
-    #[test]
-    fn equals_burns_batch_norm_on_the_gpu() {
-        if let Some(gpu) = crate::model::testing::test_gpu() {
-            equals_burns_batch_norm_on(gpu);
-        }
-    }
-
-    fn equals_burns_batch_norm_on(device: Device) {
-        let device = device.autodiff();
+        let device = Device::flex();
         // Otherwise `forward_batch_norm` would be burn's module, compared with itself.
-        assert!(composed_on(&device), "the composed path runs on this device");
-        for [batch, channels, side] in [[4, 3, 5], [1, 8, 4], [2, 16, 1]] {
-            // Not the initial ones and zeros, so that a swapped gamma and beta shows; two
-            // separate modules, since clones share their running statistics.
-            let mut rng = SeededRng::new((batch * 100 + channels * 10 + side) as u64);
-            let gamma = fixed([channels], &mut rng, (0.5, 2.0), &device);
-            let beta = fixed([channels], &mut rng, (-1.5, 1.5), &device);
-            let module = || {
-                let mut norm = BatchNormConfig::new(channels).init(&device);
-                norm.gamma = Param::from_tensor(gamma.clone());
-                norm.beta = Param::from_tensor(beta.clone());
-                norm
-            };
-            let (ours, theirs) = (module(), module());
-            let x = fixed([batch, channels, side, side], &mut rng, (-3.5, 6.5), &device);
-            let upstream = fixed([batch, channels, side, side], &mut rng, (-1.5, 1.5), &device);
-            let case = format!("{batch}×{channels}×{side}²");
-
-            let (x1, x2) = (x.clone().require_grad(), x.clone().require_grad());
-            let a = forward_batch_norm(&ours, x1.clone());
-            let b = theirs.forward(x2.clone());
-            let error = relative_error(a.clone(), b.clone());
-            assert!(error < 1e-4, "{case}: output differs by {error}");
-
-            let ga = (a * upstream.clone()).sum().backward();
-            let gb = (b * upstream).sum().backward();
-            let error = relative_error(
-                x1.grad(&ga).expect("a gradient"),
-                x2.grad(&gb).expect("a gradient"),
-            );
-            assert!(error < 1e-4, "{case}: input gradient differs by {error}");
-            for (name, p, q) in [
-                ("gamma", ours.gamma.grad(&ga), theirs.gamma.grad(&gb)),
-                ("beta", ours.beta.grad(&ga), theirs.beta.grad(&gb)),
-            ] {
-                let error = relative_error(p.expect("a gradient"), q.expect("a gradient"));
-                assert!(error < 1e-4, "{case}: {name} gradient differs by {error}");
-            }
-            for (name, p, q) in [
-                ("running mean", ours.running_mean.value(), theirs.running_mean.value()),
-                ("running variance", ours.running_var.value(), theirs.running_var.value()),
-            ] {
-                let error = relative_error(p, q);
-                assert!(error < 1e-5, "{case}: {name} differs by {error}");
-            }
-        }
+        assert!(super::composed_on(&device.clone().autodiff()), "the composed path runs here");
+        assert_all_agree(&pollster::block_on(agreement::batch_norm(&device)).unwrap());
     }
 }

@@ -54,6 +54,11 @@ pub(super) async fn read_blob(blob: &JsValue) -> Result<Vec<u8>, JsValue> {
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
+/// The bytes of `file` (a `File` or `Blob`), or the browser's reason it cannot be read.
+pub(super) async fn read_file(file: &JsValue) -> Result<Vec<u8>, JsError> {
+    read_blob(file).await.map_err(|e| JsError::new(&message_of(&e)))
+}
+
 /// A JS object of `fields`, for replies whose fields are JS values already.
 pub(super) fn object(fields: &[(&str, JsValue)]) -> Result<JsValue, JsError> {
     let object = JsValue::from(js_sys::Object::new());

@@ -7,9 +7,9 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
-use super::convert::{bytes_js, promise};
+use super::convert::{promise, to_js};
 use super::dataset::{Dataset, check_zip_size};
-use super::interop::{await_js, message_of, object, read_blob};
+use super::interop::{await_js, message_of, object, read_file};
 use super::loaded::{LoadedDataset, LoadedModel, State, explainer, images};
 use super::review::JsReview;
 use super::runs::{self, Run};
@@ -38,7 +38,7 @@ impl Workspace {
         promise(async move {
             let size = js_sys::Reflect::get(&file, &"size".into()).ok().and_then(|s| s.as_f64());
             check_zip_size(size.unwrap_or(0.0))?;
-            let bytes = read_blob(&file).await.map_err(|e| JsError::new(&message_of(&e)))?;
+            let bytes = read_file(&file).await?;
             let dataset = Dataset::from_zip(bytes)?;
             let summary = dataset.summary()?;
             let name = js_sys::Reflect::get(&file, &"name".into()).ok().and_then(|n| n.as_string());
@@ -69,11 +69,8 @@ impl Workspace {
     ) -> js_sys::Promise {
         let state = self.state.clone();
         promise(async move {
-            let init_model = if init_model.is_undefined() || init_model.is_null() {
-                None
-            } else {
-                Some(read_blob(&init_model).await.map_err(|e| JsError::new(&message_of(&e)))?)
-            };
+            let given = !(init_model.is_undefined() || init_model.is_null());
+            let init_model = if given { Some(read_file(&init_model).await?) } else { None };
             runs::train(&state, Run::New { options, init_model }, autosave, &progress).await
         })
     }
@@ -88,7 +85,7 @@ impl Workspace {
     ) -> js_sys::Promise {
         let state = self.state.clone();
         promise(async move {
-            let bytes = read_blob(&run).await.map_err(|e| JsError::new(&message_of(&e)))?;
+            let bytes = read_file(&run).await?;
             runs::train(&state, Run::Resumed(bytes), Some(autosave), &progress).await
         })
     }
@@ -119,13 +116,28 @@ impl Workspace {
         object(&[("stopping", stopping.into())])
     }
 
+    /// Compares, on the worker's device, each form of a layer the project computes itself
+    /// there with burn's own kernels (`check_agreement`): resolves to `{ compared, largestError,
+    /// disagreements }`. One task at a time, as training is.
+    #[wasm_bindgen(js_name = checkBackend)]
+    pub fn check_backend(&self) -> js_sys::Promise {
+        let state = self.state.clone();
+        promise(async move {
+            let device = super::backend::device()?.device;
+            state.borrow_mut().start_backend_check()?;
+            let report = crate::check_agreement(&device).await;
+            state.borrow_mut().finish();
+            to_js(&report?)
+        })
+    }
+
     /// Makes the model file `file` (a `File`) the current model, if it loads: `{ model,
     /// metadata }`.
     #[wasm_bindgen(js_name = loadModel)]
     pub fn load_model(&self, file: JsValue) -> js_sys::Promise {
         let state = self.state.clone();
         promise(async move {
-            let bytes = read_blob(&file).await.map_err(|e| JsError::new(&message_of(&e)))?;
+            let bytes = read_file(&file).await?;
             let model = LoadedModel::from_bytes(bytes)?;
             let reply = object(&model.reply()?)?;
             state.borrow_mut().set_model(model, None);
@@ -156,7 +168,7 @@ impl Workspace {
         let state = self.state.clone();
         promise(async move {
             state.borrow().model()?;
-            let bytes = read_blob(&file).await.map_err(|e| JsError::new(&message_of(&e)))?;
+            let bytes = read_file(&file).await?;
             let predicting = {
                 let mut state = state.borrow_mut();
                 let model = state.model_settings_mut()?;
@@ -178,7 +190,7 @@ impl Workspace {
     pub fn predict_windows(&self, file: JsValue, step_seconds: Option<f64>) -> js_sys::Promise {
         let state = self.state.clone();
         promise(async move {
-            let bytes = read_blob(&file).await.map_err(|e| JsError::new(&message_of(&e)))?;
+            let bytes = read_file(&file).await?;
             let predicting =
                 state.borrow().model()?.predictor.predict_file_windows(bytes, step_seconds);
             await_js(predicting.into()).await.map_err(|e| JsError::new(&message_of(&e)))
@@ -239,7 +251,7 @@ impl Workspace {
         promise(async move {
             let explainer = explainer(&state)?;
             if !(file.is_undefined() || file.is_null()) {
-                let bytes = read_blob(&file).await.map_err(|e| JsError::new(&message_of(&e)))?;
+                let bytes = read_file(&file).await?;
                 return explainer.of_file_now(&bytes, label).await;
             }
             let loaded = images(&state).await?;
@@ -268,18 +280,7 @@ impl Workspace {
         let state = self.state.clone();
         promise(async move {
             let model = state.borrow().model()?.bytes.clone();
-            let paths = crate::export::SITE_FILES;
-            let reads: Vec<JsValue> = paths
-                .iter()
-                .map(|path| fetch_file.call1(&JsValue::NULL, &(*path).into()))
-                .collect::<Result<_, _>>()
-                .map_err(|e| JsError::new(&message_of(&e)))?;
-            let mut files = Vec::new();
-            for (path, read) in paths.iter().zip(reads) {
-                let bytes = await_js(read).await.map_err(|e| JsError::new(&message_of(&e)))?;
-                files.push((path.to_string(), js_sys::Uint8Array::new(&bytes).to_vec()));
-            }
-            Ok(bytes_js(&crate::export::web_export(&model, &files)?).into())
+            super::export::export_fetching(&model, &fetch_file).await
         })
     }
 }

@@ -227,23 +227,8 @@ pub fn conv2d(input: Tensor<4>, weight: Tensor<4>, stride: usize, padding: usize
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::model::testing::{Case, matches_burn_on, test_gpu as gpu};
-
-    /// `(batch, in, out, side, kernel, stride, padding)`: ResNetV2-Small's layer kinds (the
-    /// 3-channel stem, 1×1 and 3×3 units, strided 1×1s) and the edges of the tiles: batch 1,
-    /// sides and channel counts the tiles do not divide, padding 0 and 2, odd strided sides.
-    const SHAPES: [Case; 10] = [
-        (2, 3, 16, 9, 3, 1, 1),
-        (1, 16, 16, 8, 3, 1, 1),
-        (3, 12, 8, 7, 3, 1, 0),
-        (1, 5, 7, 10, 3, 1, 1),
-        (2, 4, 8, 6, 3, 1, 2),
-        (2, 16, 64, 8, 1, 1, 0),
-        (1, 6, 10, 5, 1, 1, 0),
-        (2, 16, 32, 9, 1, 2, 0),
-        (3, 8, 4, 7, 1, 2, 0),
-        (1, 64, 16, 4, 1, 3, 0),
-    ];
+    use crate::model::agreement::{self, GPU_CASES, assert_all_agree};
+    use crate::model::testing::test_gpu as gpu;
 
     #[test]
     fn supports_only_the_gpu_and_the_kernels_compiled_for() {
@@ -256,17 +241,23 @@ mod tests {
         assert!(!supports(&gpu, 3, 1, 3), "padding that leaves no tap inside");
     }
 
-    /// Forward values and both gradients under a random upstream gradient equal burn's own
-    /// convolution's on the same GPU, to 1e-4 of the largest value.
+    /// Everything `agreement::check` compares on a GPU (the page's "Check the backend" runs
+    /// the same on WebGPU in the browser tests): the kernels' forward values and gradients
+    /// against burn's convolution for every case of `GPU_CASES`, each reaching the kernels; the
+    /// strided pair's shared subsample; the composed batch norm.
     #[test]
-    fn forward_and_gradients_match_burns_convolution() {
+    fn the_gpu_paths_agree_with_burns_kernels() {
         let Some(gpu) = gpu() else { return };
-        for (.., kernel, stride, padding) in SHAPES {
+        for (.., kernel, stride, padding) in GPU_CASES {
             assert!(
                 supports(&gpu, kernel, stride, padding),
                 "{kernel}×{kernel} /{stride} pad {padding}"
             );
         }
-        matches_burn_on(&gpu, conv2d, &SHAPES);
+        let conv = pollster::block_on(agreement::convolution(&gpu, conv2d, &GPU_CASES)).unwrap();
+        assert_all_agree(&conv);
+        let report = pollster::block_on(agreement::check(&gpu)).unwrap();
+        assert_eq!(report.disagreements, vec![], "largest error {}", report.largest_error);
+        assert!(report.compared > conv.len(), "the pair and the batch norm were compared too");
     }
 }
