@@ -80,18 +80,3 @@ pub fn batch_norm_train_composed(
         variance.reshape([channels]),
     )
 }
-
-#[cfg(test)]
-mod tests {
-    use burn::tensor::Device;
-
-    use crate::model::agreement::{self, assert_all_agree};
-
-    #[test]
-    fn equals_burns_batch_norm_in_values_gradients_and_running_statistics() {
-        let device = Device::flex();
-        // Otherwise `forward_batch_norm` would be burn's module, compared with itself.
-        assert!(super::composed_on(&device.clone().autodiff()), "the composed path runs here");
-        assert_all_agree(&pollster::block_on(agreement::batch_norm(&device)).unwrap());
-    }
-}

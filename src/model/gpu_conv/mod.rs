@@ -227,7 +227,6 @@ pub fn conv2d(input: Tensor<4>, weight: Tensor<4>, stride: usize, padding: usize
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::model::agreement::{self, GPU_CASES, assert_all_agree};
     use crate::model::testing::test_gpu as gpu;
 
     #[test]
@@ -239,25 +238,5 @@ mod tests {
         assert!(!supports(&gpu, 3, 2, 1), "a strided 3×3 keeps burn's kernels");
         assert!(!supports(&gpu, 7, 1, 3));
         assert!(!supports(&gpu, 3, 1, 3), "padding that leaves no tap inside");
-    }
-
-    /// Everything `agreement::check` compares on a GPU (the page's "Check the backend" runs
-    /// the same on WebGPU in the browser tests): the kernels' forward values and gradients
-    /// against burn's convolution for every case of `GPU_CASES`, each reaching the kernels; the
-    /// strided pair's shared subsample; the composed batch norm.
-    #[test]
-    fn the_gpu_paths_agree_with_burns_kernels() {
-        let Some(gpu) = gpu() else { return };
-        for (.., kernel, stride, padding) in GPU_CASES {
-            assert!(
-                supports(&gpu, kernel, stride, padding),
-                "{kernel}×{kernel} /{stride} pad {padding}"
-            );
-        }
-        let conv = pollster::block_on(agreement::convolution(&gpu, conv2d, &GPU_CASES)).unwrap();
-        assert_all_agree(&conv);
-        let report = pollster::block_on(agreement::check(&gpu)).unwrap();
-        assert_eq!(report.disagreements, vec![], "largest error {}", report.largest_error);
-        assert!(report.compared > conv.len(), "the pair and the batch norm were compared too");
     }
 }

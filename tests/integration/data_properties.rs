@@ -1,7 +1,7 @@
 //! Properties of the loader and the split: random bytes and mutated zips never panic, and the
 //! stratified split keeps label shares on real label statistics.
 
-mod common;
+use crate::common;
 
 use common::{solid_png, zip_of};
 use proptest::prelude::*;
@@ -60,7 +60,7 @@ proptest! {
 /// Targets of `A2_emoji_tags_train.zip` (its index.csv is copied into the fixtures; the split
 /// needs no pixels).
 fn a2_targets() -> Dataset {
-    let csv = IndexCsv::parse(include_bytes!("fixtures/a2_index.csv")).unwrap();
+    let csv = IndexCsv::parse(include_bytes!("../fixtures/a2_index.csv")).unwrap();
     assert!(csv.problems.is_empty());
     let n = csv.len();
     Dataset {

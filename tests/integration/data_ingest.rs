@@ -1,7 +1,7 @@
 //! Dataset ingestion on hostile and messy zips: each bad case gives the exact error kind and
 //! location, several problems are reported together, and odd-but-valid files load.
 
-mod common;
+use crate::common;
 
 use common::{crc32, png, png_chunk, solid_png, zip_of};
 use image::RgbImage;
@@ -383,7 +383,7 @@ fn windows_1252_csv_is_read_with_a_warning_naming_the_line() {
 /// and bytes.
 macro_rules! fixture {
     ($name:literal) => {
-        ($name, include_bytes!(concat!("fixtures/sounds/", $name)).as_slice())
+        ($name, include_bytes!(concat!("../fixtures/sounds/", $name)).as_slice())
     };
 }
 
@@ -462,7 +462,7 @@ fn a_zip_of_clips_is_a_dataset_of_spectrograms() {
 
 #[test]
 fn images_and_clips_in_one_dataset_are_refused_in_words() {
-    let png = include_bytes!("fixtures/digit.png").as_slice();
+    let png = include_bytes!("../fixtures/digit.png").as_slice();
     let files = [fixture!("tone_flac_22k_mono.flac"), ("digit.png", png)];
     let csv = "file,a\ntone_flac_22k_mono.flac,1\ndigit.png,0\n";
     let Err(err) = DatasetSource::from_zip(sound_zip(csv, &files), &Limits::default()) else {

@@ -1,13 +1,13 @@
 //! The data pipeline on real and hand-made zips: what loads, and the errors for what does not.
 
-mod common;
+use crate::common;
 
 use common::{solid_png, zip_of};
 use tagtrain::ErrorKind;
 use tagtrain::Limits;
 use tagtrain::data::DatasetSource;
 
-const SMOKE: &[u8] = include_bytes!("fixtures/smoke_mnist32.zip");
+const SMOKE: &[u8] = include_bytes!("../fixtures/smoke_mnist32.zip");
 
 fn open(bytes: Vec<u8>) -> tagtrain::Result<DatasetSource> {
     DatasetSource::from_zip(bytes, &Limits::default())

@@ -14,7 +14,7 @@
 //!
 //! Decoders and resampling filters differ slightly between libraries, hence the tolerance.
 
-mod common;
+use crate::common;
 
 use tagtrain::Limits;
 use tagtrain::data::image::{decode_image, header};

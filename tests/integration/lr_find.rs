@@ -2,7 +2,7 @@
 //! low a rate leaves the loss where it started, far too high a rate blows it up, and the
 //! suggestion lies between, where a short run learns.
 
-mod common;
+use crate::common;
 
 use common::synthetic_dataset;
 use tagtrain::ComputeDevice;

@@ -1,7 +1,7 @@
 //! The real `tagtrain` binary: train → eval → predict → inspect on a fixture zip, exit codes,
 //! and errors that say where the problem is.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -3,7 +3,7 @@
 //! model of those labels, a review's error lists are the mistakes its metrics count, and
 //! Grad-CAM points at the evidence.
 
-mod common;
+use crate::common;
 
 use common::{png, zip_of};
 use image::RgbImage;

@@ -1,6 +1,6 @@
 //! Training on the CPU backend learns, and a saved model predicts exactly what it did before.
 
-mod common;
+use crate::common;
 
 use common::synthetic_dataset;
 use tagtrain::ComputeDevice;
