@@ -67,6 +67,14 @@ pub enum ErrorKind {
         /// What is wrong and what to do.
         message: String,
     },
+    /// A change log (`changes.csv`, the label edits made to a dataset) cannot be applied at a
+    /// line (1-based, the header is line 1).
+    Changes {
+        /// 1-based line.
+        line: u64,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// A label cell holds something other than 0 or 1.
     BadLabelValue {
         /// 1-based line.
@@ -298,6 +306,10 @@ impl Error {
         Self::new(ErrorKind::Csv { line, column, message: message.into() })
     }
 
+    pub(crate) fn changes(line: u64, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Changes { line, message: message.into() })
+    }
+
     pub(crate) fn unsupported_image(image: &str, format: &'static str) -> Self {
         Self::new(ErrorKind::UnsupportedImage { image: image.to_string(), format })
     }
@@ -393,6 +405,7 @@ impl fmt::Display for Error {
                 write!(f, "index.csv line {line}, column '{column}': {message}")
             }
             Csv { line, column: None, message } => write!(f, "index.csv line {line}: {message}"),
+            Changes { line, message } => write!(f, "changes.csv line {line}: {message}"),
             BadLabelValue { line, column, value } => write!(
                 f,
                 "index.csv line {line}, column '{column}': the value '{value}' is not 0 or 1; label columns hold 1 (present) or 0 (absent)"

@@ -28,6 +28,8 @@ pub mod unstable;
 
 mod device;
 mod error;
+#[cfg_attr(not(feature = "train"), allow(dead_code))]
+mod label_errors;
 // The web export and the page's gallery and worker state are the training page's: only its
 // wasm bindings use them (their own unit tests run natively, where some of it goes unused).
 #[cfg(any(all(target_arch = "wasm32", feature = "train"), test))]
@@ -60,6 +62,7 @@ pub use data::{Dataset, DatasetSource, Normalization, ResizePolicy};
 pub use device::{BackendKind, BackendPreference, ComputeDevice};
 pub use error::{Error, ErrorKind, PROBLEMS_KEPT, PROBLEMS_SHOWN, Result, no_such_label_text};
 pub use infer::{Evaluation, LabelPrediction, Predictor};
+pub use label_errors::SuspectedError;
 pub use limits::Limits;
 pub use memory::{MemoryPlan, MemoryVerdict};
 pub use metrics::{LabelMetrics, MultiLabelMetrics};

@@ -32,6 +32,7 @@ fn export_payload_types(dir: &Path) -> Result<(), ts_rs::ExportError> {
     let cfg = Config::new().with_out_dir(dir).with_large_int("number");
     BackendKind::export_all(&cfg)?;
     AgreementReport::export_all(&cfg)?;
+    crate::data::LabelChange::export_all(&cfg)?;
     TrainingChoices::export_all(&cfg)?;
     TrainingOptions::export_all(&cfg)?;
     DatasetSummary::export_all(&cfg)?;

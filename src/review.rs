@@ -225,6 +225,11 @@ impl Review {
         &self.images
     }
 
+    /// The probabilities, `images × labels` row-major (in [`Review::images`]' order).
+    pub fn probabilities(&self) -> &[f32] {
+        &self.probs
+    }
+
     /// Uses new thresholds (one per label) from now on.
     ///
     /// # Errors

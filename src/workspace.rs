@@ -16,6 +16,8 @@ pub enum Task {
     LearningRateTest,
     /// A model measured on the dataset.
     Evaluation,
+    /// Label errors searched for by cross-validation (`CrossValidation`): several short runs.
+    LabelErrors,
     /// The compute backend's forms compared with burn's (`check_agreement`): it needs no
     /// dataset and holds no images, but shares the device with everything else.
     BackendCheck,
@@ -28,6 +30,7 @@ impl Task {
             Task::Training => "a training run is in progress",
             Task::LearningRateTest => "a learning-rate test is in progress",
             Task::Evaluation => "an evaluation is in progress",
+            Task::LabelErrors => "a search for label errors is in progress",
             Task::BackendCheck => "a check of the backend is in progress",
         }
     }
@@ -146,6 +149,7 @@ impl<D, M, R> Workspace<D, M, R> {
             Task::Training => "train",
             Task::LearningRateTest => "test learning rates",
             Task::Evaluation => "evaluate",
+            Task::LabelErrors => "find label errors",
             Task::BackendCheck => "check the backend",
         };
         self.idle(what)?;
@@ -174,7 +178,7 @@ impl<D, M, R> Workspace<D, M, R> {
     /// whether one was running.
     pub fn request_stop(&mut self) -> bool {
         self.stop_requested = true;
-        matches!(self.running, Some(Task::Training | Task::LearningRateTest))
+        matches!(self.running, Some(Task::Training | Task::LearningRateTest | Task::LabelErrors))
     }
 
     /// Whether a stop was asked since the task started.

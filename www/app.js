@@ -14,6 +14,7 @@ import { initGalleryPanel } from "./panels/gallery.js";
 import { initReviewPanel } from "./panels/review.js";
 import { initLibraryPanel } from "./panels/library.js";
 import { initBackendCheck, offerBackendCheck } from "./panels/backend_check.js";
+import { initCleaningPanel, resetCleaning } from "./panels/cleaning.js";
 import { initOffline } from "./offline.js";
 
 /** @typedef {import("./protocol.js").BackendInfo} BackendInfo */
@@ -100,10 +101,12 @@ async function restoreAfterCrash(/** @type {import("./client.js").Crash} */ cras
 }
 
 initBackendCheck(client);
+initCleaningPanel(client);
 initOptionsForm(client);
 initLrFinder(client);
 const dataset = initDatasetPanel(client, {
   onSummary: (summary) => {
+    resetCleaning();
     showSoundSettings(summary.sound);
     applyRecommendation(summary.recommended);
     // The model's review may have been of the previous dataset's images.

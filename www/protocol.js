@@ -86,6 +86,24 @@ export const Request = Object.freeze({
    * kernels on the same inputs; one task at a time, as training is
    */
   CHECK_BACKEND: "check-backend",
+  /**
+   * `{ options: { folds, limit, training } }` → {@link LabelErrorsReply}, with decoding and
+   * {@link FoldStepEvent} progress: k-fold cross-validation on the loaded dataset, then
+   * confident learning; `stop` ends it early
+   */
+  FIND_LABEL_ERRORS: "find-label-errors",
+  /**
+   * `{ index, label, value, why }` → {@link ChangesReply}: one label of one image of the loaded
+   * dataset set to 0 or 1, noted in its change log (the next run trains on it)
+   */
+  EDIT_LABEL: "edit-label",
+  /** `{ k }` → {@link ChangesReply}: change `k` of the log undone */
+  UNDO_CHANGE: "undo-change",
+  /**
+   * no arguments → `Uint8Array`: the loaded dataset as a zip, its files untouched, `index.csv`
+   * edited and `changes.csv` beside it
+   */
+  EXPORT_DATASET: "export-dataset",
 });
 
 /** Reply types, worker → page. */
@@ -118,6 +136,8 @@ export const Progress = Object.freeze({
   AUTOSAVE_FAILED: "autosave-failed",
   /** {@link LrPointEvent}: one rate of the learning-rate range test is tried. */
   LR_POINT: "lr-point",
+  /** {@link FoldStepEvent}: one training step of one fold's run (label errors). */
+  FOLD_STEP: "fold-step",
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -148,6 +168,10 @@ export const Progress = Object.freeze({
  *   "report": [{ title?: string }, Uint8Array],
  *   "lr-find": [{ options: OptionsArg }, LrFindReport],
  *   "check-backend": [{}, AgreementReport],
+ *   "find-label-errors": [{ options: { folds?: number, limit?: number, training?: OptionsArg } }, LabelErrorsReply],
+ *   "edit-label": [{ index: number, label: string, value: number, why: string }, ChangesReply],
+ *   "undo-change": [{ k: number }, ChangesReply],
+ *   "export-dataset": [{}, Uint8Array],
  * }} Requests
  */
 
@@ -219,6 +243,37 @@ export const Progress = Object.freeze({
 /** @typedef {import("./types/ReviewSummary").ReviewSummary} Review  See Request.REVIEW. */
 /** @typedef {import("./types/LabelCurves").LabelCurves} LabelCurves */
 /** @typedef {import("./types/AgreementReport").AgreementReport} AgreementReport */
+/** @typedef {import("./types/LabelChange").LabelChange} LabelChange */
+
+/**
+ * A suspected label error: the image as the gallery shows it, and what is suspected.
+ * @typedef {GalleryImage & { label: string, given: number, suggested: number, score: number,
+ *   probability: number }} Suspect
+ */
+
+/**
+ * @typedef {object} LabelErrorsReply
+ * @property {boolean} stopped  Stopped before every fold's run was done (nothing found then).
+ * @property {number} found  How many (image, label) pairs are suspected.
+ * @property {Suspect[]} suspects  The most suspicious first, at most `limit`.
+ */
+
+/**
+ * @typedef {object} ChangesReply
+ * @property {LabelChange[]} changes  The loaded dataset's change log, oldest first.
+ * @property {DatasetSummary} summary  Its summary with the edited labels.
+ */
+
+/**
+ * @typedef {object} FoldStepEvent
+ * @property {"fold-step"} kind
+ * @property {number} fold  The fold held out, 0-based.
+ * @property {number} folds
+ * @property {number} epoch
+ * @property {number} step  Steps of all the runs so far.
+ * @property {number} total  Steps of all the runs.
+ * @property {number} loss
+ */
 
 // ---------------------------------------------------------------------------------------------
 // Put together by src/wasm.rs or worker.js around the generated types
@@ -304,7 +359,7 @@ export const Progress = Object.freeze({
 
 /**
  * @typedef {DecodingEvent | StartedEvent | StepEvent | AutosavedEvent | AutosaveFailedEvent
- *   | LrPointEvent} ProgressEvent
+ *   | LrPointEvent | FoldStepEvent} ProgressEvent
  */
 
 /** @typedef {{ kind: "decoding", done: number, total: number }} DecodingEvent */

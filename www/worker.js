@@ -128,6 +128,18 @@ const handlers = {
   async [Request.CHECK_BACKEND]() {
     return (await workspace()).checkBackend();
   },
+  async [Request.FIND_LABEL_ERRORS]({ options }, progress) {
+    return (await workspace()).findLabelErrors(options ?? null, progress);
+  },
+  async [Request.EDIT_LABEL]({ index, label, value, why }) {
+    return (await workspace()).editLabel(index, label, value, why);
+  },
+  async [Request.UNDO_CHANGE]({ k }) {
+    return (await workspace()).undoChange(k);
+  },
+  async [Request.EXPORT_DATASET]() {
+    return (await workspace()).exportDataset();
+  },
 };
 
 self.onmessage = async ({ data }) => {

@@ -7,9 +7,9 @@
 
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
-use std::io::{Cursor, Read};
+use std::io::{Cursor, Read, Seek, Write};
 
-use zip::ZipArchive;
+use zip::{ZipArchive, ZipWriter};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::Limits;
@@ -107,6 +107,15 @@ impl Archive {
         let index = *self.entries.get(path)?;
         let file = self.zip.by_index_raw(index).ok()?;
         Some((file.crc32(), file.size()))
+    }
+
+    /// Copies entry `path` into `zip` as this zip holds it (its compressed bytes, CRC and
+    /// times: never inflated, never re-encoded), under its normalised path.
+    pub fn copy_raw<W: Write + Seek>(&mut self, path: &str, zip: &mut ZipWriter<W>) -> Result<()> {
+        let index =
+            *self.entries.get(path).ok_or_else(|| Error::zip_entry(path, "no such entry"))?;
+        let file = self.zip.by_index_raw(index).map_err(|e| Error::zip_entry(path, e))?;
+        zip.raw_copy_file_rename(file, path).map_err(|e| Error::zip_entry(path, e))
     }
 
     /// Inflates one entry, enforcing the per-entry size and compression-ratio limits.

@@ -14,22 +14,27 @@ mod archive;
 #[cfg_attr(not(feature = "sound"), allow(dead_code))]
 pub mod audio;
 pub(crate) mod batcher;
+mod changes;
 mod dataset;
 mod decode;
 mod duplicates;
+mod folds;
 pub mod image;
 mod index;
 mod locate;
+mod relabel;
 mod source;
 mod split;
 mod summary;
 
 pub use archive::{media_type, what_else};
 pub use batcher::Normalization;
+pub use changes::{CHANGES_HEADER, ChangeLog, LabelChange};
 pub use dataset::{Dataset, TimeStrips};
 pub use decode::Decoder;
 #[cfg(feature = "train")]
 pub(crate) use duplicates::Fnv1a;
+pub use folds::stratified_folds;
 pub use image::ResizePolicy;
 pub use index::{IndexCsv, IndexRow, NO_GROUP, SplitTag};
 pub use source::DatasetSource;

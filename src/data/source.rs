@@ -13,11 +13,13 @@ use super::archive::{Archive, ZipIdentity};
 #[cfg(feature = "sound")]
 use super::audio::decode_audio;
 use super::audio::{AudioFormat, ClipHeader, SOUND_EXTENSIONS, SoundSettings};
+use super::changes::ChangeLog;
 use super::dataset::{Dataset, TimeStrips};
 use super::duplicates::{byte_duplicates_warning, byte_key, equal_sets};
 use super::image::{ImageHeader, all_grayscale, header};
 use super::index::{IndexCsv, SplitTag};
 use super::locate::{find_index_csv, locate_images, unlisted_images_warning};
+use super::relabel;
 use super::summary::{DatasetProfile, MediaKind, SoundProfile};
 
 /// A dataset zip that has been checked but not yet decoded.
@@ -30,6 +32,8 @@ pub struct DatasetSource {
     archive: Option<Archive>,
     zip: ZipIdentity,
     index: IndexCsv,
+    /// Where `index.csv` is in the zip (normalised).
+    index_path: String,
     /// Zip entry path of each row's image.
     entries: Vec<String>,
     /// Header of each row's image (none when the files are sound clips).
@@ -87,6 +91,7 @@ impl DatasetSource {
             zip: archive.identity(),
             archive: Some(archive),
             index,
+            index_path,
             entries,
             headers,
             clips,
@@ -95,6 +100,31 @@ impl DatasetSource {
             byte_duplicates,
             limits: limits.clone(),
         })
+    }
+
+    /// Applies the label edits of `log` to this source's labels (what decoding and the summary
+    /// use from now on), in order.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Changes`] at the first change whose image or label the dataset lacks, or
+    /// whose old value is not the current one; nothing is changed then.
+    pub fn apply_changes(&mut self, log: &ChangeLog) -> Result<()> {
+        relabel::apply(&mut self.index, log)
+    }
+
+    /// The dataset as a zip in the product's format, after the edits of `log` were applied
+    /// ([`DatasetSource::apply_changes`]): every file's bytes copied as they are, `index.csv`
+    /// with the current labels in the cells `log` touched (its other cells, columns and rows
+    /// untouched), and `changes.csv` beside it (the zip's earlier log, then `log`).
+    ///
+    /// # Errors
+    /// A change naming a row or label the dataset lacks; the zip's bytes released
+    /// ([`DatasetSource::release_zip`]).
+    pub fn export_zip(&mut self, log: &ChangeLog) -> Result<Vec<u8>> {
+        let archive = self.archive.as_mut().ok_or_else(|| {
+            Error::misuse("the zip's bytes were released; attach the zip again before exporting")
+        })?;
+        relabel::export(archive, &self.index, &self.index_path, log)
     }
 
     /// Label names, in CSV order.
@@ -139,6 +169,11 @@ impl DatasetSource {
     /// Zip entry path of each image, in index order.
     pub fn entries(&self) -> &[String] {
         &self.entries
+    }
+
+    /// Image `row`'s file as `index.csv` names it (a change log's `image`).
+    pub fn image_name(&self, row: usize) -> Option<&str> {
+        (row < self.index.len()).then(|| self.index.row(row).image)
     }
 
     /// Each image's true labels (0/1, `len × labels`), in index order.

@@ -76,17 +76,7 @@ pub fn stratified_split(dataset: &Dataset, valid_fraction: f64, seed: u64) -> Sp
     let ratios = [1.0 - valid_fraction, valid_fraction];
     let mut rng = SeededRng::new(seed);
     // The units that go to one side whole: a group, a set of duplicates, or one image.
-    let mut units = units(dataset);
-    rng.shuffle(&mut units);
-    // Each unit's positives per label.
-    let unit_counts: Vec<Vec<f64>> = units
-        .iter()
-        .map(|unit| {
-            (0..labels)
-                .map(|j| unit.iter().filter(|&&i| dataset.target(i)[j] == 1).count() as f64)
-                .collect()
-        })
-        .collect();
+    let (units, unit_counts) = shuffled_units(dataset, &mut rng);
 
     // Desired number of examples per side, overall and per label.
     let mut want_total: [f64; 2] = [ratios[0] * n as f64, ratios[1] * n as f64];
@@ -138,6 +128,24 @@ pub fn stratified_split(dataset: &Dataset, valid_fraction: f64, seed: u64) -> Sp
         }
     }
     split
+}
+
+/// [`units`] in a seeded random order, with each unit's positives per label.
+pub(super) fn shuffled_units(
+    dataset: &Dataset,
+    rng: &mut SeededRng,
+) -> (Vec<Vec<usize>>, Vec<Vec<f64>>) {
+    let mut units = units(dataset);
+    rng.shuffle(&mut units);
+    let counts = units
+        .iter()
+        .map(|unit| {
+            (0..dataset.labels.len())
+                .map(|j| unit.iter().filter(|&&i| dataset.target(i)[j] == 1).count() as f64)
+                .collect()
+        })
+        .collect();
+    (units, counts)
 }
 
 /// The images that must share a side, each unit in index order, units in order of their first

@@ -7,6 +7,7 @@ mod adamw;
 mod augment;
 mod best;
 mod budget;
+mod cross_validation;
 mod ema;
 mod events;
 mod fingerprint;
@@ -20,6 +21,7 @@ mod session;
 mod start;
 
 pub use budget::TIMED_STEPS;
+pub use cross_validation::{CrossValidation, FOLD_RANGE, FoldStep};
 pub use events::{EpochReport, LabelCurve, RunHistory, SessionInfo, StepEvent, Throughput};
 pub use lr_find::{LrFindOptions, LrFindReport, LrFinder, LrPoint};
 pub use run_file::{SavedRunInfo, saved_run_info};

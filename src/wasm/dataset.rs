@@ -1,6 +1,5 @@
 //! `Dataset`: a dataset zip, checked and summarised; decoded for a training run or a
-//! learning-rate test; and its gallery. Also `checkZipSize`, which a zip needs before it is
-//! read.
+//! learning-rate test; and its gallery. Also `checkZipSize`, asked before a zip is read.
 
 use std::cell::{Ref, RefCell, RefMut};
 use std::rc::Rc;
@@ -207,7 +206,7 @@ impl Dataset {
 
     /// Refuses a run that would not fit in the tab (rather than let it trap halfway through
     /// decoding), then decodes the dataset as `options` ask, for a run on the worker's device.
-    async fn decode_for_run(
+    pub(super) async fn decode_for_run(
         &self,
         options: &TrainingOptions,
         on_progress: &dyn Fn(usize, usize),
@@ -228,7 +227,7 @@ impl Dataset {
         self.source.try_borrow().map_err(|_| busy())
     }
 
-    fn source_mut(&self) -> Result<RefMut<'_, DatasetSource>, JsError> {
+    pub(super) fn source_mut(&self) -> Result<RefMut<'_, DatasetSource>, JsError> {
         self.source.try_borrow_mut().map_err(|_| busy())
     }
 

@@ -23,6 +23,8 @@
 //! package's API.
 
 mod backend;
+#[cfg(feature = "train")]
+mod cleaning;
 mod convert;
 #[cfg(feature = "train")]
 mod dataset;

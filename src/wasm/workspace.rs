@@ -18,7 +18,7 @@ use super::runs::{self, Run};
 /// method.
 #[wasm_bindgen]
 pub struct Workspace {
-    state: Rc<RefCell<State>>,
+    pub(super) state: Rc<RefCell<State>>,
 }
 
 #[wasm_bindgen]
@@ -43,7 +43,8 @@ impl Workspace {
             let summary = dataset.summary()?;
             let name = js_sys::Reflect::get(&file, &"name".into()).ok().and_then(|n| n.as_string());
             let name = name.unwrap_or_else(|| "dataset.zip".into());
-            state.borrow_mut().set_dataset(LoadedDataset { dataset, file, name });
+            let changes = Rc::default();
+            state.borrow_mut().set_dataset(LoadedDataset { dataset, file, name, changes });
             Ok(summary)
         })
     }

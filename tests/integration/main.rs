@@ -15,6 +15,7 @@ mod data_pipeline;
 mod data_properties;
 mod evaluation_views;
 mod hostile_models;
+mod label_errors;
 mod lr_find;
 mod metrics_sklearn;
 mod model_shapes;

@@ -104,7 +104,7 @@ function soundText(/** @type {import("../types/SoundProfile").SoundProfile} */ p
     `${counts(p.formats, (c) => c.name)}`;
 }
 
-function renderSummary(name, /** @type {DatasetSummary} */ s) {
+export function renderSummary(name, /** @type {DatasetSummary} */ s) {
   const sizes = s.minSide === s.maxSide
     ? `${s.sizes[0]?.width ?? s.minSide}×${s.sizes[0]?.height ?? s.maxSide} px`
     : `sides from ${s.minSide} to ${s.maxSide} px (resized for training)`;

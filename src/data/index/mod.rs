@@ -24,8 +24,11 @@ use std::hash::Hash;
 use crate::error::{Error, ErrorKind, ProblemList, Result};
 use crate::limits::Limits;
 
+mod rewrite;
 mod rows;
 mod text;
+
+pub(crate) use rewrite::with_label_values;
 
 use text::{check_columns, decode_text, detect_delimiter};
 

@@ -43,6 +43,12 @@ impl IndexCsv {
         &self.targets
     }
 
+    /// Sets label `label` (a column index) of row `row` to `value` (0 or 1).
+    pub(crate) fn set_target(&mut self, row: usize, label: usize, value: u8) {
+        let l = self.labels.len();
+        self.targets[row * l + label] = value;
+    }
+
     /// Keeps the rows for which `keep(row index)` is true, in order.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(usize) -> bool) {
         let l = self.labels.len();

@@ -1,8 +1,10 @@
 //! The subcommands, one per file, and what they share: flags declared once for several
 //! commands, reading files, opening datasets and models, choosing the device, printing JSON.
 
+mod apply_changes;
 mod eval;
 mod inspect;
+mod label_errors;
 mod predict;
 mod train;
 
@@ -15,8 +17,14 @@ use crate::flag::Flag;
 use crate::progress::Progress;
 
 /// Every command, in the order the usage text lists them.
-pub const COMMANDS: &[Command] =
-    &[train::COMMAND, eval::COMMAND, predict::COMMAND, inspect::COMMAND];
+pub const COMMANDS: &[Command] = &[
+    train::COMMAND,
+    eval::COMMAND,
+    predict::COMMAND,
+    inspect::COMMAND,
+    label_errors::COMMAND,
+    apply_changes::COMMAND,
+];
 
 /// The command named `name`.
 pub fn find(name: &str) -> Option<&'static Command> {
