@@ -39,7 +39,13 @@ pub struct SuspectedError {
     pub score: f32,
     /// The value suggested instead: `1 − given`.
     pub suggested: u8,
+    /// Why it is suspected, in words: the models contradict it, or a duplicate of the image
+    /// has the other value.
+    pub why: String,
 }
+
+/// Why confident learning suspects a pair.
+pub const CONTRADICTED: &str = "the models that did not train on it contradict it";
 
 /// Each label's confident-learning thresholds: `(t₀, t₁)`, the mean confidence of the model in
 /// "absent" over the images given 0, and in "present" over those given 1 (`None` where no
@@ -92,7 +98,68 @@ pub fn suspected_errors(
                     probability: p,
                     score,
                     suggested: 1 - given,
+                    why: CONTRADICTED.into(),
                 });
+            }
+        }
+    }
+    suspects.sort_by(|a, b| {
+        b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)).then(a.label.cmp(&b.label))
+    });
+    suspects
+}
+
+/// Duplicates whose labels disagree: in each set of `duplicates` (images with the same bytes,
+/// or the same pixels at the training size), for each label on which its members differ, the
+/// members holding the value fewer of them hold (on a tie, the value the members' mean
+/// out-of-sample probability favours less), scored as [`suspected_errors`] scores, with `why`
+/// naming a duplicate that has the other value. Merged into `suspects` (a pair already there
+/// gains the reason), most suspicious first.
+pub fn with_disagreeing_duplicates(
+    mut suspects: Vec<SuspectedError>,
+    table: &ScoreTable,
+    duplicates: &[Vec<usize>],
+    names: &[String],
+    labels: &[String],
+) -> Vec<SuspectedError> {
+    for set in duplicates.iter().filter(|set| set.len() > 1) {
+        for (j, label) in labels.iter().enumerate().take(table.labels()) {
+            let ones = set.iter().filter(|&&i| table.target(i, j) == 1).count();
+            let zeros = set.len() - ones;
+            if ones == 0 || zeros == 0 {
+                continue;
+            }
+            let mean = set.iter().map(|&i| table.prob(i, j)).sum::<f32>() / set.len() as f32;
+            let minority = match ones.cmp(&zeros) {
+                std::cmp::Ordering::Less => 1,
+                std::cmp::Ordering::Greater => 0,
+                std::cmp::Ordering::Equal => u8::from(mean < 0.5),
+            };
+            let name = |i: usize| names.get(i).cloned().unwrap_or_default();
+            let other = set.iter().find(|&&i| table.target(i, j) != minority).map(|&i| name(i));
+            let why = format!(
+                "a duplicate, {}, has {label} {}",
+                other.unwrap_or_default(),
+                if minority == 1 { "absent" } else { "present" }
+            );
+            for &i in set.iter().filter(|&&i| table.target(i, j) == minority) {
+                let known = suspects.iter_mut().find(|s| s.index == i && s.label == *label);
+                match known {
+                    Some(s) => s.why = format!("{}; {why}", s.why),
+                    None => {
+                        let p = table.prob(i, j);
+                        suspects.push(SuspectedError {
+                            index: i,
+                            image: name(i),
+                            label: label.clone(),
+                            given: minority,
+                            probability: p,
+                            score: if minority == 1 { 1.0 - p } else { p },
+                            suggested: 1 - minority,
+                            why: why.clone(),
+                        });
+                    }
+                }
             }
         }
     }
@@ -149,6 +216,37 @@ mod tests {
         let pairs: Vec<(usize, &str)> = found.iter().map(|s| (s.index, s.label.as_str())).collect();
         assert_eq!(pairs, vec![(2, "b"), (5, "a"), (2, "a")], "{found:?}");
         assert!(found.windows(2).all(|w| w[0].score >= w[1].score));
+    }
+
+    #[test]
+    fn duplicates_that_disagree_suspect_the_minority() {
+        // Rows 0, 1, 2 are one image: 0 and 1 say "cat", 2 does not. Rows 3 and 4 are another,
+        // split 1–1, and the models lean to absent (mean 0.2): row 3's "present" is suspect.
+        let probs = [0.9, 0.8, 0.7, 0.3, 0.1, 0.5];
+        let targets = [1, 1, 0, 1, 0, 0];
+        let table = ScoreTable::new(&probs, &targets, 1);
+        let sets = vec![vec![0, 1, 2], vec![3, 4]];
+        let found = with_disagreeing_duplicates(vec![], &table, &sets, &names(6), &["cat".into()]);
+        let pairs: Vec<(usize, u8, u8)> =
+            found.iter().map(|s| (s.index, s.given, s.suggested)).collect();
+        assert_eq!(pairs, vec![(2, 0, 1), (3, 1, 0)], "{found:?}");
+        assert_eq!(found[0].why, "a duplicate, 0.png, has cat present");
+        assert!((found[0].score - 0.7).abs() < 1e-6);
+        // A pair confident learning found already gains the reason.
+        let known = SuspectedError {
+            index: 2,
+            image: "2.png".into(),
+            label: "cat".into(),
+            given: 0,
+            probability: 0.7,
+            score: 0.7,
+            suggested: 1,
+            why: CONTRADICTED.into(),
+        };
+        let found =
+            with_disagreeing_duplicates(vec![known], &table, &sets, &names(6), &["cat".into()]);
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].why, format!("{CONTRADICTED}; a duplicate, 0.png, has cat present"));
     }
 
     #[test]

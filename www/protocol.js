@@ -248,7 +248,7 @@ export const Progress = Object.freeze({
 /**
  * A suspected label error: the image as the gallery shows it, and what is suspected.
  * @typedef {GalleryImage & { label: string, given: number, suggested: number, score: number,
- *   probability: number }} Suspect
+ *   probability: number, why: string }} Suspect
  */
 
 /**

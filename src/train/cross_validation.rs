@@ -14,7 +14,7 @@
 use crate::data::{Dataset, SplitTag, stratified_folds};
 use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
-use crate::label_errors::{SuspectedError, suspected_errors};
+use crate::label_errors::{SuspectedError, suspected_errors, with_disagreeing_duplicates};
 use crate::options::{KeptEpoch, TrainingOptions};
 use crate::scoring::ScoreTable;
 
@@ -175,7 +175,8 @@ impl CrossValidation {
         &self.dataset.targets
     }
 
-    /// The suspected label errors, most suspicious first (see `crate::label_errors`).
+    /// The suspected label errors, most suspicious first (see `crate::label_errors`): the
+    /// pairs confident learning finds, and duplicates whose labels disagree.
     ///
     /// # Errors
     /// [`crate::ErrorKind::Misuse`] before every fold is done.
@@ -188,6 +189,8 @@ impl CrossValidation {
         }
         let labels = self.dataset.labels.len();
         let table = ScoreTable::new(&self.probs, &self.dataset.targets, labels);
-        Ok(suspected_errors(&table, &self.dataset.names, &self.dataset.labels))
+        let (names, labels) = (&self.dataset.names, &self.dataset.labels);
+        let found = suspected_errors(&table, names, labels);
+        Ok(with_disagreeing_duplicates(found, &table, &self.dataset.duplicates, names, labels))
     }
 }

@@ -54,6 +54,7 @@ struct SuspectFields<'a> {
     suggested: u8,
     score: f32,
     probability: f32,
+    why: &'a str,
 }
 
 /// Cross-validates on the loaded dataset until done or stopped: `{ stopped, found, suspects }`,
@@ -158,6 +159,7 @@ fn suspect_js(loaded: &LoadedDataset, s: &SuspectedError) -> Result<JsValue, JsE
         suggested: s.suggested,
         score: s.score,
         probability: s.probability,
+        why: &s.why,
     };
     loaded.dataset.gallery_image_js(s.index, THUMBNAIL_SIDE, fields)
 }

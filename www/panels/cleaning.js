@@ -92,6 +92,7 @@ function suspectItem(/** @type {Suspect} */ s) {
     el("span", { class: "thumb-name", title: s.name }, fileName(s.name)),
     el("span", { class: "thumb-labels" }, `${s.label}: given ${value(s.given)}; the models say ` +
       `${value(s.suggested)} (${certainty} % sure)`),
+    el("span", { class: "thumb-why muted" }, s.why),
     accept, keep, verdict);
   const answered = (text) => {
     accept.disabled = keep.disabled = true;

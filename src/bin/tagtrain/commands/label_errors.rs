@@ -58,6 +58,8 @@ struct Suspect<'a> {
     probability: f32,
     /// The value suggested instead.
     suggested: u8,
+    /// Why it is suspected, in words.
+    why: &'a str,
 }
 
 impl<'a> From<&'a SuspectedError> for Suspect<'a> {
@@ -69,6 +71,7 @@ impl<'a> From<&'a SuspectedError> for Suspect<'a> {
             score: s.score,
             probability: s.probability,
             suggested: s.suggested,
+            why: &s.why,
         }
     }
 }
@@ -145,10 +148,10 @@ fn label_errors(args: &Args) -> anyhow::Result<()> {
         suspects.len(),
         runs.labels().len()
     );
-    println!("{:>6}  {:<10} {:<24} image", "score", "given", "label");
+    println!("{:>6}  {:<10} {:<24} image (why)", "score", "given", "label");
     for s in &suspects {
         let given = if s.given == 1 { "present" } else { "absent" };
-        println!("{:>6.3}  {:<10} {:<24} {}", s.score, given, s.label, s.image);
+        println!("{:>6.3}  {:<10} {:<24} {} ({})", s.score, given, s.label, s.image, s.why);
     }
     Ok(())
 }
