@@ -27,8 +27,7 @@ use crate::options::LIMITS;
 pub const MAX_DEPTH: usize = 200;
 /// Widest stem a model file may claim (the page and the CLI train 16 or 64).
 pub const MAX_BASE_WIDTH: usize = 256;
-/// Longest label name, in bytes.
-pub const MAX_LABEL_BYTES: usize = 1_000;
+pub use crate::limits::MAX_LABEL_BYTES;
 
 /// Reads only the metadata of a model file, checked field by field against the limits
 /// training uses ([`check_metadata`]).

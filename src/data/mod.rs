@@ -1,6 +1,6 @@
 //! Everything between the user's zip and a batch of tensors: the archive (hostile input,
-//! bounded by [`crate::Limits`]), `index.csv`, image decoding and resizing, sound clips as
-//! spectrograms ([`audio`]), the zip-backed
+//! bounded by [`crate::Limits`]), `index.csv` (or, without one, a folder per label), image
+//! decoding and resizing, sound clips as spectrograms ([`audio`]), the zip-backed
 //! [`DatasetSource`] and its profile, decoding it into a [`Dataset`], duplicates, the
 //! train/validation split, and batches.
 //!
@@ -17,6 +17,7 @@ pub(crate) mod batcher;
 mod dataset;
 mod decode;
 mod duplicates;
+mod folders;
 pub mod image;
 mod index;
 mod locate;
@@ -35,6 +36,6 @@ pub use index::{IndexCsv, IndexRow, NO_GROUP, SplitTag};
 pub use source::DatasetSource;
 pub use split::{Split, VALIDATION_POSITIVES, stratified_split, validation_share};
 pub use summary::{
-    DatasetProfile, GroupCounts, LabelCount, MediaKind, NameCount, RARE_LABEL_EXAMPLES, SizeCount,
+    DatasetProfile, GroupCounts, LabelCount, LabelSource, MediaKind, NameCount, RARE_LABEL_EXAMPLES, SizeCount,
     SoundProfile, SplitCounts, ValueCount,
 };

@@ -15,10 +15,11 @@ use super::audio::decode_audio;
 use super::audio::{AudioFormat, ClipHeader, SOUND_EXTENSIONS, SoundSettings};
 use super::dataset::{Dataset, TimeStrips};
 use super::duplicates::{byte_duplicates_warning, byte_key, equal_sets};
+use super::folders::{Labelling, find_labels};
 use super::image::{ImageHeader, all_grayscale, header};
 use super::index::{IndexCsv, SplitTag};
-use super::locate::{find_index_csv, locate_images, unlisted_images_warning};
-use super::summary::{DatasetProfile, MediaKind, SoundProfile};
+use super::locate::{locate_images, unlisted_images_warning};
+use super::summary::{DatasetProfile, LabelSource, MediaKind, SoundProfile};
 
 /// A dataset zip that has been checked but not yet decoded.
 ///
@@ -29,7 +30,9 @@ pub struct DatasetSource {
     /// `None` once released.
     archive: Option<Archive>,
     zip: ZipIdentity,
+    /// The labels of every file: `index.csv`, or the one made from the folders.
     index: IndexCsv,
+    labels_from: LabelSource,
     /// Zip entry path of each row's image.
     entries: Vec<String>,
     /// Header of each row's image (none when the files are sound clips).
@@ -46,29 +49,40 @@ pub struct DatasetSource {
 }
 
 impl DatasetSource {
-    /// Opens a dataset zip: checks the archive, parses `index.csv`, checks that every listed
-    /// image is present and reads every image header.
+    /// Opens a dataset zip: checks the archive, parses `index.csv` (or, when the zip has
+    /// none, takes the labels from the folders: `folders.rs`), checks that every listed image
+    /// is present and reads every image header.
     ///
     /// # Errors
-    /// A broken archive or `index.csv` structure stops at once. Problems of single rows and
-    /// images (a bad value, a duplicate, a missing or undecodable image, …) are collected: one
-    /// is returned as itself, several as [`ErrorKind::Problems`], each located (zip entry, CSV
-    /// line and column, image name).
+    /// A broken archive or `index.csv` structure, or a zip with neither `index.csv` nor label
+    /// folders, stops at once. Problems of single rows, folders and images (a bad value, a
+    /// duplicate, a folder name that cannot be a label, a missing or undecodable image, …) are
+    /// collected: one is returned as itself, several as [`ErrorKind::Problems`], each located
+    /// (zip entry, CSV line and column, folder, image name).
     pub fn from_zip(bytes: Vec<u8>, limits: &Limits) -> Result<Self> {
         let mut archive = Archive::from_bytes(bytes, limits)?;
-        let index_path = find_index_csv(&archive)?;
-        let mut index = read_index(&mut archive, &index_path, limits)?;
         let mut problems = ProblemList::default();
-        std::mem::take(&mut index.problems).into_iter().for_each(|p| problems.push(p));
-        let mut warnings = index.warnings.clone();
-
-        let (entries, found) = locate_images(&archive, &index, &index_path, &mut problems);
-        warnings.extend(unlisted_images_warning(&archive, &entries));
+        let (index, entries, mut warnings, labels_from) =
+            match find_labels(&mut archive, limits)? {
+                Labelling::IndexCsv(index_path) => {
+                    let mut index = read_index(&mut archive, &index_path, limits)?;
+                    std::mem::take(&mut index.problems).into_iter().for_each(|p| problems.push(p));
+                    let mut warnings = index.warnings.clone();
+                    let (entries, found) =
+                        locate_images(&archive, &index, &index_path, &mut problems);
+                    warnings.extend(unlisted_images_warning(&archive, &entries));
+                    // Rows whose image is missing are problems: none is left when loading goes on.
+                    index.retain(|row| found[row]);
+                    (index, entries, warnings, LabelSource::IndexCsv)
+                }
+                Labelling::Folders(folders) => {
+                    (folders.index, folders.entries, folders.warnings, LabelSource::Folders)
+                }
+            };
         let (headers, clips) = read_headers(&mut archive, &entries, limits, &mut problems);
         if let Some(error) = problems.into_error() {
             return Err(error);
         }
-        index.retain(|row| found[row]);
         if index.is_empty() {
             return Err(Error::new(ErrorKind::EmptyDataset {
                 reason: "index.csv lists no usable image or sound clip; add one row per file"
@@ -87,6 +101,7 @@ impl DatasetSource {
             zip: archive.identity(),
             archive: Some(archive),
             index,
+            labels_from,
             entries,
             headers,
             clips,
@@ -97,7 +112,7 @@ impl DatasetSource {
         })
     }
 
-    /// Label names, in CSV order.
+    /// Label names, in CSV order (in name order when they come from folders).
     pub fn labels(&self) -> &[String] {
         &self.index.labels
     }
@@ -121,6 +136,7 @@ impl DatasetSource {
     /// and byte-for-byte copies.
     pub fn profile(&self) -> DatasetProfile {
         let mut profile = DatasetProfile::new(&self.index, &self.headers, &self.warnings);
+        profile.labels_from = self.labels_from;
         if self.kind() == MediaKind::Sounds {
             let mut sound = SoundProfile::new(&self.clips);
             sound.settings = self.sound.clone().unwrap_or(sound.settings);

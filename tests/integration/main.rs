@@ -14,6 +14,7 @@ mod data_ingest;
 mod data_pipeline;
 mod data_properties;
 mod evaluation_views;
+mod folders;
 mod hostile_models;
 mod lr_find;
 mod metrics_sklearn;

@@ -1,7 +1,7 @@
 //! `tagtrain inspect`: what a dataset zip or a model file holds, or why it cannot be used.
 
 use anyhow::Context;
-use tagtrain::data::SoundProfile;
+use tagtrain::data::{LabelSource, SoundProfile};
 use tagtrain::data::audio::SoundSettings;
 use tagtrain::{DatasetSummary, ModelMetadata, checkpoint};
 
@@ -50,12 +50,15 @@ fn inspect(args: &Args) -> anyhow::Result<()> {
 
 /// The dataset summary as text: size, labels, recommendation, warnings.
 fn print_dataset(path: &str, summary: &DatasetSummary) -> anyhow::Result<()> {
+    let source = match summary.profile.labels_from {
+        LabelSource::IndexCsv => format!("file paths from column '{}'", summary.profile.image_column),
+        LabelSource::Folders => "labels from folder names, no index.csv".to_string(),
+    };
     println!(
-        "{path}: {} {}, {} labels (file paths from column '{}')",
+        "{path}: {} {}, {} labels ({source})",
         summary.profile.images,
         if summary.profile.sound.is_some() { "sound clips" } else { "images" },
         summary.profile.labels.len(),
-        summary.profile.image_column
     );
     match &summary.profile.sound {
         Some(sound) => print_sound(sound),
