@@ -422,10 +422,7 @@ mod tests {
         // Images × labels: at most what an index.csv of `max_csv_bytes` could hold.
         let limits = Limits { max_csv_bytes: 2 * 19, ..Limits::default() };
         let Err(err) = labelling(&files, &limits) else { panic!("accepted") };
-        assert!(
-            matches!(err.kind(), ErrorKind::Limit { limit: 19, actual: 25, .. }),
-            "{err}"
-        );
+        assert!(matches!(err.kind(), ErrorKind::Limit { limit: 19, actual: 25, .. }), "{err}");
         assert!(labelling(&files[..4], &limits).is_ok(), "16 cells");
     }
 
@@ -449,11 +446,8 @@ mod tests {
 
     #[test]
     fn loose_files_beside_label_folders_are_ignored_with_a_warning() {
-        let layout = folders_of(&[
-            ("pets/cat/1.jpg", b"1"),
-            ("pets/dog/2.jpg", b"2"),
-            ("pets/3.jpg", b"3"),
-        ]);
+        let layout =
+            folders_of(&[("pets/cat/1.jpg", b"1"), ("pets/dog/2.jpg", b"2"), ("pets/3.jpg", b"3")]);
         assert_eq!(layout.entries, ["pets/cat/1.jpg", "pets/dog/2.jpg"]);
         assert_eq!(layout.warnings.len(), 1, "{:?}", layout.warnings);
         let warning = &layout.warnings[0];
@@ -489,8 +483,11 @@ mod tests {
 
     #[test]
     fn index_csv_wins_over_folders() {
-        let files: [(&str, &[u8]); 3] =
-            [("data/index.csv", b"image,a\ncat/1.jpg,1\n"), ("data/cat/1.jpg", b"1"), ("data/dog/2.jpg", b"2")];
+        let files: [(&str, &[u8]); 3] = [
+            ("data/index.csv", b"image,a\ncat/1.jpg,1\n"),
+            ("data/cat/1.jpg", b"1"),
+            ("data/dog/2.jpg", b"2"),
+        ];
         match labelling(&files, &Limits::default()) {
             Ok(Labelling::IndexCsv(path)) => assert_eq!(path, "data/index.csv"),
             Ok(Labelling::Folders(_)) => panic!("the folders were read, not index.csv"),

@@ -36,6 +36,6 @@ pub use index::{IndexCsv, IndexRow, NO_GROUP, SplitTag};
 pub use source::DatasetSource;
 pub use split::{Split, VALIDATION_POSITIVES, stratified_split, validation_share};
 pub use summary::{
-    DatasetProfile, GroupCounts, LabelCount, LabelSource, MediaKind, NameCount, RARE_LABEL_EXAMPLES, SizeCount,
-    SoundProfile, SplitCounts, ValueCount,
+    DatasetProfile, GroupCounts, LabelCount, LabelSource, MediaKind, NameCount,
+    RARE_LABEL_EXAMPLES, SizeCount, SoundProfile, SplitCounts, ValueCount,
 };

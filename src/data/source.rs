@@ -62,23 +62,21 @@ impl DatasetSource {
     pub fn from_zip(bytes: Vec<u8>, limits: &Limits) -> Result<Self> {
         let mut archive = Archive::from_bytes(bytes, limits)?;
         let mut problems = ProblemList::default();
-        let (index, entries, mut warnings, labels_from) =
-            match find_labels(&mut archive, limits)? {
-                Labelling::IndexCsv(index_path) => {
-                    let mut index = read_index(&mut archive, &index_path, limits)?;
-                    std::mem::take(&mut index.problems).into_iter().for_each(|p| problems.push(p));
-                    let mut warnings = index.warnings.clone();
-                    let (entries, found) =
-                        locate_images(&archive, &index, &index_path, &mut problems);
-                    warnings.extend(unlisted_images_warning(&archive, &entries));
-                    // Rows whose image is missing are problems: none is left when loading goes on.
-                    index.retain(|row| found[row]);
-                    (index, entries, warnings, LabelSource::IndexCsv)
-                }
-                Labelling::Folders(folders) => {
-                    (folders.index, folders.entries, folders.warnings, LabelSource::Folders)
-                }
-            };
+        let (index, entries, mut warnings, labels_from) = match find_labels(&mut archive, limits)? {
+            Labelling::IndexCsv(index_path) => {
+                let mut index = read_index(&mut archive, &index_path, limits)?;
+                std::mem::take(&mut index.problems).into_iter().for_each(|p| problems.push(p));
+                let mut warnings = index.warnings.clone();
+                let (entries, found) = locate_images(&archive, &index, &index_path, &mut problems);
+                warnings.extend(unlisted_images_warning(&archive, &entries));
+                // Rows whose image is missing are problems: none is left when loading goes on.
+                index.retain(|row| found[row]);
+                (index, entries, warnings, LabelSource::IndexCsv)
+            }
+            Labelling::Folders(folders) => {
+                (folders.index, folders.entries, folders.warnings, LabelSource::Folders)
+            }
+        };
         let (headers, clips) = read_headers(&mut archive, &entries, limits, &mut problems);
         if let Some(error) = problems.into_error() {
             return Err(error);

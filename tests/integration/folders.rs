@@ -70,10 +70,9 @@ fn an_index_csv_decides_over_the_folders() {
 #[test]
 fn folder_names_that_cannot_be_labels_are_located() {
     let png = solid_png(4, 4, [0, 0, 0]);
-    let zip = zip_of(&[("Cat/a.png", png.clone()), ("cat/b.png", png.clone()), ("image/c.png", png)]);
-    let Err(err) = DatasetSource::from_zip(zip, &Limits::default()) else {
-        panic!("accepted")
-    };
+    let zip =
+        zip_of(&[("Cat/a.png", png.clone()), ("cat/b.png", png.clone()), ("image/c.png", png)]);
+    let Err(err) = DatasetSource::from_zip(zip, &Limits::default()) else { panic!("accepted") };
     let text = err.to_string();
     assert!(text.starts_with("the dataset has 2 problems"), "{text}");
     assert!(text.contains("folder 'cat/': its name differs from folder 'Cat/' only in case"));
@@ -84,9 +83,7 @@ fn folder_names_that_cannot_be_labels_are_located() {
 fn loose_images_without_folders_are_refused_saying_how_to_label_them() {
     let png = solid_png(4, 4, [0, 0, 0]);
     let zip = zip_of(&[("a.png", png.clone()), ("b.png", png)]);
-    let Err(err) = DatasetSource::from_zip(zip, &Limits::default()) else {
-        panic!("accepted")
-    };
+    let Err(err) = DatasetSource::from_zip(zip, &Limits::default()) else { panic!("accepted") };
     assert!(matches!(err.kind(), ErrorKind::MissingIndexCsv { unlabelled: 2, .. }), "{err}");
     let text = err.to_string();
     assert!(text.contains("so they have no labels"), "{text}");

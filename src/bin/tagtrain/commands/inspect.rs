@@ -1,8 +1,8 @@
 //! `tagtrain inspect`: what a dataset zip or a model file holds, or why it cannot be used.
 
 use anyhow::Context;
-use tagtrain::data::{LabelSource, SoundProfile};
 use tagtrain::data::audio::SoundSettings;
+use tagtrain::data::{LabelSource, SoundProfile};
 use tagtrain::{DatasetSummary, ModelMetadata, checkpoint};
 
 use super::{JSON, dataset_from_bytes, print_json, read};
@@ -51,7 +51,9 @@ fn inspect(args: &Args) -> anyhow::Result<()> {
 /// The dataset summary as text: size, labels, recommendation, warnings.
 fn print_dataset(path: &str, summary: &DatasetSummary) -> anyhow::Result<()> {
     let source = match summary.profile.labels_from {
-        LabelSource::IndexCsv => format!("file paths from column '{}'", summary.profile.image_column),
+        LabelSource::IndexCsv => {
+            format!("file paths from column '{}'", summary.profile.image_column)
+        }
         LabelSource::Folders => "labels from folder names, no index.csv".to_string(),
     };
     println!(
