@@ -46,15 +46,29 @@ pub enum ErrorKind {
         /// The value found.
         actual: u64,
     },
-    /// The archive has no `index.csv`.
+    /// The archive has no `index.csv`, and no folder per label to take the labels from.
     MissingIndexCsv {
         /// Usable entries in the zip.
         entries: usize,
+        /// Images or sound clips in it that lie in no label folder (so have no labels).
+        unlabelled: usize,
+        /// The one folder that holds every such file (`pets`, for `pets/1.jpg` and
+        /// `pets/2.jpg`), or empty when they lie at the top level.
+        wrapper: String,
     },
     /// The archive holds another zip (and no `index.csv` beside it): the dataset is inside.
     InnerZip {
         /// The inner zip's path in the outer one.
         entry: String,
+    },
+
+    /// A label folder (the folder-per-label layout, no `index.csv`) whose name cannot be a
+    /// label, or too many of them.
+    LabelFolder {
+        /// The folder's path in the zip, ending in `/`.
+        folder: String,
+        /// What is wrong and what to do.
+        message: String,
     },
 
     // --- index.csv -----------------------------------------------------------------------
@@ -318,8 +332,12 @@ impl Error {
         Self::new(ErrorKind::InnerZip { entry: entry.to_string() })
     }
 
-    pub(crate) fn missing_index_csv(entries: usize) -> Self {
-        Self::new(ErrorKind::MissingIndexCsv { entries })
+    pub(crate) fn missing_index_csv(entries: usize, unlabelled: usize, wrapper: &str) -> Self {
+        Self::new(ErrorKind::MissingIndexCsv { entries, unlabelled, wrapper: wrapper.to_string() })
+    }
+
+    pub(crate) fn label_folder(folder: &str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::LabelFolder { folder: folder.to_string(), message: message.into() })
     }
 
     pub(crate) fn image_decode(image: &str, reason: impl fmt::Display) -> Self {
@@ -393,10 +411,21 @@ impl fmt::Display for Error {
                 f,
                 "{place}: {what} is {actual}, over the limit of {limit}; make the dataset smaller or raise the limit"
             ),
-            MissingIndexCsv { entries } => write!(
+            MissingIndexCsv { entries, unlabelled: 0, .. } => write!(
                 f,
-                "no index.csv in the zip ({entries} entries); add an index.csv at the top level with a column 'image' and one 0/1 column per label"
+                "no index.csv in the zip ({entries} entries), and no image or sound clip in a label folder; add an index.csv at the top level with a column 'image' and one 0/1 column per label, or put each label's images in a folder named after the label (cat/1.jpg, dog/2.jpg)"
             ),
+            MissingIndexCsv { unlabelled, wrapper, .. } => {
+                let (place, example) = match wrapper.as_str() {
+                    "" => ("lie at the top level".to_string(), String::new()),
+                    w => (format!("are all in one folder, '{w}/',"), format!("{w}/")),
+                };
+                write!(
+                    f,
+                    "no index.csv in the zip, and its {unlabelled} files (images or sound clips) {place} in no label folder, so they have no labels; put each label's files in a folder named after the label ({example}cat/1.jpg, {example}dog/2.jpg; a file in several folders, with the same name, gets each folder's label), or add an index.csv at the top level with a column 'image' and one 0/1 column per label"
+                )
+            }
+            LabelFolder { folder, message } => write!(f, "folder '{folder}': {message}"),
             InnerZip { entry } => write!(
                 f,
                 "the zip holds another zip, '{entry}', and no index.csv beside it; unzip the inner '{entry}' first and load the zip it holds (or zip the folder with index.csv and the images)"
@@ -440,7 +469,7 @@ impl fmt::Display for Error {
             ),
             MixedMedia { image, clip } => write!(
                 f,
-                "index.csv lists images (such as '{image}') and sound clips (such as '{clip}'); a dataset holds one kind: put the images and the sounds in two zips"
+                "the dataset holds images (such as '{image}') and sound clips (such as '{clip}'); a dataset holds one kind: put the images and the sounds in two zips"
             ),
             EmptyDataset { reason } => write!(f, "the dataset cannot be used: {reason}"),
             InvalidOption { option, message } => write!(f, "option '{option}': {message}"),

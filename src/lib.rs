@@ -57,7 +57,7 @@ mod workspace;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use checkpoint::{InputSpec, ModelMetadata, TrainingSummary};
+pub use checkpoint::{InputSpec, ModelMetadata, TrainedData, TrainingSummary};
 pub use data::{Dataset, DatasetSource, Normalization, ResizePolicy};
 pub use device::{BackendKind, BackendPreference, ComputeDevice};
 pub use error::{Error, ErrorKind, PROBLEMS_KEPT, PROBLEMS_SHOWN, Result, no_such_label_text};

@@ -53,6 +53,9 @@ impl Default for Limits {
     }
 }
 
+/// Longest label name, in bytes: a folder name taken for a label, and a model file's label.
+pub const MAX_LABEL_BYTES: usize = 1_000;
+
 /// The smallest training image side in pixels: below it the network's stages have nothing left
 /// to downsample.
 pub(crate) const MIN_IMAGE_SIZE: u32 = 8;
@@ -109,6 +112,29 @@ impl Limits {
     /// The bytes an entry actually inflated to (its declared size is not trusted).
     pub fn check_inflated(&self, path: &str, bytes: u64, cap: u64) -> Result<()> {
         at_most("size (bytes)", &format!("zip entry '{path}'"), cap, bytes)
+    }
+
+    /// The number of label folders of a zip without `index.csv`: each is a label, as each
+    /// column of `index.csv` is, so [`Limits::max_columns`] caps them too.
+    pub fn check_label_folders(&self, count: u64) -> Result<()> {
+        at_most(
+            "label count",
+            "the zip's folders (each folder holding images is a label)",
+            self.max_columns,
+            count,
+        )
+    }
+
+    /// The label cells (images × labels) of a zip without `index.csv`: no more than an
+    /// `index.csv` of [`Limits::max_csv_bytes`] holds (a cell takes at least 2 bytes, `0,`),
+    /// so that the targets' memory is bounded as it is with one.
+    pub fn check_label_cells(&self, cells: u64) -> Result<()> {
+        at_most(
+            "label cells (images × labels)",
+            "the zip's folders (as an index.csv they would be over its size limit)",
+            self.max_csv_bytes / 2,
+            cells,
+        )
     }
 
     /// The number of fields on one line of `index.csv`.

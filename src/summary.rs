@@ -117,6 +117,7 @@ mod tests {
             images: 60,
             kind: crate::data::MediaKind::Images,
             sound: None,
+            labels_from: crate::data::LabelSource::IndexCsv,
             image_column: "image".into(),
             labels: Vec::new(),
             sizes: vec![crate::data::SizeCount { width: 40, height: 30, count: 60 }],
@@ -147,6 +148,7 @@ mod tests {
                 "images",
                 "kind",
                 "labels",
+                "labelsFrom",
                 "labelsPerImage",
                 "maxSide",
                 "minSide",
@@ -159,6 +161,7 @@ mod tests {
         );
         assert_eq!(json["images"], 60);
         assert_eq!(json["splitColumn"], serde_json::Value::Null);
+        assert_eq!(json["labelsFrom"], "index.csv");
         assert_eq!(
             json["recommended"],
             serde_json::json!({ "kind": "small", "depth": 11, "imageSize": 30, "batchSize": 8 })

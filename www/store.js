@@ -205,7 +205,8 @@ function upgradeRun(record) {
 /** A short description of the runs that made a model, oldest first. */
 function lineageOf(metadata) {
   return (metadata.lineage ?? []).map((t) =>
-    `${t.epochsCompleted} epochs on ${t.trainImages} images (${t.labels?.length ?? "?"} labels)`);
+    `${t.epochsCompleted} epochs on ${t.trainImages} images (${t.labels?.length ?? "?"} labels` +
+    `${t.data?.labelEdits ? `, ${t.data.labelEdits} label edits` : ""})`);
 }
 
 /**

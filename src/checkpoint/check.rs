@@ -27,8 +27,7 @@ use crate::options::LIMITS;
 pub const MAX_DEPTH: usize = 200;
 /// Widest stem a model file may claim (the page and the CLI train 16 or 64).
 pub const MAX_BASE_WIDTH: usize = 256;
-/// Longest label name, in bytes.
-pub const MAX_LABEL_BYTES: usize = 1_000;
+pub use crate::limits::MAX_LABEL_BYTES;
 
 /// Reads only the metadata of a model file, checked field by field against the limits
 /// training uses ([`check_metadata`]).
@@ -171,7 +170,19 @@ fn check_architecture(a: &ResNetV2Config, channels: usize) -> Result<()> {
 
 /// A recorded run: its options within the ranges training enforces.
 fn check_run(run: &TrainingSummary) -> Result<()> {
-    run.options.validate().map_err(|e| Error::model_file(format!("a recorded training run: {e}")))
+    run.options
+        .validate()
+        .map_err(|e| Error::model_file(format!("a recorded training run: {e}")))?;
+    if let Some(data) = &run.data {
+        let digest = &data.labels_digest;
+        if digest.len() != 16 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::model_file(format!(
+                "a recorded training run's labelsDigest is '{}', not 16 hex digits",
+                clip(digest)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The file's tensors against `architecture`: every tensor it needs, with its shape, as

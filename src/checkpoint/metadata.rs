@@ -201,6 +201,43 @@ pub struct TrainingSummary {
     pub final_map: Option<f64>,
     /// Validation loss of the kept weights.
     pub final_valid_loss: Option<f64>,
+    /// The data it trained on: which labels each image had, and how many label edits they
+    /// carried (absent in files written before the data loop).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<TrainedData>,
+}
+
+/// The labels a run trained on, so that a model's lineage shows when the data changed between
+/// its runs (labels fixed, images added).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct TrainedData {
+    /// Images in the dataset (training and validation).
+    pub images: usize,
+    /// FNV-1a 64 of every image's name and 0/1 labels, 16 hex digits: equal digests, the same
+    /// labelled images.
+    pub labels_digest: String,
+    /// The label edits the data carried: its zip's `changes.csv`, and those made in the page
+    /// (or by `tagtrain apply-changes`) before the run.
+    pub label_edits: usize,
+}
+
+impl TrainedData {
+    /// What `dataset` holds, as a run records it.
+    pub fn of(dataset: &crate::data::Dataset) -> Self {
+        let mut hash = crate::data::Fnv1a::new();
+        for name in &dataset.names {
+            hash.write(name.as_bytes());
+            hash.write(&[0]);
+        }
+        hash.write(&dataset.targets);
+        TrainedData {
+            images: dataset.len(),
+            labels_digest: format!("{:016x}", hash.finish()),
+            label_edits: dataset.label_edits,
+        }
+    }
 }
 
 /// One threshold per label, each in `[0, 1]`.

@@ -24,7 +24,9 @@ mod metadata;
 pub use check::{
     MAX_BASE_WIDTH, MAX_DEPTH, MAX_LABEL_BYTES, check_metadata, check_tensors, read_metadata,
 };
-pub use metadata::{FORMAT, InputSpec, ModelMetadata, TrainingSummary, VERSION, check_thresholds};
+pub use metadata::{
+    FORMAT, InputSpec, ModelMetadata, TrainedData, TrainingSummary, VERSION, check_thresholds,
+};
 
 /// Collects every float tensor with its module path (after a prefix).
 #[derive(Default)]

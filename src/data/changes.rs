@@ -5,6 +5,12 @@
 //! A log is applied in order and each change must find what it says it changes: the image, the
 //! label, and the old value. A log written for another version of the dataset is refused at the
 //! first change that does not fit, by line, instead of silently editing the wrong rows.
+//!
+//! Most rows change one label of one image. Two kinds grow the dataset ([`ChangeKind`]): a row
+//! with no image adds the label column it names (`,bird,0,1,label added`: the column goes from
+//! absent to present, 0 for every image); a row with no label adds the image it names as a
+//! row of `index.csv` with no label yet (`captured/1.jpg,,0,1,…`: the file must be in the
+//! zip). Neither is ever removed by a log: the data's rows and columns only grow.
 
 use serde::Serialize;
 
@@ -27,6 +33,40 @@ pub struct LabelChange {
     pub new: u8,
     /// Why, in words ("suspected label error, accepted", "edited by hand", …).
     pub why: String,
+}
+
+/// What a [`LabelChange`] changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// One label of one image.
+    Cell,
+    /// A new label column (no image named).
+    LabelAdded,
+    /// A new image row, with no label yet (no label named).
+    ImageAdded,
+}
+
+impl LabelChange {
+    /// What this change changes.
+    pub fn kind(&self) -> ChangeKind {
+        if self.image.is_empty() {
+            ChangeKind::LabelAdded
+        } else if self.label.is_empty() {
+            ChangeKind::ImageAdded
+        } else {
+            ChangeKind::Cell
+        }
+    }
+
+    /// A change adding label column `name`.
+    pub fn label_added(name: &str, why: &str) -> Self {
+        LabelChange { image: String::new(), label: name.into(), old: 0, new: 1, why: why.into() }
+    }
+
+    /// A change adding image `image` (as `index.csv` names it) with no label.
+    pub fn image_added(image: &str, why: &str) -> Self {
+        LabelChange { image: image.into(), label: String::new(), old: 0, new: 1, why: why.into() }
+    }
 }
 
 /// Label edits, in the order they were made.
@@ -101,8 +141,15 @@ impl ChangeLog {
             if old == new {
                 return Err(Error::changes(line, format!("old and new are both {old}")));
             }
-            if image.is_empty() || label.is_empty() {
-                return Err(Error::changes(line, "the image and the label must be named"));
+            if image.is_empty() && label.is_empty() {
+                return Err(Error::changes(line, "neither an image nor a label is named"));
+            }
+            if (image.is_empty() || label.is_empty()) && old == 1 {
+                let what = if image.is_empty() { "a label" } else { "an image" };
+                return Err(Error::changes(
+                    line,
+                    format!("{what} can be added by a change log (0 → 1), never removed"),
+                ));
             }
             changes.push(LabelChange {
                 image: image.to_string(),
@@ -162,7 +209,7 @@ mod tests {
 
     #[test]
     fn a_bad_log_is_refused_by_line() {
-        let cases: [(&str, &str); 5] = [
+        let cases: [(&str, &str); 6] = [
             ("image,label,value\n", "changes.csv line 1: the header is 'image,label,value'"),
             ("image,label,old,new,why\na.png,cat,0,1\n", "changes.csv line 2: 4 fields"),
             (
@@ -174,8 +221,12 @@ mod tests {
                 "changes.csv line 2: old and new are both 1",
             ),
             (
-                "image,label,old,new,why\n,cat,0,1,x\n",
-                "changes.csv line 2: the image and the label",
+                "image,label,old,new,why\n,,0,1,x\n",
+                "changes.csv line 2: neither an image nor a label",
+            ),
+            (
+                "image,label,old,new,why\n,cat,1,0,x\n",
+                "changes.csv line 2: a label can be added by a change log (0 → 1), never removed",
             ),
         ];
         for (text, expected) in cases {
@@ -183,5 +234,8 @@ mod tests {
             assert!(error.starts_with(expected), "{text:?}: {error}");
         }
         assert_eq!(ChangeLog::parse(b"image,label,old,new,why\n").unwrap().changes, vec![]);
+        let grown = ChangeLog::parse(b"image,label,old,new,why\n,bird,0,1,x\nnew.jpg,,0,1,y\n");
+        let kinds: Vec<ChangeKind> = grown.unwrap().changes.iter().map(LabelChange::kind).collect();
+        assert_eq!(kinds, [ChangeKind::LabelAdded, ChangeKind::ImageAdded]);
     }
 }

@@ -35,6 +35,9 @@ pub struct Dataset {
     /// For sound clips longer than the window, decoded for training: each clip's picture over
     /// more time, which training crops at random places ([`Dataset::training_image`]).
     pub strips: Option<TimeStrips>,
+    /// The label edits its labels carry (the zip's `changes.csv` and those made since it was
+    /// opened): a model's lineage records it.
+    pub label_edits: usize,
 }
 
 /// Each clip's spectrogram over its centre window and `reach` columns more each side (see

@@ -102,6 +102,7 @@ mod tests {
             duplicates,
             sound: None,
             strips: None,
+            label_edits: 0,
         }
     }
 

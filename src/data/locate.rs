@@ -1,31 +1,33 @@
 //! Finding a dataset's files in its zip: `index.csv` (the shallowest, any case), then each
 //! row's image, with the entry a missing one likely meant, and the images no row lists.
+//! Without `index.csv`, the folder names may give the labels (`folders.rs`).
 
 use std::collections::{HashMap, HashSet};
 
-use crate::error::{Error, ErrorKind, ProblemList, Result};
+use crate::error::{Error, ErrorKind, ProblemList};
 
 use super::archive::{Archive, normalise};
 use super::index::IndexCsv;
 
-/// The path of `index.csv`: the shallowest of any case.
-///
-/// # Errors
-/// None in the zip, saying which inner zip to unzip when there is one.
-pub(super) fn find_index_csv(archive: &Archive) -> Result<String> {
+/// The path of `index.csv`: the shallowest of any case; `None` when the zip has none.
+pub(super) fn find_index_csv(archive: &Archive) -> Option<String> {
     let mut found: Vec<&str> = archive
         .paths()
         .filter(|p| p.rsplit('/').next().is_some_and(|f| f.eq_ignore_ascii_case("index.csv")))
         .collect();
     // The shallowest wins: `data/index.csv` in a zip made by compressing a folder.
     found.sort_by_key(|p| p.matches('/').count());
-    if let Some(path) = found.first() {
-        return Ok(path.to_string());
-    }
+    found.first().map(|path| path.to_string())
+}
+
+/// Why a zip with neither `index.csv` nor label folders is no dataset: the inner zip to unzip
+/// when there is one, else [`ErrorKind::MissingIndexCsv`], with the `unlabelled` images or
+/// clips it holds outside label folders (in `wrapper/`, when one folder holds them all).
+pub(super) fn missing_index_csv(archive: &Archive, unlabelled: usize, wrapper: &str) -> Error {
     // A zip of the zip (or a zip of a folder holding the dataset zip): say which to unzip.
     match archive.paths().find(|p| p.to_lowercase().ends_with(".zip")) {
-        Some(inner) => Err(Error::inner_zip(inner)),
-        None => Err(Error::missing_index_csv(archive.len())),
+        Some(inner) => Error::inner_zip(inner),
+        None => Error::missing_index_csv(archive.len(), unlabelled, wrapper),
     }
 }
 
@@ -94,7 +96,7 @@ fn file_name(path: &str) -> &str {
 }
 
 /// An image or a sound clip by its name.
-fn is_data_path(path: &str) -> bool {
+pub(super) fn is_data_path(path: &str) -> bool {
     let lower = path.to_lowercase();
     [".png", ".jpg", ".jpeg"]
         .iter()

@@ -1,6 +1,6 @@
 //! Everything between the user's zip and a batch of tensors: the archive (hostile input,
-//! bounded by [`crate::Limits`]), `index.csv`, image decoding and resizing, sound clips as
-//! spectrograms ([`audio`]), the zip-backed
+//! bounded by [`crate::Limits`]), `index.csv` (or, without one, a folder per label), image
+//! decoding and resizing, sound clips as spectrograms ([`audio`]), the zip-backed
 //! [`DatasetSource`] and its profile, decoding it into a [`Dataset`], duplicates, the
 //! train/validation split, and batches.
 //!
@@ -18,6 +18,8 @@ mod changes;
 mod dataset;
 mod decode;
 mod duplicates;
+mod edits;
+mod folders;
 mod folds;
 pub mod image;
 mod index;
@@ -29,7 +31,7 @@ mod summary;
 
 pub use archive::{media_type, what_else};
 pub use batcher::Normalization;
-pub use changes::{CHANGES_HEADER, ChangeLog, LabelChange};
+pub use changes::{CHANGES_HEADER, ChangeKind, ChangeLog, LabelChange};
 pub use dataset::{Dataset, TimeStrips};
 pub use decode::Decoder;
 #[cfg(feature = "train")]
@@ -40,6 +42,6 @@ pub use index::{IndexCsv, IndexRow, NO_GROUP, SplitTag};
 pub use source::DatasetSource;
 pub use split::{Split, VALIDATION_POSITIVES, stratified_split, validation_share};
 pub use summary::{
-    DatasetProfile, GroupCounts, LabelCount, MediaKind, NameCount, RARE_LABEL_EXAMPLES, SizeCount,
-    SoundProfile, SplitCounts, ValueCount,
+    DatasetProfile, GroupCounts, LabelCount, LabelSource, MediaKind, NameCount,
+    RARE_LABEL_EXAMPLES, SizeCount, SoundProfile, SplitCounts, ValueCount,
 };

@@ -16,11 +16,12 @@ use super::audio::{AudioFormat, ClipHeader, SOUND_EXTENSIONS, SoundSettings};
 use super::changes::ChangeLog;
 use super::dataset::{Dataset, TimeStrips};
 use super::duplicates::{byte_duplicates_warning, byte_key, equal_sets};
+use super::folders::{FolderLayout, Labelling, find_labels};
 use super::image::{ImageHeader, all_grayscale, header};
 use super::index::{IndexCsv, SplitTag};
-use super::locate::{find_index_csv, locate_images, unlisted_images_warning};
+use super::locate::{locate_images, unlisted_images_warning};
 use super::relabel;
-use super::summary::{DatasetProfile, MediaKind, SoundProfile};
+use super::summary::{DatasetProfile, LabelSource, MediaKind, SoundProfile};
 
 /// A dataset zip that has been checked but not yet decoded.
 ///
@@ -29,50 +30,74 @@ use super::summary::{DatasetProfile, MediaKind, SoundProfile};
 /// decoded, and [`DatasetSource::attach_zip`] takes the same zip back before the next decoding.
 pub struct DatasetSource {
     /// `None` once released.
-    archive: Option<Archive>,
+    pub(super) archive: Option<Archive>,
     zip: ZipIdentity,
-    index: IndexCsv,
-    /// Where `index.csv` is in the zip (normalised).
-    index_path: String,
+    /// The labels of every file: `index.csv`, or the one made from the folders.
+    pub(super) index: IndexCsv,
+    /// Where `index.csv` is in the zip (normalised); `None` when the labels come from folders.
+    pub(super) index_path: Option<String>,
+    labels_from: LabelSource,
     /// Zip entry path of each row's image.
-    entries: Vec<String>,
+    pub(super) entries: Vec<String>,
     /// Header of each row's image (none when the files are sound clips).
-    headers: Vec<ImageHeader>,
+    pub(super) headers: Vec<ImageHeader>,
     /// Header of each row's sound clip, with its length (none when the files are images).
-    clips: Vec<ClipHeader>,
+    pub(super) clips: Vec<ClipHeader>,
     /// How the clips become spectrograms (set for sound clips only): chosen from the data, or
     /// by the caller ([`DatasetSource::set_sound_settings`]).
     sound: Option<SoundSettings>,
     warnings: Vec<String>,
     /// Rows whose files are the same bytes (same CRC-32 and size), each set in row order.
     byte_duplicates: Vec<Vec<usize>>,
-    limits: Limits,
+    /// The label edits made since the zip was opened, oldest first (`edits.rs`).
+    pub(super) changes: ChangeLog,
+    /// The edits the zip's own `changes.csv` logs (made before it was written).
+    pub(super) earlier_edits: usize,
+    /// Files added since the zip was opened (captured images), by zip path: kept apart from the
+    /// zip, whose bytes may be released and attached again.
+    pub(super) added_files: std::collections::BTreeMap<String, Vec<u8>>,
+    pub(super) limits: Limits,
 }
 
 impl DatasetSource {
-    /// Opens a dataset zip: checks the archive, parses `index.csv`, checks that every listed
-    /// image is present and reads every image header.
+    /// Opens a dataset zip: checks the archive, parses `index.csv` (or, when the zip has
+    /// none, takes the labels from the folders: `folders.rs`), checks that every listed image
+    /// is present and reads every image header.
     ///
     /// # Errors
-    /// A broken archive or `index.csv` structure stops at once. Problems of single rows and
-    /// images (a bad value, a duplicate, a missing or undecodable image, …) are collected: one
-    /// is returned as itself, several as [`ErrorKind::Problems`], each located (zip entry, CSV
-    /// line and column, image name).
+    /// A broken archive or `index.csv` structure, or a zip with neither `index.csv` nor label
+    /// folders, stops at once. Problems of single rows, folders and images (a bad value, a
+    /// duplicate, a folder name that cannot be a label, a missing or undecodable image, …) are
+    /// collected: one is returned as itself, several as [`ErrorKind::Problems`], each located
+    /// (zip entry, CSV line and column, folder, image name).
     pub fn from_zip(bytes: Vec<u8>, limits: &Limits) -> Result<Self> {
         let mut archive = Archive::from_bytes(bytes, limits)?;
-        let index_path = find_index_csv(&archive)?;
-        let mut index = read_index(&mut archive, &index_path, limits)?;
         let mut problems = ProblemList::default();
-        std::mem::take(&mut index.problems).into_iter().for_each(|p| problems.push(p));
-        let mut warnings = index.warnings.clone();
-
-        let (entries, found) = locate_images(&archive, &index, &index_path, &mut problems);
-        warnings.extend(unlisted_images_warning(&archive, &entries));
+        let labelling = find_labels(&mut archive, limits)?;
+        let (index, entries, mut warnings, index_path) = match labelling {
+            Labelling::IndexCsv(index_path) => {
+                let mut index = read_index(&mut archive, &index_path, limits)?;
+                std::mem::take(&mut index.problems).into_iter().for_each(|p| problems.push(p));
+                let mut warnings = index.warnings.clone();
+                let (entries, found) = locate_images(&archive, &index, &index_path, &mut problems);
+                warnings.extend(unlisted_images_warning(&archive, &entries));
+                // Rows whose image is missing are problems: none is left when loading goes on.
+                index.retain(|row| found[row]);
+                (index, entries, warnings, Some(index_path))
+            }
+            Labelling::Folders(folders) => {
+                let FolderLayout { index, entries, warnings } = *folders;
+                (index, entries, warnings, None)
+            }
+        };
+        let labels_from = match index_path {
+            Some(_) => LabelSource::IndexCsv,
+            None => LabelSource::Folders,
+        };
         let (headers, clips) = read_headers(&mut archive, &entries, limits, &mut problems);
         if let Some(error) = problems.into_error() {
             return Err(error);
         }
-        index.retain(|row| found[row]);
         if index.is_empty() {
             return Err(Error::new(ErrorKind::EmptyDataset {
                 reason: "index.csv lists no usable image or sound clip; add one row per file"
@@ -87,47 +112,51 @@ impl DatasetSource {
         }));
         warnings.extend(byte_duplicates_warning(&byte_duplicates, &entries));
         let sound = (!clips.is_empty()).then(|| SoundProfile::new(&clips).settings);
+        let earlier_edits = match &index_path {
+            Some(path) => earlier_edits(&mut archive, path, &mut warnings),
+            None => 0,
+        };
         Ok(Self {
             zip: archive.identity(),
             archive: Some(archive),
             index,
             index_path,
+            labels_from,
             entries,
             headers,
             clips,
             sound,
             warnings,
             byte_duplicates,
+            changes: ChangeLog::default(),
+            earlier_edits,
+            added_files: Default::default(),
             limits: limits.clone(),
         })
     }
 
-    /// Applies the label edits of `log` to this source's labels (what decoding and the summary
-    /// use from now on), in order.
+    /// The dataset as a zip in the product's format, with the edits made to it
+    /// ([`DatasetSource::changes`]): every file's bytes copied as they are, `index.csv` with
+    /// the current labels in the cells the edits touched (its other cells, columns and rows
+    /// untouched; a new `index.csv` when the labels came from folders), and `changes.csv`
+    /// beside it (the zip's earlier log, then this one).
     ///
     /// # Errors
-    /// [`ErrorKind::Changes`] at the first change whose image or label the dataset lacks, or
-    /// whose old value is not the current one; nothing is changed then.
-    pub fn apply_changes(&mut self, log: &ChangeLog) -> Result<()> {
-        relabel::apply(&mut self.index, log)
-    }
-
-    /// The dataset as a zip in the product's format, after the edits of `log` were applied
-    /// ([`DatasetSource::apply_changes`]): every file's bytes copied as they are, `index.csv`
-    /// with the current labels in the cells `log` touched (its other cells, columns and rows
-    /// untouched), and `changes.csv` beside it (the zip's earlier log, then `log`).
-    ///
-    /// # Errors
-    /// A change naming a row or label the dataset lacks; the zip's bytes released
-    /// ([`DatasetSource::release_zip`]).
-    pub fn export_zip(&mut self, log: &ChangeLog) -> Result<Vec<u8>> {
+    /// The zip's bytes released ([`DatasetSource::release_zip`]); an entry that cannot be copied.
+    pub fn export_zip(&mut self) -> Result<Vec<u8>> {
         let archive = self.archive.as_mut().ok_or_else(|| {
             Error::misuse("the zip's bytes were released; attach the zip again before exporting")
         })?;
-        relabel::export(archive, &self.index, &self.index_path, log)
+        relabel::export(
+            archive,
+            &self.index,
+            self.index_path.as_deref(),
+            &self.changes,
+            &self.added_files,
+        )
     }
 
-    /// Label names, in CSV order.
+    /// Label names, in CSV order (in name order when they come from folders).
     pub fn labels(&self) -> &[String] {
         &self.index.labels
     }
@@ -151,6 +180,7 @@ impl DatasetSource {
     /// and byte-for-byte copies.
     pub fn profile(&self) -> DatasetProfile {
         let mut profile = DatasetProfile::new(&self.index, &self.headers, &self.warnings);
+        profile.labels_from = self.labels_from;
         if self.kind() == MediaKind::Sounds {
             let mut sound = SoundProfile::new(&self.clips);
             sound.settings = self.sound.clone().unwrap_or(sound.settings);
@@ -277,6 +307,9 @@ impl DatasetSource {
                 self.entries.len()
             ))
         })?;
+        if let Some(bytes) = self.added_files.get(path) {
+            return Ok((path.as_str(), bytes.clone()));
+        }
         self.require_zip()?;
         let archive = self.archive.as_mut().expect("checked: the zip is held");
         let bytes = archive.read(path, u64::MAX)?;
@@ -306,6 +339,26 @@ impl DatasetSource {
             duplicates: self.byte_duplicates.clone(),
             sound: self.sound.clone(),
             strips: None,
+            label_edits: self.label_edits(),
+        }
+    }
+}
+
+/// How many edits the `changes.csv` beside `index_path` logs (0 without one); one that cannot
+/// be read is a warning, not an error: the data is usable without it.
+fn earlier_edits(archive: &mut Archive, index_path: &str, warnings: &mut Vec<String>) -> usize {
+    let folder = index_path.rsplit_once('/').map(|(dir, _)| format!("{dir}/")).unwrap_or_default();
+    let path = format!("{folder}{}", relabel::CHANGES_CSV);
+    if !archive.contains(&path) {
+        return 0;
+    }
+    match archive.read(&path, u64::MAX).and_then(|bytes| ChangeLog::parse(&bytes)) {
+        Ok(log) => log.changes.len(),
+        Err(e) => {
+            warnings.push(format!(
+                "{path} (the log of earlier label edits) cannot be read, so a model trained on this data cannot count them: {e}"
+            ));
+            0
         }
     }
 }

@@ -22,6 +22,19 @@ pub enum MediaKind {
     Sounds,
 }
 
+/// Where a dataset's labels come from.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub enum LabelSource {
+    /// The 0/1 columns of `index.csv`.
+    #[default]
+    #[serde(rename = "index.csv")]
+    IndexCsv,
+    /// The names of the folders holding the files (one folder per label, no `index.csv`).
+    #[serde(rename = "folders")]
+    Folders,
+}
+
 /// What a dataset of sound clips holds (issue #33).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -113,7 +126,10 @@ pub struct DatasetProfile {
     pub kind: MediaKind,
     /// Durations, rates and formats, when the files are sound clips.
     pub sound: Option<SoundProfile>,
-    /// Name of the CSV column the image paths were read from.
+    /// Where the labels come from: `index.csv`, or the folder names when it has none.
+    pub labels_from: LabelSource,
+    /// Name of the CSV column the image paths were read from (`image` when the labels come
+    /// from folders).
     pub image_column: String,
     /// Per-label counts.
     pub labels: Vec<LabelCount>,
@@ -269,6 +285,7 @@ impl DatasetProfile {
             images: n,
             kind: MediaKind::Images,
             sound: None,
+            labels_from: LabelSource::IndexCsv,
             image_column: index.image_column.clone(),
             labels,
             sizes,
@@ -312,6 +329,7 @@ mod tests {
             images: 0,
             kind: MediaKind::Images,
             sound: None,
+            labels_from: LabelSource::IndexCsv,
             image_column: "image".into(),
             labels: Vec::new(),
             sizes: sizes.collect(),

@@ -3,7 +3,7 @@
 
 use burn::module::Module;
 
-use crate::checkpoint::{InputSpec, ModelMetadata, TrainingSummary};
+use crate::checkpoint::{InputSpec, ModelMetadata, TrainedData, TrainingSummary};
 use crate::error::Result;
 use crate::model::ResNetV2;
 use crate::review::{Review, ReviewSource};
@@ -54,6 +54,7 @@ impl TrainingSession {
             images_per_sec: self.throughput.images_per_sec(),
             final_map: best.map(|b| b.map),
             final_valid_loss: best.and_then(|b| b.valid_loss),
+            data: Some(TrainedData::of(&self.dataset)),
         };
         let config = self.config.clone();
         let lineage = self.lineage.clone();

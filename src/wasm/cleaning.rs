@@ -14,7 +14,6 @@ use super::decode::next_tick;
 use super::interop::{object, report};
 use super::loaded::{LoadedDataset, Running, State, attach_zip, images};
 use super::workspace::Workspace;
-use crate::data::{ChangeLog, LabelChange};
 use crate::gallery::THUMBNAIL_SIDE;
 use crate::train::CrossValidation;
 use crate::workspace::Task;
@@ -165,7 +164,8 @@ fn suspect_js(loaded: &LoadedDataset, s: &SuspectedError) -> Result<JsValue, JsE
 }
 
 /// Sets label `label` of image `index` to `value` (0 or 1) in the loaded dataset, noting `why`
-/// in its change log: `{ changes, summary }`. Refused while a task holds the images.
+/// in its change log (`DatasetSource::set_label`): `{ changes, summary }`. Refused while a task
+/// holds the images.
 fn edit_label(
     state: &RefCell<State>,
     index: usize,
@@ -175,51 +175,21 @@ fn edit_label(
 ) -> Result<JsValue, JsError> {
     let state = state.borrow();
     let loaded = state.images()?;
-    let change = {
-        let source = loaded.dataset.source()?;
-        let column =
-            source.labels().iter().position(|l| l == label).ok_or_else(|| {
-                crate::Error::no_such_label("the dataset", label, source.labels())
-            })?;
-        let image = source.image_name(index).ok_or_else(|| {
-            JsError::new(&format!("the dataset has no image {index} ({} images)", source.len()))
-        })?;
-        let old = source.targets()[index * source.labels().len() + column];
-        if old == value {
-            return Err(JsError::new(&format!("'{image}' already has {label} = {value}")));
-        }
-        LabelChange { image: image.into(), label: label.into(), old, new: value, why }
-    };
-    loaded.dataset.source_mut()?.apply_changes(&ChangeLog::new(vec![change.clone()]))?;
-    loaded.changes.borrow_mut().changes.push(change);
+    loaded.dataset.source_mut()?.set_label(index, label, value, &why)?;
     changes_reply(loaded)
 }
 
-/// Undoes change `k` of the loaded dataset's log (refused when a later change edited the same
-/// label of the same image: undo that one first): `{ changes, summary }`.
+/// Undoes change `k` of the loaded dataset's log (`DatasetSource::undo_change`): `{ changes,
+/// summary }`.
 fn undo_change(state: &RefCell<State>, k: usize) -> Result<JsValue, JsError> {
     let state = state.borrow();
     let loaded = state.images()?;
-    let change = {
-        let log = loaded.changes.borrow();
-        let change = log.changes.get(k).ok_or_else(|| JsError::new("no such change"))?.clone();
-        let same = |c: &&LabelChange| c.image == change.image && c.label == change.label;
-        if log.changes[k + 1..].iter().any(|c| same(&c)) {
-            return Err(JsError::new(&format!(
-                "{} of '{}' was changed again since; undo that change first",
-                change.label, change.image
-            )));
-        }
-        change
-    };
-    let back = LabelChange { old: change.new, new: change.old, why: "undone".into(), ..change };
-    loaded.dataset.source_mut()?.apply_changes(&ChangeLog::new(vec![back]))?;
-    loaded.changes.borrow_mut().changes.remove(k);
+    loaded.dataset.source_mut()?.undo_change(k)?;
     changes_reply(loaded)
 }
 
 fn changes_reply(loaded: &LoadedDataset) -> Result<JsValue, JsError> {
-    let changes = to_js(&loaded.changes.borrow().changes)?;
+    let changes = to_js(&loaded.dataset.source()?.changes().changes)?;
     object(&[("changes", changes), ("summary", loaded.dataset.summary()?)])
 }
 
@@ -227,7 +197,6 @@ fn changes_reply(loaded: &LoadedDataset) -> Result<JsValue, JsError> {
 /// `DatasetSource::export_zip`): `Uint8Array`.
 async fn export_dataset(state: &RefCell<State>) -> Result<JsValue, JsError> {
     let loaded = images(state).await?;
-    let log = loaded.changes.borrow().clone();
-    let zip = loaded.dataset.source_mut()?.export_zip(&log)?;
+    let zip = loaded.dataset.source_mut()?.export_zip()?;
     Ok(bytes_js(&zip).into())
 }

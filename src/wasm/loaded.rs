@@ -25,8 +25,6 @@ pub(super) struct LoadedDataset {
     pub(super) file: JsValue,
     /// The file's name, for the report.
     pub(super) name: String,
-    /// The label edits made to it, oldest first (shared by the clones).
-    pub(super) changes: std::rc::Rc<RefCell<crate::data::ChangeLog>>,
 }
 
 /// The current model: its predictor, its file's bytes (with the thresholds in force) and,

@@ -43,8 +43,7 @@ impl Workspace {
             let summary = dataset.summary()?;
             let name = js_sys::Reflect::get(&file, &"name".into()).ok().and_then(|n| n.as_string());
             let name = name.unwrap_or_else(|| "dataset.zip".into());
-            let changes = Rc::default();
-            state.borrow_mut().set_dataset(LoadedDataset { dataset, file, name, changes });
+            state.borrow_mut().set_dataset(LoadedDataset { dataset, file, name });
             Ok(summary)
         })
     }

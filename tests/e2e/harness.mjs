@@ -1,6 +1,7 @@
 // Shared set-up for the browser end-to-end tests: a static server on 127.0.0.1, Debian's
 // Chromium driven by playwright-core, and a watch on everything that must not happen (console
 // errors, uncaught page errors, requests leaving 127.0.0.1).
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -45,6 +46,8 @@ export async function openApp({ webgpu = true, query = "", path = "", camera = f
   if (camera || audio) args.push("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream");
   // The fake microphone plays this file instead of Chromium's beeps.
   if (audio) args.push(`--use-file-for-fake-audio-capture=${audio}`);
+  // Without it, launching waits for a pipe that never opens: say so at once.
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: scripts/test.sh installs Debian's chromium (or set CHROMIUM)`);
   const browser = await chromium.launch({ executablePath: CHROMIUM, ignoreDefaultArgs: true, args });
   const context = await browser.newContext({ acceptDownloads: true, bypassCSP });
   const problems = [];

@@ -119,6 +119,12 @@ test("label errors: the planted mistakes found, accepted, undone, and the datase
       execFileSync(binary, ["train", saved, "-o", model, "--epochs", "1", "--image-size", "8", "--batch-size", "8",
         "--quiet"], { stdio: ["ignore", "ignore", "pipe"] });
       assert.ok(existsSync(model));
+
+      // The next run in the page trains on the edited labels, and its model says so.
+      await page.fill("#opt-epochs", "1");
+      await page.click("#train");
+      await page.waitForSelector("#train-status[data-state=done]", { timeout: 5 * 60_000 });
+      assert.match(await page.textContent("#model-info"), /data with 2 label edits/);
       assert.deepEqual(app.problems, []);
     } finally {
       await app.close();

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 const SAMPLE: &str = "tests/fixtures/smoke_mnist32.zip";
 const DIGIT: &str = "tests/fixtures/digit.png";
 
-fn tagtrain(args: &[&str]) -> Output {
+pub(crate) fn tagtrain(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tagtrain"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -17,21 +17,21 @@ fn tagtrain(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
-fn stdout(o: &Output) -> String {
+pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn temp_dir(name: &str) -> PathBuf {
+pub(crate) fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tagtrain-cli-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
-fn json(o: &Output) -> serde_json::Value {
+pub(crate) fn json(o: &Output) -> serde_json::Value {
     assert!(o.status.success(), "failed: {}", stderr(o));
     serde_json::from_str(&stdout(o)).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
 }

@@ -197,5 +197,31 @@ fn a_change_log_edits_index_csv_and_leaves_every_file_untouched() {
     let log_now =
         String::from_utf8(entry(&std::fs::read(&again).unwrap(), "changes.csv").0).unwrap();
     assert_eq!(log_now, format!("{log}a.png,dog,0,1,by hand\n"));
+
+    // A model trained on the edited data records its three edits; one fine-tuned from it on
+    // the original data says that the data changed.
+    let (first, second) = (dir.join("first.safetensors"), dir.join("second.safetensors"));
+    let train =
+        |data: &std::path::Path, output: &std::path::Path, init: Option<&std::path::Path>| {
+            let mut args = vec!["train", data.to_str().unwrap(), "-o", output.to_str().unwrap()];
+            args.extend(["--epochs", "1", "--image-size", "8", "--batch-size", "2", "--quiet"]);
+            if let Some(init) = init {
+                args.extend(["--init", init.to_str().unwrap()]);
+            }
+            let out = tagtrain(&args);
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        };
+    train(&again, &first, None);
+    train(&data, &second, Some(&first));
+    let metadata = tagtrain::checkpoint::read_metadata(&std::fs::read(&second).unwrap()).unwrap();
+    let (before, after) = (&metadata.lineage[0], metadata.training.as_ref().unwrap());
+    let (before, after) = (before.data.as_ref().unwrap(), after.data.as_ref().unwrap());
+    assert_eq!((before.images, before.label_edits), (3, 3));
+    assert_eq!((after.images, after.label_edits), (3, 0));
+    assert_ne!(before.labels_digest, after.labels_digest);
+    let shown = tagtrain(&["inspect", second.to_str().unwrap()]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains("data with 3 label edit(s)"), "{shown}");
+    assert!(shown.contains("the data changed since the previous run"), "{shown}");
     std::fs::remove_dir_all(&dir).ok();
 }

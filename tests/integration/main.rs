@@ -14,6 +14,8 @@ mod data_ingest;
 mod data_pipeline;
 mod data_properties;
 mod evaluation_views;
+mod edits;
+mod folders;
 mod hostile_models;
 mod label_errors;
 mod lr_find;

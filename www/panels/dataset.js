@@ -108,11 +108,14 @@ export function renderSummary(name, /** @type {DatasetSummary} */ s) {
   const sizes = s.minSide === s.maxSide
     ? `${s.sizes[0]?.width ?? s.minSide}×${s.sizes[0]?.height ?? s.maxSide} px`
     : `sides from ${s.minSide} to ${s.maxSide} px (resized for training)`;
+  const source = s.labelsFrom === "folders"
+    ? "Labels from folder names (no index.csv)."
+    : `${s.sound ? "Clip" : "Image"} paths from column “${s.imageColumn}”.`;
   $("#summary-text").textContent = s.sound
-    ? `${name}: ${soundText(s.sound)}. ${s.labels.length} labels. Clip paths from column “${s.imageColumn}”.`
-    : `${name}: ${s.images} images, ${s.labels.length} labels, ${sizes}. ` +
-      `Image paths from column “${s.imageColumn}”.`;
+    ? `${name}: ${soundText(s.sound)}. ${s.labels.length} labels. ${source}`
+    : `${name}: ${s.images} images, ${s.labels.length} labels, ${sizes}. ${source}`;
   $("#summary").dataset.kind = s.kind; // read by the browser tests
+  $("#summary").dataset.labelsFrom = s.labelsFrom;
   $("#summary-warnings").replaceChildren(...s.warnings.map((w) => el("li", {}, w)));
   const most = Math.max(1, ...s.labels.map((l) => l.positives));
   $("#label-counts tbody").replaceChildren(...s.labels.map((l) =>

@@ -81,7 +81,7 @@ export function showModel(bytes, metadata, origin, { curves = null, review } = {
     (sound ? `, for sound clips (${f32(sound.clipSeconds)} s windows at ${sound.sampleRate} Hz, ` +
       `${sound.melBands} mel bands from ${f32(sound.minHz)} to ${f32(sound.maxHz)} Hz)` : "") + ` (${origin})` +
     (t ? `: ${t.epochsCompleted} epochs on ${t.trainImages} ${sound ? "clips" : "images"}` +
-      (t.finalMap != null ? `, validation mAP ${t.finalMap.toFixed(3)}` : "") : "") + ".";
+      (t.finalMap != null ? `, validation mAP ${t.finalMap.toFixed(3)}` : "") + dataText(metadata) : "") + ".";
   $("#model-info").dataset.labels = JSON.stringify(metadata.labels); // read by the browser tests
   $("#model-info").dataset.kind = sound ? "sounds" : "images";
   // An evaluation of the previous model would now mislead.
@@ -250,4 +250,17 @@ function showEvaluation(/** @type {Review | null} */ review) {
     `(${lastEvaluation.imagesPerSec.toFixed(1)} ${itemsName()}/s) · ${overallMetricsText(m)}`;
   renderLabelMetrics($("#evaluation-table"), m.labels);
   area.hidden = false;
+}
+
+/**
+ * What the last run's data says about the model's lineage: its label edits, and whether its
+ * labelled images differ from those of the run it continued.
+ * @param {ModelMetadata} metadata
+ */
+function dataText(metadata) {
+  const data = metadata.training?.data;
+  if (!data) return "";
+  const before = metadata.lineage?.at(-1)?.data;
+  return (data.labelEdits ? `, data with ${data.labelEdits} label edit${data.labelEdits > 1 ? "s" : ""}` : "") +
+    (before && before.labelsDigest !== data.labelsDigest ? ", the data changed since the run it continued" : "");
 }

@@ -24,11 +24,13 @@ use std::hash::Hash;
 use crate::error::{Error, ErrorKind, ProblemList, Result};
 use crate::limits::Limits;
 
+mod grow;
 mod rewrite;
 mod rows;
 mod text;
 
-pub(crate) use rewrite::with_label_values;
+pub(crate) use grow::new_label_problem;
+pub(crate) use rewrite::{AddedRow, with_label_values};
 
 use text::{check_columns, decode_text, detect_delimiter};
 

@@ -7,12 +7,28 @@ use crate::error::{Error, Result};
 
 use super::text::{decode_text, detect_delimiter};
 
-/// `bytes` (an `index.csv`) with each `(line, label, value)` of `edits` set: the cell of the
-/// label's column on that line (1-based, the header is line 1) becomes `0` or `1`.
+/// A row `index.csv` gains: its image as the file column names it, and its value of each label.
+pub(crate) struct AddedRow<'a> {
+    /// The image, relative to `index.csv`'s folder.
+    pub(crate) image: &'a str,
+    /// `(label, 0/1)` for every label, added ones included.
+    pub(crate) values: Vec<(&'a str, u8)>,
+}
+
+/// `bytes` (an `index.csv`) with `added_labels` as new columns at the end (`0` on every line),
+/// then each `(line, label, value)` of `edits` set: the cell of the label's column on that line
+/// (1-based, the header is line 1) becomes `0` or `1`; then the `added_rows` at the end, with
+/// the file column and every label filled, `split` (when there is one) `train`, and other
+/// columns (notes, `group`: a group of its own) empty.
 ///
 /// # Errors
 /// [`crate::ErrorKind::Csv`] when a line or label column named by `edits` is not in the file.
-pub(crate) fn with_label_values(bytes: &[u8], edits: &[(u64, &str, u8)]) -> Result<Vec<u8>> {
+pub(crate) fn with_label_values(
+    bytes: &[u8],
+    edits: &[(u64, &str, u8)],
+    added_labels: &[&str],
+    added_rows: &[AddedRow<'_>],
+) -> Result<Vec<u8>> {
     let decoded = decode_text(bytes, &mut Vec::new());
     let text = decoded.as_bytes();
     let delimiter = detect_delimiter(text.split(|b| *b == b'\n').next().unwrap_or_default());
@@ -40,7 +56,16 @@ pub(crate) fn with_label_values(bytes: &[u8], edits: &[(u64, &str, u8)]) -> Resu
         let mut fields: Vec<Vec<u8>> = record.iter().map(<[u8]>::to_vec).collect();
         if header.is_empty() {
             header = fields.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect();
+            if !added_labels.is_empty() {
+                // The new columns go after every column of the header.
+                fields.extend(added_labels.iter().map(|l| l.as_bytes().to_vec()));
+                header.extend(added_labels.iter().map(|l| l.to_string()));
+            }
         } else {
+            if !added_labels.is_empty() {
+                fields.resize(header.len() - added_labels.len(), Vec::new());
+                fields.extend(added_labels.iter().map(|_| b"0".to_vec()));
+            }
             for (k, &(at, label, value)) in edits.iter().enumerate() {
                 if at != line {
                     continue;
@@ -60,7 +85,49 @@ pub(crate) fn with_label_values(bytes: &[u8], edits: &[(u64, &str, u8)]) -> Resu
     if let Some(k) = applied.iter().position(|done| !done) {
         return Err(Error::csv(edits[k].0, None, "no such row in the file"));
     }
+    for row in added_rows {
+        let mut fields: Vec<&[u8]> = vec![b""; header.len()];
+        let file_column = header
+            .iter()
+            .position(|h| super::FILE_COLUMNS.iter().any(|c| h.eq_ignore_ascii_case(c)))
+            .unwrap_or(0);
+        fields[file_column] = row.image.as_bytes();
+        // An added image trains (an empty `split` cell is not a split).
+        if let Some(split) = header.iter().position(|h| h.eq_ignore_ascii_case("split")) {
+            fields[split] = b"train";
+        }
+        for &(label, value) in &row.values {
+            if let Some(column) = header.iter().position(|h| h == label) {
+                fields[column] = if value == 1 { b"1" } else { b"0" };
+            }
+        }
+        writer.write_record(&fields).map_err(|e| Error::csv(0, None, e.to_string()))?;
+    }
     writer.into_inner().map_err(|e| Error::csv(0, None, e.to_string()))
+}
+
+impl super::IndexCsv {
+    /// This index as a new `index.csv`: the file column (`image`), then one 0/1 column per
+    /// label, a row per image with its current values, `\n` line ends; names that need quoting
+    /// (a comma, a quote, a line break) are quoted. The way a dataset whose labels came from
+    /// its folders gets an `index.csv`.
+    ///
+    /// # Errors
+    /// Never in practice (the writer writes to memory); a CSV error otherwise.
+    pub(crate) fn to_csv(&self) -> Result<Vec<u8>> {
+        let mut writer = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(Vec::new());
+        let failed = |e: csv::Error| Error::csv(0, None, e.to_string());
+        let header = std::iter::once(self.image_column.as_str())
+            .chain(self.labels.iter().map(String::as_str));
+        writer.write_record(header).map_err(failed)?;
+        for row in self.rows() {
+            let values = row.labels.iter().map(|&v| if v == 1 { "1" } else { "0" });
+            writer.write_record(std::iter::once(row.image).chain(values)).map_err(failed)?;
+        }
+        writer.into_inner().map_err(|e| Error::csv(0, None, e.to_string()))
+    }
 }
 
 #[cfg(test)]
@@ -73,8 +140,8 @@ mod tests {
         // The lines as the parser numbers its rows (what a dataset's rows carry).
         let index = super::super::IndexCsv::parse(file.as_bytes()).unwrap();
         let (a, b) = (index.row(0).line, index.row(1).line);
-        let out =
-            with_label_values(file.as_bytes(), &[(a, "dog", 1), (b, "cat", 1), (a, "cat", 0)]);
+        let edits = [(a, "dog", 1), (b, "cat", 1), (a, "cat", 0)];
+        let out = with_label_values(file.as_bytes(), &edits, &[], &[]);
         let out = out.unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
@@ -83,11 +150,33 @@ mod tests {
     }
 
     #[test]
+    fn added_labels_and_rows_go_at_the_end() {
+        let file = "image,cat,split\na.png,1,train\nb.png,0\n";
+        let added = [AddedRow { image: "new.jpg", values: vec![("cat", 0), ("bird", 1)] }];
+        let out = with_label_values(file.as_bytes(), &[(3, "bird", 1)], &["bird"], &added);
+        assert_eq!(
+            String::from_utf8(out.unwrap()).unwrap(),
+            "image,cat,split,bird\na.png,1,train,0\nb.png,0,,1\nnew.jpg,0,train,1\n"
+        );
+    }
+
+    #[test]
+    fn an_index_written_anew_reads_back_the_same() {
+        let file = "image,cat,\"dog, big\"\na.png,1,0\nb c.png,0,1\n";
+        let index = super::super::IndexCsv::parse(file.as_bytes()).unwrap();
+        let written = index.to_csv().unwrap();
+        assert_eq!(String::from_utf8(written.clone()).unwrap(), file);
+        let again = super::super::IndexCsv::parse(&written).unwrap();
+        assert_eq!(again.labels, index.labels);
+        assert_eq!(again.targets(), index.targets());
+    }
+
+    #[test]
     fn a_line_or_label_not_in_the_file_is_refused() {
         let file = b"image,cat\na.png,1\n";
-        let error = with_label_values(file, &[(2, "dog", 1)]).unwrap_err().to_string();
+        let error = with_label_values(file, &[(2, "dog", 1)], &[], &[]).unwrap_err().to_string();
         assert!(error.contains("there is no label column 'dog'"), "{error}");
-        let error = with_label_values(file, &[(5, "cat", 1)]).unwrap_err().to_string();
+        let error = with_label_values(file, &[(5, "cat", 1)], &[], &[]).unwrap_err().to_string();
         assert!(error.starts_with("index.csv line 5: no such row"), "{error}");
     }
 }

@@ -7,6 +7,39 @@ use super::super::archive::normalised_components;
 use super::{IndexCsv, IndexRow, offset, text};
 
 impl IndexCsv {
+    /// An index made from a listing rather than a file (the folder-per-label layout,
+    /// `data/folders.rs`): the file column is called `image`, each row's path is its zip entry
+    /// and `targets` holds `paths.len() × labels.len()` 0/1 values, row-major. Its rows have
+    /// no line (0), no split and no group.
+    pub(in crate::data) fn from_listing(
+        labels: Vec<String>,
+        paths: &[String],
+        targets: Vec<u8>,
+    ) -> Self {
+        debug_assert_eq!(targets.len(), paths.len() * labels.len());
+        let mut images = Vec::with_capacity(paths.iter().map(String::len).sum());
+        let mut image_ends = Vec::with_capacity(paths.len());
+        for path in paths {
+            images.extend_from_slice(path.as_bytes());
+            image_ends.push(offset(images.len()));
+        }
+        Self {
+            image_column: "image".into(),
+            labels,
+            warnings: Vec::new(),
+            problems: Vec::new(),
+            has_split: false,
+            group_column: None,
+            group_count: 0,
+            images,
+            image_ends,
+            lines: vec![0; paths.len()],
+            targets,
+            splits: Vec::new(),
+            groups: Vec::new(),
+        }
+    }
+
     /// Number of usable rows.
     pub fn len(&self) -> usize {
         self.lines.len()

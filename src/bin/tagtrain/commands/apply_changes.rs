@@ -31,7 +31,7 @@ fn apply_changes(args: &Args) -> anyhow::Result<()> {
     let mut source = open_dataset(data)?;
     let zip = source
         .apply_changes(&log)
-        .and_then(|()| source.export_zip(&log))
+        .and_then(|()| source.export_zip())
         .with_context(|| format!("{changes} cannot be applied to {data}"))?;
     std::fs::write(output, zip).with_context(|| format!("cannot write {output}"))?;
     eprintln!("wrote {output}: {} label(s) changed", log.changes.len());

@@ -1,9 +1,9 @@
 //! `tagtrain inspect`: what a dataset zip or a model file holds, or why it cannot be used.
 
 use anyhow::Context;
-use tagtrain::data::SoundProfile;
 use tagtrain::data::audio::SoundSettings;
-use tagtrain::{DatasetSummary, ModelMetadata, checkpoint};
+use tagtrain::data::{LabelSource, SoundProfile};
+use tagtrain::{DatasetSummary, ModelMetadata, TrainingSummary, checkpoint};
 
 use super::{JSON, dataset_from_bytes, print_json, read};
 use crate::args::{Args, Command};
@@ -50,12 +50,17 @@ fn inspect(args: &Args) -> anyhow::Result<()> {
 
 /// The dataset summary as text: size, labels, recommendation, warnings.
 fn print_dataset(path: &str, summary: &DatasetSummary) -> anyhow::Result<()> {
+    let source = match summary.profile.labels_from {
+        LabelSource::IndexCsv => {
+            format!("file paths from column '{}'", summary.profile.image_column)
+        }
+        LabelSource::Folders => "labels from folder names, no index.csv".to_string(),
+    };
     println!(
-        "{path}: {} {}, {} labels (file paths from column '{}')",
+        "{path}: {} {}, {} labels ({source})",
         summary.profile.images,
         if summary.profile.sound.is_some() { "sound clips" } else { "images" },
         summary.profile.labels.len(),
-        summary.profile.image_column
     );
     match &summary.profile.sound {
         Some(sound) => print_sound(sound),
@@ -133,9 +138,10 @@ fn print_model(path: &str, metadata: &ModelMetadata) -> anyhow::Result<()> {
     for (label, t) in metadata.labels.iter().zip(&metadata.thresholds) {
         println!("  {label:<28} threshold {t:.3}");
     }
-    for (i, run) in metadata.lineage.iter().chain(&metadata.training).enumerate() {
+    let runs: Vec<&TrainingSummary> = metadata.lineage.iter().chain(&metadata.training).collect();
+    for (i, run) in runs.iter().enumerate() {
         println!(
-            "run {}: {} ({} labels), {} epochs ({} steps) on {} images, {}{}",
+            "run {}: {} ({} labels), {} epochs ({} steps) on {} images, {}{}{}",
             i + 1,
             run.init,
             run.labels.len(),
@@ -143,8 +149,27 @@ fn print_model(path: &str, metadata: &ModelMetadata) -> anyhow::Result<()> {
             run.steps,
             run.train_images,
             run.backend,
-            run.final_map.map(|m| format!(", validation mAP {m:.4}")).unwrap_or_default()
+            run.final_map.map(|m| format!(", validation mAP {m:.4}")).unwrap_or_default(),
+            data_text(i.checked_sub(1).map(|k| runs[k]), run)
         );
     }
     Ok(())
+}
+
+/// What a run's data says in its line: its label edits, and whether its labelled images
+/// differ from the previous run's.
+fn data_text(previous: Option<&TrainingSummary>, run: &TrainingSummary) -> String {
+    let Some(data) = &run.data else { return String::new() };
+    let edits = match data.label_edits {
+        0 => String::new(),
+        n => format!("; data with {n} label edit(s)"),
+    };
+    let changed = match previous.and_then(|p| p.data.as_ref()) {
+        Some(before) if before.labels_digest != data.labels_digest => {
+            "; the data changed since the previous run"
+        }
+        Some(_) => "; the same data as the previous run",
+        None => "",
+    };
+    format!("{edits}{changed}")
 }

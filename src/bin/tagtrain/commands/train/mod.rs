@@ -22,7 +22,7 @@ use run::{find_learning_rate, print_review, remove_run_file, run_to_end};
 pub(super) const COMMAND: Command = Command {
     name: "train",
     operands: "DATA.zip",
-    about: "trains a ResNetV2 on a dataset zip (index.csv + images) and writes the model file",
+    about: "trains a ResNetV2 on a dataset zip (index.csv or label folders), writes the model file",
     flags: FLAGS,
     run: train,
 };

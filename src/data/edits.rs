@@ -1,0 +1,246 @@
+//! Editing a dataset where it is used (the page's labelling grid, its label-error gallery, a
+//! change log given to the CLI): a label of an image set, a label column added, an image added
+//! (a webcam frame), each logged ([`ChangeLog`]) and each undone in any order that leaves the
+//! log consistent. Decoding, the summary, training and the export see the edited data.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+
+use super::archive::normalise;
+use super::changes::{ChangeKind, ChangeLog, LabelChange};
+use super::image::header;
+use super::index::new_label_problem;
+use super::source::DatasetSource;
+use super::summary::MediaKind;
+
+impl DatasetSource {
+    /// Applies the changes of `log` in order, and adds them to this source's change log
+    /// ([`DatasetSource::changes`]): what decoding, the summary and the export use from now on.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Changes`] at the first change that does not fit: an image or label
+    /// the dataset lacks, an old value that is not the current one (a log of another version
+    /// of the data), a label that cannot be added (its name, or one too many), an image added
+    /// that is not in the zip, is listed already, or is not an image. Nothing is changed then.
+    pub fn apply_changes(&mut self, log: &ChangeLog) -> Result<()> {
+        let mut index = self.index.clone();
+        let (mut entries, mut headers) = (self.entries.clone(), self.headers.clone());
+        let mut rows: HashMap<String, usize> =
+            index.rows().enumerate().map(|(i, row)| (normalise(row.image), i)).collect();
+        let folder = self.index_folder();
+        for (k, change) in log.changes.iter().enumerate() {
+            let line = log.line(k);
+            let refused = |why: String| Error::changes(line, why);
+            match change.kind() {
+                ChangeKind::Cell => {
+                    let row = *rows.get(&normalise(&change.image)).ok_or_else(|| {
+                        refused(format!("'{}' is not a row of index.csv", change.image))
+                    })?;
+                    let label =
+                        index.labels.iter().position(|l| *l == change.label).ok_or_else(|| {
+                            refused(format!(
+                                "'{}' is not a label of index.csv ({})",
+                                change.label,
+                                index.labels.join(", ")
+                            ))
+                        })?;
+                    let now = index.row(row).labels[label];
+                    if now != change.old {
+                        return Err(refused(format!(
+                            "'{}' has {} = {now}, not {} as the change says; the log was \
+                             written for another version of this dataset",
+                            change.image, change.label, change.old
+                        )));
+                    }
+                    index.set_target(row, label, change.new);
+                }
+                ChangeKind::LabelAdded => {
+                    if let Some(problem) = new_label_problem(&change.label, &index.labels) {
+                        return Err(refused(format!(
+                            "label '{}' cannot be added: {problem}",
+                            change.label
+                        )));
+                    }
+                    self.limits.check_columns(line, index.labels.len() as u64 + 2)?;
+                    index.push_label(&change.label);
+                }
+                ChangeKind::ImageAdded => {
+                    let key = normalise(&change.image);
+                    if rows.contains_key(&key) {
+                        return Err(refused(format!("'{}' is listed already", change.image)));
+                    }
+                    let path = normalise(&format!("{folder}{}", change.image));
+                    let bytes = self.added_file(&path).ok_or_else(|| {
+                        refused(format!(
+                            "'{path}' is not in the zip; an image is added with its file"
+                        ))
+                    })??;
+                    if self.kind() == MediaKind::Sounds {
+                        return Err(refused(format!(
+                            "'{path}' is an image, and this dataset holds sound clips"
+                        )));
+                    }
+                    let found = header(&path, &bytes, &self.limits)
+                        .map_err(|e| refused(format!("'{path}' cannot be added: {e}")))?;
+                    rows.insert(key, index.len());
+                    index.push_row(&change.image);
+                    entries.push(path);
+                    headers.push(found);
+                }
+            }
+        }
+        (self.index, self.entries, self.headers) = (index, entries, headers);
+        self.changes.changes.extend(log.changes.iter().cloned());
+        Ok(())
+    }
+
+    /// Sets label `label` of image `index` to `value` (0 or 1), logging the edit with `why`.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Misuse`] for a label the dataset lacks, an image past its rows, a
+    /// value other than 0 or 1, or the value the image already has; nothing is logged then.
+    pub fn set_label(&mut self, index: usize, label: &str, value: u8, why: &str) -> Result<()> {
+        let column = self
+            .labels()
+            .iter()
+            .position(|l| l == label)
+            .ok_or_else(|| Error::no_such_label("dataset", label, self.labels()))?;
+        let image = self.image_name(index).ok_or_else(|| {
+            Error::misuse(format!("the dataset has no image {index} ({} images)", self.len()))
+        })?;
+        if value > 1 {
+            return Err(Error::misuse(format!("a label is 0 or 1, not {value}")));
+        }
+        let old = self.index.targets()[index * self.labels().len() + column];
+        if old == value {
+            return Err(Error::misuse(format!("'{image}' already has {label} = {value}")));
+        }
+        let change = LabelChange {
+            image: image.into(),
+            label: label.into(),
+            old,
+            new: value,
+            why: why.into(),
+        };
+        self.apply_changes(&ChangeLog::new(vec![change]))
+    }
+
+    /// Adds label `name` (0 for every image), logged with `why`.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Changes`] saying why the name cannot be a label (blank, too long,
+    /// `image`, the name of a label already there, …) or that the dataset has as many labels as
+    /// a dataset may.
+    pub fn add_label(&mut self, name: &str, why: &str) -> Result<()> {
+        self.apply_changes(&ChangeLog::new(vec![LabelChange::label_added(name, why)]))
+    }
+
+    /// Adds an image file to the dataset, with no label yet: `bytes` (kept as they are, and
+    /// written as they are by the export) at `name` beside `index.csv`, logged with `why`.
+    /// Resolves to the new image's index.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Changes`] for a name the zip (or an earlier addition) holds already,
+    /// bytes that are not an image the decoder reads, or a dataset of sound clips.
+    pub fn add_image(&mut self, name: &str, bytes: Vec<u8>, why: &str) -> Result<usize> {
+        let path = normalise(&format!("{}{name}", self.index_folder()));
+        let taken = self.added_files.contains_key(&path)
+            || self.archive.as_ref().is_some_and(|a| a.contains(&path));
+        if taken || path.is_empty() {
+            return Err(Error::changes(0, format!("'{path}' is in the dataset's zip already")));
+        }
+        self.added_files.insert(path.clone(), bytes);
+        let added = self.apply_changes(&ChangeLog::new(vec![LabelChange::image_added(name, why)]));
+        if let Err(e) = added {
+            self.added_files.remove(&path);
+            return Err(e);
+        }
+        Ok(self.len() - 1)
+    }
+
+    /// Undoes change `k` of the log: a label gets its old value back, an added label or image
+    /// goes, and the change leaves the log.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Misuse`] for a change the log lacks, or one that a later change
+    /// builds on (the same label of the same image edited again, or a label or image added and
+    /// then edited): undo the later change first.
+    pub fn undo_change(&mut self, k: usize) -> Result<()> {
+        let log = &self.changes.changes;
+        let change = log.get(k).ok_or_else(|| {
+            Error::misuse(format!("there is no change {k} ({} in the log)", log.len()))
+        })?;
+        let later = |c: &LabelChange| match change.kind() {
+            ChangeKind::Cell => c.image == change.image && c.label == change.label,
+            ChangeKind::LabelAdded => c.label == change.label,
+            ChangeKind::ImageAdded => normalise(&c.image) == normalise(&change.image),
+        };
+        if let Some(after) = log[k + 1..].iter().find(|c| later(c)) {
+            let what = match after.kind() {
+                ChangeKind::Cell => format!("{} of '{}'", after.label, after.image),
+                ChangeKind::LabelAdded => format!("label '{}'", after.label),
+                ChangeKind::ImageAdded => format!("image '{}'", after.image),
+            };
+            return Err(Error::misuse(format!(
+                "{what} was changed since, building on this change; undo that change first"
+            )));
+        }
+        let change = change.clone();
+        match change.kind() {
+            ChangeKind::Cell => {
+                let row = (0..self.len()).find(|&i| self.image_name(i) == Some(&change.image));
+                let label = self.labels().iter().position(|l| *l == change.label);
+                if let (Some(row), Some(label)) = (row, label) {
+                    self.index.set_target(row, label, change.old);
+                }
+            }
+            ChangeKind::LabelAdded => {
+                // Nothing added later: it is still the last column, every value 0.
+                if self.labels().last() == Some(&change.label) {
+                    self.index.pop_label();
+                }
+            }
+            ChangeKind::ImageAdded => {
+                let key = normalise(&change.image);
+                let row = (0..self.len())
+                    .find(|&i| self.image_name(i).map(normalise) == Some(key.clone()));
+                if let Some(row) = row {
+                    self.index.remove_row(row);
+                    let path = self.entries.remove(row);
+                    self.headers.remove(row);
+                    self.added_files.remove(&path);
+                }
+            }
+        }
+        self.changes.changes.remove(k);
+        Ok(())
+    }
+
+    /// The label edits made since the zip was opened, oldest first.
+    pub fn changes(&self) -> &ChangeLog {
+        &self.changes
+    }
+
+    /// The label edits its data carries: those its zip's `changes.csv` logs, and those made
+    /// since it was opened.
+    pub fn label_edits(&self) -> usize {
+        self.earlier_edits + self.changes.changes.len()
+    }
+
+    /// The folder `index.csv` lies in, as a prefix (`data/`, or empty at the top level or
+    /// without one): where added images go, and what their names are relative to.
+    fn index_folder(&self) -> String {
+        let path = self.index_path.as_deref().unwrap_or_default();
+        path.rsplit_once('/').map(|(dir, _)| format!("{dir}/")).unwrap_or_default()
+    }
+
+    /// The bytes of file `path`: an added one, or the zip's (`None` when neither holds it).
+    fn added_file(&mut self, path: &str) -> Option<Result<Vec<u8>>> {
+        if let Some(bytes) = self.added_files.get(path) {
+            return Some(Ok(bytes.clone()));
+        }
+        let archive = self.archive.as_mut()?;
+        archive.contains(path).then(|| archive.read(path, u64::MAX))
+    }
+}

@@ -1,0 +1,124 @@
+//! Building a dataset where it is used (issue #34): labels added, images added (a webcam frame
+//! as JPEG bytes), labels set and undone; the edited data decodes and exports as a zip whose
+//! `index.csv` has the new columns and rows, whose other files are untouched, and which the
+//! library reads back with the same labels; a change log adding them applies to the original.
+
+use std::io::{Cursor, Read};
+
+use tagtrain::data::{ChangeKind, ChangeLog};
+use tagtrain::{DatasetSource, Limits, ResizePolicy};
+
+use crate::common::{solid_png, zip_of};
+
+/// `data/index.csv` (a zip made by compressing `data/`) with a `split` column and a note
+/// column, and two images.
+fn dataset_zip() -> Vec<u8> {
+    zip_of(&[
+        ("data/index.csv", b"image,cat,split,note\na.png,1,train,first\nb.png,0,valid,\n".to_vec()),
+        ("data/a.png", solid_png(8, 8, [200, 30, 30])),
+        ("data/b.png", solid_png(8, 8, [30, 30, 200])),
+    ])
+}
+
+/// A 12×10 JPEG, as the page encodes a webcam frame.
+fn jpeg() -> Vec<u8> {
+    let frame = image::RgbImage::from_fn(12, 10, |x, y| image::Rgb([x as u8 * 20, y as u8 * 20, 90]));
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90).encode_image(&frame).unwrap();
+    bytes
+}
+
+fn entry(zip: &[u8], name: &str) -> Vec<u8> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(zip)).unwrap();
+    let mut bytes = Vec::new();
+    archive.by_name(name).unwrap().read_to_end(&mut bytes).unwrap();
+    bytes
+}
+
+#[test]
+fn labels_and_images_added_are_decoded_exported_and_read_back() {
+    let mut source = DatasetSource::from_zip(dataset_zip(), &Limits::default()).unwrap();
+    source.add_label("bird", "label added").unwrap();
+    assert_eq!(source.labels(), ["cat", "bird"]);
+    assert_eq!(source.targets(), [1, 0, 0, 0]);
+    let frame = jpeg();
+    let new = source.add_image("captured/frame-1.jpg", frame.clone(), "webcam frame").unwrap();
+    assert_eq!((new, source.len()), (2, 3));
+    assert_eq!(source.entries()[2], "data/captured/frame-1.jpg");
+    source.set_label(new, "bird", 1, "labelled by hand").unwrap();
+    source.set_label(1, "bird", 1, "labelled by hand").unwrap();
+    assert_eq!(source.targets(), [1, 0, 0, 1, 0, 1]);
+    let kinds: Vec<ChangeKind> = source.changes().changes.iter().map(|c| c.kind()).collect();
+    assert_eq!(kinds, [ChangeKind::LabelAdded, ChangeKind::ImageAdded, ChangeKind::Cell, ChangeKind::Cell]);
+
+    // What cannot be added is refused in words, and nothing changes.
+    for (name, expected) in [("Cat", "has a label 'cat' already"), ("image", "file column"), ("", "needs a name")] {
+        let error = source.add_label(name, "x").unwrap_err().to_string();
+        assert!(error.contains(expected), "{name:?}: {error}");
+    }
+    let error = source.add_image("a.png", frame.clone(), "x").unwrap_err().to_string();
+    assert!(error.contains("'data/a.png' is in the dataset's zip already"), "{error}");
+    let error = source.add_image("captured/bad.jpg", b"not a jpeg".to_vec(), "x").unwrap_err();
+    assert!(error.to_string().contains("'data/captured/bad.jpg' cannot be added"), "{error}");
+    assert_eq!((source.len(), source.changes().changes.len()), (3, 4));
+
+    // Decoding sees the frame.
+    let dataset = source.decode(8, ResizePolicy::Stretch, |_, _| {}).unwrap();
+    assert_eq!((dataset.len(), dataset.labels.len(), dataset.label_edits), (3, 2, 4));
+    let frame_pixels = &dataset.pixels[2 * 8 * 8 * 3..3 * 8 * 8 * 3];
+    assert!(frame_pixels.iter().any(|&v| v > 0), "the frame decoded");
+
+    // The export: the new column and row, the frame's bytes as captured, the log.
+    let exported = source.export_zip().unwrap();
+    let index = String::from_utf8(entry(&exported, "data/index.csv")).unwrap();
+    assert_eq!(
+        index,
+        "image,cat,split,note,bird\na.png,1,train,first,0\nb.png,0,valid,,1\ncaptured/frame-1.jpg,0,train,,1\n"
+    );
+    assert_eq!(entry(&exported, "data/captured/frame-1.jpg"), frame);
+    assert_eq!(entry(&exported, "data/a.png"), entry(&dataset_zip(), "data/a.png"));
+    let log = ChangeLog::parse(&entry(&exported, "data/changes.csv")).unwrap();
+    assert_eq!(log.changes, source.changes().changes);
+    let again = DatasetSource::from_zip(exported.clone(), &Limits::default()).unwrap();
+    assert_eq!(again.labels(), source.labels());
+    assert_eq!(again.targets(), source.targets());
+    assert_eq!(again.entries(), source.entries());
+    assert_eq!(again.label_edits(), 4, "the exported log counts");
+
+    // The log applies to the original zip once the frame is in it (the CLI's apply-changes).
+    let mut files: Vec<(&str, Vec<u8>)> = vec![
+        ("data/index.csv", entry(&dataset_zip(), "data/index.csv")),
+        ("data/a.png", entry(&dataset_zip(), "data/a.png")),
+        ("data/b.png", entry(&dataset_zip(), "data/b.png")),
+    ];
+    let mut without = DatasetSource::from_zip(zip_of(&files), &Limits::default()).unwrap();
+    let error = without.apply_changes(&log).unwrap_err().to_string();
+    assert!(error.starts_with("changes.csv line 3: 'data/captured/frame-1.jpg' is not in the zip"), "{error}");
+    assert_eq!((without.len(), without.labels().len()), (2, 1), "nothing changed");
+    files.push(("data/captured/frame-1.jpg", frame));
+    let mut with = DatasetSource::from_zip(zip_of(&files), &Limits::default()).unwrap();
+    with.apply_changes(&log).unwrap();
+    assert_eq!(with.targets(), source.targets());
+}
+
+#[test]
+fn additions_are_undone_only_after_what_builds_on_them() {
+    let mut source = DatasetSource::from_zip(dataset_zip(), &Limits::default()).unwrap();
+    source.add_label("bird", "label added").unwrap();
+    let new = source.add_image("captured/1.jpg", jpeg(), "webcam frame").unwrap();
+    source.set_label(new, "bird", 1, "by hand").unwrap();
+    for k in [0, 1] {
+        let error = source.undo_change(k).unwrap_err().to_string();
+        assert!(error.contains("was changed since, building on this change; undo that change first"), "{error}");
+    }
+    source.undo_change(2).unwrap();
+    source.undo_change(1).unwrap();
+    assert_eq!(source.len(), 2);
+    source.undo_change(0).unwrap();
+    assert_eq!(source.labels(), ["cat"]);
+    assert_eq!(source.targets(), [1, 0]);
+    assert!(source.changes().changes.is_empty());
+    // The name is free again.
+    source.add_image("captured/1.jpg", jpeg(), "webcam frame").unwrap();
+    assert_eq!(source.len(), 3);
+}
