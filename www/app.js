@@ -14,7 +14,10 @@ import { initGalleryPanel } from "./panels/gallery.js";
 import { initReviewPanel } from "./panels/review.js";
 import { initLibraryPanel } from "./panels/library.js";
 import { initBackendCheck, offerBackendCheck } from "./panels/backend_check.js";
-import { initCleaningPanel, resetCleaning } from "./panels/cleaning.js";
+import { initCleaningPanel, resetCleaning, showChanges } from "./panels/cleaning.js";
+import { initLabelling } from "./panels/labelling.js";
+import { initSession, newDataset, reapplyEdits } from "./panels/session.js";
+import { labelsChanged } from "./panels/dataset.js";
 import { initOffline } from "./offline.js";
 
 /** @typedef {import("./protocol.js").BackendInfo} BackendInfo */
@@ -65,7 +68,8 @@ async function restoreAfterCrash(/** @type {import("./client.js").Crash} */ cras
   const restored = [];
   try {
     if (state.datasetFile) {
-      await client.request(Request.LOAD_DATASET, { file: state.datasetFile });
+      await client.request(Request.LOAD_DATASET, { file: state.datasetFile, newLabels: state.datasetNewLabels });
+      await reapplyEdits();
       restored.push("the dataset");
     }
     if (state.modelFile) {
@@ -107,6 +111,7 @@ initLrFinder(client);
 const dataset = initDatasetPanel(client, {
   onSummary: (summary) => {
     resetCleaning();
+    newDataset();
     showSoundSettings(summary.sound);
     applyRecommendation(summary.recommended);
     // The model's review may have been of the previous dataset's images.
@@ -115,6 +120,15 @@ const dataset = initDatasetPanel(client, {
   onLabelsChosen: () => updateMemoryPlan(),
 });
 initGalleryPanel(client, { onOpenImage: (index) => reviewPanel.openImage(index) });
+initLabelling(client);
+initSession(client, {
+  loadDataset: dataset.loadDataset,
+  onRestored: async (reply) => {
+    labelsChanged(reply.summary);
+    await showChanges(reply);
+    document.dispatchEvent(new Event("dataset-edited"));
+  },
+});
 const library = initLibraryPanel(client, {
   onOpen: (bytes, metadata, origin) => showModel(bytes, metadata, origin),
 });

@@ -16,7 +16,11 @@
 export const Request = Object.freeze({
   /** {@link InitArgs} → {@link BackendInfo} */
   INIT: "init",
-  /** `{ file }` (a dataset zip) → {@link DatasetSummary} */
+  /**
+   * `{ file, newLabels? }` (a dataset zip, labels to add) → {@link DatasetSummary}, or
+   * `{ unlabelled }` for a zip of images with no labels when `newLabels` is empty (the page
+   * asks for label names and loads it again with them)
+   */
   LOAD_DATASET: "load-dataset",
   /** {@link TrainArgs} → {@link TrainResult}, with decoding, started and step progress */
   TRAIN: "train",
@@ -104,6 +108,25 @@ export const Request = Object.freeze({
    * edited and `changes.csv` beside it
    */
   EXPORT_DATASET: "export-dataset",
+  /**
+   * `{ edits: [{ index, label, value }], why }` → {@link ChangesReply} with `changed`: several
+   * labels set at once (the labelling grid's selection); values already set are left
+   */
+  EDIT_LABELS: "edit-labels",
+  /** `{ name }` → {@link ChangesReply}: a label added to the loaded dataset, 0 on every image */
+  ADD_LABEL: "add-label",
+  /**
+   * `{ rgba, width, height, labels }` (a webcam frame) → {@link FrameReply}: added as a JPEG
+   * image with those labels
+   */
+  ADD_FRAME: "add-frame",
+  /** no arguments → `Uint8Array`: the loaded dataset's change log as `changes.csv` */
+  CHANGES_CSV: "changes-csv",
+  /**
+   * `{ csv, files: [{ path, bytes }] }` → {@link ChangesReply}: a kept session's edits made
+   * again on the loaded dataset (the same zip), with the files it added
+   */
+  RESTORE_CHANGES: "restore-changes",
 });
 
 /** Reply types, worker → page. */
@@ -146,7 +169,7 @@ export const Progress = Object.freeze({
 /**
  * @typedef {{
  *   "init": [InitArgs, BackendInfo],
- *   "load-dataset": [{ file: File }, DatasetSummary],
+ *   "load-dataset": [{ file: File, newLabels?: string[] }, DatasetSummary | { unlabelled: number }],
  *   "train": [TrainArgs, TrainResult],
  *   "resume": [RunFileArgs, TrainResult],
  *   "run-info": [RunFileArgs, SavedRunInfo],
@@ -172,6 +195,11 @@ export const Progress = Object.freeze({
  *   "edit-label": [{ index: number, label: string, value: number, why: string }, ChangesReply],
  *   "undo-change": [{ k: number }, ChangesReply],
  *   "export-dataset": [{}, Uint8Array],
+ *   "edit-labels": [{ edits: { index: number, label: string, value: number }[], why: string }, ChangesReply & { changed: number }],
+ *   "add-label": [{ name: string }, ChangesReply],
+ *   "add-frame": [{ rgba: Uint8Array, width: number, height: number, labels: string[] }, FrameReply],
+ *   "changes-csv": [{}, Uint8Array],
+ *   "restore-changes": [{ csv: Uint8Array, files: { path: string, bytes: Uint8Array }[] }, ChangesReply],
  * }} Requests
  */
 
@@ -262,6 +290,15 @@ export const Progress = Object.freeze({
  * @typedef {object} ChangesReply
  * @property {LabelChange[]} changes  The loaded dataset's change log, oldest first.
  * @property {DatasetSummary} summary  Its summary with the edited labels.
+ */
+
+/**
+ * @typedef {object} FrameReply
+ * @property {LabelChange[]} changes
+ * @property {DatasetSummary} summary
+ * @property {number} index  The new image's index in the dataset.
+ * @property {string} path  Its path in the zip.
+ * @property {Uint8Array} bytes  The JPEG, for the page to keep with the session's edits.
  */
 
 /**

@@ -12,6 +12,7 @@
  * @property {string} datasetName  Its file name.
  * @property {"images" | "sounds"} datasetKind  What its files are.
  * @property {File | null} datasetFile  That zip, to load again into a restarted worker.
+ * @property {string[]} datasetNewLabels  The labels it was opened with (its images came without).
  * @property {boolean} training  A training run is in flight.
  * @property {boolean} evaluating  An evaluation is in flight.
  * @property {ModelMetadata | null} model  The worker's current model.
@@ -58,6 +59,7 @@ export const state = {
   datasetName: "",
   datasetKind: "images",
   datasetFile: null,
+  datasetNewLabels: [],
   training: false,
   evaluating: false,
   model: null,

@@ -7,6 +7,9 @@
 //   tagtrain/run/run.json          what the run is: name, dataset file, when it started
 //   tagtrain/run/state.bin         the run file of the last finished epoch (src/train/resume.rs)
 //   tagtrain/run/dataset.zip       the dataset, so that resuming needs nothing from the person
+//   tagtrain/edits/edits.json      the label edits in progress: which dataset, its added files
+//   tagtrain/edits/changes.csv     their log (src/data/changes.rs), made again after a reload
+//   tagtrain/edits/dataset.zip     the dataset they were made on; file-<n>: the files added
 //   tagtrain/models/<id>/entry.json     a library entry: name, dates, labels, metrics, lineage
 //   tagtrain/models/<id>/model.safetensors  the model file
 //
@@ -19,6 +22,7 @@ export const STORE_VERSION = 1;
 const ROOT = "tagtrain";
 const RUN = "run";
 const MODELS = "models";
+const EDITS = "edits";
 
 /** The app's directory in the origin's private file system. */
 async function root() {
@@ -170,6 +174,80 @@ export async function savedRun() {
 export async function discardRun() {
   const parent = await root();
   await parent.removeEntry(RUN, { recursive: true }).catch((e) => {
+    if (e?.name !== "NotFoundError") throw e;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The label edits in progress
+
+/**
+ * @typedef {object} EditsRecord
+ * @property {number} store  Layout version.
+ * @property {string} datasetName  The dataset zip's file name.
+ * @property {number} datasetSize  Its size in bytes.
+ * @property {string[]} newLabels  The labels it was opened with (images that came without).
+ * @property {string[]} files  The paths of the files the edits added, `file-<n>` in order.
+ * @property {number} changes  How many edits the log holds.
+ * @property {boolean} zipKept  `tagtrain/edits/dataset.zip` holds the dataset.
+ * @property {string} savedAt  ISO date.
+ */
+
+/**
+ * Keeps the label edits of `datasetFile` (its log as `changes.csv` bytes, the files they added),
+ * replacing edits of another dataset. The zip is copied once; when the storage is too full for
+ * it, only the edits are kept (continuing then asks for the zip).
+ * @param {{ datasetFile: File, newLabels: string[], csv: Uint8Array, changes: number,
+ *   files: { path: string, bytes: Uint8Array }[] }} edits
+ */
+export async function keepEdits({ datasetFile, newLabels, csv, changes, files }) {
+  const handle = await dir(EDITS);
+  const before = await readJson(handle, "edits.json");
+  const same = before?.datasetName === datasetFile.name && before?.datasetSize === datasetFile.size;
+  let zipKept = same && before.zipKept;
+  if (!zipKept) {
+    try {
+      await write(handle, "dataset.zip", datasetFile);
+      zipKept = true;
+    } catch (e) {
+      if (!e?.quota) throw e;
+    }
+  }
+  const written = same ? (before.files ?? []).length : 0;
+  for (let n = written; n < files.length; n++) await write(handle, `file-${n}`, files[n].bytes);
+  await write(handle, "changes.csv", csv);
+  /** @type {EditsRecord} */
+  const record = {
+    store: STORE_VERSION, datasetName: datasetFile.name, datasetSize: datasetFile.size, newLabels,
+    files: files.map((f) => f.path), changes, zipKept, savedAt: new Date().toISOString(),
+  };
+  await write(handle, "edits.json", JSON.stringify(record));
+}
+
+/**
+ * The kept label edits, or null: the record, the log, the dataset (when kept) and the added files.
+ * @returns {Promise<{ record: EditsRecord, csv: Uint8Array, dataset: File | null,
+ *   files: { path: string, bytes: Uint8Array }[] } | null>}
+ */
+export async function keptEdits() {
+  const handle = await dir(EDITS);
+  const record = upgradeRun(await readJson(handle, "edits.json"));
+  const csv = await fileOf(handle, "changes.csv");
+  if (!record || !csv) return null;
+  const dataset = record.zipKept ? await fileOf(handle, "dataset.zip") : null;
+  const files = [];
+  for (const [n, path] of (record.files ?? []).entries()) {
+    const file = await fileOf(handle, `file-${n}`);
+    if (!file) return null;
+    files.push({ path, bytes: new Uint8Array(await file.arrayBuffer()) });
+  }
+  return { record, csv: new Uint8Array(await csv.arrayBuffer()), dataset, files };
+}
+
+/** Forgets the kept label edits. */
+export async function discardEdits() {
+  const parent = await root();
+  await parent.removeEntry(EDITS, { recursive: true }).catch((e) => {
     if (e?.name !== "NotFoundError") throw e;
   });
 }

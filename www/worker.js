@@ -56,8 +56,8 @@ const handlers = {
     });
     return (await ready).info;
   },
-  async [Request.LOAD_DATASET]({ file }) {
-    return (await workspace()).loadDataset(file);
+  async [Request.LOAD_DATASET]({ file, newLabels }) {
+    return (await workspace()).loadDataset(file, newLabels ?? []);
   },
   async [Request.TRAIN]({ options, initModel, autosave }, progress) {
     return (await workspace()).train(options, initModel ?? null, autosave ? saveRunState : null, progress);
@@ -139,6 +139,21 @@ const handlers = {
   },
   async [Request.EXPORT_DATASET]() {
     return (await workspace()).exportDataset();
+  },
+  async [Request.EDIT_LABELS]({ edits, why }) {
+    return (await workspace()).editLabels(edits, why);
+  },
+  async [Request.ADD_LABEL]({ name }) {
+    return (await workspace()).addLabel(name);
+  },
+  async [Request.ADD_FRAME]({ rgba, width, height, labels }) {
+    return (await workspace()).addFrame(rgba, width, height, labels);
+  },
+  async [Request.CHANGES_CSV]() {
+    return (await workspace()).changesCsv();
+  },
+  async [Request.RESTORE_CHANGES]({ csv, files }) {
+    return (await workspace()).restoreChanges(csv, files);
   },
 };
 

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 
 use super::archive::normalise;
 use super::changes::{ChangeKind, ChangeLog, LabelChange};
-use super::image::header;
+use super::image::{CAPTURE_QUALITY, encode_jpeg, header};
 use super::index::new_label_problem;
 use super::source::DatasetSource;
 use super::summary::MediaKind;
@@ -124,6 +124,125 @@ impl DatasetSource {
             why: why.into(),
         };
         self.apply_changes(&ChangeLog::new(vec![change]))
+    }
+
+    /// Sets several labels at once (a selection in the page's grid): each `(image, label,
+    /// value)` whose value differs from the current one is a change logged with `why`; the
+    /// others are left as they are. Resolves to the number of changes.
+    ///
+    /// # Errors
+    /// As [`DatasetSource::set_label`] for any of them; nothing is changed then.
+    pub fn set_labels(&mut self, edits: &[(usize, String, u8)], why: &str) -> Result<usize> {
+        let mut changes = Vec::new();
+        let mut now: HashMap<(usize, usize), u8> = HashMap::new();
+        for (index, label, value) in edits {
+            let column = self
+                .labels()
+                .iter()
+                .position(|l| l == label)
+                .ok_or_else(|| Error::no_such_label("dataset", label, self.labels()))?;
+            let image = self.image_name(*index).ok_or_else(|| {
+                Error::misuse(format!("the dataset has no image {index} ({} images)", self.len()))
+            })?;
+            if *value > 1 {
+                return Err(Error::misuse(format!("a label is 0 or 1, not {value}")));
+            }
+            let old = *now
+                .entry((*index, column))
+                .or_insert(self.index.targets()[index * self.labels().len() + column]);
+            if old != *value {
+                now.insert((*index, column), *value);
+                changes.push(LabelChange {
+                    image: image.into(),
+                    label: label.clone(),
+                    old,
+                    new: *value,
+                    why: why.into(),
+                });
+            }
+        }
+        let count = changes.len();
+        self.apply_changes(&ChangeLog::new(changes))?;
+        Ok(count)
+    }
+
+    /// Adds a webcam frame (`width × height` RGBA pixels) as a JPEG of quality
+    /// [`CAPTURE_QUALITY`] at `captured/frame-N.jpg` beside `index.csv` (the first N free),
+    /// with the labels `labels` present, logged with `why`. Resolves to the new image's index
+    /// and its path in the zip.
+    ///
+    /// # Errors
+    /// Pixels that are not `width × height × 4` bytes, a frame over the image limits, a label
+    /// the dataset lacks, a dataset of sound clips.
+    pub fn add_frame(
+        &mut self,
+        rgba: &[u8],
+        (width, height): (u32, u32),
+        labels: &[String],
+        why: &str,
+    ) -> Result<(usize, String)> {
+        if let Some(label) = labels.iter().find(|l| !self.labels().contains(l)) {
+            return Err(Error::no_such_label("dataset", label, self.labels()));
+        }
+        let jpeg = encode_jpeg(rgba, width, height, CAPTURE_QUALITY, &self.limits)?;
+        let folder = self.index_folder();
+        let taken = |source: &Self, name: &str| {
+            let path = normalise(&format!("{folder}{name}"));
+            source.added_files.contains_key(&path)
+                || source.archive.as_ref().is_some_and(|a| a.contains(&path))
+        };
+        let name = (1..)
+            .map(|n| format!("captured/frame-{n}.jpg"))
+            .find(|name| !taken(self, name))
+            .expect("some number is free");
+        let index = self.add_image(&name, jpeg, why)?;
+        let edits: Vec<(usize, String, u8)> =
+            labels.iter().map(|l| (index, l.clone(), 1)).collect();
+        if let Err(e) = self.set_labels(&edits, why) {
+            let k = self.changes.changes.len() - 1;
+            self.undo_change(k)?;
+            return Err(e);
+        }
+        Ok((index, self.entries()[index].clone()))
+    }
+
+    /// Makes the edits of an earlier session again: the files it added (`files`, by zip path)
+    /// and its log, applied in order ([`DatasetSource::apply_changes`]). The changes this source
+    /// holds already (the labels it was opened with) begin that log, and are skipped.
+    ///
+    /// # Errors
+    /// A log that does not begin with this source's changes; as
+    /// [`DatasetSource::apply_changes`]. Nothing is changed then.
+    pub fn restore_changes(
+        &mut self,
+        log: &ChangeLog,
+        files: Vec<(String, Vec<u8>)>,
+    ) -> Result<()> {
+        let done = self.changes.changes.len();
+        if !log.changes.starts_with(&self.changes.changes) {
+            return Err(Error::misuse(
+                "the kept edits were made on this dataset opened otherwise; discard them",
+            ));
+        }
+        let rest = ChangeLog::new(log.changes[done..].to_vec());
+        let log = &rest;
+        let paths: Vec<String> = files.iter().map(|(p, _)| normalise(p)).collect();
+        for (path, bytes) in files {
+            self.added_files.entry(normalise(&path)).or_insert(bytes);
+        }
+        let applied = self.apply_changes(log);
+        if applied.is_err() {
+            let listed: Vec<&str> = self.entries.iter().map(String::as_str).collect();
+            for path in paths.iter().filter(|p| !listed.contains(&p.as_str())) {
+                self.added_files.remove(path);
+            }
+        }
+        applied
+    }
+
+    /// The files added since the zip was opened (webcam frames), by zip path.
+    pub fn added_files(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.added_files.iter().map(|(p, b)| (p.as_str(), b.as_slice()))
     }
 
     /// Adds label `name` (0 for every image), logged with `why`.

@@ -51,15 +51,27 @@ pub(super) struct FolderLayout {
 /// zip, else `MissingIndexCsv` counting the files without labels. Folder names that cannot be
 /// labels: a `LabelFolder` each (several as `Problems`). More label folders than
 /// [`Limits::max_columns`], or label cells than [`Limits::check_label_cells`] allows: `Limit`.
-pub(super) fn find_labels(archive: &mut Archive, limits: &Limits) -> Result<Labelling> {
+///
+/// With `unlabelled_ok`, a zip whose images all lie outside label folders is no error: each
+/// image is a row with no label (the page labels them).
+pub(super) fn find_labels(
+    archive: &mut Archive,
+    limits: &Limits,
+    unlabelled_ok: bool,
+) -> Result<Labelling> {
     match find_index_csv(archive) {
         Some(path) => Ok(Labelling::IndexCsv(path)),
-        None => read_folders(archive, limits).map(|layout| Labelling::Folders(Box::new(layout))),
+        None => read_folders(archive, limits, unlabelled_ok)
+            .map(|layout| Labelling::Folders(Box::new(layout))),
     }
 }
 
 /// The folder-per-label layout of a zip with no `index.csv`; see [`find_labels`].
-fn read_folders(archive: &mut Archive, limits: &Limits) -> Result<FolderLayout> {
+fn read_folders(
+    archive: &mut Archive,
+    limits: &Limits,
+    unlabelled_ok: bool,
+) -> Result<FolderLayout> {
     let media: Vec<String> =
         archive.paths().filter(|p| is_data_path(p)).map(str::to_string).collect();
     let mut warnings: Vec<String> = other_files_warning(archive).into_iter().collect();
@@ -68,6 +80,12 @@ fn read_folders(archive: &mut Archive, limits: &Limits) -> Result<FolderLayout> 
     let (loose, labelled): (Vec<&String>, Vec<&String>) =
         media.iter().partition(|path| !path[strip..].contains('/'));
     if labelled.is_empty() {
+        if unlabelled_ok && !loose.is_empty() {
+            // Every image a row with no label yet.
+            let entries: Vec<String> = loose.iter().map(|p| p.to_string()).collect();
+            let index = IndexCsv::from_listing(Vec::new(), &entries, Vec::new());
+            return Ok(FolderLayout { index, entries, warnings });
+        }
         return Err(missing_index_csv(archive, loose.len(), root));
     }
     warnings.extend(loose_files_warning(&loose, root));
@@ -285,7 +303,7 @@ mod tests {
 
     fn labelling(files: &[(&str, &[u8])], limits: &Limits) -> Result<Labelling> {
         let mut archive = Archive::from_bytes(zip_of(files), limits).unwrap();
-        find_labels(&mut archive, limits)
+        find_labels(&mut archive, limits, false)
     }
 
     fn folders_of(files: &[(&str, &[u8])]) -> FolderLayout {
@@ -479,6 +497,20 @@ mod tests {
         // A zip of the dataset zip is told to unzip it.
         let err = error(&[("dataset.zip", b"PK")]);
         assert!(matches!(err.kind(), ErrorKind::InnerZip { .. }), "{err}");
+    }
+
+    #[test]
+    fn loose_images_may_be_opened_without_labels() {
+        let files: [(&str, &[u8]); 3] = [("a.jpg", b"1"), ("b.png", b"2"), ("notes.txt", b"x")];
+        let mut archive = Archive::from_bytes(zip_of(&files), &Limits::default()).unwrap();
+        let Ok(Labelling::Folders(layout)) = find_labels(&mut archive, &Limits::default(), true)
+        else {
+            panic!("refused")
+        };
+        assert!(layout.index.labels.is_empty());
+        assert_eq!(layout.entries, ["a.jpg", "b.png"]);
+        assert_eq!(layout.index.len(), 2);
+        assert_eq!(layout.warnings.len(), 1, "notes.txt is ignored: {:?}", layout.warnings);
     }
 
     #[test]

@@ -71,9 +71,28 @@ impl DatasetSource {
     /// collected: one is returned as itself, several as [`ErrorKind::Problems`], each located
     /// (zip entry, CSV line and column, folder, image name).
     pub fn from_zip(bytes: Vec<u8>, limits: &Limits) -> Result<Self> {
+        Self::open(bytes, limits, false)
+    }
+
+    /// Opens a dataset zip as [`DatasetSource::from_zip`] does, then adds the labels `new`
+    /// (logged, 0 for every image, see [`DatasetSource::add_label`]). With at least one, a zip
+    /// of images in no label folder and without `index.csv` opens too, its images without
+    /// labels: the page labels them.
+    ///
+    /// # Errors
+    /// As [`DatasetSource::from_zip`]; a name that cannot be a label.
+    pub fn from_zip_adding_labels(bytes: Vec<u8>, limits: &Limits, new: &[String]) -> Result<Self> {
+        let mut source = Self::open(bytes, limits, !new.is_empty())?;
+        for name in new {
+            source.add_label(name, "label added")?;
+        }
+        Ok(source)
+    }
+
+    fn open(bytes: Vec<u8>, limits: &Limits, unlabelled_ok: bool) -> Result<Self> {
         let mut archive = Archive::from_bytes(bytes, limits)?;
         let mut problems = ProblemList::default();
-        let labelling = find_labels(&mut archive, limits)?;
+        let labelling = find_labels(&mut archive, limits, unlabelled_ok)?;
         let (index, entries, mut warnings, index_path) = match labelling {
             Labelling::IndexCsv(index_path) => {
                 let mut index = read_index(&mut archive, &index_path, limits)?;
@@ -90,9 +109,10 @@ impl DatasetSource {
                 (index, entries, warnings, None)
             }
         };
-        let labels_from = match index_path {
-            Some(_) => LabelSource::IndexCsv,
-            None => LabelSource::Folders,
+        let labels_from = match (&index_path, index.labels.is_empty()) {
+            (Some(_), _) => LabelSource::IndexCsv,
+            (None, false) => LabelSource::Folders,
+            (None, true) => LabelSource::Page,
         };
         let (headers, clips) = read_headers(&mut archive, &entries, limits, &mut problems);
         if let Some(error) = problems.into_error() {

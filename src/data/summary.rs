@@ -33,6 +33,9 @@ pub enum LabelSource {
     /// The names of the folders holding the files (one folder per label, no `index.csv`).
     #[serde(rename = "folders")]
     Folders,
+    /// Labels made in the page: the images came without any (no `index.csv`, no label folder).
+    #[serde(rename = "page")]
+    Page,
 }
 
 /// What a dataset of sound clips holds (issue #33).

@@ -188,7 +188,7 @@ fn undo_change(state: &RefCell<State>, k: usize) -> Result<JsValue, JsError> {
     changes_reply(loaded)
 }
 
-fn changes_reply(loaded: &LoadedDataset) -> Result<JsValue, JsError> {
+pub(super) fn changes_reply(loaded: &LoadedDataset) -> Result<JsValue, JsError> {
     let changes = to_js(&loaded.dataset.source()?.changes().changes)?;
     object(&[("changes", changes), ("summary", loaded.dataset.summary()?)])
 }

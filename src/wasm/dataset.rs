@@ -27,7 +27,7 @@ pub struct Dataset {
     /// Shared with a decoding in progress, which borrows it only between two yields.
     pub(super) source: Rc<RefCell<DatasetSource>>,
     /// Each image's side in the last training run's split (`None` before one).
-    sides: Rc<RefCell<Option<Vec<Side>>>>,
+    pub(super) sides: Rc<RefCell<Option<Vec<Side>>>>,
 }
 
 #[wasm_bindgen]
@@ -36,8 +36,7 @@ impl Dataset {
     /// problem found) for bad data.
     #[wasm_bindgen(js_name = fromZip)]
     pub fn from_zip(bytes: Vec<u8>) -> Result<Dataset, JsError> {
-        let source = DatasetSource::from_zip(bytes, &Limits::default())?;
-        Ok(Dataset { source: Rc::new(RefCell::new(source)), sides: Rc::default() })
+        Ok(Self::from_source(DatasetSource::from_zip(bytes, &Limits::default())?))
     }
 
     /// `{ images, imageColumn, labels: [{ name, positives, negatives }], sizes, minSide,

@@ -37,6 +37,8 @@ mod export;
 #[cfg(feature = "train")]
 mod interop;
 #[cfg(feature = "train")]
+mod labelling;
+#[cfg(feature = "train")]
 mod loaded;
 #[cfg(feature = "train")]
 mod lr_test;

@@ -8,8 +8,9 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 use super::convert::{promise, to_js};
-use super::dataset::{Dataset, check_zip_size};
+use super::dataset::check_zip_size;
 use super::interop::{await_js, message_of, object, read_file};
+use super::labelling::open_dataset;
 use super::loaded::{LoadedDataset, LoadedModel, State, explainer, images};
 use super::review::JsReview;
 use super::runs::{self, Run};
@@ -29,17 +30,19 @@ impl Workspace {
         Workspace { state: Rc::default() }
     }
 
-    /// Opens the dataset zip `file` (a `File`) in place of the last one, resolving to its
-    /// summary (see `Dataset.summary`). A zip the tab cannot hold is refused before it is read;
-    /// a bad one leaves the last dataset loaded.
+    /// Opens the dataset zip `file` (a `File`) in place of the last one, adding `new_labels`:
+    /// its summary (see `Dataset.summary`), or `{ unlabelled }` (`labelling::open_dataset`). A
+    /// zip the tab cannot hold is refused unread; a bad one leaves the last dataset loaded.
     #[wasm_bindgen(js_name = loadDataset)]
-    pub fn load_dataset(&self, file: JsValue) -> js_sys::Promise {
+    pub fn load_dataset(&self, file: JsValue, new_labels: Vec<String>) -> js_sys::Promise {
         let state = self.state.clone();
         promise(async move {
             let size = js_sys::Reflect::get(&file, &"size".into()).ok().and_then(|s| s.as_f64());
             check_zip_size(size.unwrap_or(0.0))?;
-            let bytes = read_file(&file).await?;
-            let dataset = Dataset::from_zip(bytes)?;
+            let dataset = match open_dataset(read_file(&file).await?, &new_labels)? {
+                Ok(dataset) => dataset,
+                Err(unlabelled) => return object(&[("unlabelled", unlabelled.into())]),
+            };
             let summary = dataset.summary()?;
             let name = js_sys::Reflect::get(&file, &"name".into()).ok().and_then(|n| n.as_string());
             let name = name.unwrap_or_else(|| "dataset.zip".into());

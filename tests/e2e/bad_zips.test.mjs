@@ -36,8 +36,8 @@ const CASES = [
   },
   {
     name: "no-index.zip",
-    bytes: zipOf({ "images/a.png": png, "images/b.png": png }),
-    expect: [/index\.csv/],
+    bytes: zipOf({ "notes.txt": "no images here", "docs/readme.md": "nor here" }),
+    expect: [/no index\.csv in the zip \(2 entries\), and no image or sound clip in a label folder/],
   },
   {
     name: "missing-image.zip",
@@ -105,6 +105,13 @@ test("bad zips give located errors and the page keeps working", { timeout: 5 * 6
       await page.click("#error-close");
       assert.ok(await page.isHidden("#error"));
     }
+    // Images with no labels at all are no error: the page asks for the labels to give them.
+    await page.setInputFiles("#dataset-file", { name: "loose.zip", mimeType: "application/zip",
+      buffer: zipOf({ "images/a.png": png, "images/b.png": png }) });
+    await page.waitForSelector("#unlabelled:not([hidden])");
+    assert.match(await page.textContent("#unlabelled-text"), /loose\.zip holds 2 images and no labels/);
+    assert.ok(await page.isHidden("#error"));
+    assert.ok(await page.isDisabled("#train"), "nothing to train on before the labels are named");
     for (const c of ODD) {
       await page.setInputFiles("#dataset-file", { name: c.name, mimeType: "application/zip", buffer: c.bytes });
       await page.waitForFunction((name) => document.querySelector("#summary-text").textContent.startsWith(name), c.name);

@@ -22,9 +22,12 @@ fn dataset_zip() -> Vec<u8> {
 
 /// A 12×10 JPEG, as the page encodes a webcam frame.
 fn jpeg() -> Vec<u8> {
-    let frame = image::RgbImage::from_fn(12, 10, |x, y| image::Rgb([x as u8 * 20, y as u8 * 20, 90]));
+    let frame =
+        image::RgbImage::from_fn(12, 10, |x, y| image::Rgb([x as u8 * 20, y as u8 * 20, 90]));
     let mut bytes = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90).encode_image(&frame).unwrap();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90)
+        .encode_image(&frame)
+        .unwrap();
     bytes
 }
 
@@ -49,10 +52,15 @@ fn labels_and_images_added_are_decoded_exported_and_read_back() {
     source.set_label(1, "bird", 1, "labelled by hand").unwrap();
     assert_eq!(source.targets(), [1, 0, 0, 1, 0, 1]);
     let kinds: Vec<ChangeKind> = source.changes().changes.iter().map(|c| c.kind()).collect();
-    assert_eq!(kinds, [ChangeKind::LabelAdded, ChangeKind::ImageAdded, ChangeKind::Cell, ChangeKind::Cell]);
+    assert_eq!(
+        kinds,
+        [ChangeKind::LabelAdded, ChangeKind::ImageAdded, ChangeKind::Cell, ChangeKind::Cell]
+    );
 
     // What cannot be added is refused in words, and nothing changes.
-    for (name, expected) in [("Cat", "has a label 'cat' already"), ("image", "file column"), ("", "needs a name")] {
+    for (name, expected) in
+        [("Cat", "has a label 'cat' already"), ("image", "file column"), ("", "needs a name")]
+    {
         let error = source.add_label(name, "x").unwrap_err().to_string();
         assert!(error.contains(expected), "{name:?}: {error}");
     }
@@ -93,7 +101,10 @@ fn labels_and_images_added_are_decoded_exported_and_read_back() {
     ];
     let mut without = DatasetSource::from_zip(zip_of(&files), &Limits::default()).unwrap();
     let error = without.apply_changes(&log).unwrap_err().to_string();
-    assert!(error.starts_with("changes.csv line 3: 'data/captured/frame-1.jpg' is not in the zip"), "{error}");
+    assert!(
+        error.starts_with("changes.csv line 3: 'data/captured/frame-1.jpg' is not in the zip"),
+        "{error}"
+    );
     assert_eq!((without.len(), without.labels().len()), (2, 1), "nothing changed");
     files.push(("data/captured/frame-1.jpg", frame));
     let mut with = DatasetSource::from_zip(zip_of(&files), &Limits::default()).unwrap();
@@ -109,7 +120,10 @@ fn additions_are_undone_only_after_what_builds_on_them() {
     source.set_label(new, "bird", 1, "by hand").unwrap();
     for k in [0, 1] {
         let error = source.undo_change(k).unwrap_err().to_string();
-        assert!(error.contains("was changed since, building on this change; undo that change first"), "{error}");
+        assert!(
+            error.contains("was changed since, building on this change; undo that change first"),
+            "{error}"
+        );
     }
     source.undo_change(2).unwrap();
     source.undo_change(1).unwrap();
@@ -121,4 +135,78 @@ fn additions_are_undone_only_after_what_builds_on_them() {
     // The name is free again.
     source.add_image("captured/1.jpg", jpeg(), "webcam frame").unwrap();
     assert_eq!(source.len(), 3);
+}
+
+#[test]
+fn a_webcam_frame_is_stored_as_jpeg_and_the_session_restores_on_the_same_zip() {
+    let mut source = DatasetSource::from_zip(dataset_zip(), &Limits::default()).unwrap();
+    source.add_label("bird", "label added").unwrap();
+    let rgba: Vec<u8> = (0..16 * 12).flat_map(|i| [200, (i % 256) as u8, 40, 255]).collect();
+    let (index, path) =
+        source.add_frame(&rgba, (16, 12), &["bird".to_string()], "webcam frame").unwrap();
+    assert_eq!((index, path.as_str()), (2, "data/captured/frame-1.jpg"));
+    let (_, second) = source.add_frame(&rgba, (16, 12), &[], "webcam frame").unwrap();
+    assert_eq!(second, "data/captured/frame-2.jpg", "the next free name");
+    let (stored, jpeg) = source.added_files().next().unwrap();
+    assert_eq!(stored, "data/captured/frame-1.jpg");
+    assert_eq!(&jpeg[..3], [0xFF, 0xD8, 0xFF], "a JPEG");
+    let decoded = image::load_from_memory(jpeg).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (16, 12));
+    assert_eq!(&source.targets()[2 * 2..3 * 2], [0, 1], "labelled bird");
+    // Bad frames and labels are refused, and nothing is added.
+    let error = source.add_frame(&rgba[4..], (16, 12), &[], "x").unwrap_err().to_string();
+    assert!(error.contains("expected 768"), "{error}");
+    let error = source.add_frame(&rgba, (16, 12), &["fish".into()], "x").unwrap_err().to_string();
+    assert!(error.contains("no label 'fish'"), "{error}");
+    assert_eq!(source.len(), 4);
+
+    // A reload: the same zip, the log and the added files make the same dataset.
+    let files: Vec<(String, Vec<u8>)> =
+        source.added_files().map(|(p, b)| (p.to_string(), b.to_vec())).collect();
+    let mut again = DatasetSource::from_zip(dataset_zip(), &Limits::default()).unwrap();
+    again.restore_changes(source.changes(), files).unwrap();
+    assert_eq!(again.labels(), source.labels());
+    assert_eq!(again.entries(), source.entries());
+    assert_eq!(again.targets(), source.targets());
+    assert_eq!(again.changes(), source.changes());
+    // Without the frames the log does not fit, and nothing changes.
+    let mut without = DatasetSource::from_zip(dataset_zip(), &Limits::default()).unwrap();
+    let error = without.restore_changes(source.changes(), Vec::new()).unwrap_err().to_string();
+    assert!(error.contains("'data/captured/frame-1.jpg' is not in the zip"), "{error}");
+    assert_eq!((without.len(), without.labels().len()), (2, 1));
+}
+
+#[test]
+fn loose_images_open_with_the_labels_named_for_them() {
+    let zip =
+        zip_of(&[("a.png", solid_png(8, 8, [1, 2, 3])), ("b.png", solid_png(8, 8, [4, 5, 6]))]);
+    assert!(DatasetSource::from_zip(zip.clone(), &Limits::default()).is_err());
+    let names = vec!["cat".to_string(), "dog".to_string()];
+    let mut source =
+        DatasetSource::from_zip_adding_labels(zip, &Limits::default(), &names).unwrap();
+    assert_eq!(source.labels(), ["cat", "dog"]);
+    assert_eq!(source.targets(), [0, 0, 0, 0]);
+    assert_eq!(source.profile().labels_from, tagtrain::data::LabelSource::Page);
+    assert_eq!(source.changes().changes.len(), 2, "the labels added are logged");
+    source
+        .set_labels(&[(0, "cat".into(), 1), (1, "dog".into(), 1), (1, "dog".into(), 1)], "by hand")
+        .unwrap();
+    assert_eq!(source.targets(), [1, 0, 0, 1]);
+    assert_eq!(source.changes().changes.len(), 4, "a value already set is no change");
+    let exported = source.export_zip().unwrap();
+    let index = String::from_utf8(entry(&exported, "index.csv")).unwrap();
+    assert_eq!(index, "image,cat,dog\na.png,1,0\nb.png,0,1\n");
+    // After a reload: opened with the same labels, the kept log (which begins with them) fits.
+    let zip =
+        zip_of(&[("a.png", solid_png(8, 8, [1, 2, 3])), ("b.png", solid_png(8, 8, [4, 5, 6]))]);
+    let mut again =
+        DatasetSource::from_zip_adding_labels(zip.clone(), &Limits::default(), &names).unwrap();
+    again.restore_changes(source.changes(), Vec::new()).unwrap();
+    assert_eq!(again.targets(), source.targets());
+    assert_eq!(again.changes(), source.changes());
+    let other = ["dog".to_string()];
+    let mut otherwise =
+        DatasetSource::from_zip_adding_labels(zip, &Limits::default(), &other).unwrap();
+    let error = otherwise.restore_changes(source.changes(), Vec::new()).unwrap_err().to_string();
+    assert!(error.contains("opened otherwise"), "{error}");
 }

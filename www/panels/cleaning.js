@@ -7,7 +7,8 @@ import { Progress, Request } from "../protocol.js";
 import { onStateChange, state, update } from "../state.js";
 import { $, clearError, download, el, fileName, showError, thumbnailCanvas } from "../ui.js";
 import { trainingOptions } from "./options.js";
-import { renderSummary } from "./dataset.js";
+import { labelsChanged, renderSummary } from "./dataset.js";
+import { keepSession } from "./session.js";
 
 /** @typedef {import("../protocol.js").Suspect} Suspect */
 /** @typedef {import("../protocol.js").ChangesReply} ChangesReply */
@@ -29,11 +30,12 @@ export function initCleaningPanel(worker) {
   });
 }
 
-/** A new dataset: no suspects, no changes yet. */
+/** A new dataset: no suspects, no changes yet (kept edits of another stay kept). */
 export function resetCleaning() {
   $("#suspects").replaceChildren();
   $("#clean-status").textContent = "";
-  showChanges([]);
+  renderChanges([]);
+  $("#changes-kept").textContent = "";
 }
 
 async function findLabelErrors() {
@@ -102,7 +104,7 @@ function suspectItem(/** @type {Suspect} */ s) {
   accept.addEventListener("click", async () => {
     try {
       const why = `suspected label error (${certainty} % sure), suggestion accepted`;
-      showChanges(await client.request(Request.EDIT_LABEL, { index: s.index, label: s.label, value: s.suggested, why }));
+      await showChanges(await client.request(Request.EDIT_LABEL, { index: s.index, label: s.label, value: s.suggested, why }));
       answered(`${s.label} is now ${value(s.suggested)}`);
     } catch (e) {
       showError("The label could not be changed", e);
@@ -112,24 +114,38 @@ function suspectItem(/** @type {Suspect} */ s) {
   return item;
 }
 
-/** The change log as a table with an Undo a row; the summary's counts follow the edits. */
-function showChanges(/** @type {ChangesReply | LabelChange[]} */ reply) {
-  const changes = Array.isArray(reply) ? reply : reply.changes;
-  if (!Array.isArray(reply)) renderSummary(state.datasetName, reply.summary);
+/**
+ * A change's reply: the change log shown (a table with an Undo a row), the summary's counts
+ * following the edits, and the log kept in the browser.
+ */
+export async function showChanges(/** @type {ChangesReply} */ reply) {
+  renderSummary(state.datasetName, reply.summary);
+  renderChanges(reply.changes);
+  await keepSession(reply.changes.length);
+}
+
+function renderChanges(/** @type {LabelChange[]} */ changes) {
   $("#changes").hidden = changes.length === 0;
   $("#changes-count").textContent = String(changes.length);
   $("#changes-table tbody").replaceChildren(...changes.map((c, k) => {
     const undo = el("button", { type: "button", class: "small" }, "Undo");
     undo.addEventListener("click", async () => {
       try {
-        showChanges(await client.request(Request.UNDO_CHANGE, { k }));
+        const reply = await client.request(Request.UNDO_CHANGE, { k });
+        labelsChanged(reply.summary);
+        await showChanges(reply);
         reopen(c);
+        document.dispatchEvent(new Event("dataset-edited")); // the gallery shows the page again
       } catch (e) {
         showError("The change could not be undone", e);
       }
     });
     return el("tr", { "data-image": c.image, "data-label": c.label },
-      el("td", {}, c.image), el("td", {}, c.label), el("td", {}, `${c.old} → ${c.new}`), el("td", {}, c.why),
+      // A row with no image adds a label; one with no label adds an image (src/data/changes.rs).
+      ...(!c.image ? [el("td", {}, "—"), el("td", {}, c.label), el("td", {}, "label added")]
+        : !c.label ? [el("td", {}, c.image), el("td", {}, "—"), el("td", {}, "image added")]
+          : [el("td", {}, c.image), el("td", {}, c.label), el("td", {}, `${c.old} → ${c.new}`)]),
+      el("td", {}, c.why),
       el("td", {}, undo));
   }));
 }

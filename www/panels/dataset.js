@@ -13,16 +13,25 @@ import { $, bar, clearError, dropTarget, el, onFileChosen, showError } from "../
  *   `onLabelsChosen` after the labels to train on changed (fewer labels, a smaller head).
  */
 export function initDatasetPanel(client, { onSummary, onLabelsChosen }) {
-  /** Loads a dataset zip into the worker; resolves to whether it loaded. */
-  async function loadDataset(file) {
+  /**
+   * Loads a dataset zip into the worker, adding `newLabels` (for images that came without);
+   * resolves to whether it loaded. Images without labels ask for label names first.
+   */
+  async function loadDataset(/** @type {File} */ file, /** @type {string[]} */ newLabels = []) {
     clearError();
     $("#dataset-status").textContent = `Reading ${file.name}…`;
+    $("#unlabelled").hidden = true;
     try {
-      const summary = await client.request(Request.LOAD_DATASET, { file });
+      const reply = await client.request(Request.LOAD_DATASET, { file, newLabels });
+      if ("unlabelled" in reply) {
+        askForLabels(file, reply.unlabelled);
+        return false;
+      }
+      const summary = reply;
       const names = summary.labels.map((l) => l.name);
       // Another dataset: no run has split it yet, and every label is chosen again.
       update({ datasetLoaded: true, datasetName: file.name, datasetKind: summary.kind, datasetFile: file, datasetLabels: names,
-        chosenLabels: names, datasetSplit: false });
+        chosenLabels: names, datasetSplit: false, datasetNewLabels: newLabels });
       renderSummary(file.name, summary);
       renderLabelPicker(summary);
       onSummary(summary);
@@ -37,9 +46,27 @@ export function initDatasetPanel(client, { onSummary, onLabelsChosen }) {
     }
   }
 
-  onFileChosen($("#dataset-file"), loadDataset);
+  /** Images that came without labels: the names of the labels to give them, then the grid. */
+  function askForLabels(/** @type {File} */ file, /** @type {number} */ count) {
+    $("#dataset-status").textContent = "";
+    $("#unlabelled-text").textContent = `${file.name} holds ${count} images and no labels (no index.csv, no ` +
+      "folder per label). Name the labels to give them, separated by commas; then switch them on each image " +
+      "in the grid below, by click or by key.";
+    $("#unlabelled").hidden = false;
+    /** @type {HTMLFormElement} */ ($("#unlabelled")).onsubmit = async (e) => {
+      e.preventDefault();
+      const names = /** @type {HTMLInputElement} */ ($("#unlabelled-names")).value.split(",")
+        .map((name) => name.trim()).filter(Boolean);
+      if (await loadDataset(file, names)) {
+        /** @type {HTMLInputElement} */ ($("#gallery-edit")).checked = true;
+        $("#gallery-edit").dispatchEvent(new Event("change"));
+      }
+    };
+  }
+
+  onFileChosen($("#dataset-file"), (file) => loadDataset(file));
   dropTarget($("#dataset-drop"), (file) => {
-    if (!state.training) loadDataset(file);
+    if (!state.training) loadDataset(/** @type {File} */ (file));
   });
   /** Loads a bundled sample (www/sample/). */
   async function trySample(/** @type {string} */ name) {
@@ -81,6 +108,18 @@ export function initDatasetPanel(client, { onSummary, onLabelsChosen }) {
   return { loadDataset };
 }
 
+/**
+ * The loaded dataset's labels changed (one added): the summary, the label picker (every label
+ * ticked) and the state follow.
+ */
+export function labelsChanged(/** @type {DatasetSummary} */ summary) {
+  const names = summary.labels.map((l) => l.name);
+  if (JSON.stringify(names) === JSON.stringify(state.datasetLabels)) return;
+  update({ datasetLabels: names, chosenLabels: names });
+  renderSummary(state.datasetName, summary);
+  renderLabelPicker(summary);
+}
+
 /** One checkbox per label, all ticked; rare labels carry the worker's note. */
 function renderLabelPicker(/** @type {DatasetSummary} */ s) {
   $("#label-choices").replaceChildren(...s.labels.map((l) => {
@@ -110,6 +149,7 @@ export function renderSummary(name, /** @type {DatasetSummary} */ s) {
     : `sides from ${s.minSide} to ${s.maxSide} px (resized for training)`;
   const source = s.labelsFrom === "folders"
     ? "Labels from folder names (no index.csv)."
+    : s.labelsFrom === "page" ? "Labels made here (the images came without)."
     : `${s.sound ? "Clip" : "Image"} paths from column “${s.imageColumn}”.`;
   $("#summary-text").textContent = s.sound
     ? `${name}: ${soundText(s.sound)}. ${s.labels.length} labels. ${source}`

@@ -4,6 +4,7 @@
 import { Request } from "../protocol.js";
 import { onStateChange, state } from "../state.js";
 import { $, fileName, el, showError, thumbnailCanvas } from "../ui.js";
+import { decoratePage } from "./labelling.js";
 
 /** @typedef {import("../protocol.js").GalleryPage} GalleryPage */
 /** @typedef {import("../protocol.js").GalleryImage} GalleryImage */
@@ -41,6 +42,7 @@ export function initGalleryPanel(client, { onOpenImage }) {
       page = reply.page;
       pages = Math.max(1, reply.pages);
       grid.replaceChildren(...reply.images.map((image) => item(image, onOpenImage, playClip)));
+      decoratePage();
       Object.assign(grid.dataset, { state: "done", page: String(page), pages: String(pages), total: String(reply.total) });
       $("#gallery-page").textContent = `page ${page + 1} of ${pages} · ${reply.total} images`;
       $("#gallery").hidden = false;
@@ -86,13 +88,19 @@ export function initGalleryPanel(client, { onOpenImage }) {
   $("#gallery-next").addEventListener("click", () => load(page + 1));
   $("#gallery-label").addEventListener("change", () => load(0));
   $("#gallery-split").addEventListener("change", () => load(0));
+  // An edit elsewhere (a label added, a frame captured, a change undone): the labels and the page again.
+  document.addEventListener("dataset-edited", () => {
+    const chosen = /** @type {HTMLSelectElement} */ ($("#gallery-label")).value;
+    labelFilter(state.datasetLabels);
+    /** @type {HTMLSelectElement} */ ($("#gallery-label")).value = state.datasetLabels.includes(chosen) ? chosen : "";
+    load(page);
+  });
 
   onStateChange(({ datasetFile, datasetLabels, training }) => {
     if (datasetFile && datasetFile !== shownFile && !training) {
       // Another dataset: its labels, no split yet, the first page.
       shownFile = datasetFile;
-      $("#gallery-label").replaceChildren(el("option", { value: "" }, "all labels"),
-        ...datasetLabels.map((name) => el("option", { value: name }, name)));
+      labelFilter(datasetLabels);
       $("#gallery-split").value = "";
       load(0);
     } else if (wasTraining && !training && datasetFile) {
@@ -102,6 +110,12 @@ export function initGalleryPanel(client, { onOpenImage }) {
     wasTraining = training;
     enable();
   });
+}
+
+/** The label filter's choices: all, or one label. */
+function labelFilter(/** @type {string[]} */ labels) {
+  $("#gallery-label").replaceChildren(el("option", { value: "" }, "all labels"),
+    ...labels.map((name) => el("option", { value: name }, name)));
 }
 
 /**

@@ -3,4 +3,4 @@
 /**
  * Where a dataset's labels come from.
  */
-export type LabelSource = "index.csv" | "folders";
+export type LabelSource = "index.csv" | "folders" | "page";

@@ -55,6 +55,7 @@ fn print_dataset(path: &str, summary: &DatasetSummary) -> anyhow::Result<()> {
             format!("file paths from column '{}'", summary.profile.image_column)
         }
         LabelSource::Folders => "labels from folder names, no index.csv".to_string(),
+        LabelSource::Page => "labels made in the page".to_string(),
     };
     println!(
         "{path}: {} {}, {} labels ({source})",

@@ -1,0 +1,141 @@
+//! Building a dataset in the page: labels set in the grid (one or a selection at once), labels
+//! added, webcam frames added as JPEG, and the session's edits kept in the browser and made
+//! again after a reload. Every rule is the library's (`data/edits.rs`); these wrappers take
+//! the page's values and answer `{ changes, summary }` as the cleaning requests do.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+
+use super::cleaning::changes_reply;
+use super::convert::bytes_js;
+use super::dataset::Dataset;
+use super::workspace::Workspace;
+use crate::data::ChangeLog;
+use crate::{DatasetSource, ErrorKind, Limits};
+
+/// One label of one image, as the grid sets it.
+#[derive(Deserialize)]
+struct CellEdit {
+    index: usize,
+    label: String,
+    value: u8,
+}
+
+#[wasm_bindgen]
+impl Workspace {
+    /// Sets several labels at once (`edits`: `[{ index, label, value }]`), each change logged
+    /// with `why`; values already set are left: `{ changes, summary, changed }`.
+    #[wasm_bindgen(js_name = editLabels)]
+    pub fn edit_labels(&self, edits: JsValue, why: String) -> Result<JsValue, JsError> {
+        let edits: Vec<CellEdit> = serde_wasm_bindgen::from_value(edits)
+            .map_err(|e| JsError::new(&format!("label edits: {e}")))?;
+        let edits: Vec<(usize, String, u8)> =
+            edits.into_iter().map(|e| (e.index, e.label, e.value)).collect();
+        let state = self.state.borrow();
+        let loaded = state.images()?;
+        let changed = loaded.dataset.source_mut()?.set_labels(&edits, &why)?;
+        with_fields(changes_reply(loaded)?, &[("changed", changed.into())])
+    }
+
+    /// Adds label `name` to the loaded dataset (0 for every image): `{ changes, summary }`.
+    #[wasm_bindgen(js_name = addLabel)]
+    pub fn add_label(&self, name: String) -> Result<JsValue, JsError> {
+        let state = self.state.borrow();
+        let loaded = state.images()?;
+        loaded.dataset.source_mut()?.add_label(&name, "label added")?;
+        changes_reply(loaded)
+    }
+
+    /// Adds a webcam frame (`width × height` RGBA) as a JPEG image with `labels` present:
+    /// `{ changes, summary, index, path, bytes }` (`bytes`: the JPEG, which the page keeps).
+    #[wasm_bindgen(js_name = addFrame)]
+    pub fn add_frame(
+        &self,
+        rgba: Vec<u8>,
+        width: u32,
+        height: u32,
+        labels: Vec<String>,
+    ) -> Result<JsValue, JsError> {
+        let state = self.state.borrow();
+        let loaded = state.images()?;
+        let (index, path) = loaded.dataset.source_mut()?.add_frame(
+            &rgba,
+            (width, height),
+            &labels,
+            "captured from the webcam",
+        )?;
+        let source = loaded.dataset.source()?;
+        let jpeg = source.added_files().find(|(p, _)| *p == path).map(|(_, b)| b).unwrap_or(&[]);
+        let bytes = bytes_js(jpeg);
+        drop(source);
+        let fields = [("index", index.into()), ("path", path.into()), ("bytes", bytes.into())];
+        with_fields(changes_reply(loaded)?, &fields)
+    }
+
+    /// The loaded dataset's change log as `changes.csv` bytes, for the page to keep.
+    #[wasm_bindgen(js_name = changesCsv)]
+    pub fn changes_csv(&self) -> Result<JsValue, JsError> {
+        let state = self.state.borrow();
+        let loaded = state.dataset()?;
+        Ok(bytes_js(&loaded.dataset.source()?.changes().to_csv()).into())
+    }
+
+    /// Makes a kept session's edits again on the loaded dataset: its `changes.csv` bytes and
+    /// the files it added (`[{ path, bytes }]`): `{ changes, summary }`.
+    #[wasm_bindgen(js_name = restoreChanges)]
+    pub fn restore_changes(&self, csv: Vec<u8>, files: js_sys::Array) -> Result<JsValue, JsError> {
+        let log = ChangeLog::parse(&csv)?;
+        let mut kept = Vec::with_capacity(files.length() as usize);
+        for file in files.iter() {
+            let field = |name: &str| js_sys::Reflect::get(&file, &name.into()).ok();
+            let path = field("path").and_then(|p| p.as_string());
+            let bytes = field("bytes").and_then(|b| b.dyn_into::<js_sys::Uint8Array>().ok());
+            let (Some(path), Some(bytes)) = (path, bytes) else {
+                return Err(JsError::new("a kept file is not { path, bytes: Uint8Array }"));
+            };
+            kept.push((path, bytes.to_vec()));
+        }
+        let files = kept;
+        let state = self.state.borrow();
+        let loaded = state.images()?;
+        loaded.dataset.source_mut()?.restore_changes(&log, files)?;
+        changes_reply(loaded)
+    }
+}
+
+/// The dataset zip `bytes` with `new_labels` added (`DatasetSource::from_zip_adding_labels`),
+/// or, for images in no label folder and without `index.csv` when no label is given, their
+/// number: the page asks for labels, and opens the zip again with them.
+pub(super) fn open_dataset(
+    bytes: Vec<u8>,
+    new_labels: &[String],
+) -> Result<Result<Dataset, usize>, JsError> {
+    match DatasetSource::from_zip_adding_labels(bytes, &Limits::default(), new_labels) {
+        Ok(source) => Ok(Ok(Dataset::from_source(source))),
+        Err(e) => match e.kind() {
+            ErrorKind::MissingIndexCsv { unlabelled, .. } if *unlabelled > 0 => {
+                Ok(Err(*unlabelled))
+            }
+            _ => Err(e.into()),
+        },
+    }
+}
+
+impl Dataset {
+    /// A dataset of `source`, not split yet.
+    pub(super) fn from_source(source: DatasetSource) -> Self {
+        Dataset { source: Rc::new(RefCell::new(source)), sides: Rc::default() }
+    }
+}
+
+/// `reply` with `fields` set on it.
+fn with_fields(reply: JsValue, fields: &[(&str, JsValue)]) -> Result<JsValue, JsError> {
+    for (name, value) in fields {
+        js_sys::Reflect::set(&reply, &(*name).into(), value)
+            .map_err(|_| JsError::new("internal: cannot build the reply"))?;
+    }
+    Ok(reply)
+}
