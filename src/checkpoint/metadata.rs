@@ -223,22 +223,6 @@ pub struct TrainedData {
     pub label_edits: usize,
 }
 
-impl TrainedData {
-    /// What `dataset` holds, as a run records it.
-    pub fn of(dataset: &crate::data::Dataset) -> Self {
-        let mut hash = crate::data::Fnv1a::new();
-        for name in &dataset.names {
-            hash.write(name.as_bytes());
-            hash.write(&[0]);
-        }
-        hash.write(&dataset.targets);
-        TrainedData {
-            images: dataset.len(),
-            labels_digest: format!("{:016x}", hash.finish()),
-            label_edits: dataset.label_edits,
-        }
-    }
-}
 
 /// One threshold per label, each in `[0, 1]`.
 pub fn check_thresholds(metadata: &ModelMetadata, thresholds: &[f32]) -> Result<()> {

@@ -54,7 +54,7 @@ impl TrainingSession {
             images_per_sec: self.throughput.images_per_sec(),
             final_map: best.map(|b| b.map),
             final_valid_loss: best.and_then(|b| b.valid_loss),
-            data: Some(TrainedData::of(&self.dataset)),
+            data: Some(trained_data(&self.dataset)),
         };
         let config = self.config.clone();
         let lineage = self.lineage.clone();
@@ -108,5 +108,20 @@ impl TrainingSession {
             self.valid_targets.clone(),
         )
         .ok()
+    }
+}
+
+/// What `dataset` holds, as a run records it in the model file (its lineage).
+fn trained_data(dataset: &crate::data::Dataset) -> TrainedData {
+    let mut hash = crate::data::Fnv1a::new();
+    for name in &dataset.names {
+        hash.write(name.as_bytes());
+        hash.write(&[0]);
+    }
+    hash.write(&dataset.targets);
+    TrainedData {
+        images: dataset.len(),
+        labels_digest: format!("{:016x}", hash.finish()),
+        label_edits: dataset.label_edits,
     }
 }
