@@ -127,6 +127,11 @@ export const Request = Object.freeze({
    * again on the loaded dataset (the same zip), with the files it added
    */
   RESTORE_CHANGES: "restore-changes",
+  /**
+   * `{ files: [{ path, file }] }` (a folder's files, each with its path in the folder) →
+   * `Uint8Array`: a zip of them, which loads as a dataset zip does
+   */
+  ZIP_FOLDER: "zip-folder",
 });
 
 /** Reply types, worker → page. */
@@ -199,6 +204,7 @@ export const Progress = Object.freeze({
  *   "add-label": [{ name: string }, ChangesReply],
  *   "add-frame": [{ rgba: Uint8Array, width: number, height: number, labels: string[] }, FrameReply],
  *   "changes-csv": [{}, Uint8Array],
+ *   "zip-folder": [{ files: { path: string, file: File }[] }, Uint8Array],
  *   "restore-changes": [{ csv: Uint8Array, files: { path: string, bytes: Uint8Array }[] }, ChangesReply],
  * }} Requests
  */

@@ -58,8 +58,11 @@ export function onFileChosen(input, onFile) {
   });
 }
 
-/** Calls `onFile(file)` with the first file dropped on `zone`. */
-export function dropTarget(zone, onFile) {
+/**
+ * Calls `onFile(file)` with the first file dropped on `zone`, or `onFolder(files)` with every
+ * file of a dropped folder (`{ path, file }`, `path` inside it, its name first) when given.
+ */
+export function dropTarget(zone, onFile, onFolder = null) {
   zone.addEventListener("dragover", (e) => {
     e.preventDefault();
     zone.classList.add("over");
@@ -68,9 +71,37 @@ export function dropTarget(zone, onFile) {
   zone.addEventListener("drop", (e) => {
     e.preventDefault();
     zone.classList.remove("over");
+    const entry = e.dataTransfer.items?.[0]?.webkitGetAsEntry?.();
+    if (onFolder && entry?.isDirectory) {
+      folderFiles(/** @type {FileSystemDirectoryEntry} */ (entry)).then(onFolder, (error) => showError("Cannot read the folder", error));
+      return;
+    }
     const file = e.dataTransfer.files[0];
     if (file) onFile(file);
   });
+}
+
+/** Every file under a dropped folder, with its path (the folder's name first). */
+async function folderFiles(/** @type {FileSystemDirectoryEntry} */ folder) {
+  /** @type {{ path: string, file: File }[]} */
+  const files = [];
+  const walk = async (/** @type {FileSystemDirectoryEntry} */ dir) => {
+    const reader = dir.createReader();
+    // readEntries gives the entries a batch at a time, until an empty batch.
+    for (;;) {
+      const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+      if (!batch.length) break;
+      for (const entry of batch) {
+        if (entry.isDirectory) await walk(/** @type {FileSystemDirectoryEntry} */ (entry));
+        else {
+          const file = await new Promise((resolve, reject) => /** @type {FileSystemFileEntry} */ (entry).file(resolve, reject));
+          files.push({ path: entry.fullPath.replace(/^\//, ""), file });
+        }
+      }
+    }
+  };
+  await walk(folder);
+  return files;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // The worker owns the wasm module and passes messages (protocol.js) to its `Workspace`, which
 // holds what is loaded and what runs: every decision about data, the model, metrics and what
 // may run when is made in Rust. What stays here is the browser's side: files, storage, fetch.
-import init, { initBackend, trainingChoices, savedRunInfo, Workspace } from "./pkg/tagtrain.js";
+import init, { checkZipSize, initBackend, trainingChoices, savedRunInfo, Workspace, zipFolder } from "./pkg/tagtrain.js";
 import { Reply, Request } from "./protocol.js";
 import { saveRunState } from "./store.js";
 
@@ -139,6 +139,13 @@ const handlers = {
   },
   async [Request.EXPORT_DATASET]() {
     return (await workspace()).exportDataset();
+  },
+  async [Request.ZIP_FOLDER]({ files }) {
+    await workspace(); // the module is up
+    checkZipSize(files.reduce((n, f) => n + f.file.size, 0));
+    const contents = [];
+    for (const { file } of files) contents.push(new Uint8Array(await file.arrayBuffer()));
+    return zipFolder(files.map((f) => f.path), contents);
   },
   async [Request.EDIT_LABELS]({ edits, why }) {
     return (await workspace()).editLabels(edits, why);

@@ -223,7 +223,6 @@ pub struct TrainedData {
     pub label_edits: usize,
 }
 
-
 /// One threshold per label, each in `[0, 1]`.
 pub fn check_thresholds(metadata: &ModelMetadata, thresholds: &[f32]) -> Result<()> {
     if thresholds.len() != metadata.labels.len() {

@@ -14,6 +14,7 @@ mod archive;
 #[cfg_attr(not(feature = "sound"), allow(dead_code))]
 pub mod audio;
 pub(crate) mod batcher;
+mod bundle;
 mod changes;
 mod dataset;
 mod decode;
@@ -31,6 +32,7 @@ mod summary;
 
 pub use archive::{media_type, what_else};
 pub use batcher::Normalization;
+pub use bundle::zip_folder;
 pub use changes::{CHANGES_HEADER, ChangeKind, ChangeLog, LabelChange};
 pub use dataset::{Dataset, TimeStrips};
 pub use decode::Decoder;

@@ -106,6 +106,25 @@ impl Workspace {
     }
 }
 
+/// A folder the person chose or dropped, as a zip that opens as a dataset
+/// (`data::zip_folder`): `paths[i]` (inside the folder, its own name first) holds `contents[i]`
+/// (a `Uint8Array`). Resolves to the zip's bytes.
+#[wasm_bindgen(js_name = zipFolder)]
+pub fn zip_folder(
+    paths: Vec<String>,
+    contents: js_sys::Array,
+) -> Result<js_sys::Uint8Array, JsError> {
+    if paths.len() != contents.length() as usize {
+        return Err(JsError::new("zipFolder: one content a path"));
+    }
+    let files: Vec<(String, Vec<u8>)> = paths
+        .into_iter()
+        .zip(contents.iter())
+        .map(|(path, bytes)| (path, js_sys::Uint8Array::new(&bytes).to_vec()))
+        .collect();
+    Ok(bytes_js(&crate::data::zip_folder(&files, &Limits::default())?))
+}
+
 /// The dataset zip `bytes` with `new_labels` added (`DatasetSource::from_zip_adding_labels`),
 /// or, for images in no label folder and without `index.csv` when no label is given, their
 /// number: the page asks for labels, and opens the zip again with them.

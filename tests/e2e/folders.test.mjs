@@ -3,7 +3,10 @@
 // on the CPU and predicts.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { backendOf, openApp, pngOf, shownPredictions, zipOf } from "./harness.mjs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { backendOf, openApp, pngOf, shownPredictions, unzip, zipOf } from "./harness.mjs";
 
 const SIDE = 16;
 
@@ -75,3 +78,31 @@ test("a zip of one folder per label: labels from the folder names, trained on th
       await app.close();
     }
   });
+
+test("a folder chosen in the page opens as its zip would", { timeout: 5 * 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tagtrain-folder-"));
+  const folder = join(dir, "colours");
+  for (const [path, bytes] of Object.entries(unzip(coloursZip()))) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), bytes);
+  }
+  const app = await openApp({ webgpu: false });
+  const { page } = app;
+  try {
+    await page.setInputFiles("#dataset-folder", folder);
+    await page.waitForFunction(() => document.querySelector("#summary-text").textContent.startsWith("colours.zip"));
+    const summary = await page.textContent("#summary-text");
+    assert.match(summary, /24 images, 2 labels, 16×16 px/);
+    assert.match(summary, /Labels from folder names/);
+    const counts = await page.$$eval("#label-counts tbody tr", (rows) =>
+      rows.map((r) => [...r.querySelectorAll("td")].slice(0, 3).map((td) => td.textContent)));
+    assert.deepEqual(counts, [["blue", "14", "10"], ["red", "14", "10"]]);
+    await page.waitForSelector("#gallery-grid[data-state=done]");
+    assert.equal(await page.getAttribute("#gallery-grid", "data-total"), "24");
+    assert.ok(await page.isHidden("#error"));
+    assert.deepEqual(app.problems, []);
+  } finally {
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -64,10 +64,31 @@ export function initDatasetPanel(client, { onSummary, onLabelsChosen }) {
     };
   }
 
+  /** A folder's files (each with its path, the folder's name first), loaded as their zip. */
+  async function loadFolder(/** @type {{ path: string, file: File }[]} */ files) {
+    if (state.training || !files.length) return;
+    const name = `${files[0].path.split("/")[0] || "folder"}.zip`;
+    clearError();
+    $("#dataset-status").textContent = `Reading ${files.length} files…`;
+    try {
+      const zip = await client.request(Request.ZIP_FOLDER, { files });
+      await loadDataset(new File([/** @type {Uint8Array<ArrayBuffer>} */ (zip)], name, { type: "application/zip" }));
+    } catch (e) {
+      $("#dataset-status").textContent = "";
+      showError(`Cannot use the folder ${name.replace(/\.zip$/, "")}`, e);
+    }
+  }
+
   onFileChosen($("#dataset-file"), (file) => loadDataset(file));
+  $("#dataset-folder").addEventListener("change", () => {
+    const input = /** @type {HTMLInputElement} */ ($("#dataset-folder"));
+    const files = [...(input.files ?? [])].map((file) => ({ path: file.webkitRelativePath || file.name, file }));
+    input.value = "";
+    loadFolder(files);
+  });
   dropTarget($("#dataset-drop"), (file) => {
     if (!state.training) loadDataset(/** @type {File} */ (file));
-  });
+  }, loadFolder);
   /** Loads a bundled sample (www/sample/). */
   async function trySample(/** @type {string} */ name) {
     try {
@@ -99,6 +120,7 @@ export function initDatasetPanel(client, { onSummary, onLabelsChosen }) {
     $("#try-sample").disabled = training;
     $("#try-sound-sample").disabled = training;
     $("#dataset-file").disabled = training;
+    $("#dataset-folder").disabled = training;
     for (const box of $("#label-choices").querySelectorAll("input")) box.disabled = training;
     $("#labels-all").disabled = training || chosenLabels.length === datasetLabels.length;
     $("#labels-none").disabled = training || chosenLabels.length === 0;
