@@ -115,6 +115,10 @@ export const Request = Object.freeze({
   EDIT_LABELS: "edit-labels",
   /** `{ name }` → {@link ChangesReply}: a label added to the loaded dataset, 0 on every image */
   ADD_LABEL: "add-label",
+  /** `{ name }` → {@link ChangesReply}: a label and its values removed from the loaded dataset */
+  REMOVE_LABEL: "remove-label",
+  /** `{ indices }` → {@link ChangesReply}: images left out of the loaded dataset (files kept) */
+  EXCLUDE_IMAGES: "exclude-images",
   /**
    * `{ rgba, width, height, labels }` (a webcam frame) → {@link FrameReply}: added as a JPEG
    * image with those labels
@@ -202,6 +206,8 @@ export const Progress = Object.freeze({
  *   "export-dataset": [{}, Uint8Array],
  *   "edit-labels": [{ edits: { index: number, label: string, value: number }[], why: string }, ChangesReply & { changed: number }],
  *   "add-label": [{ name: string }, ChangesReply],
+ *   "remove-label": [{ name: string }, ChangesReply],
+ *   "exclude-images": [{ indices: number[] }, ChangesReply],
  *   "add-frame": [{ rgba: Uint8Array, width: number, height: number, labels: string[] }, FrameReply],
  *   "changes-csv": [{}, Uint8Array],
  *   "zip-folder": [{ files: { path: string, file: File }[] }, Uint8Array],

@@ -153,6 +153,12 @@ const handlers = {
   async [Request.ADD_LABEL]({ name }) {
     return (await workspace()).addLabel(name);
   },
+  async [Request.REMOVE_LABEL]({ name }) {
+    return (await workspace()).removeLabel(name);
+  },
+  async [Request.EXCLUDE_IMAGES]({ indices }) {
+    return (await workspace()).excludeImages(new Uint32Array(indices));
+  },
   async [Request.ADD_FRAME]({ rgba, width, height, labels }) {
     return (await workspace()).addFrame(rgba, width, height, labels);
   },

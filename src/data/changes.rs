@@ -6,11 +6,11 @@
 //! label, and the old value. A log written for another version of the dataset is refused at the
 //! first change that does not fit, by line, instead of silently editing the wrong rows.
 //!
-//! Most rows change one label of one image. Two kinds grow the dataset ([`ChangeKind`]): a row
-//! with no image adds the label column it names (`,bird,0,1,label added`: the column goes from
-//! absent to present, 0 for every image); a row with no label adds the image it names as a
-//! row of `index.csv` with no label yet (`captured/1.jpg,,0,1,…`: the file must be in the
-//! zip). Neither is ever removed by a log: the data's rows and columns only grow.
+//! Most rows change one label of one image. The others change the dataset's shape
+//! ([`ChangeKind`]): a row with no image adds (`0,1`) or removes (`1,0`) the label column it
+//! names (`,bird,0,1,label added`: 0 for every image); a row with no label adds (`0,1`) the
+//! image it names as a row of `index.csv` with no label yet (`captured/1.jpg,,0,1,…`: the file
+//! must be in the zip) or leaves it out (`1,0`: excluded, its file kept in the zip).
 
 use serde::Serialize;
 
@@ -40,22 +40,36 @@ pub struct LabelChange {
 pub enum ChangeKind {
     /// One label of one image.
     Cell,
-    /// A new label column (no image named).
+    /// A new label column (no image named, 0 → 1).
     LabelAdded,
-    /// A new image row, with no label yet (no label named).
+    /// A label column removed (no image named, 1 → 0).
+    LabelRemoved,
+    /// A new image row, with no label yet (no label named, 0 → 1).
     ImageAdded,
+    /// An image row left out (no label named, 1 → 0); its file stays in the zip.
+    ImageExcluded,
 }
 
 impl LabelChange {
     /// What this change changes.
     pub fn kind(&self) -> ChangeKind {
-        if self.image.is_empty() {
-            ChangeKind::LabelAdded
-        } else if self.label.is_empty() {
-            ChangeKind::ImageAdded
-        } else {
-            ChangeKind::Cell
+        match (self.image.is_empty(), self.label.is_empty(), self.new) {
+            (true, _, 1) => ChangeKind::LabelAdded,
+            (true, _, _) => ChangeKind::LabelRemoved,
+            (false, true, 1) => ChangeKind::ImageAdded,
+            (false, true, _) => ChangeKind::ImageExcluded,
+            (false, false, _) => ChangeKind::Cell,
         }
+    }
+
+    /// A change removing label column `name`.
+    pub fn label_removed(name: &str, why: &str) -> Self {
+        LabelChange { image: String::new(), label: name.into(), old: 1, new: 0, why: why.into() }
+    }
+
+    /// A change leaving image `image` (as `index.csv` names it) out of the dataset.
+    pub fn image_excluded(image: &str, why: &str) -> Self {
+        LabelChange { image: image.into(), label: String::new(), old: 1, new: 0, why: why.into() }
     }
 
     /// A change adding label column `name`.
@@ -144,13 +158,6 @@ impl ChangeLog {
             if image.is_empty() && label.is_empty() {
                 return Err(Error::changes(line, "neither an image nor a label is named"));
             }
-            if (image.is_empty() || label.is_empty()) && old == 1 {
-                let what = if image.is_empty() { "a label" } else { "an image" };
-                return Err(Error::changes(
-                    line,
-                    format!("{what} can be added by a change log (0 → 1), never removed"),
-                ));
-            }
             changes.push(LabelChange {
                 image: image.to_string(),
                 label: label.to_string(),
@@ -209,7 +216,7 @@ mod tests {
 
     #[test]
     fn a_bad_log_is_refused_by_line() {
-        let cases: [(&str, &str); 6] = [
+        let cases: [(&str, &str); 5] = [
             ("image,label,value\n", "changes.csv line 1: the header is 'image,label,value'"),
             ("image,label,old,new,why\na.png,cat,0,1\n", "changes.csv line 2: 4 fields"),
             (
@@ -224,18 +231,24 @@ mod tests {
                 "image,label,old,new,why\n,,0,1,x\n",
                 "changes.csv line 2: neither an image nor a label",
             ),
-            (
-                "image,label,old,new,why\n,cat,1,0,x\n",
-                "changes.csv line 2: a label can be added by a change log (0 → 1), never removed",
-            ),
         ];
         for (text, expected) in cases {
             let error = ChangeLog::parse(text.as_bytes()).unwrap_err().to_string();
             assert!(error.starts_with(expected), "{text:?}: {error}");
         }
         assert_eq!(ChangeLog::parse(b"image,label,old,new,why\n").unwrap().changes, vec![]);
-        let grown = ChangeLog::parse(b"image,label,old,new,why\n,bird,0,1,x\nnew.jpg,,0,1,y\n");
-        let kinds: Vec<ChangeKind> = grown.unwrap().changes.iter().map(LabelChange::kind).collect();
-        assert_eq!(kinds, [ChangeKind::LabelAdded, ChangeKind::ImageAdded]);
+        let text =
+            b"image,label,old,new,why\n,bird,0,1,x\nnew.jpg,,0,1,y\n,cat,1,0,z\nold.jpg,,1,0,w\n";
+        let kinds: Vec<ChangeKind> =
+            ChangeLog::parse(text).unwrap().changes.iter().map(LabelChange::kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                ChangeKind::LabelAdded,
+                ChangeKind::ImageAdded,
+                ChangeKind::LabelRemoved,
+                ChangeKind::ImageExcluded
+            ]
+        );
     }
 }

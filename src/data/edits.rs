@@ -1,7 +1,8 @@
 //! Editing a dataset where it is used (the page's labelling grid, its label-error gallery, a
-//! change log given to the CLI): a label of an image set, a label column added, an image added
-//! (a webcam frame), each logged ([`ChangeLog`]) and each undone in any order that leaves the
-//! log consistent. Decoding, the summary, training and the export see the edited data.
+//! change log given to the CLI): a label of an image set, a label column added or removed, an
+//! image added (a webcam frame) or left out, each logged ([`ChangeLog`]). An undo replays the
+//! rest of the log on the data as it was opened, so any change can be undone that no later one
+//! builds on. Decoding, the summary, training and the export see the edited data.
 
 use std::collections::HashMap;
 
@@ -64,6 +65,24 @@ impl DatasetSource {
                     }
                     self.limits.check_columns(line, index.labels.len() as u64 + 2)?;
                     index.push_label(&change.label);
+                }
+                ChangeKind::LabelRemoved => {
+                    let column =
+                        index.labels.iter().position(|l| *l == change.label).ok_or_else(|| {
+                            refused(format!("there is no label '{}' to remove", change.label))
+                        })?;
+                    index.remove_label(column);
+                }
+                ChangeKind::ImageExcluded => {
+                    let row = rows.remove(&normalise(&change.image)).ok_or_else(|| {
+                        refused(format!("'{}' is not a row of index.csv", change.image))
+                    })?;
+                    index.remove_row(row);
+                    entries.remove(row);
+                    headers.remove(row);
+                    for later in rows.values_mut().filter(|r| **r > row) {
+                        *later -= 1;
+                    }
                 }
                 ChangeKind::ImageAdded => {
                     let key = normalise(&change.image);
@@ -278,61 +297,78 @@ impl DatasetSource {
         Ok(self.len() - 1)
     }
 
-    /// Undoes change `k` of the log: a label gets its old value back, an added label or image
-    /// goes, and the change leaves the log.
+    /// Removes label `name` and its values, logged with `why`.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Changes`] for a label the dataset lacks, or its last one.
+    pub fn remove_label(&mut self, name: &str, why: &str) -> Result<()> {
+        if self.labels().len() == 1 && self.labels()[0] == name {
+            return Err(Error::changes(0, "a dataset keeps at least one label; add another first"));
+        }
+        self.apply_changes(&ChangeLog::new(vec![LabelChange::label_removed(name, why)]))
+    }
+
+    /// Leaves the images `indices` out of the dataset (their files stay in the zip), logged
+    /// with `why`.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Misuse`] for an image past the rows, or every image; nothing is
+    /// changed then.
+    pub fn exclude_images(&mut self, indices: &[usize], why: &str) -> Result<()> {
+        let mut changes = Vec::with_capacity(indices.len());
+        for &index in indices {
+            let image = self.image_name(index).ok_or_else(|| {
+                Error::misuse(format!("the dataset has no image {index} ({} images)", self.len()))
+            })?;
+            let change = LabelChange::image_excluded(image, why);
+            if !changes.contains(&change) {
+                changes.push(change);
+            }
+        }
+        if changes.len() >= self.len() {
+            return Err(Error::misuse("a dataset keeps at least one image"));
+        }
+        self.apply_changes(&ChangeLog::new(changes))
+    }
+
+    /// Undoes change `k` of the log: the data as it was opened, with every other change of the
+    /// log made again in order. Files added by no remaining change are dropped.
     ///
     /// # Errors
     /// [`crate::ErrorKind::Misuse`] for a change the log lacks, or one that a later change
-    /// builds on (the same label of the same image edited again, or a label or image added and
-    /// then edited): undo the later change first.
+    /// builds on (the same label of the same image edited again, a label or image added and
+    /// then edited, …): undo the later change first. Nothing is changed then.
     pub fn undo_change(&mut self, k: usize) -> Result<()> {
-        let log = &self.changes.changes;
-        let change = log.get(k).ok_or_else(|| {
-            Error::misuse(format!("there is no change {k} ({} in the log)", log.len()))
-        })?;
-        let later = |c: &LabelChange| match change.kind() {
-            ChangeKind::Cell => c.image == change.image && c.label == change.label,
-            ChangeKind::LabelAdded => c.label == change.label,
-            ChangeKind::ImageAdded => normalise(&c.image) == normalise(&change.image),
-        };
-        if let Some(after) = log[k + 1..].iter().find(|c| later(c)) {
-            let what = match after.kind() {
-                ChangeKind::Cell => format!("{} of '{}'", after.label, after.image),
-                ChangeKind::LabelAdded => format!("label '{}'", after.label),
-                ChangeKind::ImageAdded => format!("image '{}'", after.image),
+        let count = self.changes.changes.len();
+        if k >= count {
+            return Err(Error::misuse(format!("there is no change {k} ({count} in the log)")));
+        }
+        let mut rest = self.changes.changes.clone();
+        let undone = rest.remove(k);
+        let opened = &self.opened;
+        let before = (
+            std::mem::replace(&mut self.index, opened.index.clone()),
+            std::mem::replace(&mut self.entries, opened.entries.clone()),
+            std::mem::replace(&mut self.headers, opened.headers.clone()),
+            std::mem::take(&mut self.changes),
+        );
+        if self.apply_changes(&ChangeLog::new(rest)).is_err() {
+            (self.index, self.entries, self.headers, self.changes) = before;
+            return Err(Error::misuse("a later change builds on this one; undo that change first"));
+        }
+        if undone.kind() == ChangeKind::ImageAdded {
+            let named = |path: &str| {
+                self.changes.changes.iter().any(|c| {
+                    c.kind() == ChangeKind::ImageAdded
+                        && normalise(&format!("{}{}", self.index_folder(), c.image)) == path
+                })
             };
-            return Err(Error::misuse(format!(
-                "{what} was changed since, building on this change; undo that change first"
-            )));
-        }
-        let change = change.clone();
-        match change.kind() {
-            ChangeKind::Cell => {
-                let row = (0..self.len()).find(|&i| self.image_name(i) == Some(&change.image));
-                let label = self.labels().iter().position(|l| *l == change.label);
-                if let (Some(row), Some(label)) = (row, label) {
-                    self.index.set_target(row, label, change.old);
-                }
-            }
-            ChangeKind::LabelAdded => {
-                // Nothing added later: it is still the last column, every value 0.
-                if self.labels().last() == Some(&change.label) {
-                    self.index.pop_label();
-                }
-            }
-            ChangeKind::ImageAdded => {
-                let key = normalise(&change.image);
-                let row = (0..self.len())
-                    .find(|&i| self.image_name(i).map(normalise) == Some(key.clone()));
-                if let Some(row) = row {
-                    self.index.remove_row(row);
-                    let path = self.entries.remove(row);
-                    self.headers.remove(row);
-                    self.added_files.remove(&path);
-                }
+            let unused: Vec<String> =
+                self.added_files.keys().filter(|p| !named(p)).cloned().collect();
+            for path in unused {
+                self.added_files.remove(&path);
             }
         }
-        self.changes.changes.remove(k);
         Ok(())
     }
 

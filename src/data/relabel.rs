@@ -13,30 +13,32 @@ use zip::write::SimpleFileOptions;
 use crate::error::{Error, Result};
 
 use super::archive::{Archive, normalise};
-use super::changes::{ChangeKind, ChangeLog};
-use super::index::{AddedRow, IndexCsv, with_label_values};
+use super::changes::ChangeLog;
+use super::index::{AddedRow, IndexCsv, IndexEdits, with_label_values};
 
 /// The name of the change log beside `index.csv`.
 pub const CHANGES_CSV: &str = "changes.csv";
 
-/// The zip of `archive` with `index` (read from `index_path`, and edited since by `log`):
-/// every other entry copied raw; `index.csv` rewritten with `index`'s values in the cells `log`
-/// touched; `changes.csv` beside it holding the zip's earlier log (if any) and then `log`.
-/// Without `index_path` (the labels came from the folders) a new `index.csv` at the top level
-/// lists every image with its current labels, so the zip is a dataset in the product's format
-/// (its folders stay as they were).
+/// The zip of `archive` with its edited `index` (`opened`: as the zip gave it, read from
+/// `index_path`): every other entry copied raw; `index.csv` with `index`'s labels and rows (see
+/// [`edited_index`]); `changes.csv` beside it holding the zip's earlier log (if any) and then
+/// `log`. Without `index_path` (the labels came from the folders or the page) a new `index.csv`
+/// at the top level lists every image with its current labels, so the zip is a dataset in the
+/// product's format (its folders stay as they were).
 ///
 /// # Errors
-/// A change naming a row or label `index` lacks; an entry that cannot be copied.
+/// An entry that cannot be copied or read.
 pub(super) fn export(
     archive: &mut Archive,
-    index: &IndexCsv,
+    (opened, index): (&IndexCsv, &IndexCsv),
     index_path: Option<&str>,
     log: &ChangeLog,
     added_files: &BTreeMap<String, Vec<u8>>,
 ) -> Result<Vec<u8>> {
     let edited = match index_path {
-        Some(path) => edited_index(archive, index, path, log)?,
+        Some(path) => {
+            with_label_values(&archive.read(path, u64::MAX)?, &edited_index(opened, index))?
+        }
         None => index.to_csv()?,
     };
     let index_path = index_path.unwrap_or(INDEX_CSV);
@@ -72,52 +74,46 @@ pub(super) fn export(
 /// The file name of a dataset's index, where an export writes one the zip lacked.
 const INDEX_CSV: &str = "index.csv";
 
-/// The `index.csv` at `index_path` with `index`'s values in the cells `log` touched, the
-/// labels it added (as new columns) and the images it added (as new rows).
-fn edited_index(
-    archive: &mut Archive,
-    index: &IndexCsv,
-    index_path: &str,
-    log: &ChangeLog,
-) -> Result<Vec<u8>> {
-    let rows: HashMap<String, usize> =
+/// What turns the `index.csv` that `opened` was read from into `index`: the labels and rows
+/// it no longer has left out, the new ones added, and every cell whose value differs set. It
+/// compares the two states, not the log, so edits undone or made twice leave no trace.
+fn edited_index<'a>(opened: &'a IndexCsv, index: &'a IndexCsv) -> IndexEdits<'a> {
+    let now: HashMap<String, usize> =
         index.rows().enumerate().map(|(i, row)| (normalise(row.image), i)).collect();
-    let row_of = |k: usize, image: &str| {
-        rows.get(&normalise(image)).copied().ok_or_else(|| {
-            Error::changes(log.line(k), format!("'{image}' is not a row of index.csv"))
-        })
+    let before: HashMap<String, usize> =
+        opened.rows().enumerate().map(|(i, row)| (normalise(row.image), i)).collect();
+    let mut edits = IndexEdits {
+        added_labels: index
+            .labels
+            .iter()
+            .filter(|l| !opened.labels.contains(l))
+            .map(String::as_str)
+            .collect(),
+        removed_labels: opened
+            .labels
+            .iter()
+            .filter(|l| !index.labels.contains(l))
+            .map(String::as_str)
+            .collect(),
+        ..IndexEdits::default()
     };
-    let mut added_labels: Vec<&str> = Vec::new();
-    let mut added_rows: Vec<usize> = Vec::new();
-    for (k, change) in log.changes.iter().enumerate() {
-        match change.kind() {
-            ChangeKind::LabelAdded => added_labels.push(&change.label),
-            ChangeKind::ImageAdded => added_rows.push(row_of(k, &change.image)?),
-            ChangeKind::Cell => {}
-        }
-    }
-    let mut cells: Vec<(u64, &str, u8)> = Vec::with_capacity(log.changes.len());
-    for (k, change) in log.changes.iter().enumerate() {
-        if change.kind() != ChangeKind::Cell {
+    for row in opened.rows() {
+        let Some(&i) = now.get(&normalise(row.image)) else {
+            edits.removed_lines.push(row.line);
             continue;
+        };
+        let values = index.row(i).labels;
+        for (label, &value) in index.labels.iter().zip(values) {
+            let was = opened.labels.iter().position(|l| l == label).map(|j| row.labels[j]);
+            // Added columns start at 0 on every line.
+            if was.unwrap_or(0) != value {
+                edits.cells.push((row.line, label, value));
+            }
         }
-        let row = row_of(k, &change.image)?;
-        if added_rows.contains(&row) {
-            continue; // written whole below
-        }
-        let label = index.labels.iter().position(|l| *l == change.label).ok_or_else(|| {
-            Error::changes(log.line(k), format!("'{}' is not a label of index.csv", change.label))
-        })?;
-        cells.push((index.row(row).line, &index.labels[label], index.row(row).labels[label]));
     }
-    let added: Vec<AddedRow> = added_rows
-        .iter()
-        .map(|&row| {
-            let row = index.row(row);
-            let values = index.labels.iter().map(String::as_str).zip(row.labels.iter().copied());
-            AddedRow { image: row.image, values: values.collect() }
-        })
-        .collect();
-    let original = archive.read(index_path, u64::MAX)?;
-    with_label_values(&original, &cells, &added_labels, &added)
+    for row in index.rows().filter(|row| !before.contains_key(&normalise(row.image))) {
+        let values = index.labels.iter().map(String::as_str).zip(row.labels.iter().copied());
+        edits.added_rows.push(AddedRow { image: row.image, values: values.collect() });
+    }
+    edits
 }

@@ -23,6 +23,13 @@ use super::locate::{locate_images, unlisted_images_warning};
 use super::relabel;
 use super::summary::{DatasetProfile, LabelSource, MediaKind, SoundProfile};
 
+/// A dataset's rows as its zip gave them, before any edit (`edits.rs` replays on it).
+pub(super) struct Opened {
+    pub(super) index: IndexCsv,
+    pub(super) entries: Vec<String>,
+    pub(super) headers: Vec<ImageHeader>,
+}
+
 /// A dataset zip that has been checked but not yet decoded.
 ///
 /// It holds the zip's bytes, since images are inflated only when decoded. Where memory is
@@ -56,6 +63,9 @@ pub struct DatasetSource {
     /// Files added since the zip was opened (captured images), by zip path: kept apart from the
     /// zip, whose bytes may be released and attached again.
     pub(super) added_files: std::collections::BTreeMap<String, Vec<u8>>,
+    /// The rows and labels as the zip gave them, before any edit: what an undo replays the
+    /// other edits on, and what the export compares with.
+    pub(super) opened: Box<Opened>,
     pub(super) limits: Limits,
 }
 
@@ -136,6 +146,11 @@ impl DatasetSource {
             Some(path) => earlier_edits(&mut archive, path, &mut warnings),
             None => 0,
         };
+        let opened = Box::new(Opened {
+            index: index.clone(),
+            entries: entries.clone(),
+            headers: headers.clone(),
+        });
         Ok(Self {
             zip: archive.identity(),
             archive: Some(archive),
@@ -151,6 +166,7 @@ impl DatasetSource {
             changes: ChangeLog::default(),
             earlier_edits,
             added_files: Default::default(),
+            opened,
             limits: limits.clone(),
         })
     }
@@ -169,7 +185,7 @@ impl DatasetSource {
         })?;
         relabel::export(
             archive,
-            &self.index,
+            (&self.opened.index, &self.index),
             self.index_path.as_deref(),
             &self.changes,
             &self.added_files,

@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-use super::convert::{bytes_js, promise, to_js};
+use super::convert::{bytes_js, promise};
 use super::decode::next_tick;
 use super::interop::{object, report};
 use super::loaded::{LoadedDataset, Running, State, attach_zip, images};
@@ -176,7 +176,7 @@ fn edit_label(
     let state = state.borrow();
     let loaded = state.images()?;
     loaded.dataset.source_mut()?.set_label(index, label, value, &why)?;
-    changes_reply(loaded)
+    loaded.changes_reply()
 }
 
 /// Undoes change `k` of the loaded dataset's log (`DatasetSource::undo_change`): `{ changes,
@@ -185,12 +185,7 @@ fn undo_change(state: &RefCell<State>, k: usize) -> Result<JsValue, JsError> {
     let state = state.borrow();
     let loaded = state.images()?;
     loaded.dataset.source_mut()?.undo_change(k)?;
-    changes_reply(loaded)
-}
-
-pub(super) fn changes_reply(loaded: &LoadedDataset) -> Result<JsValue, JsError> {
-    let changes = to_js(&loaded.dataset.source()?.changes().changes)?;
-    object(&[("changes", changes), ("summary", loaded.dataset.summary()?)])
+    loaded.changes_reply()
 }
 
 /// The loaded dataset with its edits as a zip in the product's format (see

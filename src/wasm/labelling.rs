@@ -3,18 +3,13 @@
 //! again after a reload. Every rule is the library's (`data/edits.rs`); these wrappers take
 //! the page's values and answer `{ changes, summary }` as the cleaning requests do.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
-use super::cleaning::changes_reply;
 use super::convert::bytes_js;
-use super::dataset::Dataset;
 use super::workspace::Workspace;
+use crate::Limits;
 use crate::data::ChangeLog;
-use crate::{DatasetSource, ErrorKind, Limits};
 
 /// One label of one image, as the grid sets it.
 #[derive(Deserialize)]
@@ -37,7 +32,7 @@ impl Workspace {
         let state = self.state.borrow();
         let loaded = state.images()?;
         let changed = loaded.dataset.source_mut()?.set_labels(&edits, &why)?;
-        with_fields(changes_reply(loaded)?, &[("changed", changed.into())])
+        with_fields(loaded.changes_reply()?, &[("changed", changed.into())])
     }
 
     /// Adds label `name` to the loaded dataset (0 for every image): `{ changes, summary }`.
@@ -46,7 +41,7 @@ impl Workspace {
         let state = self.state.borrow();
         let loaded = state.images()?;
         loaded.dataset.source_mut()?.add_label(&name, "label added")?;
-        changes_reply(loaded)
+        loaded.changes_reply()
     }
 
     /// Adds a webcam frame (`width × height` RGBA) as a JPEG image with `labels` present:
@@ -72,7 +67,26 @@ impl Workspace {
         let bytes = bytes_js(jpeg);
         drop(source);
         let fields = [("index", index.into()), ("path", path.into()), ("bytes", bytes.into())];
-        with_fields(changes_reply(loaded)?, &fields)
+        with_fields(loaded.changes_reply()?, &fields)
+    }
+
+    /// Removes label `name` and its values from the loaded dataset: `{ changes, summary }`.
+    #[wasm_bindgen(js_name = removeLabel)]
+    pub fn remove_label(&self, name: String) -> Result<JsValue, JsError> {
+        let state = self.state.borrow();
+        let loaded = state.images()?;
+        loaded.dataset.source_mut()?.remove_label(&name, "label removed")?;
+        loaded.changes_reply()
+    }
+
+    /// Leaves the images `indices` out of the loaded dataset (their files stay in the zip):
+    /// `{ changes, summary }`.
+    #[wasm_bindgen(js_name = excludeImages)]
+    pub fn exclude_images(&self, indices: Vec<usize>) -> Result<JsValue, JsError> {
+        let state = self.state.borrow();
+        let loaded = state.images()?;
+        loaded.dataset.source_mut()?.exclude_images(&indices, "excluded by hand")?;
+        loaded.changes_reply()
     }
 
     /// The loaded dataset's change log as `changes.csv` bytes, for the page to keep.
@@ -102,7 +116,7 @@ impl Workspace {
         let state = self.state.borrow();
         let loaded = state.images()?;
         loaded.dataset.source_mut()?.restore_changes(&log, files)?;
-        changes_reply(loaded)
+        loaded.changes_reply()
     }
 }
 
@@ -123,31 +137,6 @@ pub fn zip_folder(
         .map(|(path, bytes)| (path, js_sys::Uint8Array::new(&bytes).to_vec()))
         .collect();
     Ok(bytes_js(&crate::data::zip_folder(&files, &Limits::default())?))
-}
-
-/// The dataset zip `bytes` with `new_labels` added (`DatasetSource::from_zip_adding_labels`),
-/// or, for images in no label folder and without `index.csv` when no label is given, their
-/// number: the page asks for labels, and opens the zip again with them.
-pub(super) fn open_dataset(
-    bytes: Vec<u8>,
-    new_labels: &[String],
-) -> Result<Result<Dataset, usize>, JsError> {
-    match DatasetSource::from_zip_adding_labels(bytes, &Limits::default(), new_labels) {
-        Ok(source) => Ok(Ok(Dataset::from_source(source))),
-        Err(e) => match e.kind() {
-            ErrorKind::MissingIndexCsv { unlabelled, .. } if *unlabelled > 0 => {
-                Ok(Err(*unlabelled))
-            }
-            _ => Err(e.into()),
-        },
-    }
-}
-
-impl Dataset {
-    /// A dataset of `source`, not split yet.
-    pub(super) fn from_source(source: DatasetSource) -> Self {
-        Dataset { source: Rc::new(RefCell::new(source)), sides: Rc::default() }
-    }
 }
 
 /// `reply` with `fields` set on it.

@@ -13,6 +13,7 @@ use super::interop::{message_of, read_blob};
 use super::predictor::JsPredictor;
 use super::review::JsReview;
 use crate::workspace::{self, Task};
+use crate::{DatasetSource, ErrorKind, Limits};
 
 /// What the worker holds: the library's rules over the browser's objects.
 pub(super) type State = workspace::Workspace<LoadedDataset, LoadedModel, JsReview>;
@@ -25,6 +26,14 @@ pub(super) struct LoadedDataset {
     pub(super) file: JsValue,
     /// The file's name, for the report.
     pub(super) name: String,
+}
+
+impl LoadedDataset {
+    /// `{ changes, summary }`: its change log and its summary, as every edit answers.
+    pub(super) fn changes_reply(&self) -> Result<JsValue, JsError> {
+        let changes = super::convert::to_js(&self.dataset.source()?.changes().changes)?;
+        super::interop::object(&[("changes", changes), ("summary", self.dataset.summary()?)])
+    }
 }
 
 /// The current model: its predictor, its file's bytes (with the thresholds in force) and,
@@ -100,5 +109,30 @@ impl<'a> Running<'a> {
 impl Drop for Running<'_> {
     fn drop(&mut self) {
         self.0.borrow_mut().finish();
+    }
+}
+
+/// The dataset zip `bytes` with `new_labels` added (`DatasetSource::from_zip_adding_labels`),
+/// or, for images in no label folder and without `index.csv` when no label is given, their
+/// number: the page asks for labels, and opens the zip again with them.
+pub(super) fn open_dataset(
+    bytes: Vec<u8>,
+    new_labels: &[String],
+) -> Result<Result<Dataset, usize>, JsError> {
+    match DatasetSource::from_zip_adding_labels(bytes, &Limits::default(), new_labels) {
+        Ok(source) => Ok(Ok(Dataset::from_source(source))),
+        Err(e) => match e.kind() {
+            ErrorKind::MissingIndexCsv { unlabelled, .. } if *unlabelled > 0 => {
+                Ok(Err(*unlabelled))
+            }
+            _ => Err(e.into()),
+        },
+    }
+}
+
+impl Dataset {
+    /// A dataset of `source`, not split yet.
+    pub(super) fn from_source(source: DatasetSource) -> Self {
+        Dataset { source: std::rc::Rc::new(RefCell::new(source)), sides: Default::default() }
     }
 }

@@ -10,8 +10,7 @@ use wasm_bindgen::prelude::*;
 use super::convert::{promise, to_js};
 use super::dataset::check_zip_size;
 use super::interop::{await_js, message_of, object, read_file};
-use super::labelling::open_dataset;
-use super::loaded::{LoadedDataset, LoadedModel, State, explainer, images};
+use super::loaded::{LoadedDataset, LoadedModel, State, explainer, images, open_dataset};
 use super::review::JsReview;
 use super::runs::{self, Run};
 
@@ -31,7 +30,7 @@ impl Workspace {
     }
 
     /// Opens the dataset zip `file` (a `File`) in place of the last one, adding `new_labels`:
-    /// its summary (see `Dataset.summary`), or `{ unlabelled }` (`labelling::open_dataset`). A
+    /// its summary (see `Dataset.summary`), or `{ unlabelled }` (`loaded::open_dataset`). A
     /// zip the tab cannot hold is refused unread; a bad one leaves the last dataset loaded.
     #[wasm_bindgen(js_name = loadDataset)]
     pub fn load_dataset(&self, file: JsValue, new_labels: Vec<String>) -> js_sys::Promise {

@@ -111,6 +111,17 @@ test("loose images labelled with the keyboard, a webcam frame added, kept over a
       assert.deepEqual(await positives(page), { red: 9, blue: 8, square: 16 });
       assert.match(await page.textContent("#summary-text"), /17 images, 3 labels/);
 
+      // X leaves an image out (the first blue one); Undo would bring it back; its file stays.
+      await page.check("#gallery-edit");
+      await page.waitForSelector("#gallery-grid li .chip");
+      const left = await page.$eval("#gallery-grid li[data-name^='blue']", (li) => li.dataset.name);
+      await page.focus(`#gallery-grid li[data-name='${left}']`);
+      await page.keyboard.press("x");
+      await page.waitForFunction(() => document.querySelector("#summary-text").textContent.includes("16 images"));
+      assert.deepEqual(await positives(page), { red: 9, blue: 7, square: 15 });
+      await page.waitForFunction((n) => document.querySelector("#changes-count").textContent === String(n), edits + 1);
+      await page.waitForFunction((name) => !document.querySelector(`#gallery-grid li[data-name='${name}']`), left);
+
       // The next run trains on them.
       await page.fill("#opt-image-size", String(SIDE));
       await page.selectOption("#opt-depth", "11");
@@ -119,7 +130,7 @@ test("loose images labelled with the keyboard, a webcam frame added, kept over a
       await page.click("#train");
       await page.waitForSelector("#train-status[data-state=done]", { timeout: 5 * 60_000 });
       assert.deepEqual(JSON.parse(await page.getAttribute("#model-info", "data-labels")), ["red", "blue", "square"]);
-      assert.match(await page.textContent("#model-info"), new RegExp(`data with ${edits} label edits`));
+      assert.match(await page.textContent("#model-info"), new RegExp(`data with ${edits + 1} label edits`));
 
       // The download: the images as they were, the frame as captured, every label in index.csv.
       const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download-dataset")]);
@@ -131,7 +142,9 @@ test("loose images labelled with the keyboard, a webcam frame added, kept over a
       assert.deepEqual([...entries["captured/frame-1.jpg"].subarray(0, 3)], [0xff, 0xd8, 0xff], "a JPEG");
       const index = entries["index.csv"].toString().trim().split("\n");
       assert.equal(index[0], "image,red,blue,square");
-      assert.equal(index.length, 18);
+      assert.equal(index.length, 17, "15 images, the frame and the header");
+      assert.ok(!index.some((row) => row.startsWith(`${left},`)), `${left} is left out of index.csv`);
+      assert.ok(entries[left]?.equals(original[left]), `${left}: its file is kept`);
       for (const row of index.slice(1).filter((r) => !r.startsWith("captured/"))) {
         const [image, red, blue, square] = row.split(",");
         const colour = image.startsWith("blue") ? "blue" : "red";

@@ -121,7 +121,7 @@ fn additions_are_undone_only_after_what_builds_on_them() {
     for k in [0, 1] {
         let error = source.undo_change(k).unwrap_err().to_string();
         assert!(
-            error.contains("was changed since, building on this change; undo that change first"),
+            error.contains("a later change builds on this one; undo that change first"),
             "{error}"
         );
     }
@@ -209,4 +209,43 @@ fn loose_images_open_with_the_labels_named_for_them() {
         DatasetSource::from_zip_adding_labels(zip, &Limits::default(), &other).unwrap();
     let error = otherwise.restore_changes(source.changes(), Vec::new()).unwrap_err().to_string();
     assert!(error.contains("opened otherwise"), "{error}");
+}
+
+#[test]
+fn images_left_out_and_labels_removed_export_and_undo() {
+    let mut source = DatasetSource::from_zip(dataset_zip(), &Limits::default()).unwrap();
+    source.add_label("bird", "label added").unwrap();
+    source.set_label(1, "bird", 1, "by hand").unwrap();
+    source.exclude_images(&[0], "blurred").unwrap();
+    assert_eq!((source.len(), source.entries()), (1, &["data/b.png".to_string()][..]));
+    assert_eq!(source.targets(), [0, 1]);
+    source.remove_label("cat", "not needed").unwrap();
+    assert_eq!(source.labels(), ["bird"]);
+    let error = source.remove_label("bird", "x").unwrap_err().to_string();
+    assert!(error.contains("keeps at least one label"), "{error}");
+    let error = source.exclude_images(&[0], "x").unwrap_err().to_string();
+    assert!(error.contains("keeps at least one image"), "{error}");
+
+    // The export: the line and the column left out, the file kept in the zip.
+    let exported = source.export_zip().unwrap();
+    let index = String::from_utf8(entry(&exported, "data/index.csv")).unwrap();
+    assert_eq!(index, "image,split,note,bird\nb.png,valid,,1\n");
+    assert_eq!(entry(&exported, "data/a.png"), entry(&dataset_zip(), "data/a.png"));
+    let again = DatasetSource::from_zip(exported, &Limits::default()).unwrap();
+    assert_eq!((again.labels(), again.targets()), (source.labels(), source.targets()));
+
+    // Undo replays the rest: the image comes back with its labels, in its place.
+    let excluded = source.changes().changes.iter().position(|c| c.why == "blurred").unwrap();
+    source.undo_change(excluded).unwrap();
+    assert_eq!(source.entries(), ["data/a.png", "data/b.png"]);
+    assert_eq!(source.labels(), ["bird"]);
+    assert_eq!(source.targets(), [0, 1]);
+    let removed = source.changes().changes.iter().position(|c| c.why == "not needed").unwrap();
+    source.undo_change(removed).unwrap();
+    assert_eq!(source.labels(), ["cat", "bird"]);
+    assert_eq!(source.targets(), [1, 0, 0, 1], "cat's values are back");
+    // The label added cannot go while a change sets it.
+    let error = source.undo_change(0).unwrap_err().to_string();
+    assert!(error.contains("a later change builds on this one"), "{error}");
+    assert_eq!(source.changes().changes.len(), 2, "nothing changed");
 }

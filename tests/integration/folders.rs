@@ -111,7 +111,7 @@ fn labels_set_by_hand_are_logged_and_undone_in_order() {
     // The first cannot be undone before the second, which edited the same cell.
     let refused = source.undo_change(0).unwrap_err().to_string();
     assert!(
-        refused.contains("was changed since, building on this change; undo that change first"),
+        refused.contains("a later change builds on this one; undo that change first"),
         "{refused}"
     );
     source.undo_change(1).unwrap();

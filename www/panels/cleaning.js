@@ -133,8 +133,8 @@ function renderChanges(/** @type {LabelChange[]} */ changes) {
       try {
         const reply = await client.request(Request.UNDO_CHANGE, { k });
         labelsChanged(reply.summary);
-        await showChanges(reply);
         reopen(c);
+        await showChanges(reply);
         document.dispatchEvent(new Event("dataset-edited")); // the gallery shows the page again
       } catch (e) {
         showError("The change could not be undone", e);
@@ -142,8 +142,8 @@ function renderChanges(/** @type {LabelChange[]} */ changes) {
     });
     return el("tr", { "data-image": c.image, "data-label": c.label },
       // A row with no image adds a label; one with no label adds an image (src/data/changes.rs).
-      ...(!c.image ? [el("td", {}, "—"), el("td", {}, c.label), el("td", {}, "label added")]
-        : !c.label ? [el("td", {}, c.image), el("td", {}, "—"), el("td", {}, "image added")]
+      ...(!c.image ? [el("td", {}, "—"), el("td", {}, c.label), el("td", {}, c.new ? "label added" : "label removed")]
+        : !c.label ? [el("td", {}, c.image), el("td", {}, "—"), el("td", {}, c.new ? "image added" : "left out")]
           : [el("td", {}, c.image), el("td", {}, c.label), el("td", {}, `${c.old} → ${c.new}`)]),
       el("td", {}, c.why),
       el("td", {}, undo));

@@ -35,6 +35,8 @@ export function initLabelling(worker) {
   });
   $("#bulk-add").addEventListener("click", () => setOnSelection(1));
   $("#bulk-remove").addEventListener("click", () => setOnSelection(0));
+  $("#remove-label").addEventListener("click", () => removeLabel(/** @type {HTMLSelectElement} */ ($("#bulk-label")).value));
+  $("#exclude-selected").addEventListener("click", () => exclude(selected()));
   $("#select-page").addEventListener("click", () => selectAll(true));
   $("#clear-selection").addEventListener("click", () => selectAll(false));
   const grid = $("#gallery-grid");
@@ -58,7 +60,8 @@ export function initLabelling(worker) {
         el("label", {}, el("input", { type: "checkbox", "data-label": name }), ` ${name}`)));
       decoratePage();
     }
-    for (const id of ["#gallery-edit", "#add-label", "#bulk-add", "#bulk-remove", "#webcam-capture"]) {
+    for (const id of ["#gallery-edit", "#add-label", "#bulk-add", "#bulk-remove", "#remove-label", "#exclude-selected",
+      "#webcam-capture"]) {
       /** @type {HTMLButtonElement} */ ($(id)).disabled = training || (id === "#webcam-capture" && !stream);
     }
   });
@@ -178,10 +181,41 @@ function onKey(/** @type {KeyboardEvent} */ e) {
     selectAll(true);
   } else if (e.key === "Escape") {
     selectAll(false);
+  } else if (e.key === "x" || e.key === "X") {
+    const chosen = selected();
+    const next = list[at + 1] ?? list[at - 1];
+    exclude(chosen.length ? chosen : [li]).then(() => next?.focus());
   } else {
     return;
   }
   e.preventDefault();
+}
+
+/** Leaves `targets` out of the dataset; the page is shown again without them. */
+async function exclude(/** @type {HTMLElement[]} */ targets) {
+  if (!targets.length) return;
+  clearError();
+  try {
+    const reply = await client.request(Request.EXCLUDE_IMAGES, { indices: targets.map((li) => Number(li.dataset.index)) });
+    for (const li of targets) li.remove();
+    await showChanges(reply);
+    document.dispatchEvent(new Event("dataset-edited")); // the gallery shows the page again
+  } catch (e) {
+    showError("The images could not be left out", e);
+  }
+}
+
+/** Removes `name` and its values (Undo in the change log brings them back). */
+async function removeLabel(/** @type {string} */ name) {
+  clearError();
+  try {
+    const reply = await client.request(Request.REMOVE_LABEL, { name });
+    labelsChanged(reply.summary);
+    await showChanges(reply);
+    document.dispatchEvent(new Event("dataset-edited"));
+  } catch (e) {
+    showError(`The label ${name} could not be removed`, e);
+  }
 }
 
 /** Adds the label typed in "New label"; every image starts without it. */

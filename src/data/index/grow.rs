@@ -19,16 +19,19 @@ impl IndexCsv {
         self.labels.push(name.to_string());
     }
 
-    /// Removes the last label column (the one [`IndexCsv::push_label`] added).
-    pub(crate) fn pop_label(&mut self) {
+    /// Removes label column `column` (its values go with it).
+    pub(crate) fn remove_label(&mut self, column: usize) {
         let old = self.labels.len();
-        if old == 0 {
+        if column >= old {
             return;
         }
-        let targets: Vec<u8> =
-            self.targets.chunks_exact(old).flat_map(|row| row[..old - 1].to_vec()).collect();
+        let targets: Vec<u8> = self
+            .targets
+            .chunks_exact(old)
+            .flat_map(|row| row.iter().enumerate().filter(|(j, _)| *j != column).map(|(_, v)| *v))
+            .collect();
         self.targets = targets;
-        self.labels.pop();
+        self.labels.remove(column);
     }
 
     /// Adds a row for `image` at the end: every label 0, on the training side when the file
@@ -47,7 +50,7 @@ impl IndexCsv {
         }
     }
 
-    /// Removes row `row` (an added one, taken back), the later rows moving up.
+    /// Removes row `row` (excluded, or an added one taken back), the later rows moving up.
     pub(crate) fn remove_row(&mut self, row: usize) {
         self.retain(|i| i != row);
     }
@@ -94,9 +97,12 @@ mod tests {
         assert_eq!(index.targets(), [1, 0, 0, 0, 1, 0]);
         index.set_target(1, 2, 1);
         assert_eq!(index.row(1).labels, [0, 1, 1]);
-        index.pop_label();
+        index.remove_label(2);
         assert_eq!(index.labels, ["cat", "dog"]);
         assert_eq!(index.targets(), [1, 0, 0, 1]);
+        index.remove_label(0);
+        assert_eq!(index.labels, ["dog"]);
+        assert_eq!(index.targets(), [0, 1]);
     }
 
     #[test]

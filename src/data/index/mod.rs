@@ -30,7 +30,7 @@ mod rows;
 mod text;
 
 pub(crate) use grow::new_label_problem;
-pub(crate) use rewrite::{AddedRow, with_label_values};
+pub(crate) use rewrite::{AddedRow, IndexEdits, with_label_values};
 
 use text::{check_columns, decode_text, detect_delimiter};
 

@@ -15,20 +15,30 @@ pub(crate) struct AddedRow<'a> {
     pub(crate) values: Vec<(&'a str, u8)>,
 }
 
-/// `bytes` (an `index.csv`) with `added_labels` as new columns at the end (`0` on every line),
-/// then each `(line, label, value)` of `edits` set: the cell of the label's column on that line
-/// (1-based, the header is line 1) becomes `0` or `1`; then the `added_rows` at the end, with
-/// the file column and every label filled, `split` (when there is one) `train`, and other
-/// columns (notes, `group`: a group of its own) empty.
+/// What an export changes in `index.csv` (see [`with_label_values`]).
+#[derive(Default)]
+pub(crate) struct IndexEdits<'a> {
+    /// `(line, label, value)`: the cell of the label's column on that line (1-based, the
+    /// header is line 1) becomes `0` or `1`.
+    pub(crate) cells: Vec<(u64, &'a str, u8)>,
+    /// New label columns, at the end, `0` on every line unless `cells` sets them.
+    pub(crate) added_labels: Vec<&'a str>,
+    /// Label columns left out.
+    pub(crate) removed_labels: Vec<&'a str>,
+    /// Lines left out (excluded images).
+    pub(crate) removed_lines: Vec<u64>,
+    /// New rows, at the end.
+    pub(crate) added_rows: Vec<AddedRow<'a>>,
+}
+
+/// `bytes` (an `index.csv`) with `edits`: label columns left out and added (at the end), lines
+/// left out, cells set, and rows added at the end with the file column and every label filled,
+/// `split` (when there is one) `train`, and other columns (notes, `group`: a group of its own)
+/// empty. Everything else is as the file had it.
 ///
 /// # Errors
 /// [`crate::ErrorKind::Csv`] when a line or label column named by `edits` is not in the file.
-pub(crate) fn with_label_values(
-    bytes: &[u8],
-    edits: &[(u64, &str, u8)],
-    added_labels: &[&str],
-    added_rows: &[AddedRow<'_>],
-) -> Result<Vec<u8>> {
+pub(crate) fn with_label_values(bytes: &[u8], edits: &IndexEdits<'_>) -> Result<Vec<u8>> {
     let decoded = decode_text(bytes, &mut Vec::new());
     let text = decoded.as_bytes();
     let delimiter = detect_delimiter(text.split(|b| *b == b'\n').next().unwrap_or_default());
@@ -48,25 +58,40 @@ pub(crate) fn with_label_values(
         .flexible(true)
         .from_writer(Vec::new());
     let mut header: Vec<String> = Vec::new();
-    let mut applied = vec![false; edits.len()];
+    // Which of the file's columns are kept.
+    let mut kept: Vec<bool> = Vec::new();
+    let cells = &edits.cells;
+    let mut applied = vec![false; cells.len()];
     // Read as `IndexCsv::parse` reads (the iterator numbers lines differently).
     let mut record = csv::ByteRecord::new();
     while reader.read_byte_record(&mut record).map_err(|e| Error::csv(0, None, e.to_string()))? {
         let line = record.position().map_or(0, |p| p.line());
         let mut fields: Vec<Vec<u8>> = record.iter().map(<[u8]>::to_vec).collect();
         if header.is_empty() {
-            header = fields.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect();
-            if !added_labels.is_empty() {
-                // The new columns go after every column of the header.
-                fields.extend(added_labels.iter().map(|l| l.as_bytes().to_vec()));
-                header.extend(added_labels.iter().map(|l| l.to_string()));
-            }
+            let names: Vec<String> =
+                fields.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect();
+            kept = names.iter().map(|n| !edits.removed_labels.contains(&n.as_str())).collect();
+            fields = fields.into_iter().zip(&kept).filter(|(_, k)| **k).map(|(f, _)| f).collect();
+            header = names.into_iter().zip(&kept).filter(|(_, k)| **k).map(|(n, _)| n).collect();
+            // The new columns go after every column of the header.
+            fields.extend(edits.added_labels.iter().map(|l| l.as_bytes().to_vec()));
+            header.extend(edits.added_labels.iter().map(|l| l.to_string()));
         } else {
-            if !added_labels.is_empty() {
-                fields.resize(header.len() - added_labels.len(), Vec::new());
-                fields.extend(added_labels.iter().map(|_| b"0".to_vec()));
+            if edits.removed_lines.contains(&line) {
+                continue;
             }
-            for (k, &(at, label, value)) in edits.iter().enumerate() {
+            fields.resize(fields.len().max(kept.len()), Vec::new());
+            fields = fields
+                .into_iter()
+                .enumerate()
+                .filter(|(j, _)| kept.get(*j).copied().unwrap_or(true))
+                .map(|(_, f)| f)
+                .collect();
+            if !edits.added_labels.is_empty() {
+                fields.resize(header.len() - edits.added_labels.len(), Vec::new());
+                fields.extend(edits.added_labels.iter().map(|_| b"0".to_vec()));
+            }
+            for (k, &(at, label, value)) in cells.iter().enumerate() {
                 if at != line {
                     continue;
                 }
@@ -83,9 +108,9 @@ pub(crate) fn with_label_values(
         writer.write_record(&fields).map_err(|e| Error::csv(line, None, e.to_string()))?;
     }
     if let Some(k) = applied.iter().position(|done| !done) {
-        return Err(Error::csv(edits[k].0, None, "no such row in the file"));
+        return Err(Error::csv(cells[k].0, None, "no such row in the file"));
     }
-    for row in added_rows {
+    for row in &edits.added_rows {
         let mut fields: Vec<&[u8]> = vec![b""; header.len()];
         let file_column = header
             .iter()
@@ -140,8 +165,8 @@ mod tests {
         // The lines as the parser numbers its rows (what a dataset's rows carry).
         let index = super::super::IndexCsv::parse(file.as_bytes()).unwrap();
         let (a, b) = (index.row(0).line, index.row(1).line);
-        let edits = [(a, "dog", 1), (b, "cat", 1), (a, "cat", 0)];
-        let out = with_label_values(file.as_bytes(), &edits, &[], &[]);
+        let cells = vec![(a, "dog", 1), (b, "cat", 1), (a, "cat", 0)];
+        let out = with_label_values(file.as_bytes(), &IndexEdits { cells, ..Default::default() });
         let out = out.unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
@@ -152,12 +177,26 @@ mod tests {
     #[test]
     fn added_labels_and_rows_go_at_the_end() {
         let file = "image,cat,split\na.png,1,train\nb.png,0\n";
-        let added = [AddedRow { image: "new.jpg", values: vec![("cat", 0), ("bird", 1)] }];
-        let out = with_label_values(file.as_bytes(), &[(3, "bird", 1)], &["bird"], &added);
+        let added_rows = vec![AddedRow { image: "new.jpg", values: vec![("cat", 0), ("bird", 1)] }];
+        let edits = IndexEdits {
+            cells: vec![(3, "bird", 1)],
+            added_labels: vec!["bird"],
+            added_rows,
+            ..Default::default()
+        };
+        let out = with_label_values(file.as_bytes(), &edits);
         assert_eq!(
             String::from_utf8(out.unwrap()).unwrap(),
             "image,cat,split,bird\na.png,1,train,0\nb.png,0,,1\nnew.jpg,0,train,1\n"
         );
+        // A column and a line left out.
+        let edits = IndexEdits {
+            removed_labels: vec!["cat"],
+            removed_lines: vec![2],
+            ..Default::default()
+        };
+        let out = with_label_values(file.as_bytes(), &edits).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "image,split\nb.png,\n");
     }
 
     #[test]
@@ -174,9 +213,10 @@ mod tests {
     #[test]
     fn a_line_or_label_not_in_the_file_is_refused() {
         let file = b"image,cat\na.png,1\n";
-        let error = with_label_values(file, &[(2, "dog", 1)], &[], &[]).unwrap_err().to_string();
+        let edits = |cells| IndexEdits { cells, ..Default::default() };
+        let error = with_label_values(file, &edits(vec![(2, "dog", 1)])).unwrap_err().to_string();
         assert!(error.contains("there is no label column 'dog'"), "{error}");
-        let error = with_label_values(file, &[(5, "cat", 1)], &[], &[]).unwrap_err().to_string();
+        let error = with_label_values(file, &edits(vec![(5, "cat", 1)])).unwrap_err().to_string();
         assert!(error.starts_with("index.csv line 5: no such row"), "{error}");
     }
 }
