@@ -9,132 +9,78 @@
 //
 // The shapes are made in Rust. Those of the structs it serialises (camelCase) are generated from
 // them into www/types/ (src/payload_types.rs) and only named here; this file writes down what
-// src/wasm.rs and worker.js put together around them. `tsc` checks the page and the worker
+// src/wasm/ and worker.js put together around them. `tsc` checks the page and the worker
 // against both (tsconfig.json, scripts/test.sh): a field removed in Rust fails that check.
 
-/** Request types, page → worker. */
+/** Request types, page → worker; each one's arguments and result are in `Requests` below. */
 export const Request = Object.freeze({
-  /** {@link InitArgs} → {@link BackendInfo} */
   INIT: "init",
-  /**
-   * `{ file, newLabels? }` (a dataset zip, labels to add) → {@link DatasetSummary}, or
-   * `{ unlabelled }` for a zip of images with no labels when `newLabels` is empty (the page
-   * asks for label names and loads it again with them)
-   */
+  /** a dataset zip, with labels to add; `{ unlabelled }` for images with no labels and none given */
   LOAD_DATASET: "load-dataset",
-  /** {@link TrainArgs} → {@link TrainResult}, with decoding, started and step progress */
+  /** with decoding, started and step progress */
   TRAIN: "train",
-  /**
-   * {@link RunFileArgs} → {@link TrainResult}, with the same progress as `train`: resumes a saved
-   * run on the loaded dataset (the one it started with)
-   */
+  /** a saved run resumed on the loaded dataset (the one it started with), with `train`'s progress */
   RESUME: "resume",
-  /** {@link RunFileArgs} → {@link SavedRunInfo}: what a saved run is, without loading it */
+  /** what a saved run is, without loading it */
   RUN_INFO: "run-info",
-  /** no arguments → `{ stopping }` */
   STOP: "stop",
-  /** `{ file }` (a `.safetensors` model file) → {@link ModelReply} */
+  /** a `.safetensors` model file */
   LOAD_MODEL: "load-model",
-  /** `{ thresholds }` (one per label, in the model's order) → {@link ModelReply} */
+  /** one threshold a label, in the model's order */
   SET_THRESHOLDS: "set-thresholds",
-  /** `{ file, tta }` (a JPEG or PNG image) → `{ predictions }`, highest probability first */
+  /** a JPEG or PNG image; predictions highest first */
   PREDICT: "predict",
-  /**
-   * `{ file, stepSeconds }` (a sound clip, for a model of sound clips) → `{ windows }`: the
-   * clip scored window by window, a window of the model's length every `stepSeconds`
-   */
+  /** a sound clip scored window by window, a window of the model's length every `stepSeconds` */
   PREDICT_WINDOWS: "predict-windows",
-  /** no arguments (the loaded dataset and model) → {@link Evaluation}, with decoding progress */
+  /** the current model on the loaded dataset, with decoding progress */
   EVALUATE: "evaluate",
-  /** `{ options }` → {@link MemoryPlan} for the loaded dataset; nothing is decoded */
+  /** the memory plan of training the loaded dataset with `options`; nothing is decoded */
   MEMORY_PLAN: "memory-plan",
-  /**
-   * no arguments (the current model) → `Uint8Array`: a zip of the model, the predict package
-   * and a ready page that predicts with it (src/export.rs)
-   */
+  /** a zip of the current model, the predict package and a page that predicts (src/export.rs) */
   EXPORT_WEB: "export-web",
-  /**
-   * {@link GalleryArgs} → {@link GalleryPage}: a page of the loaded dataset's images with their
-   * labels and thumbnails (decoded from the zip; refused while training runs)
-   */
+  /** a page of the loaded dataset's images, labels and thumbnails (refused while training runs) */
   GALLERY: "gallery",
-  /**
-   * `{ index }` → {@link DatasetFile}: one row's file as the zip holds it (the gallery plays a
-   * clip's original bytes)
-   */
+  /** one row's file as the zip holds it (the gallery plays a clip's original bytes) */
   DATASET_FILE: "dataset-file",
-  /**
-   * no arguments → {@link Review} | null: the current model on the images it was last measured
-   * on (the validation images of the run that made it, or the whole dataset after Evaluate), at
-   * the thresholds in force; null when there is none
-   */
+  /** the current model on the images it was last measured on, at the thresholds in force; or null */
   REVIEW: "review",
-  /** `{ label, limit, side }` (at most 200 a list) → {@link LabelErrors}: one label's false positives and negatives */
+  /** one label's false positives and negatives (at most 200 a list) */
   ERRORS: "errors",
-  /** `{ limit }` → {@link ReviewImage}[]: the reviewed images with the highest loss, highest first */
+  /** the reviewed images with the highest loss, highest first */
   MOST_WRONG: "most-wrong",
-  /** `{ index }` → {@link ImageDetail}: every label's probability against the truth for one image */
+  /** every label's probability against the truth for one image */
   IMAGE_DETAIL: "image-detail",
-  /** {@link SaliencyArgs} → {@link Saliency}: Grad-CAM heat map of one label on one image */
+  /** Grad-CAM heat map of one label on one image */
   SALIENCY: "saliency",
-  /** `{ title }` → `Uint8Array`: the evaluation report, one self-contained HTML file */
+  /** the evaluation report, one self-contained HTML file */
   REPORT: "report",
-  /**
-   * `{ options }` → {@link LrFindReport}, with decoding and
-   * {@link LrPointEvent} progress: the learning-rate range test; `stop` ends it early
-   */
+  /** the learning-rate range test, with {@link LrPointEvent} progress; `stop` ends it */
   LR_FIND: "lr-find",
-  /**
-   * no arguments → {@link AgreementReport}: each form of a layer the project computes itself on
-   * this device (the GPU's convolution kernels, the composed batch norm…) against burn's own
-   * kernels on the same inputs; one task at a time, as training is
-   */
+  /** the project's own forms of a layer on this device against burn's kernels (src/model/agreement.rs) */
   CHECK_BACKEND: "check-backend",
-  /**
-   * `{ options: { folds, limit, training } }` → {@link LabelErrorsReply}, with decoding and
-   * {@link FoldStepEvent} progress: k-fold cross-validation on the loaded dataset, then
-   * confident learning; `stop` ends it early
-   */
+  /** k-fold cross-validation, then confident learning, with {@link FoldStepEvent} progress; `stop` ends it */
   FIND_LABEL_ERRORS: "find-label-errors",
-  /**
-   * `{ index, label, value, why }` → {@link ChangesReply}: one label of one image of the loaded
-   * dataset set to 0 or 1, noted in its change log (the next run trains on it)
-   */
+  /** one label of one image set to 0 or 1, noted in the change log (the next run trains on it) */
   EDIT_LABEL: "edit-label",
-  /** `{ k }` → {@link ChangesReply}: change `k` of the log undone */
+  /** change `k` of the log undone (the rest of the log replayed) */
   UNDO_CHANGE: "undo-change",
-  /**
-   * no arguments → `Uint8Array`: the loaded dataset as a zip, its files untouched, `index.csv`
-   * edited and `changes.csv` beside it
-   */
+  /** the loaded dataset as a zip: its files untouched, `index.csv` edited, `changes.csv` beside it */
   EXPORT_DATASET: "export-dataset",
-  /**
-   * `{ edits: [{ index, label, value }], why }` → {@link ChangesReply} with `changed`: several
-   * labels set at once (the labelling grid's selection); values already set are left
-   */
+  /** several labels set at once (the labelling grid's selection); values already set are left */
   EDIT_LABELS: "edit-labels",
-  /** `{ name }` → {@link ChangesReply}: a label added to the loaded dataset, 0 on every image */
+  /** a label added to the loaded dataset, 0 on every image */
   ADD_LABEL: "add-label",
-  /** `{ name }` → {@link ChangesReply}: a label and its values removed from the loaded dataset */
+  /** a label and its values removed from the loaded dataset */
   REMOVE_LABEL: "remove-label",
-  /** `{ indices }` → {@link ChangesReply}: images left out of the loaded dataset (files kept) */
+  /** images left out of the loaded dataset (their files kept in the zip) */
   EXCLUDE_IMAGES: "exclude-images",
-  /**
-   * `{ rgba, width, height, labels }` (a webcam frame) → {@link FrameReply}: added as a JPEG
-   * image with those labels
-   */
+  /** a webcam frame (RGBA) added as a JPEG image with those labels */
   ADD_FRAME: "add-frame",
-  /** no arguments → `Uint8Array`: the loaded dataset's change log as `changes.csv` */
+  /** the loaded dataset's change log as `changes.csv` bytes */
   CHANGES_CSV: "changes-csv",
-  /**
-   * `{ csv, files: [{ path, bytes }] }` → {@link ChangesReply}: a kept session's edits made
-   * again on the loaded dataset (the same zip), with the files it added
-   */
+  /** a kept session's edits made again on the same dataset, with the files they added */
   RESTORE_CHANGES: "restore-changes",
-  /**
-   * `{ files: [{ path, file }] }` (a folder's files, each with its path in the folder) →
-   * `Uint8Array`: a zip of them, which loads as a dataset zip does
-   */
+  /** a folder's files (each with its path in it) as a zip, which loads as a dataset zip does */
   ZIP_FOLDER: "zip-folder",
 });
 
