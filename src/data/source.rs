@@ -207,9 +207,10 @@ impl DatasetSource {
         self.entries.is_empty()
     }
 
-    /// Size of the zip in bytes.
+    /// Size of the zip in bytes, with the files added since it was opened (held beside it,
+    /// so the memory plan counts them too).
     pub fn zip_bytes(&self) -> u64 {
-        self.zip.byte_len
+        self.zip.byte_len + self.added_files.values().map(|b| b.len() as u64).sum::<u64>()
     }
 
     /// What the data holds: label counts, image sizes, the split and group columns, warnings

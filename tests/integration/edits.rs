@@ -142,6 +142,7 @@ fn a_webcam_frame_is_stored_as_jpeg_and_the_session_restores_on_the_same_zip() {
     let mut source = DatasetSource::from_zip(dataset_zip(), &Limits::default()).unwrap();
     source.add_label("bird", "label added").unwrap();
     let rgba: Vec<u8> = (0..16 * 12).flat_map(|i| [200, (i % 256) as u8, 40, 255]).collect();
+    let zip_bytes = source.zip_bytes();
     let (index, path) =
         source.add_frame(&rgba, (16, 12), &["bird".to_string()], "webcam frame").unwrap();
     assert_eq!((index, path.as_str()), (2, "data/captured/frame-1.jpg"));
@@ -150,6 +151,8 @@ fn a_webcam_frame_is_stored_as_jpeg_and_the_session_restores_on_the_same_zip() {
     let (stored, jpeg) = source.added_files().next().unwrap();
     assert_eq!(stored, "data/captured/frame-1.jpg");
     assert_eq!(&jpeg[..3], [0xFF, 0xD8, 0xFF], "a JPEG");
+    let added: u64 = source.added_files().map(|(_, b)| b.len() as u64).sum();
+    assert_eq!(source.zip_bytes(), zip_bytes + added, "the memory plan counts the frames");
     let decoded = image::load_from_memory(jpeg).unwrap();
     assert_eq!((decoded.width(), decoded.height()), (16, 12));
     assert_eq!(&source.targets()[2 * 2..3 * 2], [0, 1], "labelled bird");
