@@ -51,6 +51,8 @@ export async function keepSession(/** @type {number} */ changes) {
       return;
     }
     lastCsv = await client.request(Request.CHANGES_CSV, {});
+    // These edits replace any kept before: the offer to continue those goes.
+    $("#restore-edits").hidden = true;
     await keepEdits({ datasetFile: state.datasetFile, newLabels: state.datasetNewLabels, csv: lastCsv, changes, files });
     said.textContent = "Kept in this browser: after a reload, continue from here.";
   } catch (e) {
