@@ -11,7 +11,11 @@
 //! - an image is *confidently present* when `p ≥ t₁`, *confidently absent* when
 //!   `1 − p ≥ t₀` (the more confident of the two when both hold);
 //! - it is a **suspect** when it is confidently the other value than the one it was given
-//!   (the off-diagonal of the confident joint: cleanlab's `filter_by="confident_learning"`).
+//!   (the off-diagonal of the confident joint: cleanlab's `filter_by="confident_learning"`)
+//!   and the model's likelier value (`p ≥ 0.5`: present) is not the given one either, as
+//!   cleanlab drops the issues its prediction agrees with. Without that, a rare label (whose
+//!   `t₁` is low) would make a suspect of every absent image the model gives a little more
+//!   than `t₁`, though it still thinks the label absent.
 //!
 //! Suspects are ranked by self-confidence, `1 − P(given value)` (cleanlab's
 //! `"self_confidence"` ranking): the score is near 1 when the model is sure the label is wrong.
@@ -88,7 +92,8 @@ pub fn suspected_errors(
                 (false, false) => None,
             };
             let given = table.target(i, j);
-            if confident.is_some_and(|value| value != given) {
+            let likelier = u8::from(p >= 0.5);
+            if confident.is_some_and(|value| value != given) && likelier != given {
                 let score = if given == 1 { 1.0 - p } else { p };
                 suspects.push(SuspectedError {
                     index: i,
@@ -204,6 +209,19 @@ mod tests {
         assert_eq!(found[0].image, "7.png");
         assert_eq!((found[0].suggested, found[1].suggested), (1, 0));
         assert!((found[0].score - 0.97).abs() < 1e-6 && (found[1].score - 0.95).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_rare_label_the_model_still_thinks_absent_is_no_suspect() {
+        // "rare": its two positives get p 0.3 and 0.4 (t₁ = 0.35). Row 2 (given 0, p 0.38) is
+        // confidently present by t₁, but the model still finds the label likelier absent.
+        // Row 3 (given 0, p 0.7) is a suspect.
+        let probs = [0.3, 0.4, 0.38, 0.7, 0.05, 0.02, 0.04, 0.01];
+        let targets = [1, 1, 0, 0, 0, 0, 0, 0];
+        let table = ScoreTable::new(&probs, &targets, 1);
+        let found = suspected_errors(&table, &names(8), &["rare".into()]);
+        let rows: Vec<usize> = found.iter().map(|s| s.index).collect();
+        assert_eq!(rows, vec![3], "{found:?}");
     }
 
     #[test]
