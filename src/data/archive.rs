@@ -140,6 +140,12 @@ pub fn normalise(path: &str) -> String {
     normalised_components(path).collect::<Vec<_>>().join("/")
 }
 
+/// The folder a file lies in, as a prefix of its siblings' paths: `data/` for
+/// `data/index.csv`, empty at the top level.
+pub fn folder_of(path: &str) -> String {
+    path.rsplit_once('/').map(|(dir, _)| format!("{dir}/")).unwrap_or_default()
+}
+
 /// The components of [`normalise`]`(path)`, without allocating.
 pub fn normalised_components(path: &str) -> impl Iterator<Item = &str> {
     path.trim().split(['/', '\\']).filter(|c| !c.is_empty() && *c != ".")

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use crate::error::{Error, Result};
 
-use super::archive::normalise;
+use super::archive::{folder_of, normalise};
 use super::changes::{ChangeKind, ChangeLog, LabelChange};
 use super::image::{CAPTURE_QUALITY, encode_jpeg, header};
 use super::index::new_label_problem;
@@ -120,29 +120,11 @@ impl DatasetSource {
     /// [`crate::ErrorKind::Misuse`] for a label the dataset lacks, an image past its rows, a
     /// value other than 0 or 1, or the value the image already has; nothing is logged then.
     pub fn set_label(&mut self, index: usize, label: &str, value: u8, why: &str) -> Result<()> {
-        let column = self
-            .labels()
-            .iter()
-            .position(|l| l == label)
-            .ok_or_else(|| Error::no_such_label("dataset", label, self.labels()))?;
-        let image = self.image_name(index).ok_or_else(|| {
-            Error::misuse(format!("the dataset has no image {index} ({} images)", self.len()))
-        })?;
-        if value > 1 {
-            return Err(Error::misuse(format!("a label is 0 or 1, not {value}")));
-        }
-        let old = self.index.targets()[index * self.labels().len() + column];
-        if old == value {
+        if self.set_labels(&[(index, label.to_string(), value)], why)? == 0 {
+            let image = self.image_name(index).unwrap_or_default();
             return Err(Error::misuse(format!("'{image}' already has {label} = {value}")));
         }
-        let change = LabelChange {
-            image: image.into(),
-            label: label.into(),
-            old,
-            new: value,
-            why: why.into(),
-        };
-        self.apply_changes(&ChangeLog::new(vec![change]))
+        Ok(())
     }
 
     /// Sets several labels at once (a selection in the page's grid): each `(image, label,
@@ -245,16 +227,12 @@ impl DatasetSource {
         }
         let rest = ChangeLog::new(log.changes[done..].to_vec());
         let log = &rest;
-        let paths: Vec<String> = files.iter().map(|(p, _)| normalise(p)).collect();
         for (path, bytes) in files {
             self.added_files.entry(normalise(&path)).or_insert(bytes);
         }
         let applied = self.apply_changes(log);
         if applied.is_err() {
-            let listed: Vec<&str> = self.entries.iter().map(String::as_str).collect();
-            for path in paths.iter().filter(|p| !listed.contains(&p.as_str())) {
-                self.added_files.remove(path);
-            }
+            self.drop_unnamed_files();
         }
         applied
     }
@@ -357,19 +335,20 @@ impl DatasetSource {
             return Err(Error::misuse("a later change builds on this one; undo that change first"));
         }
         if undone.kind() == ChangeKind::ImageAdded {
-            let named = |path: &str| {
-                self.changes.changes.iter().any(|c| {
-                    c.kind() == ChangeKind::ImageAdded
-                        && normalise(&format!("{}{}", self.index_folder(), c.image)) == path
-                })
-            };
-            let unused: Vec<String> =
-                self.added_files.keys().filter(|p| !named(p)).cloned().collect();
-            for path in unused {
-                self.added_files.remove(&path);
-            }
+            self.drop_unnamed_files();
         }
         Ok(())
+    }
+
+    /// Drops the added files that no change of the log adds (an undone addition, a restore
+    /// that did not fit).
+    fn drop_unnamed_files(&mut self) {
+        let folder = self.index_folder();
+        let named: std::collections::HashSet<String> = (self.changes.changes.iter())
+            .filter(|c| c.kind() == ChangeKind::ImageAdded)
+            .map(|c| normalise(&format!("{folder}{}", c.image)))
+            .collect();
+        self.added_files.retain(|path, _| named.contains(path));
     }
 
     /// The label edits made since the zip was opened, oldest first.
@@ -386,8 +365,7 @@ impl DatasetSource {
     /// The folder `index.csv` lies in, as a prefix (`data/`, or empty at the top level or
     /// without one): where added images go, and what their names are relative to.
     fn index_folder(&self) -> String {
-        let path = self.index_path.as_deref().unwrap_or_default();
-        path.rsplit_once('/').map(|(dir, _)| format!("{dir}/")).unwrap_or_default()
+        folder_of(self.index_path.as_deref().unwrap_or_default())
     }
 
     /// The bytes of file `path`: an added one, or the zip's (`None` when neither holds it).

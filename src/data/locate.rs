@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::error::{Error, ErrorKind, ProblemList};
 
-use super::archive::{Archive, normalise};
+use super::archive::{Archive, folder_of, normalise};
 use super::index::IndexCsv;
 
 /// The path of `index.csv`: the shallowest of any case; `None` when the zip has none.
@@ -40,7 +40,7 @@ pub(super) fn locate_images(
     index_path: &str,
     problems: &mut ProblemList,
 ) -> (Vec<String>, Vec<bool>) {
-    let prefix = index_path.rsplit_once('/').map(|(dir, _)| format!("{dir}/")).unwrap_or_default();
+    let prefix = folder_of(index_path);
     let lower: HashMap<String, &str> = archive.paths().map(|p| (p.to_lowercase(), p)).collect();
     // An entry of each file name (the first in path order), for suggestions: built once, so
     // that many missing rows cost one lookup each.

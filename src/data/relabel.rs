@@ -12,12 +12,34 @@ use zip::write::SimpleFileOptions;
 
 use crate::error::{Error, Result};
 
-use super::archive::{Archive, normalise};
+use super::archive::{Archive, folder_of, normalise};
 use super::changes::ChangeLog;
 use super::index::{AddedRow, IndexCsv, IndexEdits, with_label_values};
 
 /// The name of the change log beside `index.csv`.
 pub const CHANGES_CSV: &str = "changes.csv";
+
+/// How many edits the `changes.csv` beside `index_path` logs (0 without one); one that cannot
+/// be read is a warning, not an error: the data is usable without it.
+pub(super) fn earlier_edits(
+    archive: &mut Archive,
+    index_path: &str,
+    warnings: &mut Vec<String>,
+) -> usize {
+    let path = format!("{}{CHANGES_CSV}", folder_of(index_path));
+    if !archive.contains(&path) {
+        return 0;
+    }
+    match archive.read(&path, u64::MAX).and_then(|bytes| ChangeLog::parse(&bytes)) {
+        Ok(log) => log.changes.len(),
+        Err(e) => {
+            warnings.push(format!(
+                "{path} (the log of earlier label edits) cannot be read, so a model trained on this data cannot count them: {e}"
+            ));
+            0
+        }
+    }
+}
 
 /// The zip of `archive` with its edited `index` (`opened`: as the zip gave it, read from
 /// `index_path`): every other entry copied raw; `index.csv` with `index`'s labels and rows (see
@@ -42,8 +64,7 @@ pub(super) fn export(
         None => index.to_csv()?,
     };
     let index_path = index_path.unwrap_or(INDEX_CSV);
-    let folder = index_path.rsplit_once('/').map(|(dir, _)| format!("{dir}/")).unwrap_or_default();
-    let changes_path = format!("{folder}{CHANGES_CSV}");
+    let changes_path = format!("{}{CHANGES_CSV}", folder_of(index_path));
     let earlier = match archive.contains(&changes_path) {
         true => ChangeLog::parse(&archive.read(&changes_path, u64::MAX)?)?,
         false => ChangeLog::default(),

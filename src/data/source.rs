@@ -143,7 +143,7 @@ impl DatasetSource {
         warnings.extend(byte_duplicates_warning(&byte_duplicates, &entries));
         let sound = (!clips.is_empty()).then(|| SoundProfile::new(&clips).settings);
         let earlier_edits = match &index_path {
-            Some(path) => earlier_edits(&mut archive, path, &mut warnings),
+            Some(path) => relabel::earlier_edits(&mut archive, path, &mut warnings),
             None => 0,
         };
         let opened = Box::new(Opened {
@@ -377,25 +377,6 @@ impl DatasetSource {
             sound: self.sound.clone(),
             strips: None,
             label_edits: self.label_edits(),
-        }
-    }
-}
-
-/// How many edits the `changes.csv` beside `index_path` logs (0 without one); one that cannot
-/// be read is a warning, not an error: the data is usable without it.
-fn earlier_edits(archive: &mut Archive, index_path: &str, warnings: &mut Vec<String>) -> usize {
-    let folder = index_path.rsplit_once('/').map(|(dir, _)| format!("{dir}/")).unwrap_or_default();
-    let path = format!("{folder}{}", relabel::CHANGES_CSV);
-    if !archive.contains(&path) {
-        return 0;
-    }
-    match archive.read(&path, u64::MAX).and_then(|bytes| ChangeLog::parse(&bytes)) {
-        Ok(log) => log.changes.len(),
-        Err(e) => {
-            warnings.push(format!(
-                "{path} (the log of earlier label edits) cannot be read, so a model trained on this data cannot count them: {e}"
-            ));
-            0
         }
     }
 }

@@ -20,15 +20,22 @@ pub struct DatasetFingerprint {
     pub digest: String,
 }
 
+/// FNV-1a of every image's name and its 0/1 labels: which labelled images a dataset holds.
+/// The fingerprint adds the pixels; a model's lineage records it alone (`products.rs`).
+pub(super) fn labelled_names(dataset: &Dataset) -> Fnv1a {
+    let mut hash = Fnv1a::new();
+    for name in &dataset.names {
+        hash.write(name.as_bytes());
+        hash.write(&[0]);
+    }
+    hash.write(&dataset.targets);
+    hash
+}
+
 impl DatasetFingerprint {
     /// The fingerprint of a decoded dataset.
     pub fn of(dataset: &Dataset) -> Self {
-        let mut hash = Fnv1a::new();
-        for name in &dataset.names {
-            hash.write(name.as_bytes());
-            hash.write(&[0]);
-        }
-        hash.write(&dataset.targets);
+        let mut hash = labelled_names(dataset);
         hash.write(&dataset.pixels);
         Self {
             images: dataset.len(),

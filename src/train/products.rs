@@ -113,15 +113,9 @@ impl TrainingSession {
 
 /// What `dataset` holds, as a run records it in the model file (its lineage).
 fn trained_data(dataset: &crate::data::Dataset) -> TrainedData {
-    let mut hash = crate::data::Fnv1a::new();
-    for name in &dataset.names {
-        hash.write(name.as_bytes());
-        hash.write(&[0]);
-    }
-    hash.write(&dataset.targets);
     TrainedData {
         images: dataset.len(),
-        labels_digest: format!("{:016x}", hash.finish()),
+        labels_digest: format!("{:016x}", super::fingerprint::labelled_names(dataset).finish()),
         label_edits: dataset.label_edits,
     }
 }

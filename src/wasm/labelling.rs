@@ -7,6 +7,7 @@ use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 use super::convert::bytes_js;
+use super::interop::set_field;
 use super::workspace::Workspace;
 use crate::Limits;
 use crate::data::ChangeLog;
@@ -32,7 +33,9 @@ impl Workspace {
         let state = self.state.borrow();
         let loaded = state.images()?;
         let changed = loaded.dataset.source_mut()?.set_labels(&edits, &why)?;
-        with_fields(loaded.changes_reply()?, &[("changed", changed.into())])
+        let reply = loaded.changes_reply()?;
+        set_field(&reply, "changed", &changed.into(), "the edits' reply")?;
+        Ok(reply)
     }
 
     /// Adds label `name` to the loaded dataset (0 for every image): `{ changes, summary }`.
@@ -67,7 +70,11 @@ impl Workspace {
         let bytes = bytes_js(jpeg);
         drop(source);
         let fields = [("index", index.into()), ("path", path.into()), ("bytes", bytes.into())];
-        with_fields(loaded.changes_reply()?, &fields)
+        let reply = loaded.changes_reply()?;
+        for (name, value) in &fields {
+            set_field(&reply, name, value, "the frame's reply")?;
+        }
+        Ok(reply)
     }
 
     /// Removes label `name` and its values from the loaded dataset: `{ changes, summary }`.
@@ -137,13 +144,4 @@ pub fn zip_folder(
         .map(|(path, bytes)| (path, js_sys::Uint8Array::new(&bytes).to_vec()))
         .collect();
     Ok(bytes_js(&crate::data::zip_folder(&files, &Limits::default())?))
-}
-
-/// `reply` with `fields` set on it.
-fn with_fields(reply: JsValue, fields: &[(&str, JsValue)]) -> Result<JsValue, JsError> {
-    for (name, value) in fields {
-        js_sys::Reflect::set(&reply, &(*name).into(), value)
-            .map_err(|_| JsError::new("internal: cannot build the reply"))?;
-    }
-    Ok(reply)
 }
