@@ -70,6 +70,8 @@ export const Request = Object.freeze({
   EDIT_LABELS: "edit-labels",
   /** a label added to the loaded dataset, 0 on every image */
   ADD_LABEL: "add-label",
+  /** a label of the loaded dataset renamed, its values kept */
+  RENAME_LABEL: "rename-label",
   /** a label and its values removed from the loaded dataset */
   REMOVE_LABEL: "remove-label",
   /** images left out of the loaded dataset (their files kept in the zip) */
@@ -152,6 +154,7 @@ export const Progress = Object.freeze({
  *   "export-dataset": [{}, Uint8Array],
  *   "edit-labels": [{ edits: { index: number, label: string, value: number }[], why: string }, ChangesReply & { changed: number }],
  *   "add-label": [{ name: string }, ChangesReply],
+ *   "rename-label": [{ from: string, to: string }, ChangesReply],
  *   "remove-label": [{ name: string }, ChangesReply],
  *   "exclude-images": [{ indices: number[] }, ChangesReply],
  *   "add-frame": [{ rgba: Uint8Array, width: number, height: number, labels: string[] }, FrameReply],

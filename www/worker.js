@@ -153,6 +153,9 @@ const handlers = {
   async [Request.ADD_LABEL]({ name }) {
     return (await workspace()).addLabel(name);
   },
+  async [Request.RENAME_LABEL]({ from, to }) {
+    return (await workspace()).renameLabel(from, to);
+  },
   async [Request.REMOVE_LABEL]({ name }) {
     return (await workspace()).removeLabel(name);
   },

@@ -10,7 +10,9 @@
 //! ([`ChangeKind`]): a row with no image adds (`0,1`) or removes (`1,0`) the label column it
 //! names (`,bird,0,1,label added`: 0 for every image); a row with no label adds (`0,1`) the
 //! image it names as a row of `index.csv` with no label yet (`captured/1.jpg,,0,1,…`: the file
-//! must be in the zip) or leaves it out (`1,0`: excluded, its file kept in the zip).
+//! must be in the zip) or leaves it out (`1,0`: excluded, its file kept in the zip). A row with
+//! no image whose `old` and `new` are names instead of 0 and 1 renames the label `old` (which
+//! its `label` repeats) to `new`, its values kept (`,cat,cat,kitten,label renamed`).
 
 use serde::Serialize;
 
@@ -33,6 +35,10 @@ pub struct LabelChange {
     pub new: u8,
     /// Why, in words ("suspected label error, accepted", "edited by hand", …).
     pub why: String,
+    /// For a label renamed, its new name (`label` is the name before; `old` and `new` are 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub renamed: Option<String>,
 }
 
 /// What a [`LabelChange`] changes.
@@ -48,11 +54,16 @@ pub enum ChangeKind {
     ImageAdded,
     /// An image row left out (no label named, 1 → 0); its file stays in the zip.
     ImageExcluded,
+    /// A label column renamed, its values kept (no image named, old and new are names).
+    LabelRenamed,
 }
 
 impl LabelChange {
     /// What this change changes.
     pub fn kind(&self) -> ChangeKind {
+        if self.renamed.is_some() {
+            return ChangeKind::LabelRenamed;
+        }
         match (self.image.is_empty(), self.label.is_empty(), self.new) {
             (true, _, 1) => ChangeKind::LabelAdded,
             (true, _, _) => ChangeKind::LabelRemoved,
@@ -64,22 +75,62 @@ impl LabelChange {
 
     /// A change removing label column `name`.
     pub fn label_removed(name: &str, why: &str) -> Self {
-        LabelChange { image: String::new(), label: name.into(), old: 1, new: 0, why: why.into() }
+        LabelChange {
+            image: String::new(),
+            label: name.into(),
+            old: 1,
+            new: 0,
+            why: why.into(),
+            renamed: None,
+        }
     }
 
     /// A change leaving image `image` (as `index.csv` names it) out of the dataset.
     pub fn image_excluded(image: &str, why: &str) -> Self {
-        LabelChange { image: image.into(), label: String::new(), old: 1, new: 0, why: why.into() }
+        LabelChange {
+            image: image.into(),
+            label: String::new(),
+            old: 1,
+            new: 0,
+            why: why.into(),
+            renamed: None,
+        }
     }
 
     /// A change adding label column `name`.
     pub fn label_added(name: &str, why: &str) -> Self {
-        LabelChange { image: String::new(), label: name.into(), old: 0, new: 1, why: why.into() }
+        LabelChange {
+            image: String::new(),
+            label: name.into(),
+            old: 0,
+            new: 1,
+            why: why.into(),
+            renamed: None,
+        }
+    }
+
+    /// A change renaming label column `from` to `to`, its values kept.
+    pub fn label_renamed(from: &str, to: &str, why: &str) -> Self {
+        LabelChange {
+            image: String::new(),
+            label: from.into(),
+            old: 0,
+            new: 0,
+            why: why.into(),
+            renamed: Some(to.into()),
+        }
     }
 
     /// A change adding image `image` (as `index.csv` names it) with no label.
     pub fn image_added(image: &str, why: &str) -> Self {
-        LabelChange { image: image.into(), label: String::new(), old: 0, new: 1, why: why.into() }
+        LabelChange {
+            image: image.into(),
+            label: String::new(),
+            old: 0,
+            new: 1,
+            why: why.into(),
+            renamed: None,
+        }
     }
 }
 
@@ -146,6 +197,12 @@ impl ChangeLog {
                     ),
                 ));
             };
+            let is_value = |text: &str| text == "0" || text == "1";
+            if image.is_empty() && label == old && !(is_value(old) && is_value(new)) {
+                changes.push(LabelChange::label_renamed(old, new, why));
+                lines.push(line);
+                continue;
+            }
             let value = |name: &str, text: &str| match text {
                 "0" => Ok(0),
                 "1" => Ok(1),
@@ -164,6 +221,7 @@ impl ChangeLog {
                 old,
                 new,
                 why: why.to_string(),
+                renamed: None,
             });
             lines.push(line);
         }
@@ -178,7 +236,10 @@ impl ChangeLog {
         // Writing to memory cannot fail.
         let _ = writer.write_record(CHANGES_HEADER);
         for c in &self.changes {
-            let (old, new) = (c.old.to_string(), c.new.to_string());
+            let (old, new) = match &c.renamed {
+                Some(to) => (c.label.clone(), to.clone()),
+                None => (c.old.to_string(), c.new.to_string()),
+            };
             let _ = writer.write_record([&c.image, &c.label, &old, &new, &c.why]);
         }
         writer.into_inner().unwrap_or_default()
@@ -198,6 +259,7 @@ mod tests {
                 old: 0,
                 new: 1,
                 why: "suspected label error (score 0.97), accepted".into(),
+                renamed: None,
             },
             LabelChange {
                 image: "x.png".into(),
@@ -205,18 +267,23 @@ mod tests {
                 old: 1,
                 new: 0,
                 why: String::new(),
+                renamed: None,
             },
+            LabelChange::label_renamed("dog \"big\"", "hound, big", "label renamed"),
+            LabelChange::label_renamed("0", "zero", ""),
         ]);
         let text = log.to_csv();
         assert!(text.starts_with(b"image,label,old,new,why\n"));
         let read = ChangeLog::parse(&text).unwrap();
         assert_eq!(read.changes, log.changes);
         assert_eq!((read.line(0), read.line(1), log.line(1)), (2, 3, 3));
+        assert_eq!(read.changes[2].kind(), ChangeKind::LabelRenamed);
+        assert!(String::from_utf8_lossy(&text).contains("\n,0,0,zero,\n"));
     }
 
     #[test]
     fn a_bad_log_is_refused_by_line() {
-        let cases: [(&str, &str); 5] = [
+        let cases: [(&str, &str); 6] = [
             ("image,label,value\n", "changes.csv line 1: the header is 'image,label,value'"),
             ("image,label,old,new,why\na.png,cat,0,1\n", "changes.csv line 2: 4 fields"),
             (
@@ -230,6 +297,10 @@ mod tests {
             (
                 "image,label,old,new,why\n,,0,1,x\n",
                 "changes.csv line 2: neither an image nor a label",
+            ),
+            (
+                "image,label,old,new,why\n,cat,dog,kitten,x\n",
+                "changes.csv line 2: old is 'dog', not 0 or 1",
             ),
         ];
         for (text, expected) in cases {

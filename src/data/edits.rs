@@ -1,5 +1,5 @@
 //! Editing a dataset where it is used (the page's labelling grid, its label-error gallery, a
-//! change log given to the CLI): a label of an image set, a label column added or removed, an
+//! change log given to the CLI): a label of an image set, a label column added, renamed or removed, an
 //! image added (a webcam frame) or left out, each logged ([`ChangeLog`]). An undo replays the
 //! rest of the log on the data as it was opened, so any change can be undone that no later one
 //! builds on. Decoding, the summary, training and the export see the edited data.
@@ -65,6 +65,32 @@ impl DatasetSource {
                     }
                     self.limits.check_columns(line, index.labels.len() as u64 + 2)?;
                     index.push_label(&change.label);
+                }
+                ChangeKind::LabelRenamed => {
+                    let to = change.renamed.as_deref().unwrap_or_default();
+                    let column =
+                        index.labels.iter().position(|l| *l == change.label).ok_or_else(|| {
+                            refused(format!("there is no label '{}' to rename", change.label))
+                        })?;
+                    let others: Vec<String> =
+                        (index.labels.iter().enumerate().filter(|(j, _)| *j != column))
+                            .map(|(_, l)| l.clone())
+                            .collect();
+                    let problem = new_label_problem(to, &others).or_else(|| {
+                        let value = |name: &str| name == "0" || name == "1";
+                        (value(to) && value(&change.label)).then(|| {
+                            "a label named 0 or 1 cannot take the other of those names (the \
+                             change log could not tell the rename from a value)"
+                                .to_string()
+                        })
+                    });
+                    if let Some(problem) = problem {
+                        return Err(refused(format!(
+                            "label '{}' cannot be renamed '{to}': {problem}",
+                            change.label
+                        )));
+                    }
+                    index.labels[column] = to.to_string();
                 }
                 ChangeKind::LabelRemoved => {
                     let column =
@@ -159,6 +185,7 @@ impl DatasetSource {
                     old,
                     new: *value,
                     why: why.into(),
+                    renamed: None,
                 });
             }
         }
@@ -273,6 +300,18 @@ impl DatasetSource {
             return Err(e);
         }
         Ok(self.len() - 1)
+    }
+
+    /// Renames label `from` to `to`, its values kept, logged with `why`.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Changes`] for a label the dataset lacks, or a name that cannot be a
+    /// label beside the others (as [`DatasetSource::add_label`]); nothing is changed then.
+    pub fn rename_label(&mut self, from: &str, to: &str, why: &str) -> Result<()> {
+        if from == to {
+            return Err(Error::changes(0, format!("the label is named '{to}' already")));
+        }
+        self.apply_changes(&ChangeLog::new(vec![LabelChange::label_renamed(from, to, why)]))
     }
 
     /// Removes label `name` and its values, logged with `why`.

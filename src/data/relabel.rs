@@ -13,7 +13,7 @@ use zip::write::SimpleFileOptions;
 use crate::error::{Error, Result};
 
 use super::archive::{Archive, folder_of, normalise};
-use super::changes::ChangeLog;
+use super::changes::{ChangeKind, ChangeLog};
 use super::index::{AddedRow, IndexCsv, IndexEdits, with_label_values};
 
 /// The name of the change log beside `index.csv`.
@@ -59,7 +59,7 @@ pub(super) fn export(
 ) -> Result<Vec<u8>> {
     let edited = match index_path {
         Some(path) => {
-            with_label_values(&archive.read(path, u64::MAX)?, &edited_index(opened, index))?
+            with_label_values(&archive.read(path, u64::MAX)?, &edited_index(opened, index, log))?
         }
         None => index.to_csv()?,
     };
@@ -95,26 +95,36 @@ pub(super) fn export(
 /// The file name of a dataset's index, where an export writes one the zip lacked.
 const INDEX_CSV: &str = "index.csv";
 
-/// What turns the `index.csv` that `opened` was read from into `index`: the labels and rows
-/// it no longer has left out, the new ones added, and every cell whose value differs set. It
-/// compares the two states, not the log, so edits undone or made twice leave no trace.
-fn edited_index<'a>(opened: &'a IndexCsv, index: &'a IndexCsv) -> IndexEdits<'a> {
+/// What turns the `index.csv` that `opened` was read from into `index` (by the changes of
+/// `log`): the labels and rows it no longer has left out, the labels renamed, the new ones
+/// added, and every cell whose value differs set. It compares the two states (following the
+/// log only for renames), so edits undone or made twice leave no trace.
+fn edited_index<'a>(
+    opened: &'a IndexCsv,
+    index: &'a IndexCsv,
+    log: &'a ChangeLog,
+) -> IndexEdits<'a> {
     let now: HashMap<String, usize> =
         index.rows().enumerate().map(|(i, row)| (normalise(row.image), i)).collect();
     let before: HashMap<String, usize> =
         opened.rows().enumerate().map(|(i, row)| (normalise(row.image), i)).collect();
+    let names = current_names(opened, log);
+    // The column of `opened` each label of `index` was, if any.
+    let was_column = |label: &str| names.iter().position(|n| *n == Some(label));
     let mut edits = IndexEdits {
         added_labels: index
             .labels
             .iter()
-            .filter(|l| !opened.labels.contains(l))
+            .filter(|l| was_column(l).is_none())
             .map(String::as_str)
             .collect(),
-        removed_labels: opened
-            .labels
-            .iter()
-            .filter(|l| !index.labels.contains(l))
-            .map(String::as_str)
+        removed_labels: (opened.labels.iter().zip(&names))
+            .filter(|(_, now)| !now.is_some_and(|n| index.labels.iter().any(|l| l == n)))
+            .map(|(l, _)| l.as_str())
+            .collect(),
+        renamed_labels: (opened.labels.iter().zip(&names))
+            .filter_map(|(l, now)| now.filter(|n| *n != l).map(|n| (l.as_str(), n)))
+            .filter(|(_, n)| index.labels.iter().any(|l| l == n))
             .collect(),
         ..IndexEdits::default()
     };
@@ -125,7 +135,7 @@ fn edited_index<'a>(opened: &'a IndexCsv, index: &'a IndexCsv) -> IndexEdits<'a>
         };
         let values = index.row(i).labels;
         for (label, &value) in index.labels.iter().zip(values) {
-            let was = opened.labels.iter().position(|l| l == label).map(|j| row.labels[j]);
+            let was = was_column(label).map(|j| row.labels[j]);
             // Added columns start at 0 on every line.
             if was.unwrap_or(0) != value {
                 edits.cells.push((row.line, label, value));
@@ -137,4 +147,23 @@ fn edited_index<'a>(opened: &'a IndexCsv, index: &'a IndexCsv) -> IndexEdits<'a>
         edits.added_rows.push(AddedRow { image: row.image, values: values.collect() });
     }
     edits
+}
+
+/// The name each label of `opened` has after `log` (its renames and removals, in order), or
+/// `None` for one removed. A label removed and then added again under its name is a new label.
+fn current_names<'a>(opened: &'a IndexCsv, log: &'a ChangeLog) -> Vec<Option<&'a str>> {
+    let mut names: Vec<Option<&str>> = opened.labels.iter().map(|l| Some(l.as_str())).collect();
+    for change in &log.changes {
+        let named = |n: &Option<&str>| *n == Some(change.label.as_str());
+        match (change.kind(), &change.renamed) {
+            (ChangeKind::LabelRenamed, Some(to)) => {
+                names.iter_mut().filter(|n| named(n)).for_each(|n| *n = Some(to.as_str()));
+            }
+            (ChangeKind::LabelRemoved, _) => {
+                names.iter_mut().filter(|n| named(n)).for_each(|n| *n = None);
+            }
+            _ => {}
+        }
+    }
+    names
 }

@@ -77,6 +77,16 @@ impl Workspace {
         Ok(reply)
     }
 
+    /// Renames label `from` to `to` in the loaded dataset, its values kept:
+    /// `{ changes, summary }`.
+    #[wasm_bindgen(js_name = renameLabel)]
+    pub fn rename_label(&self, from: String, to: String) -> Result<JsValue, JsError> {
+        let state = self.state.borrow();
+        let loaded = state.images()?;
+        loaded.dataset.source_mut()?.rename_label(&from, &to, "label renamed")?;
+        loaded.changes_reply()
+    }
+
     /// Removes label `name` and its values from the loaded dataset: `{ changes, summary }`.
     #[wasm_bindgen(js_name = removeLabel)]
     pub fn remove_label(&self, name: String) -> Result<JsValue, JsError> {

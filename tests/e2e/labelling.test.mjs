@@ -83,6 +83,16 @@ test("loose images labelled with the keyboard, a webcam frame added, kept over a
       assert.equal(await page.textContent("#selected-count"), "0");
       assert.deepEqual(await positives(page), { red: 8, blue: 8, square: 16 });
 
+      // The label renamed: its values stay, the change log says so.
+      await page.selectOption("#bulk-label", "square");
+      await page.fill("#rename-to", "boxed");
+      await page.click("#rename-label");
+      await page.waitForSelector("#gallery-grid li .chip[data-label=boxed]");
+      await page.waitForFunction(() => document.querySelector("#changes-count").textContent === "36");
+      assert.deepEqual(await positives(page), { red: 8, blue: 8, boxed: 16 });
+      assert.match(await page.textContent("#changes-table tbody tr:last-child"), /square\s*renamed boxed/);
+      assert.equal(await page.$eval("#bulk-label", (select) => select.value), "boxed");
+
       // A frame from the (fake) webcam, labelled red.
       await page.click("#webcam summary");
       await page.click("#webcam-start");
@@ -92,14 +102,14 @@ test("loose images labelled with the keyboard, a webcam frame added, kept over a
       await page.waitForSelector("#webcam-status[data-captured='1']");
       assert.match(await page.textContent("#webcam-status"), /Added captured\/frame-1\.jpg with red/);
       await page.waitForFunction(() => document.querySelector("#summary-text").textContent.includes("17 images"));
-      assert.deepEqual(await positives(page), { red: 9, blue: 8, square: 16 });
+      assert.deepEqual(await positives(page), { red: 9, blue: 8, boxed: 16 });
       const frame = await page.waitForSelector("#gallery-grid li[data-name='captured/frame-1.jpg'] canvas");
       assert.ok(await frame.evaluate((canvas) => {
         const { data } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
         return canvas.width > 0 && data.some((v, k) => k % 4 !== 3 && v > 0);
       }), "the captured frame is drawn");
       const edits = await changeCount(page);
-      assert.equal(edits, 37, "35 + the image added + its label");
+      assert.equal(edits, 38, "35 + the rename + the image added + its label");
       await page.waitForFunction(() => /Kept in this browser/.test(document.querySelector("#changes-kept").textContent));
 
       // A reload loses nothing: the kept edits are offered, and continuing makes them again.
@@ -108,7 +118,7 @@ test("loose images labelled with the keyboard, a webcam frame added, kept over a
       assert.equal(await page.getAttribute("#restore-edits", "data-changes"), String(edits));
       await page.click("#restore-edits-continue");
       await page.waitForFunction((n) => document.querySelector("#changes-count").textContent === String(n), edits);
-      assert.deepEqual(await positives(page), { red: 9, blue: 8, square: 16 });
+      assert.deepEqual(await positives(page), { red: 9, blue: 8, boxed: 16 });
       assert.match(await page.textContent("#summary-text"), /17 images, 3 labels/);
 
       // X leaves an image out (the first blue one); Undo would bring it back; its file stays.
@@ -118,7 +128,7 @@ test("loose images labelled with the keyboard, a webcam frame added, kept over a
       await page.focus(`#gallery-grid li[data-name='${left}']`);
       await page.keyboard.press("x");
       await page.waitForFunction(() => document.querySelector("#summary-text").textContent.includes("16 images"));
-      assert.deepEqual(await positives(page), { red: 9, blue: 7, square: 15 });
+      assert.deepEqual(await positives(page), { red: 9, blue: 7, boxed: 15 });
       await page.waitForFunction((n) => document.querySelector("#changes-count").textContent === String(n), edits + 1);
       await page.waitForFunction((name) => !document.querySelector(`#gallery-grid li[data-name='${name}']`), left);
 
@@ -129,7 +139,7 @@ test("loose images labelled with the keyboard, a webcam frame added, kept over a
       await page.fill("#opt-batch-size", "8");
       await page.click("#train");
       await page.waitForSelector("#train-status[data-state=done]", { timeout: 5 * 60_000 });
-      assert.deepEqual(JSON.parse(await page.getAttribute("#model-info", "data-labels")), ["red", "blue", "square"]);
+      assert.deepEqual(JSON.parse(await page.getAttribute("#model-info", "data-labels")), ["red", "blue", "boxed"]);
       assert.match(await page.textContent("#model-info"), new RegExp(`data with ${edits + 1} label edits`));
 
       // The download: the images as they were, the frame as captured, every label in index.csv.
@@ -141,14 +151,14 @@ test("loose images labelled with the keyboard, a webcam frame added, kept over a
       for (const name of Object.keys(original)) assert.ok(entries[name]?.equals(original[name]), `${name}: byte for byte`);
       assert.deepEqual([...entries["captured/frame-1.jpg"].subarray(0, 3)], [0xff, 0xd8, 0xff], "a JPEG");
       const index = entries["index.csv"].toString().trim().split("\n");
-      assert.equal(index[0], "image,red,blue,square");
+      assert.equal(index[0], "image,red,blue,boxed");
       assert.equal(index.length, 17, "15 images, the frame and the header");
       assert.ok(!index.some((row) => row.startsWith(`${left},`)), `${left} is left out of index.csv`);
       assert.ok(entries[left]?.equals(original[left]), `${left}: its file is kept`);
       for (const row of index.slice(1).filter((r) => !r.startsWith("captured/"))) {
-        const [image, red, blue, square] = row.split(",");
+        const [image, red, blue, boxed] = row.split(",");
         const colour = image.startsWith("blue") ? "blue" : "red";
-        assert.deepEqual([red, blue, square], colour === "red" ? ["1", "0", "1"] : ["0", "1", "1"], row);
+        assert.deepEqual([red, blue, boxed], colour === "red" ? ["1", "0", "1"] : ["0", "1", "1"], row);
       }
       assert.ok(index.includes("captured/frame-1.jpg,1,0,0"), index.join("\n"));
       assert.deepEqual(app.problems, []);

@@ -252,3 +252,54 @@ fn images_left_out_and_labels_removed_export_and_undo() {
     assert!(error.contains("a later change builds on this one"), "{error}");
     assert_eq!(source.changes().changes.len(), 2, "nothing changed");
 }
+
+#[test]
+fn a_label_renamed_keeps_its_values_and_its_column_and_replays() {
+    let mut source = DatasetSource::from_zip(dataset_zip(), &Limits::default()).unwrap();
+    source.add_label("bird", "label added").unwrap();
+    source.rename_label("cat", "kitten", "label renamed").unwrap();
+    assert_eq!(source.labels(), ["kitten", "bird"]);
+    assert_eq!(source.targets(), [1, 0, 0, 0], "the values stay");
+    source.set_label(1, "kitten", 1, "by hand").unwrap();
+    for (from, to, expected) in [
+        ("dog", "x", "there is no label 'dog' to rename"),
+        ("kitten", "Bird", "the dataset has a label 'bird' already"),
+        ("kitten", "image", "names the file column"),
+        ("kitten", "kitten", "is named 'kitten' already"),
+        ("kitten", " k", "cannot start or end with a space"),
+    ] {
+        let error = source.rename_label(from, to, "x").unwrap_err().to_string();
+        assert!(error.contains(expected), "{from} → {to}: {error}");
+    }
+    assert_eq!(source.changes().changes.len(), 3, "nothing logged by a refused rename");
+    source.rename_label("kitten", "Kitten", "case").unwrap();
+
+    // The export renames the column where it was; the other columns and cells as they were.
+    let exported = source.export_zip().unwrap();
+    let index = String::from_utf8(entry(&exported, "data/index.csv")).unwrap();
+    assert_eq!(index, "image,Kitten,split,note,bird\na.png,1,train,first,0\nb.png,1,valid,,0\n");
+    let log = String::from_utf8(entry(&exported, "data/changes.csv")).unwrap();
+    assert!(log.contains("\n,cat,cat,kitten,label renamed\n"), "{log}");
+    let again = DatasetSource::from_zip(exported, &Limits::default()).unwrap();
+    assert_eq!((again.labels(), again.targets()), (source.labels(), source.targets()));
+    assert_eq!(again.label_edits(), 4);
+
+    // The log applies to the original zip (as `tagtrain apply-changes` does).
+    let mut original = DatasetSource::from_zip(dataset_zip(), &Limits::default()).unwrap();
+    original.apply_changes(&ChangeLog::parse(log.as_bytes()).unwrap()).unwrap();
+    assert_eq!((original.labels(), original.targets()), (source.labels(), source.targets()));
+    let kinds: Vec<ChangeKind> = original.changes().changes.iter().map(|c| c.kind()).collect();
+    assert_eq!(kinds[1], ChangeKind::LabelRenamed);
+
+    // An edit made under the new name builds on the rename; the rename of the case does not.
+    let error = source.undo_change(1).unwrap_err().to_string();
+    assert!(error.contains("a later change builds on this one"), "{error}");
+    source.undo_change(3).unwrap();
+    assert_eq!(source.labels(), ["kitten", "bird"]);
+    source.undo_change(2).unwrap();
+    source.undo_change(1).unwrap();
+    assert_eq!(
+        (source.labels(), source.targets()),
+        (&["cat".to_string(), "bird".into()][..], &[1, 0, 0, 0][..])
+    );
+}

@@ -64,6 +64,7 @@ fn an_edited_folder_dataset_exports_with_an_index_csv() {
         old,
         new,
         why: "edited by hand".into(),
+        renamed: None,
     };
     let log = ChangeLog::new(vec![
         change("pets/red/r0.png", "blue", 0, 1),

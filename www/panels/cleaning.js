@@ -141,8 +141,10 @@ function renderChanges(/** @type {LabelChange[]} */ changes) {
       }
     });
     return el("tr", { "data-image": c.image, "data-label": c.label },
-      // A row with no image adds a label; one with no label adds an image (src/data/changes.rs).
-      ...(!c.image ? [el("td", {}, "—"), el("td", {}, c.label), el("td", {}, c.new ? "label added" : "label removed")]
+      // A row with no image adds, renames or removes a label; one with no label adds an image
+      // or leaves it out (src/data/changes.rs).
+      ...(c.renamed !== undefined ? [el("td", {}, "—"), el("td", {}, c.label), el("td", {}, `renamed ${c.renamed}`)]
+        : !c.image ? [el("td", {}, "—"), el("td", {}, c.label), el("td", {}, c.new ? "label added" : "label removed")]
         : !c.label ? [el("td", {}, c.image), el("td", {}, "—"), el("td", {}, c.new ? "image added" : "left out")]
           : [el("td", {}, c.image), el("td", {}, c.label), el("td", {}, `${c.old} → ${c.new}`)]),
       el("td", {}, c.why),

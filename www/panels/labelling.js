@@ -36,6 +36,10 @@ export function initLabelling(worker) {
   $("#bulk-add").addEventListener("click", () => setOnSelection(1));
   $("#bulk-remove").addEventListener("click", () => setOnSelection(0));
   $("#remove-label").addEventListener("click", () => removeLabel(/** @type {HTMLSelectElement} */ ($("#bulk-label")).value));
+  $("#rename-label").addEventListener("click", renameLabel);
+  $("#rename-to").addEventListener("keydown", (/** @type {KeyboardEvent} */ e) => {
+    if (e.key === "Enter") renameLabel();
+  });
   $("#exclude-selected").addEventListener("click", () => exclude(selected()));
   $("#select-page").addEventListener("click", () => selectAll(true));
   $("#clear-selection").addEventListener("click", () => selectAll(false));
@@ -60,7 +64,7 @@ export function initLabelling(worker) {
         el("label", {}, el("input", { type: "checkbox", "data-label": name }), ` ${name}`)));
       decoratePage();
     }
-    for (const id of ["#gallery-edit", "#add-label", "#bulk-add", "#bulk-remove", "#remove-label", "#exclude-selected",
+    for (const id of ["#gallery-edit", "#add-label", "#bulk-add", "#bulk-remove", "#remove-label", "#rename-label", "#exclude-selected",
       "#webcam-capture"]) {
       /** @type {HTMLButtonElement} */ ($(id)).disabled = training || (id === "#webcam-capture" && !stream);
     }
@@ -215,6 +219,24 @@ async function removeLabel(/** @type {string} */ name) {
     document.dispatchEvent(new Event("dataset-edited"));
   } catch (e) {
     showError(`The label ${name} could not be removed`, e);
+  }
+}
+
+/** Renames the label chosen in "Label" to the name typed in "Rename it to"; its values stay. */
+async function renameLabel() {
+  const from = /** @type {HTMLSelectElement} */ ($("#bulk-label")).value;
+  const input = /** @type {HTMLInputElement} */ ($("#rename-to"));
+  const to = input.value.trim();
+  clearError();
+  try {
+    const reply = await client.request(Request.RENAME_LABEL, { from, to });
+    input.value = "";
+    labelsChanged(reply.summary);
+    await showChanges(reply);
+    /** @type {HTMLSelectElement} */ ($("#bulk-label")).value = to;
+    document.dispatchEvent(new Event("dataset-edited")); // the chips and the label filter
+  } catch (e) {
+    showError(`The label ${from} could not be renamed`, e);
   }
 }
 

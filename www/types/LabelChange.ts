@@ -23,4 +23,8 @@ new: number,
 /**
  * Why, in words ("suspected label error, accepted", "edited by hand", …).
  */
-why: string, };
+why: string, 
+/**
+ * For a label renamed, its new name (`label` is the name before; `old` and `new` are 0).
+ */
+renamed?: string, };

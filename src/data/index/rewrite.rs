@@ -25,13 +25,15 @@ pub(crate) struct IndexEdits<'a> {
     pub(crate) added_labels: Vec<&'a str>,
     /// Label columns left out.
     pub(crate) removed_labels: Vec<&'a str>,
+    /// `(name in the file, new name)`: label columns renamed in place, their values kept.
+    pub(crate) renamed_labels: Vec<(&'a str, &'a str)>,
     /// Lines left out (excluded images).
     pub(crate) removed_lines: Vec<u64>,
     /// New rows, at the end.
     pub(crate) added_rows: Vec<AddedRow<'a>>,
 }
 
-/// `bytes` (an `index.csv`) with `edits`: label columns left out and added (at the end), lines
+/// `bytes` (an `index.csv`) with `edits`: label columns left out, renamed and added (at the end), lines
 /// left out, cells set, and rows added at the end with the file column and every label filled,
 /// `split` (when there is one) `train`, and other columns (notes, `group`: a group of its own)
 /// empty. Everything else is as the file had it.
@@ -73,6 +75,13 @@ pub(crate) fn with_label_values(bytes: &[u8], edits: &IndexEdits<'_>) -> Result<
             kept = names.iter().map(|n| !edits.removed_labels.contains(&n.as_str())).collect();
             fields = fields.into_iter().zip(&kept).filter(|(_, k)| **k).map(|(f, _)| f).collect();
             header = names.into_iter().zip(&kept).filter(|(_, k)| **k).map(|(n, _)| n).collect();
+            for (from, to) in &edits.renamed_labels {
+                let column = header.iter().position(|h| h == from).ok_or_else(|| {
+                    Error::csv(1, None, format!("there is no label column '{from}' to rename"))
+                })?;
+                header[column] = to.to_string();
+                fields[column] = to.as_bytes().to_vec();
+            }
             // The new columns go after every column of the header.
             fields.extend(edits.added_labels.iter().map(|l| l.as_bytes().to_vec()));
             header.extend(edits.added_labels.iter().map(|l| l.to_string()));
