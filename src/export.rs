@@ -126,7 +126,7 @@ mod tests {
     }
 
     fn model() -> Vec<u8> {
-        let config = crate::ResNetV2Config::for_depth(11, 2).unwrap();
+        let config: crate::NetworkConfig = crate::ResNetV2Config::for_depth(11, 2).unwrap().into();
         let device = burn::tensor::Device::flex();
         let network = config.init(&device).unwrap();
         let metadata = checkpoint::ModelMetadata {

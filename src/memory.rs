@@ -25,7 +25,7 @@ use serde::Serialize;
 
 use crate::data::{DatasetSource, TimeStrips};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{ResNetV2Config, byte_size};
+use crate::model::{NetworkConfig, ResNetV2Config, byte_size};
 use crate::options::{LIMITS, TrainingOptions};
 
 /// The most a wasm32 module can address: a tab's heap can never grow past this.
@@ -204,7 +204,7 @@ impl DatasetSource {
 /// advice can search for what would fit.
 struct Parts {
     dataset: PlannedDataset,
-    network: ResNetV2Config,
+    network: NetworkConfig,
     batch_size: u64,
 }
 
@@ -213,7 +213,7 @@ impl Parts {
         let network = ResNetV2Config::for_depth(options.depth, dataset.labels.max(1))?
             .with_in_channels(dataset.channels);
         network.stage_units()?;
-        Ok(Self { dataset, network, batch_size: options.batch_size as u64 })
+        Ok(Self { dataset, network: network.into(), batch_size: options.batch_size as u64 })
     }
 
     fn pixels(&self, side: u32, images: usize) -> u64 {

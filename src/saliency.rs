@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::checkpoint::{self, ModelMetadata};
 use crate::data::batcher::images_tensor;
 use crate::error::{Error, Result};
-use crate::model::ResNetV2;
+use crate::model::Network;
 
 /// A label's heat map over one image.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -67,7 +67,7 @@ impl HeatMap {
 
 /// A model ready to explain its predictions (on an autodiff device).
 pub struct Saliency {
-    model: ResNetV2,
+    model: Network,
     metadata: ModelMetadata,
     device: Device,
 }

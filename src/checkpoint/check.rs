@@ -11,14 +11,14 @@
 //! `inspect` and the export for the web also run [`check_tensors`], and loading holds each
 //! tensor to the same architecture as it reads it.
 
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::{ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};
 use safetensors::tensor::Dtype;
 
 use super::metadata::{FORMAT, ModelMetadata, TrainingSummary, VERSION, not_safetensors};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
-use crate::model::{ResNetKind, ResNetV2Config};
+use crate::model::{NetworkConfig, ResNetKind};
 use crate::options::LIMITS;
 
 /// Deepest network a model file may claim: the page offers Small 11–56 and Large 26–101; the
@@ -63,12 +63,12 @@ pub fn check_metadata(m: &ModelMetadata) -> Result<()> {
         ));
     }
     check_labels(&m.labels)?;
-    if m.thresholds.len() != m.labels.len() || m.architecture.num_labels != m.labels.len() {
+    if m.thresholds.len() != m.labels.len() || m.architecture.num_labels() != m.labels.len() {
         return bad(format!(
             "label, threshold and output counts disagree ({} labels, {} thresholds, {} outputs)",
             m.labels.len(),
             m.thresholds.len(),
-            m.architecture.num_labels
+            m.architecture.num_labels()
         ));
     }
     if let Some((label, t)) =
@@ -142,9 +142,18 @@ fn check_labels(labels: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// The network: a depth offered by training, a width within [`MAX_BASE_WIDTH`], the input's
-/// channels.
-fn check_architecture(a: &ResNetV2Config, channels: usize) -> Result<()> {
+/// The network: for ResNetV2 a depth offered by training and a width within
+/// [`MAX_BASE_WIDTH`]; the input's channels.
+fn check_architecture(network: &NetworkConfig, channels: usize) -> Result<()> {
+    if network.in_channels() != channels {
+        return Err(Error::model_file(format!(
+            "architecture.in_channels is {} but input.channels is {channels}",
+            network.in_channels()
+        )));
+    }
+    let Some(a) = network.resnet() else {
+        return Ok(());
+    };
     if a.depth > MAX_DEPTH || ResNetKind::for_depth(a.depth).ok() != Some(a.kind) {
         return Err(Error::model_file(format!(
             "architecture.depth is {} for ResNetV2 {:?}; tagtrain trains Small at 9n + 2 up to \
@@ -157,12 +166,6 @@ fn check_architecture(a: &ResNetV2Config, channels: usize) -> Result<()> {
     {
         return Err(Error::model_file(format!(
             "architecture.base_width is {width}, not between 1 and {MAX_BASE_WIDTH}"
-        )));
-    }
-    if a.in_channels != channels {
-        return Err(Error::model_file(format!(
-            "architecture.in_channels is {} but input.channels is {channels}",
-            a.in_channels
         )));
     }
     Ok(())
@@ -187,7 +190,7 @@ fn check_run(run: &TrainingSummary) -> Result<()> {
 
 /// The file's tensors against `architecture`: every tensor it needs, with its shape, as
 /// `f32`, and nothing else. Only the header is read; nothing is allocated from the file.
-pub fn check_tensors(bytes: &[u8], architecture: &ResNetV2Config) -> Result<()> {
+pub fn check_tensors(bytes: &[u8], architecture: &NetworkConfig) -> Result<()> {
     let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(not_safetensors)?;
     let stored = header.tensors();
     let expected = expected_tensors(architecture)?;
@@ -220,10 +223,10 @@ pub fn check_tensors(bytes: &[u8], architecture: &ResNetV2Config) -> Result<()> 
 
 /// The names and shapes of the network's tensors, from a lazily initialised network (its
 /// weights are never drawn).
-fn expected_tensors(architecture: &ResNetV2Config) -> Result<Vec<(String, Vec<usize>)>> {
+fn expected_tensors(architecture: &NetworkConfig) -> Result<Vec<(String, Vec<usize>)>> {
     let model = architecture.init(&Device::flex())?;
     let mut shapes = Shapes::default();
-    model.visit(&mut shapes);
+    model.visit_inner(&mut shapes);
     Ok(shapes.tensors)
 }
 
@@ -274,7 +277,7 @@ mod tests {
                 normalization: Normalization { mean: vec![0.5; 3], std: vec![0.25; 3] },
                 sound: None,
             },
-            architecture: ResNetV2Config::new(ResNetKind::Small, 11, 2),
+            architecture: crate::ResNetV2Config::new(ResNetKind::Small, 11, 2).into(),
             ..ModelMetadata::default()
         }
     }
@@ -294,10 +297,16 @@ mod tests {
     #[test]
     fn each_field_out_of_range_is_named() {
         refused(|m| m.input.image_size = 100_000, "input.imageSize is 100000");
-        refused(|m| m.architecture.depth = 100_001, "architecture.depth is 100001");
-        refused(|m| m.architecture.base_width = Some(1 << 20), "base_width is 1048576");
+        refused(
+            |m| m.architecture.resnet_mut().unwrap().depth = 100_001,
+            "architecture.depth is 100001",
+        );
+        refused(
+            |m| m.architecture.resnet_mut().unwrap().base_width = Some(1 << 20),
+            "base_width is 1048576",
+        );
         refused(|m| m.input.channels = 7, "input.channels is 7");
-        refused(|m| m.architecture.in_channels = 1, "in_channels is 1");
+        refused(|m| m.architecture.resnet_mut().unwrap().in_channels = 1, "in_channels is 1");
         refused(|m| m.thresholds[1] = f32::NAN, "the threshold of 'b' is NaN");
         refused(|m| m.thresholds[0] = 1.5, "not in [0, 1]");
         refused(|m| m.thresholds.push(0.5), "counts disagree");
@@ -324,7 +333,7 @@ mod tests {
 
     #[test]
     fn tensor_shapes_come_from_the_architecture_without_drawing_weights() {
-        let config = ResNetV2Config::new(ResNetKind::Small, 11, 2);
+        let config: NetworkConfig = crate::ResNetV2Config::new(ResNetKind::Small, 11, 2).into();
         let tensors = expected_tensors(&config).unwrap();
         let head = tensors.iter().find(|(n, _)| n == "head.weight").unwrap();
         assert_eq!(head.1, vec![config.features().unwrap(), 2]);

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::audio::SoundSettings;
 use crate::data::{Normalization, ResizePolicy};
 use crate::error::{Error, Result};
-use crate::model::{ResNetKind, ResNetV2Config};
+use crate::model::{NetworkConfig, ResNetKind, ResNetV2Config};
 use crate::options::{TrainingOptions, WeightsInit};
 
 /// Value of the `format` metadata key.
@@ -32,7 +32,7 @@ pub struct ModelMetadata {
     /// The network (`{ kind, depth, numLabels, inChannels, baseWidth, strideOn }`).
     #[serde(with = "architecture_json")]
     #[cfg_attr(test, ts(as = "architecture_json::Architecture"))]
-    pub architecture: ResNetV2Config,
+    pub architecture: NetworkConfig,
     /// How the model was trained.
     pub training: Option<TrainingSummary>,
     /// Earlier runs this model was fine-tuned from, oldest first.
@@ -54,7 +54,7 @@ impl Default for ModelMetadata {
                 normalization: Normalization { mean: vec![0.5; 3], std: vec![0.25; 3] },
                 sound: None,
             },
-            architecture: ResNetV2Config::new(ResNetKind::Small, 11, 1),
+            architecture: ResNetV2Config::new(ResNetKind::Small, 11, 1).into(),
             training: None,
             lineage: Vec::new(),
         }
@@ -68,7 +68,7 @@ impl ModelMetadata {
         labels: Vec<String>,
         thresholds: Vec<f32>,
         input: InputSpec,
-        architecture: ResNetV2Config,
+        architecture: NetworkConfig,
         training: TrainingSummary,
         lineage: Vec<TrainingSummary>,
     ) -> Self {
@@ -96,7 +96,7 @@ impl ModelMetadata {
 mod architecture_json {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use crate::model::{ResNetKind, ResNetV2Config, StrideOn};
+    use crate::model::{NetworkConfig, ResNetKind, ResNetV2Config, StrideOn};
 
     /// The network's JSON form in the model file.
     #[derive(Serialize, Deserialize)]
@@ -115,7 +115,8 @@ mod architecture_json {
         stride_on: Option<StrideOn>,
     }
 
-    pub fn serialize<S: Serializer>(a: &ResNetV2Config, serializer: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(a: &NetworkConfig, serializer: S) -> Result<S::Ok, S::Error> {
+        let NetworkConfig::ResNetV2(a) = a;
         Architecture {
             kind: a.kind,
             depth: a.depth,
@@ -129,12 +130,13 @@ mod architecture_json {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<ResNetV2Config, D::Error> {
+    ) -> Result<NetworkConfig, D::Error> {
         let a = Architecture::deserialize(deserializer)?;
         Ok(ResNetV2Config::new(a.kind, a.depth, a.num_labels)
             .with_in_channels(a.in_channels)
             .with_base_width(a.base_width)
-            .with_stride_on(a.stride_on))
+            .with_stride_on(a.stride_on)
+            .into())
     }
 }
 
@@ -247,7 +249,9 @@ mod tests {
     #[test]
     fn the_architecture_is_written_in_camel_case_and_read_in_either_case() {
         let metadata = ModelMetadata {
-            architecture: ResNetV2Config::new(ResNetKind::Small, 20, 1).with_base_width(Some(8)),
+            architecture: ResNetV2Config::new(ResNetKind::Small, 20, 1)
+                .with_base_width(Some(8))
+                .into(),
             ..ModelMetadata::default()
         };
         let json = serde_json::to_value(&metadata).unwrap();
@@ -266,7 +270,8 @@ mod tests {
             "kind": "small", "depth": 20, "num_labels": 1, "in_channels": 3, "base_width": 8
         });
         let old: ModelMetadata = serde_json::from_value(old).unwrap();
-        assert_eq!(old.architecture, metadata.architecture.clone().with_stride_on(None));
-        assert_eq!(old.architecture.layout(), StrideOn::ThreeByThree);
+        let (old, new) = (old.architecture.resnet().unwrap(), metadata.architecture.resnet());
+        assert_eq!(old, &new.unwrap().clone().with_stride_on(None));
+        assert_eq!(old.layout(), StrideOn::ThreeByThree);
     }
 }

@@ -16,7 +16,7 @@ use burn::tensor::{Device, Tensor, TensorData, Transaction};
 use safetensors::tensor::{Dtype, TensorView};
 
 use crate::error::{Error, Result};
-use crate::model::ResNetV2;
+use crate::model::Network;
 
 mod check;
 mod metadata;
@@ -71,9 +71,9 @@ pub(crate) struct Readback {
 
 impl Readback {
     /// Adds every float tensor of `model`, named `{prefix}{module path}`.
-    pub fn module(mut self, prefix: &str, model: &ResNetV2) -> Self {
+    pub fn module(mut self, prefix: &str, model: &Network) -> Self {
         let start = self.collector.names.len();
-        model.visit(&mut self.collector);
+        model.visit_inner(&mut self.collector);
         for name in &mut self.collector.names[start..] {
             name.insert_str(0, prefix);
         }
@@ -137,7 +137,7 @@ pub(crate) fn serialize(
 }
 
 /// Serialises `model` and `metadata` to the bytes of a `.safetensors` file.
-pub async fn save(model: &ResNetV2, metadata: &ModelMetadata) -> Result<Vec<u8>> {
+pub async fn save(model: &Network, metadata: &ModelMetadata) -> Result<Vec<u8>> {
     let tensors = Readback::default().module("", model).read().await?;
     serialize(&tensors, metadata.header()?)
 }
@@ -217,14 +217,14 @@ pub fn check(bytes: &[u8]) -> Result<ModelMetadata> {
 }
 
 /// Loads a model file onto `device`, in inference mode.
-pub fn load(bytes: &[u8], device: &Device) -> Result<(ResNetV2, ModelMetadata)> {
+pub fn load(bytes: &[u8], device: &Device) -> Result<(Network, ModelMetadata)> {
     let (model, metadata) = load_trainable(bytes, device)?;
     Ok((model.valid(), metadata))
 }
 
 /// Loads a model file onto `device` with trainable parameters (an autodiff device for
 /// fine-tuning).
-pub fn load_trainable(bytes: &[u8], device: &Device) -> Result<(ResNetV2, ModelMetadata)> {
+pub fn load_trainable(bytes: &[u8], device: &Device) -> Result<(Network, ModelMetadata)> {
     // The metadata's checks bound the network before it is built; the tensors are then held to
     // it as they load (dtype, names, shapes, none left over), so `check_tensors`, which builds
     // the network once more to compare the header against, would only repeat that.
@@ -263,14 +263,14 @@ pub(crate) fn read_f32_tensors(bytes: &[u8]) -> Result<StoredTensors> {
 /// Replaces every float tensor of `model` by the one named `{prefix}{module path}` in
 /// `tensors`, taking it out; errors name a missing or misshapen tensor.
 pub(crate) fn load_into(
-    model: ResNetV2,
+    model: Network,
     tensors: &mut StoredTensors,
     prefix: &str,
     device: &Device,
-) -> Result<ResNetV2> {
+) -> Result<Network> {
     let mut loader =
         Loader { prefix, path: Vec::new(), tensors, device: device.clone(), error: None };
-    let model = model.map(&mut loader);
+    let model = model.map_inner(&mut loader);
     match loader.error {
         Some(e) => Err(e),
         None => Ok(model),

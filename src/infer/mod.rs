@@ -17,7 +17,7 @@ use crate::data::image::rgba_input;
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::Limits;
 use crate::metrics::{MultiLabelMetrics, evaluate};
-use crate::model::ResNetV2;
+use crate::model::Network;
 use crate::review::{Review, ReviewSource};
 use tta::TtaViews;
 
@@ -128,7 +128,7 @@ impl<'a> MetadataView<'a> {
 
 /// A model ready to predict.
 pub struct Predictor {
-    model: ResNetV2,
+    model: Network,
     metadata: ModelMetadata,
     device: Device,
     limits: Limits,
@@ -166,10 +166,10 @@ impl Predictor {
             None => None,
             Some(limit) => {
                 let side = self.metadata.input.image_size as usize;
-                let network = &self.metadata.architecture;
+                let footprint = self.metadata.architecture.footprint(side)?;
                 // Errors (in words) when not even one image fits.
-                crate::model::batch_for_buffer(network, side, 1, limit)?;
-                let image = network.footprint(side)?.largest_tensor_per_image * 4;
+                crate::model::batch_for_buffer(&footprint, side, 1, limit)?;
+                let image = footprint.largest_tensor_per_image * 4;
                 Some((limit, image))
             }
         };
@@ -394,7 +394,7 @@ mod tests {
 
     /// A model file of a freshly initialised Small-11 with labels a, b, c.
     fn model_file() -> Vec<u8> {
-        let config = crate::ResNetV2Config::for_depth(11, 3).unwrap();
+        let config: crate::NetworkConfig = crate::ResNetV2Config::for_depth(11, 3).unwrap().into();
         let network = config.init(&Device::flex()).unwrap();
         let metadata = ModelMetadata {
             labels: vec!["a".into(), "b".into(), "c".into()],

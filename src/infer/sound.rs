@@ -251,7 +251,8 @@ mod tests {
 
     /// A freshly initialised Small-11 on 32-px one-channel spectrograms of 0.25 s windows.
     fn sound_model() -> Predictor {
-        let config = crate::ResNetV2Config::for_depth(11, 2).unwrap().with_in_channels(1);
+        let config: crate::NetworkConfig =
+            crate::ResNetV2Config::for_depth(11, 2).unwrap().with_in_channels(1).into();
         let network = config.init(&Device::flex()).unwrap();
         let metadata = ModelMetadata {
             labels: vec!["a".into(), "b".into()],

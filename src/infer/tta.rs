@@ -12,7 +12,7 @@ use burn::tensor::Tensor;
 use burn::tensor::ops::PadMode;
 
 use crate::checkpoint::ModelMetadata;
-use crate::model::ResNetV2;
+use crate::model::Network;
 
 /// The copies averaged for one model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +44,7 @@ impl TtaViews {
 /// # Shapes
 /// - `images`: `[batch, channels, size, size]`, normalised
 /// - output: `[batch, labels]`
-pub fn probabilities(model: &ResNetV2, images: Tensor<4>, views: TtaViews) -> Tensor<2> {
+pub fn probabilities(model: &Network, images: Tensor<4>, views: TtaViews) -> Tensor<2> {
     let [batch, channels, height, width] = images.dims();
     let d = views.shift.min(height.saturating_sub(1)).min(width.saturating_sub(1));
     let padded = images.clone().pad((d, d, d, d), PadMode::Constant(0.0));
@@ -75,7 +75,7 @@ mod tests {
     #[test]
     fn averages_the_views_of_each_image_separately() {
         let device = Device::flex();
-        let model = ResNetV2Config::for_depth(11, 2).unwrap().init(&device).unwrap();
+        let model = ResNetV2Config::for_depth(11, 2).unwrap().init(&device).unwrap().into();
         let n = 3 * 3 * 16 * 16;
         let pixels: Vec<f32> = (0..n).map(|v| ((v * 37) % 101) as f32 / 50.0 - 1.0).collect();
         let images = Tensor::<4>::from_data(TensorData::new(pixels, [3, 3, 16, 16]), &device);

@@ -80,7 +80,7 @@ pub struct Footprint {
     pub parameters: u64,
 }
 
-/// The batch size to train with on a device whose buffers hold at most `max_buffer_bytes`
+/// The batch size to train a network of `footprint` (at `side` px) with on a device whose buffers hold at most `max_buffer_bytes`
 /// (a GPU: WebGPU guarantees 128 MiB, phones give little more, desktops 1–4 GiB), and a notice
 /// when it is smaller than `batch_size`: the largest batch whose every tensor fits in one
 /// buffer, since a larger one would fail to allocate mid-step. A tab's [`crate::MemoryPlan`]
@@ -88,14 +88,14 @@ pub struct Footprint {
 ///
 /// # Errors
 /// [`ErrorKind::WillNotFit`] when not even one image's largest tensor fits, saying what to
-/// change; options that name no valid network.
+/// change.
 pub(crate) fn batch_for_buffer(
-    network: &ResNetV2Config,
+    footprint: &Footprint,
     side: usize,
     batch_size: usize,
     max_buffer_bytes: u64,
 ) -> Result<(usize, Option<String>)> {
-    let per_image = network.footprint(side)?.largest_tensor_per_image.max(1) * 4;
+    let per_image = footprint.largest_tensor_per_image.max(1) * 4;
     let fitting = max_buffer_bytes / per_image;
     if fitting == 0 {
         return Err(Error::new(ErrorKind::WillNotFit {
@@ -173,7 +173,8 @@ mod tests {
 
     #[test]
     fn the_batch_shrinks_to_the_largest_gpu_buffer() {
-        let network = ResNetV2Config::for_depth(11, 21).unwrap();
+        let network = ResNetV2Config::for_depth(11, 21).unwrap().footprint(128).unwrap();
+        let at_32 = ResNetV2Config::for_depth(11, 21).unwrap().footprint(32).unwrap();
         // Small networks' largest tensor is the first stage's output: 64 channels at full size.
         let per_image = 64 * 128 * 128 * 4;
         // WebGPU's guaranteed 128 MiB holds 32 images' at 128 px.
@@ -185,7 +186,7 @@ mod tests {
         assert!(notice.starts_with("Batches of 5 images instead of 64: at 128 px"), "{notice}");
         // A batch that fits is left alone, without a notice.
         assert_eq!(batch_for_buffer(&network, 128, 5, per_image * 5).unwrap(), (5, None));
-        assert_eq!(batch_for_buffer(&network, 32, 64, 1 << 30).unwrap(), (64, None));
+        assert_eq!(batch_for_buffer(&at_32, 32, 64, 1 << 30).unwrap(), (64, None));
         // Not even one image: the error says what to change.
         let error = batch_for_buffer(&network, 128, 64, per_image - 1).unwrap_err();
         assert!(matches!(error.kind(), ErrorKind::WillNotFit { .. }), "{error}");

@@ -1,4 +1,5 @@
-//! The network: ResNetV2 and its pre-activation bottleneck unit.
+//! The networks: ResNetV2 and its pre-activation bottleneck unit, and the enum over the
+//! families ([`Network`]).
 
 #[cfg(feature = "train")]
 pub mod agreement;
@@ -7,6 +8,7 @@ pub mod conv;
 mod footprint;
 #[cfg(feature = "gpu")]
 pub mod gpu_conv;
+pub mod network;
 pub mod norm;
 pub mod resnet;
 #[cfg(all(test, feature = "gpu", not(target_arch = "wasm32")))]
@@ -15,4 +17,5 @@ mod testing;
 pub use block::{ConvInit, StrideOn};
 pub use footprint::Footprint;
 pub(crate) use footprint::{batch_for_buffer, byte_size};
+pub use network::{Network, NetworkConfig};
 pub use resnet::{ResNetKind, ResNetV2, ResNetV2Config};

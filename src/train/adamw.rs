@@ -14,7 +14,7 @@ use burn::optim::GradientsParams;
 use burn::optim::grad_clipping::{GradientClipping, GradientClippingConfig};
 use burn::tensor::Tensor;
 
-use crate::model::ResNetV2;
+use crate::model::Network;
 
 /// Exponential decay of the first moment (burn's default).
 const BETA_1: f32 = 0.9;
@@ -54,7 +54,7 @@ impl AdamW {
     }
 
     /// Updates every parameter of `model` that has a gradient in `grads`, with learning rate `lr`.
-    pub fn step(&mut self, lr: f64, model: ResNetV2, grads: GradientsParams) -> ResNetV2 {
+    pub fn step(&mut self, lr: f64, model: Network, grads: GradientsParams) -> Network {
         self.time += 1;
         let mut stepper = Stepper { optim: self, grads, lr, path: Vec::new() };
         model.map(&mut stepper)
@@ -141,14 +141,14 @@ mod tests {
     use burn::tensor::Device;
 
     use super::*;
-    use crate::model::ResNetV2Config;
+    use crate::model::{NetworkConfig, ResNetV2Config};
 
     /// A few steps of this AdamW leave the same weights as burn's, with clipping and decay.
     #[test]
     fn matches_burns_adamw() {
         let device = Device::flex().autodiff();
         device.seed(3);
-        let config = ResNetV2Config::for_depth(11, 3).unwrap();
+        let config: NetworkConfig = ResNetV2Config::for_depth(11, 3).unwrap().into();
         let start = config.init(&device).unwrap();
         let mut ours = AdamW::new(5e-4, 1.0);
         let mut theirs = AdamWConfig::new()

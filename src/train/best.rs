@@ -3,7 +3,7 @@
 
 use burn::module::Module;
 
-use crate::model::ResNetV2;
+use crate::model::Network;
 use crate::options::KeptEpoch;
 
 use super::events::EpochReport;
@@ -12,7 +12,7 @@ use super::events::EpochReport;
 /// one, or the schedule's last with [`KeptEpoch::Last`].
 pub(super) struct BestEpoch {
     /// The weights, detached from autodiff.
-    pub model: ResNetV2,
+    pub model: Network,
     /// 1-based epoch.
     pub epoch: usize,
     /// Its validation mAP.
@@ -47,7 +47,7 @@ impl EarlyStopping {
     pub fn observe(
         &mut self,
         report: &mut EpochReport,
-        model: &ResNetV2,
+        model: &Network,
         probs: Vec<f32>,
         validated: bool,
         schedule_end: bool,
@@ -118,7 +118,7 @@ mod tests {
     /// Feeds the validation mAPs in order (the last one ends the schedule) and returns the
     /// kept epoch, each report's mark and whether early stopping ended the run.
     fn run(keep: KeptEpoch, patience: usize, maps: &[f64]) -> (usize, Vec<bool>, bool) {
-        let model = ResNetV2Config::for_depth(11, 1).unwrap().init(&Device::flex()).unwrap();
+        let model = ResNetV2Config::for_depth(11, 1).unwrap().init(&Device::flex()).unwrap().into();
         let mut watch = EarlyStopping::new(patience, keep);
         let mut marks = Vec::new();
         for (i, &map) in maps.iter().enumerate() {

@@ -9,29 +9,29 @@
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 
-use crate::model::ResNetV2;
+use crate::model::Network;
 
 /// The average of a run's weights, on the inference device.
 #[derive(Debug)]
 pub(super) struct WeightAverage {
     decay: f32,
     updates: usize,
-    model: ResNetV2,
+    model: Network,
 }
 
 impl WeightAverage {
     /// Starts at `model`'s weights.
-    pub(super) fn new(decay: f32, model: &ResNetV2) -> Self {
+    pub(super) fn new(decay: f32, model: &Network) -> Self {
         Self { decay, updates: 0, model: model.valid() }
     }
 
     /// Takes up a saved average after `updates` updates.
-    pub(super) fn restore(decay: f32, updates: usize, model: ResNetV2) -> Self {
+    pub(super) fn restore(decay: f32, updates: usize, model: Network) -> Self {
         Self { decay, updates, model }
     }
 
     /// Moves the average towards `model`'s current weights.
-    pub(super) fn update(&mut self, model: &ResNetV2) {
+    pub(super) fn update(&mut self, model: &Network) {
         let t = self.updates as f32;
         let decay = self.decay.min((1.0 + t) / (10.0 + t));
         let mut current = Collect(Vec::new());
@@ -42,7 +42,7 @@ impl WeightAverage {
     }
 
     /// The averaged network (inference mode).
-    pub(super) fn model(&self) -> &ResNetV2 {
+    pub(super) fn model(&self) -> &Network {
         &self.model
     }
 
@@ -87,7 +87,7 @@ mod tests {
     use crate::ResNetV2Config;
     use burn::tensor::Device;
 
-    fn floats(model: &ResNetV2) -> Vec<f32> {
+    fn floats(model: &Network) -> Vec<f32> {
         let mut all = Collect(Vec::new());
         model.visit(&mut all);
         all.0
@@ -101,7 +101,7 @@ mod tests {
     #[test]
     fn moves_each_weight_by_the_decay() {
         let device = Device::flex();
-        let config = ResNetV2Config::for_depth(11, 2).unwrap();
+        let config: crate::NetworkConfig = ResNetV2Config::for_depth(11, 2).unwrap().into();
         let start = config.init(&device).unwrap();
         let target = config.init(&device).unwrap();
         let (a, b) = (floats(&start), floats(&target));

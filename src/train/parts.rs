@@ -8,7 +8,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use crate::checkpoint::TrainingSummary;
 use crate::data::{Dataset, Normalization, Split};
 use crate::device::ComputeDevice;
-use crate::model::{ResNetV2, ResNetV2Config};
+use crate::model::{Network, NetworkConfig};
 use crate::options::{TrainingOptions, WeightsInit};
 use crate::rng::SeededRng;
 
@@ -23,9 +23,9 @@ use super::loss::positive_weights;
 /// The network a run starts from, with what the model file will need to say about it.
 pub(super) struct Start {
     /// Trainable weights on the autodiff device.
-    pub model: ResNetV2,
+    pub model: Network,
     /// The architecture (the parent's when fine-tuning, with this dataset's label count).
-    pub config: ResNetV2Config,
+    pub config: NetworkConfig,
     /// Input normalisation: measured on the training images, or the parent's.
     pub norm: Normalization,
     /// How the weights started.
@@ -52,7 +52,7 @@ pub(super) struct Progress {
 
 impl Progress {
     /// A run before its first step, from `model`'s weights.
-    pub(super) fn fresh(options: &TrainingOptions, model: &ResNetV2) -> Self {
+    pub(super) fn fresh(options: &TrainingOptions, model: &Network) -> Self {
         Self {
             step: 0,
             rng: SeededRng::new(options.seed.wrapping_add(1)),

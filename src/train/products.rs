@@ -5,7 +5,7 @@ use burn::module::Module;
 
 use crate::checkpoint::{InputSpec, ModelMetadata, TrainedData, TrainingSummary};
 use crate::error::Result;
-use crate::model::ResNetV2;
+use crate::model::Network;
 use crate::review::{Review, ReviewSource};
 use crate::scoring::ScoreTable;
 use crate::thresholds::{curve, tune_thresholds};
@@ -20,7 +20,7 @@ impl TrainingSession {
     ///
     /// # Errors
     /// After a diverged step with no epoch completed before it: there are no weights to keep.
-    pub fn snapshot(&self) -> Result<(ResNetV2, ModelMetadata)> {
+    pub fn snapshot(&self) -> Result<(Network, ModelMetadata)> {
         let best = self.early_stopping.best();
         let model = match (best, &self.diverged) {
             (Some(best), _) => best.model.clone(),

@@ -15,7 +15,7 @@ use crate::data::{Dataset, Normalization, Split};
 use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
 use crate::metrics::evaluate;
-use crate::model::{ResNetV2, ResNetV2Config};
+use crate::model::{Network, NetworkConfig};
 use crate::options::{LIMITS, TrainingOptions, WeightsInit};
 use crate::rng::SeededRng;
 
@@ -37,9 +37,9 @@ use super::schedule::{warmup_cosine, warmup_steps};
 /// visible to the `train` module; the step loop's working state stays here.
 pub struct TrainingSession {
     /// `None` only while a step is running (the optimiser takes the model by value).
-    pub(super) model: Option<ResNetV2>,
+    pub(super) model: Option<Network>,
     pub(super) optim: AdamW,
-    pub(super) config: ResNetV2Config,
+    pub(super) config: NetworkConfig,
     pub(super) options: TrainingOptions,
     pub(super) dataset: Dataset,
     /// The dataset's fingerprint for run files, computed at the first save (it hashes every
@@ -295,7 +295,7 @@ impl TrainingSession {
         &mut self,
         start: usize,
         count: usize,
-    ) -> Result<(Tensor<1>, GradientsParams, ResNetV2)> {
+    ) -> Result<(Tensor<1>, GradientsParams, Network)> {
         let batch = &self.order[start..start + count];
         let crops = time_crops(&self.dataset, batch, self.options.augment.crop, &mut self.rng);
         let images = images_tensor(

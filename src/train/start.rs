@@ -9,8 +9,8 @@ use crate::checkpoint::load_trainable;
 use crate::data::{Dataset, Normalization, Split, stratified_split, validation_share};
 use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
-use crate::model::ResNetV2Config;
 use crate::model::batch_for_buffer;
+use crate::model::{NetworkConfig, ResNetV2Config};
 use crate::options::{TrainingOptions, WeightsInit};
 
 use super::budget::EpochBudget;
@@ -36,8 +36,8 @@ pub(super) fn start(
         let config =
             ResNetV2Config::for_depth(options.depth, labels)?.with_in_channels(dataset.channels);
         return Ok(Start {
-            model: config.init_with(options.conv_init, device)?,
-            config,
+            model: config.init_with(options.conv_init, device)?.into(),
+            config: config.into(),
             norm: Normalization::measure(dataset, train),
             init: WeightsInit::New,
             lineage: Vec::new(),
@@ -71,7 +71,7 @@ pub(super) fn start(
     let (model, init) = if parent.labels == dataset.labels {
         (model, WeightsInit::Continue)
     } else {
-        config.num_labels = labels;
+        config = config.with_num_labels(labels);
         (model.with_new_head(labels, device), WeightsInit::NewHead)
     };
     Ok(Start { model, config, norm: parent.input.normalization, init, lineage })
@@ -203,7 +203,7 @@ pub(super) fn run_split(dataset: &Dataset, options: &TrainingOptions) -> Split {
 /// training images, so only that many need to fit.
 pub(super) fn fit_batch_to_buffers(
     options: &mut TrainingOptions,
-    config: &ResNetV2Config,
+    config: &NetworkConfig,
     dataset: &Dataset,
     split: &Split,
     compute: &ComputeDevice,
@@ -212,7 +212,8 @@ pub(super) fn fit_batch_to_buffers(
         return Ok(None);
     };
     let batch = options.batch_size.min(split.train.len().max(1));
-    let (fitting, notice) = batch_for_buffer(config, dataset.image_size, batch, limit)?;
+    let (fitting, notice) =
+        batch_for_buffer(&config.footprint(dataset.image_size)?, dataset.image_size, batch, limit)?;
     if notice.is_some() {
         options.batch_size = fitting;
     }

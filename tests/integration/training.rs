@@ -532,23 +532,24 @@ fn a_model_of_the_old_layout_loads_and_fine_tunes_with_its_own_layout() {
         TrainingSession::new(data.clone(), short.clone(), ComputeDevice::cpu(None)).unwrap();
     while !pollster::block_on(run.step()).unwrap().done {}
     let (_, mut metadata) = run.snapshot().unwrap();
-    assert_eq!(metadata.architecture.layout(), StrideOn::OneByOne, "new models stride on the 1×1");
+    let layout = |m: &tagtrain::ModelMetadata| m.architecture.resnet().unwrap().layout();
+    assert_eq!(layout(&metadata), StrideOn::OneByOne, "new models stride on the 1×1");
 
     // A model file of the layout every model had before the field existed (stride on the 3×3).
     let device = Device::flex();
-    metadata.architecture = metadata.architecture.clone().with_stride_on(None);
+    metadata.architecture.resnet_mut().unwrap().stride_on = None;
     let old = metadata.architecture.init(&device).unwrap();
     let bytes = pollster::block_on(checkpoint::save(&old, &metadata)).unwrap();
     let images = Tensor::<4>::random([2, 3, 16, 16], Distribution::Normal(0.0, 1.0), &device);
     let expected = old.probabilities(images.clone()).into_data().try_to_vec::<f32>().unwrap();
 
     let (loaded, loaded_metadata) = checkpoint::load(&bytes, &device).unwrap();
-    assert_eq!(loaded_metadata.architecture.layout(), StrideOn::ThreeByThree);
+    assert_eq!(layout(&loaded_metadata), StrideOn::ThreeByThree);
     let got = loaded.probabilities(images.clone()).into_data().try_to_vec::<f32>().unwrap();
     assert_eq!(got, expected, "the file's weights run in the file's layout");
     // The same weights in the new layout compute something else: the layout is not cosmetic.
     let mut relaid = metadata.clone();
-    relaid.architecture = metadata.architecture.clone().with_stride_on(Some(StrideOn::OneByOne));
+    relaid.architecture.resnet_mut().unwrap().stride_on = Some(StrideOn::OneByOne);
     let other = pollster::block_on(checkpoint::save(&old, &relaid)).unwrap();
     let (other, _) = checkpoint::load(&other, &device).unwrap();
     let differs = other.probabilities(images).into_data().try_to_vec::<f32>().unwrap();
@@ -559,7 +560,7 @@ fn a_model_of_the_old_layout_loads_and_fine_tunes_with_its_own_layout() {
         TrainingSession::from_model(data, short, ComputeDevice::cpu(None), &bytes).unwrap();
     while !pollster::block_on(child.step()).unwrap().done {}
     let (_, child_metadata) = child.snapshot().unwrap();
-    assert_eq!(child_metadata.architecture.layout(), StrideOn::ThreeByThree);
+    assert_eq!(layout(&child_metadata), StrideOn::ThreeByThree);
 }
 
 /// A device whose largest buffer holds `images` images' largest tensor at 16 px (a GPU's

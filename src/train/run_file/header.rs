@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::TrainingSummary;
 use crate::data::{Dataset, Normalization, Split};
 use crate::error::{Error, Result};
-use crate::model::ResNetV2Config;
+use crate::model::NetworkConfig;
 use crate::options::{TrainingOptions, WeightsInit};
 
 use super::{DatasetFingerprint, HEADER_KEY, RUN_FORMAT, RUN_VERSION};
@@ -29,7 +29,7 @@ pub(in crate::train) struct RunFileHeader {
     pub version: u32,
     #[serde(deserialize_with = "crate::options::recorded_options")]
     pub options: TrainingOptions,
-    pub architecture: ResNetV2Config,
+    pub architecture: NetworkConfig,
     pub normalization: Normalization,
     pub dataset: DatasetFingerprint,
     /// Steps done (a whole number of epochs).

@@ -30,7 +30,7 @@ use crate::checkpoint::{
 };
 use crate::data::Normalization;
 use crate::error::{Error, Result};
-use crate::model::{ResNetV2, ResNetV2Config};
+use crate::model::{Network, NetworkConfig};
 use crate::options::{TrainingOptions, WeightsInit};
 use crate::rng::SeededRng;
 
@@ -65,7 +65,7 @@ pub(super) struct RunFileContents<'a> {
     /// The run's options (a time budget's epochs and the validation share filled in).
     pub options: &'a TrainingOptions,
     /// The network's architecture.
-    pub config: &'a ResNetV2Config,
+    pub config: &'a NetworkConfig,
     /// The input normalisation.
     pub norm: &'a Normalization,
     /// The dataset the run trains on.
@@ -77,7 +77,7 @@ pub(super) struct RunFileContents<'a> {
     /// Steps in an epoch.
     pub steps_per_epoch: usize,
     /// The current weights, in inference mode.
-    pub model: &'a ResNetV2,
+    pub model: &'a Network,
     /// Steps done (a whole number of epochs).
     pub step: usize,
     /// The shuffling and augmentation generator.
@@ -263,7 +263,8 @@ mod tests {
             channels: 1,
             digest: "0123456789abcdef".to_string(),
         };
-        let config = ResNetV2Config::for_depth(11, labels.len()).unwrap().with_in_channels(1);
+        let config: NetworkConfig =
+            crate::ResNetV2Config::for_depth(11, labels.len()).unwrap().with_in_channels(1).into();
         let network = || config.init(device).unwrap();
         let best = BestEpoch {
             model: network(),
