@@ -68,6 +68,7 @@ pub use memory::{MemoryPlan, MemoryVerdict};
 pub use metrics::{LabelMetrics, MultiLabelMetrics};
 #[cfg(feature = "train")]
 pub use model::agreement::{AgreementReport, Comparison, check as check_agreement};
+pub use model::efficientnet;
 pub use model::{ConvInit, Footprint, ResNetKind, ResNetV2, ResNetV2Config, StrideOn};
 pub use options::{
     AugmentOptions, Bounds, KeptEpoch, ModelChoice, OptionLimits, TrainingChoices, TrainingOptions,

@@ -262,12 +262,12 @@ pub(crate) fn read_f32_tensors(bytes: &[u8]) -> Result<StoredTensors> {
 
 /// Replaces every float tensor of `model` by the one named `{prefix}{module path}` in
 /// `tensors`, taking it out; errors name a missing or misshapen tensor.
-pub(crate) fn load_into(
-    model: ResNetV2,
+pub(crate) fn load_into<M: Module>(
+    model: M,
     tensors: &mut StoredTensors,
     prefix: &str,
     device: &Device,
-) -> Result<ResNetV2> {
+) -> Result<M> {
     let mut loader =
         Loader { prefix, path: Vec::new(), tensors, device: device.clone(), error: None };
     let model = model.map(&mut loader);

