@@ -241,20 +241,33 @@ pub fn load_trainable(bytes: &[u8], device: &Device) -> Result<(ResNetV2, ModelM
 
 /// Every tensor of a `.safetensors` file, by name: shape and `f32` values.
 pub(crate) fn read_f32_tensors(bytes: &[u8]) -> Result<StoredTensors> {
+    read_tensors(bytes, false)
+}
+
+/// As [`read_f32_tensors`], and with `widen_f16` also `F16` tensors, widened to `f32` (half
+/// the download for pretrained weights).
+pub(crate) fn read_tensors(bytes: &[u8], widen_f16: bool) -> Result<StoredTensors> {
     let file = safetensors::SafeTensors::deserialize(bytes).map_err(metadata::not_safetensors)?;
     let mut tensors = BTreeMap::new();
     for (name, view) in file.tensors() {
-        if view.dtype() != Dtype::F32 {
-            return Err(Error::model_file(format!(
-                "tensor '{name}' is {:?}, expected F32",
-                view.dtype()
-            )));
-        }
-        let values = view
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        let values = match view.dtype() {
+            Dtype::F32 => view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            Dtype::F16 if widen_f16 => view
+                .data()
+                .chunks_exact(2)
+                .map(|b| burn::tensor::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            other => {
+                let expected = if widen_f16 { "F32 or F16" } else { "F32" };
+                return Err(Error::model_file(format!(
+                    "tensor '{name}' is {other:?}, expected {expected}"
+                )));
+            }
+        };
         tensors.insert(name, (view.shape().to_vec(), values));
     }
     Ok(tensors)

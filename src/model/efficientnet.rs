@@ -23,7 +23,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor, TensorData};
 
 pub use super::mbconv::{ConvNorm, ConvNormConfig, MbConv, MbConvConfig, relu6};
-use crate::checkpoint::{load_into, read_f32_tensors};
+use crate::checkpoint::{load_into, read_tensors};
 use crate::error::{Error, Result};
 
 /// The stages: (blocks, depthwise kernel, first block's stride, expansion ratio, output
@@ -170,13 +170,14 @@ pub fn normalized_input(images: &[&[u8]], side: usize, device: &Device) -> Resul
 }
 
 /// EfficientNet-Lite0 with ImageNet weights from a `.safetensors` file written by
-/// `scripts/pretrained/convert_efficientnet_lite0.py` (f32 tensors named by module path).
+/// `scripts/pretrained/convert_efficientnet_lite0.py` (tensors named by module path, f32, or
+/// f16 with its `--f16`).
 ///
 /// # Errors
-/// Not a safetensors file, a tensor that is not f32, missing, misshapen, or not part of the
-/// network.
+/// Not a safetensors file, a tensor that is neither f32 nor f16, missing, misshapen, or not
+/// part of the network.
 pub fn load_imagenet(bytes: &[u8], device: &Device) -> Result<EfficientNetLite0> {
-    let mut tensors = read_f32_tensors(bytes)?;
+    let mut tensors = read_tensors(bytes, true)?;
     let model = EfficientNetLite0Config::new(IMAGENET_CLASSES).init(device);
     let model = load_into(model, &mut tensors, "", device)?;
     if let Some(extra) = tensors.keys().next() {
@@ -226,19 +227,21 @@ mod tests {
         assert!(load_imagenet(b"not a safetensors file", &device).is_err());
     }
 
-    /// The ImageNet weights give PyTorch's probabilities on three photos
-    /// (tests/fixtures/pretrained, made by benches/pretrained/efficientnet_lite0_torch.py).
-    #[test]
-    fn imagenet_weights_match_pytorch() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let weights = root.join("www/pretrained/efficientnet-lite0.safetensors");
-        let bytes = std::fs::read(&weights).unwrap_or_else(|e| {
+    /// The converted ImageNet weights (`www/pretrained/`, made by `scripts/fetch-pretrained.sh`).
+    fn imagenet_weights() -> Vec<u8> {
+        let weights = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("www/pretrained/efficientnet-lite0.safetensors");
+        std::fs::read(&weights).unwrap_or_else(|e| {
             panic!("{}: {e}; run scripts/fetch-pretrained.sh first", weights.display())
-        });
-        let device = Device::flex();
-        let model = load_imagenet(&bytes, &device).unwrap();
+        })
+    }
 
-        let fixtures = root.join("tests/fixtures/pretrained");
+    /// Runs `model` on the three photos of tests/fixtures/pretrained and compares with the
+    /// logits PyTorch computed there (benches/pretrained/efficientnet_lite0_torch.py): the
+    /// largest differences of softmax probabilities and of logits. Panics on another top-1.
+    fn differences_from_pytorch(model: &EfficientNetLite0) -> (f64, f64) {
+        let device = Device::flex();
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pretrained");
         let reference: serde_json::Value = serde_json::from_slice(
             &std::fs::read(fixtures.join("efficientnet_lite0_reference.json")).unwrap(),
         )
@@ -272,8 +275,8 @@ mod tests {
             let expected_logits: Vec<f64> =
                 image["logits"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
             let expected = softmax(&expected_logits);
-            let ours = &probabilities[i * IMAGENET_CLASSES..(i + 1) * IMAGENET_CLASSES];
-            let ours_logits = &logits[i * IMAGENET_CLASSES..(i + 1) * IMAGENET_CLASSES];
+            let classes = i * IMAGENET_CLASSES..(i + 1) * IMAGENET_CLASSES;
+            let (ours, ours_logits) = (&probabilities[classes.clone()], &logits[classes]);
             for class in 0..IMAGENET_CLASSES {
                 max_probability =
                     max_probability.max((f64::from(ours[class]) - expected[class]).abs());
@@ -284,7 +287,48 @@ mod tests {
             let expected_top1 = image["top10"][0].as_u64().unwrap() as usize;
             assert_eq!(top1, expected_top1, "{}: top-1", image["file"]);
         }
-        eprintln!("max |Δ probability| {max_probability:.3e}, max |Δ logit| {max_logit:.3e}");
-        assert!(max_probability < 1e-4, "probabilities differ by {max_probability}");
+        (max_probability, max_logit)
+    }
+
+    #[test]
+    fn imagenet_weights_match_pytorch() {
+        let model = load_imagenet(&imagenet_weights(), &Device::flex()).unwrap();
+        let (probability, logit) = differences_from_pytorch(&model);
+        eprintln!("f32: max |Δ probability| {probability:.3e}, max |Δ logit| {logit:.3e}");
+        assert!(probability < 1e-4, "probabilities differ by {probability}");
+    }
+
+    /// Stored as f16 (half the download), the weights still give PyTorch's top-1 and nearly
+    /// its probabilities.
+    #[test]
+    fn imagenet_weights_in_f16_nearly_match_pytorch() {
+        let f32_bytes = imagenet_weights();
+        let file = safetensors::SafeTensors::deserialize(&f32_bytes).unwrap();
+        let halves: Vec<(String, Vec<usize>, Vec<u8>)> = file
+            .tensors()
+            .into_iter()
+            .map(|(name, view)| {
+                let bytes = view
+                    .data()
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .flat_map(|v| burn::tensor::f16::from_f32(v).to_le_bytes())
+                    .collect();
+                (name, view.shape().to_vec(), bytes)
+            })
+            .collect();
+        let views = halves.iter().map(|(name, shape, bytes)| {
+            (name.clone(), TensorView::new(Dtype::F16, shape.clone(), bytes).unwrap())
+        });
+        let f16_bytes = safetensors::serialize(views, None).unwrap();
+        let model = load_imagenet(&f16_bytes, &Device::flex()).unwrap();
+        let (probability, logit) = differences_from_pytorch(&model);
+        eprintln!(
+            "f16 ({} bytes, f32 {}): max |Δ probability| {probability:.3e}, max |Δ logit| \
+             {logit:.3e}",
+            f16_bytes.len(),
+            f32_bytes.len()
+        );
+        assert!(probability < 1e-2, "probabilities differ by {probability}");
     }
 }
