@@ -103,6 +103,12 @@ impl EfficientNetLite0Config {
 }
 
 impl EfficientNetLite0 {
+    /// The same backbone with a new, freshly initialised classifier of `num_classes` outputs:
+    /// transfer learning from the ImageNet weights to another label set.
+    pub fn with_new_classifier(self, num_classes: usize, device: &Device) -> Self {
+        Self { classifier: LinearConfig::new(FEATURES, num_classes).init(device), ..self }
+    }
+
     /// Class logits.
     ///
     /// # Shapes
@@ -205,7 +211,9 @@ mod tests {
         let x = Tensor::<4>::zeros([2, 3, 64, 48], &device);
         assert_eq!(model.feature_maps(x.clone()).dims(), [2, FEATURES, 2, 2]);
         assert_eq!(model.features(x.clone()).dims(), [2, FEATURES]);
-        assert_eq!(model.forward(x).dims(), [2, IMAGENET_CLASSES]);
+        assert_eq!(model.forward(x.clone()).dims(), [2, IMAGENET_CLASSES]);
+        let model = model.with_new_classifier(5, &device);
+        assert_eq!(model.forward(x).dims(), [2, 5]);
     }
 
     #[test]
