@@ -148,7 +148,13 @@ def _rebuild_tensor_v2(storage, offset, shape, strides, requires_grad=False,
     shape, strides = _int_tuple(shape, "shape"), _int_tuple(strides, "strides")
     if len(shape) != len(strides) or len(shape) > 4:
         raise pickle.UnpicklingError(f"shape {shape} and strides {strides} do not fit")
-    if all(n > 0 for n in shape):
+    count = 1
+    for n in shape:
+        count *= n
+    # No view larger than its storage (zero or overlapping strides could blow up memory).
+    if count > storage.numel:
+        raise pickle.UnpicklingError("tensor view has more elements than its storage")
+    if count > 0:
         last = offset + sum((n - 1) * s for n, s in zip(shape, strides))
         if last >= storage.numel:
             raise pickle.UnpicklingError("tensor view reaches past its storage")
