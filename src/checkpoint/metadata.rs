@@ -138,11 +138,6 @@ mod architecture_json {
     }
 }
 
-/// The error for bytes the safetensors reader refuses.
-pub(crate) fn not_safetensors(e: safetensors::SafeTensorError) -> Error {
-    Error::model_file(format!("not a safetensors file ({e})"))
-}
-
 /// Image preparation stored with the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]

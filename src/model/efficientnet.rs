@@ -23,7 +23,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor, TensorData};
 
 pub use super::mbconv::{ConvNorm, ConvNormConfig, MbConv, MbConvConfig, relu6};
-use crate::checkpoint::{load_into, read_tensors};
+use super::params::{load_into, read_tensors};
 use crate::error::{Error, Result};
 
 /// The stages: (blocks, depthwise kernel, first block's stride, expansion ratio, output

@@ -11,6 +11,7 @@ mod footprint;
 pub mod gpu_conv;
 pub mod mbconv;
 pub mod norm;
+pub(crate) mod params;
 pub mod resnet;
 #[cfg(all(test, feature = "gpu", not(target_arch = "wasm32")))]
 mod testing;
