@@ -15,8 +15,10 @@ use safetensors::tensor::{Dtype, TensorView};
 
 use crate::error::{Error, Result};
 use crate::model::ResNetV2;
+#[cfg(feature = "train")]
+pub(crate) use crate::model::params::StoredTensors;
 use crate::model::params::not_safetensors;
-pub(crate) use crate::model::params::{StoredTensors, load_into, read_f32_tensors};
+pub(crate) use crate::model::params::{load_into, read_f32_tensors};
 
 mod check;
 mod metadata;
