@@ -68,12 +68,13 @@ pub use memory::{MemoryPlan, MemoryVerdict};
 pub use metrics::{LabelMetrics, MultiLabelMetrics};
 #[cfg(feature = "train")]
 pub use model::agreement::{AgreementReport, Comparison, check as check_agreement};
+pub use model::efficientnet;
 pub use model::{
     ConvInit, Footprint, Network, NetworkConfig, ResNetKind, ResNetV2, ResNetV2Config, StrideOn,
 };
 pub use options::{
-    AugmentOptions, Bounds, KeptEpoch, ModelChoice, OptionLimits, TrainingChoices, TrainingOptions,
-    WeightsInit,
+    AugmentOptions, Bounds, KeptEpoch, ModelChoice, OptionLimits, PRETRAINED_BACKBONE_LR_SCALE,
+    TrainLayers, TrainingChoices, TrainingOptions, WeightsInit,
 };
 #[cfg(feature = "train")]
 pub use saliency::{HeatMap, Saliency};

@@ -15,9 +15,10 @@ use burn::module::{ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};
 use safetensors::tensor::Dtype;
 
-use super::metadata::{FORMAT, ModelMetadata, TrainingSummary, VERSION, not_safetensors};
+use super::metadata::{FORMAT, ModelMetadata, TrainingSummary, VERSION};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
+use crate::model::params::not_safetensors;
 use crate::model::{NetworkConfig, ResNetKind};
 use crate::options::LIMITS;
 

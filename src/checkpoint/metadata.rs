@@ -94,17 +94,37 @@ impl ModelMetadata {
 /// `Config` derive, which `ResNetV2Config` uses, writes its own field names, snake_case). Files
 /// written before this release, with the snake_case names, read the same.
 mod architecture_json {
+    use serde::de::Error as _;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+    use crate::model::efficientnet::EfficientNetLite0Config;
     use crate::model::{NetworkConfig, ResNetKind, ResNetV2Config, StrideOn};
+
+    /// The family, and for ResNetV2 its kind: `small`, `large` or `efficientnet-lite0`.
+    #[derive(Clone, Copy, Serialize, Deserialize)]
+    #[cfg_attr(test, derive(ts_rs::TS))]
+    pub(super) enum ArchitectureKind {
+        /// ResNetV2 Small.
+        #[serde(rename = "small")]
+        Small,
+        /// ResNetV2 Large.
+        #[serde(rename = "large")]
+        Large,
+        /// EfficientNet-Lite0 (started from ImageNet weights).
+        #[serde(rename = "efficientnet-lite0")]
+        EfficientNetLite0,
+    }
 
     /// The network's JSON form in the model file.
     #[derive(Serialize, Deserialize)]
     #[cfg_attr(test, derive(ts_rs::TS))]
     #[serde(rename_all = "camelCase")]
     pub(super) struct Architecture {
-        kind: ResNetKind,
-        depth: usize,
+        kind: ArchitectureKind,
+        /// ResNetV2's depth (absent for EfficientNet-Lite0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(test, ts(optional))]
+        depth: Option<usize>,
         #[serde(alias = "num_labels")]
         num_labels: usize,
         #[serde(alias = "in_channels")]
@@ -116,14 +136,26 @@ mod architecture_json {
     }
 
     pub fn serialize<S: Serializer>(a: &NetworkConfig, serializer: S) -> Result<S::Ok, S::Error> {
-        let NetworkConfig::ResNetV2(a) = a;
-        Architecture {
-            kind: a.kind,
-            depth: a.depth,
-            num_labels: a.num_labels,
-            in_channels: a.in_channels,
-            base_width: a.base_width,
-            stride_on: a.stride_on,
+        match a {
+            NetworkConfig::ResNetV2(a) => Architecture {
+                kind: match a.kind {
+                    ResNetKind::Small => ArchitectureKind::Small,
+                    ResNetKind::Large => ArchitectureKind::Large,
+                },
+                depth: Some(a.depth),
+                num_labels: a.num_labels,
+                in_channels: a.in_channels,
+                base_width: a.base_width,
+                stride_on: a.stride_on,
+            },
+            NetworkConfig::EfficientNetLite0(a) => Architecture {
+                kind: ArchitectureKind::EfficientNetLite0,
+                depth: None,
+                num_labels: a.num_classes,
+                in_channels: 3,
+                base_width: None,
+                stride_on: None,
+            },
         }
         .serialize(serializer)
     }
@@ -132,17 +164,20 @@ mod architecture_json {
         deserializer: D,
     ) -> Result<NetworkConfig, D::Error> {
         let a = Architecture::deserialize(deserializer)?;
-        Ok(ResNetV2Config::new(a.kind, a.depth, a.num_labels)
+        let kind = match a.kind {
+            ArchitectureKind::Small => ResNetKind::Small,
+            ArchitectureKind::Large => ResNetKind::Large,
+            ArchitectureKind::EfficientNetLite0 => {
+                return Ok(EfficientNetLite0Config::new(a.num_labels).into());
+            }
+        };
+        let depth = a.depth.ok_or_else(|| D::Error::missing_field("depth"))?;
+        Ok(ResNetV2Config::new(kind, depth, a.num_labels)
             .with_in_channels(a.in_channels)
             .with_base_width(a.base_width)
             .with_stride_on(a.stride_on)
             .into())
     }
-}
-
-/// The error for bytes the safetensors reader refuses.
-pub(crate) fn not_safetensors(e: safetensors::SafeTensorError) -> Error {
-    Error::model_file(format!("not a safetensors file ({e})"))
 }
 
 /// Image preparation stored with the model.

@@ -9,14 +9,15 @@
 //! Saving reads every parameter back from the device asynchronously, in one transaction, so it
 //! works on WebGPU in the browser.
 
-use std::collections::BTreeMap;
-
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
-use burn::tensor::{Device, Tensor, TensorData, Transaction};
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::{Device, Tensor, Transaction};
 use safetensors::tensor::{Dtype, TensorView};
 
 use crate::error::{Error, Result};
 use crate::model::Network;
+pub(crate) use crate::model::params::StoredTensors;
+use crate::model::params::not_safetensors;
+pub(crate) use crate::model::params::read_f32_tensors;
 
 mod check;
 mod metadata;
@@ -151,61 +152,9 @@ pub fn with_thresholds(bytes: &[u8], thresholds: &[f32]) -> Result<Vec<u8>> {
     let mut metadata = read_metadata(bytes)?;
     check_thresholds(&metadata, thresholds)?;
     metadata.thresholds = thresholds.to_vec();
-    let file = safetensors::SafeTensors::deserialize(bytes).map_err(metadata::not_safetensors)?;
+    let file = safetensors::SafeTensors::deserialize(bytes).map_err(not_safetensors)?;
     safetensors::serialize(file.tensors(), Some(metadata.header()?.into_iter().collect()))
         .map_err(Error::backend)
-}
-
-/// A file's tensors by name: shape and `f32` values.
-pub(crate) type StoredTensors = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
-
-/// Replaces every float tensor by the stored one with the same path.
-struct Loader<'a> {
-    prefix: &'a str,
-    path: Vec<String>,
-    tensors: &'a mut StoredTensors,
-    device: Device,
-    error: Option<Error>,
-}
-
-impl ModuleMapper for Loader<'_> {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
-    }
-
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
-    }
-
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let name = format!("{}{}", self.prefix, self.path.join("."));
-        let expected = param.lazy_shape().to_vec();
-        match self.tensors.remove(&name) {
-            Some((shape, values)) if shape == expected => {
-                let device = self.device.clone();
-                // Keep the parameter trainable (on an autodiff device) as it was.
-                param.map(move |old| {
-                    let require_grad = old.is_require_grad();
-                    Tensor::from_data(TensorData::new(values, shape), &device)
-                        .set_require_grad(require_grad)
-                })
-            }
-            Some((shape, _)) => {
-                self.error.get_or_insert_with(|| {
-                    Error::model_file(format!(
-                        "tensor '{name}' has shape {shape:?}, the architecture needs {expected:?}"
-                    ))
-                });
-                param
-            }
-            None => {
-                self.error.get_or_insert_with(|| {
-                    Error::model_file(format!("tensor '{name}' is missing"))
-                });
-                param
-            }
-        }
-    }
 }
 
 /// Reads and checks a whole model file without loading it: its metadata field by field and
@@ -239,40 +188,14 @@ pub fn load_trainable(bytes: &[u8], device: &Device) -> Result<(Network, ModelMe
     Ok((model, metadata))
 }
 
-/// Every tensor of a `.safetensors` file, by name: shape and `f32` values.
-pub(crate) fn read_f32_tensors(bytes: &[u8]) -> Result<StoredTensors> {
-    let file = safetensors::SafeTensors::deserialize(bytes).map_err(metadata::not_safetensors)?;
-    let mut tensors = BTreeMap::new();
-    for (name, view) in file.tensors() {
-        if view.dtype() != Dtype::F32 {
-            return Err(Error::model_file(format!(
-                "tensor '{name}' is {:?}, expected F32",
-                view.dtype()
-            )));
-        }
-        let values = view
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        tensors.insert(name, (view.shape().to_vec(), values));
-    }
-    Ok(tensors)
-}
-
 /// Replaces every float tensor of `model` by the one named `{prefix}{module path}` in
-/// `tensors`, taking it out; errors name a missing or misshapen tensor.
+/// `tensors` (the path within the family's own module, as the model file names it), taking
+/// it out; errors name a missing or misshapen tensor.
 pub(crate) fn load_into(
     model: Network,
     tensors: &mut StoredTensors,
     prefix: &str,
     device: &Device,
 ) -> Result<Network> {
-    let mut loader =
-        Loader { prefix, path: Vec::new(), tensors, device: device.clone(), error: None };
-    let model = model.map_inner(&mut loader);
-    match loader.error {
-        Some(e) => Err(e),
-        None => Ok(model),
-    }
+    model.load_inner(tensors, prefix, device)
 }

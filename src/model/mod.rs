@@ -1,15 +1,18 @@
-//! The networks: ResNetV2 and its pre-activation bottleneck unit, and the enum over the
-//! families ([`Network`]).
+//! The networks: ResNetV2 and its pre-activation bottleneck unit; EfficientNet-Lite0 and its
+//! MBConv block (ImageNet weights, issue #37); the enum over the families ([`Network`]).
 
 #[cfg(feature = "train")]
 pub mod agreement;
 pub mod block;
 pub mod conv;
+pub mod efficientnet;
 mod footprint;
 #[cfg(feature = "gpu")]
 pub mod gpu_conv;
+pub mod mbconv;
 pub mod network;
 pub mod norm;
+pub(crate) mod params;
 pub mod resnet;
 #[cfg(all(test, feature = "gpu", not(target_arch = "wasm32")))]
 mod testing;

@@ -239,6 +239,22 @@ impl ResNetV2Config {
 }
 
 impl ResNetV2 {
+    /// The network with every layer below the head frozen (no gradient; batch norms use their
+    /// running statistics), except the last `top_units` residual units and the final batch
+    /// norm when `top_units > 0`.
+    pub fn freeze_backbone(self, top_units: usize) -> Self {
+        let keep_from = self.units.len().saturating_sub(top_units);
+        let units = (self.units.into_iter().enumerate())
+            .map(|(i, unit)| if i < keep_from { unit.freeze() } else { unit })
+            .collect();
+        Self {
+            stem: self.stem.freeze(),
+            units,
+            final_bn: if top_units > 0 { self.final_bn } else { self.final_bn.freeze() },
+            ..self
+        }
+    }
+
     /// The same backbone with a new, freshly initialised classifier head of `num_labels`
     /// outputs: fine-tuning on a different label set.
     pub fn with_new_head(self, num_labels: usize, device: &Device) -> Self {

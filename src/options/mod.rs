@@ -16,10 +16,12 @@ use crate::thresholds::ThresholdGoal;
 
 mod choices;
 mod limits;
+mod transfer;
 
 pub use choices::{ModelChoice, TrainingChoices};
 use limits::check;
 pub use limits::{Bounds, LIMITS, OptionLimits};
+pub use transfer::{PRETRAINED_BACKBONE_LR_SCALE, TrainLayers};
 
 /// Which augmentations run. Serialised camelCase; every field has a default.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -91,15 +93,18 @@ pub enum WeightsInit {
     Continue,
     /// A saved model's backbone with a new classifier head for other labels.
     NewHead,
+    /// EfficientNet-Lite0's ImageNet weights with a new classifier head.
+    Pretrained,
 }
 
 impl WeightsInit {
-    /// The JSON name (`new`, `continue`, `new-head`).
+    /// The JSON name (`new`, `continue`, `new-head`, `pretrained`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::New => "new",
             Self::Continue => "continue",
             Self::NewHead => "new-head",
+            Self::Pretrained => "pretrained",
         }
     }
 }
@@ -200,6 +205,11 @@ pub struct TrainingOptions {
     /// clips chosen from the data (the run records what it used). For sound clips the crop
     /// moves in time only.
     pub sound: Option<SoundSettings>,
+    /// Which layers train when the run starts from a trained network ([`TrainLayers`]).
+    pub train_layers: TrainLayers,
+    /// The learning rate of the layers below the head, as a share of `learning_rate` (1: the
+    /// same; a pretrained start uses [`PRETRAINED_BACKBONE_LR_SCALE`]).
+    pub backbone_lr_scale: f64,
 }
 
 impl Default for TrainingOptions {
@@ -226,6 +236,8 @@ impl Default for TrainingOptions {
             resize: ResizePolicy::Stretch,
             labels: None,
             sound: None,
+            train_layers: TrainLayers::All,
+            backbone_lr_scale: 1.0,
         }
     }
 }
@@ -259,6 +271,12 @@ impl TrainingOptions {
         check("batchSize", self.batch_size as f64, LIMITS.batch_size, "")?;
         check("learningRate", self.learning_rate, LIMITS.learning_rate, "")?;
         check("weightDecay", self.weight_decay, LIMITS.weight_decay, "")?;
+        if !(self.backbone_lr_scale > 0.0 && self.backbone_lr_scale <= 1.0) {
+            return Err(Error::option(
+                "backboneLrScale",
+                format!("{} is not above 0 and at most 1", self.backbone_lr_scale),
+            ));
+        }
         if let Some(seconds) = self.time_budget_seconds {
             check("timeBudgetSeconds", seconds, LIMITS.time_budget_seconds, " seconds")?;
         }

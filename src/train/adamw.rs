@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use burn::module::{Module, ModuleMapper, Param};
+use burn::module::{ModuleMapper, Param};
 use burn::optim::GradientsParams;
 use burn::optim::grad_clipping::{GradientClipping, GradientClippingConfig};
 use burn::tensor::Tensor;
@@ -53,11 +53,19 @@ impl AdamW {
         Self { weight_decay: weight_decay as f32, clipping, time: 0, moments: BTreeMap::new() }
     }
 
-    /// Updates every parameter of `model` that has a gradient in `grads`, with learning rate `lr`.
-    pub fn step(&mut self, lr: f64, model: Network, grads: GradientsParams) -> Network {
+    /// Updates every parameter of `model` that has a gradient in `grads`, with learning rate
+    /// `lr` for the head and `lr × backbone_scale` for the layers below it.
+    pub fn step(
+        &mut self,
+        (lr, backbone_scale): (f64, f64),
+        model: Network,
+        grads: GradientsParams,
+    ) -> Network {
         self.time += 1;
-        let mut stepper = Stepper { optim: self, grads, lr, path: Vec::new() };
-        model.map(&mut stepper)
+        let head = model.head_prefix();
+        let mut stepper =
+            Stepper { optim: self, grads, lr, backbone_scale, head, path: Vec::new() };
+        model.map_inner(&mut stepper)
     }
 
     /// Steps taken so far.
@@ -82,6 +90,9 @@ struct Stepper<'a> {
     optim: &'a mut AdamW,
     grads: GradientsParams,
     lr: f64,
+    backbone_scale: f64,
+    /// The head's path prefix: its tensors step at `lr`, the others at `lr × backbone_scale`.
+    head: &'static str,
     path: Vec<String>,
 }
 
@@ -108,6 +119,7 @@ impl ModuleMapper for Stepper<'_> {
         let dims = tensor.dims();
         let grad: Tensor<1> = grad.reshape([dims.iter().product::<usize>()]);
         let path = self.path.join(".");
+        let lr = if path.starts_with(self.head) { self.lr } else { self.lr * self.backbone_scale };
         let moments = match optim.moments.remove(&path) {
             Some(Moments { first, second }) => Moments {
                 first: first.mul_scalar(BETA_1).add(grad.clone().mul_scalar(1.0 - BETA_1)),
@@ -125,9 +137,9 @@ impl ModuleMapper for Stepper<'_> {
 
         let require_grad = tensor.is_require_grad();
         let weights = tensor.inner();
-        let decay = self.lr * f64::from(optim.weight_decay);
+        let decay = lr * f64::from(optim.weight_decay);
         let weights = if decay == 0.0 { weights } else { weights.mul_scalar(1.0 - decay) };
-        let mut updated = Tensor::from_inner(weights - delta.mul_scalar(self.lr));
+        let mut updated = Tensor::from_inner(weights - delta.mul_scalar(lr));
         if require_grad {
             updated = updated.require_grad();
         }
@@ -137,6 +149,7 @@ impl ModuleMapper for Stepper<'_> {
 
 #[cfg(test)]
 mod tests {
+    use burn::module::Module;
     use burn::optim::AdamWConfig;
     use burn::tensor::Device;
 
@@ -165,7 +178,7 @@ mod tests {
             );
             let loss_a = a.forward(images.clone()).powi_scalar(2).mean();
             let grads_a = GradientsParams::from_grads(loss_a.backward(), &a);
-            a = ours.step(1e-2, a, grads_a);
+            a = ours.step((1e-2, 1.0), a, grads_a);
             let loss_b = b.forward(images).powi_scalar(2).mean();
             let grads_b = GradientsParams::from_grads(loss_b.backward(), &b);
             b = theirs.step(1e-2, b, grads_b);

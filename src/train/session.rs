@@ -16,7 +16,7 @@ use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
 use crate::metrics::evaluate;
 use crate::model::{Network, NetworkConfig};
-use crate::options::{LIMITS, TrainingOptions, WeightsInit};
+use crate::options::{LIMITS, TrainLayers, TrainingOptions, WeightsInit};
 use crate::rng::SeededRng;
 
 use super::adamw::AdamW;
@@ -85,10 +85,17 @@ impl TrainingSession {
     /// The one constructor: a session from its parts, with the split's tensors uploaded.
     pub(super) fn assemble(parts: SessionParts) -> Self {
         let SessionParts { dataset, options, split, start, progress, .. } = parts;
+        // Layers that do not train are frozen again whenever a session is assembled (a resumed
+        // run's weights load unfrozen).
+        let model = match options.train_layers {
+            TrainLayers::All => start.model,
+            TrainLayers::Top => start.model.freeze_backbone(&start.config, true),
+            TrainLayers::Head => start.model.freeze_backbone(&start.config, false),
+        };
         let (pos_weight, valid_targets) =
             split_tensors(&dataset, &options, &split, &parts.train_device);
         Self {
-            model: Some(start.model),
+            model: Some(model),
             optim: progress.optim,
             config: start.config,
             options,
@@ -215,7 +222,7 @@ impl TrainingSession {
         let (loss, grads, model) = self.batch_gradients(start, bs)?;
         let warmup = warmup_steps(self.steps_per_epoch, total);
         let lr = warmup_cosine(self.step, total, warmup, self.options.learning_rate, 0.01);
-        let model = self.optim.step(lr, model, grads);
+        let model = self.optim.step((lr, self.options.backbone_lr_scale), model, grads);
         if let Some(ema) = &mut self.ema {
             ema.update(&model);
         }
@@ -336,7 +343,7 @@ impl TrainingSession {
         }
         let k = probe % per_pass;
         let (loss, grads, model) = self.batch_gradients(k * bs, bs)?;
-        self.model = Some(self.optim.step(lr, model, grads));
+        self.model = Some(self.optim.step((lr, self.options.backbone_lr_scale), model, grads));
         let value: f32 = loss.into_scalar_async().await.map_err(Error::backend)?;
         Ok(f64::from(value))
     }

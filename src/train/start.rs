@@ -1,4 +1,5 @@
-//! How a run starts: from fresh weights or from a saved model (fine-tuning). Either way, and a
+//! How a run starts: from fresh weights, from a saved model (fine-tuning) or from the
+//! pretrained ImageNet weights (transfer learning). Each way, and a
 //! run resumed from its run file too (the `run_file` module), ends in the same parts
 //! ([`SessionParts`]), which one constructor assembles into a [`TrainingSession`].
 
@@ -10,15 +11,27 @@ use crate::data::{Dataset, Normalization, Split, stratified_split, validation_sh
 use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
 use crate::model::batch_for_buffer;
+use crate::model::efficientnet::{INPUT_MEAN, INPUT_STD, load_imagenet};
 use crate::model::{NetworkConfig, ResNetV2Config};
-use crate::options::{TrainingOptions, WeightsInit};
+use crate::options::{TrainLayers, TrainingOptions, WeightsInit};
 
 use super::budget::EpochBudget;
 use super::parts::{Progress, SessionParts, Start};
 use super::schedule::steps_per_epoch;
 use super::session::TrainingSession;
 
-/// Fresh weights of the chosen depth, or a saved model's (`model_file`).
+/// What a run starts from.
+#[derive(Clone, Copy)]
+pub(super) enum StartFrom<'a> {
+    /// Fresh weights of the chosen depth.
+    Scratch,
+    /// A saved model's weights (the bytes of its model file).
+    Model(&'a [u8]),
+    /// EfficientNet-Lite0's ImageNet weights (the bytes of the converted `.safetensors`).
+    Pretrained(&'a [u8]),
+}
+
+/// Fresh weights of the chosen depth, a saved model's, or the pretrained ImageNet weights.
 ///
 /// With the same labels, in the same order, training continues from every weight. With a
 /// different label set the backbone is kept and the classifier head is rebuilt for the new
@@ -28,11 +41,26 @@ pub(super) fn start(
     dataset: &Dataset,
     options: &TrainingOptions,
     train: &[usize],
-    model_file: Option<&[u8]>,
+    from: StartFrom<'_>,
     device: &Device,
 ) -> Result<Start> {
     let labels = dataset.labels.len();
-    let Some(bytes) = model_file else {
+    if matches!(from, StartFrom::Scratch) && options.train_layers != TrainLayers::All {
+        return Err(Error::option(
+            "trainLayers",
+            format!(
+                "'{}' keeps the backbone's weights, and a network trained from scratch has none \
+                 to keep; start from a model file or the pretrained weights",
+                options.train_layers.as_str()
+            ),
+        ));
+    }
+    let bytes = match from {
+        StartFrom::Scratch => None,
+        StartFrom::Model(bytes) => Some(bytes),
+        StartFrom::Pretrained(bytes) => return pretrained(dataset, bytes, device),
+    };
+    let Some(bytes) = bytes else {
         let config =
             ResNetV2Config::for_depth(options.depth, labels)?.with_in_channels(dataset.channels);
         return Ok(Start {
@@ -77,6 +105,31 @@ pub(super) fn start(
     Ok(Start { model, config, norm: parent.input.normalization, init, lineage })
 }
 
+/// EfficientNet-Lite0 with its ImageNet weights and a new head for the dataset's labels, and
+/// its input normalisation (TensorFlow's `(pixel − 127) / 128`, which the weights learned on).
+fn pretrained(dataset: &Dataset, weights: &[u8], device: &Device) -> Result<Start> {
+    if dataset.sound.is_some() || dataset.channels != 3 {
+        let holds = if dataset.sound.is_some() { "sound clips" } else { "grayscale images" };
+        return Err(Error::option(
+            "pretrained",
+            format!(
+                "the pretrained network takes colour (RGB) images and this dataset holds \
+                 {holds}; train ResNetV2 from scratch instead"
+            ),
+        ));
+    }
+    let labels = dataset.labels.len();
+    let model = load_imagenet(weights, device)?.with_new_classifier(labels, device);
+    let norm = Normalization { mean: vec![INPUT_MEAN / 255.0; 3], std: vec![INPUT_STD / 255.0; 3] };
+    Ok(Start {
+        model: model.into(),
+        config: crate::model::efficientnet::EfficientNetLite0Config::new(labels).into(),
+        norm,
+        init: WeightsInit::Pretrained,
+        lineage: Vec::new(),
+    })
+}
+
 /// Held while a run seeds the backend's generator and draws its initial weights.
 static INITIAL_WEIGHTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -93,7 +146,7 @@ impl TrainingSession {
     /// Prepares a run from fresh weights: splits the data, measures the normalisation and
     /// builds the network.
     pub fn new(dataset: Dataset, options: TrainingOptions, compute: ComputeDevice) -> Result<Self> {
-        Self::build(dataset, options, compute, None)
+        Self::build(dataset, options, compute, StartFrom::Scratch)
     }
 
     /// Prepares a run that starts from a saved model (fine-tuning).
@@ -110,14 +163,29 @@ impl TrainingSession {
         compute: ComputeDevice,
         model_file: &[u8],
     ) -> Result<Self> {
-        Self::build(dataset, options, compute, Some(model_file))
+        Self::build(dataset, options, compute, StartFrom::Model(model_file))
+    }
+
+    /// Prepares a run that starts from EfficientNet-Lite0's ImageNet weights (`weights`: the
+    /// `.safetensors` file `scripts/fetch-pretrained.sh` writes) with a new head for the
+    /// dataset's labels ([`WeightsInit::Pretrained`]). `options.train_layers` says which layers
+    /// train ([`TrainLayers::for_training_images`] chooses from the data), and
+    /// `options.backbone_lr_scale` how fast the backbone's do; `depth` is ignored. The images
+    /// must be colour.
+    pub fn pretrained(
+        dataset: Dataset,
+        options: TrainingOptions,
+        compute: ComputeDevice,
+        weights: &[u8],
+    ) -> Result<Self> {
+        Self::build(dataset, options, compute, StartFrom::Pretrained(weights))
     }
 
     fn build(
         dataset: Dataset,
         options: TrainingOptions,
         compute: ComputeDevice,
-        model_file: Option<&[u8]>,
+        from: StartFrom<'_>,
     ) -> Result<Self> {
         let mut options = options;
         // A dataset of sound clips knows how its spectrograms were made; the run (and the
@@ -155,7 +223,7 @@ impl TrainingSession {
             // Seeding and every draw happen under one lock instead.
             let _draws = INITIAL_WEIGHTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             train_device.seed(options.seed);
-            let start = start(&dataset, &options, &split.train, model_file, &train_device)?;
+            let start = start(&dataset, &options, &split.train, from, &train_device)?;
             start.model.visit(&mut DrawWeights);
             start
         };

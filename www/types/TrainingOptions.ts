@@ -5,6 +5,7 @@ import type { KeptEpoch } from "./KeptEpoch";
 import type { ResizePolicy } from "./ResizePolicy";
 import type { SoundSettings } from "./SoundSettings";
 import type { ThresholdGoal } from "./ThresholdGoal";
+import type { TrainLayers } from "./TrainLayers";
 
 /**
  * What the user chooses before training. Every field has a default.
@@ -110,4 +111,13 @@ labels: Array<string> | null,
  * clips chosen from the data (the run records what it used). For sound clips the crop
  * moves in time only.
  */
-sound: SoundSettings | null, };
+sound: SoundSettings | null, 
+/**
+ * Which layers train when the run starts from a trained network ([`TrainLayers`]).
+ */
+trainLayers: TrainLayers, 
+/**
+ * The learning rate of the layers below the head, as a share of `learning_rate` (1: the
+ * same; a pretrained start uses [`PRETRAINED_BACKBONE_LR_SCALE`]).
+ */
+backboneLrScale: number, };

@@ -3,4 +3,4 @@
 /**
  * How a run's weights started. JSON: `"new"`, `"continue"`, `"new-head"`.
  */
-export type WeightsInit = "new" | "continue" | "new-head";
+export type WeightsInit = "new" | "continue" | "new-head" | "pretrained";

@@ -11,6 +11,19 @@ use tagtrain::{AugmentOptions, ResizePolicy, TrainingOptions};
 use crate::commands::DEVICE;
 use crate::flag::Flag;
 
+/// Where `--pretrained-weights` looks by default: `$TAGTRAIN_PRETRAINED`, else the file
+/// `scripts/fetch-pretrained.sh` caches, `${XDG_CACHE_HOME:-~/.cache}/tagtrain-pretrained/
+/// efficientnet-lite0.safetensors`.
+pub(super) fn pretrained_weights_default() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("TAGTRAIN_PRETRAINED") {
+        return path.into();
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME").map(std::path::PathBuf::from).or_else(|| {
+        std::env::var_os("HOME").map(|home| std::path::PathBuf::from(home).join(".cache"))
+    });
+    cache.unwrap_or_default().join("tagtrain-pretrained").join("efficientnet-lite0.safetensors")
+}
+
 /// Every flag of `tagtrain train`.
 pub(super) const FLAGS: &[Flag] = &[
     Flag::valued("output", "MODEL.safetensors", "the model file to write").short('o').required(),
@@ -134,6 +147,34 @@ pub(super) const FLAGS: &[Flag] = &[
         "start from a model file (same labels: continue; others: new head)",
     )
     .sets("init"),
+    Flag::switch(
+        "pretrained",
+        "start from EfficientNet-Lite0's ImageNet weights with a new head (colour images; \
+         224 px unless --image-size; --depth is not used)",
+    )
+    .sets("pretrained"),
+    Flag::valued(
+        "pretrained-weights",
+        "FILE",
+        "the converted ImageNet weights (scripts/fetch-pretrained.sh writes them)",
+    )
+    .with_default(|| pretrained_weights_default().display().to_string()),
+    Flag::valued(
+        "train-layers",
+        "auto|head|top|all",
+        "with --pretrained or --init, which layers train: the head alone, the top of the \
+         backbone too, or all; auto: head below 500 images, top below 2,000, else all \
+         (all with --init)",
+    )
+    .with_default(|| "auto".into())
+    .sets("trainLayers"),
+    Flag::valued(
+        "backbone-lr",
+        "F",
+        "learning rate of the layers below the head, as a share of --lr (default: 0.1 with \
+         --pretrained, else 1)",
+    )
+    .sets("backboneLrScale"),
     Flag::valued(
         "resize",
         "stretch|center-crop|letterbox",
@@ -168,7 +209,7 @@ mod tests {
         let sound = Some(SoundSettings::default());
         let json =
             serde_json::to_value(TrainingOptions { sound, ..TrainingOptions::default() }).unwrap();
-        let mut names = vec!["init".to_string(), "device".to_string()];
+        let mut names = vec!["init".to_string(), "device".to_string(), "pretrained".to_string()];
         for (name, value) in json.as_object().unwrap() {
             match value.as_object().filter(|_| name == "augment" || name == "sound") {
                 Some(group) => names.extend(group.keys().map(|field| format!("{name}.{field}"))),

@@ -9,12 +9,12 @@ mod run;
 
 use anyhow::Context;
 use serde::Serialize;
-use tagtrain::{TrainingSession, TrainingSummary, checkpoint};
+use tagtrain::{TrainLayers, TrainingSession, TrainingSummary, checkpoint};
 use web_time::Instant;
 
 use super::{decode_with_progress, device, open_dataset, read};
 use crate::args::{Args, Command};
-use flags::FLAGS;
+use flags::{FLAGS, pretrained_weights_default};
 use options::{chosen_labels, lr_auto, training_options};
 use run::{find_learning_rate, print_review, remove_run_file, run_to_end};
 
@@ -48,6 +48,21 @@ struct TrainReport<'a> {
     seconds: f64,
 }
 
+/// The bytes of the converted ImageNet weights `--pretrained` starts from.
+fn read_pretrained_weights(args: &Args) -> anyhow::Result<Vec<u8>> {
+    let path = match args.value("pretrained-weights") {
+        Some(path) => std::path::PathBuf::from(path),
+        None => pretrained_weights_default(),
+    };
+    std::fs::read(&path).with_context(|| {
+        format!(
+            "--pretrained needs EfficientNet-Lite0's ImageNet weights at {}: run \
+             scripts/fetch-pretrained.sh (or give --pretrained-weights FILE)",
+            path.display()
+        )
+    })
+}
+
 /// Trains on the dataset zip and writes the model file, and the report when asked.
 fn train(args: &Args) -> anyhow::Result<()> {
     let [data] = args.positional() else {
@@ -56,6 +71,15 @@ fn train(args: &Args) -> anyhow::Result<()> {
     let output = args.required("output");
     let quiet = args.flag("quiet");
     let init = args.value("init").map(read).transpose()?;
+    let pretrained = match args.flag("pretrained") {
+        true => Some(read_pretrained_weights(args)?),
+        false => None,
+    };
+    if pretrained.is_some() && init.is_some() {
+        return Err(args.usage_error(
+            "--pretrained starts from the ImageNet weights, and --init from a model file: use one",
+        ));
+    }
     let mut source = open_dataset(data)?;
     let summary = source.summary();
     for warning in &summary.profile.warnings {
@@ -87,8 +111,12 @@ fn train(args: &Args) -> anyhow::Result<()> {
         None => {
             let parent_input = parent.as_ref().map(|m| &m.input);
             let sound = source.sound_settings().cloned();
-            let mut options =
-                training_options(args, &summary.recommended, parent_input, sound.as_ref())?;
+            let mut options = training_options(
+                args,
+                &summary.recommended,
+                parent_input,
+                (sound.as_ref(), source.len()),
+            )?;
             options.labels = chosen_labels(args, source.labels())?;
             options
         }
@@ -105,9 +133,27 @@ fn train(args: &Args) -> anyhow::Result<()> {
         options.learning_rate = find_learning_rate(&dataset, &options, &compute, quiet)
             .map_err(|e| args.in_flag_terms(e))?;
     }
+    if let (None, Some(_)) = (&saved, &pretrained) {
+        eprintln!(
+            "pretrained EfficientNet-Lite0 at {} px: training {} ({} images; --train-layers \
+             chooses)",
+            options.image_size,
+            match options.train_layers {
+                TrainLayers::Head => "the new head alone on the ImageNet features",
+                TrainLayers::Top => "the new head and the backbone's last two stages",
+                TrainLayers::All => "every layer, the backbone at a lower learning rate",
+            },
+            dataset.len()
+        );
+    }
     let mut session = match (&saved, &init) {
         (Some(state), _) => TrainingSession::resume(dataset, compute, state)
             .with_context(|| format!("--run-file {}", run_file.unwrap_or_default()))?,
+        (None, None) if pretrained.is_some() => {
+            let weights = pretrained.as_deref().unwrap_or_default();
+            TrainingSession::pretrained(dataset, options, compute, weights)
+                .map_err(|e| args.in_flag_terms(e))?
+        }
         // The flags chose the options: the library's complaints about one name its flag.
         (None, None) => {
             TrainingSession::new(dataset, options, compute).map_err(|e| args.in_flag_terms(e))?

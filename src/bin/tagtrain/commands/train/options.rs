@@ -3,7 +3,8 @@
 use tagtrain::Recommendation;
 use tagtrain::data::audio::SoundSettings;
 use tagtrain::{
-    AugmentOptions, ConvInit, InputSpec, KeptEpoch, ResizePolicy, ThresholdGoal, TrainingOptions,
+    AugmentOptions, ConvInit, InputSpec, KeptEpoch, PRETRAINED_BACKBONE_LR_SCALE, ResizePolicy,
+    ThresholdGoal, TrainLayers, TrainingOptions,
 };
 
 use crate::args::Args;
@@ -11,14 +12,25 @@ use crate::args::Args;
 /// The training options the flags ask for. Unset depth and image size follow the dataset's
 /// `recommended` model, except that fine-tuning keeps the `parent` model's input (size, resize
 /// policy, spectrogram settings) unless told otherwise; the spectrogram settings of a dataset
-/// of sound clips otherwise start from `sound` (chosen from the data); every other unset
-/// option is the library's default.
+/// of sound clips otherwise start from `sound` (chosen from the data); with `--pretrained` the
+/// image size is the weights' 224 px and the layers that train are chosen from the dataset's
+/// `images`; every other unset option is the library's default.
 pub(super) fn training_options(
     args: &Args,
     recommended: &Recommendation,
     parent: Option<&InputSpec>,
-    sound: Option<&SoundSettings>,
+    (sound, images): (Option<&SoundSettings>, usize),
 ) -> anyhow::Result<TrainingOptions> {
+    let pretrained = args.flag("pretrained");
+    let train_layers = match &*args.value_or_default("train-layers") {
+        "auto" if pretrained => TrainLayers::for_training_images(images),
+        "auto" => TrainLayers::All,
+        _ => choice(args, "train-layers", "auto, head, top or all")?,
+    };
+    let default_side = match pretrained {
+        true => tagtrain::efficientnet::INPUT_SIDE as u32,
+        false => recommended.image_size,
+    };
     let augment = if args.flag("no-augment") {
         AugmentOptions::NONE
     } else {
@@ -48,7 +60,7 @@ pub(super) fn training_options(
         image_size: args
             .number("image-size")?
             .or(parent.map(|input| input.image_size))
-            .unwrap_or(recommended.image_size),
+            .unwrap_or(default_side),
         epochs: args.number_or_default("epochs")?,
         time_budget_seconds: args
             .value("time-budget")
@@ -83,6 +95,11 @@ pub(super) fn training_options(
         threshold_goal,
         augment,
         sound: sound_settings(args, sound, parent)?,
+        train_layers,
+        backbone_lr_scale: args.number("backbone-lr")?.unwrap_or(match pretrained {
+            true => PRETRAINED_BACKBONE_LR_SCALE,
+            false => 1.0,
+        }),
         ..TrainingOptions::default()
     };
     options.validate().map_err(|e| args.usage_error_from(e))?;
@@ -239,7 +256,7 @@ mod tests {
             &Args::parse(command, &words)?,
             &Recommendation::for_sides(64),
             parent,
-            None,
+            (None, 100),
         )
     }
 
