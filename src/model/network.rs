@@ -223,6 +223,28 @@ impl Network {
         }
     }
 
+    /// The last feature map averaged over space: what the head reads.
+    ///
+    /// # Shapes
+    /// - images: `[batch, channels, height, width]`
+    /// - output: `[batch, features]`
+    pub fn pooled_features(&self, images: Tensor<4>) -> Tensor<2> {
+        let maps = self.features(images);
+        let [batch, channels, _, _] = maps.dims();
+        maps.mean_dim(3).mean_dim(2).reshape([batch, channels])
+    }
+
+    /// Logits from [`Network::pooled_features`]: the head alone.
+    ///
+    /// # Shapes
+    /// - pooled: `[batch, features]`
+    /// - output: `[batch, labels]`
+    pub fn classify_pooled(&self, pooled: Tensor<2>) -> Tensor<2> {
+        let [batch, channels] = pooled.dims();
+        // Pooling a 1×1 map is the identity: the head as `classify` applies it.
+        self.classify(pooled.reshape([batch, channels, 1, 1]))
+    }
+
     /// Per-label sigmoid probabilities.
     ///
     /// # Shapes

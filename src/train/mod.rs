@@ -10,6 +10,7 @@ mod budget;
 mod cross_validation;
 mod ema;
 mod events;
+mod feature_cache;
 mod fingerprint;
 mod loss;
 mod lr_find;

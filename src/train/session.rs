@@ -16,7 +16,7 @@ use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
 use crate::metrics::evaluate;
 use crate::model::{Network, NetworkConfig};
-use crate::options::{LIMITS, TrainLayers, TrainingOptions, WeightsInit};
+use crate::options::{AugmentOptions, LIMITS, TrainLayers, TrainingOptions, WeightsInit};
 use crate::rng::SeededRng;
 
 use super::adamw::AdamW;
@@ -25,6 +25,7 @@ use super::best::EarlyStopping;
 use super::budget::EpochBudget;
 use super::ema::WeightAverage;
 use super::events::{EpochReport, RunHistory, SessionInfo, StepEvent, Throughput};
+use super::feature_cache::FeatureCache;
 use super::fingerprint::DatasetFingerprint;
 use super::loss::{bce_with_logits, bce_with_logits_cpu, sigmoid};
 use super::parts::{SessionParts, split_tensors};
@@ -71,6 +72,9 @@ pub struct TrainingSession {
     pub(super) history: RunHistory,
     /// A run with a time budget until its first steps have been timed and its epochs chosen.
     budget: Option<EpochBudget>,
+    /// The frozen backbone's features of each image, when only the head trains on images
+    /// without augmentation (they never change during the run).
+    features: Option<FeatureCache>,
     /// The moving average of the weights (`emaDecay` > 0): validated, kept and saved in
     /// place of the weights themselves.
     pub(super) ema: Option<WeightAverage>,
@@ -94,7 +98,13 @@ impl TrainingSession {
         };
         let (pos_weight, valid_targets) =
             split_tensors(&dataset, &options, &split, &parts.train_device);
+        let features = (options.train_layers == TrainLayers::Head
+            && options.augment == AugmentOptions::NONE)
+            .then(|| start.config.features().ok())
+            .flatten()
+            .map(|width| FeatureCache::new(dataset.len(), width));
         Self {
+            features,
             model: Some(model),
             optim: progress.optim,
             config: start.config,
@@ -219,6 +229,7 @@ impl TrainingSession {
         // The last batch of an epoch may be partial.
         let start = in_epoch * self.options.batch_size;
         let bs = self.options.batch_size.min(self.order.len() - start);
+        self.cache_features(Batch::Train(start..start + bs)).await?;
         let (loss, grads, model) = self.batch_gradients(start, bs)?;
         let warmup = warmup_steps(self.steps_per_epoch, total);
         let lr = warmup_cosine(self.step, total, warmup, self.options.learning_rate, 0.01);
@@ -262,6 +273,7 @@ impl TrainingSession {
 
         let epoch = (self.step - 1) / self.steps_per_epoch + 1;
         let validation = if self.step.is_multiple_of(self.steps_per_epoch) {
+            self.cache_features(Batch::Valid).await?;
             let (mut report, probs) = self.validate(epoch).await?;
             let model = match &self.ema {
                 Some(ema) => ema.model(),
@@ -303,19 +315,19 @@ impl TrainingSession {
         start: usize,
         count: usize,
     ) -> Result<(Tensor<1>, GradientsParams, Network)> {
-        let batch = &self.order[start..start + count];
-        let crops = time_crops(&self.dataset, batch, self.options.augment.crop, &mut self.rng);
-        let images = images_tensor(
-            crops.iter().map(AsRef::as_ref),
-            self.dataset.image_size,
-            &self.norm,
-            &self.train_device,
-        );
-        let images =
-            augment(images, self.options.augment, self.options.sound.is_some(), &mut self.rng);
-        let targets = targets_tensor(&self.dataset, batch, &self.train_device);
+        let batch = self.order[start..start + count].to_vec();
+        let targets = targets_tensor(&self.dataset, &batch, &self.train_device);
+        let logits = match &self.features {
+            Some(cache) => {
+                let pooled = cache.tensor(&batch, &self.train_device)?;
+                self.model.as_ref().ok_or_else(busy)?.classify_pooled(pooled)
+            }
+            None => {
+                let images = self.augmented_images(&batch);
+                self.model.as_ref().ok_or_else(busy)?.forward(images)
+            }
+        };
         let model = self.model.take().ok_or_else(busy)?;
-        let logits = model.forward(images);
         let smoothing = self.options.label_smoothing;
         let (objective, reported) = if smoothing > 0.0 {
             let smoothed = targets.clone().mul_scalar(1.0 - smoothing).add_scalar(smoothing / 2.0);
@@ -342,10 +354,41 @@ impl TrainingSession {
             self.rng.shuffle(&mut self.order);
         }
         let k = probe % per_pass;
+        self.cache_features(Batch::Train(k * bs..(k + 1) * bs)).await?;
         let (loss, grads, model) = self.batch_gradients(k * bs, bs)?;
         self.model = Some(self.optim.step((lr, self.options.backbone_lr_scale), model, grads));
         let value: f32 = loss.into_scalar_async().await.map_err(Error::backend)?;
         Ok(f64::from(value))
+    }
+
+    /// The training images `batch`, cropped (in time, for spectrograms) and augmented, on the
+    /// training device.
+    fn augmented_images(&mut self, batch: &[usize]) -> Tensor<4> {
+        let crops = time_crops(&self.dataset, batch, self.options.augment.crop, &mut self.rng);
+        let images = images_tensor(
+            crops.iter().map(AsRef::as_ref),
+            self.dataset.image_size,
+            &self.norm,
+            &self.train_device,
+        );
+        augment(images, self.options.augment, self.options.sound.is_some(), &mut self.rng)
+    }
+
+    /// Computes the frozen backbone's features of `batch` that are not cached yet (nothing
+    /// without a feature cache).
+    async fn cache_features(&mut self, batch: Batch) -> Result<()> {
+        let Some(mut cache) = self.features.take() else {
+            return Ok(());
+        };
+        let indices = match batch {
+            Batch::Train(range) => &self.order[range.start..range.end.min(self.order.len())],
+            Batch::Valid => &self.split.valid[..],
+        };
+        let model = self.model.as_ref().ok_or_else(busy)?.valid();
+        let chunk = (self.options.batch_size, &self.compute.device);
+        let filled = cache.fill(&model, (&self.dataset, &self.norm), indices, chunk).await;
+        self.features = Some(cache);
+        filled
     }
 
     /// Validation report of the current weights, and their validation probabilities.
@@ -373,6 +416,12 @@ impl TrainingSession {
         let device = &self.compute.device;
         let mut out = Vec::with_capacity(indices.len() * self.dataset.labels.len());
         for chunk in indices.chunks(self.options.batch_size.max(1)) {
+            if let Some(cache) = &self.features {
+                let logits = model.classify_pooled(cache.tensor(chunk, device)?);
+                let data = logits.into_data_async().await.map_err(Error::backend)?;
+                out.extend(data.try_to_vec::<f32>().map_err(|e| Error::backend(format!("{e:?}")))?);
+                continue;
+            }
             let images = images_tensor(
                 chunk.iter().map(|&i| self.dataset.image(i)),
                 self.dataset.image_size,
@@ -395,6 +444,14 @@ impl TrainingSession {
     pub fn last_report(&self) -> Option<&EpochReport> {
         self.history.epochs.last()
     }
+}
+
+/// Which images' features [`TrainingSession::cache_features`] computes.
+enum Batch {
+    /// `order[range]`: a training batch.
+    Train(std::ops::Range<usize>),
+    /// The validation images.
+    Valid,
 }
 
 /// A step or read while another step holds the model (only possible through misuse of the API).

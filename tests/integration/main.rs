@@ -22,4 +22,5 @@ mod lr_find;
 mod metrics_sklearn;
 mod model_shapes;
 mod photo_zoo;
+mod pretrained;
 mod training;

@@ -139,6 +139,9 @@ fn train(args: &Args) -> anyhow::Result<()> {
              chooses)",
             options.image_size,
             match options.train_layers {
+                TrainLayers::Head if options.augment == tagtrain::AugmentOptions::NONE => {
+                    "the new head alone on the ImageNet features, computed once"
+                }
                 TrainLayers::Head => "the new head alone on the ImageNet features",
                 TrainLayers::Top => "the new head and the backbone's last two stages",
                 TrainLayers::All => "every layer, the backbone at a lower learning rate",

@@ -13,8 +13,9 @@ use crate::args::Args;
 /// `recommended` model, except that fine-tuning keeps the `parent` model's input (size, resize
 /// policy, spectrogram settings) unless told otherwise; the spectrogram settings of a dataset
 /// of sound clips otherwise start from `sound` (chosen from the data); with `--pretrained` the
-/// image size is the weights' 224 px and the layers that train are chosen from the dataset's
-/// `images`; every other unset option is the library's default.
+/// image size is the weights' 224 px, the layers that train are chosen from the dataset's
+/// `images`, and the head alone trains without augmentation (on features computed once);
+/// every other unset option is the library's default.
 pub(super) fn training_options(
     args: &Args,
     recommended: &Recommendation,
@@ -27,11 +28,15 @@ pub(super) fn training_options(
         "auto" => TrainLayers::All,
         _ => choice(args, "train-layers", "auto, head, top or all")?,
     };
+    // The head alone on the ImageNet features: without augmentation the features are computed
+    // once for the run, unless an augmentation is asked for.
+    let asked = ["flip", "jitter"].iter().any(|f| args.flag(f)) || args.value("crop-pad").is_some();
+    let features_once = pretrained && train_layers == TrainLayers::Head && !asked;
     let default_side = match pretrained {
         true => tagtrain::efficientnet::INPUT_SIDE as u32,
         false => recommended.image_size,
     };
-    let augment = if args.flag("no-augment") {
+    let augment = if args.flag("no-augment") || features_once {
         AugmentOptions::NONE
     } else {
         AugmentOptions {

@@ -1,0 +1,166 @@
+//! A pretrained start (issue #37): EfficientNet-Lite0's ImageNet weights with a new head,
+//! trained on the head alone, on the top of the backbone, or on everything; the model file
+//! says where it started and predicts as the session did. Needs the converted weights
+//! (`scripts/fetch-pretrained.sh`, which `scripts/test.sh` runs first).
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::Tensor;
+use tagtrain::{
+    AugmentOptions, ComputeDevice, Network, Predictor, TrainLayers, TrainingOptions,
+    TrainingSession, WeightsInit, checkpoint,
+};
+
+use crate::common::synthetic_dataset;
+
+fn weights() -> Vec<u8> {
+    let path =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/www/pretrained/efficientnet-lite0.safetensors");
+    std::fs::read(path).unwrap_or_else(|e| {
+        panic!("{path}: {e}; run scripts/fetch-pretrained.sh (scripts/test.sh does)")
+    })
+}
+
+fn options(train_layers: TrainLayers) -> TrainingOptions {
+    TrainingOptions {
+        image_size: 32,
+        epochs: 3,
+        batch_size: 16,
+        learning_rate: 1e-2,
+        validation_fraction: Some(0.25),
+        train_layers,
+        backbone_lr_scale: 0.1,
+        seed: 3,
+        ..TrainingOptions::default()
+    }
+}
+
+/// Every float tensor of the model, by module path (the family's own, without the variant).
+#[derive(Default)]
+struct Floats {
+    path: Vec<String>,
+    tensors: Vec<(String, Vec<f32>)>,
+}
+
+impl ModuleVisitor for Floats {
+    fn enter_module(&mut self, name: &str, container: &str) {
+        if !container.starts_with("Enum:") {
+            self.path.push(name.to_string());
+        }
+    }
+
+    fn exit_module(&mut self, _name: &str, container: &str) {
+        if !container.starts_with("Enum:") {
+            self.path.pop();
+        }
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let values = param.val().into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+        self.tensors.push((self.path.join("."), values));
+    }
+}
+
+fn floats(model: &Network) -> Vec<(String, Vec<f32>)> {
+    let mut visitor = Floats::default();
+    model.visit(&mut visitor);
+    visitor.tensors
+}
+
+/// Trains a run to its end; the model and its metadata.
+/// (The head alone trains on images without augmentation: the backbone's features are
+/// computed once, and every step after an image's first trains the head alone.)
+fn trained(layers: TrainLayers) -> (Network, tagtrain::ModelMetadata, TrainingSession) {
+    let data = synthetic_dataset(96, 32, 5);
+    let mut options = options(layers);
+    if layers == TrainLayers::Head {
+        options.augment = AugmentOptions::NONE;
+    }
+    let mut session =
+        TrainingSession::pretrained(data, options, ComputeDevice::cpu(None), &weights()).unwrap();
+    assert_eq!(session.info().model, "EfficientNet-Lite0");
+    while !pollster::block_on(session.step()).unwrap().done {}
+    let (model, metadata) = session.snapshot().unwrap();
+    (model, metadata, session)
+}
+
+#[test]
+fn the_head_alone_trains_and_the_backbone_keeps_imagenets_weights() {
+    let start =
+        tagtrain::efficientnet::load_imagenet(&weights(), &burn::tensor::Device::flex()).unwrap();
+    let imagenet = floats(&start.into());
+    let (model, metadata, session) = trained(TrainLayers::Head);
+    let after = floats(&model);
+    let changed = |name: &str| {
+        let before = imagenet.iter().find(|(n, _)| n == name).unwrap();
+        let now = after.iter().find(|(n, _)| n == name).unwrap();
+        before.1 != now.1
+    };
+    for name in ["stem.conv.weight", "blocks.15.project.conv.weight", "head.conv.weight"] {
+        assert!(!changed(name), "{name} is frozen");
+    }
+    // The batch norms of a frozen backbone keep ImageNet's statistics.
+    assert!(!changed("blocks.3.depthwise.norm.running_mean"));
+    let head = after.iter().find(|(n, _)| n == "classifier.weight").unwrap();
+    assert_eq!(head.1.len(), 1280 * 3, "a new head for the three labels");
+
+    // The model file says where it started, and predicts what the session's model does.
+    let run = metadata.training.as_ref().unwrap();
+    assert_eq!(run.init, WeightsInit::Pretrained);
+    assert_eq!(run.options.train_layers, TrainLayers::Head);
+    assert_eq!(metadata.architecture.name(), "EfficientNet-Lite0");
+    assert_eq!(metadata.input.normalization.mean, vec![127.0 / 255.0; 3]);
+    let bytes = pollster::block_on(checkpoint::save(&model, &metadata)).unwrap();
+    checkpoint::check(&bytes).unwrap();
+    let predictor = Predictor::from_bytes(&bytes, &burn::tensor::Device::flex()).unwrap();
+    let first = session.split().valid[0];
+    let side = 32 * 32 * 3;
+    let image = &session.dataset().pixels[first * side..(first + 1) * side];
+    let probs = pollster::block_on(predictor.probabilities(&[image])).unwrap();
+    let review = session.review().unwrap();
+    for (a, b) in probs.iter().zip(&review.probabilities()[..3]) {
+        assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+    }
+    // The features are ImageNet's, and a head on them learns the coloured squares.
+    assert!(run.final_map.unwrap() > 0.6, "validation mAP {:?}", run.final_map);
+}
+
+#[test]
+fn the_top_trains_at_the_backbone_rate_and_the_bottom_stays() {
+    let start =
+        tagtrain::efficientnet::load_imagenet(&weights(), &burn::tensor::Device::flex()).unwrap();
+    let imagenet = floats(&start.into());
+    let (model, _, _) = trained(TrainLayers::Top);
+    let after = floats(&model);
+    let changed = |name: &str| {
+        let before = imagenet.iter().find(|(n, _)| n == name).unwrap();
+        let now = after.iter().find(|(n, _)| n == name).unwrap();
+        before.1 != now.1
+    };
+    assert!(!changed("stem.conv.weight"));
+    assert!(!changed("blocks.10.project.conv.weight"), "below the last two stages");
+    assert!(changed("blocks.11.project.conv.weight"), "the last two stages train");
+    assert!(changed("head.conv.weight"));
+}
+
+#[test]
+fn a_grayscale_dataset_or_a_layer_choice_without_a_start_is_refused_in_words() {
+    let mut gray = synthetic_dataset(8, 16, 1);
+    gray.channels = 1;
+    gray.pixels = gray.pixels.chunks(3).map(|p| p[0]).collect();
+    let error = TrainingSession::pretrained(
+        gray,
+        options(TrainLayers::Head),
+        ComputeDevice::cpu(None),
+        &weights(),
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(error.contains("colour (RGB) images") && error.contains("grayscale"), "{error}");
+    let data = synthetic_dataset(8, 16, 1);
+    let error = TrainingSession::new(data, options(TrainLayers::Head), ComputeDevice::cpu(None))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("trainLayers") && error.contains("from scratch"), "{error}");
+}
