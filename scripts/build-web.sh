@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the wasm module and its JS glue into www/pkg/, optimises it with wasm-opt and lists the
-# files the service worker keeps offline.
+# files the service worker keeps offline. Fetches the pretrained weights the page serves
+# (www/pretrained/, scripts/fetch-pretrained.sh) when missing.
 # Installs what is missing: the wasm32 target and wasm-bindgen-cli at exactly the version in
 # Cargo.lock (a mismatch makes the glue and the module disagree).
 #
@@ -11,6 +12,9 @@ BIND_ONLY=0
 if [ "${1:-}" = "--bind-only" ]; then BIND_ONLY=1; fi
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
+
+say "pretrained weights (scripts/fetch-pretrained.sh)"
+bash scripts/fetch-pretrained.sh
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "installing the wasm32-unknown-unknown target"

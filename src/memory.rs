@@ -25,6 +25,7 @@ use serde::Serialize;
 
 use crate::data::{DatasetSource, TimeStrips};
 use crate::error::{Error, ErrorKind, Result};
+use crate::model::efficientnet::EfficientNetLite0Config;
 use crate::model::{NetworkConfig, ResNetV2Config, byte_size};
 use crate::options::{LIMITS, TrainingOptions};
 
@@ -210,10 +211,16 @@ struct Parts {
 
 impl Parts {
     fn new(dataset: PlannedDataset, options: &TrainingOptions) -> Result<Self> {
-        let network = ResNetV2Config::for_depth(options.depth, dataset.labels.max(1))?
-            .with_in_channels(dataset.channels);
-        network.stage_units()?;
-        Ok(Self { dataset, network: network.into(), batch_size: options.batch_size as u64 })
+        let labels = dataset.labels.max(1);
+        let network: NetworkConfig = if options.pretrained {
+            EfficientNetLite0Config::new(labels).into()
+        } else {
+            let network = ResNetV2Config::for_depth(options.depth, labels)?
+                .with_in_channels(dataset.channels);
+            network.stage_units()?;
+            network.into()
+        };
+        Ok(Self { dataset, network, batch_size: options.batch_size as u64 })
     }
 
     fn pixels(&self, side: u32, images: usize) -> u64 {

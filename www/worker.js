@@ -43,6 +43,21 @@ async function appFile(path) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
+/** @type {Promise<Uint8Array> | null} */
+let pretrained = null;
+
+/**
+ * EfficientNet-Lite0's ImageNet weights, served with the app (and kept offline by the service
+ * worker), read once per worker.
+ */
+function pretrainedWeights() {
+  pretrained ??= appFile("pretrained/efficientnet-lite0.safetensors").catch((e) => {
+    pretrained = null;
+    throw e;
+  });
+  return pretrained;
+}
+
 /**
  * Each handler gets the request's arguments and `progress(event)`, which posts a progress reply.
  * @type {{ [T in keyof Requests]: (args: Requests[T][0], progress: (event: ProgressEvent) => void)
@@ -60,7 +75,8 @@ const handlers = {
     return (await workspace()).loadDataset(file, newLabels ?? []);
   },
   async [Request.TRAIN]({ options, initModel, autosave }, progress) {
-    return (await workspace()).train(options, initModel ?? null, autosave ? saveRunState : null, progress);
+    const weights = options.pretrained ? await pretrainedWeights() : undefined;
+    return (await workspace()).train(options, initModel ?? null, weights, autosave ? saveRunState : null, progress);
   },
   async [Request.RESUME]({ state }, progress) {
     return (await workspace()).resume(state, saveRunState, progress);

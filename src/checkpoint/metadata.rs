@@ -152,7 +152,7 @@ mod architecture_json {
                 kind: ArchitectureKind::EfficientNetLite0,
                 depth: None,
                 num_labels: a.num_classes,
-                in_channels: 3,
+                in_channels: a.in_channels,
                 base_width: None,
                 stride_on: None,
             },
@@ -168,7 +168,8 @@ mod architecture_json {
             ArchitectureKind::Small => ResNetKind::Small,
             ArchitectureKind::Large => ResNetKind::Large,
             ArchitectureKind::EfficientNetLite0 => {
-                return Ok(EfficientNetLite0Config::new(a.num_labels).into());
+                let config = EfficientNetLite0Config::new(a.num_labels);
+                return Ok(config.with_in_channels(a.in_channels).into());
             }
         };
         let depth = a.depth.ok_or_else(|| D::Error::missing_field("depth"))?;

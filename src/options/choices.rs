@@ -88,6 +88,20 @@ pub struct TrainingChoices {
     pub defaults: TrainingOptions,
     /// The spectrogram settings' ranges (their defaults come with a dataset's profile).
     pub sound: SoundChoices,
+    /// A pretrained start's defaults: the image side its weights learned at, and its
+    /// backbone's learning rate as a share of the head's.
+    pub pretrained: PretrainedChoices,
+}
+
+/// What a pretrained start (EfficientNet-Lite0's ImageNet weights) defaults to.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct PretrainedChoices {
+    /// The image side (px) the weights were trained at.
+    pub image_size: u32,
+    /// The backbone's learning rate as a share of the head's (`backboneLrScale`).
+    pub backbone_lr_scale: f64,
 }
 
 impl TrainingChoices {
@@ -111,6 +125,10 @@ impl TrainingChoices {
             threshold_goals: vec!["maxF1", "precision", "recall"],
             defaults: TrainingOptions::default(),
             sound: SoundChoices::new(),
+            pretrained: PretrainedChoices {
+                image_size: crate::model::efficientnet::INPUT_SIDE as u32,
+                backbone_lr_scale: super::PRETRAINED_BACKBONE_LR_SCALE,
+            },
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::data::{Dataset, Normalization, Split, stratified_split, validation_sh
 use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
 use crate::model::batch_for_buffer;
-use crate::model::efficientnet::{INPUT_MEAN, INPUT_STD, load_imagenet};
+use crate::model::efficientnet::{EfficientNetLite0Config, INPUT_MEAN, INPUT_STD, load_imagenet};
 use crate::model::{NetworkConfig, ResNetV2Config};
 use crate::options::{TrainLayers, TrainingOptions, WeightsInit};
 
@@ -107,23 +107,24 @@ pub(super) fn start(
 
 /// EfficientNet-Lite0 with its ImageNet weights and a new head for the dataset's labels, and
 /// its input normalisation (TensorFlow's `(pixel − 127) / 128`, which the weights learned on).
+/// Grayscale images (and spectrograms) are repeated into the three channels.
 fn pretrained(dataset: &Dataset, weights: &[u8], device: &Device) -> Result<Start> {
-    if dataset.sound.is_some() || dataset.channels != 3 {
-        let holds = if dataset.sound.is_some() { "sound clips" } else { "grayscale images" };
+    let (labels, channels) = (dataset.labels.len(), dataset.channels);
+    if channels != 1 && channels != 3 {
         return Err(Error::option(
             "pretrained",
-            format!(
-                "the pretrained network takes colour (RGB) images and this dataset holds \
-                 {holds}; train ResNetV2 from scratch instead"
-            ),
+            format!("the pretrained network takes 1 or 3 channels, and the images have {channels}"),
         ));
     }
-    let labels = dataset.labels.len();
     let model = load_imagenet(weights, device)?.with_new_classifier(labels, device);
-    let norm = Normalization { mean: vec![INPUT_MEAN / 255.0; 3], std: vec![INPUT_STD / 255.0; 3] };
+    let norm = Normalization {
+        mean: vec![INPUT_MEAN / 255.0; channels],
+        std: vec![INPUT_STD / 255.0; channels],
+    };
+    let config = EfficientNetLite0Config::new(labels).with_in_channels(channels);
     Ok(Start {
         model: model.into(),
-        config: crate::model::efficientnet::EfficientNetLite0Config::new(labels).into(),
+        config: config.into(),
         norm,
         init: WeightsInit::Pretrained,
         lineage: Vec::new(),
@@ -188,6 +189,17 @@ impl TrainingSession {
         from: StartFrom<'_>,
     ) -> Result<Self> {
         let mut options = options;
+        let refused = match (options.pretrained, from) {
+            (true, StartFrom::Scratch) => Some("the pretrained weights were not given"),
+            (true, StartFrom::Model(_)) => {
+                Some("a run starts from the pretrained weights or from a model file, not both")
+            }
+            _ => None,
+        };
+        if let Some(why) = refused {
+            return Err(Error::option("pretrained", why));
+        }
+        options.pretrained = matches!(from, StartFrom::Pretrained(_));
         // A dataset of sound clips knows how its spectrograms were made; the run (and the
         // model file) records it, and options that say otherwise are a mistake.
         match (&options.sound, &dataset.sound) {

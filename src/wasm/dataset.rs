@@ -89,7 +89,8 @@ impl Dataset {
         let dataset = self.clone();
         promise(async move {
             let on_progress = js_progress(on_progress.as_ref());
-            Ok(dataset.training(options, init_model, &on_progress).await?.into())
+            let init = init_model.map_or(Init::New, Init::Model);
+            Ok(dataset.training(options, init, &on_progress).await?.into())
         })
     }
 
@@ -163,19 +164,33 @@ impl Dataset {
     }
 }
 
+/// What a new run starts from.
+pub(super) enum Init {
+    /// Fresh weights.
+    New,
+    /// A model file's bytes (fine-tuning).
+    Model(Vec<u8>),
+    /// EfficientNet-Lite0's ImageNet weights (the served `.safetensors`).
+    Pretrained(Vec<u8>),
+}
+
 impl Dataset {
     /// What `prepareTraining` resolves to.
     pub(super) async fn training(
         &self,
         options: JsValue,
-        init_model: Option<Vec<u8>>,
+        init: Init,
         on_progress: &dyn Fn(usize, usize),
     ) -> Result<Trainer, JsError> {
         let options = training_options(options)?;
         let (data, compute) = self.decode_for_run(&options, on_progress).await?;
-        let session = match init_model {
-            None => TrainingSession::new(data, options, compute),
-            Some(bytes) => TrainingSession::from_model(data, options, compute, &bytes),
+        let session = match init {
+            Init::New => TrainingSession::new(data, options, compute),
+            Init::Model(bytes) => TrainingSession::from_model(data, options, compute, &bytes),
+            Init::Pretrained(weights) => {
+                let options = TrainingOptions { pretrained: false, ..options };
+                TrainingSession::pretrained(data, options, compute, &weights)
+            }
         }?;
         Ok(Trainer::started(session, &self.sides))
     }

@@ -8,6 +8,7 @@ use wasm_bindgen::prelude::*;
 use web_time::Instant;
 
 use super::convert::{bytes_js, to_js};
+use super::dataset::Init;
 use super::decode::next_tick;
 use super::interop::{await_js, message_of, object, report};
 use super::loaded::{LoadedModel, Running, State, attach_zip};
@@ -18,8 +19,8 @@ use crate::workspace::Task;
 
 /// Which run `train` starts.
 pub(super) enum Run {
-    /// A new run, from the model file `init_model` when given (fine-tuning).
-    New { options: JsValue, init_model: Option<Vec<u8>> },
+    /// A new run: from fresh weights, a model file (fine-tuning) or the pretrained weights.
+    New { options: JsValue, init: Init },
     /// A run file's run, going on from its last epoch.
     Resumed(Vec<u8>),
 }
@@ -87,9 +88,7 @@ pub(super) async fn train(
     let decoding =
         |done: usize, total: usize| report(progress, &Progress::Decoding { done, total });
     let trainer = match run {
-        Run::New { options, init_model } => {
-            loaded.dataset.training(options, init_model, &decoding).await?
-        }
+        Run::New { options, init } => loaded.dataset.training(options, init, &decoding).await?,
         Run::Resumed(bytes) => loaded.dataset.resumed(&bytes, &decoding).await?,
     };
     let info = trainer.with(|s| s.info())?;

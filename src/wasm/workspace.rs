@@ -8,7 +8,7 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 use super::convert::{promise, to_js};
-use super::dataset::check_zip_size;
+use super::dataset::{Init, check_zip_size};
 use super::interop::{await_js, message_of, object, read_file};
 use super::loaded::{LoadedDataset, LoadedModel, State, explainer, images, open_dataset};
 use super::review::JsReview;
@@ -57,8 +57,9 @@ impl Workspace {
         self.state.borrow().dataset()?.dataset.memory_plan(options)
     }
 
-    /// Trains on the loaded dataset (from the model file `init_model`, a `File`, when given)
-    /// until the end, a stop or a failure, posting `progress(event)`: decoding, started, each
+    /// Trains on the loaded dataset (from the model file `init_model`, a `File`, when given;
+    /// from the pretrained ImageNet weights `pretrained`, their bytes, when given) until the
+    /// end, a stop or a failure, posting `progress(event)`: decoding, started, each
     /// step, and with `autosave(bytes)` (a function resolving once the run file is stored)
     /// each epoch's save. Resolves to `{ stopped, failure?, model, metadata, curves, review }`;
     /// the model becomes the current one.
@@ -66,14 +67,19 @@ impl Workspace {
         &self,
         options: JsValue,
         init_model: JsValue,
+        pretrained: Option<Vec<u8>>,
         autosave: Option<js_sys::Function>,
         progress: js_sys::Function,
     ) -> js_sys::Promise {
         let state = self.state.clone();
         promise(async move {
             let given = !(init_model.is_undefined() || init_model.is_null());
-            let init_model = if given { Some(read_file(&init_model).await?) } else { None };
-            runs::train(&state, Run::New { options, init_model }, autosave, &progress).await
+            let init = match (given, pretrained) {
+                (true, _) => Init::Model(read_file(&init_model).await?),
+                (false, Some(weights)) => Init::Pretrained(weights),
+                (false, None) => Init::New,
+            };
+            runs::train(&state, Run::New { options, init }, autosave, &progress).await
         })
     }
 

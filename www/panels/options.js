@@ -66,6 +66,7 @@ export function initOptionsForm(client) {
   // Any option may change what a run needs (size, depth, batch): plan again.
   $("#train-form").addEventListener("input", () => updateMemoryPlan());
   $("#train-form").addEventListener("change", () => updateMemoryPlan());
+  $("#opt-start").addEventListener("change", showStart);
   onFileChosen($("#init-model-file"), (file) => showInitModel(file));
   $("#init-model-clear").addEventListener("click", () => showInitModel(null));
 }
@@ -176,12 +177,19 @@ function soundSettings() {
 
 /** Takes a dataset's recommended image size, depth and batch size. */
 export function applyRecommendation(/** @type {{ imageSize: number, depth: number, batchSize: number }} */ recommended) {
+  recommendedSize = recommended.imageSize;
   $("#opt-image-size").value = String(recommended.imageSize);
+  $("#opt-start").value = "scratch";
+  $("#opt-depth-field").hidden = false;
+  $("#opt-train-layers-field").hidden = true;
   $("#opt-batch-size").value = String(recommended.batchSize);
   $("#opt-depth").value = String(recommended.depth);
   updateModelHint();
   updateMemoryPlan();
 }
+
+/** The dataset's recommended image size, which a start from scratch takes back. */
+let recommendedSize = 0;
 
 /** @type {import("../client.js").WorkerClient | null} */
 let planClient = null;
@@ -236,6 +244,21 @@ function updateModelHint() {
   $("#model-hint").textContent = hint;
 }
 
+/**
+ * The start chosen: a pretrained one shows which layers train instead of the depth, and takes
+ * the image size its weights learned at (which can be lowered); from scratch, the dataset's
+ * recommended size again.
+ */
+function showStart() {
+  const pretrained = $("#opt-start").value === "pretrained";
+  $("#opt-depth-field").hidden = pretrained;
+  $("#opt-train-layers-field").hidden = !pretrained;
+  const size = pretrained ? state.choices?.pretrained.imageSize : recommendedSize;
+  if (size) $("#opt-image-size").value = String(size);
+  updateModelHint();
+  updateMemoryPlan();
+}
+
 /** "Continue from a model file": the file is read by the worker when training starts. */
 export function showInitModel(/** @type {File | null} */ file) {
   update({ initModel: file });
@@ -255,8 +278,16 @@ function optionalNumber(/** @type {string} */ selector, /** @type {number} */ sc
  */
 export function trainingOptions() {
   const goal = $("#opt-threshold-goal").value;
+  const pretrained = $("#opt-start").value === "pretrained";
+  const layers = $("#opt-train-layers").value;
+  // The head alone trains on features computed once, which augmentation would change.
+  const augmented = !(pretrained && layers === "head");
   return {
     depth: Number($("#opt-depth").value),
+    // A pretrained start: the worker passes the served ImageNet weights with the options.
+    pretrained,
+    trainLayers: pretrained ? layers : "all",
+    backboneLrScale: pretrained ? state.choices?.pretrained.backboneLrScale ?? 1 : 1,
     imageSize: Number($("#opt-image-size").value),
     epochs: Number($("#opt-epochs").value),
     // Minutes on the page, seconds to the core; empty: the epochs hold.
@@ -276,8 +307,8 @@ export function trainingOptions() {
     positiveWeights: $("#opt-pos-weight").checked,
     thresholdGoal: goal === "maxF1" ? { goal } : { goal, target: Number($("#opt-threshold-target").value) },
     augment: {
-      crop: $("#opt-crop").checked, jitter: $("#opt-jitter").checked, flip: $("#opt-flip").checked,
-      masks: $("#opt-masks").checked,
+      crop: augmented && $("#opt-crop").checked, jitter: augmented && $("#opt-jitter").checked,
+      flip: augmented && $("#opt-flip").checked, masks: augmented && $("#opt-masks").checked,
     },
     // Sound clips: the spectrogram settings (the run decodes the clips with them).
     sound: state.datasetKind === "sounds" ? soundSettings() : null,

@@ -3,6 +3,7 @@ import type { ConvInit } from "./ConvInit";
 import type { KeptEpoch } from "./KeptEpoch";
 import type { ModelChoice } from "./ModelChoice";
 import type { OptionLimits } from "./OptionLimits";
+import type { PretrainedChoices } from "./PretrainedChoices";
 import type { SoundChoices } from "./SoundChoices";
 import type { TrainingOptions } from "./TrainingOptions";
 
@@ -41,4 +42,9 @@ defaults: TrainingOptions,
 /**
  * The spectrogram settings' ranges (their defaults come with a dataset's profile).
  */
-sound: SoundChoices, };
+sound: SoundChoices, 
+/**
+ * A pretrained start's defaults: the image side its weights learned at, and its
+ * backbone's learning rate as a share of the head's.
+ */
+pretrained: PretrainedChoices, };

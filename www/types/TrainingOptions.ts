@@ -113,6 +113,12 @@ labels: Array<string> | null,
  */
 sound: SoundSettings | null, 
 /**
+ * The run starts from EfficientNet-Lite0's ImageNet weights (issue #37) instead of a
+ * ResNetV2 of `depth`: set by [`crate::TrainingSession::pretrained`], which is given the
+ * weights.
+ */
+pretrained: boolean, 
+/**
  * Which layers train when the run starts from a trained network ([`TrainLayers`]).
  */
 trainLayers: TrainLayers, 

@@ -11,19 +11,6 @@ use tagtrain::{AugmentOptions, ResizePolicy, TrainingOptions};
 use crate::commands::DEVICE;
 use crate::flag::Flag;
 
-/// Where `--pretrained-weights` looks by default: `$TAGTRAIN_PRETRAINED`, else the file
-/// `scripts/fetch-pretrained.sh` caches, `${XDG_CACHE_HOME:-~/.cache}/tagtrain-pretrained/
-/// efficientnet-lite0.safetensors`.
-pub(super) fn pretrained_weights_default() -> std::path::PathBuf {
-    if let Some(path) = std::env::var_os("TAGTRAIN_PRETRAINED") {
-        return path.into();
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME").map(std::path::PathBuf::from).or_else(|| {
-        std::env::var_os("HOME").map(|home| std::path::PathBuf::from(home).join(".cache"))
-    });
-    cache.unwrap_or_default().join("tagtrain-pretrained").join("efficientnet-lite0.safetensors")
-}
-
 /// Every flag of `tagtrain train`.
 pub(super) const FLAGS: &[Flag] = &[
     Flag::valued("output", "MODEL.safetensors", "the model file to write").short('o').required(),
@@ -158,7 +145,7 @@ pub(super) const FLAGS: &[Flag] = &[
         "FILE",
         "the converted ImageNet weights (scripts/fetch-pretrained.sh writes them)",
     )
-    .with_default(|| pretrained_weights_default().display().to_string()),
+    .with_default(|| tagtrain::efficientnet::cached_weights_path().display().to_string()),
     Flag::valued(
         "train-layers",
         "auto|head|top|all",
@@ -209,7 +196,7 @@ mod tests {
         let sound = Some(SoundSettings::default());
         let json =
             serde_json::to_value(TrainingOptions { sound, ..TrainingOptions::default() }).unwrap();
-        let mut names = vec!["init".to_string(), "device".to_string(), "pretrained".to_string()];
+        let mut names = vec!["init".to_string(), "device".to_string()];
         for (name, value) in json.as_object().unwrap() {
             match value.as_object().filter(|_| name == "augment" || name == "sound") {
                 Some(group) => names.extend(group.keys().map(|field| format!("{name}.{field}"))),

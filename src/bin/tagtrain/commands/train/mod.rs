@@ -14,7 +14,7 @@ use web_time::Instant;
 
 use super::{decode_with_progress, device, open_dataset, read};
 use crate::args::{Args, Command};
-use flags::{FLAGS, pretrained_weights_default};
+use flags::FLAGS;
 use options::{chosen_labels, lr_auto, training_options};
 use run::{find_learning_rate, print_review, remove_run_file, run_to_end};
 
@@ -52,7 +52,7 @@ struct TrainReport<'a> {
 fn read_pretrained_weights(args: &Args) -> anyhow::Result<Vec<u8>> {
     let path = match args.value("pretrained-weights") {
         Some(path) => std::path::PathBuf::from(path),
-        None => pretrained_weights_default(),
+        None => tagtrain::efficientnet::cached_weights_path(),
     };
     std::fs::read(&path).with_context(|| {
         format!(

@@ -100,6 +100,7 @@ pub(super) fn training_options(
         threshold_goal,
         augment,
         sound: sound_settings(args, sound, parent)?,
+        pretrained,
         train_layers,
         backbone_lr_scale: args.number("backbone-lr")?.unwrap_or(match pretrained {
             true => PRETRAINED_BACKBONE_LR_SCALE,
