@@ -11,7 +11,7 @@ use super::convert::{bytes_js, promise, to_js};
 use super::decode::{decode_all, js_progress};
 use super::interop::{set_field, thumbnail_js};
 use super::lr_test::LearningRateTest;
-use super::trainer::Trainer;
+use super::trainer::{Init, Trainer};
 use crate::data::{self, DatasetSource};
 use crate::device::ComputeDevice;
 use crate::gallery::{GalleryFilter, GalleryImage, Side, thumbnail_side};
@@ -73,12 +73,8 @@ impl Dataset {
     /// [`Trainer`]. Calls `on_progress(done, total)` after every few images and yields to the
     /// event loop between them, so the worker stays responsive while thousands of images
     /// decode. With `init_model` (a model file's bytes) training starts from that model
-    /// (fine-tuning: same labels continue, other labels get a new head).
-    ///
-    /// Options: `{ depth, imageSize, epochs, timeBudgetSeconds, batchSize, learningRate,
-    /// weightDecay, validationFraction (null: the dataset decides), seed, augment: { crop,
-    /// cropPadding, flip, jitter }, positiveWeights, labelSmoothing, emaDecay, gradientClip, patience,
-    /// resize, thresholdGoal, labels }`, each optional.
+    /// (fine-tuning: same labels continue, other labels get a new head). `options`: a
+    /// `TrainingOptions` object (`www/types/TrainingOptions.ts`), each field optional.
     #[wasm_bindgen(js_name = prepareTraining)]
     pub fn prepare_training(
         &self,
@@ -162,16 +158,6 @@ impl Dataset {
         set_field(&value, "bytes", &bytes_js(&bytes), "a dataset file")?;
         Ok(value)
     }
-}
-
-/// What a new run starts from.
-pub(super) enum Init {
-    /// Fresh weights.
-    New,
-    /// A model file's bytes (fine-tuning).
-    Model(Vec<u8>),
-    /// EfficientNet-Lite0's ImageNet weights (the served `.safetensors`).
-    Pretrained(Vec<u8>),
 }
 
 impl Dataset {

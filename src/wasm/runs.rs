@@ -8,12 +8,11 @@ use wasm_bindgen::prelude::*;
 use web_time::Instant;
 
 use super::convert::{bytes_js, to_js};
-use super::dataset::Init;
 use super::decode::next_tick;
 use super::interop::{await_js, message_of, object, report};
 use super::loaded::{LoadedModel, Running, State, attach_zip};
 use super::review::JsReview;
-use super::trainer::Trainer;
+use super::trainer::{Init, Trainer};
 use crate::train::{LrPoint, RunHistory, SessionInfo, StepEvent};
 use crate::workspace::Task;
 

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 use super::convert::{bytes_js, promise, to_js};
-use super::interop::{busy, session_sides};
+use super::interop::{busy, read_file, session_sides};
 use crate::checkpoint;
 use crate::gallery::Side;
 use crate::train::{StepEvent, TrainingSession};
@@ -104,4 +104,26 @@ impl Trainer {
 #[wasm_bindgen(js_name = savedRunInfo)]
 pub fn saved_run_info(state: &[u8]) -> Result<JsValue, JsError> {
     to_js(&crate::train::saved_run_info(state)?)
+}
+
+/// What a new run starts from.
+pub(super) enum Init {
+    /// Fresh weights.
+    New,
+    /// A model file's bytes (fine-tuning).
+    Model(Vec<u8>),
+    /// EfficientNet-Lite0's ImageNet weights (the served `.safetensors`).
+    Pretrained(Vec<u8>),
+}
+
+impl Init {
+    /// From `Workspace.train`'s arguments: a model `File` to start from (when not null), else
+    /// the pretrained weights' bytes (when given), else fresh weights.
+    pub(super) async fn read(model: JsValue, pretrained: Option<Vec<u8>>) -> Result<Self, JsError> {
+        Ok(match (model.is_undefined() || model.is_null(), pretrained) {
+            (false, _) => Self::Model(read_file(&model).await?),
+            (true, Some(weights)) => Self::Pretrained(weights),
+            (true, None) => Self::New,
+        })
+    }
 }

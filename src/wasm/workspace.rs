@@ -8,11 +8,12 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 use super::convert::{promise, to_js};
-use super::dataset::{Init, check_zip_size};
+use super::dataset::check_zip_size;
 use super::interop::{await_js, message_of, object, read_file};
 use super::loaded::{LoadedDataset, LoadedModel, State, explainer, images, open_dataset};
 use super::review::JsReview;
 use super::runs::{self, Run};
+use super::trainer::Init;
 
 /// Everything the worker has loaded and runs; every request of the worker protocol is one
 /// method.
@@ -57,12 +58,11 @@ impl Workspace {
         self.state.borrow().dataset()?.dataset.memory_plan(options)
     }
 
-    /// Trains on the loaded dataset (from the model file `init_model`, a `File`, when given;
-    /// from the pretrained ImageNet weights `pretrained`, their bytes, when given) until the
-    /// end, a stop or a failure, posting `progress(event)`: decoding, started, each
-    /// step, and with `autosave(bytes)` (a function resolving once the run file is stored)
-    /// each epoch's save. Resolves to `{ stopped, failure?, model, metadata, curves, review }`;
-    /// the model becomes the current one.
+    /// Trains on the loaded dataset (from the model `File` `init_model`, or the pretrained
+    /// weights' bytes `pretrained`, when given) to the end, a stop or a failure, posting
+    /// `progress(event)` (decoding, started, each step) and with `autosave(bytes)` (resolving
+    /// once the run file is stored) each epoch's save. Resolves to `{ stopped, failure?,
+    /// model, metadata, curves, review }`; the model becomes the current one.
     pub fn train(
         &self,
         options: JsValue,
@@ -73,12 +73,7 @@ impl Workspace {
     ) -> js_sys::Promise {
         let state = self.state.clone();
         promise(async move {
-            let given = !(init_model.is_undefined() || init_model.is_null());
-            let init = match (given, pretrained) {
-                (true, _) => Init::Model(read_file(&init_model).await?),
-                (false, Some(weights)) => Init::Pretrained(weights),
-                (false, None) => Init::New,
-            };
+            let init = Init::read(init_model, pretrained).await?;
             runs::train(&state, Run::New { options, init }, autosave, &progress).await
         })
     }
@@ -117,8 +112,7 @@ impl Workspace {
         promise(async move { runs::evaluate(&state, &progress).await })
     }
 
-    /// Asks a training run or learning-rate test to stop after its step: `{ stopping }`, whether
-    /// one was running.
+    /// Asks a run or learning-rate test to stop after its step: `{ stopping }` (one ran).
     pub fn stop(&self) -> Result<JsValue, JsError> {
         let stopping = self.state.borrow_mut().request_stop();
         object(&[("stopping", stopping.into())])
