@@ -117,6 +117,7 @@ def main():
     parser.add_argument("--epochs", default="8")
     parser.add_argument("--image-size", default="32")
     parser.add_argument("--work", default="/tmp/tagtrain-label-noise")
+    parser.add_argument("--extra", default="", help="more flags for `tagtrain label-errors`, e.g. --pretrained")
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
     results = []
@@ -129,7 +130,7 @@ def main():
         started = time.time()
         out = subprocess.run(
             [args.tagtrain, "label-errors", noisy, "--json", "--folds", args.folds, "--epochs", args.epochs,
-             "--image-size", args.image_size, "--probabilities", prob_path],
+             "--image-size", args.image_size, "--probabilities", prob_path] + args.extra.split(),
             check=True, capture_output=True, text=True)
         seconds = time.time() - started
         ours = [(s["image"], s["label"], s["given"]) for s in json.loads(out.stdout)]

@@ -49,6 +49,8 @@ pub struct CrossValidation {
     session: Option<TrainingSession>,
     /// `images × labels` out-of-sample probabilities; NaN until the image's fold is done.
     probs: Vec<f32>,
+    /// EfficientNet-Lite0's ImageNet weights, when each fold's run starts from them.
+    pretrained: Option<Vec<u8>>,
 }
 
 impl CrossValidation {
@@ -81,7 +83,25 @@ impl CrossValidation {
         options.keep = KeptEpoch::Last;
         let fold_of = stratified_folds(&dataset, folds, options.seed);
         let probs = vec![f32::NAN; dataset.len() * dataset.labels.len()];
-        Ok(Self { dataset, options, compute, fold_of, folds, fold: 0, session: None, probs })
+        let pretrained = None;
+        Ok(Self {
+            dataset,
+            options,
+            compute,
+            fold_of,
+            folds,
+            fold: 0,
+            session: None,
+            probs,
+            pretrained,
+        })
+    }
+
+    /// Each fold's run starts from EfficientNet-Lite0's ImageNet weights (`weights`: the
+    /// converted `.safetensors`) with a new head, as [`TrainingSession::pretrained`] does: with
+    /// the head alone on images without augmentation, each run computes the features once.
+    pub fn with_pretrained(self, weights: Vec<u8>) -> Self {
+        Self { pretrained: Some(weights), ..self }
     }
 
     /// The fold of each image.
@@ -123,8 +143,11 @@ impl CrossValidation {
                     .map(|&f| if f == fold { SplitTag::Valid } else { SplitTag::Train })
                     .collect(),
             );
-            self.session =
-                Some(TrainingSession::new(dataset, self.options.clone(), self.compute.clone())?);
+            let (options, compute) = (self.options.clone(), self.compute.clone());
+            self.session = Some(match &self.pretrained {
+                Some(weights) => TrainingSession::pretrained(dataset, options, compute, weights)?,
+                None => TrainingSession::new(dataset, options, compute)?,
+            });
         }
         let Some(session) = self.session.as_mut() else { return Ok(None) };
         let step = session.step().await?;

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use serde::Serialize;
 use tagtrain::train::{CrossValidation, FOLD_RANGE};
-use tagtrain::{ResizePolicy, SuspectedError, TrainingOptions};
+use tagtrain::{AugmentOptions, ResizePolicy, SuspectedError, TrainLayers, TrainingOptions};
 
 use super::{DEVICE, JSON, decode_with_progress, device, open_dataset, print_json};
 use crate::args::{Args, Command};
@@ -31,6 +31,13 @@ pub(super) const COMMAND: Command = Command {
             .with_default(|| TrainingOptions::default().learning_rate.to_string()),
         Flag::valued("seed", "N", "seed of the folds, batch order, augmentation and weights")
             .with_default(|| TrainingOptions::default().seed.to_string()),
+        Flag::switch(
+            "pretrained",
+            "each run trains a head on EfficientNet-Lite0's ImageNet features (computed once a \
+             run, no augmentation; --depth is not used)",
+        ),
+        Flag::valued("pretrained-weights", "FILE", "the converted ImageNet weights")
+            .with_default(|| tagtrain::efficientnet::cached_weights_path().display().to_string()),
         Flag::valued("limit", "N", "list at most N suspects (default: all)"),
         Flag::valued(
             "probabilities",
@@ -91,7 +98,10 @@ fn label_errors(args: &Args) -> anyhow::Result<()> {
             FOLD_RANGE.end()
         )));
     }
+    let pretrained = args.flag("pretrained");
     let options = TrainingOptions {
+        train_layers: if pretrained { TrainLayers::Head } else { TrainLayers::All },
+        augment: if pretrained { AugmentOptions::NONE } else { AugmentOptions::default() },
         epochs: args.number_or_default("epochs")?,
         image_size: args.number_or_default("image-size")?,
         depth: args.number_or_default("depth")?,
@@ -113,6 +123,15 @@ fn label_errors(args: &Args) -> anyhow::Result<()> {
     let images = dataset.len();
     let mut runs = CrossValidation::new(dataset, options, folds, compute)
         .with_context(|| format!("{data} cannot be cross-validated"))?;
+    if pretrained {
+        let path = args.value_or_default("pretrained-weights");
+        let weights = std::fs::read(&*path).with_context(|| {
+            format!(
+                "--pretrained needs the ImageNet weights at {path}: run scripts/fetch-pretrained.sh"
+            )
+        })?;
+        runs = runs.with_pretrained(weights);
+    }
     if !quiet {
         eprintln!("{folds} runs, each training on the other folds and predicting its own");
     }
