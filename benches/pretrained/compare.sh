@@ -10,8 +10,8 @@
 # the top of the backbone, and every layer (SIDE px, default 224; the backbone at 0.1 × the
 # learning rate). Each model is evaluated on TEST.zip (`tagtrain eval`: test mAP, thresholds
 # irrelevant). Prints a Markdown table: test mAP, training seconds, peak memory (`/usr/bin/time
-# -f %M`). One thread each (RAYON_NUM_THREADS=1). Needs the weights
-# (scripts/fetch-pretrained.sh).
+# -f %M`). One thread each (RAYON_NUM_THREADS=1). VARIANTS="scratch head" runs only those.
+# Needs the weights (scripts/fetch-pretrained.sh).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TRAIN="$(realpath "$1")"; TEST="$(realpath "$2")"; OUT="$3"; SIZES="$4"; EPOCHS="$5"; SIDE="${6:-224}"
@@ -31,14 +31,16 @@ run() { # name data flags...
 for n in $SIZES; do
   data="$OUT/train-$n.zip"
   python3 "$ROOT/benches/pretrained/subset_zip.py" "$TRAIN" "$data" "$n" --seed 0 > /dev/null
-  run "scratch-$n" "$data"
-  run "head-$n" "$data" --pretrained --image-size "$SIDE" --train-layers head
-  run "top-$n" "$data" --pretrained --image-size "$SIDE" --train-layers top
-  run "all-$n" "$data" --pretrained --image-size "$SIDE" --train-layers all
+  for variant in ${VARIANTS:-scratch head top all}; do
+    case "$variant" in
+      scratch) run "scratch-$n" "$data" ;;
+      *) run "$variant-$n" "$data" --pretrained --image-size "$SIDE" --train-layers "$variant" ;;
+    esac
+  done
 done
 
 python3 - "$OUT" "$SIZES" <<'PY'
-import json, sys
+import json, os, sys
 out, sizes = sys.argv[1], sys.argv[2].split()
 print("| training images | start | test mAP | Δ vs scratch | train s | peak MB |")
 print("|---|---|---|---|---|---|")
@@ -46,6 +48,8 @@ for n in sizes:
     base = json.load(open(f"{out}/scratch-{n}.eval.json"))["map"]
     for name, label in [("scratch", "ResNetV2 from scratch"), ("head", "pretrained, head alone"),
                         ("top", "pretrained, top + head"), ("all", "pretrained, every layer")]:
+        if not os.path.exists(f"{out}/{name}-{n}.eval.json"):
+            continue
         m = json.load(open(f"{out}/{name}-{n}.eval.json"))["map"]
         seconds, kb = open(f"{out}/{name}-{n}.time").read().split()[-2:]
         delta = "" if name == "scratch" else f"{m - base:+.3f}"

@@ -163,3 +163,46 @@ fn grayscale_images_train_as_grey_rgb_and_a_layer_choice_needs_a_start() {
         .to_string();
     assert!(error.contains("trainLayers") && error.contains("from scratch"), "{error}");
 }
+
+#[test]
+fn a_pretrained_run_resumes_from_its_run_file_and_its_model_explains_itself() {
+    let data = synthetic_dataset(64, 32, 9);
+    let options = TrainingOptions { epochs: 2, ..options(TrainLayers::Top) };
+    let mut first =
+        TrainingSession::pretrained(data.clone(), options, ComputeDevice::cpu(None), &weights())
+            .unwrap();
+    let per_epoch = first.info().steps_per_epoch;
+    for _ in 0..per_epoch {
+        pollster::block_on(first.step()).unwrap();
+    }
+    let saved = pollster::block_on(first.save_state()).unwrap();
+    let info = tagtrain::train::saved_run_info(&saved).unwrap();
+    assert_eq!(info.model, "EfficientNet-Lite0");
+    assert!(info.options.pretrained && info.options.train_layers == TrainLayers::Top);
+    let mut resumed =
+        TrainingSession::resume(data.clone(), ComputeDevice::cpu(None), &saved).unwrap();
+    let mut losses = Vec::new();
+    while !resumed.is_done() {
+        losses.push(pollster::block_on(resumed.step()).unwrap().loss);
+    }
+    let mut whole = first;
+    let mut whole_losses = Vec::new();
+    while !whole.is_done() {
+        whole_losses.push(pollster::block_on(whole.step()).unwrap().loss);
+    }
+    assert_eq!(losses.len(), per_epoch);
+    for (a, b) in losses.iter().zip(&whole_losses) {
+        assert!(
+            (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+            "{a} vs {b}: the frozen layers stay frozen"
+        );
+    }
+
+    // Grad-CAM on the pretrained network: a map of the input's size, with heat.
+    let (model, metadata) = resumed.snapshot().unwrap();
+    let bytes = pollster::block_on(checkpoint::save(&model, &metadata)).unwrap();
+    let saliency = tagtrain::Saliency::from_bytes(&bytes, &burn::tensor::Device::flex()).unwrap();
+    let map = pollster::block_on(saliency.heat_map(&data.pixels[..32 * 32 * 3], 0)).unwrap();
+    assert_eq!((map.side, map.heat.len()), (32, 32 * 32));
+    assert!(map.heat.iter().all(|h| (0.0..=1.0).contains(h)));
+}
