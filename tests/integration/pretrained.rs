@@ -65,6 +65,18 @@ fn floats(model: &Network) -> Vec<(String, Vec<f32>)> {
     visitor.tensors
 }
 
+/// Whether the tensor named so in `after` differs from ImageNet's.
+fn changed_from_imagenet(after: &[(String, Vec<f32>)]) -> impl Fn(&str) -> bool + '_ {
+    let start =
+        tagtrain::efficientnet::load_imagenet(&weights(), &burn::tensor::Device::flex()).unwrap();
+    let imagenet = floats(&start.into());
+    move |name: &str| {
+        let before = imagenet.iter().find(|(n, _)| n == name).unwrap();
+        let now = after.iter().find(|(n, _)| n == name).unwrap();
+        before.1 != now.1
+    }
+}
+
 /// Trains a run to its end; the model and its metadata.
 /// (The head alone trains on images without augmentation: the backbone's features are
 /// computed once, and every step after an image's first trains the head alone.)
@@ -84,16 +96,9 @@ fn trained(layers: TrainLayers) -> (Network, tagtrain::ModelMetadata, TrainingSe
 
 #[test]
 fn the_head_alone_trains_and_the_backbone_keeps_imagenets_weights() {
-    let start =
-        tagtrain::efficientnet::load_imagenet(&weights(), &burn::tensor::Device::flex()).unwrap();
-    let imagenet = floats(&start.into());
     let (model, metadata, session) = trained(TrainLayers::Head);
     let after = floats(&model);
-    let changed = |name: &str| {
-        let before = imagenet.iter().find(|(n, _)| n == name).unwrap();
-        let now = after.iter().find(|(n, _)| n == name).unwrap();
-        before.1 != now.1
-    };
+    let changed = changed_from_imagenet(&after);
     for name in ["stem.conv.weight", "blocks.15.project.conv.weight", "head.conv.weight"] {
         assert!(!changed(name), "{name} is frozen");
     }
@@ -125,16 +130,9 @@ fn the_head_alone_trains_and_the_backbone_keeps_imagenets_weights() {
 
 #[test]
 fn the_top_trains_at_the_backbone_rate_and_the_bottom_stays() {
-    let start =
-        tagtrain::efficientnet::load_imagenet(&weights(), &burn::tensor::Device::flex()).unwrap();
-    let imagenet = floats(&start.into());
     let (model, _, _) = trained(TrainLayers::Top);
     let after = floats(&model);
-    let changed = |name: &str| {
-        let before = imagenet.iter().find(|(n, _)| n == name).unwrap();
-        let now = after.iter().find(|(n, _)| n == name).unwrap();
-        before.1 != now.1
-    };
+    let changed = changed_from_imagenet(&after);
     assert!(!changed("stem.conv.weight"));
     assert!(!changed("blocks.10.project.conv.weight"), "below the last two stages");
     assert!(changed("blocks.11.project.conv.weight"), "the last two stages train");
