@@ -3,7 +3,7 @@
 // form describes; the curve of its smoothed loss is drawn as it comes, and the suggested rate
 // (a tenth of the rate where the loss was lowest) fills the learning-rate field.
 import { Progress, Request } from "../protocol.js";
-import { onStateChange, update } from "../state.js";
+import { onStateChange, state, update } from "../state.js";
 import { $, clearError, showError } from "../ui.js";
 import { trainingOptions, updateMemoryPlan } from "./options.js";
 
@@ -13,9 +13,14 @@ import { trainingOptions, updateMemoryPlan } from "./options.js";
 /** @param {import("../client.js").WorkerClient} client */
 export function initLrFinder(client) {
   $("#lr-find").addEventListener("click", () => findLearningRate(client));
-  onStateChange(({ datasetLoaded, training, evaluating, chosenLabels }) => {
-    $("#lr-find").disabled = !datasetLoaded || training || evaluating || chosenLabels.length === 0;
-  });
+  const refresh = () => {
+    const { datasetLoaded, training, evaluating, chosenLabels } = state;
+    // The range test runs ResNetV2 from scratch; a pretrained start is not offered it (yet).
+    const pretrained = $("#opt-start").value === "pretrained";
+    $("#lr-find").disabled = !datasetLoaded || training || evaluating || chosenLabels.length === 0 || pretrained;
+  };
+  onStateChange(refresh);
+  $("#opt-start").addEventListener("change", refresh);
 }
 
 async function findLearningRate(client) {

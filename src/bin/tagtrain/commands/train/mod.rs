@@ -129,6 +129,12 @@ fn train(args: &Args) -> anyhow::Result<()> {
         source.decode(options.image_size, options.resize, progress)
     })?;
     let mut options = options;
+    if saved.is_none() && lr_auto(args) && pretrained.is_some() {
+        return Err(args.usage_error(
+            "--lr auto runs its range test on ResNetV2 from scratch and does not take \
+             --pretrained yet: give --lr (0.002, the default, suits the head alone)",
+        ));
+    }
     if saved.is_none() && lr_auto(args) {
         options.learning_rate = find_learning_rate(&dataset, &options, &compute, quiet)
             .map_err(|e| args.in_flag_terms(e))?;
