@@ -23,11 +23,17 @@ export function initCleaningPanel(worker) {
   client = worker;
   $("#find-label-errors").addEventListener("click", findLabelErrors);
   $("#download-dataset").addEventListener("click", downloadDataset);
-  onStateChange(({ datasetLoaded, training, evaluating }) => {
+  const refresh = () => {
+    const { datasetLoaded, training, evaluating } = state;
+    // The page's search trains ResNetV2 from scratch; a pretrained start is the CLI's
+    // (`label-errors --pretrained`) for now.
+    const pretrained = $("#opt-start").value === "pretrained";
     $("#cleaning").hidden = !datasetLoaded;
-    $("#find-label-errors").disabled = !datasetLoaded || training || evaluating || searching;
+    $("#find-label-errors").disabled = !datasetLoaded || training || evaluating || searching || pretrained;
     $("#download-dataset").disabled = training || evaluating || searching;
-  });
+  };
+  onStateChange(refresh);
+  $("#opt-start").addEventListener("change", refresh);
 }
 
 /** A new dataset: no suspects, no changes yet (kept edits of another stay kept). */
