@@ -295,13 +295,8 @@ impl Network {
         }
     }
 
-    /// Whether the tensor at `path` (as the model file names it) belongs to the classifier
-    /// head, which a pretrained start trains from scratch.
-    pub fn is_head(&self, path: &str) -> bool {
-        path.starts_with(self.head_prefix())
-    }
-
-    /// The module path prefix of the classifier head's tensors (`head.`, `classifier.`).
+    /// The module path prefix of the classifier head's tensors (`head.`, `classifier.`): the
+    /// head, which a pretrained start trains from scratch and at the full learning rate.
     pub fn head_prefix(&self) -> &'static str {
         match self {
             Self::ResNetV2(_) => "head.",

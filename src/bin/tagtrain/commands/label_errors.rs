@@ -6,7 +6,10 @@ use serde::Serialize;
 use tagtrain::train::{CrossValidation, FOLD_RANGE};
 use tagtrain::{AugmentOptions, ResizePolicy, SuspectedError, TrainLayers, TrainingOptions};
 
-use super::{DEVICE, JSON, decode_with_progress, device, open_dataset, print_json};
+use super::{
+    DEVICE, JSON, PRETRAINED_WEIGHTS, decode_with_progress, device, open_dataset, print_json,
+    read_pretrained_weights,
+};
 use crate::args::{Args, Command};
 use crate::flag::Flag;
 use crate::progress::Progress;
@@ -36,8 +39,7 @@ pub(super) const COMMAND: Command = Command {
             "each run trains a head on EfficientNet-Lite0's ImageNet features (computed once a \
              run, no augmentation; --depth is not used)",
         ),
-        Flag::valued("pretrained-weights", "FILE", "the converted ImageNet weights")
-            .with_default(|| tagtrain::efficientnet::cached_weights_path().display().to_string()),
+        PRETRAINED_WEIGHTS,
         Flag::valued("limit", "N", "list at most N suspects (default: all)"),
         Flag::valued(
             "probabilities",
@@ -124,13 +126,7 @@ fn label_errors(args: &Args) -> anyhow::Result<()> {
     let mut runs = CrossValidation::new(dataset, options, folds, compute)
         .with_context(|| format!("{data} cannot be cross-validated"))?;
     if pretrained {
-        let path = args.value_or_default("pretrained-weights");
-        let weights = std::fs::read(&*path).with_context(|| {
-            format!(
-                "--pretrained needs the ImageNet weights at {path}: run scripts/fetch-pretrained.sh"
-            )
-        })?;
-        runs = runs.with_pretrained(weights);
+        runs = runs.with_pretrained(read_pretrained_weights(args)?);
     }
     if !quiet {
         eprintln!("{folds} runs, each training on the other folds and predicting its own");

@@ -52,6 +52,25 @@ fn read(path: &str) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {path}"))
 }
 
+/// `--pretrained-weights`: where `--pretrained` reads EfficientNet-Lite0's ImageNet weights.
+const PRETRAINED_WEIGHTS: Flag = Flag::valued(
+    "pretrained-weights",
+    "FILE",
+    "the converted ImageNet weights (scripts/fetch-pretrained.sh writes them)",
+)
+.with_default(|| tagtrain::efficientnet::cached_weights_path().display().to_string());
+
+/// The bytes of the ImageNet weights `--pretrained` starts from (`--pretrained-weights`).
+fn read_pretrained_weights(args: &Args) -> anyhow::Result<Vec<u8>> {
+    let path = args.value_or_default(PRETRAINED_WEIGHTS.name);
+    std::fs::read(&*path).with_context(|| {
+        format!(
+            "--pretrained needs EfficientNet-Lite0's ImageNet weights at {path}: run \
+             scripts/fetch-pretrained.sh (or give --pretrained-weights FILE)"
+        )
+    })
+}
+
 /// The dataset zip at `path`, checked.
 fn open_dataset(path: &str) -> anyhow::Result<DatasetSource> {
     dataset_from_bytes(path, read(path)?)

@@ -8,7 +8,7 @@
 use tagtrain::data::audio::SoundSettings;
 use tagtrain::{AugmentOptions, ResizePolicy, TrainingOptions};
 
-use crate::commands::DEVICE;
+use crate::commands::{DEVICE, PRETRAINED_WEIGHTS};
 use crate::flag::Flag;
 
 /// Every flag of `tagtrain train`.
@@ -140,12 +140,7 @@ pub(super) const FLAGS: &[Flag] = &[
          224 px unless --image-size; --depth is not used)",
     )
     .sets("pretrained"),
-    Flag::valued(
-        "pretrained-weights",
-        "FILE",
-        "the converted ImageNet weights (scripts/fetch-pretrained.sh writes them)",
-    )
-    .with_default(|| tagtrain::efficientnet::cached_weights_path().display().to_string()),
+    PRETRAINED_WEIGHTS,
     Flag::valued(
         "train-layers",
         "auto|head|top|all",

@@ -12,7 +12,7 @@ use serde::Serialize;
 use tagtrain::{TrainLayers, TrainingSession, TrainingSummary, checkpoint};
 use web_time::Instant;
 
-use super::{decode_with_progress, device, open_dataset, read};
+use super::{decode_with_progress, device, open_dataset, read, read_pretrained_weights};
 use crate::args::{Args, Command};
 use flags::FLAGS;
 use options::{chosen_labels, lr_auto, training_options};
@@ -46,21 +46,6 @@ struct TrainReport<'a> {
     train_images_per_sec: f64,
     /// Wall-clock seconds from the first step until the model file was written.
     seconds: f64,
-}
-
-/// The bytes of the converted ImageNet weights `--pretrained` starts from.
-fn read_pretrained_weights(args: &Args) -> anyhow::Result<Vec<u8>> {
-    let path = match args.value("pretrained-weights") {
-        Some(path) => std::path::PathBuf::from(path),
-        None => tagtrain::efficientnet::cached_weights_path(),
-    };
-    std::fs::read(&path).with_context(|| {
-        format!(
-            "--pretrained needs EfficientNet-Lite0's ImageNet weights at {}: run \
-             scripts/fetch-pretrained.sh (or give --pretrained-weights FILE)",
-            path.display()
-        )
-    })
 }
 
 /// Trains on the dataset zip and writes the model file, and the report when asked.
