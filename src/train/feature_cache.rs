@@ -29,6 +29,11 @@ impl FeatureCache {
         Self { width, features: vec![None; images] }
     }
 
+    /// Whether any image of `indices` has no features yet.
+    pub(super) fn misses(&self, indices: &[usize]) -> bool {
+        indices.iter().any(|&i| self.features[i].is_none())
+    }
+
     /// Computes the features of the images of `indices` not cached yet, with `model` (in
     /// inference mode: a frozen backbone computes the same as in training), `batch` at a time
     /// on `device`.

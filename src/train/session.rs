@@ -384,6 +384,11 @@ impl TrainingSession {
             Batch::Train(range) => &self.order[range.start..range.end.min(self.order.len())],
             Batch::Valid => &self.split.valid[..],
         };
+        // After an image's first epoch there is nothing to compute: no inference copy either.
+        if !cache.misses(indices) {
+            self.features = Some(cache);
+            return Ok(());
+        }
         let model = self.model.as_ref().ok_or_else(busy)?.valid();
         let chunk = (self.options.batch_size, &self.compute.device);
         let filled = cache.fill(&model, (&self.dataset, &self.norm), indices, chunk).await;
