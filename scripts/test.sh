@@ -58,7 +58,7 @@ export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 # WebGPU), and its kernels are checked against burn's in the browser tests on WebGPU
 # (tests/e2e/backend_check.test.mjs, the same comparisons as the native GPU tests, which
 # `cargo test` with the default features runs where a machine has a Vulkan, Metal or DX12 GPU).
-NATIVE=(--release --no-default-features --features train,sound)
+NATIVE=(--release --no-default-features --features train,sound,distributed)
 
 say "cargo test --no-run (native; every target built and linted, warnings are errors)"
 cargo test "${NATIVE[@]}" --all-targets --no-run

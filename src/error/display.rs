@@ -88,6 +88,7 @@ impl fmt::Display for Error {
                 "training diverged at step {step} (loss {loss}, learning rate {learning_rate:.2e}); \
                  lower the learning rate"
             ),
+            Peer { rank, reason } => write!(f, "data-parallel peer {rank}: {reason}"),
             Backend { reason } => write!(f, "compute backend error: {reason}"),
             Misuse { message } => write!(f, "{message}"),
             WillNotFit { advice, .. } => write!(f, "{advice}"),

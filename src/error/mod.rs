@@ -205,6 +205,14 @@ pub enum ErrorKind {
         /// The plan in words: what takes the memory and what to change.
         advice: String,
     },
+    /// A peer of a data-parallel run left it, did not answer, or runs something else
+    /// ([`crate::train::peers`]).
+    Peer {
+        /// The peer's rank.
+        rank: usize,
+        /// What happened, and what to do.
+        reason: String,
+    },
     /// The compute backend failed (device lost, readback failed, ...).
     Backend {
         /// What the backend said.

@@ -15,10 +15,12 @@ mod fingerprint;
 mod loss;
 mod lr_find;
 mod parts;
+pub mod peers;
 mod products;
 mod run_file;
 mod schedule;
 mod session;
+mod sharded;
 mod start;
 
 pub use budget::TIMED_STEPS;

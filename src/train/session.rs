@@ -83,6 +83,10 @@ pub struct TrainingSession {
     pub(super) diverged: Option<Error>,
     /// Set when the batch size asked for was lowered to fit the GPU's largest buffer.
     batch_notice: Option<String>,
+    /// The other peers of a data-parallel run (`sharded.rs`).
+    pub(super) peers: Option<crate::train::peers::Peers>,
+    /// Passes a batch is taken in by one process (gradient accumulation; 1: whole).
+    pub(super) shards: usize,
 }
 
 impl TrainingSession {
@@ -132,6 +136,8 @@ impl TrainingSession {
             ema: progress.ema,
             diverged: None,
             batch_notice: parts.batch_notice,
+            peers: None,
+            shards: 1,
         }
     }
 
@@ -229,8 +235,17 @@ impl TrainingSession {
         // The last batch of an epoch may be partial.
         let start = in_epoch * self.options.batch_size;
         let bs = self.options.batch_size.min(self.order.len() - start);
-        self.cache_features(Batch::Train(start..start + bs)).await?;
-        let (loss, grads, model) = self.batch_gradients(start, bs)?;
+        let (loss, grads, model) = match self.sharded() {
+            true => {
+                let (loss, grads, model) = self.sharded_gradients(start, bs).await?;
+                (StepLoss::Read(loss), grads, model)
+            }
+            false => {
+                self.cache_features(Batch::Train(start..start + bs)).await?;
+                let (loss, grads, model) = self.batch_gradients(start, bs)?;
+                (StepLoss::OnDevice(Box::new(loss)), grads, model)
+            }
+        };
         let warmup = warmup_steps(self.steps_per_epoch, total);
         let lr = warmup_cosine(self.step, total, warmup, self.options.learning_rate, 0.01);
         let model = self.optim.step((lr, self.options.backbone_lr_scale), model, grads);
@@ -238,7 +253,10 @@ impl TrainingSession {
             ema.update(&model);
         }
         self.model = Some(model);
-        let loss_value: f32 = loss.into_scalar_async().await.map_err(Error::backend)?;
+        let loss_value: f32 = match loss {
+            StepLoss::OnDevice(loss) => loss.into_scalar_async().await.map_err(Error::backend)?,
+            StepLoss::Read(loss) => loss,
+        };
         if !loss_value.is_finite() {
             let error = Error::new(crate::ErrorKind::Diverged {
                 step: self.step + 1,
@@ -310,7 +328,7 @@ impl TrainingSession {
     /// plain 0/1 targets even when label smoothing aims the gradients elsewhere: the smoothed
     /// objective has a floor above zero that depends on ε, so its values would not compare
     /// with the validation loss, with runs without smoothing, or with other tools.
-    fn batch_gradients(
+    pub(super) fn batch_gradients(
         &mut self,
         start: usize,
         count: usize,
@@ -376,7 +394,7 @@ impl TrainingSession {
 
     /// Computes the frozen backbone's features of `batch` that are not cached yet (nothing
     /// without a feature cache).
-    async fn cache_features(&mut self, batch: Batch) -> Result<()> {
+    pub(super) async fn cache_features(&mut self, batch: Batch) -> Result<()> {
         let Some(mut cache) = self.features.take() else {
             return Ok(());
         };
@@ -397,23 +415,23 @@ impl TrainingSession {
     }
 
     /// Validation report of the current weights, and their validation probabilities.
-    async fn validate(&self, epoch: usize) -> Result<(EpochReport, Vec<f32>)> {
+    async fn validate(&mut self, epoch: usize) -> Result<(EpochReport, Vec<f32>)> {
         let train_loss = self.epoch_loss_sum / self.epoch_loss_images.max(1) as f64;
-        let labels = &self.dataset.labels;
-        let thresholds = vec![0.5; labels.len()];
         let (valid_loss, probs) = if self.split.valid.is_empty() {
             (None, Vec::new())
         } else {
-            let logits = self.logits(&self.split.valid).await?;
+            let logits = self.valid_logits().await?;
             let loss = bce_with_logits_cpu(&logits, &self.valid_targets);
             (Some(loss), logits.iter().copied().map(sigmoid).collect())
         };
+        let labels = &self.dataset.labels;
+        let thresholds = vec![0.5; labels.len()];
         let metrics = evaluate(labels, &probs, &self.valid_targets, &thresholds);
         Ok((EpochReport { epoch, train_loss, valid_loss, best: false, metrics }, probs))
     }
 
     /// Logits of the given images from the current weights in inference mode.
-    async fn logits(&self, indices: &[usize]) -> Result<Vec<f32>> {
+    pub(super) async fn logits(&self, indices: &[usize]) -> Result<Vec<f32>> {
         let model = match &self.ema {
             Some(ema) => ema.model().clone(),
             None => self.model.as_ref().ok_or_else(busy)?.valid(),
@@ -451,8 +469,14 @@ impl TrainingSession {
     }
 }
 
+/// A step's loss: still on the device, or read already (a sharded step reads its shards').
+enum StepLoss {
+    OnDevice(Box<Tensor<1>>),
+    Read(f32),
+}
+
 /// Which images' features [`TrainingSession::cache_features`] computes.
-enum Batch {
+pub(super) enum Batch {
     /// `order[range]`: a training batch.
     Train(std::ops::Range<usize>),
     /// The validation images.

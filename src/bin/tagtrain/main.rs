@@ -53,6 +53,15 @@ fn set_up_process() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // The network threads of a data-parallel run (tagtrain::train::peers::network) run burn's
+    // transport, which panics inside its own tasks when a peer's connection breaks; the
+    // exchange turns that into an error naming the peer, so the panic's message is noise.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !std::thread::current().name().is_some_and(|n| n.starts_with("tagtrain-peers")) {
+            default_hook(info);
+        }
+    }));
     // Training frees and re-allocates the same large tensor buffers every step. glibc's default
     // gives each one back to the kernel (mmap/munmap), which measured here cost a third of
     // the CPU time in page faults; keeping them in the heap made training 1.5x faster.

@@ -175,6 +175,25 @@ pub(super) const FLAGS: &[Flag] = &[
     )
     .formerly("checkpoint"),
     DEVICE,
+    Flag::valued(
+        "devices",
+        "N",
+        "data-parallel over N peers in this process, each a shard of every batch (threads \
+         sharing --device)",
+    ),
+    Flag::valued(
+        "peers",
+        "HOST:PORT,…",
+        "data-parallel across processes or machines: every peer's address, rank 0 first, the \
+         same list for each (README, \"Bigger than one machine\")",
+    ),
+    Flag::valued("rank", "K", "this process's place in --peers; rank 0 writes the outputs"),
+    Flag::valued(
+        "accumulate",
+        "N",
+        "take each batch in N passes, combined as N peers combine theirs (the memory of a \
+         batch N times smaller)",
+    ),
     Flag::valued("report", "REPORT.json", "also write the run's results as JSON"),
     Flag::switch("quiet", "no progress bars"),
 ];

@@ -5,6 +5,7 @@
 
 mod flags;
 mod options;
+mod peers;
 mod run;
 
 use anyhow::Context;
@@ -16,6 +17,7 @@ use super::{decode_with_progress, device, open_dataset, read, read_pretrained_we
 use crate::args::{Args, Command};
 use flags::FLAGS;
 use options::{chosen_labels, lr_auto, training_options};
+use peers::PeerPlan;
 use run::{find_learning_rate, print_review, remove_run_file, run_to_end};
 
 /// The command's declaration: operands, description and flags.
@@ -107,6 +109,7 @@ fn train(args: &Args) -> anyhow::Result<()> {
         }
     };
     let compute = device(args)?;
+    let plan = PeerPlan::from_args(args)?;
     if let Some(sound) = &options.sound {
         source.set_sound_settings(sound.clone()).map_err(|e| args.in_flag_terms(e))?;
     }
@@ -118,6 +121,12 @@ fn train(args: &Args) -> anyhow::Result<()> {
         return Err(args.usage_error(
             "--lr auto runs its range test on ResNetV2 from scratch and does not take \
              --pretrained yet: give --lr (0.002, the default, suits the head alone)",
+        ));
+    }
+    if saved.is_none() && lr_auto(args) && !matches!(plan, PeerPlan::Alone) {
+        return Err(args.usage_error(
+            "--lr auto runs its range test in one process: find the rate alone first, then give \
+             it to the peers with --lr",
         ));
     }
     if saved.is_none() && lr_auto(args) {
@@ -140,23 +149,50 @@ fn train(args: &Args) -> anyhow::Result<()> {
             dataset.len()
         );
     }
-    let mut session = match (&saved, &init) {
-        (Some(state), _) => TrainingSession::resume(dataset, compute, state)
-            .with_context(|| format!("--run-file {}", run_file.unwrap_or_default()))?,
-        (None, None) if pretrained.is_some() => {
-            let weights = pretrained.as_deref().unwrap_or_default();
-            TrainingSession::pretrained(dataset, options, compute, weights)
-                .map_err(|e| args.in_flag_terms(e))?
+    let build = |dataset: tagtrain::Dataset| -> anyhow::Result<TrainingSession> {
+        let (options, compute) = (options.clone(), compute.clone());
+        Ok(match (&saved, &init) {
+            (Some(state), _) => TrainingSession::resume(dataset, compute, state)
+                .with_context(|| format!("--run-file {}", run_file.unwrap_or_default()))?,
+            (None, None) if pretrained.is_some() => {
+                let weights = pretrained.as_deref().unwrap_or_default();
+                TrainingSession::pretrained(dataset, options, compute, weights)
+                    .map_err(|e| args.in_flag_terms(e))?
+            }
+            // The flags chose the options: the library's complaints about one name its flag.
+            (None, None) => TrainingSession::new(dataset, options, compute)
+                .map_err(|e| args.in_flag_terms(e))?,
+            (None, Some(bytes)) => TrainingSession::from_model(dataset, options, compute, bytes)
+                .map_err(|e| args.in_flag_terms(e))?,
+        })
+    };
+    // Peers in this process each build their own session (their own copy of the dataset).
+    let others = match plan {
+        PeerPlan::Threads(n) => (1..n).map(|_| build(dataset.clone())).collect::<Result<_, _>>()?,
+        _ => Vec::new(),
+    };
+    let mut session = build(dataset)?;
+    if let Some(passes) = args.number::<usize>("accumulate")? {
+        session.accumulate(passes).map_err(|e| args.usage_error_from(e))?;
+    }
+    let threads = match &plan {
+        PeerPlan::Threads(_) => peers::start_threads(&mut session, others)?,
+        PeerPlan::Network { addresses, rank } => {
+            peers::join_network(&mut session, addresses, *rank)?;
+            Vec::new()
         }
-        // The flags chose the options: the library's complaints about one name its flag.
-        (None, None) => {
-            TrainingSession::new(dataset, options, compute).map_err(|e| args.in_flag_terms(e))?
-        }
-        (None, Some(bytes)) => TrainingSession::from_model(dataset, options, compute, bytes)
-            .map_err(|e| args.in_flag_terms(e))?,
+        PeerPlan::Alone => Vec::new(),
     };
     let started = Instant::now();
+    if plan.rank() != 0 {
+        // Every peer steps the same run; rank 0 writes its run file, model file and report.
+        peers::step_to_end(&mut session)?;
+        eprintln!("peer {} done: rank 0 writes the model file", plan.rank());
+        return Ok(());
+    }
     run_to_end(&mut session, quiet, run_file)?;
+    session.leave_peers()?;
+    peers::wait_for_threads(threads)?;
     let (model, metadata) = session.snapshot()?;
     let bytes = pollster::block_on(checkpoint::save(&model, &metadata))?;
     std::fs::write(output, bytes).with_context(|| format!("cannot write {output}"))?;
