@@ -22,6 +22,7 @@ mod schedule;
 mod session;
 mod sharded;
 mod start;
+mod validation;
 
 pub use budget::TIMED_STEPS;
 pub use cross_validation::{CrossValidation, FOLD_RANGE, FoldStep};

@@ -14,7 +14,6 @@ use crate::data::batcher::{images_tensor, targets_tensor};
 use crate::data::{Dataset, Normalization, Split};
 use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
-use crate::metrics::evaluate;
 use crate::model::{Network, NetworkConfig};
 use crate::options::{AugmentOptions, LIMITS, TrainLayers, TrainingOptions, WeightsInit};
 use crate::rng::SeededRng;
@@ -27,7 +26,7 @@ use super::ema::WeightAverage;
 use super::events::{EpochReport, RunHistory, SessionInfo, StepEvent, Throughput};
 use super::feature_cache::FeatureCache;
 use super::fingerprint::DatasetFingerprint;
-use super::loss::{bce_with_logits, bce_with_logits_cpu, sigmoid};
+use super::loss::bce_with_logits;
 use super::parts::{SessionParts, split_tensors};
 use super::schedule::{warmup_cosine, warmup_steps};
 
@@ -65,8 +64,8 @@ pub struct TrainingSession {
     pub(super) init: WeightsInit,
     pub(super) lineage: Vec<TrainingSummary>,
     /// The epoch's training loss summed over its images so far, and their number.
-    epoch_loss_sum: f64,
-    epoch_loss_images: usize,
+    pub(super) epoch_loss_sum: f64,
+    pub(super) epoch_loss_images: usize,
     pub(super) throughput: Throughput,
     /// Every epoch's report and every step's loss, oldest first (a resumed run's included).
     pub(super) history: RunHistory,
@@ -74,7 +73,7 @@ pub struct TrainingSession {
     budget: Option<EpochBudget>,
     /// The frozen backbone's features of each image, when only the head trains on images
     /// without augmentation (they never change during the run).
-    features: Option<FeatureCache>,
+    pub(super) features: Option<FeatureCache>,
     /// The moving average of the weights (`emaDecay` > 0): validated, kept and saved in
     /// place of the weights themselves.
     pub(super) ema: Option<WeightAverage>,
@@ -412,50 +411,6 @@ impl TrainingSession {
         let filled = cache.fill(&model, (&self.dataset, &self.norm), indices, chunk).await;
         self.features = Some(cache);
         filled
-    }
-
-    /// Validation report of the current weights, and their validation probabilities.
-    async fn validate(&mut self, epoch: usize) -> Result<(EpochReport, Vec<f32>)> {
-        let train_loss = self.epoch_loss_sum / self.epoch_loss_images.max(1) as f64;
-        let (valid_loss, probs) = if self.split.valid.is_empty() {
-            (None, Vec::new())
-        } else {
-            let logits = self.valid_logits().await?;
-            let loss = bce_with_logits_cpu(&logits, &self.valid_targets);
-            (Some(loss), logits.iter().copied().map(sigmoid).collect())
-        };
-        let labels = &self.dataset.labels;
-        let thresholds = vec![0.5; labels.len()];
-        let metrics = evaluate(labels, &probs, &self.valid_targets, &thresholds);
-        Ok((EpochReport { epoch, train_loss, valid_loss, best: false, metrics }, probs))
-    }
-
-    /// Logits of the given images from the current weights in inference mode.
-    pub(super) async fn logits(&self, indices: &[usize]) -> Result<Vec<f32>> {
-        let model = match &self.ema {
-            Some(ema) => ema.model().clone(),
-            None => self.model.as_ref().ok_or_else(busy)?.valid(),
-        };
-        let device = &self.compute.device;
-        let mut out = Vec::with_capacity(indices.len() * self.dataset.labels.len());
-        for chunk in indices.chunks(self.options.batch_size.max(1)) {
-            if let Some(cache) = &self.features {
-                let logits = model.classify_pooled(cache.tensor(chunk, device)?);
-                let data = logits.into_data_async().await.map_err(Error::backend)?;
-                out.extend(data.try_to_vec::<f32>().map_err(|e| Error::backend(format!("{e:?}")))?);
-                continue;
-            }
-            let images = images_tensor(
-                chunk.iter().map(|&i| self.dataset.image(i)),
-                self.dataset.image_size,
-                &self.norm,
-                device,
-            );
-            let logits: Tensor<2> = model.forward(images);
-            let data = logits.into_data_async().await.map_err(Error::backend)?;
-            out.extend(data.try_to_vec::<f32>().map_err(|e| Error::backend(format!("{e:?}")))?);
-        }
-        Ok(out)
     }
 
     /// Training throughput so far.

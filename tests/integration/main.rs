@@ -11,6 +11,7 @@ mod common;
 
 mod cli;
 mod data_ingest;
+mod data_parallel;
 mod data_pipeline;
 mod data_properties;
 mod edits;
