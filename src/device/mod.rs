@@ -17,6 +17,8 @@ pub enum BackendKind {
     Gpu,
     /// Burn's `flex` CPU backend.
     Cpu,
+    /// burn's CUDA backend (the CLI built with the `cuda` feature, `--device cuda`).
+    Cuda,
 }
 
 impl BackendKind {
@@ -25,6 +27,7 @@ impl BackendKind {
         match self {
             Self::Gpu => "webgpu",
             Self::Cpu => "cpu",
+            Self::Cuda => "cuda",
         }
     }
 }
@@ -38,19 +41,34 @@ pub enum BackendPreference {
     Gpu,
     /// CPU only.
     Cpu,
+    /// The NVIDIA GPU of this index through burn's CUDA backend (the `cuda` feature).
+    Cuda(usize),
 }
 
 impl BackendPreference {
-    /// Parses `auto`, `gpu`/`webgpu` or `cpu`.
+    /// Parses `auto`, `gpu`/`webgpu`, `cpu`, or `cuda` / `cuda:N` (the GPU of index N).
     pub fn parse(s: &str) -> crate::Result<Self> {
         match s.to_ascii_lowercase().as_str() {
             "auto" | "" => Ok(Self::Auto),
             "gpu" | "webgpu" | "wgpu" => Ok(Self::Gpu),
             "cpu" => Ok(Self::Cpu),
-            other => Err(crate::Error::option(
-                "device",
-                format!("'{other}' is not one of auto, gpu, cpu"),
-            )),
+            "cuda" => Ok(Self::Cuda(0)),
+            other => match other.strip_prefix("cuda:").map(str::parse) {
+                Some(Ok(index)) => Ok(Self::Cuda(index)),
+                _ => Err(crate::Error::option(
+                    "device",
+                    format!("'{other}' is not one of auto, gpu, cpu, cuda, cuda:N"),
+                )),
+            },
+        }
+    }
+
+    /// The device a data-parallel run's peer `k` (of a run in one process) takes: the next
+    /// CUDA GPUs after this one; every other choice is shared.
+    pub fn for_peer(self, k: usize) -> Self {
+        match self {
+            Self::Cuda(index) => Self::Cuda(index + k),
+            other => other,
         }
     }
 }
@@ -85,12 +103,34 @@ impl ComputeDevice {
         }
     }
 
+    /// The CUDA GPU of `index` (burn's CUDA backend, whose kernels cubecl compiles with NVRTC
+    /// at their first use); the CPU with a notice in a build without the `cuda` feature.
+    /// The driver is first reached by the first operation: a machine without one fails there.
+    pub fn cuda(index: usize) -> Self {
+        #[cfg(all(feature = "cuda", not(target_arch = "wasm32")))]
+        return Self {
+            device: Device::cuda(index),
+            kind: BackendKind::Cuda,
+            adapter: format!("CUDA device {index}"),
+            notice: None,
+            max_buffer_bytes: None,
+        };
+        #[cfg(not(all(feature = "cuda", not(target_arch = "wasm32"))))]
+        Self::cpu(Some(format!(
+            "this build of tagtrain has no CUDA backend (build it with `--features cuda`); \
+             training runs on the CPU instead of cuda:{index}"
+        )))
+    }
+
     /// Initialises the GPU asynchronously (the only way that works in a browser), falling back
     /// to the CPU with a notice. `gpu_exposed` is false when the environment has no WebGPU at
     /// all (no `navigator.gpu`), in which case the GPU is not even tried.
     pub async fn init(preference: BackendPreference, gpu_exposed: bool) -> Self {
         if preference == BackendPreference::Cpu {
             return Self::cpu(None);
+        }
+        if let BackendPreference::Cuda(index) = preference {
+            return Self::cuda(index);
         }
         if !gpu_exposed {
             return Self::cpu(Some(

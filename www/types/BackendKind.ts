@@ -3,4 +3,4 @@
 /**
  * Which backend runs.
  */
-export type BackendKind = "webgpu" | "cpu";
+export type BackendKind = "webgpu" | "cpu" | "cuda";

@@ -42,10 +42,14 @@ const TTA: Flag = Flag::switch(
 );
 
 /// `--device`: which backend computes.
-const DEVICE: Flag =
-    Flag::valued("device", "cpu|gpu", "the backend (gpu: wgpu on Vulkan, Metal or DX12)")
-        .with_default(|| "cpu".into())
-        .sets("device");
+const DEVICE: Flag = Flag::valued(
+    "device",
+    "cpu|gpu|cuda[:N]",
+    "the backend (gpu: wgpu on Vulkan, Metal or DX12; cuda: an NVIDIA GPU, in a build with \
+         --features cuda)",
+)
+.with_default(|| "cpu".into())
+.sets("device");
 
 /// The bytes of `path`, or an error naming it.
 fn read(path: &str) -> anyhow::Result<Vec<u8>> {
@@ -94,8 +98,15 @@ fn open_model(path: &str, compute: &ComputeDevice) -> anyhow::Result<Predictor> 
 
 /// The device `--device` asks for, initialised; a fallback is noted on stderr.
 fn device(args: &Args) -> anyhow::Result<ComputeDevice> {
+    peer_device(args, 0)
+}
+
+/// The device of peer `k` of a data-parallel run in this process (`--devices`): with
+/// `--device cuda:N`, the GPU N + k; any other device is shared.
+fn peer_device(args: &Args, k: usize) -> anyhow::Result<ComputeDevice> {
     let preference = BackendPreference::parse(&args.value_or_default(DEVICE.name))
-        .map_err(|e| args.usage_error_from(e))?;
+        .map_err(|e| args.usage_error_from(e))?
+        .for_peer(k);
     let compute = pollster::block_on(ComputeDevice::init(preference, true));
     if let Some(notice) = &compute.notice {
         eprintln!("note: {notice}");

@@ -13,7 +13,9 @@ use serde::Serialize;
 use tagtrain::{TrainLayers, TrainingSession, TrainingSummary, checkpoint};
 use web_time::Instant;
 
-use super::{decode_with_progress, device, open_dataset, read, read_pretrained_weights};
+use super::{
+    decode_with_progress, device, open_dataset, peer_device, read, read_pretrained_weights,
+};
 use crate::args::{Args, Command};
 use flags::FLAGS;
 use options::{chosen_labels, lr_auto, training_options};
@@ -149,8 +151,10 @@ fn train(args: &Args) -> anyhow::Result<()> {
             dataset.len()
         );
     }
-    let build = |dataset: tagtrain::Dataset| -> anyhow::Result<TrainingSession> {
-        let (options, compute) = (options.clone(), compute.clone());
+    let build = |dataset: tagtrain::Dataset,
+                 compute: tagtrain::ComputeDevice|
+     -> anyhow::Result<TrainingSession> {
+        let options = options.clone();
         Ok(match (&saved, &init) {
             (Some(state), _) => TrainingSession::resume(dataset, compute, state)
                 .with_context(|| format!("--run-file {}", run_file.unwrap_or_default()))?,
@@ -168,10 +172,12 @@ fn train(args: &Args) -> anyhow::Result<()> {
     };
     // Peers in this process each build their own session (their own copy of the dataset).
     let others = match plan {
-        PeerPlan::Threads(n) => (1..n).map(|_| build(dataset.clone())).collect::<Result<_, _>>()?,
+        PeerPlan::Threads(n) => (1..n)
+            .map(|k| build(dataset.clone(), peer_device(args, k)?))
+            .collect::<Result<_, _>>()?,
         _ => Vec::new(),
     };
-    let mut session = build(dataset)?;
+    let mut session = build(dataset, compute)?;
     if let Some(passes) = args.number::<usize>("accumulate")? {
         session.accumulate(passes).map_err(|e| args.usage_error_from(e))?;
     }
