@@ -54,6 +54,23 @@ pub struct Peers {
     rank: usize,
     world: usize,
     exchange: Box<dyn Exchange>,
+    traffic: PeerTraffic,
+}
+
+/// What a peer's exchanges cost so far: the figures a scaling estimate needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerTraffic {
+    /// Peers in the run.
+    pub peers: usize,
+    /// Exchanges (one a step, one a validation, two when joining).
+    pub exchanges: usize,
+    /// Bytes this peer offered the others (each of the `world − 1` others takes them once).
+    pub bytes_out: u64,
+    /// Bytes this peer took from the others.
+    pub bytes_in: u64,
+    /// Seconds spent in exchanges: sending, receiving, and waiting for slower peers.
+    pub seconds: f64,
 }
 
 impl Peers {
@@ -68,7 +85,8 @@ impl Peers {
                 format!("the rank is 0 to {} for {world} peers, not {rank}", world.max(1) - 1),
             ));
         }
-        Ok(Self { rank, world, exchange })
+        let traffic = PeerTraffic { peers: world, ..PeerTraffic::default() };
+        Ok(Self { rank, world, exchange, traffic })
     }
 
     /// This peer's rank: 0 writes the run's outputs.
@@ -81,6 +99,11 @@ impl Peers {
         self.world
     }
 
+    /// What this peer's exchanges cost so far.
+    pub fn traffic(&self) -> PeerTraffic {
+        self.traffic
+    }
+
     /// This peer's part of `count` items ([`shard_range`]).
     pub fn shard(&self, count: usize) -> Range<usize> {
         shard_range(count, self.world, self.rank)
@@ -91,7 +114,18 @@ impl Peers {
     /// # Errors
     /// As [`Exchange::all_gather`].
     pub fn all_gather(&mut self, values: Vec<f32>) -> Result<Vec<Vec<f32>>> {
+        let started = web_time::Instant::now();
+        let offered = values.len() as u64 * 4 * (self.world as u64 - 1);
         let gathered = self.exchange.all_gather(values)?;
+        self.traffic.exchanges += 1;
+        self.traffic.bytes_out += offered;
+        self.traffic.bytes_in += gathered
+            .iter()
+            .enumerate()
+            .filter(|&(k, _)| k != self.rank)
+            .map(|(_, v)| v.len() as u64 * 4)
+            .sum::<u64>();
+        self.traffic.seconds += started.elapsed().as_secs_f64();
         if gathered.len() != self.world {
             return Err(peer_error(
                 self.rank,

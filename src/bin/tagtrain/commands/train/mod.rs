@@ -50,6 +50,9 @@ struct TrainReport<'a> {
     train_images_per_sec: f64,
     /// Wall-clock seconds from the first step until the model file was written.
     seconds: f64,
+    /// A data-parallel run's exchanges, as rank 0 saw them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peers: Option<tagtrain::train::peers::PeerTraffic>,
 }
 
 /// Trains on the dataset zip and writes the model file, and the report when asked.
@@ -198,6 +201,19 @@ fn train(args: &Args) -> anyhow::Result<()> {
     }
     run_to_end(&mut session, quiet, run_file)?;
     session.leave_peers()?;
+    let traffic = session.peers().map(|peers| peers.traffic());
+    if let Some(t) = traffic {
+        eprintln!(
+            "{} peers: {} exchanges, {:.1} MB out and {:.1} MB in for this peer, {:.2} s in \
+             them ({:.0} % of the run)",
+            t.peers,
+            t.exchanges,
+            t.bytes_out as f64 / 1e6,
+            t.bytes_in as f64 / 1e6,
+            t.seconds,
+            100.0 * t.seconds / started.elapsed().as_secs_f64().max(1e-9)
+        );
+    }
     peers::wait_for_threads(threads)?;
     let (model, metadata) = session.snapshot()?;
     let bytes = pollster::block_on(checkpoint::save(&model, &metadata))?;
@@ -222,6 +238,7 @@ fn train(args: &Args) -> anyhow::Result<()> {
             training: run,
             train_images_per_sec: session.throughput().train_images_per_sec(),
             seconds: started.elapsed().as_secs_f64(),
+            peers: traffic,
         };
         std::fs::write(path, serde_json::to_string_pretty(&report)?)
             .with_context(|| format!("cannot write {path}"))?;
