@@ -18,7 +18,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../scripts/env.sh"
 cd "$ROOT"
 DATA="$(realpath "$1")"
 EPOCHS="${2:-2}" SIZE="${3:-64}" BATCH="${4:-64}"
-cargo build --release --quiet --bin tagtrain
+# The build the tests use (the CPU backend; the default features add the native GPU stack).
+cargo build --release --quiet --bin tagtrain --no-default-features --features train,sound,distributed
 BIN="$CARGO_TARGET_DIR/release/tagtrain"
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
