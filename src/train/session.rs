@@ -223,6 +223,10 @@ impl TrainingSession {
         if in_epoch == 0 {
             self.order = self.split.train.clone();
             self.rng.shuffle(&mut self.order);
+            // A streamed dataset decodes the epoch's images ahead (not while features are cached).
+            if self.features.is_none() {
+                self.dataset.prefetch(&self.order);
+            }
             self.epoch_loss_sum = 0.0;
             self.epoch_loss_images = 0;
         }
@@ -323,7 +327,7 @@ impl TrainingSession {
                 self.model.as_ref().ok_or_else(busy)?.classify_pooled(pooled)
             }
             None => {
-                let images = self.augmented_images(&batch);
+                let images = self.augmented_images(&batch)?;
                 self.model.as_ref().ok_or_else(busy)?.forward(images)
             }
         };
@@ -363,15 +367,15 @@ impl TrainingSession {
 
     /// The training images `batch`, cropped (in time, for spectrograms) and augmented, on the
     /// training device.
-    fn augmented_images(&mut self, batch: &[usize]) -> Tensor<4> {
-        let crops = time_crops(&self.dataset, batch, self.options.augment.crop, &mut self.rng);
+    fn augmented_images(&mut self, batch: &[usize]) -> Result<Tensor<4>> {
+        let crops = time_crops(&self.dataset, batch, self.options.augment.crop, &mut self.rng)?;
         let images = images_tensor(
             crops.iter().map(AsRef::as_ref),
             self.dataset.image_size,
             &self.norm,
             &self.train_device,
         );
-        augment(images, self.options.augment, self.options.sound.is_some(), &mut self.rng)
+        Ok(augment(images, self.options.augment, self.options.sound.is_some(), &mut self.rng))
     }
 
     /// Computes the frozen backbone's features of `batch` that are not cached yet (nothing
@@ -420,6 +424,9 @@ impl TrainingSession {
         };
         let device = &self.compute.device;
         let mut out = Vec::with_capacity(indices.len() * self.dataset.labels.len());
+        if self.features.is_none() {
+            self.dataset.prefetch(indices);
+        }
         for chunk in indices.chunks(self.options.batch_size.max(1)) {
             if let Some(cache) = &self.features {
                 let logits = model.classify_pooled(cache.tensor(chunk, device)?);
@@ -428,7 +435,7 @@ impl TrainingSession {
                 continue;
             }
             let images = images_tensor(
-                chunk.iter().map(|&i| self.dataset.image(i)),
+                self.dataset.images_of(chunk)?.iter().map(AsRef::as_ref),
                 self.dataset.image_size,
                 &self.norm,
                 device,

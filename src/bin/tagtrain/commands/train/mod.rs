@@ -3,6 +3,7 @@
 //! `flags` declares the command's flags, `options` reads them into the library's
 //! [`TrainingOptions`](tagtrain::TrainingOptions), `run` steps the run and reports on it.
 
+mod data;
 mod flags;
 mod options;
 mod run;
@@ -12,8 +13,9 @@ use serde::Serialize;
 use tagtrain::{TrainLayers, TrainingSession, TrainingSummary, checkpoint};
 use web_time::Instant;
 
-use super::{decode_with_progress, device, open_dataset, read, read_pretrained_weights};
+use super::{device, read, read_pretrained_weights};
 use crate::args::{Args, Command};
+use data::{DataWait, load_dataset, open_dataset_file};
 use flags::FLAGS;
 use options::{chosen_labels, lr_auto, training_options};
 use run::{find_learning_rate, print_review, remove_run_file, run_to_end};
@@ -46,6 +48,12 @@ struct TrainReport<'a> {
     train_images_per_sec: f64,
     /// Wall-clock seconds from the first step until the model file was written.
     seconds: f64,
+    /// How the images were loaded: `memory` (decoded before the first step) or `stream`.
+    data_loading: &'static str,
+    /// Seconds the steps waited for streamed images (0 in memory).
+    data_wait_seconds: f64,
+    /// Their share of the training time, from the first step to the last (0 to 1).
+    data_wait_share: f64,
 }
 
 /// Trains on the dataset zip and writes the model file, and the report when asked.
@@ -65,7 +73,7 @@ fn train(args: &Args) -> anyhow::Result<()> {
             "--pretrained starts from the ImageNet weights, and --init from a model file: use one",
         ));
     }
-    let mut source = open_dataset(data)?;
+    let mut source = open_dataset_file(data)?;
     let summary = source.summary();
     for warning in &summary.profile.warnings {
         eprintln!("warning: {warning}");
@@ -80,6 +88,7 @@ fn train(args: &Args) -> anyhow::Result<()> {
         ));
     }
     let parent = init.as_deref().map(checkpoint::read_metadata).transpose().context("--init")?;
+    let mut resumed_streamed = None;
     let options = match &saved {
         Some(state) => {
             let info = tagtrain::train::saved_run_info(state)
@@ -91,6 +100,7 @@ fn train(args: &Args) -> anyhow::Result<()> {
                 info.epochs_completed,
                 info.epochs
             );
+            resumed_streamed = Some(info.streamed);
             info.options
         }
         None => {
@@ -110,9 +120,11 @@ fn train(args: &Args) -> anyhow::Result<()> {
     if let Some(sound) = &options.sound {
         source.set_sound_settings(sound.clone()).map_err(|e| args.in_flag_terms(e))?;
     }
-    let dataset = decode_with_progress(source.len(), quiet, |progress| {
-        source.decode(options.image_size, options.resize, progress)
-    })?;
+    let dataset = load_dataset(args, source, &options, resumed_streamed, quiet)
+        .map_err(|e| match e.downcast::<tagtrain::Error>() {
+            Ok(error) => args.in_flag_terms(error),
+            Err(e) => e,
+        })?;
     let mut options = options;
     if saved.is_none() && lr_auto(args) && pretrained.is_some() {
         return Err(args.usage_error(
@@ -156,7 +168,9 @@ fn train(args: &Args) -> anyhow::Result<()> {
             .map_err(|e| args.in_flag_terms(e))?,
     };
     let started = Instant::now();
+    let stream_before = session.dataset().stream.as_ref().map(|s| s.stats());
     run_to_end(&mut session, quiet, run_file)?;
+    let wait = DataWait::measure(session.dataset(), stream_before, started.elapsed().as_secs_f64());
     let (model, metadata) = session.snapshot()?;
     let bytes = pollster::block_on(checkpoint::save(&model, &metadata))?;
     std::fs::write(output, bytes).with_context(|| format!("cannot write {output}"))?;
@@ -180,6 +194,9 @@ fn train(args: &Args) -> anyhow::Result<()> {
             training: run,
             train_images_per_sec: session.throughput().train_images_per_sec(),
             seconds: started.elapsed().as_secs_f64(),
+            data_loading: wait.loading,
+            data_wait_seconds: wait.seconds,
+            data_wait_share: wait.share,
         };
         std::fs::write(path, serde_json::to_string_pretty(&report)?)
             .with_context(|| format!("cannot write {path}"))?;
