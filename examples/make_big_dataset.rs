@@ -48,8 +48,11 @@ fn picture(random: &mut Random, side: u32) -> (Vec<u8>, [u8; 3]) {
     for y in 0..s {
         for x in 0..s {
             let (dx, dy) = (x - cx, y - cy);
-            let inside =
-                if disc { dx * dx + dy * dy <= radius * radius } else { dx.abs().max(dy.abs()) <= radius };
+            let inside = if disc {
+                dx * dx + dy * dy <= radius * radius
+            } else {
+                dx.abs().max(dy.abs()) <= radius
+            };
             rgb.extend_from_slice(if inside { &colour } else { &background });
         }
     }

@@ -191,11 +191,18 @@ mod tests {
         let saved = streamed("n", "t", "f");
         assert_eq!(saved.difference(&saved.clone()), None);
         let files = saved.difference(&streamed("n", "t", "g")).unwrap();
-        assert_eq!(files, "the image files (a zip entry's CRC-32 or size) differ from the ones it trained on");
+        assert_eq!(
+            files,
+            "the image files (a zip entry's CRC-32 or size) differ from the ones it trained on"
+        );
         let both = saved.difference(&streamed("m", "u", "f")).unwrap();
         assert!(both.starts_with("the image names and the images' labels differ"), "{both}");
-        let held = DatasetFingerprint { basis: FingerprintBasis::Pixels, parts: None, ..saved.clone() };
+        let held =
+            DatasetFingerprint { basis: FingerprintBasis::Pixels, parts: None, ..saved.clone() };
         let basis = saved.difference(&held).unwrap();
-        assert!(basis.contains("streamed its images") && basis.contains("held them in memory"), "{basis}");
+        assert!(
+            basis.contains("streamed its images") && basis.contains("held them in memory"),
+            "{basis}"
+        );
     }
 }

@@ -4,8 +4,8 @@
 //! `--stream` or `--in-memory` says. The choice is shown on stderr.
 
 use anyhow::Context;
-use tagtrain::data::stream::{StreamSettings, StreamStats, available_memory, default_cache_budget};
 use tagtrain::data::MediaKind;
+use tagtrain::data::stream::{StreamSettings, StreamStats, available_memory, default_cache_budget};
 use tagtrain::{Dataset, DatasetSource, Limits, TrainingOptions};
 
 use super::super::decode_with_progress;
@@ -35,8 +35,9 @@ pub(super) fn load_dataset(
         });
     }
     let cache = match args.value("cache-memory") {
-        Some(text) => byte_count(text)
-            .ok_or_else(|| args.usage_error(format!("--cache-memory: '{text}' is not a size like 512M or 4G")))?,
+        Some(text) => byte_count(text).ok_or_else(|| {
+            args.usage_error(format!("--cache-memory: '{text}' is not a size like 512M or 4G"))
+        })?,
         None => default_cache_budget(available),
     };
     let settings = StreamSettings::for_batches(options.batch_size, cache);

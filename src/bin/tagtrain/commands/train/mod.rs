@@ -120,10 +120,12 @@ fn train(args: &Args) -> anyhow::Result<()> {
     if let Some(sound) = &options.sound {
         source.set_sound_settings(sound.clone()).map_err(|e| args.in_flag_terms(e))?;
     }
-    let dataset = load_dataset(args, source, &options, resumed_streamed, quiet)
-        .map_err(|e| match e.downcast::<tagtrain::Error>() {
-            Ok(error) => args.in_flag_terms(error),
-            Err(e) => e,
+    let dataset =
+        load_dataset(args, source, &options, resumed_streamed, quiet).map_err(|e| {
+            match e.downcast::<tagtrain::Error>() {
+                Ok(error) => args.in_flag_terms(error),
+                Err(e) => e,
+            }
         })?;
     let mut options = options;
     if saved.is_none() && lr_auto(args) && pretrained.is_some() {
