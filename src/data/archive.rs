@@ -14,13 +14,16 @@ use zip::{ZipArchive, ZipWriter};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::Limits;
 
-/// A zip archive held in memory, with its usable entries indexed by normalised path.
+/// A zip archive, held in memory or read from its file, with its usable entries indexed by
+/// normalised path.
 pub struct Archive {
-    zip: ZipArchive<Cursor<Vec<u8>>>,
+    zip: ZipArchive<ZipBytes>,
     /// Normalised path → entry index.
     entries: BTreeMap<String, usize>,
     limits: Limits,
     identity: ZipIdentity,
+    /// Read from its file ([`ZipBytes::File`]): a copy of `zip` is cheap, a worker's own.
+    in_file: bool,
 }
 
 /// What tells one zip from another without keeping its bytes: its size, and a hash of every
@@ -32,6 +35,36 @@ pub struct ZipIdentity {
     fingerprint: u64,
 }
 
+/// Where a zip's bytes are: in memory, or in its file (read where needed, never whole).
+#[derive(Clone)]
+pub(super) enum ZipBytes {
+    /// The whole zip in memory (a browser's file, a small zip).
+    Held(Cursor<Vec<u8>>),
+    /// The zip's file, read in place: a dataset larger than memory streams from it.
+    #[cfg(not(target_arch = "wasm32"))]
+    File(super::stream::SharedFile),
+}
+
+impl Read for ZipBytes {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Held(cursor) => cursor.read(buf),
+            #[cfg(not(target_arch = "wasm32"))]
+            Self::File(file) => file.read(buf),
+        }
+    }
+}
+
+impl Seek for ZipBytes {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        match self {
+            Self::Held(cursor) => cursor.seek(pos),
+            #[cfg(not(target_arch = "wasm32"))]
+            Self::File(file) => file.seek(pos),
+        }
+    }
+}
+
 impl Archive {
     /// Opens a zip from its bytes and indexes its entries.
     ///
@@ -39,9 +72,21 @@ impl Archive {
     /// [`ErrorKind::NotAZip`] for anything that is not a zip; [`ErrorKind::Limit`] for too many
     /// entries or too many declared bytes.
     pub fn from_bytes(bytes: Vec<u8>, limits: &Limits) -> Result<Self> {
-        let byte_len = bytes.len() as u64;
         let looks_like = what_else(&bytes);
-        let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
+        Self::open(ZipBytes::Held(Cursor::new(bytes)), looks_like, limits)
+    }
+
+    /// Opens a zip from `bytes` (whose first bytes, when not a zip, look like `looks_like`).
+    pub(super) fn open(
+        mut bytes: ZipBytes,
+        looks_like: Option<&'static str>,
+        limits: &Limits,
+    ) -> Result<Self> {
+        let in_file = !matches!(bytes, ZipBytes::Held(_));
+        let byte_len = bytes.seek(std::io::SeekFrom::End(0)).map_err(|e| {
+            Error::new(ErrorKind::NotAZip { reason: format!("it cannot be read: {e}") })
+        })?;
+        let mut zip = ZipArchive::new(bytes).map_err(|e| {
             let reason = match looks_like {
                 Some(kind) => format!("it is {kind}"),
                 None => e.to_string(),
@@ -78,7 +123,7 @@ impl Archive {
         }
         limits.check_total_uncompressed(total)?;
         let identity = ZipIdentity { byte_len, fingerprint: fingerprint.finish() };
-        Ok(Self { zip, entries, limits: limits.clone(), identity })
+        Ok(Self { zip, entries, limits: limits.clone(), identity, in_file })
     }
 
     /// Normalised paths of every usable entry, sorted.
@@ -89,6 +134,23 @@ impl Archive {
     /// What tells this zip from another.
     pub fn identity(&self) -> ZipIdentity {
         self.identity
+    }
+
+    /// The zip's entry number of `path` (normalised), as its central directory orders them.
+    pub(super) fn entry_number(&self, path: &str) -> Option<usize> {
+        self.entries.get(path).copied()
+    }
+
+    /// The zip itself, when read from its file: a copy sharing the parsed central directory,
+    /// which reads with its own position (a streaming worker's).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(super) fn file_zip(&self) -> Option<ZipArchive<ZipBytes>> {
+        self.in_file.then(|| self.zip.clone())
+    }
+
+    /// The caps this zip is read under.
+    pub(super) fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Number of usable entries.

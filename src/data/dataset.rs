@@ -1,6 +1,8 @@
 //! The decoded dataset: the pixels of every image at the training size, as `u8`, in one
 //! buffer, with multi-hot labels. [`super::DatasetSource`] makes it from a zip.
 
+use std::borrow::Cow;
+
 use crate::error::{Error, Result, no_such_label_text};
 
 use super::audio::SoundSettings;
@@ -38,6 +40,10 @@ pub struct Dataset {
     /// The label edits its labels carry (the zip's `changes.csv` and those made since it was
     /// opened): a model's lineage records it.
     pub label_edits: usize,
+    /// When the images stream from the zip's file (`pixels` is then empty): the loader that
+    /// decodes them per batch ([`Dataset::images_of`]).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub stream: Option<super::stream::ImageStream>,
 }
 
 /// Each clip's spectrogram over its centre window and `reach` columns more each side (see
@@ -81,7 +87,40 @@ impl Dataset {
         self.image_size * self.image_size * self.channels
     }
 
-    /// The pixels of image `i`.
+    /// True when the images stream from the zip's file instead of being held in `pixels`.
+    pub fn is_streamed(&self) -> bool {
+        #[cfg(not(target_arch = "wasm32"))]
+        return self.stream.is_some();
+        #[cfg(target_arch = "wasm32")]
+        false
+    }
+
+    /// The pixels of the images `indices`, in order: borrowed when held, decoded (or waited
+    /// for, when asked for ahead by [`Dataset::prefetch`]) when streamed.
+    ///
+    /// # Errors
+    /// A streamed image that cannot be read or decoded, naming its zip entry.
+    pub fn images_of(&self, indices: &[usize]) -> Result<Vec<Cow<'_, [u8]>>> {
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(stream) = &self.stream {
+            return Ok(stream.take(indices)?.into_iter().map(Cow::Owned).collect());
+        }
+        Ok(indices.iter().map(|&i| Cow::Borrowed(self.image(i))).collect())
+    }
+
+    /// Says that [`Dataset::images_of`] will ask for the images `indices` next, in this
+    /// order, so that a streamed dataset decodes them ahead; nothing when the pixels are held.
+    pub fn prefetch(&self, indices: &[usize]) {
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(stream) = &self.stream {
+            stream.prefetch(indices);
+        }
+        #[cfg(target_arch = "wasm32")]
+        let _ = indices;
+    }
+
+    /// The pixels of image `i`, held in memory (a streamed dataset holds none: see
+    /// [`Dataset::images_of`]).
     pub fn image(&self, i: usize) -> &[u8] {
         let n = self.image_bytes();
         &self.pixels[i * n..(i + 1) * n]
@@ -90,7 +129,7 @@ impl Dataset {
     /// Image `i` as training takes it: a clip with a strip is cropped `offset` columns right
     /// of its centre window (negative: left; clamped to the clip's span), anything else is
     /// [`Dataset::image`]. Training draws `offset` from [`Dataset::crop_span`].
-    pub fn training_image(&self, i: usize, offset: isize) -> std::borrow::Cow<'_, [u8]> {
+    pub fn training_image(&self, i: usize, offset: isize) -> Cow<'_, [u8]> {
         let Some(strips) = self.strips.as_ref().filter(|_| offset != 0) else {
             return self.image(i).into();
         };

@@ -103,6 +103,7 @@ mod tests {
             sound: None,
             strips: None,
             label_edits: 0,
+            ..Dataset::default()
         }
     }
 

@@ -2,7 +2,8 @@
 //! bounded by [`crate::Limits`]), `index.csv` (or, without one, a folder per label), image
 //! decoding and resizing, sound clips as spectrograms ([`audio`]), the zip-backed
 //! [`DatasetSource`] and its profile, decoding it into a [`Dataset`], duplicates, the
-//! train/validation split, and batches.
+//! train/validation split, and batches; natively, a dataset larger than memory streams from
+//! its zip's file ([`stream`]).
 //!
 //! The bottom of the pipeline: it imports only `error`, `limits` and `rng`
 //! (`tests/module_graph` checks). What needs the model or the options (the recommended
@@ -28,6 +29,8 @@ mod locate;
 mod relabel;
 mod source;
 mod split;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod stream;
 mod summary;
 
 pub use archive::{media_type, what_else};

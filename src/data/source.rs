@@ -100,7 +100,15 @@ impl DatasetSource {
     }
 
     fn open(bytes: Vec<u8>, limits: &Limits, unlabelled_ok: bool) -> Result<Self> {
-        let mut archive = Archive::from_bytes(bytes, limits)?;
+        Self::open_archive(Archive::from_bytes(bytes, limits)?, limits, unlabelled_ok)
+    }
+
+    /// Opens the dataset in `archive` (held in memory, or read from its file).
+    pub(super) fn open_archive(
+        mut archive: Archive,
+        limits: &Limits,
+        unlabelled_ok: bool,
+    ) -> Result<Self> {
         let mut problems = ProblemList::default();
         let labelling = find_labels(&mut archive, limits, unlabelled_ok)?;
         let (index, entries, mut warnings, index_path) = match labelling {
@@ -377,6 +385,8 @@ impl DatasetSource {
             sound: self.sound.clone(),
             strips: None,
             label_edits: self.label_edits(),
+            #[cfg(not(target_arch = "wasm32"))]
+            stream: None,
         }
     }
 }

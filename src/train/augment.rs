@@ -24,6 +24,7 @@ use burn::tensor::{Tensor, TensorData};
 use std::borrow::Cow;
 
 use crate::data::Dataset;
+use crate::error::Result;
 use crate::options::AugmentOptions;
 use crate::rng::SeededRng;
 
@@ -31,13 +32,21 @@ use crate::rng::SeededRng;
 /// kept over more time ([`Dataset::training_image`]) is cropped at a random place within its
 /// own sound, uniformly in columns; other images as they are (and no random number drawn, so
 /// runs on images repeat as before).
+///
+/// # Errors
+/// A streamed image that cannot be read or decoded, naming its zip entry.
 pub fn time_crops<'a>(
     dataset: &'a Dataset,
     batch: &[usize],
     crop: bool,
     rng: &mut SeededRng,
-) -> Vec<Cow<'a, [u8]>> {
-    batch
+) -> Result<Vec<Cow<'a, [u8]>>> {
+    if dataset.strips.is_none() {
+        // No strip, no crop (and no random number drawn): the images as the dataset gives
+        // them, held or streamed.
+        return dataset.images_of(batch);
+    }
+    Ok(batch
         .iter()
         .map(|&i| {
             let span = if crop { dataset.crop_span(i) } else { 0 };
@@ -45,7 +54,7 @@ pub fn time_crops<'a>(
                 if span > 0 { rng.below(2 * span + 1) as isize - span as isize } else { 0 };
             dataset.training_image(i, offset)
         })
-        .collect()
+        .collect())
 }
 
 /// Augments a normalised batch.

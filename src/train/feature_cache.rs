@@ -39,7 +39,7 @@ impl FeatureCache {
     /// on `device`.
     ///
     /// # Errors
-    /// Backend failures reading the features back.
+    /// A streamed image that cannot be decoded; backend failures reading the features back.
     pub(super) async fn fill(
         &mut self,
         model: &Network,
@@ -51,7 +51,7 @@ impl FeatureCache {
             indices.iter().copied().filter(|&i| self.features[i].is_none()).collect();
         for chunk in missing.chunks(batch.max(1)) {
             let images = images_tensor(
-                chunk.iter().map(|&i| dataset.image(i)),
+                dataset.images_of(chunk)?.iter().map(AsRef::as_ref),
                 dataset.image_size,
                 norm,
                 device,

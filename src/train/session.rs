@@ -53,7 +53,7 @@ pub struct TrainingSession {
     train_device: Device,
     pub(super) rng: SeededRng,
     /// This epoch's shuffled training images.
-    order: Vec<usize>,
+    pub(super) order: Vec<usize>,
     pub(super) steps_per_epoch: usize,
     pub(super) step: usize,
     /// Loss weight of each label's positives, when `positive_weights` is on.
@@ -228,6 +228,10 @@ impl TrainingSession {
         if in_epoch == 0 {
             self.order = self.split.train.clone();
             self.rng.shuffle(&mut self.order);
+            // A streamed dataset decodes the epoch's images ahead (not while features are cached).
+            if self.features.is_none() {
+                self.dataset.prefetch(&self.epoch_images());
+            }
             self.epoch_loss_sum = 0.0;
             self.epoch_loss_images = 0;
         }
@@ -340,7 +344,7 @@ impl TrainingSession {
                 self.model.as_ref().ok_or_else(busy)?.classify_pooled(pooled)
             }
             None => {
-                let images = self.augmented_images(&batch);
+                let images = self.augmented_images(&batch)?;
                 self.model.as_ref().ok_or_else(busy)?.forward(images)
             }
         };
@@ -380,15 +384,15 @@ impl TrainingSession {
 
     /// The training images `batch`, cropped (in time, for spectrograms) and augmented, on the
     /// training device.
-    fn augmented_images(&mut self, batch: &[usize]) -> Tensor<4> {
-        let crops = time_crops(&self.dataset, batch, self.options.augment.crop, &mut self.rng);
+    fn augmented_images(&mut self, batch: &[usize]) -> Result<Tensor<4>> {
+        let crops = time_crops(&self.dataset, batch, self.options.augment.crop, &mut self.rng)?;
         let images = images_tensor(
             crops.iter().map(AsRef::as_ref),
             self.dataset.image_size,
             &self.norm,
             &self.train_device,
         );
-        augment(images, self.options.augment, self.options.sound.is_some(), &mut self.rng)
+        Ok(augment(images, self.options.augment, self.options.sound.is_some(), &mut self.rng))
     }
 
     /// Computes the frozen backbone's features of `batch` that are not cached yet (nothing

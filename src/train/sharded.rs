@@ -101,6 +101,19 @@ impl TrainingSession {
         }
     }
 
+    /// The images this process takes this epoch, in the order it takes them: the epoch's
+    /// shuffle, or a peer's shard of each of its batches.
+    pub(super) fn epoch_images(&self) -> Vec<usize> {
+        let Some(peers) = &self.peers else {
+            return self.order.clone();
+        };
+        let batch = self.options.batch_size.max(1);
+        self.order
+            .chunks(batch)
+            .flat_map(|chunk| chunk[peers.shard(chunk.len())].iter().copied())
+            .collect()
+    }
+
     /// True when a step is taken in shards (by peers, or accumulated).
     pub(super) fn sharded(&self) -> bool {
         self.peers.is_some() || self.shards > 1

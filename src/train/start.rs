@@ -66,7 +66,7 @@ pub(super) fn start(
         return Ok(Start {
             model: config.init_with(options.conv_init, device)?.into(),
             config: config.into(),
-            norm: Normalization::measure(dataset, train),
+            norm: Normalization::measure(dataset, train)?,
             init: WeightsInit::New,
             lineage: Vec::new(),
         });

@@ -37,6 +37,9 @@ impl TrainingSession {
         };
         let device = &self.compute.device;
         let mut out = Vec::with_capacity(indices.len() * self.dataset.labels.len());
+        if self.features.is_none() {
+            self.dataset.prefetch(indices);
+        }
         for chunk in indices.chunks(self.options.batch_size.max(1)) {
             if let Some(cache) = &self.features {
                 let logits = model.classify_pooled(cache.tensor(chunk, device)?);
@@ -45,7 +48,7 @@ impl TrainingSession {
                 continue;
             }
             let images = images_tensor(
-                chunk.iter().map(|&i| self.dataset.image(i)),
+                self.dataset.images_of(chunk)?.iter().map(AsRef::as_ref),
                 self.dataset.image_size,
                 &self.norm,
                 device,

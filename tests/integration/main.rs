@@ -24,4 +24,5 @@ mod metrics_sklearn;
 mod model_shapes;
 mod photo_zoo;
 mod pretrained;
+mod streaming;
 mod training;

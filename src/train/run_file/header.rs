@@ -151,6 +151,10 @@ pub struct SavedRunInfo {
     pub options: TrainingOptions,
     /// Validation mAP of the best epoch so far.
     pub best_map: Option<f64>,
+    /// Whether the run streamed its images (its dataset fingerprint is then of the files, and
+    /// resuming it streams them too). Not sent to the page, which never streams.
+    #[serde(skip)]
+    pub streamed: bool,
 }
 
 /// What the page shows about the run in `bytes` before resuming it.
@@ -164,6 +168,7 @@ pub fn saved_run_info(bytes: &[u8]) -> Result<SavedRunInfo> {
         images: header.dataset.images,
         model: header.architecture.name(),
         best_map: header.best.as_ref().map(|b| b.map),
+        streamed: header.dataset.basis == super::super::fingerprint::FingerprintBasis::Files,
         options: header.options,
     })
 }

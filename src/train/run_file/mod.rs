@@ -262,6 +262,8 @@ mod tests {
             image_size: 16,
             channels: 1,
             digest: "0123456789abcdef".to_string(),
+            basis: Default::default(),
+            parts: None,
         };
         let config: NetworkConfig =
             crate::ResNetV2Config::for_depth(11, labels.len()).unwrap().with_in_channels(1).into();

@@ -174,6 +174,19 @@ pub(super) const FLAGS: &[Flag] = &[
          options, the same dataset) — run the same command again after a crash",
     )
     .formerly("checkpoint"),
+    Flag::switch(
+        "stream",
+        "decode the images per batch from the zip's file (threads ahead of the step) instead \
+         of all into memory first; default: when their pixels would take over half the \
+         available memory (not for sound clips)",
+    ),
+    Flag::switch("in-memory", "decode every image into memory before the first step"),
+    Flag::valued(
+        "cache-memory",
+        "SIZE",
+        "when streaming, keep decoded images up to SIZE (512M, 4G; 0: none) for later epochs \
+         (default: a quarter of the available memory, at most 512M)",
+    ),
     DEVICE,
     Flag::valued(
         "devices",

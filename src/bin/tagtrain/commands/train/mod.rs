@@ -3,6 +3,7 @@
 //! `flags` declares the command's flags, `options` reads them into the library's
 //! [`TrainingOptions`](tagtrain::TrainingOptions), `run` steps the run and reports on it.
 
+mod data;
 mod flags;
 mod options;
 mod peers;
@@ -13,10 +14,9 @@ use serde::Serialize;
 use tagtrain::{TrainLayers, TrainingSession, TrainingSummary, checkpoint};
 use web_time::Instant;
 
-use super::{
-    decode_with_progress, device, open_dataset, peer_device, read, read_pretrained_weights,
-};
+use super::{device, peer_device, read, read_pretrained_weights};
 use crate::args::{Args, Command};
+use data::{DataWait, load_dataset, open_dataset_file};
 use flags::FLAGS;
 use options::{chosen_labels, lr_auto, training_options};
 use peers::PeerPlan;
@@ -53,6 +53,12 @@ struct TrainReport<'a> {
     /// A data-parallel run's exchanges, as rank 0 saw them.
     #[serde(skip_serializing_if = "Option::is_none")]
     peers: Option<tagtrain::train::peers::PeerTraffic>,
+    /// How the images were loaded: `memory` (decoded before the first step) or `stream`.
+    data_loading: &'static str,
+    /// Seconds the steps waited for streamed images (0 in memory).
+    data_wait_seconds: f64,
+    /// Their share of the training time, from the first step to the last (0 to 1).
+    data_wait_share: f64,
 }
 
 /// Trains on the dataset zip and writes the model file, and the report when asked.
@@ -72,7 +78,7 @@ fn train(args: &Args) -> anyhow::Result<()> {
             "--pretrained starts from the ImageNet weights, and --init from a model file: use one",
         ));
     }
-    let mut source = open_dataset(data)?;
+    let mut source = open_dataset_file(data)?;
     let summary = source.summary();
     for warning in &summary.profile.warnings {
         eprintln!("warning: {warning}");
@@ -87,6 +93,7 @@ fn train(args: &Args) -> anyhow::Result<()> {
         ));
     }
     let parent = init.as_deref().map(checkpoint::read_metadata).transpose().context("--init")?;
+    let mut resumed_streamed = None;
     let options = match &saved {
         Some(state) => {
             let info = tagtrain::train::saved_run_info(state)
@@ -98,6 +105,7 @@ fn train(args: &Args) -> anyhow::Result<()> {
                 info.epochs_completed,
                 info.epochs
             );
+            resumed_streamed = Some(info.streamed);
             info.options
         }
         None => {
@@ -118,9 +126,13 @@ fn train(args: &Args) -> anyhow::Result<()> {
     if let Some(sound) = &options.sound {
         source.set_sound_settings(sound.clone()).map_err(|e| args.in_flag_terms(e))?;
     }
-    let dataset = decode_with_progress(source.len(), quiet, |progress| {
-        source.decode(options.image_size, options.resize, progress)
-    })?;
+    let dataset =
+        load_dataset(args, source, &options, resumed_streamed, quiet).map_err(|e| {
+            match e.downcast::<tagtrain::Error>() {
+                Ok(error) => args.in_flag_terms(error),
+                Err(e) => e,
+            }
+        })?;
     let mut options = options;
     if saved.is_none() && lr_auto(args) && pretrained.is_some() {
         return Err(args.usage_error(
@@ -173,6 +185,12 @@ fn train(args: &Args) -> anyhow::Result<()> {
                 .map_err(|e| args.in_flag_terms(e))?,
         })
     };
+    if matches!(plan, PeerPlan::Threads(_)) && dataset.stream.is_some() {
+        return Err(args.usage_error(
+            "--devices shares one process's image loader between its peers: with a streamed \
+             dataset, run the peers as processes (--peers) or give --in-memory",
+        ));
+    }
     // Peers in this process each build their own session (their own copy of the dataset).
     let others = match plan {
         PeerPlan::Threads(n) => (1..n)
@@ -199,7 +217,9 @@ fn train(args: &Args) -> anyhow::Result<()> {
         eprintln!("peer {} done: rank 0 writes the model file", plan.rank());
         return Ok(());
     }
+    let stream_before = session.dataset().stream.as_ref().map(|s| s.stats());
     run_to_end(&mut session, quiet, run_file)?;
+    let wait = DataWait::measure(session.dataset(), stream_before, started.elapsed().as_secs_f64());
     session.leave_peers()?;
     let traffic = session.peers().map(|peers| peers.traffic());
     if let Some(t) = traffic {
@@ -239,6 +259,9 @@ fn train(args: &Args) -> anyhow::Result<()> {
             train_images_per_sec: session.throughput().train_images_per_sec(),
             seconds: started.elapsed().as_secs_f64(),
             peers: traffic,
+            data_loading: wait.loading,
+            data_wait_seconds: wait.seconds,
+            data_wait_share: wait.share,
         };
         std::fs::write(path, serde_json::to_string_pretty(&report)?)
             .with_context(|| format!("cannot write {path}"))?;
