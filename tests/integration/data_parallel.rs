@@ -106,9 +106,12 @@ fn peers_in_threads_equal_one_process_taking_the_same_shards() {
     assert!(largest_difference(&whole_outputs, &reference) > 1e-4);
 }
 
-/// A free port on 127.0.0.1 (bound and let go: the peer binds it again at once).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// Two free ports on 127.0.0.1 (bound together, so distinct, and let go: the peers bind them
+/// again at once).
+fn free_ports() -> [u16; 2] {
+    let (a, b) =
+        (TcpListener::bind("127.0.0.1:0").unwrap(), TcpListener::bind("127.0.0.1:0").unwrap());
+    [a.local_addr().unwrap().port(), b.local_addr().unwrap().port()]
 }
 
 /// `tagtrain train` on the sample as one of two peers on `ports`.
@@ -170,7 +173,7 @@ fn assert_same_weights(a: &Path, b: &Path, tolerance: f32) {
     }
 }
 
-/// Two processes equal one process with `--accumulate 2`; one killed mid-run stops the other
+/// Two threads and two processes equal one process with `--accumulate 2`; one killed mid-run stops the other
 /// within seconds with an error naming it; the run file left resumes with two processes and
 /// ends where the uninterrupted run ended.
 #[cfg(feature = "distributed")]
@@ -199,7 +202,30 @@ fn two_processes_equal_one_and_survive_a_killed_peer_through_the_run_file() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
 
-    let ports = [free_port(), free_port()];
+    // Two peers as threads of one process.
+    let threads = dir.join("threads.safetensors");
+    let out = tagtrain(&[
+        "train",
+        SAMPLE,
+        "-o",
+        threads.to_str().unwrap(),
+        "--quiet",
+        "--seed",
+        "3",
+        "--batch-size",
+        "8",
+        "--patience",
+        "0",
+        "--devices",
+        "2",
+        epochs[0],
+        epochs[1],
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("2 peers"), "{}", stderr(&out));
+    assert_same_weights(&threads, &alone, 1e-4);
+
+    let ports = free_ports();
     let together = dir.join("together.safetensors");
     let unused = dir.join("unused.safetensors");
     both_succeed(peer(1, ports, &unused, &epochs), peer(0, ports, &together, &epochs));
@@ -210,7 +236,7 @@ fn two_processes_equal_one_and_survive_a_killed_peer_through_the_run_file() {
     let run_file = dir.join("run.json");
     let run_file_flag = ["--run-file", run_file.to_str().unwrap()];
     let with_run_file = [&epochs[..], &run_file_flag[..]].concat();
-    let ports = [free_port(), free_port()];
+    let ports = free_ports();
     let resumed = dir.join("resumed.safetensors");
     let mut second = peer(1, ports, &unused, &with_run_file);
     let first = peer(0, ports, &resumed, &with_run_file);
@@ -232,7 +258,7 @@ fn two_processes_equal_one_and_survive_a_killed_peer_through_the_run_file() {
     assert!(!resumed.exists());
 
     // The run file left behind resumes, with two processes again, to the same end.
-    let ports = [free_port(), free_port()];
+    let ports = free_ports();
     both_succeed(peer(1, ports, &unused, &with_run_file), peer(0, ports, &resumed, &with_run_file));
     assert_same_weights(&resumed, &together, 1e-5);
     assert!(!run_file.exists(), "a finished run removes its run file");
