@@ -182,47 +182,23 @@ fn two_processes_equal_one_and_survive_a_killed_peer_through_the_run_file() {
     let dir = temp_dir("data-parallel");
     let epochs = ["--epochs", "40"];
 
-    let alone = dir.join("alone.safetensors");
-    let out = tagtrain(&[
-        "train",
-        SAMPLE,
-        "-o",
-        alone.to_str().unwrap(),
-        "--quiet",
-        "--seed",
-        "3",
-        "--batch-size",
-        "8",
-        "--patience",
-        "0",
-        "--accumulate",
-        "2",
-        epochs[0],
-        epochs[1],
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-
-    // Two peers as threads of one process.
-    let threads = dir.join("threads.safetensors");
-    let out = tagtrain(&[
-        "train",
-        SAMPLE,
-        "-o",
-        threads.to_str().unwrap(),
-        "--quiet",
-        "--seed",
-        "3",
-        "--batch-size",
-        "8",
-        "--patience",
-        "0",
-        "--devices",
-        "2",
-        epochs[0],
-        epochs[1],
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("2 peers"), "{}", stderr(&out));
+    // One process, --accumulate 2, and two peers as threads of one process (--devices 2).
+    let one_process = |name: &str, flags: [&str; 2]| {
+        let output = dir.join(name);
+        let out = tagtrain(
+            &[
+                &["train", SAMPLE, "-o", output.to_str().unwrap(), "--quiet", "--seed", "3"][..],
+                &["--batch-size", "8", "--patience", "0", epochs[0], epochs[1]],
+                &flags,
+            ]
+            .concat(),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        (output, stderr(&out))
+    };
+    let (alone, _) = one_process("alone.safetensors", ["--accumulate", "2"]);
+    let (threads, said) = one_process("threads.safetensors", ["--devices", "2"]);
+    assert!(said.contains("2 peers"), "{said}");
     assert_same_weights(&threads, &alone, 1e-4);
 
     let ports = free_ports();
