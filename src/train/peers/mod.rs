@@ -208,6 +208,24 @@ mod tests {
     }
 
     #[test]
+    fn peers_that_run_different_things_are_told_which_fact_differs() {
+        let mut ends = local::LocalExchange::group(2).into_iter();
+        let (first, second) = (ends.next().unwrap(), ends.next().unwrap());
+        let names = ["images", "seed"];
+        let other = std::thread::spawn(move || {
+            let mut peers = Peers::new(1, 2, Box::new(second)).unwrap();
+            peers.agree(&names, &[100.0, 8.0])
+        });
+        let mut peers = Peers::new(0, 2, Box::new(first)).unwrap();
+        let error = peers.agree(&names, &[100.0, 7.0]).unwrap_err();
+        assert!(error.to_string().contains("peer 1: it has seed 8, this peer 7"), "{error}");
+        let error = other.join().unwrap().unwrap_err();
+        assert!(error.to_string().contains("peer 0: it has seed 7, this peer 8"), "{error}");
+        assert_eq!(peers.traffic().exchanges, 1);
+        assert_eq!(peers.traffic().bytes_in, 8);
+    }
+
+    #[test]
     fn a_rank_outside_the_run_is_refused() {
         let group = local::LocalExchange::group(2);
         let mut exchanges = group.into_iter();
