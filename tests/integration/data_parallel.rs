@@ -180,7 +180,7 @@ fn assert_same_weights(a: &Path, b: &Path, tolerance: f32) {
 #[test]
 fn two_processes_equal_one_and_survive_a_killed_peer_through_the_run_file() {
     let dir = temp_dir("data-parallel");
-    let epochs = ["--epochs", "40"];
+    let epochs = ["--epochs", "20"];
 
     // One process, --accumulate 2, and two peers as threads of one process (--devices 2).
     let one_process = |name: &str, flags: [&str; 2]| {
