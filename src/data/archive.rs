@@ -38,12 +38,12 @@ pub struct ZipIdentity {
 
 /// Where a zip's bytes are: in memory, or in its file (read where needed, never whole).
 #[derive(Clone)]
-pub(super) enum ZipBytes {
+pub(crate) enum ZipBytes {
     /// The whole zip in memory (a browser's file, a small zip).
     Held(Cursor<Vec<u8>>),
     /// The zip's file, read in place: a dataset larger than memory streams from it.
     #[cfg(not(target_arch = "wasm32"))]
-    File(super::stream::SharedFile),
+    File(super::shared_file::SharedFile),
 }
 
 impl Read for ZipBytes {

@@ -25,7 +25,7 @@ use crate::limits::Limits;
 use super::{DecodedCache, StreamSettings, StreamedFile};
 
 /// How each image is decoded: the training size and channels, the resize, the caps.
-pub(super) struct Decoding {
+pub(crate) struct Decoding {
     pub side: u32,
     pub channels: usize,
     pub resize: ResizePolicy,
@@ -111,7 +111,7 @@ impl ImageStream {
     ///
     /// # Errors
     /// [`crate::ErrorKind::Backend`] when a thread cannot be started.
-    pub(super) fn start(
+    pub(crate) fn start(
         zip: ZipArchive<ZipBytes>,
         files: Vec<StreamedFile>,
         decoding: Decoding,
@@ -218,6 +218,15 @@ impl ImageStream {
         self.inner.shared.files.iter().map(|f| (f.crc32, f.size))
     }
 
+    /// Images started but not taken yet, and of those the decoded ones, once the workers have
+    /// had 300 ms to run ahead: what a test of the bounded prefetch looks at.
+    #[cfg(test)]
+    pub(crate) fn ahead_of_the_taker(&self) -> (u64, usize) {
+        std::thread::sleep(Duration::from_millis(300));
+        let queue = self.inner.shared.lock();
+        (queue.assigned - queue.taken, queue.done.len())
+    }
+
     /// Images decoded ahead of the step at most.
     pub fn ahead(&self) -> usize {
         self.inner.shared.lock().ahead
@@ -313,64 +322,4 @@ fn decode(zip: &mut ZipArchive<ZipBytes>, file: &StreamedFile, shared: &Shared) 
     (&mut entry).take(cap + 1).read_to_end(&mut bytes).map_err(|e| Error::zip_entry(path, e))?;
     limits.check_inflated(path, bytes.len() as u64, cap)?;
     decode_image(path, &bytes, *side, *channels, *resize, limits)
-}
-
-#[cfg(test)]
-mod tests {
-    use std::io::{Cursor, Write};
-
-    use super::*;
-    use crate::data::DatasetSource;
-
-    /// A dataset zip of `n` 8×8 PNGs (image `i` a flat grey of `i`) in a temporary file.
-    fn zip_file(n: usize, name: &str) -> std::path::PathBuf {
-        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        let options = zip::write::SimpleFileOptions::default();
-        let mut csv = String::from("image,a\n");
-        for i in 0..n {
-            let mut png = Vec::new();
-            image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
-                8,
-                8,
-                image::Rgb([i as u8; 3]),
-            ))
-            .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
-            .unwrap();
-            zip.start_file(format!("{i}.png"), options).unwrap();
-            zip.write_all(&png).unwrap();
-            csv.push_str(&format!("{i}.png,{}\n", i % 2));
-        }
-        zip.start_file("index.csv", options).unwrap();
-        zip.write_all(csv.as_bytes()).unwrap();
-        let path = std::env::temp_dir().join(format!("{name}-{}.zip", std::process::id()));
-        std::fs::write(&path, zip.finish().unwrap().into_inner()).unwrap();
-        path
-    }
-
-    /// Sequence numbers started but not taken, once the workers have had time to run ahead.
-    fn ahead_of_the_taker(stream: &ImageStream) -> (u64, usize) {
-        std::thread::sleep(Duration::from_millis(300));
-        let queue = stream.inner.shared.lock();
-        (queue.assigned - queue.taken, queue.done.len())
-    }
-
-    #[test]
-    fn decodes_at_most_ahead_images_before_they_are_taken() {
-        let path = zip_file(20, "loader-ahead");
-        let mut source = DatasetSource::from_file(&path, &Limits::for_zip_file()).unwrap();
-        let settings = StreamSettings { workers: 2, ahead: 3, cache_bytes: 0 };
-        let dataset = source.stream(8, ResizePolicy::Stretch, settings).unwrap();
-        let stream = dataset.stream.clone().unwrap();
-        let order: Vec<usize> = (0..20).rev().collect();
-        stream.prefetch(&order);
-        assert_eq!(ahead_of_the_taker(&stream), (3, 3), "three decoded, no more");
-        let first = stream.take(&order[..2]).unwrap();
-        assert_eq!(first, vec![vec![19; 8 * 8 * 3], vec![18; 8 * 8 * 3]], "in the order asked");
-        assert_eq!(ahead_of_the_taker(&stream), (3, 3), "taking two made room for two more");
-        assert_eq!(stream.take(&order[2..]).unwrap().len(), 18);
-        assert_eq!(ahead_of_the_taker(&stream), (0, 0), "nothing left to decode");
-        drop(dataset);
-        drop(stream); // the last clone: the workers stop and are joined
-        std::fs::remove_file(path).unwrap();
-    }
 }
