@@ -23,6 +23,7 @@ pub struct Archive {
     limits: Limits,
     identity: ZipIdentity,
     /// Read from its file ([`ZipBytes::File`]): a copy of `zip` is cheap, a worker's own.
+    #[cfg(not(target_arch = "wasm32"))]
     in_file: bool,
 }
 
@@ -37,12 +38,12 @@ pub struct ZipIdentity {
 
 /// Where a zip's bytes are: in memory, or in its file (read where needed, never whole).
 #[derive(Clone)]
-pub(super) enum ZipBytes {
+pub(crate) enum ZipBytes {
     /// The whole zip in memory (a browser's file, a small zip).
     Held(Cursor<Vec<u8>>),
     /// The zip's file, read in place: a dataset larger than memory streams from it.
     #[cfg(not(target_arch = "wasm32"))]
-    File(super::stream::SharedFile),
+    File(super::shared_file::SharedFile),
 }
 
 impl Read for ZipBytes {
@@ -82,6 +83,7 @@ impl Archive {
         looks_like: Option<&'static str>,
         limits: &Limits,
     ) -> Result<Self> {
+        #[cfg(not(target_arch = "wasm32"))]
         let in_file = !matches!(bytes, ZipBytes::Held(_));
         let byte_len = bytes.seek(std::io::SeekFrom::End(0)).map_err(|e| {
             Error::new(ErrorKind::NotAZip { reason: format!("it cannot be read: {e}") })
@@ -123,7 +125,14 @@ impl Archive {
         }
         limits.check_total_uncompressed(total)?;
         let identity = ZipIdentity { byte_len, fingerprint: fingerprint.finish() };
-        Ok(Self { zip, entries, limits: limits.clone(), identity, in_file })
+        Ok(Self {
+            zip,
+            entries,
+            limits: limits.clone(),
+            identity,
+            #[cfg(not(target_arch = "wasm32"))]
+            in_file,
+        })
     }
 
     /// Normalised paths of every usable entry, sorted.
@@ -137,6 +146,7 @@ impl Archive {
     }
 
     /// The zip's entry number of `path` (normalised), as its central directory orders them.
+    #[cfg(not(target_arch = "wasm32"))]
     pub(super) fn entry_number(&self, path: &str) -> Option<usize> {
         self.entries.get(path).copied()
     }
@@ -149,6 +159,7 @@ impl Archive {
     }
 
     /// The caps this zip is read under.
+    #[cfg(not(target_arch = "wasm32"))]
     pub(super) fn limits(&self) -> &Limits {
         &self.limits
     }

@@ -27,10 +27,14 @@ pub mod image;
 mod index;
 mod locate;
 mod relabel;
+#[cfg(not(target_arch = "wasm32"))]
+mod shared_file;
 mod source;
 mod split;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod stream;
+#[cfg(not(target_arch = "wasm32"))]
+mod stream_source;
 mod summary;
 
 pub use archive::{media_type, what_else};

@@ -25,7 +25,7 @@ use crate::limits::Limits;
 use super::{DecodedCache, StreamSettings, StreamedFile};
 
 /// How each image is decoded: the training size and channels, the resize, the caps.
-pub(super) struct Decoding {
+pub(crate) struct Decoding {
     pub side: u32,
     pub channels: usize,
     pub resize: ResizePolicy,
@@ -111,7 +111,7 @@ impl ImageStream {
     ///
     /// # Errors
     /// [`crate::ErrorKind::Backend`] when a thread cannot be started.
-    pub(super) fn start(
+    pub(crate) fn start(
         zip: ZipArchive<ZipBytes>,
         files: Vec<StreamedFile>,
         decoding: Decoding,
@@ -216,6 +216,15 @@ impl ImageStream {
     /// order: what tells the files apart without decoding them.
     pub fn file_checksums(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
         self.inner.shared.files.iter().map(|f| (f.crc32, f.size))
+    }
+
+    /// Images started but not taken yet, and of those the decoded ones, once the workers have
+    /// had 300 ms to run ahead: what a test of the bounded prefetch looks at.
+    #[cfg(test)]
+    pub(crate) fn ahead_of_the_taker(&self) -> (u64, usize) {
+        std::thread::sleep(Duration::from_millis(300));
+        let queue = self.inner.shared.lock();
+        (queue.assigned - queue.taken, queue.done.len())
     }
 
     /// Images decoded ahead of the step at most.

@@ -43,7 +43,8 @@ pub(super) fn load_dataset(
     let settings = StreamSettings::for_batches(options.batch_size, cache);
     eprintln!(
         "data: streamed from the zip ({why}); {} threads decode up to {} images ahead of the \
-         step, decoded images cached up to {} (--cache-memory)",
+         step, decoded images cached up to {} (--cache-memory); duplicates are found by file \
+         bytes only",
         settings.workers,
         settings.ahead,
         mib(cache)
