@@ -50,7 +50,7 @@ pub struct TrainingSession {
     pub(super) valid_targets: Vec<u8>,
     pub(super) norm: Normalization,
     pub(super) compute: ComputeDevice,
-    train_device: Device,
+    pub(super) train_device: Device,
     pub(super) rng: SeededRng,
     /// This epoch's shuffled training images.
     pub(super) order: Vec<usize>,
@@ -403,7 +403,7 @@ impl TrainingSession {
         };
         let indices = match batch {
             Batch::Train(range) => &self.order[range.start..range.end.min(self.order.len())],
-            Batch::Valid => &self.split.valid[..],
+            Batch::Valid => self.valid_shard(),
         };
         // After an image's first epoch there is nothing to compute: no inference copy either.
         if !cache.misses(indices) {

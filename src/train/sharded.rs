@@ -57,12 +57,10 @@ impl TrainingSession {
         .map(|n| n as f64);
         peers.agree(&names, &facts)?;
         let model = self.model.take().ok_or_else(busy)?;
-        let values = match peers.rank() {
-            0 => every_value(&model).await?,
-            _ => Vec::new(),
-        };
-        let gathered = peers.all_gather(values)?;
-        let model = set_every_value(model, &gathered[0])?;
+        let (values, layout) = every_value(&model).await?;
+        let offered = if peers.rank() == 0 { values } else { Vec::new() };
+        let gathered = peers.all_gather(offered)?;
+        let model = set_every_value(model, &gathered[0], layout, &self.train_device)?;
         if self.step == 0 && self.ema.is_some() {
             self.ema = Some(WeightAverage::new(self.options.ema_decay, &model));
         }
@@ -145,7 +143,7 @@ impl TrainingSession {
             let shard = shard_range(count, world, rank);
             if shard.is_empty() {
                 let model = self.model.as_ref().ok_or_else(busy)?;
-                parts.push(shard_values(model, None, 0.0, 0).await?);
+                parts.push(shard_values(model, None, None, 0).await?);
                 continue;
             }
             let (from, to) = (start + shard.start, start + shard.end);
@@ -155,8 +153,7 @@ impl TrainingSession {
             let gradients = self.batch_gradients(from, shard.len());
             self.rng = SeededRng::from_state(step_rng);
             let (loss, grads, model) = gradients?;
-            let loss: f32 = loss.into_scalar_async().await.map_err(Error::backend)?;
-            parts.push(shard_values(&model, Some(&grads), loss, shard.len()).await?);
+            parts.push(shard_values(&model, Some(&grads), Some(loss), shard.len()).await?);
             self.model = Some(match &base {
                 Some(statistics) => set_running_statistics(model, statistics),
                 None => model,
@@ -171,16 +168,22 @@ impl TrainingSession {
         Ok((combined.loss, grads, model))
     }
 
+    /// The validation images this process computes: a peer's shard, or all of them.
+    pub(super) fn valid_shard(&self) -> &[usize] {
+        let valid = &self.split.valid[..];
+        match &self.peers {
+            Some(peers) => &valid[peers.shard(valid.len())],
+            None => valid,
+        }
+    }
+
     /// Logits of the validation images: with peers, each computes its shard's and they are
     /// gathered in rank order.
     pub(super) async fn valid_logits(&mut self) -> Result<Vec<f32>> {
-        let valid = self.split.valid.clone();
-        let Some(peers) = &self.peers else {
-            return self.logits(&valid).await;
-        };
-        let shard = peers.shard(valid.len());
-        let mine = self.logits(&valid[shard]).await?;
-        let peers = self.peers.as_mut().ok_or_else(busy)?;
-        Ok(peers.all_gather(mine)?.concat())
+        let mine = self.logits(self.valid_shard()).await?;
+        match self.peers.as_mut() {
+            Some(peers) => Ok(peers.all_gather(mine)?.concat()),
+            None => Ok(mine),
+        }
     }
 }

@@ -7,34 +7,37 @@
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 
+use crate::checkpoint::{Readback, StoredTensors};
 use crate::error::{Error, Result};
 use crate::model::Network;
 
 /// Values before the gradients in a shard's vector: loss, images, gradient length.
 const HEADER: usize = 3;
 
-/// One shard's values as a peer sends them: `[loss, images, G, gradients (G), statistics]`.
-/// `grads` is `None` for a shard without images (its gradients are zeros, and weigh nothing).
+/// One shard's values as a peer sends them: `[loss, images, G, gradients (G), statistics]`,
+/// read from the device at once. `loss` and `grads` are `None` for a shard without images
+/// (its loss and gradients are zeros, and weigh nothing).
 ///
 /// # Errors
 /// A failed read from the device.
 pub(crate) async fn shard_values(
     model: &Network,
     grads: Option<&GradientsParams>,
-    loss: f32,
+    loss: Option<Tensor<1>>,
     images: usize,
 ) -> Result<Vec<f32>> {
     settle(model);
-    let mut walk = Collect::new(grads, false);
+    let mut walk = Collect::new(grads);
     model.visit_inner(&mut walk);
-    let gradients = read_flat(walk.grads_out).await?;
-    let statistics = read_flat(walk.stats_out).await?;
-    let mut values = Vec::with_capacity(HEADER + gradients.len() + statistics.len());
-    values.extend([loss, images as f32, gradients.len() as f32]);
-    values.extend(gradients);
-    values.extend(statistics);
+    let gradient_len: usize = walk.grads_out.iter().map(|(n, _)| n).sum();
+    let mut parts = vec![(1, loss), (1, None), (1, None)];
+    parts.extend(walk.grads_out);
+    parts.extend(walk.stats_out);
+    let mut values = read_flat(parts).await?;
+    values[1] = images as f32;
+    values[2] = gradient_len as f32;
     Ok(values)
 }
 
@@ -44,40 +47,52 @@ pub(crate) async fn shard_values(
 /// A failed read from the device.
 pub(crate) async fn running_statistics(model: &Network) -> Result<Vec<f32>> {
     settle(model);
-    let mut walk = Collect::new(None, false);
+    let mut walk = Collect::new(None);
     model.visit_inner(&mut walk);
     read_flat(walk.stats_out).await
 }
 
-/// Every float tensor of `model` (weights, frozen or not, and running statistics), flattened
-/// in walk order: what rank 0 sends the others when a run starts.
+/// Every float tensor of `model` (weights, frozen or not, and running statistics) read as a
+/// model file reads them, flattened in name order, and their names and shapes (the values
+/// taken out): what rank 0 sends the others when a run starts.
 ///
 /// # Errors
 /// A failed read from the device.
-pub(crate) async fn every_value(model: &Network) -> Result<Vec<f32>> {
-    settle(model);
-    let mut walk = Collect::new(None, true);
-    model.visit_inner(&mut walk);
-    read_flat(walk.stats_out).await
+pub(crate) async fn every_value(model: &Network) -> Result<(Vec<f32>, StoredTensors)> {
+    let tensors = Readback::default().module("", model).read().await?;
+    let mut layout: StoredTensors =
+        tensors.into_iter().map(|t| (t.name, (t.shape, t.values))).collect();
+    let values = layout.values_mut().flat_map(|(_, v)| std::mem::take(v)).collect();
+    Ok((values, layout))
 }
 
-/// Replaces every float tensor of `model` by `values` ([`every_value`]'s order), keeping
-/// which ones train.
+/// Replaces every float tensor of `model` by `values`, cut along `layout` ([`every_value`]'s
+/// names and shapes of this network), keeping which ones train, as a model file loads.
 ///
 /// # Errors
 /// [`crate::ErrorKind::Peer`] (naming rank 0) when `values` is not this network's size.
-pub(crate) fn set_every_value(model: Network, values: &[f32]) -> Result<Network> {
-    settle(&model);
-    let mut put = Put::new(&[], values);
-    put.every = true;
-    let model = model.map_inner(&mut put);
-    if put.short || !put.statistics.is_empty() {
-        return Err(super::peer_error(
-            0,
-            format!("it sent {} weights, not this network's", values.len()),
-        ));
+pub(crate) fn set_every_value(
+    model: Network,
+    values: &[f32],
+    mut layout: StoredTensors,
+    device: &Device,
+) -> Result<Network> {
+    let wrong_size =
+        || super::peer_error(0, format!("it sent {} weights, not this network's", values.len()));
+    let mut rest = values;
+    for (shape, slot) in layout.values_mut() {
+        let len = shape.iter().product::<usize>();
+        if rest.len() < len {
+            return Err(wrong_size());
+        }
+        let (mine, tail) = rest.split_at(len);
+        *slot = mine.to_vec();
+        rest = tail;
     }
-    Ok(model)
+    if !rest.is_empty() {
+        return Err(wrong_size());
+    }
+    model.load_inner(&mut layout, "", device)
 }
 
 /// Every peer's shard combined: the batch's loss, then its gradients and running statistics
@@ -143,7 +158,6 @@ impl Combined {
     /// Puts the combined running statistics into `model` and returns it with the combined
     /// gradients, ready for the optimiser.
     pub(crate) fn apply(&self, model: Network) -> (Network, GradientsParams) {
-        settle(&model);
         let (gradients, statistics) = self.values.split_at(self.gradient_len);
         let mut put = Put::new(gradients, statistics);
         let model = model.map_inner(&mut put);
@@ -154,14 +168,15 @@ impl Combined {
 /// Puts `statistics` (as [`running_statistics`] read them) back into `model`: an accumulated
 /// step restores them between its shards, as if each shard ran on its own peer.
 pub(crate) fn set_running_statistics(model: Network, statistics: &[f32]) -> Network {
-    settle(&model);
     let mut put = Put::new(&[], statistics);
     model.map_inner(&mut put)
 }
 
 /// Brings `model`'s running statistics up to date: burn's batch norm parks a forward pass's
 /// new statistics per thread (`RunningState::update`) until the next pass or an inference
-/// copy reads them, and a walk over the module sees the value from before.
+/// copy reads them, and a walk over the module sees the value from before. The readers call
+/// it; the writers ([`Combined::apply`], [`set_running_statistics`]) come after a reader on
+/// the same model, with no forward pass between.
 fn settle(model: &Network) {
     let _ = model.valid();
 }
@@ -192,19 +207,17 @@ async fn read_flat(parts: Vec<(usize, Option<Tensor<1>>)>) -> Result<Vec<f32>> {
     Ok(out)
 }
 
-/// Walks a network, taking its gradients (from `grads`) and running statistics; with `every`,
-/// every float tensor in place of the statistics.
+/// Walks a network, taking its gradients (from `grads`) and running statistics.
 struct Collect<'a> {
     grads: Option<&'a GradientsParams>,
-    every: bool,
     path: Vec<String>,
     grads_out: Vec<(usize, Option<Tensor<1>>)>,
     stats_out: Vec<(usize, Option<Tensor<1>>)>,
 }
 
 impl<'a> Collect<'a> {
-    fn new(grads: Option<&'a GradientsParams>, every: bool) -> Self {
-        Self { grads, every, path: Vec::new(), grads_out: Vec::new(), stats_out: Vec::new() }
+    fn new(grads: Option<&'a GradientsParams>) -> Self {
+        Self { grads, path: Vec::new(), grads_out: Vec::new(), stats_out: Vec::new() }
     }
 }
 
@@ -220,7 +233,7 @@ impl ModuleVisitor for Collect<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let tensor = param.val();
         let len = tensor.dims().iter().product::<usize>();
-        if self.every || is_running_statistic(&self.path) {
+        if is_running_statistic(&self.path) {
             self.stats_out.push((len, Some(tensor.inner().reshape([len]))));
         } else if tensor.is_require_grad() {
             let grad = self.grads.and_then(|g| g.get::<D>(param.id));
@@ -230,21 +243,17 @@ impl ModuleVisitor for Collect<'_> {
 }
 
 /// Walks a network, registering its gradients and replacing its running statistics from flat
-/// values in [`Collect`]'s order; with `every`, replacing every float tensor instead.
+/// values in [`Collect`]'s order.
 struct Put<'a> {
     gradients: &'a [f32],
     statistics: &'a [f32],
-    every: bool,
-    /// Set when a tensor was left as it was for want of values.
-    short: bool,
     grads: GradientsParams,
     path: Vec<String>,
 }
 
 impl<'a> Put<'a> {
     fn new(gradients: &'a [f32], statistics: &'a [f32]) -> Self {
-        let (every, short, grads, path) = (false, false, GradientsParams::new(), Vec::new());
-        Self { gradients, statistics, every, short, grads, path }
+        Self { gradients, statistics, grads: GradientsParams::new(), path: Vec::new() }
     }
 }
 
@@ -262,20 +271,14 @@ impl ModuleMapper for Put<'_> {
         let dims = tensor.dims();
         let len = dims.iter().product::<usize>();
         let device = tensor.device();
-        if (self.every || is_running_statistic(&self.path)) && self.statistics.len() >= len {
-            let (mine, rest) = self.statistics.split_at(len);
-            self.statistics = rest;
-            let mut values = Tensor::<D>::from_data(TensorData::new(mine.to_vec(), dims), &device);
-            if tensor.is_require_grad() {
-                values = values.require_grad();
+        if is_running_statistic(&self.path) {
+            if self.statistics.len() >= len {
+                let (mine, rest) = self.statistics.split_at(len);
+                self.statistics = rest;
+                let values = Tensor::<D>::from_data(TensorData::new(mine.to_vec(), dims), &device);
+                return Param::from_mapped_value(id, values, mapper);
             }
-            return Param::from_mapped_value(id, values, mapper);
-        }
-        self.short |= self.every || is_running_statistic(&self.path);
-        if !is_running_statistic(&self.path)
-            && tensor.is_require_grad()
-            && self.gradients.len() >= len
-        {
+        } else if tensor.is_require_grad() && self.gradients.len() >= len {
             let (mine, rest) = self.gradients.split_at(len);
             self.gradients = rest;
             let grad = Tensor::<D>::from_data(TensorData::new(mine.to_vec(), dims), &device);
