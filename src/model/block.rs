@@ -8,12 +8,11 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, PaddingConfig2d};
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::conv::{forward_conv, forward_conv_pair};
-use super::norm::forward_batch_norm;
+use super::norm::forward_batch_norm_relu;
 
 /// Which convolution of a downsampling unit carries its stride.
 ///
@@ -151,12 +150,12 @@ impl PreActBottleneck {
     /// - `input`: `[batch, in_channels, height, width]`
     /// - output: `[batch, 4 × width, height / stride, width / stride]`
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
-        let pre = relu(forward_batch_norm(&self.bn1, input.clone()));
+        let pre = forward_batch_norm_relu(&self.bn1, input.clone());
         // The projection sees the pre-activated input, as in the paper's full pre-activation.
         let (x, projection) = forward_conv_pair(&self.conv1, self.shortcut.as_ref(), pre);
         let shortcut = projection.unwrap_or(input);
-        let x = forward_conv(&self.conv2, relu(forward_batch_norm(&self.bn2, x)));
-        let x = forward_conv(&self.conv3, relu(forward_batch_norm(&self.bn3, x)));
+        let x = forward_conv(&self.conv2, forward_batch_norm_relu(&self.bn2, x));
+        let x = forward_conv(&self.conv3, forward_batch_norm_relu(&self.bn3, x));
         x + shortcut
     }
 }

@@ -4,6 +4,7 @@
 #[cfg(feature = "train")]
 pub mod agreement;
 pub mod block;
+pub mod bn_relu;
 pub mod conv;
 pub mod efficientnet;
 mod footprint;

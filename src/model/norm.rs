@@ -10,6 +10,7 @@
 
 use burn::nn::BatchNorm;
 use burn::tensor::Tensor;
+use burn::tensor::activation::relu;
 
 use crate::model::conv::on_native_cpu;
 
@@ -40,7 +41,38 @@ pub fn forward_batch_norm(norm: &BatchNorm, input: Tensor<4>) -> Tensor<4> {
     }
     let (output, mean, variance) =
         batch_norm_train_composed(input, norm.gamma.val(), norm.beta.val(), norm.epsilon);
-    // The running statistics as burn's `BatchNorm::forward_train` updates them.
+    update_running_statistics(norm, mean, variance);
+    output
+}
+
+/// `relu(norm(input))`: in training on the CPU backend (natively and in the browser) through
+/// the fused kernels of [`super::bn_relu`] (updating the running statistics as burn's module
+/// does), anywhere else as [`forward_batch_norm`] then a ReLU. Both give the same values,
+/// gradients and statistics.
+///
+/// # Shapes
+/// - `input`: `[batch, channels, height, width]`
+/// - output: as `input`
+pub fn forward_batch_norm_relu(norm: &BatchNorm, input: Tensor<4>) -> Tensor<4> {
+    let device = input.device();
+    let training = device.is_autodiff() && norm.training.is_enabled();
+    if !(training && super::bn_relu::supports(&device)) {
+        return relu(forward_batch_norm(norm, input));
+    }
+    let (output, mean, variance) = super::bn_relu::batch_norm_relu_train(
+        input,
+        norm.gamma.val(),
+        norm.beta.val(),
+        norm.epsilon,
+    );
+    update_running_statistics(norm, mean, variance);
+    output
+}
+
+/// Moves `norm`'s running statistics towards this batch's `mean` and `variance` by its
+/// momentum, as burn's `BatchNorm::forward_train` does.
+fn update_running_statistics(norm: &BatchNorm, mean: Tensor<1>, variance: Tensor<1>) {
+    let device = mean.device();
     let momentum = norm.momentum;
     let running_mean = norm.running_mean.value_sync().to_device(&device);
     let running_var = norm.running_var.value_sync().to_device(&device);
@@ -50,7 +82,6 @@ pub fn forward_batch_norm(norm: &BatchNorm, input: Tensor<4>) -> Tensor<4> {
         running_var.mul_scalar(1.0 - momentum).add(variance.detach().mul_scalar(momentum));
     norm.running_mean.update(running_mean.detach());
     norm.running_var.update(running_var.detach());
-    output
 }
 
 /// Normalises each channel of `x` by its batch mean and biased variance, then scales by

@@ -13,7 +13,7 @@ use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
-use burn::tensor::activation::{relu, sigmoid};
+use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -23,7 +23,7 @@ use super::block::{
     ConvInit, EXPANSION, PreActBottleneck, PreActBottleneckConfig, StrideOn, conv_initializer,
 };
 use super::conv::forward_conv;
-use super::norm::forward_batch_norm;
+use super::norm::forward_batch_norm_relu;
 
 /// The two families of the brief.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -285,7 +285,7 @@ impl ResNetV2 {
         for unit in &self.units {
             x = unit.forward(x);
         }
-        relu(forward_batch_norm(&self.final_bn, x))
+        forward_batch_norm_relu(&self.final_bn, x)
     }
 
     /// Per-label logits from [`ResNetV2::features`]: global average pooling, the linear head.
