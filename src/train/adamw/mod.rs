@@ -16,6 +16,8 @@ use burn::tensor::Tensor;
 
 use crate::model::Network;
 
+mod cpu;
+
 /// Exponential decay of the first moment (burn's default).
 const BETA_1: f32 = 0.9;
 /// Exponential decay of the second moment (burn's default).
@@ -25,6 +27,21 @@ const BETA_2: f32 = 0.999;
 /// and the steps of those weights are then damped. With He's initialisation, whose weights
 /// are larger, it cost 0.01 to 0.04 test mAP: BENCHMARKS.md, "A default recipe".)
 const EPSILON: f32 = 1e-8;
+
+/// The scalars of one AdamW step of one parameter.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct StepScalars {
+    /// The learning rate of this parameter.
+    lr: f32,
+    /// The weight decay times the learning rate: the weights shrink by `1 − decay`.
+    decay: f32,
+    /// `1 − β₁ᵗ`: the first moment's bias correction.
+    first_correction: f32,
+    /// `1 − β₂ᵗ`: the second moment's bias correction.
+    second_correction: f32,
+    /// The L2 norm the gradient is clipped to, if any.
+    clip: Option<f32>,
+}
 
 /// One parameter's running moments, flattened.
 #[derive(Clone)]
@@ -38,6 +55,8 @@ pub struct Moments {
 /// The optimiser of a training run.
 pub struct AdamW {
     weight_decay: f32,
+    /// The norm gradients are clipped to (when `clipping` is set).
+    gradient_clip: f32,
     clipping: Option<GradientClipping>,
     /// Steps taken: the bias correction's exponent.
     time: i32,
@@ -50,7 +69,13 @@ impl AdamW {
     pub fn new(weight_decay: f64, gradient_clip: f32) -> Self {
         let clipping =
             (gradient_clip > 0.0).then(|| GradientClippingConfig::Norm(gradient_clip).init());
-        Self { weight_decay: weight_decay as f32, clipping, time: 0, moments: BTreeMap::new() }
+        Self {
+            weight_decay: weight_decay as f32,
+            gradient_clip,
+            clipping,
+            time: 0,
+            moments: BTreeMap::new(),
+        }
     }
 
     /// Updates every parameter of `model` that has a gradient in `grads`, with learning rate
@@ -112,39 +137,64 @@ impl ModuleMapper for Stepper<'_> {
             return Param::from_mapped_value(id, tensor, mapper);
         };
         let optim = &mut *self.optim;
-        let grad = match &optim.clipping {
-            Some(clipping) => clipping.clip_gradient(grad),
-            None => grad,
-        };
         let dims = tensor.dims();
-        let grad: Tensor<1> = grad.reshape([dims.iter().product::<usize>()]);
+        let count = dims.iter().product::<usize>();
         let path = self.path.join(".");
         let lr = if path.starts_with(self.head) { self.lr } else { self.lr * self.backbone_scale };
-        let moments = match optim.moments.remove(&path) {
-            Some(Moments { first, second }) => Moments {
-                first: first.mul_scalar(BETA_1).add(grad.clone().mul_scalar(1.0 - BETA_1)),
-                second: second.mul_scalar(BETA_2).add(grad.square().mul_scalar(1.0 - BETA_2)),
-            },
-            None => Moments {
-                first: grad.clone().mul_scalar(1.0 - BETA_1),
-                second: grad.square().mul_scalar(1.0 - BETA_2),
-            },
+        let scalars = StepScalars {
+            lr: lr as f32,
+            decay: (lr * f64::from(optim.weight_decay)) as f32,
+            first_correction: 1.0 - BETA_1.powi(optim.time),
+            second_correction: 1.0 - BETA_2.powi(optim.time),
+            clip: optim.clipping.as_ref().map(|_| optim.gradient_clip),
         };
-        let first = moments.first.clone().div_scalar(1.0 - BETA_1.powi(optim.time));
-        let second = moments.second.clone().div_scalar(1.0 - BETA_2.powi(optim.time));
-        let delta: Tensor<D> = first.div(second.sqrt().add_scalar(EPSILON)).reshape(dims);
-        optim.moments.insert(path, moments);
-
         let require_grad = tensor.is_require_grad();
-        let weights = tensor.inner();
-        let decay = lr * f64::from(optim.weight_decay);
-        let weights = if decay == 0.0 { weights } else { weights.mul_scalar(1.0 - decay) };
-        let mut updated = Tensor::from_inner(weights - delta.mul_scalar(lr));
+        let weights: Tensor<1> = tensor.inner().reshape([count]);
+        let grad: Tensor<1> = grad.reshape([count]);
+        let moments = optim.moments.remove(&path);
+        let (weights, moments) = if cpu::supports(&weights.device()) {
+            cpu::step_cpu(weights, grad, moments, &scalars)
+        } else {
+            step_composed(weights, grad, moments, &scalars, optim.clipping.as_ref())
+        };
+        optim.moments.insert(path, moments);
+        let mut updated = Tensor::from_inner(weights.reshape(dims));
         if require_grad {
             updated = updated.require_grad();
         }
         Param::from_mapped_value(id, updated, mapper)
     }
+}
+
+/// One AdamW step of one parameter (flattened) composed of tensor operations: the reference
+/// the fused kernels are checked against, and the path of backends without them.
+fn step_composed(
+    weights: Tensor<1>,
+    grad: Tensor<1>,
+    moments: Option<Moments>,
+    scalars: &StepScalars,
+    clipping: Option<&GradientClipping>,
+) -> (Tensor<1>, Moments) {
+    let grad = match clipping {
+        Some(clipping) => clipping.clip_gradient(grad),
+        None => grad,
+    };
+    let moments = match moments {
+        Some(Moments { first, second }) => Moments {
+            first: first.mul_scalar(BETA_1).add(grad.clone().mul_scalar(1.0 - BETA_1)),
+            second: second.mul_scalar(BETA_2).add(grad.square().mul_scalar(1.0 - BETA_2)),
+        },
+        None => Moments {
+            first: grad.clone().mul_scalar(1.0 - BETA_1),
+            second: grad.square().mul_scalar(1.0 - BETA_2),
+        },
+    };
+    let first = moments.first.clone().div_scalar(scalars.first_correction);
+    let second = moments.second.clone().div_scalar(scalars.second_correction);
+    let delta = first.div(second.sqrt().add_scalar(EPSILON));
+    let weights =
+        if scalars.decay == 0.0 { weights } else { weights.mul_scalar(1.0 - scalars.decay) };
+    (weights - delta.mul_scalar(scalars.lr), moments)
 }
 
 #[cfg(test)]
