@@ -1,6 +1,6 @@
 //! Whether the project's own forms of a layer agree with burn's on a device: the GPU
 //! convolution kernels ([`super::gpu_conv`]), the native CPU's convolutions as matrix products
-//! ([`super::conv`]), the subsample a strided pair of 1×1 convolutions shares, and the composed
+//! ([`super::conv`]) and its stride-1 convolution kernels ([`super::cpu_conv`]), the subsample a strided pair of 1×1 convolutions shares, and the composed
 //! batch norm ([`super::norm`]). Each computes what burn's own kernels compute, faster; each
 //! comparison runs both on the same inputs and measures how far apart the forward values and
 //! the gradients are.
@@ -150,6 +150,16 @@ pub async fn check(device: &Device) -> Result<AgreementReport> {
             CPU_CASES.into_iter().filter(|&(.., k, _, padding)| k == 1 && padding == 0).collect();
         let per_image: ConvForm = |x, w, stride, _| conv1x1_batched(x, w, stride);
         comparisons.extend(convolution(device, per_image, &unpadded_1x1).await?);
+    }
+    if super::cpu_conv::supports(device, 3, 1, 1) {
+        let stride_one: Vec<Case> = CPU_CASES
+            .into_iter()
+            .filter(|&(.., k, stride, padding)| {
+                super::cpu_conv::supports(device, k, stride, padding)
+            })
+            .collect();
+        let kernels: ConvForm = |x, w, _, padding| super::cpu_conv::conv2d(x, w, padding);
+        comparisons.extend(convolution(device, kernels, &stride_one).await?);
     }
     comparisons.extend(strided_pair(device).await?);
     comparisons.extend(batch_norm(device).await?);
@@ -423,9 +433,9 @@ mod tests {
     fn a_check_on_the_cpu_compares_the_cpu_forms() {
         let report = block_on(check(&Device::flex())).unwrap();
         assert_eq!(report.disagreements, vec![], "largest error {}", report.largest_error);
-        // The matrix-product form (9 cases) and the per-image 1×1 (4), three quantities each;
-        // the pair (3 × 3) and the batch norm (3 × 6).
-        assert_eq!(report.compared, (9 + 4) * 3 + 3 * 3 + 3 * 6);
+        // The matrix-product form (9 cases), the per-image 1×1 (4) and the CPU kernels (the 3
+        // stride-1 3×3 cases), three quantities each; the pair (3 × 3) and the batch norm (3 × 6).
+        assert_eq!(report.compared, (9 + 4 + 3) * 3 + 3 * 3 + 3 * 6);
         assert!(report.largest_error > 0.0 && report.largest_error < TOLERANCE);
     }
 

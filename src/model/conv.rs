@@ -57,6 +57,8 @@ enum Form {
     OneProduct { stride: usize, padding: usize },
     /// [`conv1x1_batched`] with this stride.
     PerImage { stride: usize },
+    /// The project's CPU kernels ([`super::cpu_conv`]) with this padding (stride 1).
+    CpuKernels { padding: usize },
     /// The project's GPU kernels ([`super::gpu_conv`]) with this stride and padding.
     #[cfg(feature = "gpu")]
     GpuKernels { stride: usize, padding: usize },
@@ -87,7 +89,18 @@ fn form_for(conv: &Conv2d, pixels: usize, device: &Device) -> Form {
             return Form::GpuKernels { stride, padding };
         }
     }
+    let square = conv.kernel_size[0] == conv.kernel_size[1];
     match padding {
+        Some(padding)
+            if square
+                && !one_by_one
+                && conv.groups == 1
+                && conv.dilation == [1, 1]
+                && conv.stride[1] == stride
+                && super::cpu_conv::supports(device, conv.kernel_size[0], stride, padding) =>
+        {
+            Form::CpuKernels { padding }
+        }
         Some(padding) if one_by_one && conv.stride[1] == stride && on_native_cpu(device) => {
             if padding == 0 && pixels >= BATCHED_FROM_PIXELS {
                 Form::PerImage { stride }
@@ -107,6 +120,7 @@ fn apply(conv: &Conv2d, input: Tensor<4>, form: Form) -> Tensor<4> {
             conv2d_as_matmul(input, conv.weight.val(), stride, padding)
         }
         Form::PerImage { stride } => conv1x1_batched(input, conv.weight.val(), stride),
+        Form::CpuKernels { padding } => super::cpu_conv::conv2d(input, conv.weight.val(), padding),
         #[cfg(feature = "gpu")]
         Form::GpuKernels { stride, padding } => {
             super::gpu_conv::conv2d(input, conv.weight.val(), stride, padding)

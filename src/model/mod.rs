@@ -6,6 +6,7 @@ pub mod agreement;
 pub mod block;
 pub mod bn_relu;
 pub mod conv;
+pub mod cpu_conv;
 pub mod efficientnet;
 mod footprint;
 #[cfg(feature = "gpu")]

@@ -4,7 +4,7 @@ use super::*;
 use crate::model::norm::batch_norm_train_composed;
 
 fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
-    tensor.into_data().convert::<f32>().to_vec().unwrap()
+    tensor.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
 }
 
 fn assert_close(what: &str, a: &[f32], b: &[f32], tolerance: f32) {

@@ -1,0 +1,246 @@
+//! The CPU backend's (burn-flex) kernels of [`super::CpuConv2d`]: per image, the columns of
+//! the input (each kernel tap's shifted copy of each channel, zero outside) and one matrix
+//! product with the `gemm` crate's kernels (those burn-flex's matrix products use); images in
+//! parallel with rayon in native builds, one after another in the browser.
+
+use std::mem::MaybeUninit;
+
+use burn::backend::TensorMetadata;
+use burn::tensor::{Shape, TensorData};
+use burn_flex::{Flex, FlexTensor};
+
+use super::CpuConv2d;
+
+/// A float tensor's values in memory order (a copy only if it is strided).
+fn values(tensor: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
+    match tensor.as_slice::<f32>() {
+        Some(values) => std::borrow::Cow::Borrowed(values),
+        None => std::borrow::Cow::Owned(tensor.to_contiguous().as_slice::<f32>().unwrap().to_vec()),
+    }
+}
+
+/// One image's planes: `channels` planes of `height × width`.
+#[derive(Debug, Clone, Copy)]
+struct Planes {
+    channels: usize,
+    height: usize,
+    width: usize,
+}
+
+/// Writes the columns of `image` for a `kernel × kernel` convolution with zero `padding` and
+/// stride 1: row `(c·k + i)·k + j` holds channel `c` shifted by tap `(i, j)`, `out_h × out_w`
+/// values, zero where the tap falls outside the image.
+fn columns(image: &[f32], planes: Planes, kernel: usize, padding: usize, cols: &mut [f32]) {
+    let Planes { channels, height, width } = planes;
+    let (out_h, out_w) = (height + 2 * padding + 1 - kernel, width + 2 * padding + 1 - kernel);
+    let mut rows = cols.chunks_exact_mut(out_h * out_w);
+    for c in 0..channels {
+        let plane = &image[c * height * width..][..height * width];
+        for i in 0..kernel {
+            for j in 0..kernel {
+                let row = rows.next().expect("a row per channel and tap");
+                // Output columns whose input column x = ox + j − padding lies inside.
+                let first = padding.saturating_sub(j);
+                let last = (width + padding).saturating_sub(j).min(out_w);
+                for (oy, out) in row.chunks_exact_mut(out_w).enumerate() {
+                    let y = (oy + i).wrapping_sub(padding);
+                    if y >= height || first >= last {
+                        out.fill(0.0);
+                        continue;
+                    }
+                    out[..first].fill(0.0);
+                    let x0 = first + j - padding;
+                    out[first..last].copy_from_slice(&plane[y * width + x0..][..last - first]);
+                    out[last..].fill(0.0);
+                }
+            }
+        }
+    }
+}
+
+/// `dst[m × n] = lhs[m × k] · rhs[k × n]` (or `dst +=` when `accumulate`), with strides
+/// `(row, column)` for each operand.
+#[allow(clippy::too_many_arguments)]
+fn product(
+    (m, n, k): (usize, usize, usize),
+    dst: *mut f32,
+    lhs: (&[f32], isize, isize),
+    rhs: (&[f32], isize, isize),
+    accumulate: bool,
+) {
+    // SAFETY: the callers pass slices (or a buffer) that hold the whole of each operand at
+    // these strides; `dst` is only written by this call.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst,
+            1,
+            n as isize,
+            accumulate,
+            lhs.0.as_ptr(),
+            lhs.2,
+            lhs.1,
+            rhs.0.as_ptr(),
+            rhs.2,
+            rhs.1,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// Runs `each(image, out, cols)` for every image, `out` the image's `out_len` outputs (written
+/// whole by `each`) and `cols` a scratch buffer of `cols_len` per thread; returns the outputs.
+fn per_image(
+    batch: usize,
+    out_len: usize,
+    cols_len: usize,
+    each: impl Fn(usize, &mut [f32], &mut [f32]) + Sync + Send,
+) -> Vec<f32> {
+    let mut out: Vec<f32> = Vec::with_capacity(batch * out_len);
+    let spare = &mut out.spare_capacity_mut()[..batch * out_len];
+    let run = |cols: &mut Vec<f32>, (b, chunk): (usize, &mut [MaybeUninit<f32>])| {
+        // SAFETY: f32 has no invalid bit patterns, and `each` writes every output of the image
+        // (a matrix product that does not read its destination) before anything reads it.
+        let chunk = unsafe { &mut *(chunk as *mut [MaybeUninit<f32>] as *mut [f32]) };
+        each(b, chunk, cols);
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        spare
+            .par_chunks_mut(out_len)
+            .enumerate()
+            .for_each_init(|| vec![0f32; cols_len], |cols, item| run(cols, item));
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let mut cols = vec![0f32; cols_len];
+        spare.chunks_mut(out_len).enumerate().for_each(|item| run(&mut cols, item));
+    }
+    // SAFETY: every image's outputs were written above.
+    unsafe { out.set_len(batch * out_len) };
+    out
+}
+
+/// The convolution of NCHW `x` (`batch` images of `planes`) by `weight` `[out, in·k·k]`
+/// (row-major), stride 1, zero `padding`.
+fn convolve(
+    x: &[f32],
+    batch: usize,
+    planes: Planes,
+    weight: &[f32],
+    out_channels: usize,
+    (kernel, padding): (usize, usize),
+) -> Vec<f32> {
+    let (out_h, out_w) =
+        (planes.height + 2 * padding + 1 - kernel, planes.width + 2 * padding + 1 - kernel);
+    let pixels = out_h * out_w;
+    let depth = planes.channels * kernel * kernel;
+    let image_len = planes.channels * planes.height * planes.width;
+    per_image(batch, out_channels * pixels, depth * pixels, |b, out, cols| {
+        columns(&x[b * image_len..][..image_len], planes, kernel, padding, cols);
+        product(
+            (out_channels, pixels, depth),
+            out.as_mut_ptr(),
+            (weight, depth as isize, 1),
+            (cols, pixels as isize, 1),
+            false,
+        );
+    })
+}
+
+fn tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, Shape::new(shape)))
+}
+
+impl CpuConv2d for Flex {
+    fn cpu_conv2d(input: FlexTensor, weight: FlexTensor, padding: usize) -> FlexTensor {
+        let [batch, channels, height, width] = input.shape().dims();
+        let [out_channels, _, kernel, _] = weight.shape().dims();
+        let planes = Planes { channels, height, width };
+        let out = convolve(
+            &values(&input),
+            batch,
+            planes,
+            &values(&weight),
+            out_channels,
+            (kernel, padding),
+        );
+        let side = |size: usize| size + 2 * padding + 1 - kernel;
+        tensor(out, [batch, out_channels, side(height), side(width)])
+    }
+
+    fn cpu_conv2d_input_grad(grad: FlexTensor, weight: FlexTensor, padding: usize) -> FlexTensor {
+        // The input's gradient of a stride-1 convolution is the convolution of the output's
+        // gradient by the weights flipped in space with the channel axes swapped, padded by
+        // k − 1 − padding.
+        let [batch, out_channels, out_h, out_w] = grad.shape().dims();
+        let [_, in_channels, kernel, _] = weight.shape().dims();
+        let weight = values(&weight);
+        let taps = kernel * kernel;
+        let mut flipped = vec![0f32; weight.len()];
+        for o in 0..out_channels {
+            for c in 0..in_channels {
+                for t in 0..taps {
+                    flipped[(c * out_channels + o) * taps + (taps - 1 - t)] =
+                        weight[(o * in_channels + c) * taps + t];
+                }
+            }
+        }
+        let planes = Planes { channels: out_channels, height: out_h, width: out_w };
+        let back = kernel - 1 - padding;
+        let out = convolve(&values(&grad), batch, planes, &flipped, in_channels, (kernel, back));
+        let side = |size: usize| size + 2 * back + 1 - kernel;
+        tensor(out, [batch, in_channels, side(out_h), side(out_w)])
+    }
+
+    fn cpu_conv2d_weight_grad(
+        input: FlexTensor,
+        grad: FlexTensor,
+        kernel: usize,
+        padding: usize,
+    ) -> FlexTensor {
+        let [batch, channels, height, width] = input.shape().dims();
+        let [_, out_channels, out_h, out_w] = grad.shape().dims();
+        let (x, dy) = (values(&input), values(&grad));
+        let planes = Planes { channels, height, width };
+        let (pixels, depth) = (out_h * out_w, channels * kernel * kernel);
+        let image_len = channels * height * width;
+        // Σ over the images of dY[b] · columns[b]ᵀ, a share of the images per thread (each its
+        // own sum), the shares added at the end.
+        let shares = threads().min(batch).max(1);
+        let sums = per_image(shares, out_channels * depth, depth * pixels, |share, sum, cols| {
+            let images = (share * batch / shares)..((share + 1) * batch / shares);
+            for (n, b) in images.enumerate() {
+                columns(&x[b * image_len..][..image_len], planes, kernel, padding, cols);
+                product(
+                    (out_channels, depth, pixels),
+                    sum.as_mut_ptr(),
+                    (&dy[b * out_channels * pixels..][..out_channels * pixels], pixels as isize, 1),
+                    (cols, 1, pixels as isize),
+                    n > 0,
+                );
+            }
+        });
+        let mut total = sums[..out_channels * depth].to_vec();
+        for share in sums.chunks_exact(out_channels * depth).skip(1) {
+            total.iter_mut().zip(share).for_each(|(t, s)| *t += s);
+        }
+        tensor(total, [out_channels, channels, kernel, kernel])
+    }
+}
+
+/// Threads the image loops run on.
+fn threads() -> usize {
+    #[cfg(not(target_arch = "wasm32"))]
+    return rayon::current_num_threads();
+    #[cfg(target_arch = "wasm32")]
+    1
+}
