@@ -54,9 +54,10 @@ pub const GPU_CASES: [Case; 10] = [
     (1, 64, 16, 4, 1, 3, 0),
 ];
 
-/// The layer shapes of ResNetV2-Small and the edge cases of the CPU's matrix-product form
-/// (batch 1, odd sides, stride 2 with and without padding).
-pub const CPU_CASES: [Case; 9] = [
+/// The layer shapes of ResNetV2-Small and the edge cases of the CPU's forms: batch 1, odd
+/// sides, stride 2 with and without padding, padding 2, a side of 1 against a 3×3 kernel,
+/// a 5×5 kernel, more images than threads.
+pub const CPU_CASES: [Case; 13] = [
     (2, 3, 16, 9, 3, 1, 1),
     (1, 16, 16, 8, 3, 1, 1),
     (3, 8, 12, 7, 3, 2, 1),
@@ -66,6 +67,10 @@ pub const CPU_CASES: [Case; 9] = [
     (2, 5, 7, 10, 3, 2, 0),
     (1, 1, 2, 5, 1, 1, 0),
     (1, 8, 4, 7, 1, 2, 0),
+    (2, 4, 8, 6, 3, 1, 2),
+    (2, 3, 4, 1, 3, 1, 1),
+    (2, 3, 5, 11, 5, 1, 2),
+    (9, 8, 8, 12, 3, 1, 1),
 ];
 
 /// One comparison of the project's form with burn's.
@@ -433,9 +438,9 @@ mod tests {
     fn a_check_on_the_cpu_compares_the_cpu_forms() {
         let report = block_on(check(&Device::flex())).unwrap();
         assert_eq!(report.disagreements, vec![], "largest error {}", report.largest_error);
-        // The matrix-product form (9 cases), the per-image 1×1 (4) and the CPU kernels (the 3
-        // stride-1 3×3 cases), three quantities each; the pair (3 × 3) and the batch norm (3 × 6).
-        assert_eq!(report.compared, (9 + 4 + 3) * 3 + 3 * 3 + 3 * 6);
+        // The matrix-product form (13 cases), the per-image 1×1 (4) and the CPU kernels (the 9
+        // stride-1 cases), three quantities each; the pair (3 × 3) and the batch norm (3 × 6).
+        assert_eq!(report.compared, (13 + 4 + 9) * 3 + 3 * 3 + 3 * 6);
         assert!(report.largest_error > 0.0 && report.largest_error < TOLERANCE);
     }
 

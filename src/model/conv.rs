@@ -1,47 +1,42 @@
-//! 2-D convolutions computed as matrix products, whose gradients autodiff then computes as
-//! fat matrix products too.
+//! Which code computes each convolution ([`forward_conv`]), and two forms of a convolution as
+//! burn matrix products.
 //!
-//! Why: burn-flex (the CPU backend) has a fast convolution *forward* but overrides no
-//! convolution *backward*, so burn's default takes the weight gradient as a convolution over
-//! swapped axes (the whole output plane becomes the kernel) and the input gradient as a
-//! transposed convolution. For the 16–256-channel layers of ResNetV2-Small those become
-//! GEMMs with N = kh·kw (1 for a 1×1 layer): thin shapes that keep the cores waiting.
+//! [`forward_conv`] picks, per layer: on a GPU the project's kernels ([`super::gpu_conv`]) for
+//! 1×1 and 3×3 layers; on the CPU backend (natively and in the browser) the project's kernels
+//! ([`super::cpu_conv`]) for every stride-1 layer, and for a strided 1×1 layer on a subsample
+//! of its input (a unit's strided 1×1 and its projection share one subsample:
+//! [`forward_conv_pair`]); anything else burn's own convolution.
 //!
-//! Two forms:
+//! The two matrix-product forms below were the native CPU's 1×1 path before the CPU kernels
+//! (issue #13); they stay as measured alternatives (`cargo bench --bench conv`) and in
+//! [`super::agreement`]:
 //! - **One product over the batch** ([`conv2d_as_matmul`]): `cols = im2col(x)` and
 //!   `out = W · cols` with the batch folded into the columns, one
-//!   `[Cout, Cin·kh·kw] × [Cin·kh·kw, B·Ho·Wo]` product. Autodiff's matmul backward gives the
-//!   weight gradient as one product `dY[Cout, B·Ho·Wo] · colsᵀ[B·Ho·Wo, Cin·kh·kw]` (the long
-//!   dimension is the reduction: the shape GEMM kernels like) and the input gradient as
-//!   `Wᵀ · dY` followed by the backward of the slices that built the columns. Folding the
-//!   batch into the columns costs a transposed copy of the input and of the output, each way.
+//!   `[Cout, Cin·kh·kw] × [Cin·kh·kw, B·Ho·Wo]` product, whose gradients autodiff derives as
+//!   fat products. Folding the batch into the columns costs a transposed copy of the input and
+//!   of the output, each way.
 //! - **One product per image** ([`conv1x1_batched`], 1×1 only): an NCHW image already is a
 //!   `[Cin, H·W]` matrix, so `W · X[b]` needs no copy, nor do its gradients.
 //!
-//! Measured per layer (`cargo bench --bench conv`, BENCHMARKS.md): for 1×1 layers both beat
-//! burn's forward + backward; the per-image form wins from about 32 × 32 pixels
-//! ([`BATCHED_FROM_PIXELS`]), the one product below. For 3×3 layers building and un-building
-//! the nine shifted copies from slices costs more than it saves (0.3–0.6×), so they keep
-//! burn's. [`forward_conv`] picks the form, on the CPU backend of native builds only; the
-//! browser's CPU page keeps burn's path, whose memory the page's memory plan was measured with.
-//! On a GPU the 1×1 and 3×3 convolutions run the project's own kernels
-//! ([`super::gpu_conv`]), the rest burn's.
+//! Why not burn's convolution on the CPU: burn-flex overrides no convolution *backward*, so
+//! burn's default takes the weight gradient as a convolution over swapped axes (GEMMs with
+//! N = kh·kw, thin shapes that keep the cores waiting) and the input gradient as a transposed
+//! convolution (BENCHMARKS.md).
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::tensor::ops::PadMode;
 use burn::tensor::{Device, Tensor, s};
 
-/// From how many input pixels (height · width) [`forward_conv`] takes a 1×1 convolution as
-/// a batch of per-image products ([`conv1x1_batched`]) rather than one product over the batch
-/// ([`conv2d_as_matmul`]): the per-image form copies nothing, but below about 32 × 32 pixels
-/// its products are too small to beat the one big product and its two transposes
-/// (`cargo bench --bench conv`, BENCHMARKS.md).
+/// From how many input pixels (height · width) a 1×1 convolution as a batch of per-image
+/// products ([`conv1x1_batched`]) beat one product over the batch ([`conv2d_as_matmul`]): the
+/// per-image form copies nothing, but below about 32 × 32 pixels its products are too small to
+/// beat the one big product and its two transposes (`cargo bench --bench conv`, BENCHMARKS.md).
 pub const BATCHED_FROM_PIXELS: usize = 32 * 32;
 
-/// Whether `device` is the CPU backend of a native build: where [`forward_conv`] computes 1×1
-/// convolutions as matrix products (see the module docs) and
-/// [`forward_batch_norm`](super::norm::forward_batch_norm) takes its statistics without copies.
+/// Whether `device` is the CPU backend of a native build: where
+/// [`forward_batch_norm`](super::norm::forward_batch_norm) takes its statistics without copies
+/// and [`super::agreement`] checks the matrix-product forms.
 /// Not on WebGPU: there both forms made the page's training 0.53× as fast as burn-cubecl's
 /// kernels (BENCHMARKS.md, issue #13 fifth part).
 pub fn on_native_cpu(device: &Device) -> bool {
@@ -53,19 +48,17 @@ pub fn on_native_cpu(device: &Device) -> bool {
 enum Form {
     /// burn's own convolution.
     Burn,
-    /// [`conv2d_as_matmul`] with this stride and padding.
-    OneProduct { stride: usize, padding: usize },
-    /// [`conv1x1_batched`] with this stride.
-    PerImage { stride: usize },
     /// The project's CPU kernels ([`super::cpu_conv`]) with this padding (stride 1).
     CpuKernels { padding: usize },
+    /// A strided 1×1 convolution as the CPU kernels on every `stride`-th pixel of each axis.
+    Subsampled { stride: usize },
     /// The project's GPU kernels ([`super::gpu_conv`]) with this stride and padding.
     #[cfg(feature = "gpu")]
     GpuKernels { stride: usize, padding: usize },
 }
 
-/// The fastest form for `conv` on an input of `pixels` (height · width) on `device`.
-fn form_for(conv: &Conv2d, pixels: usize, device: &Device) -> Form {
+/// The fastest form for `conv` on `device`.
+fn form_for(conv: &Conv2d, device: &Device) -> Form {
     let one_by_one = conv.kernel_size == [1, 1] && conv.groups == 1 && conv.dilation == [1, 1];
     let padding = match &conv.padding {
         PaddingConfig2d::Explicit(top, left, bottom, right)
@@ -89,24 +82,18 @@ fn form_for(conv: &Conv2d, pixels: usize, device: &Device) -> Form {
             return Form::GpuKernels { stride, padding };
         }
     }
-    let square = conv.kernel_size[0] == conv.kernel_size[1];
+    let plain = conv.kernel_size[0] == conv.kernel_size[1]
+        && conv.groups == 1
+        && conv.dilation == [1, 1]
+        && conv.stride[1] == stride;
     match padding {
         Some(padding)
-            if square
-                && !one_by_one
-                && conv.groups == 1
-                && conv.dilation == [1, 1]
-                && conv.stride[1] == stride
-                && super::cpu_conv::supports(device, conv.kernel_size[0], stride, padding) =>
+            if plain && super::cpu_conv::supports(device, conv.kernel_size[0], stride, padding) =>
         {
             Form::CpuKernels { padding }
         }
-        Some(padding) if one_by_one && conv.stride[1] == stride && on_native_cpu(device) => {
-            if padding == 0 && pixels >= BATCHED_FROM_PIXELS {
-                Form::PerImage { stride }
-            } else {
-                Form::OneProduct { stride, padding }
-            }
+        Some(0) if plain && one_by_one && super::cpu_conv::supports(device, 1, 1, 0) => {
+            Form::Subsampled { stride }
         }
         _ => Form::Burn,
     }
@@ -116,11 +103,10 @@ fn form_for(conv: &Conv2d, pixels: usize, device: &Device) -> Form {
 fn apply(conv: &Conv2d, input: Tensor<4>, form: Form) -> Tensor<4> {
     let output = match form {
         Form::Burn => return conv.forward(input),
-        Form::OneProduct { stride, padding } => {
-            conv2d_as_matmul(input, conv.weight.val(), stride, padding)
-        }
-        Form::PerImage { stride } => conv1x1_batched(input, conv.weight.val(), stride),
         Form::CpuKernels { padding } => super::cpu_conv::conv2d(input, conv.weight.val(), padding),
+        Form::Subsampled { stride } => {
+            super::cpu_conv::conv2d(super::cpu_conv::subsample(input, stride), conv.weight.val(), 0)
+        }
         #[cfg(feature = "gpu")]
         Form::GpuKernels { stride, padding } => {
             super::gpu_conv::conv2d(input, conv.weight.val(), stride, padding)
@@ -132,23 +118,22 @@ fn apply(conv: &Conv2d, input: Tensor<4>, form: Form) -> Tensor<4> {
     }
 }
 
-/// Applies `conv` to `input`: on a GPU through the project's kernels where they apply
-/// ([`super::gpu_conv::supports`]); on the native CPU a 1×1 convolution as a matrix product
-/// where that is faster (see [`on_native_cpu`]); anything else through burn's own convolution.
-/// All give the same values and gradients.
+/// Applies `conv` to `input`: through the project's GPU or CPU kernels where they apply (see
+/// the module docs), anything else through burn's own convolution. All give the same values
+/// and gradients.
 ///
 /// # Shapes
 /// - `input`: `[batch, in_channels, height, width]`
 /// - output: `[batch, out_channels, out_height, out_width]`
 pub fn forward_conv(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
-    let [_, _, height, width] = input.dims();
-    let form = form_for(conv, height * width, &input.device());
+    let form = form_for(conv, &input.device());
     apply(conv, input, form)
 }
 
 /// Applies `first` and, if given, `second` to the same `input`, as [`forward_conv`] would.
 /// Where both are strided 1×1 convolutions of the same stride taken per image (a unit's
-/// first convolution and its projection, with the stride on the 1×1), the input is
+/// first convolution and its projection, with the stride on the 1×1; on the CPU backend
+/// and on a GPU), the input is
 /// subsampled once and both read the subsample: the backward then scatters one gradient
 /// back to the full-size input instead of two (each a zero-filled full-size tensor).
 ///
@@ -160,14 +145,13 @@ pub fn forward_conv_pair(
     second: Option<&Conv2d>,
     input: Tensor<4>,
 ) -> (Tensor<4>, Option<Tensor<4>>) {
-    let [_, _, height, width] = input.dims();
     let device = input.device();
-    let form = form_for(first, height * width, &device);
-    let shared_stride = match (form, second.map(|c| form_for(c, height * width, &device))) {
-        (Form::PerImage { stride }, Some(Form::PerImage { stride: other }))
-            if stride > 1 && stride == other =>
+    let form = form_for(first, &device);
+    let shared_stride = match (form, second.map(|c| form_for(c, &device))) {
+        (Form::Subsampled { stride }, Some(Form::Subsampled { stride: other }))
+            if stride == other =>
         {
-            Some((stride, Form::PerImage { stride: 1 }))
+            Some((stride, Form::CpuKernels { padding: 0 }))
         }
         // Strided GPU kernels are 1×1 (`gpu_conv::supports`), so unpadded.
         #[cfg(feature = "gpu")]
@@ -180,7 +164,10 @@ pub fn forward_conv_pair(
     };
     match (shared_stride, second) {
         (Some((stride, unstrided)), Some(second)) => {
-            let subsample = input.slice(s![.., .., ..;stride, ..;stride]);
+            let subsample = match unstrided {
+                Form::CpuKernels { .. } => super::cpu_conv::subsample(input, stride),
+                _ => input.slice(s![.., .., ..;stride, ..;stride]),
+            };
             (apply(first, subsample.clone(), unstrided), Some(apply(second, subsample, unstrided)))
         }
         _ => (apply(first, input.clone(), form), second.map(|conv| forward_conv(conv, input))),

@@ -144,8 +144,17 @@ fn convolve(
     let pixels = out_h * out_w;
     let depth = planes.channels * kernel * kernel;
     let image_len = planes.channels * planes.height * planes.width;
-    per_image(batch, out_channels * pixels, depth * pixels, |b, out, cols| {
-        columns(&x[b * image_len..][..image_len], planes, kernel, padding, cols);
+    // A 1×1 kernel without padding reads the image itself: an NCHW image is `[Cin, H·W]`.
+    let direct = kernel == 1 && padding == 0;
+    let cols_len = if direct { 0 } else { depth * pixels };
+    per_image(batch, out_channels * pixels, cols_len, |b, out, cols| {
+        let image = &x[b * image_len..][..image_len];
+        let cols: &[f32] = if direct {
+            image
+        } else {
+            columns(image, planes, kernel, padding, cols);
+            cols
+        };
         product(
             (out_channels, pixels, depth),
             out.as_mut_ptr(),
@@ -216,10 +225,18 @@ impl CpuConv2d for Flex {
         // Σ over the images of dY[b] · columns[b]ᵀ, a share of the images per thread (each its
         // own sum), the shares added at the end.
         let shares = threads().min(batch).max(1);
-        let sums = per_image(shares, out_channels * depth, depth * pixels, |share, sum, cols| {
+        let direct = kernel == 1 && padding == 0;
+        let cols_len = if direct { 0 } else { depth * pixels };
+        let sums = per_image(shares, out_channels * depth, cols_len, |share, sum, cols| {
             let images = (share * batch / shares)..((share + 1) * batch / shares);
             for (n, b) in images.enumerate() {
-                columns(&x[b * image_len..][..image_len], planes, kernel, padding, cols);
+                let image = &x[b * image_len..][..image_len];
+                let cols: &[f32] = if direct {
+                    image
+                } else {
+                    columns(image, planes, kernel, padding, cols);
+                    cols
+                };
                 product(
                     (out_channels, depth, pixels),
                     sum.as_mut_ptr(),
@@ -235,6 +252,59 @@ impl CpuConv2d for Flex {
         }
         tensor(total, [out_channels, channels, kernel, kernel])
     }
+
+    fn cpu_subsample(input: FlexTensor, stride: usize) -> FlexTensor {
+        let [batch, channels, height, width] = input.shape().dims();
+        let out = resample(&values(&input), batch * channels, (height, width), stride, false);
+        tensor(out, [batch, channels, height.div_ceil(stride), width.div_ceil(stride)])
+    }
+
+    fn cpu_subsample_grad(
+        grad: FlexTensor,
+        height: usize,
+        width: usize,
+        stride: usize,
+    ) -> FlexTensor {
+        let [batch, channels, _, _] = grad.shape().dims();
+        let out = resample(&values(&grad), batch * channels, (height, width), stride, true);
+        tensor(out, [batch, channels, height, width])
+    }
+}
+
+/// Every `stride`-th value of `planes` (`height × width` each) on both axes, or (`spread`)
+/// the reverse: `planes` of the subsample's size spread onto zero planes of `height × width`.
+fn resample(
+    planes: &[f32],
+    count: usize,
+    (height, width): (usize, usize),
+    stride: usize,
+    spread: bool,
+) -> Vec<f32> {
+    let (small_h, small_w) = (height.div_ceil(stride), width.div_ceil(stride));
+    let (in_len, out_len) = if spread {
+        (small_h * small_w, height * width)
+    } else {
+        (height * width, small_h * small_w)
+    };
+    per_image(count, out_len, 0, |plane, out, _| {
+        let source = &planes[plane * in_len..][..in_len];
+        if spread {
+            out.fill(0.0);
+            for (y, row) in source.chunks_exact(small_w).enumerate() {
+                let target = &mut out[y * stride * width..][..width];
+                for (x, value) in row.iter().enumerate() {
+                    target[x * stride] = *value;
+                }
+            }
+        } else {
+            for (y, row) in out.chunks_exact_mut(small_w).enumerate() {
+                let source = &source[y * stride * width..][..width];
+                for (x, value) in row.iter_mut().enumerate() {
+                    *value = source[x * stride];
+                }
+            }
+        }
+    })
 }
 
 /// Threads the image loops run on.

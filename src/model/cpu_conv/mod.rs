@@ -6,8 +6,10 @@
 //! as a transposed convolution and the weight gradient as a convolution over swapped axes
 //! whose matrix products are thin (N = 9); on the native CPU those were a tenth of a training
 //! step, much of it on one thread while the other cores waited (BENCHMARKS.md, issue #35).
-//! Here each image is one fat matrix product over its columns (the shifted copies of each
-//! channel, built per image in a scratch buffer):
+//! The 1×1 convolutions went through burn-flex's matrix product, whose every output is a
+//! zero-filled buffer then copied to an aligned one, on one thread. Here each image is one fat
+//! matrix product over its columns (the shifted copies of each channel, built per image in a
+//! scratch buffer; a 1×1 kernel reads the image itself):
 //! - **forward**: `Y[b] = W[Cout, Cin·k²] · cols(X[b])`;
 //! - **input gradient**: the forward again, over the output's gradient, with the weights
 //!   flipped in space and their channel axes swapped, padded by `k − 1 − padding`;
@@ -31,11 +33,11 @@ use burn::backend::{
 use burn::tensor::{Device, Tensor};
 
 /// Whether [`conv2d`] computes a convolution of this `kernel` side, `stride` and `padding` on
-/// `device`: the CPU backend, a kernel of 2 or more (1×1 convolutions have their own forms in
-/// [`super::conv`]), stride 1, and a padding that leaves a tap inside.
+/// `device`: the CPU backend, stride 1, and a padding that leaves a tap inside. (A strided 1×1
+/// convolution is this one on a subsample: [`super::conv`].)
 pub fn supports(device: &Device, kernel: usize, stride: usize, padding: usize) -> bool {
     matches!(device.as_dispatch().clone().inner(), DispatchDevice::Flex(_))
-        && kernel >= 2
+        && kernel >= 1
         && stride == 1
         && padding < kernel
 }
@@ -64,6 +66,18 @@ pub trait CpuConv2d: Backend {
         grad: FloatTensor<Self>,
         kernel: usize,
         padding: usize,
+    ) -> FloatTensor<Self>;
+
+    /// Every `stride`-th pixel of each plane of `input` on both axes, from the first.
+    fn cpu_subsample(input: FloatTensor<Self>, stride: usize) -> FloatTensor<Self>;
+
+    /// The gradient of [`Self::cpu_subsample`] with respect to its input of `height × width`
+    /// planes: `grad` at the pixels taken, zero elsewhere.
+    fn cpu_subsample_grad(
+        grad: FloatTensor<Self>,
+        height: usize,
+        width: usize,
+        stride: usize,
     ) -> FloatTensor<Self>;
 }
 
@@ -146,6 +160,56 @@ impl<B: CpuConv2d, C: CheckpointStrategy> CpuConv2d for Autodiff<B, C> {
             padding,
         ))
     }
+
+    fn cpu_subsample(input: FloatTensor<Self>, stride: usize) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct SubsampleBackward;
+
+        impl<B: CpuConv2d> Backward<B, 1> for SubsampleBackward {
+            /// The input's height and width, the stride.
+            type State = (usize, usize, usize);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let [node_input] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (height, width, stride) = ops.state;
+                if let Some(node) = node_input {
+                    grads
+                        .register::<B>(node.id, B::cpu_subsample_grad(grad, height, width, stride));
+                }
+            }
+        }
+
+        let shape = input.shape();
+        match SubsampleBackward.prepare::<C>([input.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish(
+                (shape[2], shape[3], stride),
+                B::cpu_subsample(input.into_primitive(), stride),
+            ),
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::cpu_subsample(input.into_primitive(), stride))
+            }
+        }
+    }
+
+    fn cpu_subsample_grad(
+        grad: FloatTensor<Self>,
+        height: usize,
+        width: usize,
+        stride: usize,
+    ) -> FloatTensor<Self> {
+        FloatTensor::<Self>::new(B::cpu_subsample_grad(
+            grad.into_primitive(),
+            height,
+            width,
+            stride,
+        ))
+    }
 }
 
 /// The stride-1 convolution of `input` by `weight` (no bias) with the CPU kernels,
@@ -161,6 +225,17 @@ pub fn conv2d(input: Tensor<4>, weight: Tensor<4>, padding: usize) -> Tensor<4> 
         weight.into_dispatch(),
         padding,
     ))
+}
+
+/// Every `stride`-th pixel of each axis of `input`, from the first, with the CPU kernels,
+/// differentiable (its backward spreads the gradient in parallel instead of burn's slice
+/// assignment into a zero-filled tensor on one thread). Call it on the CPU backend only.
+///
+/// # Shapes
+/// - `input`: `[batch, channels, height, width]`
+/// - output: `[batch, channels, ⌈height / stride⌉, ⌈width / stride⌉]`
+pub fn subsample(input: Tensor<4>, stride: usize) -> Tensor<4> {
+    Tensor::from_dispatch(Dispatch::cpu_subsample(input.into_dispatch(), stride))
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

@@ -111,3 +111,6 @@ pub fn batch_norm_train_composed(
         variance.reshape([channels]),
     )
 }
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;

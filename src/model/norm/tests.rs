@@ -1,7 +1,10 @@
+// The fused batch norm + ReLU (`super::super::bn_relu`) against the composed batch norm.
 use burn::tensor::Distribution;
 
-use super::*;
-use crate::model::norm::batch_norm_train_composed;
+use burn::tensor::{Device, Tensor};
+
+use super::batch_norm_train_composed;
+use crate::model::bn_relu::{batch_norm_relu_train, supports};
 
 fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
     tensor.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
