@@ -16,6 +16,9 @@ use burn::tensor::Tensor;
 
 use crate::model::Network;
 
+#[cfg(feature = "gpu")]
+mod gpu;
+
 /// Exponential decay of the first moment (burn's default).
 const BETA_1: f32 = 0.9;
 /// Exponential decay of the second moment (burn's default).
@@ -33,6 +36,22 @@ pub struct Moments {
     pub first: Tensor<1>,
     /// Mean of the squared gradients.
     pub second: Tensor<1>,
+}
+
+/// The scalars of one parameter's step, shared by the fused paths.
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(feature = "gpu"), allow(dead_code))]
+pub(super) struct StepScalars {
+    /// Learning rate.
+    lr: f32,
+    /// `lr × weight decay`: the weights are scaled by `1 − decay` before the update.
+    decay: f32,
+    /// `1 − β₁ᵗ`, the first moment's bias correction.
+    first_correction: f32,
+    /// `1 − β₂ᵗ`, the second moment's bias correction.
+    second_correction: f32,
+    /// The gradient's largest L2 norm, if clipped (burn's `clip_by_norm`).
+    clip: Option<f32>,
 }
 
 /// The optimiser of a training run.
@@ -112,14 +131,42 @@ impl ModuleMapper for Stepper<'_> {
             return Param::from_mapped_value(id, tensor, mapper);
         };
         let optim = &mut *self.optim;
+        let path = self.path.join(".");
+        let lr = if path.starts_with(self.head) { self.lr } else { self.lr * self.backbone_scale };
+        // Fused kernels on the GPU (clipping by norm only: by value never happens here).
+        #[cfg(feature = "gpu")]
+        if crate::model::gpu_conv::on_gpu(&tensor.device())
+            && !matches!(optim.clipping, Some(GradientClipping::Value(_)))
+        {
+            let scalars = StepScalars {
+                lr: lr as f32,
+                decay: (lr * f64::from(optim.weight_decay)) as f32,
+                first_correction: 1.0 - BETA_1.powi(optim.time),
+                second_correction: 1.0 - BETA_2.powi(optim.time),
+                clip: match optim.clipping {
+                    Some(GradientClipping::Norm(clip)) => Some(clip),
+                    _ => None,
+                },
+            };
+            let dims = tensor.dims();
+            let n = dims.iter().product::<usize>();
+            let require_grad = tensor.is_require_grad();
+            let moments = optim.moments.remove(&path);
+            let (weights, moments) =
+                gpu::step_gpu(tensor.inner().reshape([n]), grad.reshape([n]), moments, &scalars);
+            optim.moments.insert(path, moments);
+            let mut updated = Tensor::from_inner(weights.reshape(dims));
+            if require_grad {
+                updated = updated.require_grad();
+            }
+            return Param::from_mapped_value(id, updated, mapper);
+        }
         let grad = match &optim.clipping {
             Some(clipping) => clipping.clip_gradient(grad),
             None => grad,
         };
         let dims = tensor.dims();
         let grad: Tensor<1> = grad.reshape([dims.iter().product::<usize>()]);
-        let path = self.path.join(".");
-        let lr = if path.starts_with(self.head) { self.lr } else { self.lr * self.backbone_scale };
         let moments = match optim.moments.remove(&path) {
             Some(Moments { first, second }) => Moments {
                 first: first.mul_scalar(BETA_1).add(grad.clone().mul_scalar(1.0 - BETA_1)),
