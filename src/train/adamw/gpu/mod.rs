@@ -336,4 +336,71 @@ mod tests {
         assert!(worst_burn <= 1e-6, "{worst_burn}");
         assert!(!ours_gpu.moments().is_empty());
     }
+
+    /// Not a check: the time of an optimiser step of a Small-11's trained parameters on the
+    /// GPU, fused against the composed operations (clipped, from the second step). Run with
+    /// `cargo test --release --lib optimiser_step_time -- --ignored --nocapture` (and a GPU).
+    #[test]
+    #[ignore]
+    fn optimiser_step_time() {
+        let Some(gpu) = test_gpu() else { return };
+        let config: NetworkConfig = ResNetV2Config::for_depth(11, 3).unwrap().into();
+        let mut weights = Weights::default();
+        config.init(&Device::flex().autodiff()).unwrap().visit(&mut weights);
+        let sizes: Vec<usize> =
+            weights.0.values().filter(|(_, tracked)| *tracked).map(|(w, _)| w.len()).collect();
+        let scalars = StepScalars {
+            lr: 1e-3,
+            decay: 5e-7,
+            first_correction: 1.0 - BETA_1.powi(2),
+            second_correction: 1.0 - BETA_2.powi(2),
+            clip: Some(1.0),
+        };
+        for fused in [false, true, false, true, false, true] {
+            let mut params: Vec<(Tensor<1>, Moments)> = sizes
+                .iter()
+                .enumerate()
+                .map(|(k, &n)| {
+                    let moments = Moments {
+                        first: tensor(&values(n, k as u64 + 1, 1e-2), &gpu),
+                        second: tensor(&values(n, k as u64 + 2, 1e-4), &gpu).abs(),
+                    };
+                    (tensor(&values(n, k as u64 + 3, 1.0), &gpu), moments)
+                })
+                .collect();
+            let grads: Vec<Tensor<1>> = sizes
+                .iter()
+                .enumerate()
+                .map(|(k, &n)| tensor(&values(n, k as u64 + 4, 1e-2), &gpu))
+                .collect();
+            let (warm_up, steps) = (5, 30);
+            let mut start = std::time::Instant::now();
+            for step in 0..warm_up + steps {
+                if step == warm_up {
+                    start = std::time::Instant::now();
+                }
+                params = params
+                    .into_iter()
+                    .zip(&grads)
+                    .map(|((w, m), g)| {
+                        if fused {
+                            step_gpu(w, g.clone(), Some(m), &scalars)
+                        } else {
+                            composed(w, g.clone(), Some(m), &scalars)
+                        }
+                    })
+                    .collect();
+                // Wait for the GPU: one value of the last parameter.
+                read(params.last().unwrap().0.clone().slice([0..1]));
+            }
+            let per_step = start.elapsed().as_secs_f64() / steps as f64;
+            let which = if fused { "fused" } else { "composed" };
+            eprintln!(
+                "{which}: {:.1} ms a step of {} parameters ({} values)",
+                per_step * 1e3,
+                sizes.len(),
+                sizes.iter().sum::<usize>()
+            );
+        }
+    }
 }
