@@ -391,7 +391,7 @@ mod tests {
                     })
                     .collect();
                 // Wait for the GPU: one value of the last parameter.
-                read(params.last().unwrap().0.clone().slice([0..1]));
+                read(params.last().unwrap().0.clone().narrow(0, 0, 1));
             }
             let per_step = start.elapsed().as_secs_f64() / steps as f64;
             let which = if fused { "fused" } else { "composed" };
