@@ -17,7 +17,7 @@ pub mod norm;
 pub(crate) mod params;
 pub mod resnet;
 #[cfg(all(test, feature = "gpu", not(target_arch = "wasm32")))]
-mod testing;
+pub(crate) mod testing;
 
 pub use block::{ConvInit, StrideOn};
 pub use footprint::Footprint;

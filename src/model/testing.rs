@@ -6,7 +6,7 @@ use burn::tensor::Device;
 /// The GPU for tests, or `None` where this machine has no adapter (the tests that take it then
 /// check nothing). `TAGTRAIN_REQUIRE_GPU=1`, set where a run provides a Vulkan driver (e.g.
 /// SwiftShader's), turns a missing adapter into a failure.
-pub(super) fn test_gpu() -> Option<Device> {
+pub(crate) fn test_gpu() -> Option<Device> {
     use crate::device::{BackendKind, BackendPreference, ComputeDevice};
     // wgpu's device is set up once per process; the tests share it.
     static GPU: std::sync::OnceLock<Option<Device>> = std::sync::OnceLock::new();

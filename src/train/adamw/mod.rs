@@ -17,6 +17,8 @@ use burn::tensor::Tensor;
 use crate::model::Network;
 
 mod cpu;
+#[cfg(feature = "gpu")]
+mod gpu;
 
 /// Exponential decay of the first moment (burn's default).
 const BETA_1: f32 = 0.9;
@@ -152,11 +154,8 @@ impl ModuleMapper for Stepper<'_> {
         let weights: Tensor<1> = tensor.inner().reshape([count]);
         let grad: Tensor<1> = grad.reshape([count]);
         let moments = optim.moments.remove(&path);
-        let (weights, moments) = if cpu::supports(&weights.device()) {
-            cpu::step_cpu(weights, grad, moments, &scalars)
-        } else {
-            step_composed(weights, grad, moments, &scalars, optim.clipping.as_ref())
-        };
+        let (weights, moments) =
+            step_one(weights, grad, moments, &scalars, optim.clipping.as_ref());
         optim.moments.insert(path, moments);
         let mut updated = Tensor::from_inner(weights.reshape(dims));
         if require_grad {
@@ -164,6 +163,26 @@ impl ModuleMapper for Stepper<'_> {
         }
         Param::from_mapped_value(id, updated, mapper)
     }
+}
+
+/// One AdamW step of one parameter (flattened): with the fused kernels of its backend (the
+/// CPU's, [`cpu`], or the GPU's, `gpu`), else composed of tensor operations.
+fn step_one(
+    weights: Tensor<1>,
+    grad: Tensor<1>,
+    moments: Option<Moments>,
+    scalars: &StepScalars,
+    clipping: Option<&GradientClipping>,
+) -> (Tensor<1>, Moments) {
+    let device = weights.device();
+    if cpu::supports(&device) {
+        return cpu::step_cpu(weights, grad, moments, scalars);
+    }
+    #[cfg(feature = "gpu")]
+    if crate::model::gpu_conv::on_gpu(&device) {
+        return gpu::step_gpu(weights, grad, moments, scalars);
+    }
+    step_composed(weights, grad, moments, scalars, clipping)
 }
 
 /// One AdamW step of one parameter (flattened) composed of tensor operations: the reference
