@@ -34,9 +34,13 @@ SAMPLE="$(ls "$ROOT"/www/sample/*.zip | head -1)"
 source "$ROOT/scripts/env.sh"
 TAGTRAIN="$CARGO_TARGET_DIR/release/tagtrain"
 PYTHON="${PYTHON:-$HOME/.cache/ref-venv/bin/python}"
+[ -x "$PYTHON" ] || PYTHON="$HOME/.cache/torch-venv/bin/python"
 [ -x "$PYTHON" ] || PYTHON=python3
 OUT="$(mktemp -d)"
-(cd "$ROOT" && cargo build --release --bin tagtrain --quiet)
+# The CPU backend's code is the same with or without the GPU backend; without it the build skips
+# wgpu and cubecl (the features scripts/test.sh builds the CLI with).
+(cd "$ROOT" && cargo build --release --bin tagtrain --quiet --no-default-features \
+  --features train,sound,distributed)
 [ -f "$ROOT/www/pkg/tagtrain_bg.wasm" ] || bash "$ROOT/scripts/build-web.sh"
 
 export OMP_NUM_THREADS=2 RAYON_NUM_THREADS=2
