@@ -4,8 +4,12 @@
 #[cfg(feature = "train")]
 pub mod agreement;
 pub mod block;
+// Without training (the predict package) the kernels' gradients are compiled, since the backend
+// extensions declare them, but never called.
+#[cfg_attr(not(feature = "train"), allow(dead_code))]
 pub mod bn_relu;
 pub mod conv;
+#[cfg_attr(not(feature = "train"), allow(dead_code))]
 pub mod cpu_conv;
 pub mod efficientnet;
 mod footprint;

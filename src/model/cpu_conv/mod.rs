@@ -21,15 +21,15 @@
 mod kernels;
 
 #[cfg(feature = "train")]
+use burn::backend::TensorMetadata;
+#[cfg(feature = "train")]
 use burn::backend::autodiff::{
     Autodiff, NodeId,
     checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
     grads::Gradients,
     ops::{Backward, Ops, OpsKind},
 };
-use burn::backend::{
-    Backend, Dispatch, DispatchDevice, TensorMetadata, backend_extension, tensor::FloatTensor,
-};
+use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension, tensor::FloatTensor};
 use burn::tensor::{Device, Tensor};
 
 /// Whether [`conv2d`] computes a convolution of this `kernel` side, `stride` and `padding` on
