@@ -112,34 +112,16 @@ mod tests {
     use crate::model::testing::test_gpu;
     use crate::model::{NetworkConfig, ResNetV2Config};
 
-    /// The composed step of `super::super::Stepper` (today's code, with burn's clipping), on
-    /// flat tensors: the reference.
+    /// The composed step (`super::super::step_composed`, with burn's clipping by norm) on flat
+    /// tensors: the reference.
     fn composed(
         weights: Tensor<1>,
         grad: Tensor<1>,
         moments: Option<Moments>,
         scalars: &StepScalars,
     ) -> (Tensor<1>, Moments) {
-        let grad = match scalars.clip {
-            Some(clip) => GradientClipping::Norm(clip).clip_gradient(grad),
-            None => grad,
-        };
-        let moments = match moments {
-            Some(Moments { first, second }) => Moments {
-                first: first.mul_scalar(BETA_1).add(grad.clone().mul_scalar(1.0 - BETA_1)),
-                second: second.mul_scalar(BETA_2).add(grad.square().mul_scalar(1.0 - BETA_2)),
-            },
-            None => Moments {
-                first: grad.clone().mul_scalar(1.0 - BETA_1),
-                second: grad.square().mul_scalar(1.0 - BETA_2),
-            },
-        };
-        let first = moments.first.clone().div_scalar(scalars.first_correction);
-        let second = moments.second.clone().div_scalar(scalars.second_correction);
-        let delta = first.div(second.sqrt().add_scalar(EPSILON));
-        let decay = f64::from(scalars.decay);
-        let weights = if decay == 0.0 { weights } else { weights.mul_scalar(1.0 - decay) };
-        (weights - delta.mul_scalar(scalars.lr), moments)
+        let clipping = scalars.clip.map(GradientClipping::Norm);
+        super::super::step_composed(weights, grad, moments, scalars, clipping.as_ref())
     }
 
     /// `n` values in `[-scale, scale)` from a small deterministic generator.
