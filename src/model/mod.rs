@@ -12,6 +12,7 @@ pub mod conv;
 #[cfg_attr(not(feature = "train"), allow(dead_code))]
 pub mod cpu_conv;
 pub mod efficientnet;
+pub mod flex_tensors;
 mod footprint;
 #[cfg(feature = "gpu")]
 pub mod gpu_conv;

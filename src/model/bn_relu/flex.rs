@@ -3,71 +3,15 @@
 //! rayon in native builds (one thread in the browser).
 
 use burn::backend::{DType, TensorMetadata};
-use burn::tensor::{Shape, TensorData};
+use burn::tensor::Shape;
 use burn_flex::{Flex, FlexTensor};
 
 use super::BatchNormRelu;
-
-/// A float tensor's values in memory order (a copy only if it is strided).
-fn values(tensor: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
-    match tensor.as_slice::<f32>() {
-        Some(values) => std::borrow::Cow::Borrowed(values),
-        None => std::borrow::Cow::Owned(tensor.to_contiguous().as_slice::<f32>().unwrap().to_vec()),
-    }
-}
-
-/// A contiguous f32 tensor of `shape` holding `values`.
-fn tensor(values: Vec<f32>, shape: Shape) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, shape))
-}
+use crate::model::flex_tensors::{fill_chunks, from_values as tensor, map_indices, values};
 
 /// `[batch, channels, pixels]` of an NCHW shape.
 fn rows_of(shape: &Shape) -> (usize, usize, usize) {
     (shape[0], shape[1], shape.num_elements() / (shape[0] * shape[1]).max(1))
-}
-
-/// Calls `each(index)` for `0..count`, on every core in native builds, and collects the results.
-fn map_indices<T: Send>(count: usize, each: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        use rayon::prelude::*;
-        (0..count).into_par_iter().map(each).collect()
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        (0..count).map(each).collect()
-    }
-}
-
-/// Fills `out` row by row (`row_len` values each) with `fill(row_index, row)`, on every core in
-/// native builds. `out` is written whole, so it may start uninitialised.
-fn fill_rows(
-    out: &mut Vec<f32>,
-    rows: usize,
-    row_len: usize,
-    fill: impl Fn(usize, &mut [f32]) + Sync,
-) {
-    let total = rows * row_len;
-    out.clear();
-    out.reserve_exact(total);
-    let spare = &mut out.spare_capacity_mut()[..total];
-    // Each row is written whole by `fill` through a zeroed-free view: `MaybeUninit<f32>` and `f32`
-    // share a layout, and every element is written before `set_len` below.
-    let fill_one = |(row, chunk): (usize, &mut [std::mem::MaybeUninit<f32>])| {
-        // SAFETY: f32 has no invalid bit patterns and `fill` overwrites every element of the row
-        // before anything reads it (the kernels below only write `row`).
-        let chunk = unsafe { &mut *(chunk as *mut [std::mem::MaybeUninit<f32>] as *mut [f32]) };
-        fill(row, chunk);
-    };
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        use rayon::prelude::*;
-        spare.par_chunks_mut(row_len.max(1)).enumerate().for_each(fill_one);
-    }
-    #[cfg(target_arch = "wasm32")]
-    spare.chunks_mut(row_len.max(1)).enumerate().for_each(fill_one);
-    // SAFETY: every one of the `total` elements was written above.
-    unsafe { out.set_len(total) };
 }
 
 /// Sum of a row, in eight lanes (which the compiler keeps in vector registers).
@@ -163,8 +107,7 @@ impl BatchNormRelu for Flex {
         let affine: Vec<(f32, f32)> = (0..channels)
             .map(|c| scale_shift(gamma[c], beta[c], means[c], variances[c], epsilon))
             .collect();
-        let mut out = Vec::new();
-        fill_rows(&mut out, batch * channels, pixels, |row, y| {
+        let out = fill_chunks(batch * channels, pixels, 0, |row, y, _| {
             let (scale, shift) = affine[row % channels];
             for (y, x) in y.iter_mut().zip(&x[row * pixels..][..pixels]) {
                 *y = (x * scale + shift).max(0.0);
@@ -208,8 +151,7 @@ impl BatchNormRelu for Flex {
         });
         let (beta_grads, gamma_grads): (Vec<f32>, Vec<f32>) = sums.into_iter().unzip();
         // dx = γ/σ · (g − Σg/N − x̂ · Σg·x̂/N)
-        let mut dx = Vec::new();
-        fill_rows(&mut dx, batch * channels, pixels, |row, out| {
+        let dx = fill_chunks(batch * channels, pixels, 0, |row, out, _| {
             let c = row % channels;
             let (scale, shift) = affine[c];
             let (mean, inverse_std) = (means[c], inverse_std(c));

@@ -23,13 +23,13 @@ use burn::backend::autodiff::{
     grads::Gradients,
     ops::{Backward, Ops, OpsKind},
 };
-use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension, tensor::FloatTensor};
+use burn::backend::{Backend, Dispatch, backend_extension, tensor::FloatTensor};
 use burn::tensor::{Device, Tensor};
 
 /// Whether [`batch_norm_relu_train`] runs on `device`: the CPU backend (natively and in the
 /// browser).
 pub fn supports(device: &Device) -> bool {
-    matches!(device.as_dispatch().clone().inner(), DispatchDevice::Flex(_))
+    super::flex_tensors::on_flex(device)
 }
 
 /// Batch norm + ReLU and its gradients as one backend extension (see the module docs).

@@ -3,21 +3,11 @@
 //! product with the `gemm` crate's kernels (those burn-flex's matrix products use); images in
 //! parallel with rayon in native builds, one after another in the browser.
 
-use std::mem::MaybeUninit;
-
 use burn::backend::TensorMetadata;
-use burn::tensor::{Shape, TensorData};
 use burn_flex::{Flex, FlexTensor};
 
 use super::CpuConv2d;
-
-/// A float tensor's values in memory order (a copy only if it is strided).
-fn values(tensor: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
-    match tensor.as_slice::<f32>() {
-        Some(values) => std::borrow::Cow::Borrowed(values),
-        None => std::borrow::Cow::Owned(tensor.to_contiguous().as_slice::<f32>().unwrap().to_vec()),
-    }
-}
+use crate::model::flex_tensors::{fill_chunks, from_values, threads, values};
 
 /// One image's planes: `channels` planes of `height × width`.
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +48,52 @@ fn columns(image: &[f32], planes: Planes, kernel: usize, padding: usize, cols: &
     }
 }
 
+/// The column matrices of a batch's images for a stride-1 `kernel × kernel` convolution with
+/// zero `padding`: `[planes.channels · kernel², out_h · out_w]` per image.
+#[derive(Debug, Clone, Copy)]
+struct Columns {
+    planes: Planes,
+    kernel: usize,
+    padding: usize,
+}
+
+impl Columns {
+    /// Rows of the matrix (the product's depth).
+    fn depth(&self) -> usize {
+        self.planes.channels * self.kernel * self.kernel
+    }
+
+    /// Columns of the matrix: the output's pixels.
+    fn pixels(&self) -> usize {
+        let side = |size: usize| size + 2 * self.padding + 1 - self.kernel;
+        side(self.planes.height) * side(self.planes.width)
+    }
+
+    /// Whether an image is its own column matrix: a 1×1 kernel without padding (an NCHW image
+    /// is `[Cin, H·W]`).
+    fn direct(&self) -> bool {
+        self.kernel == 1 && self.padding == 0
+    }
+
+    /// The scratch buffer a thread needs to build one matrix (none when direct).
+    fn scratch_len(&self) -> usize {
+        if self.direct() { 0 } else { self.depth() * self.pixels() }
+    }
+
+    /// Image `b` of the NCHW batch `x` as its column matrix: the image itself when direct, else
+    /// built in `scratch`.
+    fn of<'a>(&self, x: &'a [f32], b: usize, scratch: &'a mut [f32]) -> &'a [f32] {
+        let Planes { channels, height, width } = self.planes;
+        let image_len = channels * height * width;
+        let image = &x[b * image_len..][..image_len];
+        if self.direct() {
+            return image;
+        }
+        columns(image, self.planes, self.kernel, self.padding, scratch);
+        scratch
+    }
+}
+
 /// `dst[m × n] = lhs[m × k] · rhs[k × n]` (or `dst +=` when `accumulate`), with strides
 /// `(row, column)` for each operand.
 #[allow(clippy::too_many_arguments)]
@@ -95,40 +131,6 @@ fn product(
     }
 }
 
-/// Runs `each(image, out, cols)` for every image, `out` the image's `out_len` outputs (written
-/// whole by `each`) and `cols` a scratch buffer of `cols_len` per thread; returns the outputs.
-fn per_image(
-    batch: usize,
-    out_len: usize,
-    cols_len: usize,
-    each: impl Fn(usize, &mut [f32], &mut [f32]) + Sync + Send,
-) -> Vec<f32> {
-    let mut out: Vec<f32> = Vec::with_capacity(batch * out_len);
-    let spare = &mut out.spare_capacity_mut()[..batch * out_len];
-    let run = |cols: &mut Vec<f32>, (b, chunk): (usize, &mut [MaybeUninit<f32>])| {
-        // SAFETY: f32 has no invalid bit patterns, and `each` writes every output of the image
-        // (a matrix product that does not read its destination) before anything reads it.
-        let chunk = unsafe { &mut *(chunk as *mut [MaybeUninit<f32>] as *mut [f32]) };
-        each(b, chunk, cols);
-    };
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        use rayon::prelude::*;
-        spare
-            .par_chunks_mut(out_len)
-            .enumerate()
-            .for_each_init(|| vec![0f32; cols_len], |cols, item| run(cols, item));
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        let mut cols = vec![0f32; cols_len];
-        spare.chunks_mut(out_len).enumerate().for_each(|item| run(&mut cols, item));
-    }
-    // SAFETY: every image's outputs were written above.
-    unsafe { out.set_len(batch * out_len) };
-    out
-}
-
 /// The convolution of NCHW `x` (`batch` images of `planes`) by `weight` `[out, in·k·k]`
 /// (row-major), stride 1, zero `padding`.
 fn convolve(
@@ -139,22 +141,10 @@ fn convolve(
     out_channels: usize,
     (kernel, padding): (usize, usize),
 ) -> Vec<f32> {
-    let (out_h, out_w) =
-        (planes.height + 2 * padding + 1 - kernel, planes.width + 2 * padding + 1 - kernel);
-    let pixels = out_h * out_w;
-    let depth = planes.channels * kernel * kernel;
-    let image_len = planes.channels * planes.height * planes.width;
-    // A 1×1 kernel without padding reads the image itself: an NCHW image is `[Cin, H·W]`.
-    let direct = kernel == 1 && padding == 0;
-    let cols_len = if direct { 0 } else { depth * pixels };
-    per_image(batch, out_channels * pixels, cols_len, |b, out, cols| {
-        let image = &x[b * image_len..][..image_len];
-        let cols: &[f32] = if direct {
-            image
-        } else {
-            columns(image, planes, kernel, padding, cols);
-            cols
-        };
+    let cols = Columns { planes, kernel, padding };
+    let (pixels, depth) = (cols.pixels(), cols.depth());
+    fill_chunks(batch, out_channels * pixels, cols.scratch_len(), |b, out, scratch| {
+        let cols = cols.of(x, b, scratch);
         product(
             (out_channels, pixels, depth),
             out.as_mut_ptr(),
@@ -163,10 +153,6 @@ fn convolve(
             false,
         );
     })
-}
-
-fn tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, Shape::new(shape)))
 }
 
 impl CpuConv2d for Flex {
@@ -183,7 +169,7 @@ impl CpuConv2d for Flex {
             (kernel, padding),
         );
         let side = |size: usize| size + 2 * padding + 1 - kernel;
-        tensor(out, [batch, out_channels, side(height), side(width)])
+        from_values(out, [batch, out_channels, side(height), side(width)])
     }
 
     fn cpu_conv2d_input_grad(grad: FlexTensor, weight: FlexTensor, padding: usize) -> FlexTensor {
@@ -207,7 +193,7 @@ impl CpuConv2d for Flex {
         let back = kernel - 1 - padding;
         let out = convolve(&values(&grad), batch, planes, &flipped, in_channels, (kernel, back));
         let side = |size: usize| size + 2 * back + 1 - kernel;
-        tensor(out, [batch, in_channels, side(out_h), side(out_w)])
+        from_values(out, [batch, in_channels, side(out_h), side(out_w)])
     }
 
     fn cpu_conv2d_weight_grad(
@@ -219,44 +205,41 @@ impl CpuConv2d for Flex {
         let [batch, channels, height, width] = input.shape().dims();
         let [_, out_channels, out_h, out_w] = grad.shape().dims();
         let (x, dy) = (values(&input), values(&grad));
-        let planes = Planes { channels, height, width };
-        let (pixels, depth) = (out_h * out_w, channels * kernel * kernel);
-        let image_len = channels * height * width;
+        let cols = Columns { planes: Planes { channels, height, width }, kernel, padding };
+        let (pixels, depth) = (cols.pixels(), cols.depth());
+        debug_assert_eq!(pixels, out_h * out_w);
         // Σ over the images of dY[b] · columns[b]ᵀ, a share of the images per thread (each its
         // own sum), the shares added at the end.
         let shares = threads().min(batch).max(1);
-        let direct = kernel == 1 && padding == 0;
-        let cols_len = if direct { 0 } else { depth * pixels };
-        let sums = per_image(shares, out_channels * depth, cols_len, |share, sum, cols| {
-            let images = (share * batch / shares)..((share + 1) * batch / shares);
-            for (n, b) in images.enumerate() {
-                let image = &x[b * image_len..][..image_len];
-                let cols: &[f32] = if direct {
-                    image
-                } else {
-                    columns(image, planes, kernel, padding, cols);
-                    cols
-                };
-                product(
-                    (out_channels, depth, pixels),
-                    sum.as_mut_ptr(),
-                    (&dy[b * out_channels * pixels..][..out_channels * pixels], pixels as isize, 1),
-                    (cols, 1, pixels as isize),
-                    n > 0,
-                );
-            }
-        });
+        let sums =
+            fill_chunks(shares, out_channels * depth, cols.scratch_len(), |share, sum, scratch| {
+                let images = (share * batch / shares)..((share + 1) * batch / shares);
+                for (n, b) in images.enumerate() {
+                    let cols = cols.of(&x, b, scratch);
+                    product(
+                        (out_channels, depth, pixels),
+                        sum.as_mut_ptr(),
+                        (
+                            &dy[b * out_channels * pixels..][..out_channels * pixels],
+                            pixels as isize,
+                            1,
+                        ),
+                        (cols, 1, pixels as isize),
+                        n > 0,
+                    );
+                }
+            });
         let mut total = sums[..out_channels * depth].to_vec();
         for share in sums.chunks_exact(out_channels * depth).skip(1) {
             total.iter_mut().zip(share).for_each(|(t, s)| *t += s);
         }
-        tensor(total, [out_channels, channels, kernel, kernel])
+        from_values(total, [out_channels, channels, kernel, kernel])
     }
 
     fn cpu_subsample(input: FlexTensor, stride: usize) -> FlexTensor {
         let [batch, channels, height, width] = input.shape().dims();
         let out = resample(&values(&input), batch * channels, (height, width), stride, false);
-        tensor(out, [batch, channels, height.div_ceil(stride), width.div_ceil(stride)])
+        from_values(out, [batch, channels, height.div_ceil(stride), width.div_ceil(stride)])
     }
 
     fn cpu_subsample_grad(
@@ -267,7 +250,7 @@ impl CpuConv2d for Flex {
     ) -> FlexTensor {
         let [batch, channels, _, _] = grad.shape().dims();
         let out = resample(&values(&grad), batch * channels, (height, width), stride, true);
-        tensor(out, [batch, channels, height, width])
+        from_values(out, [batch, channels, height, width])
     }
 }
 
@@ -286,7 +269,7 @@ fn resample(
     } else {
         (height * width, small_h * small_w)
     };
-    per_image(count, out_len, 0, |plane, out, _| {
+    fill_chunks(count, out_len, 0, |plane, out, _| {
         let source = &planes[plane * in_len..][..in_len];
         if spread {
             out.fill(0.0);
@@ -305,12 +288,4 @@ fn resample(
             }
         }
     })
-}
-
-/// Threads the image loops run on.
-fn threads() -> usize {
-    #[cfg(not(target_arch = "wasm32"))]
-    return rayon::current_num_threads();
-    #[cfg(target_arch = "wasm32")]
-    1
 }

@@ -29,17 +29,14 @@ use burn::backend::autodiff::{
     grads::Gradients,
     ops::{Backward, Ops, OpsKind},
 };
-use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension, tensor::FloatTensor};
+use burn::backend::{Backend, Dispatch, backend_extension, tensor::FloatTensor};
 use burn::tensor::{Device, Tensor};
 
 /// Whether [`conv2d`] computes a convolution of this `kernel` side, `stride` and `padding` on
 /// `device`: the CPU backend, stride 1, and a padding that leaves a tap inside. (A strided 1×1
 /// convolution is this one on a subsample: [`super::conv`].)
 pub fn supports(device: &Device, kernel: usize, stride: usize, padding: usize) -> bool {
-    matches!(device.as_dispatch().clone().inner(), DispatchDevice::Flex(_))
-        && kernel >= 1
-        && stride == 1
-        && padding < kernel
+    super::flex_tensors::on_flex(device) && kernel >= 1 && stride == 1 && padding < kernel
 }
 
 /// The convolution and its two gradients as one backend extension (see the module docs).

@@ -8,16 +8,11 @@
 //! holds them.
 
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension};
-use burn::tensor::{Device, Tensor};
+use burn::backend::{Backend, Dispatch, backend_extension};
+use burn::tensor::Tensor;
 use burn_flex::{Flex, FlexTensor};
 
 use super::{BETA_1, BETA_2, EPSILON, Moments, StepScalars};
-
-/// Whether [`step_cpu`] runs on `device`: the CPU backend (natively and in the browser).
-pub(super) fn supports(device: &Device) -> bool {
-    matches!(device.as_dispatch().clone().inner(), DispatchDevice::Flex(_))
-}
 
 /// The fused step as a burn backend extension (the CPU backend only).
 #[backend_extension(Flex)]
@@ -83,7 +78,7 @@ impl AdamWStepCpu for Flex {
 }
 
 /// One AdamW step of one parameter with the fused CPU pass: the weights and the moments after
-/// it. Call it only where [`supports`] says so.
+/// it. Call it only on the CPU backend ([`crate::model::flex_tensors::on_flex`]).
 ///
 /// # Shapes
 /// - `weights`, `grad`, the moments: `[count]`
@@ -115,11 +110,10 @@ pub(super) fn step_cpu(
 
 #[cfg(test)]
 mod tests {
-    use burn::tensor::Distribution;
+    use burn::tensor::{Device, Distribution};
 
     use super::super::step_composed;
     use super::*;
-    use burn::optim::grad_clipping::GradientClippingConfig;
 
     fn values(tensor: Tensor<1>) -> Vec<f32> {
         tensor.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
@@ -152,9 +146,8 @@ mod tests {
                     second_correction: 1.0 - BETA_2.powi(time),
                     clip,
                 };
-                let clipping = clip.map(|c| GradientClippingConfig::Norm(c).init());
                 let (w_a, m_a) = step_cpu(weights.clone(), grad.clone(), moments.clone(), &scalars);
-                let (w_b, m_b) = step_composed(weights, grad, moments, &scalars, clipping.as_ref());
+                let (w_b, m_b) = step_composed(weights, grad, moments, &scalars);
                 for (what, a, b) in [
                     ("weights", w_a, w_b),
                     ("first moment", m_a.first, m_b.first),

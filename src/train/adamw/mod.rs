@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use burn::module::{ModuleMapper, Param};
 use burn::optim::GradientsParams;
-use burn::optim::grad_clipping::{GradientClipping, GradientClippingConfig};
+use burn::optim::grad_clipping::GradientClipping;
 use burn::tensor::Tensor;
 
 use crate::model::Network;
@@ -57,9 +57,8 @@ pub struct Moments {
 /// The optimiser of a training run.
 pub struct AdamW {
     weight_decay: f32,
-    /// The norm gradients are clipped to (when `clipping` is set).
-    gradient_clip: f32,
-    clipping: Option<GradientClipping>,
+    /// The L2 norm each parameter's gradient is clipped to, if any.
+    clip: Option<f32>,
     /// Steps taken: the bias correction's exponent.
     time: i32,
     /// Moments per parameter, keyed by module path (`units.0.conv1.weight`).
@@ -69,12 +68,9 @@ pub struct AdamW {
 impl AdamW {
     /// A fresh optimiser; `gradient_clip > 0` clips each parameter's gradient to that L2 norm.
     pub fn new(weight_decay: f64, gradient_clip: f32) -> Self {
-        let clipping =
-            (gradient_clip > 0.0).then(|| GradientClippingConfig::Norm(gradient_clip).init());
         Self {
             weight_decay: weight_decay as f32,
-            gradient_clip,
-            clipping,
+            clip: (gradient_clip > 0.0).then_some(gradient_clip),
             time: 0,
             moments: BTreeMap::new(),
         }
@@ -148,14 +144,13 @@ impl ModuleMapper for Stepper<'_> {
             decay: (lr * f64::from(optim.weight_decay)) as f32,
             first_correction: 1.0 - BETA_1.powi(optim.time),
             second_correction: 1.0 - BETA_2.powi(optim.time),
-            clip: optim.clipping.as_ref().map(|_| optim.gradient_clip),
+            clip: optim.clip,
         };
         let require_grad = tensor.is_require_grad();
         let weights: Tensor<1> = tensor.inner().reshape([count]);
         let grad: Tensor<1> = grad.reshape([count]);
         let moments = optim.moments.remove(&path);
-        let (weights, moments) =
-            step_one(weights, grad, moments, &scalars, optim.clipping.as_ref());
+        let (weights, moments) = step_one(weights, grad, moments, &scalars);
         optim.moments.insert(path, moments);
         let mut updated = Tensor::from_inner(weights.reshape(dims));
         if require_grad {
@@ -172,17 +167,16 @@ fn step_one(
     grad: Tensor<1>,
     moments: Option<Moments>,
     scalars: &StepScalars,
-    clipping: Option<&GradientClipping>,
 ) -> (Tensor<1>, Moments) {
     let device = weights.device();
-    if cpu::supports(&device) {
+    if crate::model::flex_tensors::on_flex(&device) {
         return cpu::step_cpu(weights, grad, moments, scalars);
     }
     #[cfg(feature = "gpu")]
     if crate::model::gpu_conv::on_gpu(&device) {
         return gpu::step_gpu(weights, grad, moments, scalars);
     }
-    step_composed(weights, grad, moments, scalars, clipping)
+    step_composed(weights, grad, moments, scalars)
 }
 
 /// One AdamW step of one parameter (flattened) composed of tensor operations: the reference
@@ -192,10 +186,9 @@ fn step_composed(
     grad: Tensor<1>,
     moments: Option<Moments>,
     scalars: &StepScalars,
-    clipping: Option<&GradientClipping>,
 ) -> (Tensor<1>, Moments) {
-    let grad = match clipping {
-        Some(clipping) => clipping.clip_gradient(grad),
+    let grad = match scalars.clip {
+        Some(clip) => GradientClipping::Norm(clip).clip_gradient(grad),
         None => grad,
     };
     let moments = match moments {
@@ -220,6 +213,7 @@ fn step_composed(
 mod tests {
     use burn::module::Module;
     use burn::optim::AdamWConfig;
+    use burn::optim::grad_clipping::GradientClippingConfig;
     use burn::tensor::Device;
 
     use super::*;

@@ -103,7 +103,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use burn::module::{Module, ModuleVisitor, Param, ParamId};
-    use burn::optim::grad_clipping::{GradientClipping, GradientClippingConfig};
+    use burn::optim::grad_clipping::GradientClippingConfig;
     use burn::optim::{AdamWConfig, GradientsParams};
     use burn::tensor::{Device, Distribution, TensorData};
 
@@ -120,8 +120,7 @@ mod tests {
         moments: Option<Moments>,
         scalars: &StepScalars,
     ) -> (Tensor<1>, Moments) {
-        let clipping = scalars.clip.map(GradientClipping::Norm);
-        super::super::step_composed(weights, grad, moments, scalars, clipping.as_ref())
+        super::super::step_composed(weights, grad, moments, scalars)
     }
 
     /// `n` values in `[-scale, scale)` from a small deterministic generator.
