@@ -37,6 +37,12 @@ WASM="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/tagtrain.wasm"
 say "generating JS glue (and its .d.ts, which tsc checks the page against)"
 rm -rf www/pkg
 wasm-bindgen --target web --out-dir www/pkg "$WASM"
+# wasm-ld wraps every export in a call to all constructors unless the module calls them itself
+# (src/wasm/mod.rs, `start`): the wrappers' names say so while the name section is still there.
+if grep -q "command_export" www/pkg/tagtrain_bg.wasm; then
+  echo "www/pkg/tagtrain_bg.wasm: its exports re-run the linker's constructors on every call (command_export wrappers); src/wasm/mod.rs's start must call __wasm_call_ctors" >&2
+  exit 1
+fi
 if [ "$BIND_ONLY" = 1 ]; then exit 0; fi
 
 optimise_wasm www/pkg/tagtrain_bg.wasm

@@ -56,8 +56,20 @@ use wasm_bindgen::prelude::*;
 
 use crate::options::TrainingChoices;
 
+// The linker's constructors (`inventory` registrations of the GPU compiler's types), run once.
+// Without a call to them anywhere, wasm-ld treats the module as a "command" and wraps every
+// export in a call to all of them: every call from JavaScript (each training step, each GPU
+// callback) re-ran thousands of registrations. Once: the WebGPU page trains 1.3× faster
+// (BENCHMARKS.md, "The linker's constructors once"); scripts/build-web.sh checks it stays so.
+unsafe extern "C" {
+    fn __wasm_call_ctors();
+}
+
 #[wasm_bindgen(start)]
 fn start() {
+    // SAFETY: called once per instance, first: wasm-bindgen runs the start function right
+    // after instantiation, before any other export, and nothing else calls the constructors.
+    unsafe { __wasm_call_ctors() };
     console_error_panic_hook::set_once();
 }
 

@@ -42,6 +42,8 @@ export async function openApp({ webgpu = true, query = "", path = "", camera = f
     `--user-data-dir=${profile}`, "--remote-debugging-pipe", "--no-startup-window",
   ];
   if (webgpu) args.push("--enable-unsafe-webgpu");
+  // Extra switches for runs by hand, e.g. `--js-flags=--perf-basic-prof` to profile the page with perf.
+  if (process.env.TAGTRAIN_CHROMIUM_ARGS) args.push(...process.env.TAGTRAIN_CHROMIUM_ARGS.split(" ").filter(Boolean));
   // Chromium's own test camera (a moving pattern), granted without a prompt.
   if (camera || audio) args.push("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream");
   // The fake microphone plays this file instead of Chromium's beeps.
