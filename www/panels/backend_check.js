@@ -1,7 +1,9 @@
-// The header's "Check" beside a WebGPU backend: runs, on this GPU, each form of a layer the
-// project computes with its own kernels (the convolutions, the composed batch norm) against
-// burn's reference kernels on the same inputs (src/model/agreement.rs). A WebGPU driver that
-// computes wrongly shows here in words, instead of as a model that does not learn.
+// The header's "Check" beside the backend: runs, on this backend, each form of a layer the
+// project computes with its own kernels (on WebGPU the convolutions and the composed batch
+// norm; on the CPU the convolutions and the fused batch norm + ReLU, in SIMD128) against burn's
+// reference kernels on the same inputs (src/model/agreement.rs). A WebGPU driver (or a browser's
+// wasm engine) that computes wrongly shows here in words, instead of as a model that does not
+// learn.
 import { Request } from "../protocol.js";
 import { onStateChange } from "../state.js";
 import { $ } from "../ui.js";
@@ -9,6 +11,8 @@ import { $ } from "../ui.js";
 /** @typedef {import("../protocol.js").AgreementReport} AgreementReport */
 
 let checking = false;
+/** Whether the backend is WebGPU (else the CPU): the words of the verdict. */
+let onGpu = false;
 
 /** @param {import("../client.js").WorkerClient} client */
 export function initBackendCheck(client) {
@@ -20,9 +24,11 @@ export function initBackendCheck(client) {
   });
 }
 
-/** Offered only on WebGPU: the CPU page runs burn's own kernels, so there is nothing to compare. */
-export function offerBackendCheck(/** @type {boolean} */ onGpu) {
-  $("#check-backend").hidden = !onGpu;
+/** Offered on both backends: each runs kernels of the project's own. */
+export function offerBackendCheck(/** @type {boolean} */ gpu) {
+  onGpu = gpu;
+  $("#check-backend").hidden = false;
+  $("#check-backend").title = `Compare ${gpu ? "this GPU's" : "the CPU backend's"} results with the reference kernels on the same inputs`;
 }
 
 async function check(client, /** @type {HTMLButtonElement} */ button) {
@@ -30,7 +36,7 @@ async function check(client, /** @type {HTMLButtonElement} */ button) {
   checking = true;
   button.disabled = true;
   status.dataset.state = "running"; // read by the browser tests
-  status.textContent = "comparing this GPU's results with the reference kernels…";
+  status.textContent = `comparing ${onGpu ? "this GPU's" : "the CPU backend's"} results with the reference kernels…`;
   try {
     /** @type {AgreementReport} */
     const report = await client.request(Request.CHECK_BACKEND, {});
@@ -64,10 +70,10 @@ function describe(/** @type {AgreementReport} */ report) {
     more.textContent = `and ${report.disagreements.length - shown} more`;
     list.append(more);
   }
-  return [
-    `✗ ${report.disagreements.length} of ${report.compared} comparisons disagree: this GPU's driver ` +
-      "computes some kernels wrongly, and models trained here may not learn. Train on the CPU " +
-      "(add ?backend=cpu to the address) or update the graphics driver.",
-    list,
-  ];
+  const advice = onGpu
+    ? "this GPU's driver computes some kernels wrongly, and models trained here may not learn. " +
+      "Train on the CPU (add ?backend=cpu to the address) or update the graphics driver."
+    : "this browser computes some of the CPU kernels wrongly, and models trained here may not " +
+      "learn. Train in another browser, and please report it with the list below.";
+  return [`✗ ${report.disagreements.length} of ${report.compared} comparisons disagree: ${advice}`, list];
 }

@@ -40,31 +40,103 @@ fn centred_squares(row: &[f32], mean: f32) -> f32 {
     lanes.iter().sum::<f32>() + rest.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>()
 }
 
+/// `dy` where the ReLU passed (`x · scale + shift > 0`), else 0: the comparison's mask ANDed
+/// with `dy`'s bits. Why not `if … { dy } else { 0.0 }`: for wasm, LLVM leaves that select
+/// scalar (one lane at a time, BENCHMARKS.md "The CPU page's batch norm in four lanes"); a mask
+/// and an AND it vectorises on every target.
+#[inline(always)]
+fn gated(x: f32, dy: f32, scale: f32, shift: f32) -> f32 {
+    let mask = u32::from(x * scale + shift > 0.0).wrapping_neg();
+    f32::from_bits(dy.to_bits() & mask)
+}
+
+/// `max(v, 0)` that vectorises for wasm too: `f32::max` is IEEE `maxNum`, which wasm's
+/// `f32x4.max` is not, so LLVM keeps it scalar there; this is the same value (0 for a NaN).
+#[inline(always)]
+fn relu(v: f32) -> f32 {
+    let mask = u32::from(v > 0.0).wrapping_neg();
+    f32::from_bits(v.to_bits() & mask)
+}
+
 /// Over one row of a channel: `(Σ g, Σ g·x̂)`, where `g` is the output's gradient `dy` where the
-/// ReLU passed (`x · scale + shift > 0`, else 0) and `x̂ = (x − μ) / σ`. In eight lanes.
+/// ReLU passed (`x · scale + shift > 0`, else 0) and `x̂ = (x − μ) / σ`. In eight lanes, summed
+/// in the same order on every target.
 fn gradient_sums(
     xs: &[f32],
     dys: &[f32],
     (scale, shift): (f32, f32),
     (mean, inverse_std): (f32, f32),
 ) -> (f32, f32) {
-    let gate = |x: f32, dy: f32| if x * scale + shift > 0.0 { dy } else { 0.0 };
-    let (mut g_lanes, mut gx_lanes) = ([0f32; 8], [0f32; 8]);
-    for (x8, dy8) in xs.chunks_exact(8).zip(dys.chunks_exact(8)) {
-        for lane in 0..8 {
-            let g = gate(x8[lane], dy8[lane]);
-            g_lanes[lane] += g;
-            gx_lanes[lane] += g * ((x8[lane] - mean) * inverse_std);
-        }
-    }
+    let (g_lanes, gx_lanes) = gradient_lanes(xs, dys, (scale, shift), (mean, inverse_std));
     let tail = xs.len() / 8 * 8;
     let (mut g_sum, mut gx_sum) = (g_lanes.iter().sum::<f32>(), gx_lanes.iter().sum::<f32>());
     for (x, dy) in xs[tail..].iter().zip(&dys[tail..]) {
-        let g = gate(*x, *dy);
+        let g = gated(*x, *dy, scale, shift);
         g_sum += g;
         gx_sum += g * ((x - mean) * inverse_std);
     }
     (g_sum, gx_sum)
+}
+
+/// The eight lanes of [`gradient_sums`] over `xs`' whole chunks of eight.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn gradient_lanes(
+    xs: &[f32],
+    dys: &[f32],
+    (scale, shift): (f32, f32),
+    (mean, inverse_std): (f32, f32),
+) -> ([f32; 8], [f32; 8]) {
+    let (mut g_lanes, mut gx_lanes) = ([0f32; 8], [0f32; 8]);
+    for (x8, dy8) in xs.chunks_exact(8).zip(dys.chunks_exact(8)) {
+        for lane in 0..8 {
+            let g = gated(x8[lane], dy8[lane], scale, shift);
+            g_lanes[lane] += g;
+            gx_lanes[lane] += g * ((x8[lane] - mean) * inverse_std);
+        }
+    }
+    (g_lanes, gx_lanes)
+}
+
+/// [`gradient_lanes`] in wasm's SIMD128, written out: LLVM vectorises the loop above natively
+/// but leaves it one lane at a time for wasm (its sums were 8 % of the CPU page's step). The
+/// same operations per lane, so the same values; the page's Check compares them with burn's.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn gradient_lanes(
+    xs: &[f32],
+    dys: &[f32],
+    (scale, shift): (f32, f32),
+    (mean, inverse_std): (f32, f32),
+) -> ([f32; 8], [f32; 8]) {
+    use core::arch::wasm32::{f32x4, f32x4_add, f32x4_gt, f32x4_mul, f32x4_splat, f32x4_sub};
+    use core::arch::wasm32::{f32x4_extract_lane, v128, v128_and};
+    let [scale, shift, mean, inverse_std, zero] =
+        [scale, shift, mean, inverse_std, 0.0].map(|v| f32x4_splat(v));
+    let (mut g_acc, mut gx_acc) = ([zero; 2], [zero; 2]);
+    let load = |v: &[f32]| f32x4(v[0], v[1], v[2], v[3]);
+    for (x8, dy8) in xs.chunks_exact(8).zip(dys.chunks_exact(8)) {
+        for half in 0..2 {
+            let (x, dy) = (load(&x8[4 * half..]), load(&dy8[4 * half..]));
+            let passed = f32x4_gt(f32x4_add(f32x4_mul(x, scale), shift), zero);
+            let g = v128_and(dy, passed);
+            g_acc[half] = f32x4_add(g_acc[half], g);
+            let normalised = f32x4_mul(f32x4_sub(x, mean), inverse_std);
+            gx_acc[half] = f32x4_add(gx_acc[half], f32x4_mul(g, normalised));
+        }
+    }
+    let lanes = |acc: [v128; 2]| {
+        let [low, high] = acc;
+        [
+            f32x4_extract_lane::<0>(low),
+            f32x4_extract_lane::<1>(low),
+            f32x4_extract_lane::<2>(low),
+            f32x4_extract_lane::<3>(low),
+            f32x4_extract_lane::<0>(high),
+            f32x4_extract_lane::<1>(high),
+            f32x4_extract_lane::<2>(high),
+            f32x4_extract_lane::<3>(high),
+        ]
+    };
+    (lanes(g_acc), lanes(gx_acc))
 }
 
 /// One channel's scale and shift: `relu(x · scale + shift)` is the unit's output, where
@@ -110,7 +182,7 @@ impl BatchNormRelu for Flex {
         let out = fill_chunks(batch * channels, pixels, 0, |row, y, _| {
             let (scale, shift) = affine[row % channels];
             for (y, x) in y.iter_mut().zip(&x[row * pixels..][..pixels]) {
-                *y = (x * scale + shift).max(0.0);
+                *y = relu(x * scale + shift);
             }
         });
         tensor(out, shape)
@@ -160,7 +232,7 @@ impl BatchNormRelu for Flex {
             let start = row * pixels;
             let (xs, dys) = (&x[start..][..pixels], &dy[start..][..pixels]);
             for ((out, x), dy) in out.iter_mut().zip(xs).zip(dys) {
-                let g = if x * scale + shift > 0.0 { *dy } else { 0.0 };
+                let g = gated(*x, *dy, scale, shift);
                 let normalised = (x - mean) * inverse_std;
                 *out = factor * (g - mean_g - normalised * mean_gx);
             }

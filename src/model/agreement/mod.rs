@@ -11,15 +11,16 @@
 //! Every read is asynchronous, the only way a browser reads a GPU buffer.
 
 use burn::module::Param;
-use burn::nn::BatchNormConfig;
 use burn::nn::conv::Conv2dConfig;
+use burn::nn::{BatchNorm, BatchNormConfig};
+use burn::tensor::activation::relu;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use serde::Serialize;
 
 use super::conv::{conv1x1_batched, conv2d_as_matmul, forward_conv_pair, on_native_cpu};
-use super::norm::{composed_on, forward_batch_norm};
+use super::norm::{composed_on, forward_batch_norm, forward_batch_norm_relu};
 use crate::error::{Error, Result};
 use crate::rng::SeededRng;
 
@@ -252,57 +253,82 @@ pub async fn strided_pair(device: &Device) -> Result<Vec<Comparison>> {
     Ok(comparisons)
 }
 
-/// The batch norm in training as the model applies it ([`forward_batch_norm`]: composed on the
-/// native CPU and a GPU) against burn's module: output, the gradients of the input, gamma and
-/// beta, and the running statistics after the step.
+/// The batch norm in training as the model applies it against burn's module: alone
+/// ([`forward_batch_norm`]: composed on the native CPU and a GPU) and followed by a ReLU
+/// ([`forward_batch_norm_relu`]: the fused kernels on the CPU backend, natively and in the
+/// page). For each, the output, the gradients of the input, gamma and beta, and the running
+/// statistics after the step.
 ///
 /// # Errors
 ///
 /// When the backend fails to read a result back.
 pub async fn batch_norm(device: &Device) -> Result<Vec<Comparison>> {
     let device = device.clone().autodiff();
-    let form = if composed_on(&device) { "composed batch norm" } else { "batch norm" };
+    let alone = if composed_on(&device) { "composed batch norm" } else { "batch norm" };
+    let fused = if super::bn_relu::supports(&device) { "fused " } else { "" };
     let mut comparisons = Vec::new();
     for [batch, channels, side] in [[4, 3, 5], [1, 8, 4], [2, 16, 1]] {
-        // Not the initial ones and zeros, so that a swapped gamma and beta shows; two separate
-        // modules, since clones share their running statistics.
-        let mut rng = SeededRng::new((batch * 100 + channels * 10 + side) as u64);
-        let gamma = fixed([channels], &mut rng, (0.5, 2.0), &device);
-        let beta = fixed([channels], &mut rng, (-1.5, 1.5), &device);
-        let module = || {
-            let mut norm = BatchNormConfig::new(channels).init(&device);
-            norm.gamma = Param::from_tensor(gamma.clone());
-            norm.beta = Param::from_tensor(beta.clone());
-            norm
-        };
-        let (ours, theirs) = (module(), module());
-        let x = fixed([batch, channels, side, side], &mut rng, (-3.5, 6.5), &device);
-        let upstream = fixed([batch, channels, side, side], &mut rng, (-1.5, 1.5), &device);
-        let name = format!("{form} {batch}×{channels}×{side}²");
+        let shape = format!("{batch}×{channels}×{side}²");
+        let case = [batch, channels, side];
+        let (ours, theirs): (NormForm, NormForm) = (forward_batch_norm, |n, x| n.forward(x));
+        comparisons
+            .extend(norm_case(&format!("{alone} {shape}"), case, ours, theirs, &device).await?);
+        let (ours, theirs): (NormForm, NormForm) =
+            (forward_batch_norm_relu, |n, x| relu(n.forward(x)));
+        let name = format!("{fused}batch norm + ReLU {shape}");
+        comparisons.extend(norm_case(&name, case, ours, theirs, &device).await?);
+    }
+    Ok(comparisons)
+}
 
-        let (x1, x2) = (x.clone().require_grad(), x.clone().require_grad());
-        let a = forward_batch_norm(&ours, x1.clone());
-        let b = theirs.forward(x2.clone());
-        let output = relative_error(a.clone(), b.clone()).await?;
-        comparisons.push(compared(&name, "output", output, TOLERANCE));
+/// A batch norm's forward in training: the project's form or burn's module (with a ReLU after
+/// or not).
+type NormForm = fn(&BatchNorm, Tensor<4>) -> Tensor<4>;
 
-        let ga = (a * upstream.clone()).sum().backward();
-        let gb = (b * upstream).sum().backward();
-        let input = gradient_error(x1.grad(&ga), x2.grad(&gb)).await?;
-        comparisons.push(compared(&name, "input gradient", input, TOLERANCE));
-        for (quantity, p, q) in [
-            ("gamma gradient", ours.gamma.grad(&ga), theirs.gamma.grad(&gb)),
-            ("beta gradient", ours.beta.grad(&ga), theirs.beta.grad(&gb)),
-        ] {
-            comparisons.push(compared(&name, quantity, gradient_error(p, q).await?, TOLERANCE));
-        }
-        for (quantity, p, q) in [
-            ("running mean", ours.running_mean.value(), theirs.running_mean.value()),
-            ("running variance", ours.running_var.value(), theirs.running_var.value()),
-        ] {
-            let error = relative_error(p, q).await?;
-            comparisons.push(compared(&name, quantity, error, STATISTICS_TOLERANCE));
-        }
+/// [`batch_norm`]'s six comparisons of `ours` against `theirs` on one `[batch, channels, side]`.
+async fn norm_case(
+    name: &str,
+    [batch, channels, side]: [usize; 3],
+    ours: NormForm,
+    theirs: NormForm,
+    device: &Device,
+) -> Result<Vec<Comparison>> {
+    // Not the initial ones and zeros, so that a swapped gamma and beta shows; two separate
+    // modules, since clones share their running statistics.
+    let mut rng = SeededRng::new((batch * 100 + channels * 10 + side) as u64);
+    let gamma = fixed([channels], &mut rng, (0.5, 2.0), device);
+    let beta = fixed([channels], &mut rng, (-1.5, 1.5), device);
+    let module = || {
+        let mut norm = BatchNormConfig::new(channels).init(device);
+        norm.gamma = Param::from_tensor(gamma.clone());
+        norm.beta = Param::from_tensor(beta.clone());
+        norm
+    };
+    let (our_norm, their_norm) = (module(), module());
+    let x = fixed([batch, channels, side, side], &mut rng, (-3.5, 6.5), device);
+    let upstream = fixed([batch, channels, side, side], &mut rng, (-1.5, 1.5), device);
+
+    let (x1, x2) = (x.clone().require_grad(), x.clone().require_grad());
+    let a = ours(&our_norm, x1.clone());
+    let b = theirs(&their_norm, x2.clone());
+    let mut comparisons =
+        vec![compared(name, "output", relative_error(a.clone(), b.clone()).await?, TOLERANCE)];
+    let ga = (a * upstream.clone()).sum().backward();
+    let gb = (b * upstream).sum().backward();
+    let input = gradient_error(x1.grad(&ga), x2.grad(&gb)).await?;
+    comparisons.push(compared(name, "input gradient", input, TOLERANCE));
+    for (quantity, p, q) in [
+        ("gamma gradient", our_norm.gamma.grad(&ga), their_norm.gamma.grad(&gb)),
+        ("beta gradient", our_norm.beta.grad(&ga), their_norm.beta.grad(&gb)),
+    ] {
+        comparisons.push(compared(name, quantity, gradient_error(p, q).await?, TOLERANCE));
+    }
+    for (quantity, p, q) in [
+        ("running mean", our_norm.running_mean.value(), their_norm.running_mean.value()),
+        ("running variance", our_norm.running_var.value(), their_norm.running_var.value()),
+    ] {
+        let error = relative_error(p, q).await?;
+        comparisons.push(compared(name, quantity, error, STATISTICS_TOLERANCE));
     }
     Ok(comparisons)
 }
@@ -379,81 +405,4 @@ async fn gradient_error<const D: usize>(
 }
 
 #[cfg(test)]
-mod tests {
-    use burn::tensor::Device;
-    use pollster::block_on;
-
-    use super::*;
-    use crate::model::conv::forward_conv;
-
-    #[test]
-    fn the_matrix_product_form_matches_burn_convolution_on_the_cpu() {
-        let compared = block_on(convolution(&Device::flex(), conv2d_as_matmul, &CPU_CASES));
-        assert_all_agree(&compared.unwrap());
-    }
-
-    #[test]
-    fn the_per_image_1x1_form_matches_burn_convolution_on_the_cpu() {
-        let unpadded_1x1: Vec<Case> = CPU_CASES
-            .into_iter()
-            .filter(|&(.., kernel, _, padding)| kernel == 1 && padding == 0)
-            .collect();
-        let per_image: ConvForm = |x, w, stride, _| conv1x1_batched(x, w, stride);
-        let compared = block_on(convolution(&Device::flex(), per_image, &unpadded_1x1));
-        assert_all_agree(&compared.unwrap());
-    }
-
-    #[test]
-    fn a_pair_of_strided_1x1_convolutions_matches_the_modules() {
-        assert_all_agree(&block_on(strided_pair(&Device::flex())).unwrap());
-        let device = Device::flex().autodiff();
-        let first = Conv2dConfig::new([4, 3], [1, 1]).with_stride([2, 2]).init(&device);
-        let (alone, none) = forward_conv_pair(&first, None, random([1, 4, 6, 6], &device));
-        assert_eq!((alone.dims(), none.is_none()), ([1, 3, 3, 3], true));
-    }
-
-    #[test]
-    fn forward_conv_matches_the_module_with_bias() {
-        let device = Device::flex().autodiff();
-        let conv = Conv2dConfig::new([4, 6], [1, 1]).with_stride([2, 2]).init(&device);
-        assert!(on_native_cpu(&device));
-        // Below and above `BATCHED_FROM_PIXELS`: both 1×1 forms.
-        for side in [9, 33] {
-            let x = random([2, 4, side, side], &device);
-            let error = block_on(relative_error(forward_conv(&conv, x.clone()), conv.forward(x)));
-            let error = error.unwrap();
-            assert!(error < 1e-4, "{side}²: differs by {error}");
-        }
-    }
-
-    #[test]
-    fn the_composed_batch_norm_equals_burns_in_values_gradients_and_running_statistics() {
-        let device = Device::flex();
-        // Otherwise `forward_batch_norm` would be burn's module, compared with itself.
-        assert!(composed_on(&device.clone().autodiff()), "the composed path runs here");
-        assert_all_agree(&block_on(batch_norm(&device)).unwrap());
-    }
-
-    #[test]
-    fn a_check_on_the_cpu_compares_the_cpu_forms() {
-        let report = block_on(check(&Device::flex())).unwrap();
-        assert_eq!(report.disagreements, vec![], "largest error {}", report.largest_error);
-        // The matrix-product form (13 cases), the per-image 1×1 (4) and the CPU kernels (the 9
-        // stride-1 cases), three quantities each; the pair (3 × 3) and the batch norm (3 × 6).
-        assert_eq!(report.compared, (13 + 4 + 9) * 3 + 3 * 3 + 3 * 6);
-        assert!(report.largest_error > 0.0 && report.largest_error < TOLERANCE);
-    }
-
-    /// Everything [`check`] compares on a GPU (the page's "Check" runs the same on WebGPU in
-    /// the browser tests): the kernels' forward values and gradients against burn's
-    /// convolution for every case of [`GPU_CASES`], each reaching the kernels; the strided
-    /// pair's shared subsample; the composed batch norm.
-    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
-    #[test]
-    fn the_gpu_paths_agree_with_burns_kernels() {
-        let Some(gpu) = crate::model::testing::test_gpu() else { return };
-        let report = block_on(check(&gpu)).unwrap();
-        assert_eq!(report.disagreements, vec![], "largest error {}", report.largest_error);
-        assert_eq!(report.compared, GPU_CASES.len() * 3 + 3 * 3 + 3 * 6);
-    }
-}
+mod tests;
