@@ -19,6 +19,8 @@
 //! is a burn backend extension: `Flex` runs the kernels, `Autodiff` records the backward.
 
 mod kernels;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128;
 
 #[cfg(feature = "train")]
 use burn::backend::TensorMetadata;
