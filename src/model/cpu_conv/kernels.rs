@@ -95,7 +95,8 @@ impl Columns {
 }
 
 /// `dst[m × n] = lhs[m × k] · rhs[k × n]` (or `dst +=` when `accumulate`), with strides
-/// `(row, column)` for each operand. The page's forward has its own (`simd128`).
+/// `(row, column)` for each operand. Native builds; the page has its own (`simd128`).
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 fn product(
     (m, n, k): (usize, usize, usize),
     dst: *mut f32,
@@ -144,7 +145,7 @@ fn convolve(
     let (pixels, depth) = (cols.pixels(), cols.depth());
     fill_chunks(batch, out_channels * pixels, cols.scratch_len(), |b, out, scratch| {
         let cols = cols.of(x, b, scratch);
-        // In the page, a product of our own (`simd128`: 1.2x the page's step against gemm's).
+        // In the page, a product of our own (`simd128`).
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         super::simd128::product(out_channels, pixels, depth, out, weight, cols);
         #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
@@ -220,8 +221,15 @@ impl CpuConv2d for Flex {
                 for (n, b) in images.enumerate() {
                     let cols = cols.of(&x, b, scratch);
                     let dy_b = &dy[b * out_channels * pixels..][..out_channels * pixels];
-                    // gemm's here in the page too: a dot-product kernel of our own (4 × 2
-                    // sums along the pixels) made the page's step slower (BENCHMARKS.md).
+                    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+                    super::simd128::product_transposed(
+                        (out_channels, depth, pixels),
+                        sum,
+                        dy_b,
+                        cols,
+                        n > 0,
+                    );
+                    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
                     product(
                         (out_channels, depth, pixels),
                         sum.as_mut_ptr(),
