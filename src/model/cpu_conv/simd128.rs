@@ -13,7 +13,7 @@
 //! CPU page, A2 at 32 px, batch 64: 175 images/s with gemm's, ~196 with the forward's, ~216 with
 //! both (BENCHMARKS.md). Native builds keep `gemm` (its AVX-512 kernels).
 
-use core::arch::wasm32::{f32x4, f32x4_add, f32x4_extract_lane, f32x4_mul, f32x4_splat};
+use core::arch::wasm32::{f32x4_add, f32x4_extract_lane, f32x4_mul, f32x4_splat};
 use core::arch::wasm32::{v128, v128_load, v128_store};
 
 /// Output channels × pixels of a tile.
@@ -29,10 +29,14 @@ pub(super) fn product(m: usize, n: usize, k: usize, dst: &mut [f32], lhs: &[f32]
         while i + ROWS <= m {
             let rows: [&[f32]; ROWS] = core::array::from_fn(|r| &lhs[(i + r) * k..][..k]);
             let mut sums = [[f32x4_splat(0.0); 2]; ROWS];
-            for (p, row) in rhs.chunks_exact(n).enumerate() {
-                let pixels = &row[j..j + PIXELS];
-                let low = f32x4(pixels[0], pixels[1], pixels[2], pixels[3]);
-                let high = f32x4(pixels[4], pixels[5], pixels[6], pixels[7]);
+            let column = rhs[j..].as_ptr();
+            for p in 0..k {
+                // SAFETY: `rhs` holds `k` rows of `n ≥ j + 8` values (sliced above); wasm loads
+                // need no alignment.
+                let (low, high) = unsafe {
+                    let pixels = column.add(p * n);
+                    (v128_load(pixels.cast()), v128_load(pixels.add(4).cast()))
+                };
                 for (sum, lhs_row) in sums.iter_mut().zip(rows) {
                     let a = f32x4_splat(lhs_row[p]);
                     sum[0] = f32x4_add(sum[0], f32x4_mul(a, low));
