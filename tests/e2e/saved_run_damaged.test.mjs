@@ -30,15 +30,22 @@ test("a cut, edited or foreign saved run is refused in words, can be discarded, 
       assert.equal(await backendOf(page), "cpu");
       await loadSample(page);
       await page.fill("#opt-image-size", "32");
-      await page.fill("#opt-epochs", "3");
+      // Enough epochs that the run is still going when the page closes after the first save: an
+      // epoch of the sample takes well under a second on the CPU page, so the saved epoch may be
+      // 1 or a later one, and it is read rather than assumed.
+      await page.fill("#opt-epochs", "60");
       await page.fill("#opt-batch-size", "8");
       await page.click("#train");
-      await page.waitForSelector("#train-status[data-autosaved-epoch='1']", { timeout: 10 * 60_000 });
+      await page.waitForFunction(() =>
+        Number(document.querySelector("#train-status")?.dataset.autosavedEpoch ?? 0) >= 1,
+      null, { timeout: 10 * 60_000 });
       await page.close();
 
       const next = await app.newPage();
       await backendOf(next);
-      await next.waitForSelector("#resume-run[data-epoch='1']");
+      await next.waitForSelector("#resume-run[data-epoch]");
+      const savedEpoch = await next.getAttribute("#resume-run", "data-epoch");
+      assert.ok(Number(savedEpoch) >= 1 && Number(savedEpoch) < 60, `saved after epoch ${savedEpoch}`);
       const good = await runFile.read(next);
       const edited = good.slice();
       for (let i = 8; i < 64; i++) edited[i] ^= 0x5a;
@@ -51,7 +58,7 @@ test("a cut, edited or foreign saved run is refused in words, can be discarded, 
         await backendOf(next);
         await next.waitForSelector("#resume-run:not([hidden])");
         if (what === "cut") {
-          await next.waitForSelector("#resume-run[data-epoch='1']");
+          await next.waitForSelector(`#resume-run[data-epoch='${savedEpoch}']`);
           await next.click("#resume");
           await next.waitForSelector("#train-status[data-state=failed]", { timeout: 5 * 60_000 });
           await next.waitForSelector("#resume-run:not([hidden])");

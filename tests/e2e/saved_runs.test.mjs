@@ -1,4 +1,4 @@
-// Runs and models kept in the browser (www/store.js): a run closed after epoch 2's autosave is
+// Runs and models kept in the browser (www/store.js): a run closed after its epoch-2 (or 3) autosave is
 // resumed in a new page and ends as the uninterrupted run with the same seed; the library keeps,
 // renames, deletes and reopens models across page loads; a library written by store version 1
 // (tests/fixtures/library-v1) still opens.
@@ -8,9 +8,10 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { backendOf, FIXTURES, loadSample, openApp, shownPredictions } from "./harness.mjs";
 
-/** The same options for every run of the sample: 4 epochs of 12 steps, seed 5. */
+/** The same options for every run of the sample: 4 epochs of 12 steps, seed 5. At 64 px an epoch
+ * takes about a second on the CPU page: time to close the page before the next one is saved. */
 async function setOptions(page) {
-  await page.fill("#opt-image-size", "32");
+  await page.fill("#opt-image-size", "64");
   await page.selectOption("#opt-depth", "11");
   await page.fill("#opt-epochs", "4");
   await page.fill("#opt-batch-size", "4");
@@ -31,7 +32,7 @@ const done = (page) => page.waitForSelector("#train-status[data-state=done]", { 
 const libraryRows = (page) => page.$$eval("#library tbody tr", (rows) =>
   rows.map((r) => ({ id: r.dataset.id, name: r.dataset.name })));
 
-test("a run closed after epoch 2 resumes in a new page and ends as the uninterrupted run; the library keeps its models",
+test("a run closed after epoch 2 or 3 resumes in a new page and ends as the uninterrupted run; the library keeps its models",
   { timeout: 30 * 60_000 }, async () => {
     const app = await openApp({ webgpu: false });
     try {
@@ -49,23 +50,26 @@ test("a run closed after epoch 2 resumes in a new page and ends as the uninterru
       const wholeSteps = (await page.textContent("#train-status")).match(/Done: (\d+) steps/)[1];
       await page.waitForFunction(() => document.querySelector("#library")?.dataset.count === "1");
 
-      // The same run again, closed right after epoch 2 was saved.
+      // The same run again, closed right after epoch 2 was saved (or epoch 3, should the page
+      // save it before it closes: the saved epoch is read, not assumed).
       await page.click("#train");
-      await page.waitForSelector("#train-status[data-autosaved-epoch='2']", { timeout: 10 * 60_000 });
-      assert.match(await page.textContent("#autosave-status"), /Saved in this browser after epoch 2/);
+      await page.waitForFunction(() =>
+        Number(document.querySelector("#autosave-status")?.textContent.match(/Saved in this browser after epoch (\d+)/)?.[1] ?? 0) >= 2,
+      null, { timeout: 10 * 60_000 });
       await page.close();
 
       const resumedPage = await app.newPage();
       assert.equal(await backendOf(resumedPage), "cpu");
       await resumedPage.waitForSelector("#resume-run:not([hidden])");
       await resumedPage.waitForSelector("#resume-run[data-epoch]");
-      assert.equal(await resumedPage.getAttribute("#resume-run", "data-epoch"), "2");
-      assert.equal(await resumedPage.textContent("#resume"), "Resume training of sample (epoch 2 of 4)");
+      const saved = await resumedPage.getAttribute("#resume-run", "data-epoch");
+      assert.ok(["2", "3"].includes(saved), `saved after epoch ${saved}`);
+      assert.equal(await resumedPage.textContent("#resume"), `Resume training of sample (epoch ${saved} of 4)`);
       assert.match(await resumedPage.textContent("#resume-text"), /The dataset is kept with it/);
       await resumedPage.click("#resume");
       await resumedPage.waitForSelector("#summary:not([hidden])");
       await done(resumedPage);
-      assert.equal(await resumedPage.getAttribute("#train-status", "data-resumed-epochs"), "2");
+      assert.equal(await resumedPage.getAttribute("#train-status", "data-resumed-epochs"), saved);
       const resumed = await epochRows(resumedPage);
       assert.equal(resumed.length, 4, "the epochs before the reload are shown too");
       // Same seed, same state: the same curve and the same final metrics (CPU, single-threaded
