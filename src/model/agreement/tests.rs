@@ -67,12 +67,12 @@ fn a_check_on_the_cpu_compares_the_cpu_forms() {
 /// Everything [`check`] compares on a GPU (the page's "Check" runs the same on WebGPU in
 /// the browser tests): the kernels' forward values and gradients against burn's
 /// convolution for every case of [`GPU_CASES`], each reaching the kernels; the strided
-/// pair's shared subsample; the composed batch norm.
+/// pair's shared subsample; the composed batch norm, alone and followed by a ReLU.
 #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
 #[test]
 fn the_gpu_paths_agree_with_burns_kernels() {
     let Some(gpu) = crate::model::testing::test_gpu() else { return };
     let report = block_on(check(&gpu)).unwrap();
     assert_eq!(report.disagreements, vec![], "largest error {}", report.largest_error);
-    assert_eq!(report.compared, GPU_CASES.len() * 3 + 3 * 3 + 3 * 6);
+    assert_eq!(report.compared, GPU_CASES.len() * 3 + 3 * 3 + 3 * 2 * 6);
 }
