@@ -13,6 +13,8 @@ import { $ } from "../ui.js";
 let checking = false;
 /** Whether the backend is WebGPU (else the CPU): the words of the verdict. */
 let onGpu = false;
+/** Whose results are compared, in words. */
+const whose = () => (onGpu ? "this GPU's" : "the CPU backend's");
 
 /** @param {import("../client.js").WorkerClient} client */
 export function initBackendCheck(client) {
@@ -28,7 +30,7 @@ export function initBackendCheck(client) {
 export function offerBackendCheck(/** @type {boolean} */ gpu) {
   onGpu = gpu;
   $("#check-backend").hidden = false;
-  $("#check-backend").title = `Compare ${gpu ? "this GPU's" : "the CPU backend's"} results with the reference kernels on the same inputs`;
+  $("#check-backend").title = `Compare ${whose()} results with the reference kernels on the same inputs`;
 }
 
 async function check(client, /** @type {HTMLButtonElement} */ button) {
@@ -36,7 +38,7 @@ async function check(client, /** @type {HTMLButtonElement} */ button) {
   checking = true;
   button.disabled = true;
   status.dataset.state = "running"; // read by the browser tests
-  status.textContent = `comparing ${onGpu ? "this GPU's" : "the CPU backend's"} results with the reference kernels…`;
+  status.textContent = `comparing ${whose()} results with the reference kernels…`;
   try {
     /** @type {AgreementReport} */
     const report = await client.request(Request.CHECK_BACKEND, {});

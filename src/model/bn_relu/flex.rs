@@ -40,22 +40,26 @@ fn centred_squares(row: &[f32], mean: f32) -> f32 {
     lanes.iter().sum::<f32>() + rest.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>()
 }
 
-/// `dy` where the ReLU passed (`x · scale + shift > 0`), else 0: the comparison's mask ANDed
-/// with `dy`'s bits. Why not `if … { dy } else { 0.0 }`: for wasm, LLVM leaves that select
-/// scalar (one lane at a time, BENCHMARKS.md "The CPU page's batch norm in four lanes"); a mask
-/// and an AND it vectorises on every target.
+/// `value` if `keep`, else 0: the condition's mask ANDed with the value's bits. Why not
+/// `if keep { value } else { 0.0 }`: for wasm, LLVM leaves that select scalar (one lane at a
+/// time, BENCHMARKS.md "The CPU page's batch norm in four lanes"); a mask and an AND it
+/// vectorises on every target.
+#[inline(always)]
+fn kept(value: f32, keep: bool) -> f32 {
+    f32::from_bits(value.to_bits() & u32::from(keep).wrapping_neg())
+}
+
+/// `dy` where the ReLU passed (`x · scale + shift > 0`), else 0.
 #[inline(always)]
 fn gated(x: f32, dy: f32, scale: f32, shift: f32) -> f32 {
-    let mask = u32::from(x * scale + shift > 0.0).wrapping_neg();
-    f32::from_bits(dy.to_bits() & mask)
+    kept(dy, x * scale + shift > 0.0)
 }
 
 /// `max(v, 0)` that vectorises for wasm too: `f32::max` is IEEE `maxNum`, which wasm's
 /// `f32x4.max` is not, so LLVM keeps it scalar there; this is the same value (0 for a NaN).
 #[inline(always)]
 fn relu(v: f32) -> f32 {
-    let mask = u32::from(v > 0.0).wrapping_neg();
-    f32::from_bits(v.to_bits() & mask)
+    kept(v, v > 0.0)
 }
 
 /// Over one row of a channel: `(Σ g, Σ g·x̂)`, where `g` is the output's gradient `dy` where the

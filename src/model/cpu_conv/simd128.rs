@@ -89,16 +89,13 @@ pub(super) fn product_transposed(
     let (dst, lhs, rhs) = (&mut dst[..m * n], &lhs[..m * k], &rhs[..n * k]);
     let whole = k / 4 * 4;
     let (m_tiles, n_tiles) = (m / 4 * 4, n / 2 * 2);
-    for i in 0..m {
-        for j in 0..n {
-            // Values outside the tiles, one dot product each.
-            if i < m_tiles && j < n_tiles {
-                continue;
-            }
-            let value = dot_rows(&lhs[i * k..][..k], &rhs[j * k..][..k]);
-            let out = &mut dst[i * n + j];
-            *out = if accumulate { *out + value } else { value };
-        }
+    let put = |out: &mut f32, value: f32| *out = if accumulate { *out + value } else { value };
+    // Values outside the tiles (rows past the last whole tile of 4, columns past the last of
+    // 2), one dot product each.
+    let rest = (m_tiles..m).flat_map(|i| (0..n).map(move |j| (i, j)));
+    let rest = rest.chain((0..m_tiles).flat_map(|i| (n_tiles..n).map(move |j| (i, j))));
+    for (i, j) in rest {
+        put(&mut dst[i * n + j], dot_rows(&lhs[i * k..][..k], &rhs[j * k..][..k]));
     }
     for i in (0..m_tiles).step_by(4) {
         let a: [*const f32; 4] = core::array::from_fn(|r| lhs[(i + r) * k..].as_ptr());
@@ -124,8 +121,7 @@ pub(super) fn product_transposed(
                 for (c, lanes) in sum.iter().enumerate() {
                     let (a_row, b_row) = (&lhs[(i + r) * k..][..k], &rhs[(j + c) * k..][..k]);
                     let value = lane_sum(*lanes) + dot_rows(&a_row[whole..], &b_row[whole..]);
-                    let out = &mut dst[(i + r) * n + j + c];
-                    *out = if accumulate { *out + value } else { value };
+                    put(&mut dst[(i + r) * n + j + c], value);
                 }
             }
         }
