@@ -77,6 +77,15 @@ test("loose images labelled with the keyboard, a webcam frame added, kept over a
       await page.focus("#gallery-grid li:first-child");
       await page.keyboard.press("a");
       assert.equal(await page.textContent("#selected-count"), "16");
+      // The grid drawn again meanwhile (as after an edit, whose redraw can land while a person
+      // selects: CI once pressed 3 on a grid that had been replaced) keeps the selection and focus.
+      await page.evaluate(() => {
+        document.querySelector("#gallery-grid").dataset.state = "redrawing";
+        document.dispatchEvent(new Event("dataset-edited"));
+      });
+      await page.waitForSelector("#gallery-grid[data-state=done]");
+      assert.equal(await page.textContent("#selected-count"), "16");
+      assert.equal(await page.evaluate(() => document.activeElement.closest("li")?.dataset.name), names[0]);
       await page.keyboard.press("3");
       await page.waitForFunction(() => document.querySelector("#changes-count").textContent === "35");
       await page.keyboard.press("Escape");

@@ -4,7 +4,7 @@
 import { Request } from "../protocol.js";
 import { onStateChange, state } from "../state.js";
 import { $, fileName, el, showError, thumbnailCanvas } from "../ui.js";
-import { decoratePage } from "./labelling.js";
+import { decoratePage, gridMarks } from "./labelling.js";
 
 /** @typedef {import("../protocol.js").GalleryPage} GalleryPage */
 /** @typedef {import("../protocol.js").GalleryImage} GalleryImage */
@@ -41,8 +41,9 @@ export function initGalleryPanel(client, { onOpenImage }) {
       if (mine !== asked) return;
       page = reply.page;
       pages = Math.max(1, reply.pages);
+      const marks = gridMarks();
       grid.replaceChildren(...reply.images.map((image) => item(image, onOpenImage, playClip)));
-      decoratePage();
+      decoratePage(marks);
       Object.assign(grid.dataset, { state: "done", page: String(page), pages: String(pages), total: String(reply.total) });
       $("#gallery-page").textContent = `page ${page + 1} of ${pages} · ${reply.total} images`;
       $("#gallery").hidden = false;

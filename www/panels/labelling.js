@@ -72,8 +72,22 @@ export function initLabelling(worker) {
   initWebcam();
 }
 
-/** Called by the gallery after it draws a page: the switches under each image while editing. */
-export function decoratePage() {
+/**
+ * What a redraw of the grid must keep: the selected images and the one in focus (by dataset
+ * index). The gallery reads it before it draws the page again, so that a redraw that lands while
+ * a person selects (after a label is added, say) keeps their selection and their place.
+ */
+export function gridMarks() {
+  const focused = /** @type {HTMLElement | null} */ (document.activeElement?.closest("#gallery-grid > li") ?? null);
+  return { selected: new Set(selected().map((li) => li.dataset.index)), focused: focused?.dataset.index };
+}
+
+/**
+ * Called by the gallery after it draws a page: the switches under each image while editing, and
+ * the selection and focus `marks` held before the redraw.
+ * @param {{ selected: Set<string>, focused?: string }} [marks]
+ */
+export function decoratePage(marks) {
   for (const li of items()) {
     li.querySelector(".chips")?.remove();
     if (!editing) {
@@ -83,6 +97,8 @@ export function decoratePage() {
     }
     li.tabIndex = 0;
     li.append(chips(li));
+    if (marks?.selected.has(li.dataset.index)) li.dataset.selected = "true";
+    if (marks?.focused === li.dataset.index) li.focus();
   }
   countSelection();
 }
@@ -116,7 +132,8 @@ async function setLabel(/** @type {HTMLElement[]} */ targets, /** @type {string}
   const edits = targets.map((li) => ({ index: Number(li.dataset.index), label, value }));
   try {
     const reply = await client.request(Request.EDIT_LABELS, { edits, why: BY_HAND });
-    for (const li of targets) {
+    // The items shown now: the grid may have been drawn again while the edit was on its way.
+    for (const li of targets.map(shownItem)) {
       const labels = new Set(JSON.parse(li.dataset.labels));
       if (value) labels.add(label);
       else labels.delete(label);
@@ -127,6 +144,10 @@ async function setLabel(/** @type {HTMLElement[]} */ targets, /** @type {string}
     showError("The labels could not be changed", e);
   }
 }
+
+/** The grid's item for the same image as `li` (`li` itself unless the grid was drawn again). */
+const shownItem = (/** @type {HTMLElement} */ li) =>
+  /** @type {HTMLElement} */ ($("#gallery-grid").querySelector(`:scope > li[data-index="${li.dataset.index}"]`) ?? li);
 
 /** Shows `labels` on an item: its data, its text, its switches. */
 function showLabels(/** @type {HTMLElement} */ li, /** @type {string[]} */ labels) {
