@@ -45,8 +45,8 @@ pub fn forward_batch_norm(norm: &BatchNorm, input: Tensor<4>) -> Tensor<4> {
     output
 }
 
-/// `relu(norm(input))`: in training on the CPU backend (natively and in the browser) through
-/// the fused kernels of [`super::bn_relu`] (updating the running statistics as burn's module
+/// `relu(norm(input))`: in training on the CPU backend (natively and in the browser) and on a
+/// GPU through the fused kernels of [`super::bn_relu`] (updating the running statistics as burn's module
 /// does), anywhere else as [`forward_batch_norm`] then a ReLU. Both give the same values,
 /// gradients and statistics.
 ///

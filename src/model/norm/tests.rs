@@ -18,14 +18,27 @@ fn assert_close(what: &str, a: &[f32], b: &[f32], tolerance: f32) {
 
 /// The fused batch norm + ReLU against the composed batch norm followed by burn's ReLU: the
 /// output, the statistics, and the gradients of the input, γ and β under a random weighting of
-/// the output, on shapes whose pixel counts the kernels' eight lanes do not divide.
+/// the output, on shapes whose pixel counts the kernels' eight lanes (CPU) or four-value tiles
+/// and 64-unit cubes (GPU) do not divide.
 #[test]
 fn matches_the_composed_batch_norm_and_relu() {
-    let device = Device::flex().autodiff();
+    assert!(supports(&Device::flex().autodiff()) && supports(&Device::flex()));
+    matches_the_composed_on(Device::flex().autodiff());
+}
+
+/// [`matches_the_composed_batch_norm_and_relu`] with the GPU kernels (`bn_relu/cube.rs`).
+#[cfg(feature = "gpu")]
+#[test]
+fn matches_the_composed_batch_norm_and_relu_on_the_gpu() {
+    let Some(gpu) = crate::model::testing::test_gpu() else { return };
+    assert!(supports(&gpu.clone().autodiff()));
+    matches_the_composed_on(gpu.autodiff());
+}
+
+fn matches_the_composed_on(device: Device) {
     device.seed(11);
-    assert!(supports(&device) && supports(&Device::flex()));
     for [batch, channels, height, width] in
-        [[2, 3, 5, 7], [1, 16, 8, 8], [4, 8, 1, 1], [3, 5, 17, 3], [8, 32, 16, 16]]
+        [[2, 3, 5, 7], [1, 16, 8, 8], [4, 8, 1, 1], [3, 5, 17, 3], [8, 32, 16, 16], [70, 2, 1, 3]]
     {
         let shape = [batch, channels, height, width];
         // A mean far from zero and γ of both signs: the gate and the statistics both matter.
