@@ -104,9 +104,11 @@ fn apply(conv: &Conv2d, input: Tensor<4>, form: Form) -> Tensor<4> {
     let output = match form {
         Form::Burn => return conv.forward(input),
         Form::CpuKernels { padding } => super::cpu_conv::conv2d(input, conv.weight.val(), padding),
-        Form::Subsampled { stride } => {
-            super::cpu_conv::conv2d(super::cpu_conv::subsample(input, stride), conv.weight.val(), 0)
-        }
+        Form::Subsampled { stride } => super::cpu_conv::conv2d(
+            super::subsample::subsample(input, stride),
+            conv.weight.val(),
+            0,
+        ),
         #[cfg(feature = "gpu")]
         Form::GpuKernels { stride, padding } => {
             super::gpu_conv::conv2d(input, conv.weight.val(), stride, padding)
@@ -164,10 +166,7 @@ pub fn forward_conv_pair(
     };
     match (shared_stride, second) {
         (Some((stride, unstrided)), Some(second)) => {
-            let subsample = match unstrided {
-                Form::CpuKernels { .. } => super::cpu_conv::subsample(input, stride),
-                _ => input.slice(s![.., .., ..;stride, ..;stride]),
-            };
+            let subsample = super::subsample::subsample(input, stride);
             (apply(first, subsample.clone(), unstrided), Some(apply(second, subsample, unstrided)))
         }
         _ => (apply(first, input.clone(), form), second.map(|conv| forward_conv(conv, input))),

@@ -21,6 +21,8 @@ pub mod network;
 pub mod norm;
 pub(crate) mod params;
 pub mod resnet;
+#[cfg_attr(not(feature = "train"), allow(dead_code))]
+pub mod subsample;
 #[cfg(all(test, feature = "gpu", not(target_arch = "wasm32")))]
 pub(crate) mod testing;
 

@@ -66,18 +66,6 @@ pub trait CpuConv2d: Backend {
         kernel: usize,
         padding: usize,
     ) -> FloatTensor<Self>;
-
-    /// Every `stride`-th pixel of each plane of `input` on both axes, from the first.
-    fn cpu_subsample(input: FloatTensor<Self>, stride: usize) -> FloatTensor<Self>;
-
-    /// The gradient of [`Self::cpu_subsample`] with respect to its input of `height × width`
-    /// planes: `grad` at the pixels taken, zero elsewhere.
-    fn cpu_subsample_grad(
-        grad: FloatTensor<Self>,
-        height: usize,
-        width: usize,
-        stride: usize,
-    ) -> FloatTensor<Self>;
 }
 
 #[cfg(feature = "train")]
@@ -159,56 +147,6 @@ impl<B: CpuConv2d, C: CheckpointStrategy> CpuConv2d for Autodiff<B, C> {
             padding,
         ))
     }
-
-    fn cpu_subsample(input: FloatTensor<Self>, stride: usize) -> FloatTensor<Self> {
-        #[derive(Debug)]
-        struct SubsampleBackward;
-
-        impl<B: CpuConv2d> Backward<B, 1> for SubsampleBackward {
-            /// The input's height and width, the stride.
-            type State = (usize, usize, usize);
-
-            fn backward(
-                self,
-                ops: Ops<Self::State, 1>,
-                grads: &mut Gradients,
-                _checkpointer: &mut Checkpointer,
-            ) {
-                let [node_input] = ops.parents;
-                let grad = grads.consume::<B>(&ops.node);
-                let (height, width, stride) = ops.state;
-                if let Some(node) = node_input {
-                    grads
-                        .register::<B>(node.id, B::cpu_subsample_grad(grad, height, width, stride));
-                }
-            }
-        }
-
-        let shape = input.shape();
-        match SubsampleBackward.prepare::<C>([input.node()]).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => prep.finish(
-                (shape[2], shape[3], stride),
-                B::cpu_subsample(input.into_primitive(), stride),
-            ),
-            OpsKind::UnTracked(prep) => {
-                prep.finish(B::cpu_subsample(input.into_primitive(), stride))
-            }
-        }
-    }
-
-    fn cpu_subsample_grad(
-        grad: FloatTensor<Self>,
-        height: usize,
-        width: usize,
-        stride: usize,
-    ) -> FloatTensor<Self> {
-        FloatTensor::<Self>::new(B::cpu_subsample_grad(
-            grad.into_primitive(),
-            height,
-            width,
-            stride,
-        ))
-    }
 }
 
 /// The stride-1 convolution of `input` by `weight` (no bias) with the CPU kernels,
@@ -224,17 +162,6 @@ pub fn conv2d(input: Tensor<4>, weight: Tensor<4>, padding: usize) -> Tensor<4> 
         weight.into_dispatch(),
         padding,
     ))
-}
-
-/// Every `stride`-th pixel of each axis of `input`, from the first, with the CPU kernels,
-/// differentiable (its backward spreads the gradient in parallel instead of burn's slice
-/// assignment into a zero-filled tensor on one thread). Call it on the CPU backend only.
-///
-/// # Shapes
-/// - `input`: `[batch, channels, height, width]`
-/// - output: `[batch, channels, ⌈height / stride⌉, ⌈width / stride⌉]`
-pub fn subsample(input: Tensor<4>, stride: usize) -> Tensor<4> {
-    Tensor::from_dispatch(Dispatch::cpu_subsample(input.into_dispatch(), stride))
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

@@ -230,16 +230,10 @@ pub(super) fn conv2d_weight_grad_kernel<F: Float>(
     }
 }
 
-/// The plane (`batch · channels + channel`), row and column of element `at` of a contiguous
-/// NCHW tensor of planes `height × width`.
-#[cube]
-fn plane_position(at: usize, height: usize, width: usize) -> (usize, usize, usize) {
-    let rest = at / width;
-    (rest / height, rest % height, at % width)
-}
-
 /// `output[b, c, y, x] = input[b, c, y / s, x / s]` where `s` divides both, else 0: the input
-/// gradient of a strided 1×1 convolution, from the one at the output's resolution.
+/// gradient of a strided 1×1 convolution, from the one at the output's resolution. A unit
+/// writes one output row: on SwiftShader a unit per value cost ten times as much (the
+/// per-unit work of a software GPU outweighs a copy's).
 #[cube(launch_unchecked)]
 pub(super) fn spread_kernel<F: Float>(
     input: &Tensor<F>,
@@ -247,18 +241,31 @@ pub(super) fn spread_kernel<F: Float>(
     #[comptime] stride: usize,
     #[define(F)] _dtype: ElemType,
 ) {
-    if ABSOLUTE_POS >= output.len() {
+    let (height, width) = (output.shape(2), output.shape(3));
+    if ABSOLUTE_POS >= output.shape(0) * output.shape(1) * height {
         terminate!();
     }
-    let (plane, y, x) = plane_position(ABSOLUTE_POS, output.shape(2), output.shape(3));
-    let (sy, sx) = (y / stride, x / stride);
+    let (plane, y) = (ABSOLUTE_POS / height, ABSOLUTE_POS % height);
     let (in_height, in_width) = (input.shape(2), input.shape(3));
-    let valid = sy * stride == y && sx * stride == x && sy < in_height && sx < in_width;
-    let at = (plane * in_height + sy) * in_width + sx;
-    output[ABSOLUTE_POS] = select(valid, input[select(valid, at, 0)], F::new(0.0));
+    let sy = y / stride;
+    let out_start = ABSOLUTE_POS * width;
+    if sy * stride == y && sy < in_height {
+        let in_start = (plane * in_height + sy) * in_width;
+        for x in 0..width {
+            let sx = x / stride;
+            let valid = sx * stride == x && sx < in_width;
+            output[out_start + x] =
+                select(valid, input[in_start + select(valid, sx, 0)], F::new(0.0));
+        }
+    } else {
+        for x in 0..width {
+            output[out_start + x] = F::new(0.0);
+        }
+    }
 }
 
-/// `output` is `input` with `padding` zeros around each plane.
+/// `output` is `input` with `padding` zeros around each plane; a unit writes one output row
+/// (as [`spread_kernel`]).
 #[cube(launch_unchecked)]
 pub(super) fn pad_kernel<F: Float>(
     input: &Tensor<F>,
@@ -266,13 +273,28 @@ pub(super) fn pad_kernel<F: Float>(
     padding: usize,
     #[define(F)] _dtype: ElemType,
 ) {
-    if ABSOLUTE_POS >= output.len() {
+    let (height, width) = (output.shape(2), output.shape(3));
+    if ABSOLUTE_POS >= output.shape(0) * output.shape(1) * height {
         terminate!();
     }
-    let (plane, y, x) = plane_position(ABSOLUTE_POS, output.shape(2), output.shape(3));
+    let (plane, y) = (ABSOLUTE_POS / height, ABSOLUTE_POS % height);
     let (in_height, in_width) = (input.shape(2), input.shape(3));
     let (iy, row_valid) = input_position(y, padding, in_height);
-    let (ix, column_valid) = input_position(x, padding, in_width);
-    let at = (plane * in_height + iy) * in_width + ix;
-    output[ABSOLUTE_POS] = select(row_valid && column_valid, input[at], F::new(0.0));
+    let out_start = ABSOLUTE_POS * width;
+    if row_valid {
+        let in_start = (plane * in_height + iy) * in_width;
+        for x in 0..padding {
+            output[out_start + x] = F::new(0.0);
+        }
+        for x in 0..in_width {
+            output[out_start + padding + x] = input[in_start + x];
+        }
+        for x in padding + in_width..width {
+            output[out_start + x] = F::new(0.0);
+        }
+    } else {
+        for x in 0..width {
+            output[out_start + x] = F::new(0.0);
+        }
+    }
 }

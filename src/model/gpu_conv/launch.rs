@@ -125,15 +125,16 @@ fn flatten(tensor: CubeTensor) -> CubeTensor {
     CubeBackend::float_reshape(tensor, Shape::new([batch, channels, 1, height * width]))
 }
 
-/// Launches [`spread_kernel`] into a new `[batch, channels, height, width]` tensor.
-fn spread(input: CubeTensor, height: usize, width: usize, stride: usize) -> CubeTensor {
+/// Launches [`spread_kernel`] into a new `[batch, channels, height, width]` tensor: `input`
+/// (contiguous) at every `stride`-th pixel, zeros elsewhere.
+pub(crate) fn spread(input: CubeTensor, height: usize, width: usize, stride: usize) -> CubeTensor {
     let [batch, channels, ..] = dims(&input);
     let output = empty(&input, [batch, channels, height, width]);
-    let threads = batch * channels * height * width;
+    let threads = batch * channels * height;
     let client = output.client.clone();
     let (cube_count, cube_dim) = grid(&client, threads);
     let dtype = burn::backend::cubecl::dtype_to_storage_type(output.dtype);
-    // SAFETY: threads stop at the output's size; input reads are masked to index 0.
+    // SAFETY: threads stop at the output's rows; input reads are masked to index 0.
     unsafe {
         spread_kernel::launch_unchecked(
             &client,
@@ -161,11 +162,11 @@ fn pad(input: CubeTensor, padding: usize) -> CubeTensor {
     }
     let [batch, channels, height, width] = dims(&input);
     let output = empty(&input, [batch, channels, height + 2 * padding, width + 2 * padding]);
-    let threads = output.meta.num_elements();
+    let threads = batch * channels * (height + 2 * padding);
     let client = output.client.clone();
     let (cube_count, cube_dim) = grid(&client, threads);
     let dtype = burn::backend::cubecl::dtype_to_storage_type(output.dtype);
-    // SAFETY: threads stop at the output's size; reads outside the input are at index 0, masked.
+    // SAFETY: threads stop at the output's rows; a row inside the input reads its row.
     unsafe {
         pad_kernel::launch_unchecked(
             &client,

@@ -28,6 +28,8 @@
 mod kernels;
 mod launch;
 
+pub(crate) use launch::spread;
+
 #[cfg(feature = "train")]
 use burn::backend::autodiff::{
     Autodiff, NodeId,
