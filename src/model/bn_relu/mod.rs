@@ -31,7 +31,9 @@ use burn::backend::autodiff::{
     ops::{Backward, Ops, OpsKind},
 };
 use burn::backend::{Backend, Dispatch, backend_extension, tensor::FloatTensor};
-use burn::tensor::{Device, Shape, Tensor};
+#[cfg(feature = "gpu")]
+use burn::tensor::Shape;
+use burn::tensor::{Device, Tensor};
 
 /// Whether [`batch_norm_relu_train`] runs on `device`: the CPU backend (natively and in the
 /// browser) and a GPU.

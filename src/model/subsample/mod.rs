@@ -27,9 +27,12 @@ use burn::backend::autodiff::{
     ops::{Backward, Ops, OpsKind},
 };
 use burn::backend::{Backend, Dispatch, backend_extension, tensor::FloatTensor};
-use burn::tensor::{Shape, Tensor};
+#[cfg(feature = "gpu")]
+use burn::tensor::Shape;
+use burn::tensor::Tensor;
 
 /// The subsample's shape: each plane's sides divided by `stride`, rounded up.
+#[cfg(feature = "gpu")]
 fn subsample_shape(input: &Shape, stride: usize) -> Shape {
     Shape::new([input[0], input[1], input[2].div_ceil(stride), input[3].div_ceil(stride)])
 }
