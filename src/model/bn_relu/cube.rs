@@ -54,7 +54,7 @@ fn per_unit(pixels: usize) -> (usize, bool) {
 }
 
 /// Values a unit of the reductions reads in a row at each step when a row's length allows:
-/// fewer, longer steps of its loop (8 against 1: a fifth less time on SwiftShader).
+/// fewer, longer steps of its loop (8 against 1: a third less time on SwiftShader).
 const GROUP: usize = 8;
 
 /// The reductions' group for rows of `pixels` values: `GROUP`, else 4, else 1, whichever
