@@ -11,6 +11,8 @@ pub mod bn_relu;
 pub mod conv;
 #[cfg_attr(not(feature = "train"), allow(dead_code))]
 pub mod cpu_conv;
+#[cfg(feature = "gpu")]
+pub mod cube_tensors;
 pub mod efficientnet;
 pub mod flex_tensors;
 mod footprint;

@@ -6,13 +6,11 @@ use burn::backend::{DType, TensorMetadata};
 use burn::tensor::Shape;
 use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
-use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
 use burn_cubecl::tensor::CubeTensor;
-use cubecl::prelude::*;
-use cubecl::{CubeDim, calculate_cube_count_elemwise};
 
 use super::GpuConv2d;
 use super::kernels::{conv2d_kernel, conv2d_weight_grad_kernel, pad_kernel, spread_kernel};
+use crate::model::cube_tensors::{empty, grid};
 
 /// About how many threads the weight gradient aims for: the batch is split into shares until
 /// there are this many (each share's partial sums are added afterwards). Enough to keep every
@@ -59,21 +57,6 @@ impl Tile {
 fn dims(tensor: &CubeTensor) -> [usize; 4] {
     let shape = tensor.shape();
     [shape[0], shape[1], shape[2], shape[3]]
-}
-
-fn empty(like: &CubeTensor, shape: impl Into<Shape>) -> CubeTensor {
-    empty_device_contiguous_dtype(
-        like.client.clone(),
-        like.device.clone(),
-        shape.into(),
-        like.dtype,
-    )
-}
-
-/// The cubes and their size for `threads` threads, one per unit of work.
-fn grid(client: &Client, threads: usize) -> (CubeCount, CubeDim) {
-    let cube_dim = CubeDim::new(client, threads);
-    (calculate_cube_count_elemwise(client, threads, cube_dim), cube_dim)
 }
 
 /// Launches [`conv2d_kernel`] into `output`.

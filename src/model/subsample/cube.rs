@@ -4,12 +4,11 @@
 use burn::backend::TensorMetadata;
 use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
-use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
 use burn_cubecl::tensor::CubeTensor;
 use cubecl::prelude::*;
-use cubecl::{CubeDim, calculate_cube_count_elemwise};
 
 use super::{Subsample, subsample_shape};
+use crate::model::cube_tensors::{empty, grid};
 
 /// `output[b, c, y, x] = input[b, c, y · stride, x · stride]`; a unit writes one output row
 /// (a unit per value cost ten times as much on SwiftShader: `gpu_conv`'s spread).
@@ -36,17 +35,10 @@ fn subsample_kernel<F: Float>(
 impl Subsample for CubeBackend {
     fn subsample(input: CubeTensor, stride: usize) -> CubeTensor {
         let input = into_contiguous(input);
-        let output = empty_device_contiguous_dtype(
-            input.client.clone(),
-            input.device.clone(),
-            subsample_shape(&input.shape(), stride),
-            input.dtype,
-        );
+        let output = empty(&input, subsample_shape(&input.shape(), stride));
         let shape = output.shape();
-        let units = shape[0] * shape[1] * shape[2];
         let client = input.client.clone();
-        let cube_dim = CubeDim::new(&client, units);
-        let cube_count = calculate_cube_count_elemwise(&client, units, cube_dim);
+        let (cube_count, cube_dim) = grid(&client, shape[0] * shape[1] * shape[2]);
         let dtype = burn::backend::cubecl::dtype_to_storage_type(input.dtype);
         // SAFETY: units stop at the output's rows, and each reads pixels of its own plane
         // (`y · stride < height` as the output's sides are the input's divided, rounded up).

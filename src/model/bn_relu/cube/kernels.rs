@@ -4,28 +4,7 @@
 
 use cubecl::prelude::*;
 
-/// The sum of every unit's `value` over a cube of `units` units, in shared memory (a tree);
-/// every unit returns it.
-#[cube]
-fn cube_sum<F: Float>(value: F, #[comptime] units: usize) -> F {
-    let mut shared = Shared::<[F]>::new_slice(units);
-    let unit = UNIT_POS as usize;
-    shared[unit] = value;
-    sync_cube();
-    #[unroll]
-    for level in 0..comptime!(units.trailing_zeros() as usize) {
-        let half = comptime!(units >> (level + 1));
-        if unit < half {
-            let other = shared[unit + half];
-            shared[unit] += other;
-        }
-        sync_cube();
-    }
-    let total = shared[0];
-    // Every unit has read the total before a next call overwrites the slots.
-    sync_cube();
-    total
-}
+use crate::model::cube_tensors::cube_sum;
 
 /// Where a unit of a channel's cube starts and how it steps over `[batch, channels, groups]`
 /// (a row's values in groups of a reduction's `group`): a row's groups are shared by up to all
@@ -220,14 +199,13 @@ pub(super) fn input_grad_kernel<F: Float>(
     let (scale, shift, inverse_std, mean) = affine(c, gamma, beta, statistics, epsilon);
     let count = F::cast_from(batch * pixels);
     let (mean_gx, mean_g) = (sums[c] / count, sums[channels + c] / count);
-    let factor = gamma[c] * inverse_std;
     #[unroll]
     for k in 0..pixels_per_unit {
         if whole || p0 + k < pixels {
             let at = row * pixels + p0 + k;
             let x = input[at];
             let g = select(x * scale + shift > F::new(0.0), grad[at], F::new(0.0));
-            input_grad[at] = factor * (g - mean_g - (x - mean) * inverse_std * mean_gx);
+            input_grad[at] = scale * (g - mean_g - (x - mean) * inverse_std * mean_gx);
         }
     }
 }

@@ -24,12 +24,12 @@ use burn::backend::{DType, TensorMetadata};
 use burn::tensor::Shape;
 use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
-use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
 use burn_cubecl::tensor::CubeTensor;
+use cubecl::CubeDim;
 use cubecl::prelude::*;
-use cubecl::{CubeDim, calculate_cube_count_elemwise};
 
 use super::BatchNormRelu;
+use crate::model::cube_tensors::{empty, grid};
 use kernels::{backward_sums_kernel, forward_kernel, input_grad_kernel, statistics_kernel};
 
 /// Units of a channel's cube in the two reductions. On SwiftShader a cube runs on one core, so
@@ -70,10 +70,6 @@ fn check_f32(tensor: &CubeTensor) {
     assert_eq!(tensor.dtype, DType::F32, "the GPU batch norm kernels take f32 tensors");
 }
 
-fn empty(like: &CubeTensor, shape: Shape) -> CubeTensor {
-    empty_device_contiguous_dtype(like.client.clone(), like.device.clone(), shape, like.dtype)
-}
-
 /// `[batch, channels, height, width]` as `[batch, channels, height · width]`, contiguous.
 fn rows(tensor: CubeTensor) -> CubeTensor {
     let shape = tensor.shape();
@@ -84,9 +80,7 @@ fn rows(tensor: CubeTensor) -> CubeTensor {
 /// The launch of an element-wise kernel over `rows`' values: one unit per [`per_unit`] values.
 fn elementwise_grid(rows: &CubeTensor) -> (CubeCount, CubeDim) {
     let shape = rows.shape();
-    let units = shape[0] * shape[1] * shape[2].div_ceil(per_unit(shape[2]).0);
-    let cube_dim = CubeDim::new(&rows.client, units);
-    (calculate_cube_count_elemwise(&rows.client, units, cube_dim), cube_dim)
+    grid(&rows.client, shape[0] * shape[1] * shape[2].div_ceil(per_unit(shape[2]).0))
 }
 
 /// One cube of [`REDUCE_UNITS`] per channel.
@@ -133,7 +127,7 @@ impl BatchNormRelu for CubeBackend {
         check_f32(&input);
         let shape = input.shape();
         let input = rows(input);
-        let pixels = input.shape()[2];
+        let (per_unit, whole) = per_unit(input.shape()[2]);
         let output = empty(&input, input.shape());
         let (cube_count, cube_dim) = elementwise_grid(&input);
         let (client, dtype) = (input.client.clone(), dtype(&input));
@@ -149,8 +143,8 @@ impl BatchNormRelu for CubeBackend {
                 into_contiguous(statistics).into_tensor_arg(),
                 output.clone().into_tensor_arg(),
                 epsilon as f32,
-                per_unit(pixels).0,
-                per_unit(pixels).1,
+                per_unit,
+                whole,
                 dtype,
             );
         }
@@ -193,6 +187,7 @@ impl BatchNormRelu for CubeBackend {
             );
         }
         let input_grad = empty(&input, input.shape());
+        let (per_unit, whole) = per_unit(pixels);
         let (cube_count, cube_dim) = elementwise_grid(&input);
         // SAFETY: as in `batch_norm_relu`.
         unsafe {
@@ -208,8 +203,8 @@ impl BatchNormRelu for CubeBackend {
                 sums.clone().into_tensor_arg(),
                 input_grad.clone().into_tensor_arg(),
                 epsilon as f32,
-                per_unit(pixels).0,
-                per_unit(pixels).1,
+                per_unit,
+                whole,
                 dtype,
             );
         }

@@ -8,6 +8,7 @@
 use cubecl::prelude::*;
 
 use super::super::{BETA_1, BETA_2, EPSILON};
+use crate::model::cube_tensors::cube_sum;
 
 /// `partial[c]` = the sum of `grad[i]²` over the `i` of cube `c`: the threads of all cubes
 /// stride over the gradient, then each cube adds its threads' sums in shared memory.
@@ -17,7 +18,6 @@ pub(super) fn square_sum_kernel<F: Float>(
     grad: &Tensor<F>,
     partial: &mut Tensor<F>,
     #[comptime] cube_size: usize,
-    #[comptime] levels: usize,
     #[define(F)] _dtype: ElemType,
 ) {
     let n = grad.len();
@@ -29,21 +29,10 @@ pub(super) fn square_sum_kernel<F: Float>(
         sum += x * x;
         i += threads;
     }
-    let unit = UNIT_POS as usize;
-    let mut sums = Shared::<[F]>::new_slice(cube_size);
-    sums[unit] = sum;
-    sync_cube();
-    // A tree: `levels` halvings (cube_size = 2^levels).
-    #[unroll]
-    for level in 0..levels {
-        let half = comptime!(cube_size >> (level + 1));
-        if unit < half {
-            sums[unit] = sums[unit] + sums[unit + half];
-        }
-        sync_cube();
-    }
-    if unit == 0 {
-        partial[CUBE_POS] = sums[0];
+    // Each cube adds its threads' sums: a tree in shared memory.
+    let total = cube_sum::<F>(sum, cube_size);
+    if UNIT_POS == 0 {
+        partial[CUBE_POS] = total;
     }
 }
 

@@ -2,13 +2,11 @@
 //! `CubeBackend`.
 
 use burn::backend::{DType, TensorMetadata};
-use burn::tensor::Shape;
 use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
-use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
 use burn_cubecl::tensor::CubeTensor;
+use cubecl::CubeDim;
 use cubecl::prelude::*;
-use cubecl::{CubeDim, calculate_cube_count_elemwise};
 
 use super::GpuAdamW;
 use super::kernels::{adamw_kernel, square_sum_kernel};
@@ -30,13 +28,9 @@ const SUM_LEVELS: usize = 8;
 const SUM_CUBES: usize = 16;
 const SUM_PER_CUBE: usize = 8192;
 
+/// A new flat tensor of `len` values on `like`'s device.
 fn empty(like: &CubeTensor, len: usize) -> CubeTensor {
-    empty_device_contiguous_dtype(
-        like.client.clone(),
-        like.device.clone(),
-        Shape::new([len]),
-        like.dtype,
-    )
+    crate::model::cube_tensors::empty(like, [len])
 }
 
 /// `[cubes]` partial sums of `grad`'s squares ([`square_sum_kernel`]).
@@ -57,7 +51,6 @@ fn square_sums(grad: &CubeTensor) -> CubeTensor {
             grad.clone().into_tensor_arg(),
             partial.clone().into_tensor_arg(),
             cube_size,
-            SUM_LEVELS,
             dtype,
         );
     }
@@ -91,8 +84,7 @@ fn launch_step(
     let (new_weights, new_first, new_second) =
         (empty(&weights, n), empty(&weights, n), empty(&weights, n));
     let client = weights.client.clone();
-    let cube_dim = CubeDim::new(&client, n);
-    let cube_count = calculate_cube_count_elemwise(&client, n, cube_dim);
+    let (cube_count, cube_dim) = crate::model::cube_tensors::grid(&client, n);
     let dtype = burn::backend::cubecl::dtype_to_storage_type(weights.dtype);
     // SAFETY: the threads stop at the weights' length, which every tensor read or written at
     // a thread's index has (the moments when `has_moments`; they are not read otherwise); the
